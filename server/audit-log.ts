@@ -1,0 +1,200 @@
+// The audit log: every block, hidden version and alert the service produces, queryable by the
+// admin API. Entries are kept in memory and written in batches (one atomic file write per flush
+// interval, however many requests), and retention by age and count bounds the file.
+import { Low } from 'lowdb';
+import type { RuleId } from '../src/policy/types.js';
+import { AtomicJsonFile } from './atomic-json-file.js';
+
+export type AuditSource = 'registry' | 'ci';
+/** blocked: refused (403 or a CI block); hidden: removed from a packument; alert: served, reported. */
+export type AuditOutcome = 'blocked' | 'hidden' | 'alert';
+export const AUDIT_OUTCOMES: readonly AuditOutcome[] = ['blocked', 'hidden', 'alert'];
+export const AUDIT_SOURCES: readonly AuditSource[] = ['registry', 'ci'];
+
+export interface AuditEntry {
+  id: number;
+  time: string;
+  policy: string;
+  label: string | null;
+  source: AuditSource;
+  package: string;
+  version: string | null;
+  rule: RuleId;
+  outcome: AuditOutcome;
+  reason: string;
+  userAgent: string | null;
+}
+
+export type NewAuditEntry = Omit<AuditEntry, 'id' | 'time'>;
+
+export interface AuditQuery {
+  policy?: string;
+  label?: string;
+  package?: string;
+  rule?: string;
+  outcome?: string;
+  source?: string;
+  since?: Date;
+  until?: Date;
+  /** Page size; at most 1,000. */
+  limit?: number;
+  /** Return entries older than this id (the previous page's `nextCursor`). */
+  cursor?: number;
+}
+
+export interface AuditPage {
+  entries: AuditEntry[];
+  /** Pass as `cursor` for the next (older) page; null on the last page. */
+  nextCursor: number | null;
+}
+
+export interface AuditLogOptions {
+  file: string;
+  now: () => Date;
+  /** Entries kept; the oldest go first. */
+  maxEntries: number;
+  /** Entries older than this are dropped at the next flush; 0 keeps them forever. */
+  maxAgeDays: number;
+  /** Longest time an entry waits in memory before it is written. */
+  flushIntervalMs: number;
+  onError?: (err: unknown) => void;
+  onCorrupt?: (file: string, movedTo: string, reason: string) => void;
+}
+
+export interface AuditLogStats {
+  entries: number;
+  pending: number;
+  writes: number;
+  lastWriteError: string | null;
+}
+
+export interface AuditLog {
+  record(entries: readonly NewAuditEntry[]): void;
+  query(query: AuditQuery): AuditPage;
+  /** Writes pending entries now. */
+  flush(): Promise<void>;
+  stats(): AuditLogStats;
+  /** Flushes and stops the timer. */
+  close(): Promise<void>;
+}
+
+interface AuditFile {
+  version: 1;
+  nextId: number;
+  entries: AuditEntry[];
+}
+
+const DAY_MS = 86_400_000;
+export const MAX_AUDIT_PAGE = 1_000;
+
+export async function createAuditLog(options: AuditLogOptions): Promise<AuditLog> {
+  const adapter = new AtomicJsonFile<AuditFile>(options.file, { onCorrupt: options.onCorrupt });
+  const db = new Low<AuditFile>(adapter, { version: 1, nextId: 1, entries: [] });
+  await db.read();
+  if (!Array.isArray(db.data.entries)) db.data = { version: 1, nextId: 1, entries: [] };
+  let nextId = Math.max(
+    Number.isSafeInteger(db.data.nextId) ? db.data.nextId : 1,
+    (db.data.entries.at(-1)?.id ?? 0) + 1,
+  );
+  let pending = 0;
+  let writes = 0;
+  let lastWriteError: string | null = null;
+  let timer: NodeJS.Timeout | undefined;
+  let flushing: Promise<void> | undefined;
+  let closed = false;
+
+  function applyRetention(): void {
+    const entries = db.data.entries;
+    let drop = Math.max(0, entries.length - options.maxEntries);
+    if (options.maxAgeDays > 0) {
+      const cutoff = options.now().getTime() - options.maxAgeDays * DAY_MS;
+      while (drop < entries.length && Date.parse(entries[drop]!.time) < cutoff) drop++;
+    }
+    if (drop > 0) entries.splice(0, drop);
+  }
+
+  async function flush(): Promise<void> {
+    if (timer) {
+      clearTimeout(timer);
+      timer = undefined;
+    }
+    if (flushing) await flushing;
+    if (pending === 0) return;
+    const batch = pending;
+    pending = 0;
+    applyRetention();
+    db.data.nextId = nextId;
+    flushing = db
+      .write()
+      .then(() => {
+        writes++;
+        lastWriteError = null;
+      })
+      .catch((err: unknown) => {
+        pending += batch;
+        lastWriteError = err instanceof Error ? err.message : String(err);
+        options.onError?.(err);
+        schedule();
+      })
+      .finally(() => {
+        flushing = undefined;
+      });
+    await flushing;
+  }
+
+  function schedule(): void {
+    if (timer || closed) return;
+    timer = setTimeout(() => {
+      timer = undefined;
+      void flush();
+    }, options.flushIntervalMs);
+    timer.unref();
+  }
+
+  return {
+    record(newEntries) {
+      if (newEntries.length === 0) return;
+      const time = options.now().toISOString();
+      for (const e of newEntries) db.data.entries.push({ id: nextId++, time, ...e });
+      pending += newEntries.length;
+      // Between flushes the count bound still holds, so a flood cannot grow memory without limit.
+      if (db.data.entries.length > options.maxEntries + 1_000) applyRetention();
+      schedule();
+    },
+    query(q) {
+      const limit = Math.min(Math.max(1, q.limit ?? 100), MAX_AUDIT_PAGE);
+      const since = q.since?.getTime();
+      const until = q.until?.getTime();
+      const out: AuditEntry[] = [];
+      const entries = db.data.entries;
+      let nextCursor: number | null = null;
+      for (let i = entries.length - 1; i >= 0; i--) {
+        const e = entries[i]!;
+        if (q.cursor !== undefined && e.id >= q.cursor) continue;
+        if (q.policy !== undefined && e.policy !== q.policy) continue;
+        if (q.label !== undefined && e.label !== q.label) continue;
+        if (q.package !== undefined && e.package !== q.package) continue;
+        if (q.rule !== undefined && e.rule !== q.rule) continue;
+        if (q.outcome !== undefined && e.outcome !== q.outcome) continue;
+        if (q.source !== undefined && e.source !== q.source) continue;
+        const t = Date.parse(e.time);
+        if (until !== undefined && t > until) continue;
+        if (since !== undefined && t < since) continue;
+        if (out.length === limit) {
+          nextCursor = out[out.length - 1]!.id;
+          break;
+        }
+        out.push(e);
+      }
+      return { entries: out, nextCursor };
+    },
+    flush,
+    stats() {
+      return { entries: db.data.entries.length, pending, writes, lastWriteError };
+    },
+    async close() {
+      closed = true;
+      await flush();
+    },
+  };
+}

@@ -1,0 +1,96 @@
+// SARIF 2.1.0 for `github/codeql-action/upload-sarif`, so findings also show in the Security tab
+// at their lockfile lines. Pure: report in, document out.
+import type { Report, ReportFinding } from '../engine/report.js';
+import { RULE_IDS, type RuleId } from '../policy/types.js';
+
+export type SarifLevel = 'error' | 'warning' | 'note';
+
+const RULE_TEXT: Record<RuleId, { name: string; short: string; help: string }> = {
+  'cooling-off': {
+    name: 'CoolingOff',
+    short: 'Version published too recently',
+    help: 'The version is younger than the policy\'s coolingOffDays. Wait until it is old enough, pin an older version, or add it to the policy\'s allow list with a reason.',
+  },
+  popularity: {
+    name: 'Popularity',
+    short: 'Package has too few weekly downloads',
+    help: 'The package has fewer weekly downloads than the policy\'s minWeeklyDownloads. Check that it is the package you meant, then add it to the allow list with a reason.',
+  },
+  typosquatting: {
+    name: 'Typosquatting',
+    short: 'Package name looks like a popular package',
+    help: 'The name is one edit away from a popular package. Use the popular package, or add this name to the allow list with a reason if it is intended.',
+  },
+  'suspicious-version': {
+    name: 'SuspiciousVersion',
+    short: 'Version has no matching tag in its repository',
+    help: 'The version has no tag or release in its GitHub repository, which can mean it was not published from the repository. Verify it, pin a tagged version, or allow it with a reason.',
+  },
+  blocklist: {
+    name: 'Blocklist',
+    short: 'Package is on the policy\'s block list',
+    help: 'The policy blocks this package or version. Remove the dependency or change the block list entry.',
+  },
+};
+
+export function sarifLevel(f: ReportFinding): SarifLevel | undefined {
+  if (f.outcome === 'unavailable') return f.effect === 'allow' ? undefined : 'note';
+  if (f.effect === 'block') return 'error';
+  if (f.effect === 'alert') return 'warning';
+  return undefined;
+}
+
+export interface SarifLog {
+  $schema: string;
+  version: '2.1.0';
+  runs: unknown[];
+}
+
+export function buildSarif(report: Report): SarifLog {
+  const rules = RULE_IDS.map((id) => ({
+    id,
+    name: RULE_TEXT[id].name,
+    shortDescription: { text: RULE_TEXT[id].short },
+    fullDescription: { text: RULE_TEXT[id].help },
+    help: { text: RULE_TEXT[id].help },
+    defaultConfiguration: { level: 'error' },
+    properties: { tags: ['security', 'supply-chain'] },
+  }));
+  const results: unknown[] = [];
+  for (const f of report.findings) {
+    const level = sarifLevel(f);
+    if (!level) continue;
+    const spec = f.version === null ? f.name : `${f.name}@${f.version}`;
+    const text = `${f.message}${f.outcome === 'unavailable' && f.source ? ` (source: ${f.source})` : ''} To pass: ${f.hint}`;
+    const locations = (f.locations ?? [])
+      .filter((l) => Number.isSafeInteger(l.line) && l.line > 0)
+      .map((l) => ({
+        physicalLocation: {
+          artifactLocation: { uri: encodeURI(l.file), uriBaseId: '%SRCROOT%' },
+          region: { startLine: l.line },
+        },
+        message: { text: l.key },
+      }));
+    results.push({
+      ruleId: f.rule,
+      ruleIndex: RULE_IDS.indexOf(f.rule),
+      level,
+      message: { text },
+      locations,
+      // Stable across runs and line moves, so code scanning tracks one alert per package and rule.
+      partialFingerprints: { 'lockwarden/v1': `${spec}:${f.rule}:${f.outcome}` },
+      properties: { package: f.name, version: f.version, outcome: f.outcome, effect: f.effect },
+    });
+  }
+  return {
+    $schema: 'https://json.schemastore.org/sarif-2.1.0.json',
+    version: '2.1.0',
+    runs: [
+      {
+        tool: { driver: { name: 'lockwarden', version: report.tool.version, semanticVersion: report.tool.version, rules } },
+        results,
+        columnKind: 'utf16CodeUnits',
+      },
+    ],
+  };
+}

@@ -1,0 +1,70 @@
+// A pull request's lockfile changes as reviewers read them: "Updated the following:
+// left-pad 1.3.0 → 1.3.1". Pure: takes the lockfile diff as plain data.
+
+export interface LockfileChanges {
+  /** Repository-relative lockfile path. */
+  file: string;
+  /** True when the base commit had no such lockfile (every entry counts as added). */
+  newFile: boolean;
+  added: { name: string; version: string }[];
+  updated: { name: string; from: string[]; to: string }[];
+  removed: { name: string; version: string }[];
+}
+
+/** The parts of the lockfile diff this module reads. */
+export interface LockfileDiffLike {
+  added: readonly { name: string; version: string }[];
+  updated: readonly { name: string; from: readonly string[]; to: { name: string; version: string } }[];
+  removed: readonly { name: string; version: string }[];
+}
+
+function byNameVersion(a: { name: string; version: string }, b: { name: string; version: string }): number {
+  if (a.name !== b.name) return a.name < b.name ? -1 : 1;
+  return a.version < b.version ? -1 : a.version > b.version ? 1 : 0;
+}
+
+function uniqueSorted(list: readonly { name: string; version: string }[]): { name: string; version: string }[] {
+  const seen = new Map<string, { name: string; version: string }>();
+  for (const e of list) seen.set(`${e.name}@${e.version}`, { name: e.name, version: e.version });
+  return [...seen.values()].sort(byNameVersion);
+}
+
+/** Collapses the diff to one line per name@version, sorted, so the summary is stable. */
+export function describeLockfileChanges(file: string, diff: LockfileDiffLike, newFile: boolean): LockfileChanges {
+  const updated = new Map<string, { name: string; from: string[]; to: string }>();
+  for (const u of diff.updated) {
+    const key = `${u.to.name}@${u.to.version}`;
+    const prev = updated.get(key);
+    const from = [...new Set([...(prev?.from ?? []), ...u.from])].sort();
+    updated.set(key, { name: u.to.name, from, to: u.to.version });
+  }
+  return {
+    file,
+    newFile,
+    added: uniqueSorted(diff.added),
+    updated: [...updated.values()].sort((a, b) => byNameVersion({ name: a.name, version: a.to }, { name: b.name, version: b.to })),
+    removed: uniqueSorted(diff.removed),
+  };
+}
+
+export function countChanges(c: LockfileChanges): number {
+  return c.added.length + c.updated.length + c.removed.length;
+}
+
+/**
+ * `Updated the following: a 1.0.0 → 1.0.1, b 2.0.0 → 3.0.0` and the same for added and removed.
+ * Lists longer than `maxItems` end with "and N more".
+ */
+export function formatChangeLines(c: LockfileChanges, maxItems = Number.POSITIVE_INFINITY): string[] {
+  const lines: string[] = [];
+  const join = (items: string[]) => {
+    if (items.length <= maxItems) return items.join(', ');
+    return `${items.slice(0, maxItems).join(', ')} and ${items.length - maxItems} more`;
+  };
+  if (c.updated.length) {
+    lines.push(`Updated the following: ${join(c.updated.map((u) => `${u.name} ${u.from.join(', ')} → ${u.to}`))}`);
+  }
+  if (c.added.length) lines.push(`Added the following: ${join(c.added.map((a) => `${a.name} ${a.version}`))}`);
+  if (c.removed.length) lines.push(`Removed the following: ${join(c.removed.map((r) => `${r.name} ${r.version}`))}`);
+  return lines;
+}

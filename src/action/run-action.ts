@@ -1,0 +1,308 @@
+// The Action without `@actions/core`: inputs and environment in, the decided result out (report,
+// outcome, annotations, summary, outputs). `main.ts` renders it; tests call it directly.
+import { mkdir, writeFile } from 'node:fs/promises';
+import path from 'node:path';
+import { buildReport, type Report, type ReportFinding } from '../engine/report.js';
+import { readPolicyFile } from '../engine/read-policy-file.js';
+import { runAudit } from '../engine/run-audit.js';
+import { diffInventories } from '../lockfile/diff-lockfiles.js';
+import {
+  type LockfileEntry,
+  type LockfileInventory,
+  readLockfile,
+  readLockfileText,
+  type SkippedEntry,
+} from '../lockfile/read-lockfile.js';
+import { DEFAULT_POLICY } from '../policy/parse-policy.js';
+import type { Policy, PopularIndex } from '../policy/types.js';
+import type { Sources } from '../sources/types.js';
+import { applyModeToPolicy, applyModeToVerdicts } from './apply-mode.js';
+import { buildSarif } from './build-sarif.js';
+import { checkWithService } from './check-with-service.js';
+import { type ActionOutcome, decideOutcome } from './decide-outcome.js';
+import { describeLockfileChanges, type LockfileChanges } from './describe-lockfile-changes.js';
+import { createGitHubApi, type GitHubApi } from './github-api.js';
+import type { ActionInputs } from './parse-action-inputs.js';
+import type { EventContext } from './parse-event-context.js';
+import { hasCommit, readBaseFile } from './read-base-file.js';
+import { renderComment, renderSummary, STICKY_COMMENT_MARKER, type SummaryInput } from './render-summary.js';
+import { type Annotation, selectAnnotations } from './select-annotations.js';
+import { LockwardenError } from '../errors.js';
+
+export interface ActionEnvironment {
+  /** `GITHUB_WORKSPACE`: the checkout; every input path is relative to it. */
+  workspace: string;
+  /** `RUNNER_TEMP`: where the JSON report goes. */
+  tempDir: string;
+  /** `GITHUB_API_URL`. */
+  apiUrl: string;
+}
+
+/** Fact sources for inline mode, created only when inline mode runs. */
+export interface InlineEngine {
+  sources: Sources;
+  popular: PopularIndex;
+}
+
+export interface RunActionInput {
+  inputs: ActionInputs;
+  event: EventContext;
+  environment: ActionEnvironment;
+  now: Date;
+  /** Creates the sources (inline mode only); the caller closes them. */
+  createEngine: (inputs: ActionInputs) => Promise<InlineEngine>;
+  log?: (message: string) => void;
+}
+
+export interface ActionResult {
+  report: Report;
+  outcome: ActionOutcome;
+  annotations: Annotation[];
+  summary: string;
+  changes: LockfileChanges[];
+  outputs: Record<'blocked' | 'alerts' | 'unavailable' | 'checked' | 'report', string> & { sarif?: string };
+  /** Problems that do not change the verdict (the PR comment could not be posted). */
+  warnings: string[];
+}
+
+function toPosix(p: string): string {
+  return p.split(path.sep).join('/');
+}
+
+/** `a/b` + `package-lock.json` → `a/b/package-lock.json`; `.` + x → x. */
+function joinRepoPath(dir: string, file: string): string {
+  return dir === '.' ? file : `${dir}/${file}`;
+}
+
+/** Locations from a lockfile read in its own directory, made repository-relative for annotations. */
+function rebaseFinding(f: ReportFinding, dir: string): ReportFinding {
+  if (!f.locations || dir === '.') return f;
+  return { ...f, locations: f.locations.map((l) => ({ ...l, file: joinRepoPath(dir, toPosix(l.file)) })) };
+}
+
+function rebaseSkipped(s: SkippedEntry, dir: string): SkippedEntry {
+  if (!s.location || dir === '.') return s;
+  return { ...s, location: { ...s.location, file: joinRepoPath(dir, toPosix(s.location.file)) } };
+}
+
+/** One report for several lockfiles (a monorepo): counts add up, the worst exit code wins. */
+export function mergeReports(reports: readonly Report[]): Report {
+  const [first, ...rest] = reports;
+  if (!first) throw new Error('mergeReports needs at least one report');
+  if (rest.length === 0) return first;
+  const merged: Report = {
+    ...first,
+    summary: { ...first.summary },
+    findings: [...first.findings],
+    notices: [...first.notices],
+    skipped: [...first.skipped],
+    warnings: [...first.warnings],
+  };
+  for (const r of rest) {
+    for (const key of Object.keys(merged.summary) as (keyof Report['summary'])[]) merged.summary[key] += r.summary[key];
+    merged.findings.push(...r.findings);
+    merged.notices.push(...r.notices);
+    merged.skipped.push(...r.skipped);
+    merged.warnings.push(...r.warnings);
+    if (r.exitCode === 1 || (r.exitCode === 3 && merged.exitCode === 0)) merged.exitCode = r.exitCode;
+  }
+  return merged;
+}
+
+const entryKey = (e: { name: string; version: string }) => `${e.name}@${e.version}`;
+
+interface LockfilePlan {
+  /** Repository-relative lockfile path. */
+  file: string;
+  /** Repository-relative directory of the lockfile. */
+  dir: string;
+  inventory: LockfileInventory;
+  /** Entries to check (all, or those added or changed against the base). */
+  filter?: (e: LockfileEntry) => boolean;
+  changes?: LockfileChanges;
+}
+
+async function planLockfile(
+  file: string,
+  input: RunActionInput,
+  base: { sha: string; commitPresent: boolean; api?: GitHubApi } | undefined,
+): Promise<LockfilePlan> {
+  const dir = path.posix.dirname(file);
+  const absDir = path.resolve(input.environment.workspace, dir);
+  const inventory = await readLockfile(absDir, { lockfile: path.posix.basename(file) });
+  if (!base) return { file, dir, inventory };
+
+  const read = (p: string) =>
+    readBaseFile({
+      workspace: input.environment.workspace,
+      sha: base.sha,
+      path: p,
+      commitPresent: base.commitPresent,
+      ...(base.api ? { api: base.api } : {}),
+    });
+  const baseLock = await read(file);
+  let baseInventory: LockfileInventory | null = null;
+  if (baseLock.found) {
+    const basePackageJson = await read(joinRepoPath(dir, 'package.json'));
+    try {
+      baseInventory = await readLockfileText(
+        baseLock.text,
+        basePackageJson.found ? basePackageJson.text : undefined,
+        path.posix.basename(file),
+      );
+    } catch (err) {
+      // A broken base lockfile must not hide the head's problems: check everything instead.
+      input.log?.(`${file} at the base commit cannot be read (${(err as Error).message}); checking every entry`);
+    }
+  }
+  input.log?.(`base ${file}: ${baseLock.found ? `read via ${baseLock.via}` : 'absent (new lockfile)'}`);
+  const diff = diffInventories(baseInventory, inventory);
+  const changes = describeLockfileChanges(file, diff, baseInventory === null);
+  const changed = new Set([...diff.added, ...diff.updated.map((u) => u.to)].map(entryKey));
+  return { file, dir, inventory, filter: (e) => changed.has(entryKey(e)), changes };
+}
+
+async function checkLockfile(plan: LockfilePlan, input: RunActionInput, engine: () => Promise<InlineEngine>): Promise<Report> {
+  const { inputs, now } = input;
+  let report: Report;
+  if (inputs.service) {
+    const entries = plan.filter ? plan.inventory.entries.filter(plan.filter) : plan.inventory.entries;
+    const answer = await checkWithService({
+      url: inputs.service.url,
+      ...(inputs.service.token ? { token: inputs.service.token } : {}),
+      policyId: inputs.service.policyId,
+      packages: entries.map((e) => ({ name: e.name, version: e.version })),
+      context: { client: 'lockwarden-action', lockfile: plan.file },
+    });
+    report = buildReport({
+      verdicts: applyModeToVerdicts(answer.verdicts, inputs.mode),
+      policy: applyModeToPolicy(answer.policy, inputs.mode),
+      now,
+      entries,
+      skipped: plan.inventory.skipped,
+      warnings: plan.inventory.warnings,
+    });
+  } else {
+    const { sources, popular } = await engine();
+    const policy = applyModeToPolicy(
+      inputs.policyFile
+        ? await readPolicyFile(path.resolve(input.environment.workspace, inputs.policyFile))
+        : DEFAULT_POLICY,
+      inputs.mode,
+    );
+    ({ report } = await runAudit({
+      dir: path.resolve(input.environment.workspace, plan.dir),
+      lockfile: path.posix.basename(plan.file),
+      inventory: plan.inventory,
+      policy,
+      sources,
+      popular,
+      now,
+      ...(plan.filter ? { filter: plan.filter } : {}),
+    }));
+  }
+  const changedNames = plan.filter ? new Set(plan.inventory.entries.filter(plan.filter).map((e) => e.name)) : undefined;
+  return {
+    ...report,
+    findings: report.findings.map((f) => rebaseFinding(f, plan.dir)),
+    skipped: report.skipped
+      .filter((s) => !changedNames || plan.changes?.newFile || changedNames.has(s.name))
+      .map((s) => rebaseSkipped(s, plan.dir)),
+  };
+}
+
+export async function runAction(input: RunActionInput): Promise<ActionResult> {
+  const { inputs, event, environment } = input;
+  const api =
+    event.repository !== undefined
+      ? createGitHubApi({
+          apiUrl: environment.apiUrl,
+          owner: event.repository.owner,
+          repo: event.repository.repo,
+          ...(inputs.githubToken ? { token: inputs.githubToken } : {}),
+        })
+      : undefined;
+
+  let base: { sha: string; commitPresent: boolean; api?: GitHubApi } | undefined;
+  if (inputs.scope === 'changed') {
+    if (!event.baseSha) {
+      throw new LockwardenError(
+        'EINPUT',
+        `input \`scope\`: "changed" needs a base commit, and the ${event.eventName} event has none; use \`scope: all\``,
+      );
+    }
+    base = {
+      sha: event.baseSha,
+      commitPresent: await hasCommit(environment.workspace, event.baseSha),
+      ...(api ? { api } : {}),
+    };
+  }
+
+  let enginePromise: Promise<InlineEngine> | undefined;
+  const engine = () => {
+    enginePromise ??= input.createEngine(inputs);
+    return enginePromise;
+  };
+
+  const reports: Report[] = [];
+  const changes: LockfileChanges[] = [];
+  for (const file of inputs.lockfiles) {
+    const plan = await planLockfile(file, input, base);
+    if (plan.changes) changes.push(plan.changes);
+    reports.push(await checkLockfile(plan, input, engine));
+  }
+  const report = mergeReports(reports);
+  const outcome = decideOutcome(report);
+
+  const reportPath = path.join(environment.tempDir, 'lockwarden', 'report.json');
+  await mkdir(path.dirname(reportPath), { recursive: true });
+  await writeFile(reportPath, `${JSON.stringify(report, null, 2)}\n`);
+
+  const outputs: ActionResult['outputs'] = {
+    blocked: String(report.summary.blocked),
+    alerts: String(report.summary.alerts),
+    unavailable: String(report.summary.unavailable),
+    checked: String(report.summary.checked),
+    report: reportPath,
+  };
+  if (inputs.sarifFile) {
+    const sarifPath = path.resolve(environment.workspace, inputs.sarifFile);
+    await mkdir(path.dirname(sarifPath), { recursive: true });
+    await writeFile(sarifPath, `${JSON.stringify(buildSarif(report), null, 2)}\n`);
+    outputs.sarif = sarifPath;
+  }
+
+  const summaryInput: SummaryInput = {
+    report,
+    outcome,
+    changes,
+    scope: inputs.scope,
+    source: inputs.service
+      ? { mode: 'service', url: inputs.service.url, policyId: inputs.service.policyId }
+      : { mode: 'inline' },
+    reportPath,
+  };
+  const warnings: string[] = [];
+  if (inputs.comment) {
+    if (event.pullNumber === undefined || !api) {
+      warnings.push(`input \`comment\`: the ${event.eventName} event has no pull request; no comment posted`);
+    } else {
+      try {
+        await api.upsertComment(event.pullNumber, STICKY_COMMENT_MARKER, renderComment(summaryInput));
+      } catch (err) {
+        // The gate's verdict must not depend on being allowed to comment (fork PRs get read-only tokens).
+        warnings.push(`the pull request comment was not posted: ${(err as Error).message}`);
+      }
+    }
+  }
+
+  return {
+    report,
+    outcome,
+    annotations: selectAnnotations(report.findings),
+    summary: renderSummary(summaryInput),
+    changes,
+    outputs,
+    warnings,
+  };
+}

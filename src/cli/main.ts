@@ -1,0 +1,214 @@
+// `lockwarden` command line: parse flags, call the engine, render. No guardrail logic here.
+import { existsSync } from 'node:fs';
+import path from 'node:path';
+import { parseArgs } from 'node:util';
+import npa from 'npm-package-arg';
+import { isLockwardenError, LockwardenError } from '../errors.js';
+import { checkPackages, type PackageRef } from '../engine/check-packages.js';
+import { readPolicyFile } from '../engine/read-policy-file.js';
+import { buildReport, type Report } from '../engine/report.js';
+import { DEFAULT_POLICY } from '../policy/parse-policy.js';
+import type { Policy, PopularIndex } from '../policy/types.js';
+import { TOOL_VERSION } from '../version.js';
+import { createProgress } from './progress.js';
+import { renderReport } from './render-report.js';
+
+export interface CliIo {
+  stdout: NodeJS.WritableStream & { isTTY?: boolean };
+  stderr: NodeJS.WritableStream & { isTTY?: boolean };
+  env: NodeJS.ProcessEnv;
+  cwd: string;
+  /** Injected clock (tests); defaults to the system clock or `--now`. */
+  now?: () => Date;
+}
+
+const HELP = `lockwarden ${TOOL_VERSION}: supply-chain guardrails for npm
+
+Usage:
+  lockwarden audit [dir] [options]         check every pinned version in dir's package-lock.json
+  lockwarden check <name[@version]>...     would these packages be allowed? (latest when no version)
+  lockwarden serve [options]               run the policy service and registry proxy (serve --help)
+
+Options (audit, check):
+  --policy FILE          policy file (JSON or YAML); default: lockwarden.policy.json in dir, else built-in
+  --registry URL         upstream registry; default: the registry npm is configured with
+  --downloads-url URL    downloads API base URL (env LOCKWARDEN_DOWNLOADS_URL)
+  --github-api-url URL   GitHub API base URL (env GITHUB_API_URL; token from GITHUB_TOKEN)
+  --cache-dir DIR        on-disk cache (env LOCKWARDEN_CACHE_DIR; default: user cache dir)
+  --json                 print the versioned JSON report on stdout
+  --only NAME            audit only this package (repeatable)
+  --lockfile FILE        lockfile name inside dir (package-lock.json or npm-shrinkwrap.json)
+  --concurrency N        packages examined at once (default 32)
+  -h, --help             this help
+  -v, --version          print the version
+
+Exit codes: 0 clean or alerts only, 1 blocking findings, 2 usage or configuration error,
+3 facts unavailable under a policy that blocks on unavailable facts.
+`;
+
+const COMMON_OPTIONS = {
+  policy: { type: 'string' },
+  registry: { type: 'string' },
+  'downloads-url': { type: 'string' },
+  'github-api-url': { type: 'string' },
+  'cache-dir': { type: 'string' },
+  json: { type: 'boolean', default: false },
+  only: { type: 'string', multiple: true },
+  lockfile: { type: 'string' },
+  concurrency: { type: 'string' },
+  now: { type: 'string' },
+  help: { type: 'boolean', short: 'h', default: false },
+} as const;
+
+export async function runCli(argv: readonly string[], io: CliIo): Promise<number> {
+  try {
+    const [command, ...rest] = argv;
+    if (command === undefined || command === '-h' || command === '--help' || command === 'help') {
+      io.stdout.write(HELP);
+      return command === undefined ? 2 : 0;
+    }
+    if (command === '-v' || command === '--version') {
+      io.stdout.write(`${TOOL_VERSION}\n`);
+      return 0;
+    }
+    if (command === 'serve') {
+      const { runServe } = await import('../../server/serve-command.js');
+      return await runServe(rest, io);
+    }
+    if (command !== 'audit' && command !== 'check') {
+      throw new LockwardenError('EUSAGE', `unknown command "${command}"; expected audit, check or serve (lockwarden --help)`);
+    }
+    return await runCheckOrAudit(command, rest, io);
+  } catch (err) {
+    if (isLockwardenError(err)) {
+      io.stderr.write(`lockwarden: ${err.message}\n`);
+      return err.exitCode;
+    }
+    io.stderr.write(`lockwarden: unexpected error (a bug; please report it):\n${(err as Error)?.stack ?? String(err)}\n`);
+    return 70;
+  }
+}
+
+function parseCommandArgs(args: readonly string[]) {
+  try {
+    return parseArgs({ args: [...args], options: COMMON_OPTIONS, allowPositionals: true, strict: true });
+  } catch (err) {
+    throw new LockwardenError('EUSAGE', `${(err as Error).message} (lockwarden --help)`);
+  }
+}
+
+async function runCheckOrAudit(command: 'audit' | 'check', args: readonly string[], io: CliIo): Promise<number> {
+  const { values, positionals } = parseCommandArgs(args);
+  if (values.help) {
+    io.stdout.write(HELP);
+    return 0;
+  }
+  const now = resolveNow(values.now, io);
+  const concurrency = values.concurrency === undefined ? undefined : Number(values.concurrency);
+  if (concurrency !== undefined && (!Number.isInteger(concurrency) || concurrency < 1 || concurrency > 256)) {
+    throw new LockwardenError('EUSAGE', `--concurrency: expected an integer from 1 to 256, got "${values.concurrency}"`);
+  }
+  const dir = path.resolve(io.cwd, command === 'audit' ? (positionals[0] ?? '.') : '.');
+  if (command === 'audit' && positionals.length > 1) {
+    throw new LockwardenError('EUSAGE', `audit takes one directory, got ${positionals.length}: ${positionals.join(' ')}`);
+  }
+  const refs = command === 'check' ? parseCheckSpecs(positionals) : [];
+  const policy = await resolvePolicy(values.policy, dir, io.cwd);
+
+  const [{ resolveSourceConfig, createSources }, { readPopularList }, { createPopularIndex }] = await Promise.all([
+    import('../sources/create-sources.js'),
+    import('../sources/popular-list.js'),
+    import('../policy/popular-index.js'),
+  ]);
+  const popular: PopularIndex = createPopularIndex(readPopularList());
+  const config = await resolveSourceConfig({
+    flags: {
+      registry: values.registry,
+      downloadsUrl: values['downloads-url'],
+      githubApiUrl: values['github-api-url'],
+      cacheDir: values['cache-dir'],
+    },
+    env: io.env,
+    cwd: dir,
+    // check with a name-only policy must not pay for an npm config lookup it does not use
+    needsRegistry: policy.coolingOffDays > 0 || policy.suspiciousVersion,
+  });
+  const sources = createSources(config);
+  const progress = createProgress(io.stderr, { enabled: !values.json && io.stderr.isTTY === true });
+  try {
+    let report: Report;
+    if (command === 'audit') {
+      const { runAudit } = await import('../engine/run-audit.js');
+      ({ report } = await runAudit({
+        dir,
+        ...(values.lockfile === undefined ? {} : { lockfile: values.lockfile }),
+        policy,
+        sources,
+        popular,
+        now,
+        ...(values.only === undefined ? {} : { only: values.only }),
+        ...(concurrency === undefined ? {} : { concurrency }),
+        onProgress: progress.update,
+      }));
+    } else {
+      const verdicts = await checkPackages(refs, {
+        policy,
+        sources,
+        popular,
+        now,
+        ...(concurrency === undefined ? {} : { concurrency }),
+        onProgress: progress.update,
+      });
+      report = buildReport({ verdicts, policy, now });
+    }
+    progress.done();
+    if (values.json) io.stdout.write(`${JSON.stringify(report, null, 2)}\n`);
+    else {
+      const color = io.stdout.isTTY === true && !io.env.NO_COLOR;
+      io.stdout.write(renderReport(report, { color, noun: command === 'audit' ? 'packages' : 'names' }));
+    }
+    return report.exitCode;
+  } finally {
+    progress.done();
+    await sources.close();
+  }
+}
+
+function resolveNow(flag: string | undefined, io: CliIo): Date {
+  if (flag !== undefined) {
+    const t = Date.parse(flag);
+    if (Number.isNaN(t)) throw new LockwardenError('EUSAGE', `--now: expected an ISO timestamp, got "${flag}"`);
+    return new Date(t);
+  }
+  return io.now ? io.now() : new Date();
+}
+
+const DEFAULT_POLICY_FILES = ['lockwarden.policy.json', 'lockwarden.policy.yaml', 'lockwarden.policy.yml'];
+
+async function resolvePolicy(flag: string | undefined, dir: string, cwd: string): Promise<Policy> {
+  if (flag !== undefined) return readPolicyFile(path.resolve(cwd, flag));
+  for (const name of DEFAULT_POLICY_FILES) {
+    const file = path.join(dir, name);
+    if (existsSync(file)) return readPolicyFile(file);
+  }
+  return DEFAULT_POLICY;
+}
+
+export function parseCheckSpecs(specs: readonly string[]): PackageRef[] {
+  if (specs.length === 0) throw new LockwardenError('EUSAGE', 'check needs at least one package name (lockwarden check express@4.21.2)');
+  return specs.map((raw) => {
+    let parsed: npa.Result;
+    try {
+      parsed = npa(raw);
+    } catch (err) {
+      throw new LockwardenError('EINVALIDNAME', `"${raw}" is not a valid package spec: ${(err as Error).message}`);
+    }
+    if (parsed.type !== 'version' && parsed.type !== 'tag' && parsed.type !== 'range') {
+      throw new LockwardenError('EUSAGE', `"${raw}": expected name or name@version, got a ${parsed.type} spec`);
+    }
+    const name = parsed.name!;
+    if (parsed.type === 'version') return { name, version: parsed.fetchSpec! };
+    if (parsed.rawSpec === '' || parsed.rawSpec === '*' || parsed.rawSpec === 'latest') return { name, version: null };
+    throw new LockwardenError('EUSAGE', `"${raw}": give an exact version (name@1.2.3) or none for the latest`);
+  });
+}

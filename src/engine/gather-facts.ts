@@ -1,0 +1,197 @@
+// Fetches exactly the facts a policy needs for a set of name@version refs, through the sources.
+// Everything uncertain becomes an `unavailable` fact naming the source; nothing here decides.
+import { parsePublishTime } from '../policy/format.js';
+import { parseRepository } from '../policy/repository.js';
+import type { Fact, Policy, RepositoryTags, VersionFacts, WeeklyDownloads } from '../policy/types.js';
+import type { Manifest, Packument, Sources } from '../sources/types.js';
+import { mapConcurrent } from './map-concurrent.js';
+
+export interface PackageRef {
+  name: string;
+  /** null: the latest dist-tag. */
+  version: string | null;
+}
+
+export interface FactNeeds {
+  registry: boolean;
+  times: boolean;
+  downloads: boolean;
+  tags: boolean;
+}
+
+export function factNeeds(policy: Policy): FactNeeds {
+  const times = policy.coolingOffDays > 0 || policy.suspiciousVersion;
+  return {
+    times,
+    tags: policy.suspiciousVersion,
+    downloads: policy.minWeeklyDownloads > 0,
+    registry: times,
+  };
+}
+
+export interface GatheredFacts {
+  /** The version evaluated (the latest when the ref named none and the registry answered). */
+  version: string | null;
+  facts: VersionFacts;
+}
+
+const DAY_MS = 24 * 3600 * 1000;
+
+function registryUnavailable(source: string, reason: string): Fact<never> {
+  return { status: 'unavailable', source, reason };
+}
+
+/** The tags fact for one manifest's repository (shared per repository by the tags source). */
+export async function readRepositoryTags(
+  sources: Sources,
+  repositoryField: unknown,
+): Promise<Fact<RepositoryTags>> {
+  const repo = parseRepository(repositoryField);
+  if (repo.status !== 'github') return { status: 'unavailable', source: 'repository', reason: repo.reason };
+  const tags = await sources.tags.getTags(repo.repo);
+  if (tags.status === 'unavailable') return tags;
+  return { status: 'ok', value: { repo: repo.repo, tags: tags.value } };
+}
+
+/** Publish-time fact for one version of a packument (full or abbreviated). */
+export function publishedAtFact(
+  packument: Packument,
+  version: string,
+): { fact: Fact<string | null>; upperBound: boolean } {
+  const time = packument.time;
+  if (time && Object.hasOwn(time, version)) {
+    const raw = time[version];
+    return { fact: { status: 'ok', value: typeof raw === 'string' ? raw : null }, upperBound: false };
+  }
+  if (!time && typeof packument.modified === 'string') {
+    return { fact: { status: 'ok', value: packument.modified }, upperBound: true };
+  }
+  return { fact: { status: 'ok', value: null }, upperBound: false };
+}
+
+/**
+ * The abbreviated document is enough when its `modified` proves every version older than the
+ * cooling-off period (and the tag grace period): nothing was published inside the window.
+ */
+function abbreviatedIsEnough(packument: Packument, policy: Policy, now: Date): boolean {
+  if (packument.time) return true;
+  const modified = typeof packument.modified === 'string' ? parsePublishTime(packument.modified) : null;
+  if (modified === null) return false;
+  const windowMs = Math.max(
+    policy.coolingOffDays * DAY_MS,
+    policy.suspiciousVersion ? policy.suspiciousVersionGraceHours * 3600000 : 0,
+  );
+  return now.getTime() - modified >= windowMs;
+}
+
+async function gatherForName(
+  name: string,
+  refs: PackageRef[],
+  ctx: { policy: Policy; sources: Sources; now: Date; needs: FactNeeds },
+  downloadsPromise: Promise<Map<string, Fact<WeeklyDownloads>> | undefined>,
+): Promise<GatheredFacts[]> {
+  const { policy, sources, now, needs } = ctx;
+  const base: VersionFacts = {};
+  const dl = (await downloadsPromise)?.get(name);
+  if (needs.downloads) {
+    base.weeklyDownloads = dl ?? registryUnavailable('downloads', `no answer for ${name}`);
+  }
+  if (!needs.registry) return refs.map((ref) => ({ version: ref.version, facts: { ...base } }));
+
+  let result = await sources.registry.getPackument(name, { full: false });
+  if (result.status === 'ok' && !abbreviatedIsEnough(result.packument, policy, now)) {
+    result = await sources.registry.getPackument(name, { full: true });
+  }
+  if (result.status === 'not-found') {
+    return refs.map((ref) => {
+      const facts: VersionFacts = { ...base, packageKnown: { status: 'ok', value: false } };
+      // A pinned version of a package the registry does not know cannot be judged: say so.
+      if (ref.version !== null) {
+        const missing = registryUnavailable('registry', `${sources.registry.url} does not know ${name}`);
+        if (needs.times) facts.publishedAt = missing;
+        if (needs.tags) facts.repositoryTags = missing;
+      }
+      return { version: ref.version, facts };
+    });
+  }
+  if (result.status === 'unavailable') {
+    const fact = registryUnavailable(result.source, result.reason);
+    return refs.map((ref) => {
+      const facts: VersionFacts = { ...base, packageKnown: fact };
+      if (needs.times) facts.publishedAt = fact;
+      if (needs.tags) facts.repositoryTags = fact;
+      return { version: ref.version, facts };
+    });
+  }
+  const packument = result.packument;
+  const knownVersions = Object.keys(packument.versions ?? {});
+  return Promise.all(
+    refs.map(async (ref): Promise<GatheredFacts> => {
+      const version = ref.version ?? packument['dist-tags']?.latest ?? null;
+      const facts: VersionFacts = { ...base, packageKnown: { status: 'ok', value: true }, knownVersions };
+      if (version === null) {
+        facts.publishedAt = registryUnavailable('registry', `${name} has no latest dist-tag`);
+        return { version, facts };
+      }
+      if (!Object.hasOwn(packument.versions, version)) {
+        const gone = registryUnavailable('registry', `${sources.registry.url} has no ${name}@${version} (unpublished?)`);
+        if (needs.times) facts.publishedAt = gone;
+        if (needs.tags) facts.repositoryTags = gone;
+        return { version, facts };
+      }
+      if (needs.times) {
+        const { fact, upperBound } = publishedAtFact(packument, version);
+        facts.publishedAt = fact;
+        if (upperBound) facts.publishedAtIsUpperBound = true;
+      }
+      if (needs.tags) facts.repositoryTags = await tagsFor(name, version, packument, sources);
+      return { version, facts };
+    }),
+  );
+}
+
+async function tagsFor(name: string, version: string, packument: Packument, sources: Sources) {
+  const manifest: Manifest | undefined = packument.versions[version];
+  let repository = manifest?.repository ?? packument.repository;
+  if (repository === undefined && !packument.time) {
+    // Abbreviated documents carry no repository: the per-version document is small and has it.
+    const m = await sources.registry.getManifest(name, version);
+    if (m.status === 'unavailable') return registryUnavailable(m.source, m.reason);
+    if (m.status === 'ok') repository = m.manifest.repository;
+  }
+  return readRepositoryTags(sources, repository);
+}
+
+/** Facts for every ref, in the same order. */
+export async function gatherFacts(
+  refs: readonly PackageRef[],
+  ctx: { policy: Policy; sources: Sources; now: Date; concurrency?: number; onProgress?: (done: number, total: number) => void },
+): Promise<GatheredFacts[]> {
+  const needs = factNeeds(ctx.policy);
+  const byName = new Map<string, number[]>();
+  refs.forEach((ref, i) => {
+    const list = byName.get(ref.name);
+    if (list) list.push(i);
+    else byName.set(ref.name, [i]);
+  });
+  const names = [...byName.keys()];
+  // One bulk downloads lookup runs alongside the registry work.
+  const downloads = needs.downloads ? ctx.sources.downloads.getWeeklyDownloads(names) : Promise.resolve(undefined);
+  const out = new Array<GatheredFacts>(refs.length);
+  let done = 0;
+  await mapConcurrent(names, ctx.concurrency ?? 32, async (name) => {
+    const indexes = byName.get(name)!;
+    const gathered = await gatherForName(
+      name,
+      indexes.map((i) => refs[i]!),
+      { ...ctx, needs },
+      downloads,
+    );
+    indexes.forEach((i, k) => {
+      out[i] = gathered[k]!;
+    });
+    done += indexes.length;
+    ctx.onProgress?.(done, refs.length);
+  });
+  return out;
+}

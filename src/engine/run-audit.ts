@@ -1,0 +1,52 @@
+// `lockwarden audit` and the Action's inline mode: lockfile in, report out.
+import { readLockfile, type LockfileEntry, type LockfileInventory } from '../lockfile/read-lockfile.js';
+import type { Policy, PopularIndex } from '../policy/types.js';
+import type { Sources } from '../sources/types.js';
+import { checkPackages } from './check-packages.js';
+import { buildReport, type Report } from './report.js';
+
+export interface RunAuditOptions {
+  dir: string;
+  lockfile?: string;
+  policy: Policy;
+  sources: Sources;
+  popular: PopularIndex;
+  now: Date;
+  /** Only these package names (`--only`). */
+  only?: readonly string[];
+  /** Only entries passing this test (the Action's `scope: changed`). */
+  filter?: (entry: LockfileEntry) => boolean;
+  concurrency?: number;
+  onProgress?: (done: number, total: number) => void;
+  /** An inventory already read (the Action reads it to diff against the base). */
+  inventory?: LockfileInventory;
+}
+
+export async function runAudit(opts: RunAuditOptions): Promise<{ report: Report; inventory: LockfileInventory }> {
+  const inventory =
+    opts.inventory ?? (await readLockfile(opts.dir, opts.lockfile === undefined ? {} : { lockfile: opts.lockfile }));
+  const only = opts.only && opts.only.length > 0 ? new Set(opts.only) : undefined;
+  const entries = inventory.entries.filter(
+    (e) => (!only || only.has(e.name) || (e.alias !== undefined && only.has(e.alias))) && (!opts.filter || opts.filter(e)),
+  );
+  const verdicts = await checkPackages(
+    entries.map((e) => ({ name: e.name, version: e.version })),
+    {
+      policy: opts.policy,
+      sources: opts.sources,
+      popular: opts.popular,
+      now: opts.now,
+      ...(opts.concurrency === undefined ? {} : { concurrency: opts.concurrency }),
+      ...(opts.onProgress === undefined ? {} : { onProgress: opts.onProgress }),
+    },
+  );
+  const report = buildReport({
+    verdicts,
+    policy: opts.policy,
+    now: opts.now,
+    entries,
+    skipped: only ? inventory.skipped.filter((s) => only.has(s.name)) : inventory.skipped,
+    warnings: inventory.warnings,
+  });
+  return { report, inventory };
+}

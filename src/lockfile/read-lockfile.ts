@@ -1,0 +1,536 @@
+// Reads a project's lockfile into the list of registry packages the guardrails check.
+// Arborist's virtual tree (no install, no network) gives the same view npm itself has:
+// aliases resolved to real names, links and workspaces told apart, bundled dependencies marked.
+import { mkdtemp, readFile, rm, stat, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import Arborist from '@npmcli/arborist';
+import npa from 'npm-package-arg';
+import semver from 'semver';
+import { isLockwardenError, LockwardenError } from '../errors.js';
+import { locateLockfileLines } from './locate-lines.js';
+import { type LockfileDocument, parseLockfileText } from './parse-lockfile-text.js';
+
+export interface LockfileLocation {
+  /** The lockfile, relative to the project directory (e.g. `package-lock.json`). */
+  file: string;
+  /** 1-based line of the entry's key. */
+  line: number;
+  /** Lockfile location: the `packages` key, or for lockfileVersion 1 the same form built from the nesting. */
+  key: string;
+}
+
+export interface LockfileEntry {
+  /** The real package name (for an alias, the package it points at). */
+  name: string;
+  version: string;
+  /** The folder name when the package is installed under another name (`npm:` alias). */
+  alias?: string;
+  locations: LockfileLocation[];
+  /** One shortest dependency path from the root, root first: `['my-app', 'a', 'b']`. */
+  path: string[];
+  /** True when every copy is only needed by dev / optional / peer dependencies / inside a bundle. */
+  dev: boolean;
+  optional: boolean;
+  peer: boolean;
+  bundled: boolean;
+  resolved?: string;
+  integrity?: string;
+}
+
+/** A lockfile entry that is not fetched from a registry, so registry facts do not apply. */
+export interface SkippedEntry {
+  name: string;
+  /** Where it comes from: `workspace`, `file:vendor/x`, `git+ssh://...`, a tarball URL. */
+  spec: string;
+  reason: string;
+  location?: LockfileLocation;
+}
+
+export interface LockfileInventory {
+  /** Absolute path of the lockfile read (for text read with `readLockfileText`, the name given). */
+  file: string;
+  lockfileVersion: number;
+  /** Root package name. */
+  root: string;
+  entries: LockfileEntry[];
+  skipped: SkippedEntry[];
+  warnings: string[];
+}
+
+export interface ReadLockfileOptions {
+  /**
+   * The lockfile to read, absolute or relative to `dir`. Defaults to the one npm uses:
+   * `npm-shrinkwrap.json` when present, else `package-lock.json`.
+   */
+  lockfile?: string;
+}
+
+const SHRINKWRAP = 'npm-shrinkwrap.json';
+const PACKAGE_LOCK = 'package-lock.json';
+/** Far above the largest real lockfiles (a few MB); beyond it reading would only exhaust memory. */
+const MAX_LOCKFILE_BYTES = 256 * 1024 * 1024;
+/** How many examples a warning lists. */
+const EXAMPLES = 3;
+
+/** Reads the lockfile of the project in `dir`. Throws `ELOCKFILE` when it is missing or malformed. */
+export async function readLockfile(dir: string, opts: ReadLockfileOptions = {}): Promise<LockfileInventory> {
+  const root = path.resolve(dir);
+  const lockfile = opts.lockfile === undefined ? await findLockfile(root) : path.resolve(root, opts.lockfile);
+  const display = path.relative(root, lockfile) || path.basename(lockfile);
+  const text = await readText(lockfile, display);
+
+  const lockDir = path.dirname(lockfile);
+  if ((await arboristPicks(lockDir)) === path.basename(lockfile)) {
+    return loadInventory({ projectDir: lockDir, text, file: lockfile, display, fallbackRoot: path.basename(lockDir) });
+  }
+  // Arborist only reads the lockfile npm would pick in a directory (the shrinkwrap when both
+  // exist, and only under the standard names); any other one is read from a copy.
+  const packageJson = await readOptionalText(path.join(lockDir, 'package.json'));
+  const inventory = await readLockfileText(text, packageJson, display);
+  return { ...inventory, file: lockfile };
+}
+
+/**
+ * Reads a lockfile given only its text (the base side of a pull request, fetched from git).
+ * `name` is how the lockfile is named in messages and locations (`package-lock.json`, or a
+ * path ending in `npm-shrinkwrap.json`). Without `packageJsonText`, the root's dependencies
+ * come from the lockfile's own root entry.
+ */
+export async function readLockfileText(
+  lockfileText: string,
+  packageJsonText: string | undefined,
+  name: string,
+): Promise<LockfileInventory> {
+  const fileName = path.basename(name) === SHRINKWRAP ? SHRINKWRAP : PACKAGE_LOCK;
+  const tempDir = await mkdtemp(path.join(tmpdir(), 'lockwarden-lockfile-'));
+  try {
+    if (packageJsonText !== undefined) {
+      const packageJsonName = path.join(path.dirname(name), 'package.json');
+      try {
+        JSON.parse(packageJsonText);
+      } catch (err) {
+        throw new LockwardenError('ELOCKFILE', `${packageJsonName}: invalid JSON (${(err as Error).message})`, {
+          cause: err,
+        });
+      }
+      await writeFile(path.join(tempDir, 'package.json'), packageJsonText);
+    }
+    await writeFile(path.join(tempDir, fileName), lockfileText);
+    return await loadInventory({
+      projectDir: tempDir,
+      text: lockfileText,
+      file: name,
+      display: name,
+      fallbackRoot: path.basename(path.dirname(path.resolve(name))),
+    });
+  } finally {
+    await rm(tempDir, { recursive: true, force: true });
+  }
+}
+
+async function findLockfile(root: string): Promise<string> {
+  const picked = await arboristPicks(root);
+  if (picked === undefined) {
+    throw new LockwardenError(
+      'ELOCKFILE',
+      `no ${PACKAGE_LOCK} or ${SHRINKWRAP} in ${root}; run npm install --package-lock-only`,
+    );
+  }
+  return path.join(root, picked);
+}
+
+/** The lockfile npm reads in `dir`: the shrinkwrap wins when both exist. */
+async function arboristPicks(dir: string): Promise<string | undefined> {
+  for (const name of [SHRINKWRAP, PACKAGE_LOCK]) {
+    if (await isFile(path.join(dir, name))) return name;
+  }
+  return undefined;
+}
+
+async function isFile(file: string): Promise<boolean> {
+  try {
+    return (await stat(file)).isFile();
+  } catch {
+    return false;
+  }
+}
+
+async function readText(file: string, display: string): Promise<string> {
+  let size: number;
+  try {
+    const info = await stat(file);
+    if (!info.isFile()) throw new LockwardenError('ELOCKFILE', `${display}: not a file`);
+    size = info.size;
+  } catch (err) {
+    if (isLockwardenError(err)) throw err;
+    const code = (err as NodeJS.ErrnoException).code;
+    if (code === 'ENOENT') {
+      throw new LockwardenError('ELOCKFILE', `${file}: no such lockfile; run npm install --package-lock-only`);
+    }
+    throw new LockwardenError('ELOCKFILE', `${file}: cannot read: ${(err as Error).message}`, { cause: err });
+  }
+  if (size > MAX_LOCKFILE_BYTES) {
+    throw new LockwardenError(
+      'ELOCKFILE',
+      `${display}: ${size} bytes is larger than the ${MAX_LOCKFILE_BYTES} bytes a lockfile may have`,
+    );
+  }
+  try {
+    return await readFile(file, 'utf8');
+  } catch (err) {
+    throw new LockwardenError('ELOCKFILE', `${file}: cannot read: ${(err as Error).message}`, { cause: err });
+  }
+}
+
+async function readOptionalText(file: string): Promise<string | undefined> {
+  try {
+    return await readFile(file, 'utf8');
+  } catch {
+    return undefined;
+  }
+}
+
+interface LoadInput {
+  /** Directory Arborist loads (the project, or a temp copy). */
+  projectDir: string;
+  text: string;
+  /** What `LockfileInventory.file` reports. */
+  file: string;
+  /** The lockfile as named in locations and messages. */
+  display: string;
+  /** Root name when neither package.json nor the lockfile names the project. */
+  fallbackRoot: string;
+}
+
+async function loadInventory(input: LoadInput): Promise<LockfileInventory> {
+  const { document, warnings } = parseLockfileText(input.text, input.display);
+  const lines = locateLockfileLines(input.text);
+  let tree: Arborist.Node;
+  try {
+    tree = await new Arborist({ path: input.projectDir }).loadVirtual();
+  } catch (err) {
+    throw new LockwardenError(
+      'ELOCKFILE',
+      `${input.display}: npm's lockfile reader (Arborist) rejected it: ${(err as Error).message}`,
+      { cause: err },
+    );
+  }
+  const inventory = collectInventory(tree, document, lines, input);
+  inventory.warnings.unshift(...warnings);
+  return inventory;
+}
+
+/** Where a node's package comes from. */
+type Source =
+  | { kind: 'registry' }
+  | { kind: 'git' | 'file' | 'remote' | 'unknown'; spec: string };
+
+interface Accumulator {
+  entry: LockfileEntry;
+  firstLine: number;
+}
+
+function collectInventory(
+  tree: Arborist.Node,
+  document: LockfileDocument,
+  lines: Map<string, number>,
+  input: LoadInput,
+): LockfileInventory {
+  const rootName = nonEmpty(tree.package?.name) ?? nonEmpty(document.name) ?? input.fallbackRoot;
+  const warnings: string[] = [];
+  const previous = shortestPaths(tree);
+  const specTypes = new Map<string, string | undefined>();
+  const unlocated: string[] = [];
+  const unreachable: string[] = [];
+  const mismatched: string[] = [];
+
+  const locate = (node: Arborist.Node): LockfileLocation => {
+    const line = lines.get(node.location);
+    if (line === undefined) unlocated.push(node.location);
+    return { file: input.display, line: line ?? 1, key: node.location };
+  };
+  const pathOf = (node: Arborist.Node): string[] => {
+    const names: string[] = [];
+    if (previous.has(node)) {
+      for (let n: Arborist.Node | null | undefined = node; n && !n.isProjectRoot; n = previous.get(n)) {
+        names.push(n.packageName);
+      }
+    } else {
+      // Not reachable from the root (stale or extraneous): explain it by where it sits instead.
+      for (let n: Arborist.Node | null = node; n && !n.isProjectRoot; n = n.parent ?? n.fsParent) {
+        names.push(n.isTop ? n.location : n.packageName);
+      }
+    }
+    names.push(rootName);
+    return names.reverse();
+  };
+
+  const byId = new Map<string, Accumulator>();
+  const skipped = new Map<string, SkippedEntry>();
+  const skip = (entry: SkippedEntry) => {
+    const id = `${entry.name}\0${entry.spec}`;
+    if (!skipped.has(id)) skipped.set(id, entry);
+  };
+
+  for (const node of tree.inventory.values()) {
+    if (node.isProjectRoot) continue;
+    if (node.isLink) {
+      const target = node.target;
+      const targetLocation = target?.location ?? node.realpath;
+      skip({
+        name: node.packageName,
+        spec: node.isWorkspace ? 'workspace' : `file:${toPosix(path.relative(tree.path, node.realpath))}`,
+        reason: node.isWorkspace
+          ? `workspace ${targetLocation}: local source, not from a registry`
+          : `linked folder ${targetLocation}: local source, not from a registry`,
+        location: locate(node),
+      });
+      continue;
+    }
+    if (node.isTop) {
+      // A folder outside node_modules (a link target): it is reported through its link.
+      if (node.linksIn.size === 0) {
+        skip({
+          name: node.packageName,
+          spec: `file:${node.location}`,
+          reason: `local folder ${node.location} with no link to it (stale entry?): not from a registry`,
+          location: locate(node),
+        });
+      }
+      continue;
+    }
+
+    const source = sourceOf(node, tree.path, specTypes);
+    if (source.kind !== 'registry') {
+      skip({ name: node.packageName, spec: source.spec, reason: SKIP_REASONS[source.kind], location: locate(node) });
+      continue;
+    }
+    if (!node.version) {
+      skip({
+        name: node.packageName,
+        spec: node.resolved ?? '',
+        reason: 'no version in the lockfile entry',
+        location: locate(node),
+      });
+      continue;
+    }
+    if (node.resolved && !node.inBundle) {
+      const mismatch = tarballMismatch(node.resolved, node.packageName, node.version);
+      if (mismatch !== undefined) mismatched.push(`${node.location} (${node.packageName}@${node.version}) ${mismatch}`);
+    }
+    if (!previous.has(node)) unreachable.push(node.location);
+
+    const location = locate(node);
+    const id = `${node.packageName}@${node.version}`;
+    const found = byId.get(id);
+    if (found === undefined) {
+      const entry: LockfileEntry = {
+        name: node.packageName,
+        version: node.version,
+        ...(node.name === node.packageName ? {} : { alias: node.name }),
+        locations: [location],
+        path: pathOf(node),
+        dev: node.dev,
+        optional: node.optional,
+        peer: node.peer,
+        bundled: node.inBundle,
+        ...(node.resolved ? { resolved: node.resolved } : {}),
+        ...(node.integrity ? { integrity: node.integrity } : {}),
+      };
+      byId.set(id, { entry, firstLine: location.line });
+      continue;
+    }
+    const entry = found.entry;
+    entry.locations.push(location);
+    entry.dev &&= node.dev;
+    entry.optional &&= node.optional;
+    entry.peer &&= node.peer;
+    entry.bundled &&= node.inBundle;
+    const candidatePath = pathOf(node);
+    if (previous.has(node) && candidatePath.length < entry.path.length) entry.path = candidatePath;
+    if (entry.alias === undefined && node.name !== node.packageName) entry.alias = node.name;
+    // resolved/integrity describe the first copy in the file; a copy from inside a bundle has none.
+    if (location.line < found.firstLine || (entry.resolved === undefined && node.resolved)) {
+      if (node.resolved) entry.resolved = node.resolved;
+      if (node.integrity) entry.integrity = node.integrity;
+      found.firstLine = Math.min(found.firstLine, location.line);
+    }
+  }
+
+  warnings.push(...edgeWarnings(tree));
+  if (unreachable.length > 0) {
+    warnings.push(
+      `${unreachable.length} lockfile entries are not reachable from the root (stale or extraneous?) e.g. ${examples(unreachable)}`,
+    );
+  }
+  if (mismatched.length > 0) {
+    warnings.push(
+      `${mismatched.length} entries resolve to a tarball of another package or version e.g. ${examples(mismatched)}`,
+    );
+  }
+  if (unlocated.length > 0) {
+    warnings.push(
+      `${unlocated.length} locations were not found in the lockfile text (line 1 reported) e.g. ${examples(unlocated)}`,
+    );
+  }
+  const nodeErrors = [...tree.inventory.values()].flatMap((node) =>
+    (node.errors ?? []).map((err) => `${node.location || '(root)'}: ${err.message}`),
+  );
+  if (nodeErrors.length > 0) {
+    warnings.push(`${nodeErrors.length} lockfile entries could not be read fully e.g. ${examples(nodeErrors)}`);
+  }
+
+  const entries = [...byId.values()].map(({ entry }) => {
+    entry.locations.sort((a, b) => a.line - b.line || compareText(a.key, b.key));
+    return entry;
+  });
+  entries.sort((a, b) => compareText(a.name, b.name) || compareVersions(a.version, b.version));
+  const skippedList = [...skipped.values()].sort(
+    (a, b) => compareText(a.name, b.name) || compareText(a.spec, b.spec),
+  );
+  return {
+    file: input.file,
+    lockfileVersion: document.lockfileVersion,
+    root: rootName,
+    entries,
+    skipped: skippedList,
+    warnings,
+  };
+}
+
+const SKIP_REASONS: Record<Exclude<Source['kind'], 'registry'>, string> = {
+  git: 'git dependency: fetched from a git host, not from a registry',
+  file: 'local file dependency: not from a registry',
+  remote: 'remote tarball URL: not from a registry',
+  unknown: 'unrecognised source: not from a registry',
+};
+
+/**
+ * BFS from the root over dependency edges, once for the whole tree: for every reachable node,
+ * the node it was first reached from. Links are crossed to their targets so that workspace
+ * dependencies get a path through the workspace.
+ */
+function shortestPaths(tree: Arborist.Node): Map<Arborist.Node, Arborist.Node | null> {
+  const previous = new Map<Arborist.Node, Arborist.Node | null>([[tree, null]]);
+  const queue: Arborist.Node[] = [tree];
+  for (let head = 0; head < queue.length; head++) {
+    const from = queue[head]!;
+    for (const edge of from.edgesOut.values()) {
+      let to = edge.to;
+      if (to === null || to === undefined) continue;
+      if (to.isLink) to = to.target;
+      if (to === null || to === undefined || previous.has(to)) continue;
+      previous.set(to, from);
+      queue.push(to);
+    }
+  }
+  return previous;
+}
+
+function sourceOf(node: Arborist.Node, rootPath: string, specTypes: Map<string, string | undefined>): Source {
+  const resolved = node.resolved;
+  if (resolved && !/^https?:/i.test(resolved)) {
+    if (resolved.startsWith('file:')) {
+      const target = resolved.slice('file:'.length);
+      const relative = path.isAbsolute(target) ? toPosix(path.relative(rootPath, target)) : target;
+      return { kind: 'file', spec: `file:${relative}` };
+    }
+    const type = specType(node.packageName, resolved, specTypes);
+    return { kind: type === 'git' ? 'git' : 'unknown', spec: resolved };
+  }
+  // Bundled copies arrive inside their parent's tarball: whatever that parent is, they carry
+  // a registry name@version the guardrails can check.
+  if (node.inBundle) return { kind: 'registry' };
+  for (const edge of node.edgesIn) {
+    const type = specType(edge.name, edge.spec, specTypes);
+    if (type === 'git') return { kind: 'git', spec: resolved || edge.spec };
+    if (type === 'remote') return { kind: 'remote', spec: resolved || edge.spec };
+    if (type === 'file' || type === 'directory') return { kind: 'file', spec: edge.spec };
+  }
+  if (resolved && node.edgesIn.size === 0 && tarballMismatch(resolved, node.packageName, node.version) !== undefined) {
+    // Nothing asks for it, so only the URL can tell; a URL not shaped like a registry tarball is remote.
+    return { kind: 'remote', spec: resolved };
+  }
+  return { kind: 'registry' };
+}
+
+/** npm-package-arg's type for a spec (`range`, `git`, `remote`, `file`, ...), cached: specs repeat a lot. */
+function specType(name: string, spec: string, cache: Map<string, string | undefined>): string | undefined {
+  const id = `${name}\0${spec}`;
+  if (cache.has(id)) return cache.get(id);
+  let type: string | undefined;
+  try {
+    type = npa.resolve(name, spec).type;
+  } catch {
+    type = undefined;
+  }
+  cache.set(id, type);
+  return type;
+}
+
+/**
+ * Why a registry-style tarball URL does not belong to name@version, or undefined when it
+ * does. Registries serve `<name>/-/<unscoped name>-<version>.tgz`, possibly under a path prefix.
+ */
+function tarballMismatch(resolved: string, name: string, version: string): string | undefined {
+  let pathname: string;
+  try {
+    pathname = decodeURIComponent(new URL(resolved).pathname);
+  } catch {
+    return 'has an unparseable URL';
+  }
+  const marker = pathname.lastIndexOf('/-/');
+  if (marker === -1) return 'is not a registry tarball URL';
+  const unscoped = name.startsWith('@') ? name.slice(name.indexOf('/') + 1) : name;
+  const expected = `/${name}/-/${unscoped}-${version}.tgz`;
+  if (pathname.endsWith(expected)) return undefined;
+  return `resolves to ${pathname.slice(pathname.lastIndexOf('/', marker - 1) + 1)}`;
+}
+
+function edgeWarnings(tree: Arborist.Node): string[] {
+  const missing: string[] = [];
+  const invalid: string[] = [];
+  for (const node of tree.inventory.values()) {
+    for (const edge of node.edgesOut.values()) {
+      const from = node.location || '(root)';
+      if (edge.missing && !edge.optional && !edge.peer) {
+        missing.push(`${from} > ${edge.name}@${edge.spec}`);
+      } else if (edge.invalid) {
+        invalid.push(`${from} > ${edge.name}@${edge.spec} (found ${edge.to?.version || 'no version'})`);
+      }
+    }
+  }
+  const out: string[] = [];
+  if (missing.length > 0) {
+    out.push(`${missing.length} missing dependency edges (stale entries?) e.g. ${examples(missing)}`);
+  }
+  if (invalid.length > 0) {
+    out.push(`${invalid.length} invalid dependency edges (version does not match the range) e.g. ${examples(invalid)}`);
+  }
+  return out;
+}
+
+function examples(items: string[]): string {
+  const shown = items.slice(0, EXAMPLES).join(', ');
+  return items.length > EXAMPLES ? `${shown}, ...` : shown;
+}
+
+function nonEmpty(value: unknown): string | undefined {
+  return typeof value === 'string' && value !== '' ? value : undefined;
+}
+
+function toPosix(p: string): string {
+  return p.split(path.sep).join('/');
+}
+
+function compareText(a: string, b: string): number {
+  return a < b ? -1 : a > b ? 1 : 0;
+}
+
+function compareVersions(a: string, b: string): number {
+  const va = semver.valid(a, { loose: true });
+  const vb = semver.valid(b, { loose: true });
+  if (va !== null && vb !== null) return semver.compare(va, vb, { loose: true }) || compareText(a, b);
+  return compareText(a, b);
+}

@@ -1,0 +1,85 @@
+// The abbreviated install document (`application/vnd.npm.install-v1+json`) built from a full
+// packument, for upstreams that ignore that Accept header. Installers read only these fields;
+// leaving out readmes, maintainers and per-version times makes documents several times smaller.
+import type { Manifest, Packument } from '../sources/types.js';
+
+export const ABBREVIATED_CONTENT_TYPE = 'application/vnd.npm.install-v1+json';
+
+/** Per-version fields an installer needs, as the public registry's abbreviated documents carry them. */
+const VERSION_FIELDS = [
+  'name',
+  'version',
+  'deprecated',
+  'dependencies',
+  'optionalDependencies',
+  'devDependencies',
+  'peerDependencies',
+  'peerDependenciesMeta',
+  'bundleDependencies',
+  'bundledDependencies',
+  'acceptDependencies',
+  'bin',
+  'directories',
+  'engines',
+  'os',
+  'cpu',
+  'libc',
+  'funding',
+  'dist',
+  'hasInstallScript',
+  '_hasShrinkwrap',
+] as const;
+
+const INSTALL_SCRIPTS = ['preinstall', 'install', 'postinstall'];
+
+function createMap<T>(): Record<string, T> {
+  return Object.create(null) as Record<string, T>;
+}
+
+function isObject(value: unknown): value is Record<string, unknown> {
+  return typeof value === 'object' && value !== null && !Array.isArray(value);
+}
+
+export function abbreviatePackument(packument: Packument): Packument {
+  const versions = createMap<Manifest>();
+  const source: Record<string, unknown> = isObject(packument.versions) ? packument.versions : {};
+  for (const version of Object.keys(source)) {
+    const manifest = source[version];
+    if (isObject(manifest)) versions[version] = abbreviateManifest(manifest);
+  }
+  const out = createMap<unknown>() as Packument;
+  out.name = packument.name;
+  out['dist-tags'] = isObject(packument['dist-tags']) ? packument['dist-tags'] : createMap<string>();
+  out.versions = versions;
+  const modified = modifiedOf(packument);
+  if (modified !== undefined) out.modified = modified;
+  return out;
+}
+
+function abbreviateManifest(manifest: Record<string, unknown>): Manifest {
+  const out = createMap<unknown>() as Manifest;
+  for (const field of VERSION_FIELDS) {
+    if (manifest[field] !== undefined) out[field] = manifest[field];
+  }
+  // Registries compute this flag at publish time; documents that lack it still carry the scripts.
+  if (out.hasInstallScript === undefined && isObject(manifest.scripts)) {
+    const scripts = manifest.scripts;
+    if (INSTALL_SCRIPTS.some((s) => typeof scripts[s] === 'string')) out.hasInstallScript = true;
+  }
+  return out;
+}
+
+/** `time.modified` when the registry keeps it, else the newest timestamp in `time`. */
+function modifiedOf(packument: Packument): string | undefined {
+  if (typeof packument.modified === 'string') return packument.modified;
+  const time = packument.time;
+  if (!isObject(time)) return undefined;
+  if (typeof time.modified === 'string') return time.modified;
+  let newest: number | undefined;
+  for (const value of Object.values(time)) {
+    if (typeof value !== 'string') continue;
+    const ms = Date.parse(value);
+    if (!Number.isNaN(ms) && (newest === undefined || ms > newest)) newest = ms;
+  }
+  return newest === undefined ? undefined : new Date(newest).toISOString();
+}

@@ -1,0 +1,140 @@
+// Removes versions from a packument the way a registry would if they had never been published,
+// so every client (npm, pnpm, yarn, bun) resolves to what is left without knowing a proxy exists.
+// Pure: the caller decides which versions to keep and where tarballs are served from.
+import semver from 'semver';
+import type { Manifest, Packument } from '../sources/types.js';
+
+export interface FilterPackumentOptions {
+  /** Whether a version stays visible. Called once per key of `versions`. */
+  keep: (version: string) => boolean;
+  /** New `dist.tarball` for a kept version; omitted: tarball URLs stay as they are. */
+  rewriteTarball?: (name: string, version: string, originalUrl: string) => string;
+}
+
+/** A dist-tag that pointed at a removed version. `to: null` means the tag was dropped. */
+export interface DistTagChange {
+  tag: string;
+  from: string;
+  to: string | null;
+  reason: string;
+}
+
+export interface FilterPackumentResult {
+  packument: Packument;
+  /** Versions removed from `versions` (and `time`), in document order. */
+  removed: string[];
+  distTagChanges: DistTagChange[];
+}
+
+/** Null-prototype maps: a version or tag named `__proto__` stays an ordinary key. */
+function createMap<T>(): Record<string, T> {
+  return Object.create(null) as Record<string, T>;
+}
+
+function isObject(value: unknown): value is Record<string, unknown> {
+  return typeof value === 'object' && value !== null && !Array.isArray(value);
+}
+
+/** Registries hold keys such as `0.14.0beta`; loose parsing reads them as `0.14.0-beta`. */
+function parseLoose(version: string): semver.SemVer | null {
+  try {
+    return new semver.SemVer(version, { loose: true });
+  } catch {
+    return null;
+  }
+}
+
+export function filterPackument(packument: Packument, options: FilterPackumentOptions): FilterPackumentResult {
+  const { keep, rewriteTarball } = options;
+  const sourceVersions: Record<string, unknown> = isObject(packument.versions) ? packument.versions : {};
+  const versions = createMap<Manifest>();
+  const removed: string[] = [];
+
+  for (const version of Object.keys(sourceVersions)) {
+    const manifest = sourceVersions[version];
+    // A manifest that is not an object cannot be installed; serving it would crash clients.
+    if (!isObject(manifest) || !keep(version)) {
+      removed.push(version);
+      continue;
+    }
+    versions[version] = rewriteTarball ? withTarball(packument.name, version, manifest, rewriteTarball) : manifest;
+  }
+
+  const out = Object.assign(createMap<unknown>(), packument) as Packument;
+  out.versions = versions;
+
+  if (isObject(packument.time)) {
+    const removedSet = new Set(removed);
+    const time = createMap<string>();
+    for (const key of Object.keys(packument.time)) {
+      if (!removedSet.has(key)) time[key] = packument.time[key] as string;
+    }
+    out.time = time;
+  }
+
+  const distTagChanges: DistTagChange[] = [];
+  if (isObject(packument['dist-tags'])) {
+    const tags = createMap<string>();
+    const removedSet = new Set(removed);
+    const candidates = Object.keys(versions)
+      .map((v) => ({ raw: v, parsed: parseLoose(v) }))
+      .filter((c): c is { raw: string; parsed: semver.SemVer } => c.parsed !== null);
+    for (const [tag, target] of Object.entries(packument['dist-tags'])) {
+      if (typeof target !== 'string' || !removedSet.has(target)) {
+        if (typeof target === 'string') tags[tag] = target;
+        continue;
+      }
+      const change = repairTag(tag, target, candidates);
+      distTagChanges.push(change);
+      if (change.to !== null) tags[tag] = change.to;
+    }
+    out['dist-tags'] = tags;
+  }
+
+  return { packument: out, removed, distTagChanges };
+}
+
+function withTarball(
+  name: string,
+  version: string,
+  manifest: Record<string, unknown>,
+  rewrite: NonNullable<FilterPackumentOptions['rewriteTarball']>,
+): Manifest {
+  const dist = manifest.dist;
+  if (!isObject(dist) || typeof dist.tarball !== 'string') return manifest as Manifest;
+  return { ...manifest, dist: { ...dist, tarball: rewrite(name, version, dist.tarball) } } as Manifest;
+}
+
+/**
+ * Moves a tag whose version was removed to the highest kept version below it: never up, since a
+ * higher version is one the publisher did not tag. `latest` only lands on stable versions; other
+ * tags stay on their own line (same major, and prereleases only if the tag pointed at one).
+ */
+function repairTag(
+  tag: string,
+  target: string,
+  candidates: ReadonlyArray<{ raw: string; parsed: semver.SemVer }>,
+): DistTagChange {
+  const original = parseLoose(target);
+  if (original === null) {
+    return { tag, from: target, to: null, reason: `${target} is not a semver version, so no lower version can be chosen` };
+  }
+  const originalIsPrerelease = original.prerelease.length > 0;
+  let best: { raw: string; parsed: semver.SemVer } | undefined;
+  for (const c of candidates) {
+    if (semver.compare(c.parsed, original) >= 0) continue;
+    const isPrerelease = c.parsed.prerelease.length > 0;
+    if (tag === 'latest') {
+      if (isPrerelease) continue;
+    } else {
+      if (c.parsed.major !== original.major) continue;
+      if (isPrerelease && !originalIsPrerelease) continue;
+    }
+    if (best === undefined || semver.compare(c.parsed, best.parsed) > 0) best = c;
+  }
+  if (best === undefined) {
+    const wanted = tag === 'latest' ? 'stable version' : `version of major ${original.major}`;
+    return { tag, from: target, to: null, reason: `no allowed ${wanted} below ${target}` };
+  }
+  return { tag, from: target, to: best.raw, reason: `${target} is not allowed; ${best.raw} is the highest allowed below it` };
+}

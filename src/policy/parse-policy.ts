@@ -1,0 +1,247 @@
+// Policy files: one zod schema is the source of truth for validation, defaults and the
+// published JSON Schema (schema/policy.schema.json is generated from it).
+import { parse as parseYaml } from 'yaml';
+import { z } from 'zod';
+import { LockwardenError } from '../errors.js';
+import { expiryTime, parseListSpec } from './list-entry.js';
+import type { ListEntry, Policy } from './types.js';
+
+export interface PolicyProblem {
+  /** Key path in the file, e.g. `allow[2].expires`; empty for the whole document. */
+  path: string;
+  message: string;
+}
+
+// Each field states its expectation once; the problem report appends what was found.
+const expect = (text: string) => ({ error: text });
+const nonNegative = (what: string) =>
+  z
+    .number(expect(`expected ${what}`))
+    .min(0, expect(`expected ${what}`))
+    .refine(Number.isFinite, expect(`expected ${what}`));
+const flag = (what: string) => z.boolean(expect(`expected true or false (${what})`));
+
+const listSpec = z.string(expect('expected a package spec string'));
+const listEntrySchema = z.union(
+  [
+    listSpec,
+    z.strictObject({
+      package: listSpec.describe('Package name, "@scope/*", glob or "name@<range>"'),
+      reason: z.string(expect('expected a string')).optional().describe('Why this exception exists'),
+      expires: z
+        .string(expect('expected a date (YYYY-MM-DD)'))
+        .optional()
+        .describe('The entry applies through this date (UTC) and is reported once expired'),
+    }),
+  ],
+  expect('expected a package spec string or an object {"package", "reason", "expires"}'),
+);
+
+export const POLICY_ID_PATTERN = /^[a-z0-9][a-z0-9_-]{0,62}$/;
+
+export const policyFileSchema = z
+  .strictObject({
+    $schema: z.string().optional(),
+    id: z
+      .string(expect('expected a policy id (lowercase letters, digits, "-" and "_")'))
+      .regex(POLICY_ID_PATTERN, expect('expected a policy id (lowercase letters, digits, "-" and "_", up to 63)'))
+      .describe('URL-safe identifier; the proxy serves the policy at /<id>/'),
+    name: z.string(expect('expected a string')).optional(),
+    description: z.string(expect('expected a string')).optional(),
+    action: z
+      .enum(['block', 'alert'], expect('expected "block" or "alert"'))
+      .default('block')
+      .describe('block: violations fail the build / are hidden; alert: reported only'),
+    coolingOffDays: nonNegative('a number >= 0 (days; 0 disables)')
+      .default(0)
+      .describe('Minimum days since a version was published; fractions allowed; 0 disables'),
+    minWeeklyDownloads: nonNegative('a number >= 0 (downloads; 0 disables)')
+      .default(0)
+      .describe('Minimum downloads of the package over the previous 7 days; 0 disables'),
+    typosquatting: flag('typosquatting').default(true).describe('Refuse names that look like a popular package'),
+    suspiciousVersion: flag('suspiciousVersion')
+      .default(false)
+      .describe('Flag versions with no matching tag or release in their GitHub repository'),
+    suspiciousVersionGraceHours: nonNegative('a number >= 0 (hours)')
+      .default(24)
+      .describe('Hours after publish during which a missing tag is not yet suspicious'),
+    allow: z
+      .array(listEntrySchema, expect('expected an array of package specs'))
+      .default([])
+      .describe('Bypasses every guardrail (but not the block list)'),
+    block: z
+      .array(listEntrySchema, expect('expected an array of package specs'))
+      .default([])
+      .describe('Always blocked, in both modes'),
+    onUnavailable: z
+      .enum(['allow', 'alert', 'block'], expect('expected "allow", "alert" or "block"'))
+      .default('alert')
+      .describe('What a guardrail whose facts could not be fetched yields; always reported as unavailable'),
+  })
+  .describe('A lockwarden policy');
+
+type PolicyFile = z.infer<typeof policyFileSchema>;
+
+const KNOWN_KEYS = Object.keys(policyFileSchema.shape);
+
+function formatPath(path: readonly PropertyKey[]): string {
+  let out = '';
+  for (const key of path) {
+    if (typeof key === 'number') out += `[${key}]`;
+    else out += out === '' ? String(key) : `.${String(key)}`;
+  }
+  return out;
+}
+
+function describeInput(input: unknown): string {
+  if (input === undefined) return 'nothing';
+  const text = JSON.stringify(input);
+  if (text === undefined) return String(input);
+  return text.length > 60 ? `${text.slice(0, 57)}...` : text;
+}
+
+function closestKey(key: string): string | undefined {
+  const lower = key.toLowerCase().replace(/[-_]/g, '');
+  return KNOWN_KEYS.find((k) => k.toLowerCase() === lower);
+}
+
+function problemsFromZod(error: z.ZodError): PolicyProblem[] {
+  const problems: PolicyProblem[] = [];
+  for (const issue of error.issues) {
+    const path = formatPath(issue.path);
+    if (issue.code === 'unrecognized_keys') {
+      for (const key of issue.keys) {
+        const hint = path === '' ? closestKey(key) : undefined;
+        problems.push({
+          path: path === '' ? key : `${path}.${key}`,
+          message: `unknown key${hint ? ` (did you mean "${hint}"?)` : ''}`,
+        });
+      }
+      continue;
+    }
+    const input = (issue as { input?: unknown }).input;
+    problems.push({ path, message: `${issue.message}, got ${describeInput(input)}` });
+  }
+  return problems;
+}
+
+function normalizeEntries(
+  entries: PolicyFile['allow'],
+  key: 'allow' | 'block',
+  problems: PolicyProblem[],
+): ListEntry[] {
+  const out: ListEntry[] = [];
+  entries.forEach((raw, i) => {
+    const obj = typeof raw === 'string' ? { package: raw } : raw;
+    const parsed = parseListSpec(obj.package);
+    const path = typeof raw === 'string' ? `${key}[${i}]` : `${key}[${i}].package`;
+    if ('problem' in parsed) {
+      problems.push({ path, message: parsed.problem });
+      return;
+    }
+    if (obj.expires !== undefined && Number.isNaN(expiryTime(obj.expires))) {
+      problems.push({
+        path: `${key}[${i}].expires`,
+        message: `expected a date (YYYY-MM-DD), got ${describeInput(obj.expires)}`,
+      });
+      return;
+    }
+    const entry: ListEntry = { spec: obj.package.trim(), namePattern: parsed.namePattern };
+    if (parsed.range !== undefined) entry.range = parsed.range;
+    if (obj.reason !== undefined) entry.reason = obj.reason;
+    if (obj.expires !== undefined) entry.expires = obj.expires;
+    out.push(entry);
+  });
+  return out;
+}
+
+function fail(file: string, problems: PolicyProblem[]): never {
+  const lines = problems.map((p) => `  ${p.path === '' ? '(document)' : p.path}: ${p.message}`);
+  const count = problems.length === 1 ? '1 problem' : `${problems.length} problems`;
+  throw new LockwardenError('EPOLICY', `${file}: invalid policy, ${count}:\n${lines.join('\n')}`, {
+    details: problems,
+  });
+}
+
+/** Validates a policy object, reporting every problem at once with its key path. */
+export function validatePolicy(input: unknown, opts: { file: string }): Policy {
+  if (input === null || typeof input !== 'object' || Array.isArray(input)) {
+    fail(opts.file, [{ path: '', message: `expected an object, got ${describeInput(input)}` }]);
+  }
+  const result = policyFileSchema.safeParse(input, { reportInput: true });
+  if (!result.success) fail(opts.file, problemsFromZod(result.error));
+  const file = result.data;
+  const problems: PolicyProblem[] = [];
+  const allow = normalizeEntries(file.allow, 'allow', problems);
+  const block = normalizeEntries(file.block, 'block', problems);
+  if (problems.length > 0) fail(opts.file, problems);
+  return {
+    id: file.id,
+    name: file.name ?? file.id,
+    description: file.description ?? '',
+    action: file.action,
+    coolingOffDays: file.coolingOffDays,
+    minWeeklyDownloads: file.minWeeklyDownloads,
+    typosquatting: file.typosquatting,
+    suspiciousVersion: file.suspiciousVersion,
+    suspiciousVersionGraceHours: file.suspiciousVersionGraceHours,
+    allow,
+    block,
+    onUnavailable: file.onUnavailable,
+  };
+}
+
+/** Parses a policy file's text: JSON, or YAML when the file name says so or the text is not JSON. */
+export function parsePolicy(text: string, opts: { file: string }): Policy {
+  const yamlByName = /\.ya?ml$/i.test(opts.file);
+  let data: unknown;
+  try {
+    data = yamlByName ? parseYaml(text, { maxAliasCount: 100 }) : JSON.parse(text);
+  } catch (err) {
+    const why = err instanceof Error ? err.message.split('\n')[0] : String(err);
+    fail(opts.file, [{ path: '', message: `not valid ${yamlByName ? 'YAML' : 'JSON'}: ${why}` }]);
+  }
+  return validatePolicy(data, opts);
+}
+
+function serializeEntry(entry: ListEntry): string | Record<string, string> {
+  if (entry.reason === undefined && entry.expires === undefined) return entry.spec;
+  const out: Record<string, string> = { package: entry.spec };
+  if (entry.reason !== undefined) out.reason = entry.reason;
+  if (entry.expires !== undefined) out.expires = entry.expires;
+  return out;
+}
+
+/** The file form of a policy (what `validatePolicy` reads back). */
+export function serializePolicy(policy: Policy): Record<string, unknown> {
+  return {
+    id: policy.id,
+    name: policy.name,
+    description: policy.description,
+    action: policy.action,
+    coolingOffDays: policy.coolingOffDays,
+    minWeeklyDownloads: policy.minWeeklyDownloads,
+    typosquatting: policy.typosquatting,
+    suspiciousVersion: policy.suspiciousVersion,
+    suspiciousVersionGraceHours: policy.suspiciousVersionGraceHours,
+    allow: policy.allow.map(serializeEntry),
+    block: policy.block.map(serializeEntry),
+    onUnavailable: policy.onUnavailable,
+  };
+}
+
+/** The policy used when none is given: a week of cooling-off, typosquat protection, alert on missing facts. */
+export const DEFAULT_POLICY: Policy = Object.freeze({
+  id: 'default',
+  name: 'Default',
+  description: 'Built-in policy: 7 days of cooling-off and typosquatting protection.',
+  action: 'block',
+  coolingOffDays: 7,
+  minWeeklyDownloads: 0,
+  typosquatting: true,
+  suspiciousVersion: false,
+  suspiciousVersionGraceHours: 24,
+  allow: [],
+  block: [],
+  onUnavailable: 'alert',
+}) as Policy;

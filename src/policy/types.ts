@@ -1,0 +1,158 @@
+// Shared vocabulary of the pure core. Everything here is data: no I/O, no clock.
+
+export type PolicyAction = 'block' | 'alert';
+export type UnavailableAction = 'allow' | 'alert' | 'block';
+
+export type RuleId = 'cooling-off' | 'popularity' | 'typosquatting' | 'suspicious-version' | 'blocklist';
+export const RULE_IDS: readonly RuleId[] = [
+  'cooling-off',
+  'popularity',
+  'typosquatting',
+  'suspicious-version',
+  'blocklist',
+];
+
+/** One allow or block list entry, normalized from the policy file. */
+export interface ListEntry {
+  /** The entry as written (`eslint-plugin-*`, `lodash@<4.17.21`). */
+  spec: string;
+  /** Name pattern: exact name, `@scope/*`, or a glob with `*`. */
+  namePattern: string;
+  /** semver range the version must satisfy; undefined matches every version. */
+  range?: string;
+  reason?: string;
+  /** ISO date (YYYY-MM-DD or full timestamp); the entry stops applying after it. */
+  expires?: string;
+}
+
+export interface Policy {
+  id: string;
+  name: string;
+  description: string;
+  action: PolicyAction;
+  /** Minimum days since publish; fractions allowed; 0 disables. */
+  coolingOffDays: number;
+  /** Minimum downloads over the previous 7 days; 0 disables. */
+  minWeeklyDownloads: number;
+  typosquatting: boolean;
+  suspiciousVersion: boolean;
+  /** Hours after publish during which a missing tag is not yet suspicious. */
+  suspiciousVersionGraceHours: number;
+  allow: ListEntry[];
+  block: ListEntry[];
+  onUnavailable: UnavailableAction;
+}
+
+/**
+ * A fact the engine needs, as a source delivered it. `unavailable` means the source failed
+ * (down, slow, garbage) or lacks the data; it is never read as a pass.
+ */
+export type Fact<T> =
+  | { status: 'ok'; value: T }
+  | { status: 'unavailable'; source: string; reason: string };
+
+export interface WeeklyDownloads {
+  count: number;
+  /** `api`: the downloads API; `snapshot`: embedded popular list (monthly / 4.3). */
+  origin: 'api' | 'snapshot';
+  /** For snapshots: the date the snapshot was taken (YYYY-MM-DD). */
+  asOf?: string;
+}
+
+export interface RepositoryTags {
+  /** Normalized `owner/repo` on GitHub. */
+  repo: string;
+  /** Every tag and release name of the repository. */
+  tags: string[];
+}
+
+/** Facts about one name@version. Missing keys mean the policy does not need that fact. */
+export interface VersionFacts {
+  /**
+   * Whether the registry knows the package. `false` is a definite "not found";
+   * a Fact-unavailable means the registry could not be asked.
+   */
+  packageKnown?: Fact<boolean>;
+  /** Raw publish timestamp from the packument `time` map; `null` when the map has no entry. */
+  publishedAt?: Fact<string | null>;
+  weeklyDownloads?: Fact<WeeklyDownloads>;
+  /** Tags of the version's GitHub repository. */
+  repositoryTags?: Fact<RepositoryTags>;
+  /**
+   * `publishedAt` is only known to be no later than this value (an abbreviated document's
+   * `modified`); good enough to prove a version is old, never used to call one new.
+   */
+  publishedAtIsUpperBound?: boolean;
+  /** Every version of the package (for tag-regression evidence). */
+  knownVersions?: string[];
+}
+
+/** Outcome of one finding. `unavailable` findings carry `effect` from `onUnavailable`. */
+export type FindingOutcome = 'block' | 'alert' | 'unavailable';
+export type Decision = 'allow' | 'alert' | 'block';
+
+export interface Finding {
+  name: string;
+  /** null for name-level checks of a name the registry does not know. */
+  version: string | null;
+  rule: RuleId;
+  outcome: FindingOutcome;
+  /** What the finding does to the verdict (for `unavailable`, the policy's `onUnavailable`). */
+  effect: Decision;
+  /** Whole-package problem (typosquat, blocklisted name, popularity) vs. this version only. */
+  scope: 'package' | 'version';
+  message: string;
+  /** How to get past it. */
+  hint: string;
+  threshold?: number | string;
+  observed?: number | string | null;
+  /** Typosquatting: the popular package this name looks like. */
+  target?: string;
+  /** Rule-specific supporting data (why the tag lookup matters, which list entry matched, ...). */
+  evidence?: Record<string, unknown>;
+  /** For unavailable findings: which source failed. */
+  source?: string;
+}
+
+/** A note that is not a finding but must not go unseen (expired allow entries, skipped checks). */
+export interface Notice {
+  name: string;
+  version: string | null;
+  kind: 'expired-allow' | 'expired-block' | 'allowed-by-list' | 'unknown-package';
+  message: string;
+}
+
+export interface Verdict {
+  name: string;
+  version: string | null;
+  decision: Decision;
+  findings: Finding[];
+  notices: Notice[];
+  /** The allow entry that bypassed the guardrails, if any. */
+  allowedBy?: string;
+}
+
+/** One popular package: name and downloads over the last month. */
+export interface PopularPackage {
+  name: string;
+  monthlyDownloads: number;
+}
+
+/** Read-only view of the embedded popular-package list (built by `createPopularIndex`). */
+export interface PopularIndex {
+  /** Date the list was generated (YYYY-MM-DD). */
+  readonly asOf: string;
+  /** Monthly downloads of a popular package, or undefined when the name is not on the list. */
+  monthlyDownloads(name: string): number | undefined;
+}
+
+/** What every guardrail receives. Guardrails are pure functions of this. */
+export interface GuardrailContext {
+  name: string;
+  /** null when no version is known (a name the registry does not know). */
+  version: string | null;
+  policy: Policy;
+  facts: VersionFacts;
+  now: Date;
+  popular: PopularIndex;
+}

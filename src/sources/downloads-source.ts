@@ -1,0 +1,173 @@
+// Weekly download counts from the npm downloads API. Unscoped names go in bulk requests of up
+// to 128 (the API's limit); scoped names cannot be bulked and are asked one by one. When the API
+// cannot be reached, popular packages fall back to the embedded snapshot, marked as such.
+import type { Fact, WeeklyDownloads } from '../policy/types.js';
+import { createDiskCache } from './disk-cache.js';
+import { createHttpClient, type HttpClient, type HttpResult } from './http-client.js';
+import { explainInvalidPackageName } from './package-name.js';
+import type { DownloadsSource, PopularList, SourceStats } from './types.js';
+
+export interface DownloadsSourceOptions {
+  /** Base URL of the downloads API (the part before `downloads/point/...`). */
+  url: string;
+  http?: HttpClient;
+  cacheDir?: string;
+  popular?: PopularList;
+  now?: () => Date;
+  /** How long a count from the API is reused without asking again. */
+  cacheTtlMs?: number;
+  /** Names per bulk request; the public API accepts at most 128. */
+  batchSize?: number;
+}
+
+const SOURCE = 'downloads API';
+const DEFAULT_TTL_MS = 12 * 60 * 60 * 1000;
+const MAX_BATCH = 128;
+// The snapshot holds monthly counts; a month is about 4.3 weeks.
+const WEEKS_PER_MONTH = 4.3;
+
+type Outcome = { count: number } | { failure: string };
+
+export function createDownloadsSource(options: DownloadsSourceOptions): DownloadsSource {
+  const url = options.url.endsWith('/') ? options.url : `${options.url}/`;
+  const endpoint = `${url}downloads/point/last-week/`;
+  const http = options.http ?? createHttpClient();
+  const cache = options.cacheDir ? createDiskCache(options.cacheDir) : undefined;
+  const now = options.now ?? (() => new Date());
+  const ttlMs = options.cacheTtlMs ?? DEFAULT_TTL_MS;
+  const batchSize = Math.min(options.batchSize ?? MAX_BATCH, MAX_BATCH);
+  const namespace = `downloads:${url}`;
+  const stats: SourceStats = { requests: 0, bytes: 0, cacheHits: 0, errors: 0 };
+  const snapshot = new Map((options.popular?.packages ?? []).map((p) => [p.name, p.monthlyDownloads]));
+
+  const toFact = (name: string, outcome: Outcome): Fact<WeeklyDownloads> => {
+    if ('count' in outcome) return { status: 'ok', value: { count: outcome.count, origin: 'api' } };
+    const monthly = snapshot.get(name);
+    if (monthly !== undefined && options.popular) {
+      return {
+        status: 'ok',
+        value: { count: Math.round(monthly / WEEKS_PER_MONTH), origin: 'snapshot', asOf: options.popular.asOf },
+      };
+    }
+    return { status: 'unavailable', source: SOURCE, reason: outcome.failure };
+  };
+
+  async function ask(names: string[]): Promise<Map<string, Outcome>> {
+    // Scoped names are sent unencoded (`@scope/name`), as the API documents them.
+    const requestUrl = endpoint + names.map((n) => (n.startsWith('@') ? n : encodeURIComponent(n))).join(',');
+    const res = await http.request({ url: requestUrl, source: SOURCE, stats });
+    return interpret(res, names, requestUrl);
+  }
+
+  function interpret(res: HttpResult, names: string[], requestUrl: string): Map<string, Outcome> {
+    const all = (outcome: Outcome) => new Map(names.map((n) => [n, outcome]));
+    if (res.status === 'unavailable') return all({ failure: res.reason });
+    const fail = (why: string) => {
+      stats.errors++;
+      return all({ failure: `${SOURCE} ${requestUrl}: ${why}` });
+    };
+    let body: unknown;
+    try {
+      body = JSON.parse(res.body.toString('utf8'));
+    } catch {
+      return fail(res.statusCode === 200 ? 'invalid JSON from downloads API' : `unexpected HTTP ${res.statusCode}`);
+    }
+    // The API answers `404 {"error": "package x not found"}` for names it has no data on: a new
+    // package has no downloads yet. A 404 without that shape is a wrong URL, not a zero.
+    if (res.statusCode === 404 && isObject(body) && /package.*not found/i.test(String(body.error))) {
+      return all({ count: 0 });
+    }
+    if (res.statusCode !== 200) {
+      const message = isObject(body) && typeof body.error === 'string' ? ` (${body.error})` : '';
+      return fail(`unexpected HTTP ${res.statusCode}${message}`);
+    }
+    if (!isObject(body)) return fail('response is not a JSON object');
+    // One name, or a bulk request of one, comes back in the single shape.
+    if (typeof body.downloads === 'number' || typeof body.package === 'string') {
+      const count = readCount(body);
+      if (names.length !== 1 || count === undefined) return fail('response has no download count');
+      return all({ count });
+    }
+    const out = new Map<string, Outcome>();
+    for (const name of names) {
+      const entry = Object.hasOwn(body, name) ? body[name] : undefined;
+      if (entry === null) out.set(name, { count: 0 });
+      else if (isObject(entry) && readCount(entry) !== undefined) out.set(name, { count: readCount(entry)! });
+      else {
+        stats.errors++;
+        out.set(name, { failure: `${SOURCE} ${requestUrl}: response has no entry for ${name}` });
+      }
+    }
+    return out;
+  }
+
+  return {
+    url,
+    async getWeeklyDownloads(requested) {
+      const results = new Map<string, Fact<WeeklyDownloads>>();
+      const unique = [...new Set(requested)];
+      const nowMs = now().getTime();
+      const toAsk: string[] = [];
+      await Promise.all(
+        unique.map(async (name) => {
+          const why = explainInvalidPackageName(name);
+          if (why !== undefined) {
+            results.set(name, {
+              status: 'unavailable',
+              source: SOURCE,
+              reason: `${SOURCE}: ${JSON.stringify(name)} is not a valid npm package name: ${why}`,
+            });
+            return;
+          }
+          const cached = await cache?.read(namespace, name);
+          const count = cached && nowMs - cached.fetchedAtMs < ttlMs ? parseCachedCount(cached.body) : undefined;
+          if (count !== undefined) {
+            stats.cacheHits++;
+            results.set(name, { status: 'ok', value: { count, origin: 'api' } });
+          } else {
+            toAsk.push(name);
+          }
+        }),
+      );
+      toAsk.sort();
+      const unscoped = toAsk.filter((n) => !n.startsWith('@'));
+      const groups = toAsk.filter((n) => n.startsWith('@')).map((n) => [n]);
+      for (let i = 0; i < unscoped.length; i += batchSize) groups.push(unscoped.slice(i, i + batchSize));
+      await Promise.all(
+        groups.map(async (group) => {
+          const outcomes = await ask(group);
+          for (const [name, outcome] of outcomes) {
+            results.set(name, toFact(name, outcome));
+            if ('count' in outcome) {
+              await cache?.write(namespace, name, {
+                body: Buffer.from(JSON.stringify({ count: outcome.count })),
+                fetchedAtMs: nowMs,
+              });
+            }
+          }
+        }),
+      );
+      // Keep the caller's order.
+      return new Map(unique.map((name) => [name, results.get(name)!]));
+    },
+    stats: () => ({ ...stats }),
+  };
+}
+
+function readCount(entry: Record<string, unknown>): number | undefined {
+  const n = entry.downloads;
+  return typeof n === 'number' && Number.isFinite(n) && n >= 0 ? n : undefined;
+}
+
+function parseCachedCount(body: Buffer): number | undefined {
+  try {
+    const value: unknown = JSON.parse(body.toString('utf8'));
+    return isObject(value) ? readCount({ downloads: value.count }) : undefined;
+  } catch {
+    return undefined;
+  }
+}
+
+function isObject(value: unknown): value is Record<string, unknown> {
+  return typeof value === 'object' && value !== null && !Array.isArray(value);
+}

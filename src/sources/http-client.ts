@@ -1,0 +1,302 @@
+// One HTTP client for every fact source: a keep-alive undici Agent, a concurrency cap, timeouts,
+// retries with backoff, decompression and a body-size limit. Failures come back as values that
+// name the source and the URL, so one slow or broken upstream never throws through the engine.
+import { pipeline } from 'node:stream/promises';
+import { createBrotliDecompress, createGunzip, createInflate } from 'node:zlib';
+import type { Transform } from 'node:stream';
+import { Agent, request } from 'undici';
+import type { SourceStats } from './types.js';
+
+export interface HttpClientOptions {
+  /** Requests in flight at once across all sources. */
+  maxConcurrency?: number;
+  /** Time allowed until the response headers arrive. */
+  headersTimeoutMs?: number;
+  /** Longest silence allowed between two chunks of the body. */
+  bodyTimeoutMs?: number;
+  /** Retries after the first attempt (network errors, 5xx, 429). */
+  retries?: number;
+  /** First backoff delay; doubles per retry, with jitter. */
+  backoffBaseMs?: number;
+  backoffMaxMs?: number;
+  /** A `Retry-After` above this is not waited for: the request fails at once. */
+  retryAfterCapMs?: number;
+  /** Decoded bodies above this fail with 'document too large'. */
+  maxBodyBytes?: number;
+  userAgent?: string;
+  /** Injected so tests can record backoff delays instead of sleeping through them. */
+  sleep?: (ms: number) => Promise<void>;
+  random?: () => number;
+}
+
+export interface HttpRequest {
+  url: string;
+  /** Names the upstream in failure reasons (`registry`, `downloads API`, `GitHub API`). */
+  source: string;
+  headers?: Record<string, string>;
+  /** Counters of the calling source, incremented per attempt. */
+  stats?: SourceStats;
+  maxBodyBytes?: number;
+  /**
+   * Whether a status is worth retrying. Defaults to 5xx and 429; sources with their own
+   * meaning for a status (GitHub's exhausted rate limit) return false to handle it themselves.
+   */
+  shouldRetry?: (statusCode: number, headers: HttpHeaders) => boolean;
+}
+
+export type HttpHeaders = Record<string, string | undefined>;
+
+export type HttpResult =
+  | { status: 'response'; statusCode: number; headers: HttpHeaders; body: Buffer; url: string }
+  | { status: 'unavailable'; source: string; reason: string };
+
+export interface HttpClient {
+  request(req: HttpRequest): Promise<HttpResult>;
+  /** Totals over every source sharing this client. */
+  stats(): { requests: number; bytes: number; retries: number };
+  close(): Promise<void>;
+}
+
+const DEFAULTS = {
+  maxConcurrency: 16,
+  headersTimeoutMs: 10_000,
+  bodyTimeoutMs: 30_000,
+  retries: 2,
+  backoffBaseMs: 250,
+  backoffMaxMs: 4_000,
+  retryAfterCapMs: 10_000,
+  maxBodyBytes: 64 * 1024 * 1024,
+};
+
+const MAX_REDIRECTS = 3;
+
+class TooLargeError extends Error {}
+
+export function createHttpClient(options: HttpClientOptions = {}): HttpClient {
+  const opts = { ...DEFAULTS, ...stripUndefined(options) };
+  const sleep = options.sleep ?? ((ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms)));
+  const random = options.random ?? Math.random;
+  const agent = new Agent({
+    keepAliveTimeout: 10_000,
+    connections: opts.maxConcurrency,
+    headersTimeout: opts.headersTimeoutMs,
+    bodyTimeout: opts.bodyTimeoutMs,
+  });
+  const limit = createSemaphore(opts.maxConcurrency);
+  const totals = { requests: 0, bytes: 0, retries: 0 };
+
+  async function attempt(req: HttpRequest, url: string): Promise<AttemptResult> {
+    totals.requests++;
+    if (req.stats) req.stats.requests++;
+    const maxBodyBytes = req.maxBodyBytes ?? opts.maxBodyBytes;
+    try {
+      const res = await request(url, {
+        dispatcher: agent,
+        method: 'GET',
+        headers: {
+          'accept-encoding': 'gzip, deflate, br',
+          'user-agent': opts.userAgent ?? 'lockwarden',
+          ...req.headers,
+        },
+        headersTimeout: opts.headersTimeoutMs,
+        bodyTimeout: opts.bodyTimeoutMs,
+      });
+      const headers = flattenHeaders(res.headers);
+      const declared = Number(headers['content-length']);
+      if (Number.isFinite(declared) && declared > maxBodyBytes) {
+        res.body.destroy();
+        return { kind: 'final', reason: tooLarge(declared, maxBodyBytes) };
+      }
+      const body = await readBody(res.body, headers['content-encoding'], maxBodyBytes, (n) => {
+        totals.bytes += n;
+        if (req.stats) req.stats.bytes += n;
+      });
+      return { kind: 'response', statusCode: res.statusCode, headers, body };
+    } catch (err) {
+      if (err instanceof TooLargeError) return { kind: 'final', reason: err.message };
+      return { kind: 'network', reason: describeNetworkError(err, opts) };
+    }
+  }
+
+  async function run(req: HttpRequest): Promise<HttpResult> {
+    const fail = (reason: string): HttpResult => {
+      if (req.stats) req.stats.errors++;
+      return { status: 'unavailable', source: req.source, reason: `${req.source} ${req.url}: ${reason}` };
+    };
+    const shouldRetry = req.shouldRetry ?? ((code: number) => code === 429 || code >= 500);
+    let url = req.url;
+    let redirects = 0;
+    for (let retry = 0; ; retry++) {
+      const result = await limit(() => attempt(req, url));
+      let retryReason: string;
+      let waitMs: number | undefined;
+      if (result.kind === 'final') return fail(result.reason);
+      if (result.kind === 'network') {
+        retryReason = result.reason;
+      } else if (isRedirect(result.statusCode) && result.headers.location) {
+        const next = new URL(result.headers.location, url);
+        // A fact source never follows an upstream to another host.
+        if (next.origin !== new URL(url).origin) {
+          return fail(`redirected to another host (${next.origin}); not followed`);
+        }
+        if (++redirects > MAX_REDIRECTS) return fail(`more than ${MAX_REDIRECTS} redirects`);
+        url = next.href;
+        retry--;
+        continue;
+      } else if (shouldRetry(result.statusCode, result.headers)) {
+        retryReason = `HTTP ${result.statusCode}`;
+        const retryAfterMs = parseRetryAfter(result.headers['retry-after']);
+        if (retryAfterMs !== undefined) {
+          if (retryAfterMs > opts.retryAfterCapMs) {
+            return fail(`HTTP ${result.statusCode}; asked to retry after ${Math.ceil(retryAfterMs / 1000)} s`);
+          }
+          waitMs = retryAfterMs;
+        }
+      } else {
+        return { status: 'response', statusCode: result.statusCode, headers: result.headers, body: result.body, url };
+      }
+      if (retry >= opts.retries) {
+        return fail(retry === 0 ? retryReason : `${retryReason} (after ${retry + 1} attempts)`);
+      }
+      totals.retries++;
+      await sleep(waitMs ?? backoffDelay(retry, opts.backoffBaseMs, opts.backoffMaxMs, random));
+    }
+  }
+
+  return {
+    request: run,
+    stats: () => ({ ...totals }),
+    close: () => agent.close(),
+  };
+}
+
+type AttemptResult =
+  | { kind: 'response'; statusCode: number; headers: HttpHeaders; body: Buffer }
+  | { kind: 'network'; reason: string }
+  | { kind: 'final'; reason: string };
+
+/** Full jitter over an exponentially growing window: spreads retries of many clients apart. */
+export function backoffDelay(retry: number, baseMs: number, maxMs: number, random: () => number): number {
+  const window = Math.min(maxMs, baseMs * 2 ** retry);
+  return Math.round(window / 2 + (random() * window) / 2);
+}
+
+/** `Retry-After` as milliseconds: either delta-seconds or an HTTP date. */
+export function parseRetryAfter(value: string | undefined, nowMs = Date.now()): number | undefined {
+  if (value === undefined || value.trim() === '') return undefined;
+  if (/^\d+$/.test(value.trim())) return Number(value.trim()) * 1000;
+  const at = Date.parse(value);
+  if (Number.isNaN(at)) return undefined;
+  return Math.max(0, at - nowMs);
+}
+
+async function readBody(
+  body: NodeJS.ReadableStream & { destroy(err?: Error): void },
+  encoding: string | undefined,
+  maxBytes: number,
+  onWireBytes: (n: number) => void,
+): Promise<Buffer> {
+  const chunks: Buffer[] = [];
+  let size = 0;
+  const collect = async (source: AsyncIterable<Buffer>) => {
+    for await (const chunk of source) {
+      size += chunk.length;
+      // Checked on decoded bytes, so a small compressed bomb cannot blow up memory either.
+      if (size > maxBytes) throw new TooLargeError(tooLarge(size, maxBytes, true));
+      chunks.push(chunk);
+    }
+  };
+  const countWire = async function* (source: AsyncIterable<Buffer>) {
+    for await (const chunk of source) {
+      onWireBytes(chunk.length);
+      yield chunk;
+    }
+  };
+  const decoder = createDecoder(encoding);
+  if (decoder) await pipeline(body, countWire, decoder, collect);
+  else await pipeline(body, countWire, collect);
+  return chunks.length === 1 ? chunks[0]! : Buffer.concat(chunks, size);
+}
+
+function createDecoder(encoding: string | undefined): Transform | undefined {
+  switch (encoding?.trim().toLowerCase()) {
+    case 'gzip':
+    case 'x-gzip':
+      return createGunzip();
+    case 'deflate':
+      return createInflate();
+    case 'br':
+      return createBrotliDecompress();
+    default:
+      return undefined;
+  }
+}
+
+function tooLarge(size: number, max: number, atLeast = false): string {
+  return `document too large (${atLeast ? 'over ' : ''}${formatBytes(size)}; limit ${formatBytes(max)})`;
+}
+
+function formatBytes(n: number): string {
+  if (n >= 1024 * 1024) return `${(n / (1024 * 1024)).toFixed(1)} MB`;
+  if (n >= 1024) return `${(n / 1024).toFixed(1)} KB`;
+  return `${n} bytes`;
+}
+
+function describeNetworkError(err: unknown, opts: typeof DEFAULTS): string {
+  const e = err as { code?: string; message?: string; cause?: { code?: string; message?: string } };
+  const code = e.code ?? e.cause?.code;
+  switch (code) {
+    case 'UND_ERR_HEADERS_TIMEOUT':
+      return `timed out after ${opts.headersTimeoutMs} ms waiting for response headers`;
+    case 'UND_ERR_BODY_TIMEOUT':
+      return `timed out after ${opts.bodyTimeoutMs} ms without receiving body data`;
+    case 'UND_ERR_CONNECT_TIMEOUT':
+      return 'timed out connecting';
+    case 'ECONNREFUSED':
+      return 'connection refused';
+    case 'ECONNRESET':
+    case 'UND_ERR_SOCKET':
+      return 'connection closed by the server';
+    case 'ENOTFOUND':
+    case 'EAI_AGAIN':
+      return 'host name could not be resolved';
+    case 'Z_DATA_ERROR':
+    case 'Z_BUF_ERROR':
+    case 'ERR_PADDING_1':
+      return 'response body could not be decompressed';
+    default:
+      return `request failed (${code ?? e.message ?? String(err)})`;
+  }
+}
+
+function isRedirect(code: number): boolean {
+  return code === 301 || code === 302 || code === 303 || code === 307 || code === 308;
+}
+
+function flattenHeaders(raw: Record<string, string | string[] | undefined>): HttpHeaders {
+  const out: HttpHeaders = {};
+  for (const [k, v] of Object.entries(raw)) out[k.toLowerCase()] = Array.isArray(v) ? v.join(', ') : v;
+  return out;
+}
+
+function stripUndefined<T extends object>(o: T): Partial<T> {
+  return Object.fromEntries(Object.entries(o).filter(([, v]) => v !== undefined)) as Partial<T>;
+}
+
+/** Runs at most `max` tasks at once; the rest wait in arrival order. */
+export function createSemaphore(max: number): <T>(task: () => Promise<T>) => Promise<T> {
+  let active = 0;
+  const waiting: (() => void)[] = [];
+  return async (task) => {
+    // A finishing task hands its slot straight to the next waiter, so no newcomer can slip in between.
+    if (active >= max) await new Promise<void>((resolve) => waiting.push(resolve));
+    else active++;
+    try {
+      return await task();
+    } finally {
+      const next = waiting.shift();
+      if (next) next();
+      else active--;
+    }
+  };
+}

@@ -1,0 +1,194 @@
+// Packuments and per-version manifests from the npm registry the user's npm is configured with.
+// Public registries answer the abbreviated Accept header, ETags and gzip; mirrors may ignore all
+// three. Either way callers get a result value: ok (maybe from cache), not-found, or unavailable.
+import { createDiskCache, type DiskCache } from './disk-cache.js';
+import { createHttpClient, type HttpClient } from './http-client.js';
+import {
+  assertValidPackageName,
+  encodePackageName,
+  explainInvalidVersionSegment,
+} from './package-name.js';
+import { type ParseResult, parseManifest, parsePackument } from './parse-registry-document.js';
+import type { Manifest, ManifestResult, PackumentResult, RegistrySource, SourceStats } from './types.js';
+import { LockwardenError } from '../errors.js';
+
+export interface RegistrySourceOptions {
+  /** Registry base URL; a trailing slash is added when missing. */
+  url: string;
+  token?: string;
+  /** Directory for the on-disk cache; no disk cache when omitted. */
+  cacheDir?: string;
+  http?: HttpClient;
+  now?: () => Date;
+  /** Within this age a cached document is used without asking the registry. */
+  freshnessMs?: number;
+}
+
+const SOURCE = 'registry';
+const ABBREVIATED_ACCEPT = 'application/vnd.npm.install-v1+json; q=1.0, application/json; q=0.8, */*';
+const FULL_ACCEPT = 'application/json';
+const DEFAULT_FRESHNESS_MS = 5 * 60 * 1000;
+
+type DocResult<T> =
+  | { status: 'ok'; value: T; fromCache: 'fresh' | 'revalidated' | 'stale' | false }
+  | { status: 'not-found' }
+  | { status: 'unavailable'; source: string; reason: string };
+
+export function createRegistrySource(options: RegistrySourceOptions): RegistrySource {
+  const url = normalizeRegistryUrl(options.url);
+  const origin = new URL(url).origin;
+  const http = options.http ?? createHttpClient();
+  const cache = options.cacheDir ? createDiskCache(options.cacheDir) : undefined;
+  const now = options.now ?? (() => new Date());
+  const freshnessMs = options.freshnessMs ?? DEFAULT_FRESHNESS_MS;
+  const namespace = `registry:${url}`;
+  const stats: SourceStats = { requests: 0, bytes: 0, cacheHits: 0, errors: 0 };
+  const inFlight = new Map<string, Promise<unknown>>();
+
+  function dedupe<T>(key: string, run: () => Promise<T>): Promise<T> {
+    const existing = inFlight.get(key);
+    if (existing) return existing as Promise<T>;
+    const promise = run().finally(() => inFlight.delete(key));
+    inFlight.set(key, promise);
+    return promise;
+  }
+
+  async function fetchDocument<T>(req: {
+    /** Cache keys to consult, best first; the first one is the key this response is stored under. */
+    keys: string[];
+    /** Picks the key a fetched document belongs under (a mirror answers full for an abbreviated ask). */
+    storeKey: (value: T) => string;
+    path: string;
+    accept: string;
+    parse: (body: Buffer) => ParseResult<T>;
+  }): Promise<DocResult<T>> {
+    const docUrl = url + req.path;
+    // Defence in depth: the validated name cannot leave the registry, but the check is cheap.
+    if (new URL(docUrl).origin !== origin) throw new LockwardenError('EINVALIDNAME', `refusing to request ${docUrl}`);
+    const nowMs = now().getTime();
+    const cached = await readNewest(req.keys);
+    const parseCached = (): T | undefined => {
+      if (!cached) return undefined;
+      const parsed = req.parse(cached.entry.body);
+      return parsed.ok ? parsed.value : undefined;
+    };
+    if (cached && nowMs - cached.entry.fetchedAtMs < freshnessMs) {
+      const value = parseCached();
+      if (value !== undefined) {
+        stats.cacheHits++;
+        return { status: 'ok', value, fromCache: 'fresh' };
+      }
+    }
+    const headers: Record<string, string> = { accept: req.accept };
+    // An ETag only validates the representation it came with.
+    if (cached?.entry.etag && cached.key === req.keys[0]) headers['if-none-match'] = cached.entry.etag;
+    if (options.token) headers.authorization = `Bearer ${options.token}`;
+    const res = await http.request({ url: docUrl, source: SOURCE, headers, stats });
+
+    const staleOr = (reason: string): DocResult<T> => {
+      const value = parseCached();
+      if (value !== undefined) {
+        stats.cacheHits++;
+        return { status: 'ok', value, fromCache: 'stale' };
+      }
+      return { status: 'unavailable', source: SOURCE, reason };
+    };
+    if (res.status === 'unavailable') return staleOr(res.reason);
+    if (res.statusCode === 304 && cached) {
+      const value = parseCached();
+      if (value !== undefined) {
+        stats.cacheHits++;
+        await cache?.write(namespace, cached.key, { ...cached.entry, fetchedAtMs: nowMs });
+        return { status: 'ok', value, fromCache: 'revalidated' };
+      }
+    }
+    if (res.statusCode === 404) return { status: 'not-found' };
+    if (res.statusCode !== 200) {
+      stats.errors++;
+      return staleOr(`${SOURCE} ${docUrl}: unexpected HTTP ${res.statusCode}`);
+    }
+    const parsed = req.parse(res.body);
+    if (!parsed.ok) {
+      stats.errors++;
+      return staleOr(`${SOURCE} ${docUrl}: ${parsed.reason} from registry`);
+    }
+    await cache?.write(namespace, req.storeKey(parsed.value), {
+      body: res.body,
+      fetchedAtMs: nowMs,
+      ...(res.headers.etag ? { etag: res.headers.etag } : {}),
+    });
+    return { status: 'ok', value: parsed.value, fromCache: false };
+  }
+
+  async function readNewest(keys: string[]) {
+    if (!cache) return undefined;
+    let best: { key: string; entry: NonNullable<Awaited<ReturnType<DiskCache['read']>>> } | undefined;
+    for (const key of keys) {
+      const entry = await cache.read(namespace, key);
+      if (entry && (!best || entry.fetchedAtMs > best.entry.fetchedAtMs)) best = { key, entry };
+    }
+    return best;
+  }
+
+  return {
+    url,
+    async getPackument(name, { full }) {
+      assertValidPackageName(name, 'registry lookup');
+      const fullKey = `full:${name}`;
+      const abbrKey = `abbreviated:${name}`;
+      return dedupe(full ? fullKey : abbrKey, async (): Promise<PackumentResult> => {
+        const result = await fetchDocument({
+          // A full document also answers an abbreviated question.
+          keys: full ? [fullKey] : [abbrKey, fullKey],
+          storeKey: (doc) => (doc.time ? fullKey : abbrKey),
+          path: encodePackageName(name),
+          accept: full ? FULL_ACCEPT : ABBREVIATED_ACCEPT,
+          parse: (body) => parsePackument(body, name),
+        });
+        if (result.status !== 'ok') return result;
+        return {
+          status: 'ok',
+          packument: result.value,
+          abbreviated: result.value.time === undefined,
+          fromCache: result.fromCache,
+        };
+      });
+    },
+    async getManifest(name, version) {
+      assertValidPackageName(name, 'registry lookup');
+      const why = explainInvalidVersionSegment(version);
+      if (why !== undefined) {
+        throw new LockwardenError('EINVALIDNAME', `registry lookup: ${JSON.stringify(version)} is not a usable version of ${name}: ${why}`);
+      }
+      const key = `manifest:${name}@${version}`;
+      return dedupe(key, async (): Promise<ManifestResult> => {
+        const result = await fetchDocument<Manifest>({
+          keys: [key],
+          storeKey: () => key,
+          path: `${encodePackageName(name)}/${encodeURIComponent(version)}`,
+          accept: FULL_ACCEPT,
+          parse: parseManifest,
+        });
+        return result.status === 'ok' ? { status: 'ok', manifest: result.value } : result;
+      });
+    },
+    stats: () => ({ ...stats }),
+  };
+}
+
+/** `http://host/path` → `http://host/path/`; throws ECONFIG for anything that is not an http(s) URL. */
+export function normalizeRegistryUrl(raw: string, what = 'registry URL'): string {
+  let parsed: URL;
+  try {
+    parsed = new URL(raw.trim());
+  } catch {
+    throw new LockwardenError('ECONFIG', `${what} ${JSON.stringify(raw)} is not a valid URL`);
+  }
+  if (parsed.protocol !== 'http:' && parsed.protocol !== 'https:') {
+    throw new LockwardenError('ECONFIG', `${what} ${JSON.stringify(raw)} must be http:// or https://`);
+  }
+  parsed.search = '';
+  parsed.hash = '';
+  const href = parsed.href;
+  return href.endsWith('/') ? href : `${href}/`;
+}

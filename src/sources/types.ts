@@ -1,0 +1,82 @@
+// The facts behind the guardrails, each behind a small interface so that the engine, the
+// CLI, the Action and the proxy can share one implementation and tests can swap in fakes.
+import type { Fact, PopularPackage, WeeklyDownloads } from '../policy/types.js';
+
+/** The parts of a version manifest lockwarden reads. Registries may omit any of them. */
+export interface Manifest {
+  name?: string;
+  version?: string;
+  repository?: unknown;
+  dist?: { tarball?: string; integrity?: string; shasum?: string; [k: string]: unknown };
+  deprecated?: string;
+  [k: string]: unknown;
+}
+
+export interface Packument {
+  name: string;
+  'dist-tags'?: Record<string, string>;
+  versions: Record<string, Manifest>;
+  /** Full documents only: version -> publish timestamp (plus `created`/`modified` on some registries). */
+  time?: Record<string, string>;
+  /** Abbreviated documents only: last modification of the whole document. */
+  modified?: string;
+  repository?: unknown;
+  [k: string]: unknown;
+}
+
+export type PackumentResult =
+  | { status: 'ok'; packument: Packument; /** true when the document had no `time` map (abbreviated). */ abbreviated: boolean; fromCache: 'fresh' | 'revalidated' | 'stale' | false }
+  | { status: 'not-found' }
+  | { status: 'unavailable'; source: string; reason: string };
+
+export type ManifestResult =
+  | { status: 'ok'; manifest: Manifest }
+  | { status: 'not-found' }
+  | { status: 'unavailable'; source: string; reason: string };
+
+export interface RegistrySource {
+  /** Base URL of the upstream registry, with a trailing slash. */
+  readonly url: string;
+  /**
+   * A packument. `full: false` asks for the abbreviated document (small, no per-version times);
+   * registries that ignore the Accept header return the full one, and `abbreviated` says which came.
+   */
+  getPackument(name: string, opts: { full: boolean }): Promise<PackumentResult>;
+  /** The per-version document `/<name>/<version>` (repository data without the whole packument). */
+  getManifest(name: string, version: string): Promise<ManifestResult>;
+  /** Counters for benchmarks and reports. */
+  stats(): SourceStats;
+}
+
+export interface DownloadsSource {
+  readonly url: string;
+  /** Weekly downloads for many names; batches unscoped names, asks scoped names one by one. */
+  getWeeklyDownloads(names: readonly string[]): Promise<Map<string, Fact<WeeklyDownloads>>>;
+  stats(): SourceStats;
+}
+
+export interface TagsSource {
+  /** Every tag and release name of a GitHub repository `owner/repo`. Cached per repository per run. */
+  getTags(repo: string): Promise<Fact<string[]>>;
+  stats(): SourceStats;
+}
+
+export interface PopularList {
+  /** Date the list was generated (YYYY-MM-DD). */
+  asOf: string;
+  packages: readonly PopularPackage[];
+}
+
+export interface SourceStats {
+  requests: number;
+  bytes: number;
+  cacheHits: number;
+  errors: number;
+}
+
+export interface Sources {
+  registry: RegistrySource;
+  downloads: DownloadsSource;
+  tags: TagsSource;
+  popular: PopularList;
+}

@@ -1,0 +1,170 @@
+import { mkdtemp, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { createDownloadsSource } from '../../src/sources/downloads-source.js';
+import { createHttpClient, type HttpClient } from '../../src/sources/http-client.js';
+import type { DownloadsSource, PopularList } from '../../src/sources/types.js';
+import { type FakeDownloads, startFakeDownloads } from '../helpers/fake-downloads.js';
+import { closedPortUrl } from '../helpers/fake-upstream.js';
+
+const NOW = new Date('2026-03-01T12:00:00Z');
+const HOUR = 3_600_000;
+const POPULAR: PopularList = {
+  asOf: '2026-02-01',
+  packages: [
+    { name: 'left-padder', monthlyDownloads: 43_000_000 },
+    { name: '@acme/widget', monthlyDownloads: 4_300 },
+  ],
+};
+
+let api: FakeDownloads;
+let cacheDir: string;
+let http: HttpClient;
+let delays: number[];
+
+function source(opts: { url?: string; now?: Date; popular?: PopularList } = {}): DownloadsSource {
+  return createDownloadsSource({
+    url: opts.url ?? api.url,
+    http,
+    cacheDir,
+    popular: opts.popular ?? POPULAR,
+    now: () => opts.now ?? NOW,
+  });
+}
+
+beforeEach(async () => {
+  api = await startFakeDownloads({ counts: { 'left-padder': 9_000_000, tiny: 12, '@acme/widget': 800 } });
+  cacheDir = await mkdtemp(join(tmpdir(), 'lw-downloads-'));
+  delays = [];
+  http = createHttpClient({
+    headersTimeoutMs: 300,
+    bodyTimeoutMs: 300,
+    retries: 2,
+    sleep: async (ms) => {
+      delays.push(ms);
+    },
+  });
+});
+
+afterEach(async () => {
+  await http.close();
+  await api.close();
+  await rm(cacheDir, { recursive: true, force: true });
+});
+
+describe('downloads API', () => {
+  it('reads one unscoped name in the single shape', async () => {
+    const res = await source().getWeeklyDownloads(['tiny']);
+    expect(res.get('tiny')).toEqual({ status: 'ok', value: { count: 12, origin: 'api' } });
+    expect(api.requests.map((r) => r.path)).toEqual(['/downloads/point/last-week/tiny']);
+  });
+
+  it('batches 129 unscoped names into 2 requests and maps nulls to zero', async () => {
+    const names = Array.from({ length: 127 }, (_, i) => `pkg-${String(i).padStart(3, '0')}`);
+    names.forEach((n, i) => {
+      api.setCount(n, i * 10);
+    });
+    const all = [...names, 'left-padder', 'never-downloaded'];
+    const res = await source().getWeeklyDownloads(all);
+    expect(api.requests).toHaveLength(2);
+    expect(api.askedNames().map((n) => n.length).sort((a, b) => a - b)).toEqual([1, 128]);
+    expect([...res.keys()]).toEqual(all);
+    expect(res.get('pkg-042')).toEqual({ status: 'ok', value: { count: 420, origin: 'api' } });
+    expect(res.get('left-padder')).toEqual({ status: 'ok', value: { count: 9_000_000, origin: 'api' } });
+    expect(res.get('never-downloaded')).toEqual({ status: 'ok', value: { count: 0, origin: 'api' } });
+  });
+
+  it('asks for scoped names one by one, unencoded', async () => {
+    const res = await source().getWeeklyDownloads(['@acme/widget', '@acme/other', 'tiny']);
+    expect(api.requests.map((r) => r.path).sort()).toEqual([
+      '/downloads/point/last-week/@acme/other',
+      '/downloads/point/last-week/@acme/widget',
+      '/downloads/point/last-week/tiny',
+    ]);
+    expect(res.get('@acme/widget')).toEqual({ status: 'ok', value: { count: 800, origin: 'api' } });
+    expect(res.get('@acme/other')).toEqual({ status: 'ok', value: { count: 0, origin: 'api' } });
+  });
+
+  it('asks once per name however often it is listed', async () => {
+    const res = await source().getWeeklyDownloads(['tiny', 'tiny', 'tiny']);
+    expect(res.size).toBe(1);
+    expect(api.requests).toHaveLength(1);
+  });
+
+  it('treats a 404 without the API’s "package not found" shape as a failure, not as zero', async () => {
+    api.fault({ kind: 'status', status: 404, body: '{"error":"Not found"}' });
+    const res = await source({ popular: { asOf: '2026-02-01', packages: [] } }).getWeeklyDownloads(['tiny']);
+    expect(res.get('tiny')).toEqual({
+      status: 'unavailable',
+      source: 'downloads API',
+      reason: `downloads API ${api.url}downloads/point/last-week/tiny: unexpected HTTP 404 (Not found)`,
+    });
+  });
+
+  it('waits as told by Retry-After on 429 and retries', async () => {
+    api.fault({ kind: 'status', status: 429, headers: { 'retry-after': '1' }, times: 1 });
+    const res = await source().getWeeklyDownloads(['tiny']);
+    expect(res.get('tiny')).toMatchObject({ status: 'ok', value: { count: 12 } });
+    expect(delays).toEqual([1000]);
+    expect(api.requests).toHaveLength(2);
+  });
+
+  it('reuses cached counts for 12 hours, then asks again', async () => {
+    await source().getWeeklyDownloads(['tiny', '@acme/widget']);
+    expect(api.requests).toHaveLength(2);
+    const warm = source({ now: new Date(NOW.getTime() + 11 * HOUR) });
+    const res = await warm.getWeeklyDownloads(['tiny', '@acme/widget']);
+    expect(res.get('tiny')).toEqual({ status: 'ok', value: { count: 12, origin: 'api' } });
+    expect(api.requests).toHaveLength(2);
+    expect(warm.stats().cacheHits).toBe(2);
+    await source({ now: new Date(NOW.getTime() + 13 * HOUR) }).getWeeklyDownloads(['tiny']);
+    expect(api.requests).toHaveLength(3);
+  });
+
+  it('reports invalid names as unavailable without asking', async () => {
+    const res = await source().getWeeklyDownloads(['../x', 'a,b']);
+    expect(res.get('../x')).toMatchObject({ status: 'unavailable', reason: expect.stringContaining('not a valid') });
+    expect(res.get('a,b')).toMatchObject({ status: 'unavailable' });
+    expect(api.requests).toHaveLength(0);
+  });
+});
+
+describe('when the API fails', () => {
+  it('falls back to the snapshot for popular names and names the failure for others', async () => {
+    const down = await closedPortUrl();
+    const res = await source({ url: down }).getWeeklyDownloads(['left-padder', '@acme/widget', 'tiny']);
+    expect(res.get('left-padder')).toEqual({
+      status: 'ok',
+      value: { count: 10_000_000, origin: 'snapshot', asOf: '2026-02-01' },
+    });
+    expect(res.get('@acme/widget')).toEqual({
+      status: 'ok',
+      value: { count: 1_000, origin: 'snapshot', asOf: '2026-02-01' },
+    });
+    expect(res.get('tiny')).toEqual({
+      status: 'unavailable',
+      source: 'downloads API',
+      reason: `downloads API ${down}downloads/point/last-week/tiny: connection refused (after 3 attempts)`,
+    });
+  });
+
+  it('reports garbage as invalid JSON', async () => {
+    api.fault({ kind: 'garbage', body: '<html>oops</html>' });
+    const res = await source().getWeeklyDownloads(['tiny', 'left-padder']);
+    expect(res.get('tiny')).toMatchObject({
+      status: 'unavailable',
+      reason: expect.stringContaining('invalid JSON from downloads API'),
+    });
+    expect(res.get('left-padder')).toMatchObject({ status: 'ok', value: { origin: 'snapshot' } });
+  });
+
+  it('retries 5xx and does not cache failures', async () => {
+    api.fault({ kind: 'status', status: 500, times: 3 });
+    const first = await source().getWeeklyDownloads(['tiny']);
+    expect(first.get('tiny')).toMatchObject({ status: 'unavailable', reason: expect.stringContaining('HTTP 500') });
+    expect(api.requests).toHaveLength(3);
+    const second = await source().getWeeklyDownloads(['tiny']);
+    expect(second.get('tiny')).toEqual({ status: 'ok', value: { count: 12, origin: 'api' } });
+  });
+});
