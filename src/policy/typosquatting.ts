@@ -38,6 +38,14 @@ export const FAIR_SHARE_RATIO = 0.02;
 /** npm refuses longer names; anything longer is not worth generating variants for. */
 const MAX_NAME_LENGTH = 214;
 
+/**
+ * A change that is no common typo (`one edit`) only counts against the top of the list (about
+ * the 2,000 most downloaded packages) and for names of 6+ characters: lower down, such pairs
+ * are mostly independent packages (`tryer`/`tryor`, `saxen`/`saxes`).
+ */
+export const WEAK_EDIT_MIN_MONTHLY_DOWNLOADS = 50_000_000;
+const WEAK_EDIT_MIN_LENGTH = 6;
+
 const SEPARATORS = /[-_.]/g;
 const EDIT_ALPHABET = 'abcdefghijklmnopqrstuvwxyz0123456789-._';
 
@@ -70,6 +78,11 @@ interface Hit {
   target: string;
   technique: string;
   tier: number;
+  /**
+   * A spelling change (edit, plural, homoglyph): void when the changed word is a word of
+   * other popular names, since then it is a different word, not a misspelling.
+   */
+  spelling?: boolean;
 }
 
 interface LookalikeTables {
@@ -80,7 +93,7 @@ interface LookalikeTables {
   /** `flat` with homoglyphs folded. */
   homoglyph: Map<string, string>;
   /** Sorted words (2+) -> most downloaded unscoped name made of those words. */
-  words: Map<string, string>;
+  wordOrder: Map<string, string>;
   /** Scope and name run together (`typesnode`) -> scoped name (`@types/node`). */
   scopedFlat: Map<string, string>;
   /** Unscoped part -> scoped names with it, most downloaded first. */
@@ -88,7 +101,7 @@ interface LookalikeTables {
   /** Every scope on the list (without `@`). */
   scopes: Set<string>;
   /** Words of popular names (split on separators and `/`) -> how many names use them. */
-  words: Map<string, number>;
+  vocabulary: Map<string, number>;
 }
 
 const tablesCache = new WeakMap<PopularNameIndex, LookalikeTables>();
@@ -102,6 +115,13 @@ function homoglyphKey(flat: string): string {
   for (const [from, to] of MULTI_HOMOGLYPHS) key = key.split(from).join(to);
   for (const [from, to] of SINGLE_HOMOGLYPHS) key = key.split(from).join(to);
   return key;
+}
+
+function nameWords(name: string): string[] {
+  return name
+    .toLowerCase()
+    .split(/[-_./@]/)
+    .filter(Boolean);
 }
 
 function wordsKey(name: string): string | null {
@@ -128,13 +148,17 @@ function lookalikeTables(index: PopularNameIndex): LookalikeTables {
     lower: new Map(),
     flat: new Map(),
     homoglyph: new Map(),
-    words: new Map(),
+    wordOrder: new Map(),
     scopedFlat: new Map(),
     scopedByTail: new Map(),
     scopes: new Set(),
+    vocabulary: new Map(),
   };
   // Entries come most downloaded first, so the first name to claim a key is the best target.
   for (const { name } of index.entries()) {
+    for (const word of new Set(nameWords(name))) {
+      tables.vocabulary.set(word, (tables.vocabulary.get(word) ?? 0) + 1);
+    }
     const scoped = splitScoped(name);
     if (scoped) {
       tables.scopes.add(scoped.scope.toLowerCase());
@@ -150,7 +174,7 @@ function lookalikeTables(index: PopularNameIndex): LookalikeTables {
     setFirst(tables.flat, flat, name);
     setFirst(tables.homoglyph, homoglyphKey(flat), name);
     const words = wordsKey(name);
-    if (words) setFirst(tables.words, words, name);
+    if (words) setFirst(tables.wordOrder, words, name);
   }
   tablesCache.set(index, tables);
   return tables;
@@ -171,7 +195,8 @@ KEY_ROWS.forEach(([keys, offset], row) => {
 function keyboardAdjacent(a: string, b: string): boolean {
   const pa = KEY_POSITIONS.get(a);
   const pb = KEY_POSITIONS.get(b);
-  if (!pa || !pb || a === b) return false;
+  // Digits sit a row away from the letters they would replace; in names they are deliberate.
+  if (!pa || !pb || a === b || pa.row === 0 || pb.row === 0) return false;
   return Math.abs(pa.row - pb.row) <= 1 && Math.abs(pa.x - pb.x) <= 1;
 }
 
@@ -212,6 +237,30 @@ function withinOneEdit(a: string, b: string): boolean {
   return a.length > b.length ? a.slice(i + 1) === b.slice(i) : a.slice(i) === b.slice(i + 1);
 }
 
+/**
+ * Whether the words that differ between candidate and target are words that other popular
+ * names use (`notion-utils` vs `motion-utils`, `is-blob` vs `is-glob`): then the name says
+ * something else rather than misspelling the target.
+ */
+function changesToKnownWord(
+  candidate: string,
+  target: string,
+  tables: LookalikeTables,
+  candidateIsListed: boolean,
+): boolean {
+  const candidateWords = nameWords(candidate);
+  const targetWords = nameWords(target);
+  if (candidateWords.length !== targetWords.length) return false;
+  const own = new Set(candidateWords);
+  const changed = candidateWords.filter((word, i) => word !== targetWords[i]);
+  if (changed.length === 0) return false;
+  return changed.every((word) => {
+    // A listed candidate counts its own name once; it must not vouch for itself.
+    const uses = (tables.vocabulary.get(word) ?? 0) - (candidateIsListed && own.has(word) ? 1 : 0);
+    return uses > 0;
+  });
+}
+
 /** Hits for a scoped candidate: the same package under a look-alike scope. */
 function scopedHits(scope: string, tail: string, tables: LookalikeTables): Hit[] {
   const lowerScope = scope.toLowerCase();
@@ -228,28 +277,35 @@ function scopedHits(scope: string, tail: string, tables: LookalikeTables): Hit[]
   return hits;
 }
 
+const DIGIT = /[0-9]/;
+
 function editHits(candidate: string, tables: LookalikeTables): Hit[] {
   const hits: Hit[] = [];
   const n = candidate.length;
   const found = (variant: string, technique: string, tier: number): void => {
     const target = tables.lower.get(variant);
-    if (target !== undefined && variant !== candidate) hits.push({ target, technique, tier });
+    if (target !== undefined && variant !== candidate) hits.push({ target, technique, tier, spelling: true });
   };
   // Extra character in the candidate (target = candidate minus one character).
   if (n >= 5) {
     for (let i = 0; i < n; i++) {
       const ch = candidate[i]!;
+      if (i === n - 1 && (ch === 's' || DIGIT.test(ch))) continue; // plural, version digit: own rules
       const variant = candidate.slice(0, i) + candidate.slice(i + 1);
-      if (i === n - 1 && ch === 's') continue; // plural, its own rule
-      const repeated = candidate[i - 1] === ch || candidate[i + 1] === ch;
-      found(variant, repeated ? 'character repeated' : 'extra character', repeated ? TIER_TYPO : TIER_WEAK);
+      const before = candidate[i - 1] ?? '';
+      const after = candidate[i + 1] ?? '';
+      if (before === ch || after === ch) found(variant, 'character repeated', TIER_TYPO);
+      else if (keyboardAdjacent(ch, before) || keyboardAdjacent(ch, after)) {
+        found(variant, 'keyboard-adjacent character', TIER_AFFIX);
+      } else if (!DIGIT.test(ch)) found(variant, 'one edit', TIER_WEAK);
     }
   }
-  // Character omitted (target = candidate plus one character).
+  // Character omitted (target = candidate plus one character). A dropped trailing digit
+  // (`parse` for `parse5`) is a different package line, not a typo.
   if (n >= 4) {
     for (let i = 0; i <= n; i++) {
       for (const ch of EDIT_ALPHABET) {
-        if (i === n && ch === 's') continue; // plural
+        if (i === n && (ch === 's' || DIGIT.test(ch))) continue;
         found(candidate.slice(0, i) + ch + candidate.slice(i), 'one character omitted', TIER_TYPO);
       }
     }
@@ -265,16 +321,17 @@ function editHits(candidate: string, tables: LookalikeTables): Hit[] {
       );
     }
   }
-  // One character replaced.
+  // One character replaced. Digits only as homoglyphs: `json3` and `json5` are siblings.
   if (n >= 5) {
     for (let i = 0; i < n; i++) {
       const was = candidate[i]!;
       for (const ch of EDIT_ALPHABET) {
         if (ch === was) continue;
+        const variant = candidate.slice(0, i) + ch + candidate.slice(i + 1);
         const glyph = singleHomoglyph(was, ch);
-        const technique = glyph ?? (keyboardAdjacent(was, ch) ? 'keyboard-adjacent character' : 'one edit');
-        const tier = glyph ? TIER_STRUCTURAL : technique === 'one edit' ? TIER_WEAK : TIER_AFFIX;
-        found(candidate.slice(0, i) + ch + candidate.slice(i + 1), technique, tier);
+        if (glyph) found(variant, glyph, TIER_STRUCTURAL);
+        else if (keyboardAdjacent(was, ch)) found(variant, 'keyboard-adjacent character', TIER_AFFIX);
+        else if (!DIGIT.test(was) && !DIGIT.test(ch)) found(variant, 'one edit', TIER_WEAK);
       }
     }
   }
@@ -292,21 +349,27 @@ function unscopedHits(candidate: string, tables: LookalikeTables): Hit[] {
     hits.push({ target: sameFlat, technique, tier: TIER_STRUCTURAL });
   }
 
+  // Babel 6 published every `@babel/x` as `babel-x` before scopes existed.
   const copied = tables.scopedFlat.get(flat);
-  if (copied !== undefined && flat.length >= 6) {
+  if (copied !== undefined && flat.length >= 6 && !copied.startsWith('@babel/')) {
     hits.push({ target: copied, technique: `unscoped copy of ${copied}`, tier: TIER_STRUCTURAL });
   }
 
   if (lower.length >= 4) {
     const glyphTarget = tables.homoglyph.get(homoglyphKey(flat));
     if (glyphTarget !== undefined && flatKey(glyphTarget) !== flat) {
-      hits.push({ target: glyphTarget, technique: homoglyphLabel(flat, flatKey(glyphTarget)), tier: TIER_STRUCTURAL });
+      hits.push({
+        target: glyphTarget,
+        technique: homoglyphLabel(flat, flatKey(glyphTarget)),
+        tier: TIER_STRUCTURAL,
+        spelling: true,
+      });
     }
   }
 
   const words = wordsKey(candidate);
   if (words) {
-    const reordered = tables.words.get(words);
+    const reordered = tables.wordOrder.get(words);
     if (reordered !== undefined && flatKey(reordered) !== flat) {
       hits.push({ target: reordered, technique: 'word order changed', tier: TIER_TYPO });
     }
@@ -315,11 +378,11 @@ function unscopedHits(candidate: string, tables: LookalikeTables): Hit[] {
   // Plural either way; short words are too often real words with and without the `s`.
   if (lower.endsWith('s') && lower.length >= 5) {
     const target = tables.lower.get(lower.slice(0, -1));
-    if (target !== undefined) hits.push({ target, technique: 'plural', tier: TIER_TYPO });
+    if (target !== undefined) hits.push({ target, technique: 'plural', tier: TIER_TYPO, spelling: true });
   }
   if (lower.length >= 4) {
     const target = tables.lower.get(`${lower}s`);
-    if (target !== undefined) hits.push({ target, technique: 'plural', tier: TIER_TYPO });
+    if (target !== undefined) hits.push({ target, technique: 'plural', tier: TIER_TYPO, spelling: true });
   }
 
   for (const prefix of PREFIX_AFFIXES) {
@@ -335,8 +398,9 @@ function unscopedHits(candidate: string, tables: LookalikeTables): Hit[] {
     }
   }
 
-  // `colors-2.0`, `lodash4`: one version-like number; `base64`, `crc32` have two digits.
-  const versioned = /^(.*[a-z])[-.]?v?\d(?:\.\d+){0,2}$/.exec(lower);
+  // `colors-2.0`, `lodash-4`, `react18.2`: a version set off by a separator or written with dots.
+  // A bare trailing digit is left alone: forks are named that way (`mkdirp2`, `diff3`).
+  const versioned = /^(.*[a-z])(?:[-.]v?\d+(?:\.\d+){0,2}|v?\d+\.\d+(?:\.\d+)?)$/.exec(lower);
   if (versioned && versioned[1]!.length >= 4) {
     const target = tables.lower.get(versioned[1]!);
     if (target !== undefined) hits.push({ target, technique: 'version digit appended', tier: TIER_AFFIX });
@@ -367,6 +431,13 @@ export function findLookalike(
     if (hit.target === name) continue;
     const monthly = index.monthlyDownloads(hit.target);
     if (monthly === undefined) continue;
+    if (hit.spelling && changesToKnownWord(name, hit.target, tables, options.includePopular === true)) continue;
+    if (
+      hit.tier === TIER_WEAK &&
+      (monthly < WEAK_EDIT_MIN_MONTHLY_DOWNLOADS || name.length < WEAK_EDIT_MIN_LENGTH)
+    ) {
+      continue;
+    }
     const candidateWeekly = options.candidateWeeklyDownloads;
     if (candidateWeekly !== undefined && candidateWeekly >= weeklyFromMonthly(monthly) * FAIR_SHARE_RATIO) {
       continue;

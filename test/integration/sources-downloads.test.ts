@@ -145,7 +145,7 @@ describe('when the API fails', () => {
     expect(res.get('tiny')).toEqual({
       status: 'unavailable',
       source: 'downloads API',
-      reason: `downloads API ${down}downloads/point/last-week/tiny: connection refused (after 3 attempts)`,
+      reason: `downloads API ${down}downloads/point/last-week/left-padder,tiny: connection refused (after 3 attempts)`,
     });
   });
 

@@ -1,0 +1,74 @@
+#!/usr/bin/env node
+// Bundles the GitHub Action (src/action/index.ts) into one file, dist/index.js, that the runner
+// executes with no node_modules. Reproducible: the same sources give the same bytes (no
+// timestamps, no absolute paths, stable module order), so a release's bundle can be rebuilt
+// and compared by anyone.
+//
+//   node scripts/build-action.mjs [--outfile dist/index.js]
+import { mkdir, writeFile } from 'node:fs/promises';
+import { dirname, join, relative, resolve } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { build } from 'esbuild';
+
+const root = resolve(dirname(fileURLToPath(import.meta.url)), '..');
+
+function parseArgs(argv) {
+  const opts = { outfile: join(root, 'dist', 'index.js') };
+  for (let i = 0; i < argv.length; i++) {
+    if (argv[i] === '--outfile' && argv[i + 1]) opts.outfile = resolve(argv[++i]);
+    else throw new Error(`unknown argument ${argv[i]} (use --outfile FILE)`);
+  }
+  return opts;
+}
+
+// ESM output, because @actions/* ship ESM only; Arborist and its dependencies are CommonJS:
+// they call require() on Node built-ins and read __dirname, which an ESM bundle has to provide.
+const BANNER = [
+  '// lockwarden GitHub Action, bundled by scripts/build-action.mjs. Do not edit: rebuild.',
+  "import { createRequire as __lockwardenCreateRequire } from 'node:module';",
+  "import { dirname as __lockwardenDirname } from 'node:path';",
+  "import { fileURLToPath as __lockwardenFileURLToPath } from 'node:url';",
+  'const require = __lockwardenCreateRequire(import.meta.url);',
+  'const __filename = __lockwardenFileURLToPath(import.meta.url);',
+  'const __dirname = __lockwardenDirname(__filename);',
+].join('\n');
+
+export async function buildAction({ outfile }) {
+  const result = await build({
+    absWorkingDir: root,
+    entryPoints: ['src/action/index.ts'],
+    bundle: true,
+    platform: 'node',
+    target: 'node20',
+    format: 'esm',
+    mainFields: ['module', 'main'],
+    conditions: ['node', 'import'],
+    banner: { js: BANNER },
+    // JSON data (the embedded popular-package list) is inlined by the bundler.
+    loader: { '.json': 'json' },
+    legalComments: 'eof',
+    charset: 'utf8',
+    sourcemap: false,
+    minify: false,
+    treeShaking: true,
+    logLevel: 'warning',
+    write: false,
+    metafile: true,
+    outfile,
+  });
+  const [output] = result.outputFiles;
+  if (!output) throw new Error('esbuild produced no output');
+  // esbuild names modules by path relative to absWorkingDir; make sure no absolute path leaked.
+  const text = output.text;
+  if (text.includes(root)) throw new Error(`the bundle contains the absolute path ${root}; it would not be reproducible`);
+  await mkdir(dirname(outfile), { recursive: true });
+  await writeFile(outfile, output.contents);
+  const inputs = Object.keys(result.metafile.inputs).length;
+  return { outfile, bytes: output.contents.length, inputs };
+}
+
+if (process.argv[1] && resolve(process.argv[1]) === fileURLToPath(import.meta.url)) {
+  const { outfile } = parseArgs(process.argv.slice(2));
+  const { bytes, inputs } = await buildAction({ outfile });
+  console.log(`${relative(process.cwd(), outfile)}: ${(bytes / 1024).toFixed(0)} KB from ${inputs} modules`);
+}

@@ -1,0 +1,327 @@
+// What the proxy knows about one package under one policy revision: the upstream document, the
+// engine's verdicts, and the filtered documents already serialized (and gzipped) per URL prefix.
+// A warm request is a Map lookup and a write of cached bytes; JSON work happens once per package,
+// policy revision and refresh interval. Concurrent requests share one fetch and one evaluation.
+import { createHash } from 'node:crypto';
+import { promisify } from 'node:util';
+import { gzip as gzipCallback } from 'node:zlib';
+import { evaluatePackument, evaluateUnknownPackage, type PackumentEvaluation } from '../src/engine/evaluate-packument.js';
+import { ABBREVIATED_CONTENT_TYPE, abbreviatePackument } from '../src/policy/abbreviate-packument.js';
+import { type DistTagChange, filterPackument } from '../src/policy/filter-packument.js';
+import type { Finding, PopularIndex, Verdict } from '../src/policy/types.js';
+import type { Packument, Sources } from '../src/sources/types.js';
+import type { StoredPolicy } from './policy-store.js';
+
+const gzip = promisify(gzipCallback);
+
+export interface ServedVariant {
+  body: Buffer;
+  etag: string;
+  contentType: string;
+  /** The filtered document this body serializes (per-version manifests are read from it). */
+  document: Packument;
+  gzip?: Buffer;
+  gzipPending?: Promise<Buffer>;
+}
+
+export type PackageState =
+  | {
+      kind: 'ok';
+      name: string;
+      packument: Packument;
+      evaluation: PackumentEvaluation;
+      /** Versions hidden from clients, with the verdict that hid them. */
+      hidden: Map<string, Verdict>;
+      distTagChanges: DistTagChange[];
+      variants: Map<string, ServedVariant>;
+      /** Labels whose hidden versions were written to the audit log, with the time. */
+      auditedAt: Map<string, number>;
+    }
+  | { kind: 'refused'; name: string; message: string; findings: Finding[] }
+  | { kind: 'not-found'; name: string }
+  | { kind: 'unavailable'; name: string; status: 502 | 504; message: string };
+
+export interface PackageLookup {
+  state: PackageState;
+  /** Why an older document is served (upstream down); null when fresh. */
+  staleReason: string | null;
+}
+
+export interface PackageCacheOptions {
+  sources: Sources;
+  popular: PopularIndex;
+  now: () => Date;
+  /** How long an evaluation is served before it is redone (new versions, cooling-off expiring). */
+  ttlMs: number;
+  /** Past the TTL, the old answer is still served this long while a refresh runs. */
+  maxStaleMs: number;
+  /** Retry interval after the upstream failed. */
+  failureTtlMs: number;
+  maxBytes: number;
+  maxEntries: number;
+  onError?: (err: unknown, name: string) => void;
+}
+
+export interface PackageCacheStats {
+  entries: number;
+  bytes: number;
+  hits: number;
+  misses: number;
+  evaluations: number;
+  upstreamFailures: number;
+}
+
+export interface PackageCache {
+  lookup(stored: StoredPolicy, name: string): Promise<PackageLookup>;
+  /** The filtered document for one URL prefix, serialized once and kept. */
+  variant(stored: StoredPolicy, state: Extract<PackageState, { kind: 'ok' }>, prefixUrl: string, abbreviated: boolean): ServedVariant;
+  gzipOf(variant: ServedVariant): Promise<Buffer>;
+  stats(): PackageCacheStats;
+  clear(): void;
+}
+
+interface Slot {
+  key: string;
+  state: PackageState;
+  fetchedAt: number;
+  expiresAt: number;
+  staleReason: string | null;
+  refreshing: Promise<Slot> | null;
+  bytes: number;
+}
+
+const GZIP_MIN_BYTES = 1024;
+
+export function createPackageCache(options: PackageCacheOptions): PackageCache {
+  const slots = new Map<string, Slot>();
+  const pending = new Map<string, Promise<Slot>>();
+  let totalBytes = 0;
+  const counters = { hits: 0, misses: 0, evaluations: 0, upstreamFailures: 0 };
+
+  function touch(slot: Slot): void {
+    // Map order is the LRU order: re-inserting moves the slot to the young end.
+    slots.delete(slot.key);
+    slots.set(slot.key, slot);
+  }
+
+  function account(slot: Slot, delta: number): void {
+    slot.bytes += delta;
+    if (slots.get(slot.key) === slot) totalBytes += delta;
+    evict();
+  }
+
+  function evict(): void {
+    while (slots.size > 0 && (totalBytes > options.maxBytes || slots.size > options.maxEntries)) {
+      const oldest = slots.values().next().value as Slot;
+      slots.delete(oldest.key);
+      totalBytes -= oldest.bytes;
+    }
+  }
+
+  function store(slot: Slot): void {
+    const previous = slots.get(slot.key);
+    if (previous) {
+      slots.delete(slot.key);
+      totalBytes -= previous.bytes;
+    }
+    slots.set(slot.key, slot);
+    totalBytes += slot.bytes;
+    evict();
+  }
+
+  async function evaluate(stored: StoredPolicy, name: string, previous: Slot | undefined): Promise<Slot> {
+    const key = slotKey(stored, name);
+    const nowMs = options.now().getTime();
+    const policy = stored.policy;
+    const result = await options.sources.registry.getPackument(name, { full: true });
+    const keepPrevious = (reason: string): Slot | undefined => {
+      if (previous?.state.kind !== 'ok') return undefined;
+      const at = new Date(previous.fetchedAt).toISOString();
+      return { ...previous, expiresAt: nowMs + options.failureTtlMs, staleReason: `${reason}; serving the copy checked at ${at}`, refreshing: null };
+    };
+    const slot = (state: PackageState, ttlMs: number, staleReason: string | null = null): Slot => ({
+      key,
+      state,
+      fetchedAt: nowMs,
+      expiresAt: nowMs + ttlMs,
+      staleReason,
+      refreshing: null,
+      bytes: 0,
+    });
+
+    if (result.status === 'unavailable') {
+      counters.upstreamFailures++;
+      const reason = `upstream registry failed for ${name}: ${result.reason}`;
+      const kept = keepPrevious(reason);
+      if (kept) return kept;
+      const status = /timed? ?out|timeout/i.test(result.reason) ? 504 : 502;
+      return slot({ kind: 'unavailable', name, status, message: `${reason}; lockwarden serves no unchecked documents` }, options.failureTtlMs);
+    }
+    if (result.status === 'not-found') {
+      const evaluation = evaluateUnknownPackage(name, { policy, now: options.now(), popular: options.popular });
+      const refusal = refusalOf(evaluation.packageVerdict, stored);
+      if (refusal) return slot({ kind: 'refused', name, message: refusal.message, findings: refusal.findings }, options.ttlMs);
+      return slot({ kind: 'not-found', name }, options.ttlMs);
+    }
+
+    counters.evaluations++;
+    let evaluation: PackumentEvaluation;
+    try {
+      evaluation = await evaluatePackument(result.packument, {
+        policy,
+        sources: options.sources,
+        now: options.now(),
+        popular: options.popular,
+      });
+    } catch (err) {
+      options.onError?.(err, name);
+      const reason = `could not evaluate ${name} under policy ${policy.id}: ${err instanceof Error ? err.message : String(err)}`;
+      const kept = keepPrevious(reason);
+      if (kept) return kept;
+      return slot({ kind: 'unavailable', name, status: 502, message: reason }, options.failureTtlMs);
+    }
+
+    const staleReason =
+      result.fromCache === 'stale' ? `upstream registry unreachable; serving the cached copy of ${name}` : null;
+    const refusal = refusalOf(evaluation.packageVerdict, stored);
+    if (refusal) {
+      return slot({ kind: 'refused', name, message: refusal.message, findings: refusal.findings }, options.ttlMs, staleReason);
+    }
+    const hidden = new Map<string, Verdict>();
+    for (const version of Object.keys(result.packument.versions)) {
+      const verdict = evaluation.versions.get(version);
+      // A version without a verdict is hidden: nothing is served unchecked.
+      if (!verdict || verdict.decision === 'block') hidden.set(version, verdict ?? missingVerdict(name, version));
+    }
+    const total = Object.keys(result.packument.versions).length;
+    if (total > 0 && hidden.size === total) {
+      const message = noVersionLeftMessage(name, hidden, stored);
+      const findings = [...hidden.values()].flatMap((v) => v.findings.filter((f) => f.effect === 'block'));
+      return slot({ kind: 'refused', name, message, findings }, options.ttlMs, staleReason);
+    }
+    const { distTagChanges } = filterPackument(result.packument, { keep: (v) => !hidden.has(v) });
+    const state: PackageState = {
+      kind: 'ok',
+      name,
+      packument: result.packument,
+      evaluation,
+      hidden,
+      distTagChanges,
+      variants: new Map(),
+      auditedAt: new Map(),
+    };
+    return slot(state, options.ttlMs, staleReason);
+  }
+
+  function refresh(stored: StoredPolicy, name: string, previous: Slot | undefined): Promise<Slot> {
+    const key = slotKey(stored, name);
+    const running = pending.get(key);
+    if (running) return running;
+    const promise = evaluate(stored, name, previous)
+      .then((slot) => {
+        store(slot);
+        return slot;
+      })
+      .finally(() => pending.delete(key));
+    pending.set(key, promise);
+    return promise;
+  }
+
+  return {
+    async lookup(stored, name) {
+      const key = slotKey(stored, name);
+      const slot = slots.get(key);
+      const nowMs = options.now().getTime();
+      if (slot) {
+        if (nowMs < slot.expiresAt) {
+          counters.hits++;
+          touch(slot);
+          return { state: slot.state, staleReason: slot.staleReason };
+        }
+        if (slot.state.kind === 'ok' && nowMs < slot.expiresAt + options.maxStaleMs) {
+          // Serve what we have; the next request sees the refreshed evaluation.
+          counters.hits++;
+          touch(slot);
+          refresh(stored, name, slot).catch((err) => options.onError?.(err, name));
+          return { state: slot.state, staleReason: slot.staleReason };
+        }
+      }
+      counters.misses++;
+      const fresh = await refresh(stored, name, slot);
+      return { state: fresh.state, staleReason: fresh.staleReason };
+    },
+    variant(stored, state, prefixUrl, abbreviated) {
+      const variantKey = `${abbreviated ? 'a' : 'f'}${prefixUrl}`;
+      const existing = state.variants.get(variantKey);
+      if (existing) return existing;
+      const { packument } = filterPackument(state.packument, {
+        keep: (v) => !state.hidden.has(v),
+        rewriteTarball: (name, version) => `${prefixUrl}${tarballPath(name, version)}`,
+      });
+      const document = abbreviated ? abbreviatePackument(packument) : packument;
+      const body = Buffer.from(JSON.stringify(document));
+      const etag = `"lw-${createHash('sha1').update(stored.cacheKey).update(variantKey).update(body).digest('base64url')}"`;
+      const variant: ServedVariant = {
+        body,
+        etag,
+        contentType: abbreviated ? ABBREVIATED_CONTENT_TYPE : 'application/json',
+        document: packument,
+      };
+      state.variants.set(variantKey, variant);
+      const slot = slots.get(slotKey(stored, state.name));
+      // The parsed upstream document costs a few times its JSON size; count it with the first body.
+      if (slot?.state === state) account(slot, body.length * (state.variants.size === 1 ? 3 : 1));
+      return variant;
+    },
+    gzipOf(variant) {
+      if (variant.gzip) return Promise.resolve(variant.gzip);
+      if (variant.body.length < GZIP_MIN_BYTES) return Promise.resolve(variant.body);
+      variant.gzipPending ??= gzip(variant.body).then((bytes) => {
+        variant.gzip = bytes;
+        variant.gzipPending = undefined;
+        return bytes;
+      });
+      return variant.gzipPending;
+    },
+    stats() {
+      return { entries: slots.size, bytes: totalBytes, ...counters };
+    },
+    clear() {
+      slots.clear();
+      totalBytes = 0;
+    },
+  };
+}
+
+function slotKey(stored: StoredPolicy, name: string): string {
+  return `${stored.cacheKey}\u0000${name}`;
+}
+
+/** `<name>/-/<unscoped>-<version>.tgz`, the layout every registry and client understands. */
+export function tarballPath(name: string, version: string): string {
+  const unscoped = name.startsWith('@') ? name.slice(name.indexOf('/') + 1) : name;
+  return `${name}/-/${unscoped}-${encodeURIComponent(version)}.tgz`;
+}
+
+function refusalOf(verdict: Verdict, stored: StoredPolicy): { message: string; findings: Finding[] } | undefined {
+  if (verdict.decision !== 'block') return undefined;
+  const findings = verdict.findings.filter((f) => f.effect === 'block');
+  return { message: `${findings.map((f) => f.message).join('; ')}; blocked by policy ${stored.policy.id}`, findings };
+}
+
+export function blockMessage(verdict: Verdict, stored: StoredPolicy): string {
+  const reasons = verdict.findings.filter((f) => f.effect === 'block').map((f) => f.message);
+  const text = reasons.length > 0 ? reasons.join('; ') : `${verdict.name}@${verdict.version} could not be evaluated`;
+  return `${text}; blocked by policy ${stored.policy.id}`;
+}
+
+function noVersionLeftMessage(name: string, hidden: Map<string, Verdict>, stored: StoredPolicy): string {
+  const sample = [...hidden.values()].slice(-3).reverse();
+  const reasons = sample.map((v) => v.findings.find((f) => f.effect === 'block')?.message ?? `${name}@${v.version}`);
+  const more = hidden.size > sample.length ? `; and ${hidden.size - sample.length} more` : '';
+  return `no version of ${name} is allowed by policy ${stored.policy.id}: ${reasons.join('; ')}${more}`;
+}
+
+function missingVerdict(name: string, version: string): Verdict {
+  return { name, version, decision: 'block', findings: [], notices: [] };
+}
