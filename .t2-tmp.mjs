@@ -574,7 +574,8 @@ function collectInventory(tree, document, lines, input) {
       }
       continue;
     }
-    const source = sourceOf(node, tree.path, specTypes);
+    const inBundle = node.inBundle;
+    const source = sourceOf(node, inBundle, tree.path, specTypes);
     if (source.kind !== "registry") {
       skip({ name: node.packageName, spec: source.spec, reason: SKIP_REASONS[source.kind], location: locate(node) });
       continue;
@@ -588,7 +589,7 @@ function collectInventory(tree, document, lines, input) {
       });
       continue;
     }
-    if (node.resolved && !node.inBundle) {
+    if (node.resolved && !inBundle) {
       const mismatch = tarballMismatch(node.resolved, node.packageName, node.version);
       if (mismatch !== void 0) mismatched.push(`${node.location} (${node.packageName}@${node.version}) ${mismatch}`);
     }
@@ -606,7 +607,7 @@ function collectInventory(tree, document, lines, input) {
         dev: node.dev,
         optional: node.optional,
         peer: node.peer,
-        bundled: node.inBundle,
+        bundled: inBundle,
         ...node.resolved ? { resolved: node.resolved } : {},
         ...node.integrity ? { integrity: node.integrity } : {}
       };
@@ -618,7 +619,7 @@ function collectInventory(tree, document, lines, input) {
     entry.dev &&= node.dev;
     entry.optional &&= node.optional;
     entry.peer &&= node.peer;
-    entry.bundled &&= node.inBundle;
+    entry.bundled &&= inBundle;
     const candidatePath = pathOf(node);
     if (previous.has(node) && candidatePath.length < entry.path.length) entry.path = candidatePath;
     if (entry.alias === void 0 && node.name !== node.packageName) entry.alias = node.name;
@@ -689,7 +690,7 @@ function shortestPaths(tree) {
   }
   return previous;
 }
-function sourceOf(node, rootPath, specTypes) {
+function sourceOf(node, inBundle, rootPath, specTypes) {
   const resolved = node.resolved;
   if (resolved && !/^https?:/i.test(resolved)) {
     if (resolved.startsWith("file:")) {
@@ -700,7 +701,7 @@ function sourceOf(node, rootPath, specTypes) {
     const type = specType(node.packageName, resolved, specTypes);
     return { kind: type === "git" ? "git" : "unknown", spec: resolved };
   }
-  if (node.inBundle) return { kind: "registry" };
+  if (inBundle) return { kind: "registry" };
   for (const edge of node.edgesIn) {
     const type = specType(edge.name, edge.spec, specTypes);
     if (type === "git") return { kind: "git", spec: resolved || edge.spec };
@@ -716,18 +717,25 @@ function specType(name, spec, cache) {
   const id = `${name}\0${spec}`;
   if (cache.has(id)) return cache.get(id);
   let type;
-  try {
-    type = npa.resolve(name, spec).type;
-  } catch {
-    type = void 0;
+  if (spec === "" || semver.validRange(spec, { loose: true }) !== null) {
+    type = "range";
+  } else {
+    try {
+      type = npa.resolve(name, spec).type;
+    } catch {
+      type = void 0;
+    }
   }
   cache.set(id, type);
   return type;
 }
 function tarballMismatch(resolved, name, version) {
+  const hostStart = resolved.indexOf("://");
+  const pathStart = hostStart === -1 ? -1 : resolved.indexOf("/", hostStart + 3);
+  if (pathStart === -1) return "is not a registry tarball URL";
   let pathname;
   try {
-    pathname = decodeURIComponent(new URL(resolved).pathname);
+    pathname = decodeURIComponent(resolved.slice(pathStart).replace(/[?#].*$/s, ""));
   } catch {
     return "has an unparseable URL";
   }
@@ -741,13 +749,14 @@ function tarballMismatch(resolved, name, version) {
 function edgeWarnings(tree) {
   const missing = [];
   const invalid = [];
+  const ranges = /* @__PURE__ */ new Map();
   for (const node of tree.inventory.values()) {
     for (const edge of node.edgesOut.values()) {
       const from = node.location || "(root)";
-      if (edge.missing && !edge.optional && !edge.peer) {
-        missing.push(`${from} > ${edge.name}@${edge.spec}`);
-      } else if (edge.invalid) {
-        invalid.push(`${from} > ${edge.name}@${edge.spec} (found ${edge.to?.version || "no version"})`);
+      if (edge.to === null || edge.to === void 0) {
+        if (!edge.optional && !edge.peer) missing.push(`${from} > ${edge.name}@${edge.spec}`);
+      } else if (isInvalid(edge, edge.to, ranges)) {
+        invalid.push(`${from} > ${edge.name}@${edge.spec} (found ${edge.to.version || "no version"})`);
       }
     }
   }
@@ -759,6 +768,25 @@ function edgeWarnings(tree) {
     out.push(`${invalid.length} invalid dependency edges (version does not match the range) e.g. ${examples(invalid)}`);
   }
   return out;
+}
+function isInvalid(edge, to, ranges) {
+  const spec = edge.spec;
+  let range = ranges.get(spec);
+  if (range === void 0) {
+    range = parseRange(spec);
+    ranges.set(spec, range);
+  }
+  if (range === null) return edge.invalid;
+  if (!to.version) return true;
+  return !range.test(to.version);
+}
+function parseRange(spec) {
+  if (spec === "" || spec === "*") return new semver.Range("*", { loose: true });
+  try {
+    return new semver.Range(spec, { loose: true });
+  } catch {
+    return null;
+  }
 }
 function examples(items) {
   const shown = items.slice(0, EXAMPLES).join(", ");

@@ -375,14 +375,17 @@ function unscopedHits(candidate: string, tables: LookalikeTables): Hit[] {
     }
   }
 
-  // Plural either way; short words are too often real words with and without the `s`.
+  // Plural either way; short words are too often real words with and without the `s`. An `s`
+  // next to another (`expres`, `expresss` for `express`) is a plain typo.
   if (lower.endsWith('s') && lower.length >= 5) {
     const target = tables.lower.get(lower.slice(0, -1));
-    if (target !== undefined) hits.push({ target, technique: 'plural', tier: TIER_TYPO, spelling: true });
+    const technique = lower.endsWith('ss') ? 'character repeated' : 'plural';
+    if (target !== undefined) hits.push({ target, technique, tier: TIER_TYPO, spelling: true });
   }
   if (lower.length >= 4) {
     const target = tables.lower.get(`${lower}s`);
-    if (target !== undefined) hits.push({ target, technique: 'plural', tier: TIER_TYPO, spelling: true });
+    const technique = lower.endsWith('s') ? 'one character omitted' : 'plural';
+    if (target !== undefined) hits.push({ target, technique, tier: TIER_TYPO, spelling: true });
   }
 
   for (const prefix of PREFIX_AFFIXES) {
