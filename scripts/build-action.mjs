@@ -5,7 +5,7 @@
 // and compared by anyone.
 //
 //   node scripts/build-action.mjs [--outfile dist/index.js]
-import { mkdir, writeFile } from 'node:fs/promises';
+import { mkdir, rename, writeFile } from 'node:fs/promises';
 import { dirname, join, relative, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { build } from 'esbuild';
@@ -60,9 +60,13 @@ export async function buildAction({ outfile }) {
   if (!output) throw new Error('esbuild produced no output');
   // esbuild names modules by path relative to absWorkingDir; make sure no absolute path leaked.
   const text = output.text;
-  if (text.includes(root)) throw new Error(`the bundle contains the absolute path ${root}; it would not be reproducible`);
+  if (text.includes(root))
+    throw new Error(`the bundle contains the absolute path ${root}; it would not be reproducible`);
   await mkdir(dirname(outfile), { recursive: true });
-  await writeFile(outfile, output.contents);
+  // Written aside and renamed, so a concurrent reader never runs half a bundle.
+  const partial = `${outfile}.${process.pid}.partial`;
+  await writeFile(partial, output.contents);
+  await rename(partial, outfile);
   const inputs = Object.keys(result.metafile.inputs).length;
   return { outfile, bytes: output.contents.length, inputs };
 }

@@ -97,8 +97,12 @@ async function main() {
     const coveredDl = topDl.filter((n) => ours.has(n)).length;
 
     const last = top[top.length - 1];
-    console.log(`download-counts@${counts.version}: ${entries.length} packages (${skipped} skipped as invalid)`);
-    console.log(`wrote ${top.length} packages to ${opts.out} (asOf ${asOf}); smallest ${last?.[0]} ${last?.[1]}/month`);
+    console.log(
+      `download-counts@${counts.version}: ${entries.length} packages (${skipped} skipped as invalid)`,
+    );
+    console.log(
+      `wrote ${top.length} packages to ${opts.out} (asOf ${asOf}); smallest ${last?.[0]} ${last?.[1]}/month`,
+    );
     console.log(
       `npm-high-impact@${impact.version}: ${covered}/${names.length} high-impact names on our list; ` +
         `${coveredDl}/${topDl.length} of its top-download names`,

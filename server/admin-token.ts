@@ -32,7 +32,11 @@ export async function createAdminToken(opts: {
   if (opts.fromEnv !== undefined && opts.fromEnv !== '') {
     expected = sha256(opts.fromEnv);
   } else {
-    const db = new Low<TokenFile>(new AtomicJsonFile(opts.file), { version: 1, tokenSha256: null, createdAt: null });
+    const db = new Low<TokenFile>(new AtomicJsonFile(opts.file), {
+      version: 1,
+      tokenSha256: null,
+      createdAt: null,
+    });
     await db.read();
     const known = db.data.tokenSha256;
     if (!opts.reset && typeof known === 'string' && /^[0-9a-f]{64}$/.test(known)) {

@@ -7,7 +7,11 @@ export class HttpError extends Error {
   readonly extra: Record<string, unknown> | undefined;
   readonly headers: Record<string, string> | undefined;
 
-  constructor(status: number, message: string, options?: { extra?: Record<string, unknown>; headers?: Record<string, string> }) {
+  constructor(
+    status: number,
+    message: string,
+    options?: { extra?: Record<string, unknown>; headers?: Record<string, string> },
+  ) {
     super(message);
     this.name = 'HttpError';
     this.status = status;
@@ -16,7 +20,12 @@ export class HttpError extends Error {
   }
 }
 
-export function sendError(ctx: Context, status: number, message: string, extra?: Record<string, unknown>): void {
+export function sendError(
+  ctx: Context,
+  status: number,
+  message: string,
+  extra?: Record<string, unknown>,
+): void {
   ctx.status = status;
   ctx.set('cache-control', 'no-store');
   ctx.body = { error: message, ...extra };
@@ -28,10 +37,14 @@ const MAX_JSON_BODY_BYTES = 4 * 1024 * 1024;
 export async function readJsonBody(ctx: Context, maxBytes = MAX_JSON_BODY_BYTES): Promise<unknown> {
   const type = ctx.get('content-type');
   if (type !== '' && !/^application\/(?:[a-z.+-]*\+)?json\b/i.test(type)) {
-    throw new HttpError(415, `expected a JSON body (content-type: application/json), got ${JSON.stringify(type)}`);
+    throw new HttpError(
+      415,
+      `expected a JSON body (content-type: application/json), got ${JSON.stringify(type)}`,
+    );
   }
   const declared = Number(ctx.get('content-length') || '0');
-  if (declared > maxBytes) throw new HttpError(413, `request body is ${declared} bytes; the limit is ${maxBytes}`);
+  if (declared > maxBytes)
+    throw new HttpError(413, `request body is ${declared} bytes; the limit is ${maxBytes}`);
   const chunks: Buffer[] = [];
   let size = 0;
   for await (const chunk of ctx.req) {

@@ -5,7 +5,11 @@
 import { createHash } from 'node:crypto';
 import { promisify } from 'node:util';
 import { gzip as gzipCallback } from 'node:zlib';
-import { evaluatePackument, evaluateUnknownPackage, type PackumentEvaluation } from '../src/engine/evaluate-packument.js';
+import {
+  evaluatePackument,
+  evaluateUnknownPackage,
+  type PackumentEvaluation,
+} from '../src/engine/evaluate-packument.js';
 import { ABBREVIATED_CONTENT_TYPE, abbreviatePackument } from '../src/policy/abbreviate-packument.js';
 import { type DistTagChange, filterPackument } from '../src/policy/filter-packument.js';
 import type { Finding, PopularIndex, Verdict } from '../src/policy/types.js';
@@ -74,7 +78,12 @@ export interface PackageCacheStats {
 export interface PackageCache {
   lookup(stored: StoredPolicy, name: string): Promise<PackageLookup>;
   /** The filtered document for one URL prefix, serialized once and kept. */
-  variant(stored: StoredPolicy, state: Extract<PackageState, { kind: 'ok' }>, prefixUrl: string, abbreviated: boolean): ServedVariant;
+  variant(
+    stored: StoredPolicy,
+    state: Extract<PackageState, { kind: 'ok' }>,
+    prefixUrl: string,
+    abbreviated: boolean,
+  ): ServedVariant;
   gzipOf(variant: ServedVariant): Promise<Buffer>;
   stats(): PackageCacheStats;
   clear(): void;
@@ -137,7 +146,12 @@ export function createPackageCache(options: PackageCacheOptions): PackageCache {
     const keepPrevious = (reason: string): Slot | undefined => {
       if (previous?.state.kind !== 'ok') return undefined;
       const at = new Date(previous.fetchedAt).toISOString();
-      return { ...previous, expiresAt: nowMs + options.failureTtlMs, staleReason: `${reason}; serving the copy checked at ${at}`, refreshing: null };
+      return {
+        ...previous,
+        expiresAt: nowMs + options.failureTtlMs,
+        staleReason: `${reason}; serving the copy checked at ${at}`,
+        refreshing: null,
+      };
     };
     const slot = (state: PackageState, ttlMs: number, staleReason: string | null = null): Slot => ({
       key,
@@ -155,12 +169,23 @@ export function createPackageCache(options: PackageCacheOptions): PackageCache {
       const kept = keepPrevious(reason);
       if (kept) return kept;
       const status = /timed? ?out|timeout/i.test(result.reason) ? 504 : 502;
-      return slot({ kind: 'unavailable', name, status, message: `${reason}; lockwarden serves no unchecked documents` }, options.failureTtlMs);
+      return slot(
+        { kind: 'unavailable', name, status, message: `${reason}; lockwarden serves no unchecked documents` },
+        options.failureTtlMs,
+      );
     }
     if (result.status === 'not-found') {
-      const evaluation = evaluateUnknownPackage(name, { policy, now: options.now(), popular: options.popular });
+      const evaluation = evaluateUnknownPackage(name, {
+        policy,
+        now: options.now(),
+        popular: options.popular,
+      });
       const refusal = refusalOf(evaluation.packageVerdict, stored);
-      if (refusal) return slot({ kind: 'refused', name, message: refusal.message, findings: refusal.findings }, options.ttlMs);
+      if (refusal)
+        return slot(
+          { kind: 'refused', name, message: refusal.message, findings: refusal.findings },
+          options.ttlMs,
+        );
       return slot({ kind: 'not-found', name }, options.ttlMs);
     }
 
@@ -182,16 +207,23 @@ export function createPackageCache(options: PackageCacheOptions): PackageCache {
     }
 
     const staleReason =
-      result.fromCache === 'stale' ? `upstream registry unreachable; serving the cached copy of ${name}` : null;
+      result.fromCache === 'stale'
+        ? `upstream registry unreachable; serving the cached copy of ${name}`
+        : null;
     const refusal = refusalOf(evaluation.packageVerdict, stored);
     if (refusal) {
-      return slot({ kind: 'refused', name, message: refusal.message, findings: refusal.findings }, options.ttlMs, staleReason);
+      return slot(
+        { kind: 'refused', name, message: refusal.message, findings: refusal.findings },
+        options.ttlMs,
+        staleReason,
+      );
     }
     const hidden = new Map<string, Verdict>();
     for (const version of Object.keys(result.packument.versions)) {
       const verdict = evaluation.versions.get(version);
       // A version without a verdict is hidden: nothing is served unchecked.
-      if (!verdict || verdict.decision === 'block') hidden.set(version, verdict ?? missingVerdict(name, version));
+      if (!verdict || verdict.decision === 'block')
+        hidden.set(version, verdict ?? missingVerdict(name, version));
     }
     const total = Object.keys(result.packument.versions).length;
     if (total > 0 && hidden.size === total) {
@@ -303,21 +335,30 @@ export function tarballPath(name: string, version: string): string {
   return `${name}/-/${unscoped}-${encodeURIComponent(version)}.tgz`;
 }
 
-function refusalOf(verdict: Verdict, stored: StoredPolicy): { message: string; findings: Finding[] } | undefined {
+function refusalOf(
+  verdict: Verdict,
+  stored: StoredPolicy,
+): { message: string; findings: Finding[] } | undefined {
   if (verdict.decision !== 'block') return undefined;
   const findings = verdict.findings.filter((f) => f.effect === 'block');
-  return { message: `${findings.map((f) => f.message).join('; ')}; blocked by policy ${stored.policy.id}`, findings };
+  return {
+    message: `${findings.map((f) => f.message).join('; ')}; blocked by policy ${stored.policy.id}`,
+    findings,
+  };
 }
 
 export function blockMessage(verdict: Verdict, stored: StoredPolicy): string {
   const reasons = verdict.findings.filter((f) => f.effect === 'block').map((f) => f.message);
-  const text = reasons.length > 0 ? reasons.join('; ') : `${verdict.name}@${verdict.version} could not be evaluated`;
+  const text =
+    reasons.length > 0 ? reasons.join('; ') : `${verdict.name}@${verdict.version} could not be evaluated`;
   return `${text}; blocked by policy ${stored.policy.id}`;
 }
 
 function noVersionLeftMessage(name: string, hidden: Map<string, Verdict>, stored: StoredPolicy): string {
   const sample = [...hidden.values()].slice(-3).reverse();
-  const reasons = sample.map((v) => v.findings.find((f) => f.effect === 'block')?.message ?? `${name}@${v.version}`);
+  const reasons = sample.map(
+    (v) => v.findings.find((f) => f.effect === 'block')?.message ?? `${name}@${v.version}`,
+  );
   const more = hidden.size > sample.length ? `; and ${hidden.size - sample.length} more` : '';
   return `no version of ${name} is allowed by policy ${stored.policy.id}: ${reasons.join('; ')}${more}`;
 }

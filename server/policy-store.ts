@@ -49,7 +49,9 @@ export interface PolicyStoreOptions {
 }
 
 function cacheKeyOf(policy: Policy, revision: number): string {
-  const hash = createHash('sha256').update(JSON.stringify(serializePolicy(policy))).digest('base64url');
+  const hash = createHash('sha256')
+    .update(JSON.stringify(serializePolicy(policy)))
+    .digest('base64url');
   return `${policy.id}:${revision}:${hash.slice(0, 16)}`;
 }
 
@@ -71,7 +73,10 @@ export async function createPolicyStore(options: PolicyStoreOptions): Promise<Po
   });
   await db.read();
   if (!Array.isArray(db.data.policies)) {
-    throw new LockwardenError('ECONFIG', `${options.file}: expected {"policies": [...]}; fix or remove the file`);
+    throw new LockwardenError(
+      'ECONFIG',
+      `${options.file}: expected {"policies": [...]}; fix or remove the file`,
+    );
   }
   const stored = new Map<string, StoredPolicy>();
   db.data.policies.forEach((record, i) => {
@@ -92,7 +97,10 @@ export async function createPolicyStore(options: PolicyStoreOptions): Promise<Po
   for (const { policy, file } of options.filePolicies) {
     const earlier = fromFiles.get(policy.id);
     if (earlier && earlier.origin.kind === 'file') {
-      throw new LockwardenError('EPOLICY', `${file}: policy id "${policy.id}" is also defined in ${earlier.origin.file}`);
+      throw new LockwardenError(
+        'EPOLICY',
+        `${file}: policy id "${policy.id}" is also defined in ${earlier.origin.file}`,
+      );
     }
     fromFiles.set(policy.id, {
       policy,
@@ -158,7 +166,10 @@ export async function createPolicyStore(options: PolicyStoreOptions): Promise<Po
       const policy = validateBody(input);
       assertWritable(policy.id);
       if (stored.has(policy.id)) {
-        throw new HttpError(409, `policy "${policy.id}" already exists; use PUT /-/lockwarden/v1/policies/${policy.id}`);
+        throw new HttpError(
+          409,
+          `policy "${policy.id}" already exists; use PUT /-/lockwarden/v1/policies/${policy.id}`,
+        );
       }
       const entry = put(policy, 1, options.now().toISOString());
       await persist();
@@ -174,7 +185,10 @@ export async function createPolicyStore(options: PolicyStoreOptions): Promise<Po
           : input;
       const policy = validateBody(body);
       if (policy.id !== id) {
-        throw new HttpError(400, `request body: id "${policy.id}" does not match the policy in the URL ("${id}")`);
+        throw new HttpError(
+          400,
+          `request body: id "${policy.id}" does not match the policy in the URL ("${id}")`,
+        );
       }
       const entry = put(policy, nextRevision(id), existing.createdAt);
       await persist();

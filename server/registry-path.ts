@@ -17,7 +17,9 @@ export interface ParsedRegistryPath {
   request: RegistryRequest;
 }
 
-export type ParseOutcome = { ok: true; value: ParsedRegistryPath } | { ok: false; status: 400 | 404; message: string };
+export type ParseOutcome =
+  | { ok: true; value: ParsedRegistryPath }
+  | { ok: false; status: 400 | 404; message: string };
 
 export const LABEL_PATTERN = /^[a-z0-9][a-z0-9._-]{0,63}$/i;
 const POLICY_SEGMENT = /^[a-z0-9][a-z0-9_-]{0,62}$/;
@@ -69,6 +71,12 @@ export function parseRegistryPath(
   } else {
     const first = segments[0];
     if (first === undefined) return fail(404, 'no policy in the path: use /<policy-id>/ as the registry URL');
+    if (first === '-') {
+      return fail(
+        404,
+        `${rawPath.slice(0, 200)} is not a lockwarden endpoint; registry endpoints live under /<policy-id>/-/`,
+      );
+    }
     if (!POLICY_SEGMENT.test(first)) return fail(404, `${JSON.stringify(first)} is not a policy id`);
     policyId = first;
     label = null;
@@ -111,7 +119,8 @@ function parseRequest(seg: readonly string[], labelled: boolean): RegistryReques
   if (tail.length === 1) {
     const spec = tail[0]!;
     if (explainInvalidVersionSegment(spec) !== undefined) return undefined;
-    if (!labelled && !seg[0]!.startsWith('@') && semver.valid(spec, { loose: true }) === null) return undefined;
+    if (!labelled && !seg[0]!.startsWith('@') && semver.valid(spec, { loose: true }) === null)
+      return undefined;
     return { kind: 'version', name, spec };
   }
   if (tail.length === 2 && tail[0] === '-' && tail[1]!.endsWith('.tgz')) {

@@ -3,7 +3,7 @@
 // Every URL is built from the upstream's origin or checked against it: a client can never make
 // the service talk to another host.
 import type { Readable } from 'node:stream';
-import { Agent, errors as undiciErrors, request } from 'undici';
+import { Agent, request, errors as undiciErrors } from 'undici';
 
 export interface UpstreamResponse {
   statusCode: number;
@@ -28,7 +28,13 @@ export interface Upstream {
   allowsTarballUrl(url: string): boolean;
   fetchTarball(url: string, headers?: Record<string, string>): Promise<UpstreamResponse>;
   /** `path` is relative to the registry URL and already percent-encoded; `search` includes `?`. */
-  passThrough(req: { method: string; path: string; search: string; headers: Record<string, string>; body?: Buffer }): Promise<UpstreamResponse>;
+  passThrough(req: {
+    method: string;
+    path: string;
+    search: string;
+    headers: Record<string, string>;
+    body?: Buffer;
+  }): Promise<UpstreamResponse>;
   close(): Promise<void>;
 }
 
@@ -61,11 +67,16 @@ export function createUpstream(options: UpstreamOptions): Upstream {
     headers: Record<string, string>,
     body?: Buffer,
   ): Promise<UpstreamResponse> {
-    if (!origins.has(url.origin)) throw new UpstreamError(502, `refusing to fetch ${url.origin}: not the upstream registry`);
+    if (!origins.has(url.origin))
+      throw new UpstreamError(502, `refusing to fetch ${url.origin}: not the upstream registry`);
     try {
       const res = await request(url, {
         method: method as 'GET',
-        headers: { ...(options.userAgent ? { 'user-agent': options.userAgent } : {}), ...headers, ...authFor(url) },
+        headers: {
+          ...(options.userAgent ? { 'user-agent': options.userAgent } : {}),
+          ...headers,
+          ...authFor(url),
+        },
         body,
         dispatcher: agent,
       });

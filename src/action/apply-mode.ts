@@ -4,7 +4,7 @@
 import { strongestDecision } from '../policy/evaluate.js';
 import type { Policy, Verdict } from '../policy/types.js';
 
-export function applyModeToPolicy(policy: Policy, mode: 'alert' | undefined): Policy {
+export function applyModeToPolicy<P extends Pick<Policy, 'action'>>(policy: P, mode: 'alert' | undefined): P {
   return mode === 'alert' && policy.action !== 'alert' ? { ...policy, action: 'alert' } : policy;
 }
 
@@ -18,7 +18,9 @@ export function applyModeToVerdicts(verdicts: readonly Verdict[], mode: 'alert' 
   return verdicts.map((v) => {
     if (!v.findings.some((f) => f.outcome === 'block' && f.rule !== 'blocklist')) return v;
     const findings = v.findings.map((f) =>
-      f.outcome === 'block' && f.rule !== 'blocklist' ? { ...f, outcome: 'alert' as const, effect: 'alert' as const } : f,
+      f.outcome === 'block' && f.rule !== 'blocklist'
+        ? { ...f, outcome: 'alert' as const, effect: 'alert' as const }
+        : f,
     );
     return { ...v, findings, decision: strongestDecision(findings) };
   });

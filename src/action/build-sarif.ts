@@ -9,12 +9,12 @@ const RULE_TEXT: Record<RuleId, { name: string; short: string; help: string }> =
   'cooling-off': {
     name: 'CoolingOff',
     short: 'Version published too recently',
-    help: 'The version is younger than the policy\'s coolingOffDays. Wait until it is old enough, pin an older version, or add it to the policy\'s allow list with a reason.',
+    help: "The version is younger than the policy's coolingOffDays. Wait until it is old enough, pin an older version, or add it to the policy's allow list with a reason.",
   },
   popularity: {
     name: 'Popularity',
     short: 'Package has too few weekly downloads',
-    help: 'The package has fewer weekly downloads than the policy\'s minWeeklyDownloads. Check that it is the package you meant, then add it to the allow list with a reason.',
+    help: "The package has fewer weekly downloads than the policy's minWeeklyDownloads. Check that it is the package you meant, then add it to the allow list with a reason.",
   },
   typosquatting: {
     name: 'Typosquatting',
@@ -28,7 +28,7 @@ const RULE_TEXT: Record<RuleId, { name: string; short: string; help: string }> =
   },
   blocklist: {
     name: 'Blocklist',
-    short: 'Package is on the policy\'s block list',
+    short: "Package is on the policy's block list",
     help: 'The policy blocks this package or version. Remove the dependency or change the block list entry.',
   },
 };
@@ -87,7 +87,14 @@ export function buildSarif(report: Report): SarifLog {
     version: '2.1.0',
     runs: [
       {
-        tool: { driver: { name: 'lockwarden', version: report.tool.version, semanticVersion: report.tool.version, rules } },
+        tool: {
+          driver: {
+            name: 'lockwarden',
+            version: report.tool.version,
+            semanticVersion: report.tool.version,
+            rules,
+          },
+        },
         results,
         columnKind: 'utf16CodeUnits',
       },

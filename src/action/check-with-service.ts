@@ -2,8 +2,7 @@
 // the verdicts in its audit log); the Action renders them exactly like inline verdicts.
 import { z } from 'zod';
 import { LockwardenError } from '../errors.js';
-import { validatePolicy } from '../policy/parse-policy.js';
-import { RULE_IDS, type Policy, type Verdict } from '../policy/types.js';
+import { type Policy, RULE_IDS, type Verdict } from '../policy/types.js';
 import { parseJsonBody, sendRequest } from './http-request.js';
 
 export interface ServiceCheckRequest {
@@ -12,10 +11,15 @@ export interface ServiceCheckRequest {
   token?: string;
   policyId: string;
   packages: readonly { name: string; version: string }[];
-  /** Free-form context the service may record in its audit log. */
-  context?: Record<string, string>;
+  /** Sent as the user agent, which the service records in its audit log (`lockwarden-action (octo/app#7)`). */
+  userAgent?: string;
   timeoutMs?: number;
+  /** Packages per request; the service caps a request at 10,000. */
+  batchSize?: number;
 }
+
+/** What the service says about its policy: what a report needs, not the whole policy. */
+export type ServicePolicy = Pick<Policy, 'id' | 'name' | 'action' | 'onUnavailable'> & { revision?: number };
 
 const decision = z.enum(['allow', 'alert', 'block']);
 const findingSchema = z.looseObject({
@@ -43,33 +47,59 @@ const verdictSchema = z.looseObject({
   notices: z.array(noticeSchema).default([]),
   allowedBy: z.string().optional(),
 });
-const responseSchema = z.looseObject({ policy: z.unknown(), verdicts: z.array(verdictSchema) });
-
-/** Accepts the policy in file form, or as the in-memory shape (list entries with `spec`). */
-function normalizePolicyDocument(doc: unknown): unknown {
-  if (typeof doc !== 'object' || doc === null || Array.isArray(doc)) return doc;
-  const src = doc as Record<string, unknown>;
-  const out: Record<string, unknown> = { ...src };
-  for (const key of ['allow', 'block'] as const) {
-    const list = src[key];
-    if (!Array.isArray(list)) continue;
-    out[key] = list.map((e) => {
-      if (typeof e !== 'object' || e === null || !('spec' in e) || 'package' in e) return e;
-      const { spec, reason, expires } = e as { spec: unknown; reason?: unknown; expires?: unknown };
-      return { package: spec, ...(reason === undefined ? {} : { reason }), ...(expires === undefined ? {} : { expires }) };
-    });
-  }
-  return out;
-}
+const responseSchema = z.looseObject({
+  policy: z.looseObject({
+    id: z.string(),
+    name: z.string().optional(),
+    action: z.enum(['block', 'alert']),
+    onUnavailable: z.enum(['allow', 'alert', 'block']),
+    revision: z.number().optional(),
+  }),
+  verdicts: z.array(verdictSchema),
+});
+const DEFAULT_BATCH_SIZE = 5_000;
 
 function describeBody(body: Buffer): string {
   const json = parseJsonBody(body) as { error?: unknown; message?: unknown } | undefined;
-  const msg = typeof json?.error === 'string' ? json.error : typeof json?.message === 'string' ? json.message : '';
+  const msg =
+    typeof json?.error === 'string' ? json.error : typeof json?.message === 'string' ? json.message : '';
   return msg ? `: ${msg.slice(0, 300)}` : '';
 }
 
-export async function checkWithService(req: ServiceCheckRequest): Promise<{ policy: Policy; verdicts: Verdict[] }> {
-  const endpoint = new URL(`-/lockwarden/v1/policies/${encodeURIComponent(req.policyId)}/check`, req.url).toString();
+export async function checkWithService(
+  req: ServiceCheckRequest,
+): Promise<{ policy: ServicePolicy; verdicts: Verdict[] }> {
+  const batchSize = Math.max(1, req.batchSize ?? DEFAULT_BATCH_SIZE);
+  let policy: ServicePolicy | undefined;
+  const verdicts: Verdict[] = [];
+  const batches: (typeof req.packages)[] = [];
+  for (let start = 0; start < req.packages.length; start += batchSize) {
+    batches.push(req.packages.slice(start, start + batchSize));
+  }
+  // Even with nothing to check, ask once: the report names the service's policy.
+  if (batches.length === 0) batches.push([]);
+  for (const batch of batches) {
+    const answer = await checkBatch(req, batch);
+    if (policy && (answer.policy.id !== policy.id || answer.policy.revision !== policy.revision)) {
+      throw new LockwardenError(
+        'ESERVICE',
+        `lockwarden service: policy "${req.policyId}" changed while the Action was checking; re-run the job`,
+      );
+    }
+    policy = answer.policy;
+    verdicts.push(...answer.verdicts);
+  }
+  return { policy: policy!, verdicts };
+}
+
+async function checkBatch(
+  req: ServiceCheckRequest,
+  packages: readonly { name: string; version: string }[],
+): Promise<{ policy: ServicePolicy; verdicts: Verdict[] }> {
+  const endpoint = new URL(
+    `-/lockwarden/v1/policies/${encodeURIComponent(req.policyId)}/check`,
+    req.url,
+  ).toString();
   const where = `lockwarden service ${endpoint}`;
   const res = await sendRequest({
     method: 'POST',
@@ -77,25 +107,23 @@ export async function checkWithService(req: ServiceCheckRequest): Promise<{ poli
     headers: {
       accept: 'application/json',
       'content-type': 'application/json',
+      ...(req.userAgent ? { 'user-agent': req.userAgent } : {}),
       ...(req.token ? { authorization: `Bearer ${req.token}` } : {}),
     },
-    body: JSON.stringify({
-      packages: req.packages.map((p) => ({ name: p.name, version: p.version })),
-      ...(req.context ? { context: req.context } : {}),
-    }),
+    body: JSON.stringify({ packages: packages.map((p) => ({ name: p.name, version: p.version })) }),
     timeoutMs: req.timeoutMs ?? 120_000,
   });
   if (!res.ok) throw new LockwardenError('ESERVICE', `${where}: ${res.reason} (input \`service-url\`)`);
   if (res.statusCode === 401 || res.statusCode === 403) {
     throw new LockwardenError(
       'ESERVICE',
-      `${where}: HTTP ${res.statusCode}${describeBody(res.body)}; check input \`service-token\` (a token with the check permission for policy "${req.policyId}")`,
+      `${where}: HTTP ${res.statusCode}${describeBody(res.body)}; check input \`service-token\``,
     );
   }
   if (res.statusCode === 404) {
     throw new LockwardenError(
       'ESERVICE',
-      `${where}: HTTP 404${describeBody(res.body)}; check input \`policy-id\` ("${req.policyId}") and \`service-url\``,
+      `${where}: HTTP 404${describeBody(res.body)}; check inputs \`policy-id\` ("${req.policyId}") and \`service-url\``,
     );
   }
   if (res.statusCode !== 200) {
@@ -107,18 +135,18 @@ export async function checkWithService(req: ServiceCheckRequest): Promise<{ poli
     const at = issue ? issue.path.map(String).join('.') : '';
     throw new LockwardenError(
       'ESERVICE',
-      `${where}: the response is not a check result${at ? ` (at ${at}: ${issue?.message})` : ''}`,
+      `${where}: the response is not a check result${issue ? ` (${at ? `at ${at}: ` : ''}${issue.message})` : ''}`,
     );
   }
   const verdicts = parsed.data.verdicts as Verdict[];
-  if (verdicts.length !== req.packages.length) {
+  if (verdicts.length !== packages.length) {
     throw new LockwardenError(
       'ESERVICE',
-      `${where}: asked about ${req.packages.length} packages, got ${verdicts.length} verdicts`,
+      `${where}: asked about ${packages.length} packages, got ${verdicts.length} verdicts`,
     );
   }
   verdicts.forEach((v, i) => {
-    const asked = req.packages[i]!;
+    const asked = packages[i]!;
     if (v.name !== asked.name || v.version !== asked.version) {
       throw new LockwardenError(
         'ESERVICE',
@@ -126,6 +154,13 @@ export async function checkWithService(req: ServiceCheckRequest): Promise<{ poli
       );
     }
   });
-  const policy = validatePolicy(normalizePolicyDocument(parsed.data.policy), { file: `${where} (policy)` });
+  const p = parsed.data.policy;
+  const policy: ServicePolicy = {
+    id: p.id,
+    name: p.name ?? p.id,
+    action: p.action,
+    onUnavailable: p.onUnavailable,
+  };
+  if (p.revision !== undefined) policy.revision = p.revision;
   return { policy, verdicts };
 }

@@ -42,7 +42,9 @@ export function describeUnavailableSources(findings: readonly ReportFinding[]): 
 export function decideOutcome(report: Report): ActionOutcome {
   const { summary, policy } = report;
   const blocking = report.findings.filter((f) => f.effect === 'block' && f.outcome !== 'unavailable');
-  const unavailableBlocking = report.findings.filter((f) => f.effect === 'block' && f.outcome === 'unavailable');
+  const unavailableBlocking = report.findings.filter(
+    (f) => f.effect === 'block' && f.outcome === 'unavailable',
+  );
   const policyName = `policy "${policy.id}"`;
 
   if (report.exitCode === 1 || blocking.length > 0) {

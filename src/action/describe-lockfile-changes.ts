@@ -23,14 +23,20 @@ function byNameVersion(a: { name: string; version: string }, b: { name: string; 
   return a.version < b.version ? -1 : a.version > b.version ? 1 : 0;
 }
 
-function uniqueSorted(list: readonly { name: string; version: string }[]): { name: string; version: string }[] {
+function uniqueSorted(
+  list: readonly { name: string; version: string }[],
+): { name: string; version: string }[] {
   const seen = new Map<string, { name: string; version: string }>();
   for (const e of list) seen.set(`${e.name}@${e.version}`, { name: e.name, version: e.version });
   return [...seen.values()].sort(byNameVersion);
 }
 
 /** Collapses the diff to one line per name@version, sorted, so the summary is stable. */
-export function describeLockfileChanges(file: string, diff: LockfileDiffLike, newFile: boolean): LockfileChanges {
+export function describeLockfileChanges(
+  file: string,
+  diff: LockfileDiffLike,
+  newFile: boolean,
+): LockfileChanges {
   const updated = new Map<string, { name: string; from: string[]; to: string }>();
   for (const u of diff.updated) {
     const key = `${u.to.name}@${u.to.version}`;
@@ -42,7 +48,9 @@ export function describeLockfileChanges(file: string, diff: LockfileDiffLike, ne
     file,
     newFile,
     added: uniqueSorted(diff.added),
-    updated: [...updated.values()].sort((a, b) => byNameVersion({ name: a.name, version: a.to }, { name: b.name, version: b.to })),
+    updated: [...updated.values()].sort((a, b) =>
+      byNameVersion({ name: a.name, version: a.to }, { name: b.name, version: b.to }),
+    ),
     removed: uniqueSorted(diff.removed),
   };
 }
@@ -62,9 +70,13 @@ export function formatChangeLines(c: LockfileChanges, maxItems = Number.POSITIVE
     return `${items.slice(0, maxItems).join(', ')} and ${items.length - maxItems} more`;
   };
   if (c.updated.length) {
-    lines.push(`Updated the following: ${join(c.updated.map((u) => `${u.name} ${u.from.join(', ')} → ${u.to}`))}`);
+    lines.push(
+      `Updated the following: ${join(c.updated.map((u) => `${u.name} ${u.from.join(', ')} → ${u.to}`))}`,
+    );
   }
-  if (c.added.length) lines.push(`Added the following: ${join(c.added.map((a) => `${a.name} ${a.version}`))}`);
-  if (c.removed.length) lines.push(`Removed the following: ${join(c.removed.map((r) => `${r.name} ${r.version}`))}`);
+  if (c.added.length)
+    lines.push(`Added the following: ${join(c.added.map((a) => `${a.name} ${a.version}`))}`);
+  if (c.removed.length)
+    lines.push(`Removed the following: ${join(c.removed.map((r) => `${r.name} ${r.version}`))}`);
   return lines;
 }

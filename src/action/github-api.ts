@@ -51,7 +51,10 @@ export function createGitHubApi(opts: GitHubApiOptions): GitHubApi {
     });
     if (!res.ok) throw new LockwardenError('ECONFIG', `GitHub API (${what}): ${res.reason}`);
     if (res.statusCode === 401) {
-      throw new LockwardenError('EINPUT', `GitHub API (${what}): HTTP 401; input \`github-token\` is missing or invalid`);
+      throw new LockwardenError(
+        'EINPUT',
+        `GitHub API (${what}): HTTP 401; input \`github-token\` is missing or invalid`,
+      );
     }
     if (res.statusCode === 403) {
       throw new LockwardenError(
@@ -73,7 +76,8 @@ export function createGitHubApi(opts: GitHubApiOptions): GitHubApi {
         'contents: read',
       );
       if (res.statusCode === 404) return null;
-      if (res.statusCode !== 200) throw new LockwardenError('ECONFIG', `GitHub API (${what}): HTTP ${res.statusCode}`);
+      if (res.statusCode !== 200)
+        throw new LockwardenError('ECONFIG', `GitHub API (${what}): HTTP ${res.statusCode}`);
       return res.body.toString('utf8');
     },
 
@@ -88,9 +92,11 @@ export function createGitHubApi(opts: GitHubApiOptions): GitHubApi {
           'application/vnd.github+json',
           'pull-requests: write',
         );
-        if (res.statusCode !== 200) throw new LockwardenError('ECONFIG', `GitHub API (${what}): HTTP ${res.statusCode}`);
+        if (res.statusCode !== 200)
+          throw new LockwardenError('ECONFIG', `GitHub API (${what}): HTTP ${res.statusCode}`);
         const list = parseJsonBody(res.body);
-        if (!Array.isArray(list)) throw new LockwardenError('ECONFIG', `GitHub API (${what}): the comment list is not JSON`);
+        if (!Array.isArray(list))
+          throw new LockwardenError('ECONFIG', `GitHub API (${what}): the comment list is not JSON`);
         for (const c of list as { id?: unknown; body?: unknown }[]) {
           if (typeof c?.body === 'string' && c.body.startsWith(marker) && typeof c.id === 'number') {
             existing = c.id;
@@ -101,8 +107,22 @@ export function createGitHubApi(opts: GitHubApiOptions): GitHubApi {
       }
       const res =
         existing === undefined
-          ? await call(what, 'POST', `${repoPath}/issues/${pullNumber}/comments`, 'application/vnd.github+json', 'pull-requests: write', { body })
-          : await call(what, 'PATCH', `${repoPath}/issues/comments/${existing}`, 'application/vnd.github+json', 'pull-requests: write', { body });
+          ? await call(
+              what,
+              'POST',
+              `${repoPath}/issues/${pullNumber}/comments`,
+              'application/vnd.github+json',
+              'pull-requests: write',
+              { body },
+            )
+          : await call(
+              what,
+              'PATCH',
+              `${repoPath}/issues/comments/${existing}`,
+              'application/vnd.github+json',
+              'pull-requests: write',
+              { body },
+            );
       if (res.statusCode !== 200 && res.statusCode !== 201) {
         throw new LockwardenError('ECONFIG', `GitHub API (${what}): HTTP ${res.statusCode}`);
       }

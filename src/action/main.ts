@@ -6,8 +6,7 @@ import * as actionsCore from '@actions/core';
 import { isLockwardenError } from '../errors.js';
 import { createPopularIndex } from '../policy/popular-index.js';
 import { createSources, resolveSourceConfig } from '../sources/create-sources.js';
-import { readPopularList } from '../sources/popular-list.js';
-import { INPUT_NAMES, type ActionInputs, parseActionInputs, type RawInputs } from './parse-action-inputs.js';
+import { type ActionInputs, INPUT_NAMES, parseActionInputs, type RawInputs } from './parse-action-inputs.js';
 import { parseEventContext } from './parse-event-context.js';
 import { type InlineEngine, runAction } from './run-action.js';
 
@@ -31,7 +30,10 @@ export interface RunDeps {
   env?: NodeJS.ProcessEnv;
   now?: () => Date;
   /** Inline-mode sources; defaults to the real ones configured from inputs and env. */
-  createEngine?: (inputs: ActionInputs, env: NodeJS.ProcessEnv) => Promise<InlineEngine & { close?(): Promise<void> }>;
+  createEngine?: (
+    inputs: ActionInputs,
+    env: NodeJS.ProcessEnv,
+  ) => Promise<InlineEngine & { close?(): Promise<void> }>;
 }
 
 const MAX_EVENT_BYTES = 32 * 1024 * 1024;
@@ -71,7 +73,8 @@ async function readEventPayload(file: string | undefined): Promise<unknown> {
   const text = await readFile(file, 'utf8').catch((err: NodeJS.ErrnoException) => {
     throw new Error(`GITHUB_EVENT_PATH ${file}: cannot read the event payload (${err.code ?? err.message})`);
   });
-  if (text.length > MAX_EVENT_BYTES) throw new Error(`GITHUB_EVENT_PATH ${file}: the event payload is too large`);
+  if (text.length > MAX_EVENT_BYTES)
+    throw new Error(`GITHUB_EVENT_PATH ${file}: the event payload is too large`);
   try {
     return JSON.parse(text);
   } catch {
@@ -119,7 +122,9 @@ export async function run(deps: RunDeps = {}): Promise<void> {
       payload: await readEventPayload(env.GITHUB_EVENT_PATH),
       ...(env.GITHUB_REPOSITORY ? { repository: env.GITHUB_REPOSITORY } : {}),
     });
-    core.debug(`scope ${inputs.scope}; lockfiles ${inputs.lockfiles.join(', ')}; base ${event.baseSha ?? 'none'}`);
+    core.debug(
+      `scope ${inputs.scope}; lockfiles ${inputs.lockfiles.join(', ')}; base ${event.baseSha ?? 'none'}`,
+    );
 
     const result = await runAction({
       inputs,

@@ -147,7 +147,10 @@ export function parseActionInputs(raw: RawInputs, ctx: { eventName: string }): A
       throw inputError('policy-id', `"${policyId}" is not a policy id (lowercase letters, digits, "-", "_")`);
     }
     if (raw.policy !== undefined) {
-      throw inputError('policy', 'cannot be combined with `service-url`: in service mode the service policy applies');
+      throw inputError(
+        'policy',
+        'cannot be combined with `service-url`: in service mode the service policy applies',
+      );
     }
     service = { url: parseHttpUrl('service-url', serviceUrl), policyId };
     if (raw['service-token'] !== undefined) service.token = raw['service-token'];

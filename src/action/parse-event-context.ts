@@ -31,7 +31,14 @@ function sha(value: unknown): string | undefined {
 export function parseRepository(value: string | undefined): { owner: string; repo: string } | undefined {
   if (value === undefined || value === '') return undefined;
   const [owner, repo, extra] = value.split('/');
-  if (extra !== undefined || !owner || !repo || !OWNER.test(owner) || !REPO.test(repo) || repo.startsWith('.')) {
+  if (
+    extra !== undefined ||
+    !owner ||
+    !repo ||
+    !OWNER.test(owner) ||
+    !REPO.test(repo) ||
+    repo.startsWith('.')
+  ) {
     throw new LockwardenError('ECONFIG', `GITHUB_REPOSITORY: "${value}" is not an owner/repo name`);
   }
   return { owner, repo };

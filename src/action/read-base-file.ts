@@ -4,14 +4,20 @@ import { execFile } from 'node:child_process';
 import { LockwardenError } from '../errors.js';
 import type { GitHubApi } from './github-api.js';
 
-export type BaseFile = { found: true; text: string; via: 'git' | 'api' } | { found: false; via: 'git' | 'api' };
+export type BaseFile =
+  | { found: true; text: string; via: 'git' | 'api' }
+  | { found: false; via: 'git' | 'api' };
 
 const MAX_FILE_BYTES = 256 * 1024 * 1024;
 
 function git(cwd: string, args: string[]): Promise<{ code: number; stdout: string; stderr: string }> {
   return new Promise((resolve) => {
     execFile('git', args, { cwd, maxBuffer: MAX_FILE_BYTES, encoding: 'utf8' }, (err, stdout, stderr) => {
-      const code = err ? (typeof (err as { code?: unknown }).code === 'number' ? (err as { code: number }).code : -1) : 0;
+      const code = err
+        ? typeof (err as { code?: unknown }).code === 'number'
+          ? (err as { code: number }).code
+          : -1
+        : 0;
       resolve({ code, stdout, stderr });
     });
   });

@@ -2,9 +2,10 @@
 // outcome, annotations, summary, outputs). `main.ts` renders it; tests call it directly.
 import { mkdir, writeFile } from 'node:fs/promises';
 import path from 'node:path';
-import { buildReport, type Report, type ReportFinding } from '../engine/report.js';
 import { readPolicyFile } from '../engine/read-policy-file.js';
+import { buildReport, type Report, type ReportFinding } from '../engine/report.js';
 import { runAudit } from '../engine/run-audit.js';
+import { LockwardenError } from '../errors.js';
 import { diffInventories } from '../lockfile/diff-lockfiles.js';
 import {
   type LockfileEntry,
@@ -16,6 +17,7 @@ import {
 import { DEFAULT_POLICY } from '../policy/parse-policy.js';
 import type { Policy, PopularIndex } from '../policy/types.js';
 import type { Sources } from '../sources/types.js';
+import { TOOL_VERSION } from '../version.js';
 import { applyModeToPolicy, applyModeToVerdicts } from './apply-mode.js';
 import { buildSarif } from './build-sarif.js';
 import { checkWithService } from './check-with-service.js';
@@ -27,7 +29,6 @@ import type { EventContext } from './parse-event-context.js';
 import { hasCommit, readBaseFile } from './read-base-file.js';
 import { renderComment, renderSummary, STICKY_COMMENT_MARKER, type SummaryInput } from './render-summary.js';
 import { type Annotation, selectAnnotations } from './select-annotations.js';
-import { LockwardenError } from '../errors.js';
 
 export interface ActionEnvironment {
   /** `GITHUB_WORKSPACE`: the checkout; every input path is relative to it. */
@@ -99,7 +100,8 @@ export function mergeReports(reports: readonly Report[]): Report {
     warnings: [...first.warnings],
   };
   for (const r of rest) {
-    for (const key of Object.keys(merged.summary) as (keyof Report['summary'])[]) merged.summary[key] += r.summary[key];
+    for (const key of Object.keys(merged.summary) as (keyof Report['summary'])[])
+      merged.summary[key] += r.summary[key];
     merged.findings.push(...r.findings);
     merged.notices.push(...r.notices);
     merged.skipped.push(...r.skipped);
@@ -152,7 +154,9 @@ async function planLockfile(
       );
     } catch (err) {
       // A broken base lockfile must not hide the head's problems: check everything instead.
-      input.log?.(`${file} at the base commit cannot be read (${(err as Error).message}); checking every entry`);
+      input.log?.(
+        `${file} at the base commit cannot be read (${(err as Error).message}); checking every entry`,
+      );
     }
   }
   input.log?.(`base ${file}: ${baseLock.found ? `read via ${baseLock.via}` : 'absent (new lockfile)'}`);
@@ -162,7 +166,11 @@ async function planLockfile(
   return { file, dir, inventory, filter: (e) => changed.has(entryKey(e)), changes };
 }
 
-async function checkLockfile(plan: LockfilePlan, input: RunActionInput, engine: () => Promise<InlineEngine>): Promise<Report> {
+async function checkLockfile(
+  plan: LockfilePlan,
+  input: RunActionInput,
+  engine: () => Promise<InlineEngine>,
+): Promise<Report> {
   const { inputs, now } = input;
   let report: Report;
   if (inputs.service) {
@@ -172,11 +180,13 @@ async function checkLockfile(plan: LockfilePlan, input: RunActionInput, engine: 
       ...(inputs.service.token ? { token: inputs.service.token } : {}),
       policyId: inputs.service.policyId,
       packages: entries.map((e) => ({ name: e.name, version: e.version })),
-      context: { client: 'lockwarden-action', lockfile: plan.file },
+      userAgent: `lockwarden-action/${TOOL_VERSION}${input.event.repository ? ` (${input.event.repository.owner}/${input.event.repository.repo}${input.event.pullNumber ? `#${input.event.pullNumber}` : ''})` : ''}`,
     });
     report = buildReport({
       verdicts: applyModeToVerdicts(answer.verdicts, inputs.mode),
-      policy: applyModeToPolicy(answer.policy, inputs.mode),
+      // buildReport reads only the id, name, action and onUnavailable of the policy, which is
+      // what the service discloses.
+      policy: applyModeToPolicy(answer.policy, inputs.mode) as Policy,
       now,
       entries,
       skipped: plan.inventory.skipped,
@@ -201,7 +211,9 @@ async function checkLockfile(plan: LockfilePlan, input: RunActionInput, engine: 
       ...(plan.filter ? { filter: plan.filter } : {}),
     }));
   }
-  const changedNames = plan.filter ? new Set(plan.inventory.entries.filter(plan.filter).map((e) => e.name)) : undefined;
+  const changedNames = plan.filter
+    ? new Set(plan.inventory.entries.filter(plan.filter).map((e) => e.name))
+    : undefined;
   return {
     ...report,
     findings: report.findings.map((f) => rebaseFinding(f, plan.dir)),

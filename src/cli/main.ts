@@ -9,6 +9,7 @@ import { readPolicyFile } from '../engine/read-policy-file.js';
 import { buildReport, type Report } from '../engine/report.js';
 import { DEFAULT_POLICY } from '../policy/parse-policy.js';
 import type { Policy, PopularIndex } from '../policy/types.js';
+import type { Sources } from '../sources/types.js';
 import { TOOL_VERSION } from '../version.js';
 import { createProgress } from './progress.js';
 import { renderReport } from './render-report.js';
@@ -39,6 +40,9 @@ Options (audit, check):
   --only NAME            audit only this package (repeatable)
   --lockfile FILE        lockfile name inside dir (package-lock.json or npm-shrinkwrap.json)
   --concurrency N        packages examined at once (default 32)
+  --timeout MS           time allowed for each upstream response (default 10000)
+  --retries N            retries on network errors, 5xx and 429 (default 2)
+  --stats                print upstream request and byte counts on stderr
   -h, --help             this help
   -v, --version          print the version
 
@@ -56,6 +60,9 @@ const COMMON_OPTIONS = {
   only: { type: 'string', multiple: true },
   lockfile: { type: 'string' },
   concurrency: { type: 'string' },
+  timeout: { type: 'string' },
+  retries: { type: 'string' },
+  stats: { type: 'boolean', default: false },
   now: { type: 'string' },
   help: { type: 'boolean', short: 'h', default: false },
 } as const;
@@ -104,16 +111,23 @@ async function runCheckOrAudit(command: 'audit' | 'check', args: readonly string
     return 0;
   }
   const now = resolveNow(values.now, io);
-  const concurrency = values.concurrency === undefined ? undefined : Number(values.concurrency);
-  if (concurrency !== undefined && (!Number.isInteger(concurrency) || concurrency < 1 || concurrency > 256)) {
-    throw new LockwardenError('EUSAGE', `--concurrency: expected an integer from 1 to 256, got "${values.concurrency}"`);
-  }
+  const concurrency = optionalInteger(values.concurrency, '--concurrency', 1, 256);
+  const timeoutMs = optionalInteger(values.timeout, '--timeout', 1, 600_000);
+  const retries = optionalInteger(values.retries, '--retries', 0, 10);
   const dir = path.resolve(io.cwd, command === 'audit' ? (positionals[0] ?? '.') : '.');
   if (command === 'audit' && positionals.length > 1) {
     throw new LockwardenError('EUSAGE', `audit takes one directory, got ${positionals.length}: ${positionals.join(' ')}`);
   }
   const refs = command === 'check' ? parseCheckSpecs(positionals) : [];
   const policy = await resolvePolicy(values.policy, dir, io.cwd);
+  // Bad input is reported before any upstream is contacted.
+  const inventory =
+    command === 'audit'
+      ? await (await import('../lockfile/read-lockfile.js')).readLockfile(
+          dir,
+          values.lockfile === undefined ? {} : { lockfile: values.lockfile },
+        )
+      : undefined;
 
   const [{ resolveSourceConfig, createSources }, { readPopularList }, { createPopularIndex }] = await Promise.all([
     import('../sources/create-sources.js'),
@@ -127,12 +141,14 @@ async function runCheckOrAudit(command: 'audit' | 'check', args: readonly string
       downloadsUrl: values['downloads-url'],
       githubApiUrl: values['github-api-url'],
       cacheDir: values['cache-dir'],
+      timeoutMs,
     },
     env: io.env,
     cwd: dir,
     // check with a name-only policy must not pay for an npm config lookup it does not use
     needsRegistry: policy.coolingOffDays > 0 || policy.suspiciousVersion,
   });
+  if (retries !== undefined) config.http.retries = retries;
   const sources = createSources(config);
   const progress = createProgress(io.stderr, { enabled: !values.json && io.stderr.isTTY === true });
   try {
@@ -141,6 +157,7 @@ async function runCheckOrAudit(command: 'audit' | 'check', args: readonly string
       const { runAudit } = await import('../engine/run-audit.js');
       ({ report } = await runAudit({
         dir,
+        ...(inventory ? { inventory } : {}),
         ...(values.lockfile === undefined ? {} : { lockfile: values.lockfile }),
         policy,
         sources,
@@ -162,6 +179,7 @@ async function runCheckOrAudit(command: 'audit' | 'check', args: readonly string
       report = buildReport({ verdicts, policy, now });
     }
     progress.done();
+    if (values.stats) io.stderr.write(`${formatStats(sources)}\n`);
     if (values.json) io.stdout.write(`${JSON.stringify(report, null, 2)}\n`);
     else {
       const color = io.stdout.isTTY === true && !io.env.NO_COLOR;
@@ -172,6 +190,23 @@ async function runCheckOrAudit(command: 'audit' | 'check', args: readonly string
     progress.done();
     await sources.close();
   }
+}
+
+function optionalInteger(raw: string | undefined, flag: string, min: number, max: number): number | undefined {
+  if (raw === undefined) return undefined;
+  const n = Number(raw);
+  if (!Number.isInteger(n) || n < min || n > max) {
+    throw new LockwardenError('EUSAGE', `${flag}: expected an integer from ${min} to ${max}, got "${raw}"`);
+  }
+  return n;
+}
+
+function formatStats(sources: Pick<Sources, 'registry' | 'downloads' | 'tags'>): string {
+  const parts = (['registry', 'downloads', 'tags'] as const).map((k) => {
+    const s = sources[k].stats();
+    return `${k}: ${s.requests} requests, ${s.bytes} bytes, ${s.cacheHits} cache hits, ${s.errors} errors`;
+  });
+  return `lockwarden stats: ${parts.join('; ')}`;
 }
 
 function resolveNow(flag: string | undefined, io: CliIo): Date {

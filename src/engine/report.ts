@@ -36,7 +36,8 @@ export interface Report {
 
 export interface BuildReportInput {
   verdicts: readonly Verdict[];
-  policy: Policy;
+  /** Only the identity of the policy is reported (the service's check API sends just that). */
+  policy: Pick<Policy, 'id' | 'name' | 'action' | 'onUnavailable'>;
   now: Date;
   /** Lockfile entries in the same order as `verdicts` (audit), for locations and paths. */
   entries?: readonly LockfileEntry[];

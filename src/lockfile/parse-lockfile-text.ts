@@ -39,7 +39,10 @@ export function parseLockfileText(
 
   const { packages, dependencies, lockfileVersion: rawVersion } = doc;
   if (packages !== undefined && !isPlainObject(packages)) {
-    throw new LockwardenError('ELOCKFILE', `${file}: "packages" must be an object, found ${kindOf(packages)}`);
+    throw new LockwardenError(
+      'ELOCKFILE',
+      `${file}: "packages" must be an object, found ${kindOf(packages)}`,
+    );
   }
   if (dependencies !== undefined && !isPlainObject(dependencies)) {
     throw new LockwardenError(
@@ -78,7 +81,9 @@ export function parseLockfileText(
         `${file}: lockfileVersion ${lockfileVersion} needs a "packages" object and there is none`,
       );
     }
-    warnings.push(`${file}: lockfileVersion ${lockfileVersion} without "packages"; read the "dependencies" tree`);
+    warnings.push(
+      `${file}: lockfileVersion ${lockfileVersion} without "packages"; read the "dependencies" tree`,
+    );
   }
 
   if (packages !== undefined) {
@@ -159,7 +164,7 @@ function stripBom(text: string): string {
 export function describeJsonError(text: string, err: unknown): string {
   const message = err instanceof Error ? err.message : String(err);
   const reason = message
-    .replace(/, ".*" is not valid JSON$/s, '')
+    .replace(/, (?:\.\.\.)?".*" is not valid JSON$/s, '')
     .replace(/ (?:in|after) JSON at position \d+.*$/s, '')
     .replace(/\s*\(line \d+ column \d+\)\s*$/, '');
   const offset = findJsonErrorOffset(text);

@@ -9,7 +9,7 @@ import npa from 'npm-package-arg';
 import semver from 'semver';
 import { isLockwardenError, LockwardenError } from '../errors.js';
 import { locateLockfileLines } from './locate-lines.js';
-import { type LockfileDocument, parseLockfileText } from './parse-lockfile-text.js';
+import { describeJsonError, type LockfileDocument, parseLockfileText } from './parse-lockfile-text.js';
 
 export interface LockfileLocation {
   /** The lockfile, relative to the project directory (e.g. `package-lock.json`). */
@@ -82,12 +82,19 @@ export async function readLockfile(dir: string, opts: ReadLockfileOptions = {}):
 
   const lockDir = path.dirname(lockfile);
   if ((await arboristPicks(lockDir)) === path.basename(lockfile)) {
-    return loadInventory({ projectDir: lockDir, text, file: lockfile, display, fallbackRoot: path.basename(lockDir) });
+    return loadInventory({
+      projectDir: lockDir,
+      text,
+      file: lockfile,
+      display,
+      packageJsonDisplay: path.relative(root, path.join(lockDir, 'package.json')),
+      fallbackRoot: path.basename(lockDir),
+    });
   }
   // Arborist only reads the lockfile npm would pick in a directory (the shrinkwrap when both
   // exist, and only under the standard names); any other one is read from a copy.
   const packageJson = await readOptionalText(path.join(lockDir, 'package.json'));
-  const inventory = await readLockfileText(text, packageJson, display);
+  const inventory = await readCopy(text, packageJson, display, path.basename(lockDir));
   return { ...inventory, file: lockfile };
 }
 
@@ -102,27 +109,33 @@ export async function readLockfileText(
   packageJsonText: string | undefined,
   name: string,
 ): Promise<LockfileInventory> {
+  const dirName = path.posix.basename(path.posix.dirname(toPosix(name)));
+  return readCopy(
+    lockfileText,
+    packageJsonText,
+    name,
+    dirName === '' || dirName === '.' ? '(root)' : dirName,
+  );
+}
+
+async function readCopy(
+  lockfileText: string,
+  packageJsonText: string | undefined,
+  name: string,
+  fallbackRoot: string,
+): Promise<LockfileInventory> {
   const fileName = path.basename(name) === SHRINKWRAP ? SHRINKWRAP : PACKAGE_LOCK;
   const tempDir = await mkdtemp(path.join(tmpdir(), 'lockwarden-lockfile-'));
   try {
-    if (packageJsonText !== undefined) {
-      const packageJsonName = path.join(path.dirname(name), 'package.json');
-      try {
-        JSON.parse(packageJsonText);
-      } catch (err) {
-        throw new LockwardenError('ELOCKFILE', `${packageJsonName}: invalid JSON (${(err as Error).message})`, {
-          cause: err,
-        });
-      }
-      await writeFile(path.join(tempDir, 'package.json'), packageJsonText);
-    }
+    if (packageJsonText !== undefined) await writeFile(path.join(tempDir, 'package.json'), packageJsonText);
     await writeFile(path.join(tempDir, fileName), lockfileText);
     return await loadInventory({
       projectDir: tempDir,
       text: lockfileText,
       file: name,
       display: name,
-      fallbackRoot: path.basename(path.dirname(path.resolve(name))),
+      packageJsonDisplay: path.posix.join(path.posix.dirname(toPosix(name)), 'package.json'),
+      fallbackRoot,
     });
   } finally {
     await rm(tempDir, { recursive: true, force: true });
@@ -166,7 +179,10 @@ async function readText(file: string, display: string): Promise<string> {
     if (isLockwardenError(err)) throw err;
     const code = (err as NodeJS.ErrnoException).code;
     if (code === 'ENOENT') {
-      throw new LockwardenError('ELOCKFILE', `${file}: no such lockfile; run npm install --package-lock-only`);
+      throw new LockwardenError(
+        'ELOCKFILE',
+        `${file}: no such lockfile; run npm install --package-lock-only`,
+      );
     }
     throw new LockwardenError('ELOCKFILE', `${file}: cannot read: ${(err as Error).message}`, { cause: err });
   }
@@ -199,6 +215,8 @@ interface LoadInput {
   file: string;
   /** The lockfile as named in locations and messages. */
   display: string;
+  /** The root package.json as named in messages. */
+  packageJsonDisplay: string;
   /** Root name when neither package.json nor the lockfile names the project. */
   fallbackRoot: string;
 }
@@ -206,25 +224,47 @@ interface LoadInput {
 async function loadInventory(input: LoadInput): Promise<LockfileInventory> {
   const { document, warnings } = parseLockfileText(input.text, input.display);
   const lines = locateLockfileLines(input.text);
+  const packageJson = await readOptionalText(path.join(input.projectDir, 'package.json'));
+  let packageName: string | undefined;
+  if (packageJson !== undefined) {
+    try {
+      const manifest: unknown = JSON.parse(packageJson);
+      if (manifest !== null && typeof manifest === 'object')
+        packageName = nonEmpty((manifest as { name?: unknown }).name);
+    } catch (err) {
+      // Arborist then silently uses the lockfile's copy of the root manifest; say so.
+      warnings.push(
+        `${input.packageJsonDisplay}: invalid JSON${describeJsonError(packageJson, err)}; the root dependencies come from the lockfile`,
+      );
+    }
+  }
   let tree: Arborist.Node;
   try {
     tree = await new Arborist({ path: input.projectDir }).loadVirtual();
   } catch (err) {
+    const message = (err as Error).message;
+    // Arborist looks dependency names up in plain objects, so `constructor` or `__proto__`
+    // finds an Object method and fails with this message; npm itself cannot install those.
+    const hint = /accept field must be a string/.test(message)
+      ? ' (a dependency named like an Object property, such as constructor or __proto__?)'
+      : '';
     throw new LockwardenError(
       'ELOCKFILE',
-      `${input.display}: npm's lockfile reader (Arborist) rejected it: ${(err as Error).message}`,
+      `${input.display}: npm's lockfile reader (Arborist) rejected it: ${message}${hint}`,
       { cause: err },
     );
   }
-  const inventory = collectInventory(tree, document, lines, input);
+  // Not tree.packageName: without a package.json Arborist names the root after its folder,
+  // which for a copy is a temp directory.
+  const rootName =
+    packageName ?? nonEmpty(rootEntryName(document)) ?? nonEmpty(document.name) ?? input.fallbackRoot;
+  const inventory = collectInventory(tree, document, lines, input, rootName);
   inventory.warnings.unshift(...warnings);
   return inventory;
 }
 
 /** Where a node's package comes from. */
-type Source =
-  | { kind: 'registry' }
-  | { kind: 'git' | 'file' | 'remote' | 'unknown'; spec: string };
+type Source = { kind: 'registry' } | { kind: 'git' | 'file' | 'remote' | 'unknown'; spec: string };
 
 interface Accumulator {
   entry: LockfileEntry;
@@ -236,8 +276,8 @@ function collectInventory(
   document: LockfileDocument,
   lines: Map<string, number>,
   input: LoadInput,
+  rootName: string,
 ): LockfileInventory {
-  const rootName = nonEmpty(tree.package?.name) ?? nonEmpty(document.name) ?? input.fallbackRoot;
   const warnings: string[] = [];
   const previous = shortestPaths(tree);
   const specTypes = new Map<string, string | undefined>();
@@ -254,12 +294,12 @@ function collectInventory(
     const names: string[] = [];
     if (previous.has(node)) {
       for (let n: Arborist.Node | null | undefined = node; n && !n.isProjectRoot; n = previous.get(n)) {
-        names.push(n.packageName);
+        names.push(displayName(n));
       }
     } else {
       // Not reachable from the root (stale or extraneous): explain it by where it sits instead.
       for (let n: Arborist.Node | null = node; n && !n.isProjectRoot; n = n.parent ?? n.fsParent) {
-        names.push(n.isTop ? n.location : n.packageName);
+        names.push(n.isTop ? n.location : displayName(n));
       }
     }
     names.push(rootName);
@@ -304,7 +344,12 @@ function collectInventory(
     const inBundle = node.inBundle;
     const source = sourceOf(node, inBundle, tree.path, specTypes);
     if (source.kind !== 'registry') {
-      skip({ name: node.packageName, spec: source.spec, reason: SKIP_REASONS[source.kind], location: locate(node) });
+      skip({
+        name: node.packageName,
+        spec: source.spec,
+        reason: SKIP_REASONS[source.kind],
+        location: locate(node),
+      });
       continue;
     }
     if (!node.version) {
@@ -318,7 +363,8 @@ function collectInventory(
     }
     if (node.resolved && !inBundle) {
       const mismatch = tarballMismatch(node.resolved, node.packageName, node.version);
-      if (mismatch !== undefined) mismatched.push(`${node.location} (${node.packageName}@${node.version}) ${mismatch}`);
+      if (mismatch !== undefined)
+        mismatched.push(`${node.location} (${node.packageName}@${node.version}) ${mismatch}`);
     }
     if (!previous.has(node)) unreachable.push(node.location);
 
@@ -379,7 +425,9 @@ function collectInventory(
     (node.errors ?? []).map((err) => `${node.location || '(root)'}: ${err.message}`),
   );
   if (nodeErrors.length > 0) {
-    warnings.push(`${nodeErrors.length} lockfile entries could not be read fully e.g. ${examples(nodeErrors)}`);
+    warnings.push(
+      `${nodeErrors.length} lockfile entries could not be read fully e.g. ${examples(nodeErrors)}`,
+    );
   }
 
   const entries = [...byId.values()].map(({ entry }) => {
@@ -398,6 +446,12 @@ function collectInventory(
     skipped: skippedList,
     warnings,
   };
+}
+
+/** A package as a dependency path shows it: an alias shows both names, as package.json does. */
+function displayName(node: Arborist.Node): string {
+  if (node.isTop || node.name === node.packageName) return node.packageName;
+  return `${node.name} (npm:${node.packageName})`;
 }
 
 const SKIP_REASONS: Record<Exclude<Source['kind'], 'registry'>, string> = {
@@ -454,7 +508,11 @@ function sourceOf(
     if (type === 'remote') return { kind: 'remote', spec: resolved || edge.spec };
     if (type === 'file' || type === 'directory') return { kind: 'file', spec: edge.spec };
   }
-  if (resolved && node.edgesIn.size === 0 && tarballMismatch(resolved, node.packageName, node.version) !== undefined) {
+  if (
+    resolved &&
+    node.edgesIn.size === 0 &&
+    tarballMismatch(resolved, node.packageName, node.version) !== undefined
+  ) {
     // Nothing asks for it, so only the URL can tell; a URL not shaped like a registry tarball is remote.
     return { kind: 'remote', spec: resolved };
   }
@@ -524,7 +582,9 @@ function edgeWarnings(tree: Arborist.Node): string[] {
     out.push(`${missing.length} missing dependency edges (stale entries?) e.g. ${examples(missing)}`);
   }
   if (invalid.length > 0) {
-    out.push(`${invalid.length} invalid dependency edges (version does not match the range) e.g. ${examples(invalid)}`);
+    out.push(
+      `${invalid.length} invalid dependency edges (version does not match the range) e.g. ${examples(invalid)}`,
+    );
   }
   return out;
 }
@@ -534,7 +594,11 @@ function edgeWarnings(tree: Arborist.Node): string[] {
  * about a second on a 4,000-package tree; plain ranges, nearly all of them, are checked here
  * with one parsed range per distinct spec, and only the rest go to Arborist.
  */
-function isInvalid(edge: Arborist.Edge, to: Arborist.Node, ranges: Map<string, semver.Range | null>): boolean {
+function isInvalid(
+  edge: Arborist.Edge,
+  to: Arborist.Node,
+  ranges: Map<string, semver.Range | null>,
+): boolean {
   const spec = edge.spec;
   let range = ranges.get(spec);
   if (range === undefined) {
@@ -559,6 +623,13 @@ function parseRange(spec: string): semver.Range | null {
 function examples(items: string[]): string {
   const shown = items.slice(0, EXAMPLES).join(', ');
   return items.length > EXAMPLES ? `${shown}, ...` : shown;
+}
+
+function rootEntryName(document: LockfileDocument): unknown {
+  const rootEntry = document.packages?.[''];
+  return rootEntry !== null && typeof rootEntry === 'object'
+    ? (rootEntry as { name?: unknown }).name
+    : undefined;
 }
 
 function nonEmpty(value: unknown): string | undefined {

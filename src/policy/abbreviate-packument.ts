@@ -57,7 +57,7 @@ export function abbreviatePackument(packument: Packument): Packument {
 }
 
 function abbreviateManifest(manifest: Record<string, unknown>): Manifest {
-  const out = createMap<unknown>() as Manifest;
+  const out = createMap<unknown>();
   for (const field of VERSION_FIELDS) {
     if (manifest[field] !== undefined) out[field] = manifest[field];
   }
@@ -66,7 +66,7 @@ function abbreviateManifest(manifest: Record<string, unknown>): Manifest {
     const scripts = manifest.scripts;
     if (INSTALL_SCRIPTS.some((s) => typeof scripts[s] === 'string')) out.hasInstallScript = true;
   }
-  return out;
+  return out as Manifest;
 }
 
 /** `time.modified` when the registry keeps it, else the newest timestamp in `time`. */

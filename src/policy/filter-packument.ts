@@ -44,7 +44,10 @@ function parseLoose(version: string): semver.SemVer | null {
   }
 }
 
-export function filterPackument(packument: Packument, options: FilterPackumentOptions): FilterPackumentResult {
+export function filterPackument(
+  packument: Packument,
+  options: FilterPackumentOptions,
+): FilterPackumentResult {
   const { keep, rewriteTarball } = options;
   const sourceVersions: Record<string, unknown> = isObject(packument.versions) ? packument.versions : {};
   const versions = createMap<Manifest>();
@@ -57,7 +60,9 @@ export function filterPackument(packument: Packument, options: FilterPackumentOp
       removed.push(version);
       continue;
     }
-    versions[version] = rewriteTarball ? withTarball(packument.name, version, manifest, rewriteTarball) : manifest;
+    versions[version] = rewriteTarball
+      ? withTarball(packument.name, version, manifest, rewriteTarball)
+      : manifest;
   }
 
   const out = Object.assign(createMap<unknown>(), packument) as Packument;
@@ -117,7 +122,12 @@ function repairTag(
 ): DistTagChange {
   const original = parseLoose(target);
   if (original === null) {
-    return { tag, from: target, to: null, reason: `${target} is not a semver version, so no lower version can be chosen` };
+    return {
+      tag,
+      from: target,
+      to: null,
+      reason: `${target} is not a semver version, so no lower version can be chosen`,
+    };
   }
   const originalIsPrerelease = original.prerelease.length > 0;
   let best: { raw: string; parsed: semver.SemVer } | undefined;
@@ -136,5 +146,10 @@ function repairTag(
     const wanted = tag === 'latest' ? 'stable version' : `version of major ${original.major}`;
     return { tag, from: target, to: null, reason: `no allowed ${wanted} below ${target}` };
   }
-  return { tag, from: target, to: best.raw, reason: `${target} is not allowed; ${best.raw} is the highest allowed below it` };
+  return {
+    tag,
+    from: target,
+    to: best.raw,
+    reason: `${target} is not allowed; ${best.raw} is the highest allowed below it`,
+  };
 }

@@ -1,6 +1,6 @@
-// The embedded popular-package list as a lookup table. Built once per process and read by the
-// popularity fallback and the typosquatting guardrail. `lockwarden check <name>` builds it on
-// every run, so nothing is computed until somebody asks for it.
+// The embedded popular-package list as a lookup table, read by the popularity fallback and the
+// typosquatting guardrail. `lockwarden check <name>` builds it on every run, so building must
+// cost next to nothing: the compact `[name, monthly]` pairs go straight into a native Map.
 import type { PopularIndex, PopularPackage } from './types.js';
 
 /** Downloads per week from a monthly count: a month is about 4.3 weeks. */
@@ -16,36 +16,46 @@ export interface PopularNameIndex extends PopularIndex {
   /** Number of packages on the list. */
   readonly size: number;
   has(name: string): boolean;
-  /** Every package, most downloaded first. */
-  entries(): readonly PopularPackage[];
+  /** Every name on the list, most downloaded first. */
+  names(): readonly string[];
 }
 
-function toPackage(entry: PopularPackage | readonly [string, number]): PopularPackage {
-  if (Array.isArray(entry)) {
-    const [name, monthlyDownloads] = entry as readonly [string, number];
-    return { name, monthlyDownloads };
-  }
-  return entry as PopularPackage;
+function validCount(count: unknown): count is number {
+  return typeof count === 'number' && Number.isFinite(count) && count >= 0;
 }
 
 /**
  * Wraps a popular list. Entries may be objects or the compact `[name, monthly]` pairs of the
- * data file. Duplicate names keep the highest count; entries with a non-finite or negative
- * count are ignored rather than trusted.
+ * data file. Duplicate names keep the highest count; entries without a string name or with a
+ * non-finite or negative count are dropped rather than trusted.
  */
 export function createPopularIndex(list: PopularListInput): PopularNameIndex {
   const raw = list.packages as readonly (PopularPackage | readonly [string, number])[];
   let byName: Map<string, number> | undefined;
-  let sorted: PopularPackage[] | undefined;
+  let ordered: string[] | undefined;
 
   const table = (): Map<string, number> => {
     if (byName) return byName;
+    const pairs = raw.every(Array.isArray)
+      ? (raw as readonly (readonly [string, number])[])
+      : (raw as readonly PopularPackage[]).map((p) => [p?.name, p?.monthlyDownloads] as const);
+    // The data file is clean: one native Map build, then one pass to confirm it.
+    const fast = new Map(pairs as Iterable<readonly [string, number]>);
+    let clean = fast.size === pairs.length;
+    for (let i = 0; clean && i < pairs.length; i++) {
+      const pair = pairs[i]!;
+      clean = typeof pair[0] === 'string' && validCount(pair[1]);
+    }
+    if (clean) {
+      byName = fast;
+      return byName;
+    }
     byName = new Map();
-    for (const entry of raw) {
-      const { name, monthlyDownloads } = toPackage(entry);
-      if (typeof name !== 'string' || !Number.isFinite(monthlyDownloads) || monthlyDownloads < 0) continue;
+    for (const pair of pairs) {
+      const [name, count] = pair ?? [];
+      if (typeof name !== 'string' || !validCount(count)) continue;
       const seen = byName.get(name);
-      if (seen === undefined || seen < monthlyDownloads) byName.set(name, monthlyDownloads);
+      if (seen === undefined || seen < count) byName.set(name, count);
     }
     return byName;
   };
@@ -57,13 +67,18 @@ export function createPopularIndex(list: PopularListInput): PopularNameIndex {
     },
     monthlyDownloads: (name) => table().get(name),
     has: (name) => table().has(name),
-    entries() {
-      if (!sorted) {
-        sorted = [...table()].map(([name, monthlyDownloads]) => ({ name, monthlyDownloads }));
-        // Ties by name so that every build picks the same target for the same input.
-        sorted.sort((a, b) => b.monthlyDownloads - a.monthlyDownloads || (a.name < b.name ? -1 : 1));
+    names() {
+      if (!ordered) {
+        const counts = table();
+        ordered = [...counts.keys()];
+        let sorted = true;
+        for (let i = 1; sorted && i < ordered.length; i++) {
+          sorted = counts.get(ordered[i - 1]!)! >= counts.get(ordered[i]!)!;
+        }
+        // Ties by name so that every build orders the same input the same way.
+        if (!sorted) ordered.sort((a, b) => counts.get(b)! - counts.get(a)! || (a < b ? -1 : 1));
       }
-      return sorted;
+      return ordered;
     },
   };
 }
@@ -71,7 +86,7 @@ export function createPopularIndex(list: PopularListInput): PopularNameIndex {
 /** Whether a PopularIndex (from the guardrail context) can be walked. */
 export function isPopularNameIndex(index: PopularIndex): index is PopularNameIndex {
   const candidate = index as Partial<PopularNameIndex>;
-  return typeof candidate.entries === 'function' && typeof candidate.has === 'function';
+  return typeof candidate.names === 'function' && typeof candidate.has === 'function';
 }
 
 /** Weekly downloads estimated from a monthly count. */

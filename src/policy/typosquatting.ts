@@ -1,12 +1,17 @@
 // Typosquatting: does a name that is not popular look like one that is? Every rule here is a
 // transformation seen in real npm attacks (crossenv, electorn, jquery.js, @acitons/artifact,
-// rnocha...). The list of targets is the embedded popular list, so the check needs no network.
+// rnocha...). The targets are the embedded popular list, so the check needs no network.
 //
 // False positives are the cost to watch: a flagged name blocks an install. So a candidate that
-// is itself on the list, or that has a fair share of the target's downloads, is never a squat,
-// and short names, which collide by chance, only match by the structural rules.
+// is itself on the list, or that has a fair share of the target's downloads, is never a squat;
+// short names, which collide by chance, only match by the structural rules; and a "typo" that
+// turns one word into another word of popular names is read as a different name.
+//
+// The search runs from the candidate: it spells out the variants an attacker would have
+// derived from a popular name and looks each up in the index. That costs a few thousand Map
+// lookups per name and no precomputed tables, which keeps `lockwarden check` fast.
 import { isPopularNameIndex, type PopularNameIndex, weeklyFromMonthly } from './popular-index.js';
-import type { Finding, GuardrailContext } from './types.js';
+import type { Finding, GuardrailContext, PopularIndex } from './types.js';
 
 export interface Lookalike {
   /** The popular package the name imitates. */
@@ -20,8 +25,8 @@ export interface FindLookalikeOptions {
   /** The candidate's own weekly downloads, when known; a fair share of the target's clears it. */
   candidateWeeklyDownloads?: number;
   /**
-   * Look for a target even when the candidate is on the list itself (it is never its own
-   * target). Only for measuring the rules against the list.
+   * Look for a target even when the candidate is on the list (it is never its own target),
+   * taking its listed downloads as its own. Only for measuring the rules against the list.
    */
   includePopular?: boolean;
 }
@@ -30,13 +35,10 @@ export interface FindLookalikeOptions {
  * A candidate with at least this share of the target's downloads is a sibling, not a squat.
  * Typing mistakes bring a squat well under a thousandth of its target's traffic; real
  * alternatives with look-alike names (preact/react 15%, safer-buffer/safe-buffer 40%,
- * chai/chalk 11%) sit far above 2%, and inflating downloads to 2% of a popular package
- * costs an attacker millions of fake downloads a week.
+ * chai/chalk 11%) sit far above 2%, and inflating downloads to 2% of a popular package costs
+ * an attacker tens of thousands of fake downloads a week at the very least.
  */
 export const FAIR_SHARE_RATIO = 0.02;
-
-/** npm refuses longer names; anything longer is not worth generating variants for. */
-const MAX_NAME_LENGTH = 214;
 
 /**
  * A change that is no common typo (`one edit`) only counts against the top of the list (about
@@ -46,16 +48,19 @@ const MAX_NAME_LENGTH = 214;
 export const WEAK_EDIT_MIN_MONTHLY_DOWNLOADS = 50_000_000;
 const WEAK_EDIT_MIN_LENGTH = 6;
 
+/** npm refuses longer names; anything longer is not worth spelling out variants for. */
+const MAX_NAME_LENGTH = 214;
+
+const SEPARATOR_CHARS = ['-', '_', '.'] as const;
 const SEPARATORS = /[-_.]/g;
 const EDIT_ALPHABET = 'abcdefghijklmnopqrstuvwxyz0123456789-._';
+const DIGIT = /[0-9]/;
 
-/** Pairs that read alike in a terminal or a diff; the first is what an attacker writes. */
-const MULTI_HOMOGLYPHS: readonly (readonly [string, string])[] = [
+/** Glyphs that read like the target's letters in a terminal or a diff: [glyph, letter]. */
+const HOMOGLYPHS: readonly (readonly [string, string])[] = [
   ['rn', 'm'],
   ['vv', 'w'],
   ['cl', 'd'],
-];
-const SINGLE_HOMOGLYPHS: readonly (readonly [string, string])[] = [
   ['1', 'l'],
   ['0', 'o'],
   ['i', 'l'],
@@ -66,6 +71,9 @@ const PREFIX_AFFIXES = ['node-', 'node', 'npm-', 'js-'];
 // `-cli` is left out: `<library>-cli` is how most command-line wrappers are named (postcss-cli,
 // ajv-cli); the real `cli` squats (babelcli, gruntcli) are caught as separator changes.
 const SUFFIX_AFFIXES = ['-js', '.js', 'js', '-npm', '-node'];
+
+/** Scopes whose owners published the same packages unscoped first (`babel-core`). */
+const UNSCOPED_PREDECESSORS = new Set(['babel']);
 
 // Lower tiers are stronger evidence: when a name matches several targets the strongest
 // explanation wins, then the most downloaded target.
@@ -85,36 +93,74 @@ interface Hit {
   spelling?: boolean;
 }
 
-interface LookalikeTables {
-  /** Lower-cased unscoped name -> the name as listed. */
-  lower: Map<string, string>;
-  /** Lower-cased name without separators -> most downloaded unscoped name with that key. */
-  flat: Map<string, string>;
-  /** `flat` with homoglyphs folded. */
-  homoglyph: Map<string, string>;
-  /** Sorted words (2+) -> most downloaded unscoped name made of those words. */
-  wordOrder: Map<string, string>;
-  /** Scope and name run together (`typesnode`) -> scoped name (`@types/node`). */
-  scopedFlat: Map<string, string>;
-  /** Unscoped part -> scoped names with it, most downloaded first. */
-  scopedByTail: Map<string, string[]>;
-  /** Every scope on the list (without `@`). */
-  scopes: Set<string>;
-  /** Words of popular names (split on separators and `/`) -> how many names use them. */
-  vocabulary: Map<string, number>;
+/** What the search needs besides exact lookups, each part built on first use. */
+class SearchIndex {
+  readonly index: PopularNameIndex;
+  #text?: string;
+  #lowerText?: string;
+  #mixedCase?: Map<string, string>;
+  #scopes?: Set<string>;
+
+  constructor(index: PopularNameIndex) {
+    this.index = index;
+  }
+
+  /** Every listed name, one a line: native regex scans over it beat a loop over 20,000 names. */
+  get #names(): string {
+    this.#text ??= `\n${this.index.names().join('\n')}\n`;
+    return this.#text;
+  }
+
+  /** The listed name for a lower-case spelling (`jsonstream` -> `JSONStream`), or undefined. */
+  find(lower: string): string | undefined {
+    if (this.index.has(lower)) return lower;
+    if (!this.#mixedCase) {
+      this.#mixedCase = new Map();
+      for (const [name] of this.#names.matchAll(/^[^\n]*[A-Z][^\n]*$/gm)) {
+        const folded = name.toLowerCase();
+        if (!this.#mixedCase.has(folded)) this.#mixedCase.set(folded, name);
+      }
+    }
+    return this.#mixedCase.get(lower);
+  }
+
+  /** Whether any listed package lives under `@scope` (lower-case, without `@`). */
+  hasScope(scope: string): boolean {
+    if (!this.#scopes) {
+      this.#scopes = new Set();
+      for (const [, listed] of this.#names.matchAll(/^@([^/\n]+)\//gm))
+        this.#scopes.add(listed!.toLowerCase());
+    }
+    return this.#scopes.has(scope);
+  }
+
+  /** How many times `word` is a whole word (between separators, `@` and `/`) in listed names. */
+  wordUses(word: string): number {
+    this.#lowerText ??= this.#names.toLowerCase();
+    const text = this.#lowerText;
+    let uses = 0;
+    for (let at = text.indexOf(word); at !== -1; at = text.indexOf(word, at + 1)) {
+      if (isWordBoundary(text[at - 1]) && isWordBoundary(text[at + word.length])) uses++;
+    }
+    return uses;
+  }
 }
 
-const tablesCache = new WeakMap<PopularNameIndex, LookalikeTables>();
-
-function flatKey(name: string): string {
-  return name.toLowerCase().replace(SEPARATORS, '');
+function isWordBoundary(ch: string | undefined): boolean {
+  return (
+    ch === undefined || ch === '\n' || ch === '-' || ch === '_' || ch === '.' || ch === '/' || ch === '@'
+  );
 }
 
-function homoglyphKey(flat: string): string {
-  let key = flat;
-  for (const [from, to] of MULTI_HOMOGLYPHS) key = key.split(from).join(to);
-  for (const [from, to] of SINGLE_HOMOGLYPHS) key = key.split(from).join(to);
-  return key;
+const searchCache = new WeakMap<PopularNameIndex, SearchIndex>();
+
+function searchIndex(index: PopularNameIndex): SearchIndex {
+  let search = searchCache.get(index);
+  if (!search) {
+    search = new SearchIndex(index);
+    searchCache.set(index, search);
+  }
+  return search;
 }
 
 function nameWords(name: string): string[] {
@@ -124,12 +170,6 @@ function nameWords(name: string): string[] {
     .filter(Boolean);
 }
 
-function wordsKey(name: string): string | null {
-  const words = name.toLowerCase().split(SEPARATORS).filter(Boolean);
-  if (words.length < 2) return null;
-  return words.sort().join('-');
-}
-
 function splitScoped(name: string): { scope: string; tail: string } | null {
   if (!name.startsWith('@')) return null;
   const slash = name.indexOf('/');
@@ -137,52 +177,8 @@ function splitScoped(name: string): { scope: string; tail: string } | null {
   return { scope: name.slice(1, slash), tail: name.slice(slash + 1) };
 }
 
-function setFirst(map: Map<string, string>, key: string, name: string): void {
-  if (!map.has(key)) map.set(key, name);
-}
-
-function lookalikeTables(index: PopularNameIndex): LookalikeTables {
-  const cached = tablesCache.get(index);
-  if (cached) return cached;
-  const tables: LookalikeTables = {
-    lower: new Map(),
-    flat: new Map(),
-    homoglyph: new Map(),
-    wordOrder: new Map(),
-    scopedFlat: new Map(),
-    scopedByTail: new Map(),
-    scopes: new Set(),
-    vocabulary: new Map(),
-  };
-  // Entries come most downloaded first, so the first name to claim a key is the best target.
-  for (const { name } of index.entries()) {
-    for (const word of new Set(nameWords(name))) {
-      tables.vocabulary.set(word, (tables.vocabulary.get(word) ?? 0) + 1);
-    }
-    const scoped = splitScoped(name);
-    if (scoped) {
-      tables.scopes.add(scoped.scope.toLowerCase());
-      setFirst(tables.scopedFlat, flatKey(scoped.scope + scoped.tail), name);
-      const tail = scoped.tail.toLowerCase();
-      const list = tables.scopedByTail.get(tail);
-      if (list) list.push(name);
-      else tables.scopedByTail.set(tail, [name]);
-      continue;
-    }
-    const flat = flatKey(name);
-    setFirst(tables.lower, name.toLowerCase(), name);
-    setFirst(tables.flat, flat, name);
-    setFirst(tables.homoglyph, homoglyphKey(flat), name);
-    const words = wordsKey(name);
-    if (words) setFirst(tables.wordOrder, words, name);
-  }
-  tablesCache.set(index, tables);
-  return tables;
-}
-
 // QWERTY positions with each row's stagger, so that `g` neighbours `t`, `y`, `f`, `h`, `v`, `b`.
 const KEY_ROWS: readonly (readonly [string, number])[] = [
-  ['1234567890-', 0],
   ['qwertyuiop', 0.5],
   ['asdfghjkl', 0.75],
   ['zxcvbnm', 1.25],
@@ -192,98 +188,116 @@ KEY_ROWS.forEach(([keys, offset], row) => {
   for (let i = 0; i < keys.length; i++) KEY_POSITIONS.set(keys[i]!, { row, x: i + offset });
 });
 
+/** Letters next to each other on a QWERTY keyboard. Digits in names are deliberate, so no digits. */
 function keyboardAdjacent(a: string, b: string): boolean {
   const pa = KEY_POSITIONS.get(a);
   const pb = KEY_POSITIONS.get(b);
-  // Digits sit a row away from the letters they would replace; in names they are deliberate.
-  if (!pa || !pb || a === b || pa.row === 0 || pb.row === 0) return false;
+  if (!pa || !pb || a === b) return false;
   return Math.abs(pa.row - pb.row) <= 1 && Math.abs(pa.x - pb.x) <= 1;
 }
 
 function singleHomoglyph(a: string, b: string): string | null {
-  for (const [x, y] of SINGLE_HOMOGLYPHS) {
-    if ((a === x && b === y) || (a === y && b === x)) return `homoglyph ${x}/${y}`;
+  for (const [glyph, letter] of HOMOGLYPHS) {
+    if ((a === glyph && b === letter) || (a === letter && b === glyph)) return `homoglyph ${glyph}/${letter}`;
   }
   return null;
 }
 
-/** Which multi-character homoglyph pair turns the candidate into the target, for the message. */
-function homoglyphLabel(candidate: string, target: string): string {
-  const pairs = [...MULTI_HOMOGLYPHS, ...SINGLE_HOMOGLYPHS].filter(
-    ([from, to]) => candidate.includes(from) && target.includes(to) && !target.includes(from),
-  );
-  return pairs.length > 0 ? `homoglyph ${pairs.map(([f, t]) => `${f}/${t}`).join(', ')}` : 'homoglyph';
-}
-
-/** Damerau distance 1 with the scopes as the strings; short scopes collide by chance. */
-function scopesLookAlike(candidate: string, target: string): boolean {
-  if (candidate === target) return false;
-  const fc = flatKey(candidate);
-  const ft = flatKey(target);
-  if (fc === ft || homoglyphKey(fc) === homoglyphKey(ft)) return true;
-  if (Math.min(candidate.length, target.length) < 4) return false;
-  return withinOneEdit(candidate, target);
-}
-
-function withinOneEdit(a: string, b: string): boolean {
-  if (a === b) return true;
-  if (Math.abs(a.length - b.length) > 1) return false;
-  let i = 0;
-  while (i < a.length && i < b.length && a[i] === b[i]) i++;
-  if (a.length === b.length) {
-    if (a.slice(i + 1) === b.slice(i + 1)) return true;
-    return a[i] === b[i + 1] && a[i + 1] === b[i] && a.slice(i + 2) === b.slice(i + 2);
+/** Every spelling one edit away (Damerau: delete, insert, replace, swap neighbours). */
+function oneEditVariants(word: string): Set<string> {
+  const variants = new Set<string>();
+  for (let i = 0; i <= word.length; i++) {
+    if (i < word.length) variants.add(word.slice(0, i) + word.slice(i + 1));
+    if (i < word.length - 1) variants.add(word.slice(0, i) + word[i + 1] + word[i] + word.slice(i + 2));
+    for (const ch of EDIT_ALPHABET) {
+      variants.add(word.slice(0, i) + ch + word.slice(i));
+      if (i < word.length) variants.add(word.slice(0, i) + ch + word.slice(i + 1));
+    }
   }
-  return a.length > b.length ? a.slice(i + 1) === b.slice(i) : a.slice(i) === b.slice(i + 1);
+  variants.delete(word);
+  return variants;
 }
 
 /**
- * Whether the words that differ between candidate and target are words that other popular
- * names use (`notion-utils` vs `motion-utils`, `is-blob` vs `is-glob`): then the name says
- * something else rather than misspelling the target.
+ * Homoglyphs written in place of the letters (`rnocha` for `mocha`), or the letters in place of
+ * the glyphs. Each occurrence alone and all of them at once: names rarely hold more than one
+ * or two, so that covers what an attacker writes.
  */
-function changesToKnownWord(
-  candidate: string,
-  target: string,
-  tables: LookalikeTables,
-  candidateIsListed: boolean,
-): boolean {
-  const candidateWords = nameWords(candidate);
-  const targetWords = nameWords(target);
-  if (candidateWords.length !== targetWords.length) return false;
-  const own = new Set(candidateWords);
-  const changed = candidateWords.filter((word, i) => word !== targetWords[i]);
-  if (changed.length === 0) return false;
-  return changed.every((word) => {
-    // A listed candidate counts its own name once; it must not vouch for itself.
-    const uses = (tables.vocabulary.get(word) ?? 0) - (candidateIsListed && own.has(word) ? 1 : 0);
-    return uses > 0;
-  });
+function homoglyphVariants(word: string): Map<string, string> {
+  const variants = new Map<string, string>();
+  for (const [glyph, letter] of HOMOGLYPHS) {
+    for (const [from, to] of [
+      [glyph, letter],
+      [letter, glyph],
+    ] as const) {
+      if (!word.includes(from)) continue;
+      const label = `homoglyph ${glyph}/${letter}`;
+      variants.set(word.split(from).join(to), label);
+      for (let i = word.indexOf(from); i !== -1; i = word.indexOf(from, i + 1)) {
+        variants.set(word.slice(0, i) + to + word.slice(i + from.length), label);
+      }
+    }
+  }
+  variants.delete(word);
+  return variants;
 }
 
 /** Hits for a scoped candidate: the same package under a look-alike scope. */
-function scopedHits(scope: string, tail: string, tables: LookalikeTables): Hit[] {
+function scopedHits(scope: string, tail: string, search: SearchIndex): Hit[] {
   const lowerScope = scope.toLowerCase();
   // A scope on the list belongs to someone who publishes popular packages: whatever they
   // publish next under it is theirs, not a squat.
-  if (tables.scopes.has(lowerScope)) return [];
+  if (search.hasScope(lowerScope)) return [];
   const hits: Hit[] = [];
-  for (const target of tables.scopedByTail.get(tail.toLowerCase()) ?? []) {
-    const targetScope = splitScoped(target)!.scope.toLowerCase();
-    if (scopesLookAlike(lowerScope, targetScope)) {
-      hits.push({ target, technique: 'scope squat', tier: TIER_STRUCTURAL });
-    }
-  }
+  const lookup = (variant: string): void => {
+    const target = search.find(`@${variant}/${tail.toLowerCase()}`);
+    if (target !== undefined) hits.push({ target, technique: 'scope squat', tier: TIER_STRUCTURAL });
+  };
+  for (const variant of homoglyphVariants(lowerScope).keys()) lookup(variant);
+  // Short scopes are one edit from many others by chance.
+  if (lowerScope.length >= 4) for (const variant of oneEditVariants(lowerScope)) lookup(variant);
   return hits;
 }
 
-const DIGIT = /[0-9]/;
+/** Separator variants: changed, dropped, or added (one anywhere, or two in a name without any). */
+function separatorVariants(lower: string): Set<string> {
+  const variants = new Set<string>();
+  const flat = lower.replace(SEPARATORS, '');
+  variants.add(flat);
+  for (const sep of SEPARATOR_CHARS) variants.add(lower.replace(SEPARATORS, sep));
+  for (let i = 0; i < lower.length; i++) {
+    if (!SEPARATOR_CHARS.includes(lower[i] as '-')) continue;
+    variants.add(lower.slice(0, i) + lower.slice(i + 1));
+    for (const sep of SEPARATOR_CHARS) variants.add(lower.slice(0, i) + sep + lower.slice(i + 1));
+  }
+  for (let i = 1; i < lower.length; i++) {
+    for (const sep of SEPARATOR_CHARS) variants.add(lower.slice(0, i) + sep + lower.slice(i));
+  }
+  if (flat === lower && lower.length <= 40) {
+    for (let i = 1; i < lower.length; i++) {
+      for (let j = i + 1; j < lower.length; j++) {
+        variants.add(`${lower.slice(0, i)}-${lower.slice(i, j)}-${lower.slice(j)}`);
+      }
+    }
+  }
+  variants.delete(lower);
+  return variants;
+}
 
-function editHits(candidate: string, tables: LookalikeTables): Hit[] {
+function permutations(words: readonly string[]): string[][] {
+  if (words.length <= 1) return [[...words]];
+  const out: string[][] = [];
+  words.forEach((word, i) => {
+    for (const rest of permutations([...words.slice(0, i), ...words.slice(i + 1)])) out.push([word, ...rest]);
+  });
+  return out;
+}
+
+function editHits(candidate: string, search: SearchIndex): Hit[] {
   const hits: Hit[] = [];
   const n = candidate.length;
   const found = (variant: string, technique: string, tier: number): void => {
-    const target = tables.lower.get(variant);
+    const target = search.find(variant);
     if (target !== undefined && variant !== candidate) hits.push({ target, technique, tier, spelling: true });
   };
   // Extra character in the candidate (target = candidate minus one character).
@@ -338,66 +352,63 @@ function editHits(candidate: string, tables: LookalikeTables): Hit[] {
   return hits;
 }
 
-function unscopedHits(candidate: string, tables: LookalikeTables): Hit[] {
+function unscopedHits(candidate: string, search: SearchIndex): Hit[] {
   const hits: Hit[] = [];
   const lower = candidate.toLowerCase();
-  const flat = flatKey(candidate);
+  const push = (target: string | undefined, technique: string, tier: number, spelling = false): void => {
+    if (target !== undefined && target !== candidate) hits.push({ target, technique, tier, spelling });
+  };
 
-  const sameFlat = tables.flat.get(flat);
-  if (sameFlat !== undefined && sameFlat !== candidate && flat.length >= 2) {
-    const technique = sameFlat.toLowerCase() === lower ? 'case changed' : 'separator changed';
-    hits.push({ target: sameFlat, technique, tier: TIER_STRUCTURAL });
-  }
+  if (lower !== candidate) push(search.find(lower), 'case changed', TIER_STRUCTURAL);
+  for (const variant of separatorVariants(lower))
+    push(search.find(variant), 'separator changed', TIER_STRUCTURAL);
 
-  // Babel 6 published every `@babel/x` as `babel-x` before scopes existed.
-  const copied = tables.scopedFlat.get(flat);
-  if (copied !== undefined && flat.length >= 6 && !copied.startsWith('@babel/')) {
-    hits.push({ target: copied, technique: `unscoped copy of ${copied}`, tier: TIER_STRUCTURAL });
-  }
-
-  if (lower.length >= 4) {
-    const glyphTarget = tables.homoglyph.get(homoglyphKey(flat));
-    if (glyphTarget !== undefined && flatKey(glyphTarget) !== flat) {
-      hits.push({
-        target: glyphTarget,
-        technique: homoglyphLabel(flat, flatKey(glyphTarget)),
-        tier: TIER_STRUCTURAL,
-        spelling: true,
-      });
+  // `types-node`, `typesnode` for `@types/node`: the scope run into the name.
+  if (lower.replace(SEPARATORS, '').length >= 6) {
+    for (let i = 1; i < lower.length - 1; i++) {
+      const dropped = SEPARATOR_CHARS.includes(lower[i] as '-');
+      const scope = lower.slice(0, i);
+      if (UNSCOPED_PREDECESSORS.has(scope)) continue;
+      const target = search.find(`@${scope}/${lower.slice(dropped ? i + 1 : i)}`);
+      if (target !== undefined) push(target, `unscoped copy of ${target}`, TIER_STRUCTURAL);
     }
   }
 
-  const words = wordsKey(candidate);
-  if (words) {
-    const reordered = tables.wordOrder.get(words);
-    if (reordered !== undefined && flatKey(reordered) !== flat) {
-      hits.push({ target: reordered, technique: 'word order changed', tier: TIER_TYPO });
+  if (lower.length >= 4) {
+    for (const [variant, label] of homoglyphVariants(lower)) {
+      push(search.find(variant), label, TIER_STRUCTURAL, true);
+    }
+  }
+
+  const words = lower.split(SEPARATORS);
+  if (words.length >= 2 && words.length <= 4 && words.every(Boolean)) {
+    const seps = new Set(lower.match(SEPARATORS));
+    const joiner = seps.size === 1 ? [...seps][0]! : '-';
+    for (const order of permutations(words)) {
+      const variant = order.join(joiner);
+      if (variant !== lower) push(search.find(variant), 'word order changed', TIER_TYPO);
     }
   }
 
   // Plural either way; short words are too often real words with and without the `s`. An `s`
   // next to another (`expres`, `expresss` for `express`) is a plain typo.
   if (lower.endsWith('s') && lower.length >= 5) {
-    const target = tables.lower.get(lower.slice(0, -1));
     const technique = lower.endsWith('ss') ? 'character repeated' : 'plural';
-    if (target !== undefined) hits.push({ target, technique, tier: TIER_TYPO, spelling: true });
+    push(search.find(lower.slice(0, -1)), technique, TIER_TYPO, true);
   }
   if (lower.length >= 4) {
-    const target = tables.lower.get(`${lower}s`);
     const technique = lower.endsWith('s') ? 'one character omitted' : 'plural';
-    if (target !== undefined) hits.push({ target, technique, tier: TIER_TYPO, spelling: true });
+    push(search.find(`${lower}s`), technique, TIER_TYPO, true);
   }
 
   for (const prefix of PREFIX_AFFIXES) {
-    if (lower.startsWith(prefix)) {
-      const target = tables.lower.get(lower.slice(prefix.length));
-      if (target !== undefined) hits.push({ target, technique: `npm affix added (${prefix})`, tier: TIER_AFFIX });
+    if (lower.startsWith(prefix) && lower.length > prefix.length) {
+      push(search.find(lower.slice(prefix.length)), `npm affix added (${prefix})`, TIER_AFFIX);
     }
   }
   for (const suffix of SUFFIX_AFFIXES) {
-    if (lower.endsWith(suffix)) {
-      const target = tables.lower.get(lower.slice(0, -suffix.length));
-      if (target !== undefined) hits.push({ target, technique: `npm affix added (${suffix})`, tier: TIER_AFFIX });
+    if (lower.endsWith(suffix) && lower.length > suffix.length) {
+      push(search.find(lower.slice(0, -suffix.length)), `npm affix added (${suffix})`, TIER_AFFIX);
     }
   }
 
@@ -405,12 +416,34 @@ function unscopedHits(candidate: string, tables: LookalikeTables): Hit[] {
   // A bare trailing digit is left alone: forks are named that way (`mkdirp2`, `diff3`).
   const versioned = /^(.*[a-z])(?:[-.]v?\d+(?:\.\d+){0,2}|v?\d+\.\d+(?:\.\d+)?)$/.exec(lower);
   if (versioned && versioned[1]!.length >= 4) {
-    const target = tables.lower.get(versioned[1]!);
-    if (target !== undefined) hits.push({ target, technique: 'version digit appended', tier: TIER_AFFIX });
+    push(search.find(versioned[1]!), 'version digit appended', TIER_AFFIX);
   }
 
-  hits.push(...editHits(lower, tables));
+  hits.push(...editHits(lower, search));
   return hits;
+}
+
+/**
+ * Whether the words that differ between candidate and target are words that other popular
+ * names use (`notion-utils` vs `motion-utils`, `is-blob` vs `is-glob`): then the name says
+ * something else rather than misspelling the target.
+ */
+function changesToKnownWord(
+  candidate: string,
+  target: string,
+  search: SearchIndex,
+  candidateIsListed: boolean,
+): boolean {
+  const candidateWords = nameWords(candidate);
+  const targetWords = nameWords(target);
+  if (candidateWords.length !== targetWords.length) return false;
+  const changed = candidateWords.filter((word, i) => word !== targetWords[i]);
+  if (changed.length === 0) return false;
+  return changed.every((word) => {
+    // A listed candidate must not vouch for itself.
+    const own = candidateIsListed ? candidateWords.filter((w) => w === word).length : 0;
+    return search.wordUses(word) - own > 0;
+  });
 }
 
 /**
@@ -423,38 +456,39 @@ export function findLookalike(
   options: FindLookalikeOptions = {},
 ): Lookalike | null {
   if (name.length === 0 || name.length > MAX_NAME_LENGTH) return null;
-  if (!options.includePopular && index.has(name)) return null;
-  const tables = lookalikeTables(index);
+  const listed = index.has(name);
+  if (listed && !options.includePopular) return null;
+  const search = searchIndex(index);
 
   const scoped = splitScoped(name);
-  const hits = scoped ? scopedHits(scoped.scope, scoped.tail, tables) : unscopedHits(name, tables);
+  let hits: Hit[];
+  if (scoped) hits = scopedHits(scoped.scope, scoped.tail, search);
+  else if (name.startsWith('@') || name.includes('/')) hits = [];
+  else hits = unscopedHits(name, search);
 
+  const candidateWeekly =
+    options.candidateWeeklyDownloads ??
+    (listed ? weeklyFromMonthly(index.monthlyDownloads(name) ?? 0) : undefined);
   let best: (Hit & { monthly: number }) | null = null;
   for (const hit of hits) {
     if (hit.target === name) continue;
     const monthly = index.monthlyDownloads(hit.target);
     if (monthly === undefined) continue;
-    if (hit.spelling && changesToKnownWord(name, hit.target, tables, options.includePopular === true)) continue;
+    if (candidateWeekly !== undefined && candidateWeekly >= weeklyFromMonthly(monthly) * FAIR_SHARE_RATIO)
+      continue;
     if (
       hit.tier === TIER_WEAK &&
       (monthly < WEAK_EDIT_MIN_MONTHLY_DOWNLOADS || name.length < WEAK_EDIT_MIN_LENGTH)
     ) {
       continue;
     }
-    const candidateWeekly = options.candidateWeeklyDownloads;
-    if (candidateWeekly !== undefined && candidateWeekly >= weeklyFromMonthly(monthly) * FAIR_SHARE_RATIO) {
-      continue;
-    }
-    if (options.includePopular) {
-      // The candidate's own list entry stands in for its weekly downloads.
-      const own = index.monthlyDownloads(name);
-      if (own !== undefined && own >= monthly * FAIR_SHARE_RATIO) continue;
-    }
-    if (!best || hit.tier < best.tier || (hit.tier === best.tier && monthly > best.monthly)) {
-      best = { ...hit, monthly };
-    }
+    if (best && (hit.tier > best.tier || (hit.tier === best.tier && monthly <= best.monthly))) continue;
+    if (hit.spelling && changesToKnownWord(name, hit.target, search, listed)) continue;
+    best = { ...hit, monthly };
   }
-  return best ? { target: best.target, targetMonthlyDownloads: best.monthly, technique: best.technique } : null;
+  return best
+    ? { target: best.target, targetMonthlyDownloads: best.monthly, technique: best.technique }
+    : null;
 }
 
 /** `69_600_000` -> `70M`, `123_456` -> `123k`, `3_456` -> `3.5k`, `950` -> `950`. */
@@ -479,15 +513,36 @@ export function humanizeCount(count: number): string {
   return String(Math.round(count));
 }
 
+/**
+ * The context's index as one the search can use. createPopularIndex's can be walked; a bare
+ * PopularIndex (a test fake) still answers exact lookups, which every rule but the word,
+ * scope and letter-case refinements needs.
+ */
+function asNameIndex(popular: PopularIndex): PopularNameIndex {
+  if (isPopularNameIndex(popular)) return popular;
+  const cached = bareIndexCache.get(popular);
+  if (cached) return cached;
+  const wrapped: PopularNameIndex = {
+    asOf: popular.asOf,
+    size: 0,
+    monthlyDownloads: (name) => popular.monthlyDownloads(name),
+    has: (name) => popular.monthlyDownloads(name) !== undefined,
+    names: () => [],
+  };
+  bareIndexCache.set(popular, wrapped);
+  return wrapped;
+}
+
+const bareIndexCache = new WeakMap<PopularIndex, PopularNameIndex>();
+
 /** The typosquatting guardrail: at most one finding, naming the package the name imitates. */
 export function evaluateTyposquatting(ctx: GuardrailContext): Finding[] {
   if (!ctx.policy.typosquatting) return [];
-  if (!isPopularNameIndex(ctx.popular)) {
-    throw new TypeError('evaluateTyposquatting needs the popular index from createPopularIndex');
-  }
   const downloads = ctx.facts.weeklyDownloads;
   const candidateWeekly = downloads?.status === 'ok' ? downloads.value.count : undefined;
-  const lookalike = findLookalike(ctx.name, ctx.popular, { candidateWeeklyDownloads: candidateWeekly });
+  const lookalike = findLookalike(ctx.name, asNameIndex(ctx.popular), {
+    candidateWeeklyDownloads: candidateWeekly,
+  });
   if (!lookalike) return [];
 
   const targetWeekly = weeklyFromMonthly(lookalike.targetMonthlyDownloads);

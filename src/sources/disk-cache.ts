@@ -20,7 +20,11 @@ export interface DiskCache {
 }
 
 /** The cache directory: an explicit override, `LOCKWARDEN_CACHE_DIR`, `$XDG_CACHE_HOME/lockwarden`, `~/.cache/lockwarden`. */
-export function resolveCacheDir(opts: { env: NodeJS.ProcessEnv; override?: string; homeDir?: string }): string {
+export function resolveCacheDir(opts: {
+  env: NodeJS.ProcessEnv;
+  override?: string;
+  homeDir?: string;
+}): string {
   if (opts.override) return opts.override;
   if (opts.env.LOCKWARDEN_CACHE_DIR) return opts.env.LOCKWARDEN_CACHE_DIR;
   if (opts.env.XDG_CACHE_HOME) return join(opts.env.XDG_CACHE_HOME, 'lockwarden');

@@ -1,6 +1,7 @@
 // Weekly download counts from the npm downloads API. Unscoped names go in bulk requests of up
 // to 128 (the API's limit); scoped names cannot be bulked and are asked one by one. When the API
 // cannot be reached, popular packages fall back to the embedded snapshot, marked as such.
+import { weeklyFromMonthly } from '../policy/popular-index.js';
 import type { Fact, WeeklyDownloads } from '../policy/types.js';
 import { createDiskCache } from './disk-cache.js';
 import { createHttpClient, type HttpClient, type HttpResult } from './http-client.js';
@@ -23,8 +24,6 @@ export interface DownloadsSourceOptions {
 const SOURCE = 'downloads API';
 const DEFAULT_TTL_MS = 12 * 60 * 60 * 1000;
 const MAX_BATCH = 128;
-// The snapshot holds monthly counts; a month is about 4.3 weeks.
-const WEEKS_PER_MONTH = 4.3;
 
 type Outcome = { count: number } | { failure: string };
 
@@ -46,7 +45,7 @@ export function createDownloadsSource(options: DownloadsSourceOptions): Download
     if (monthly !== undefined && options.popular) {
       return {
         status: 'ok',
-        value: { count: Math.round(monthly / WEEKS_PER_MONTH), origin: 'snapshot', asOf: options.popular.asOf },
+        value: { count: weeklyFromMonthly(monthly), origin: 'snapshot', asOf: options.popular.asOf },
       };
     }
     return { status: 'unavailable', source: SOURCE, reason: outcome.failure };
@@ -70,7 +69,9 @@ export function createDownloadsSource(options: DownloadsSourceOptions): Download
     try {
       body = JSON.parse(res.body.toString('utf8'));
     } catch {
-      return fail(res.statusCode === 200 ? 'invalid JSON from downloads API' : `unexpected HTTP ${res.statusCode}`);
+      return fail(
+        res.statusCode === 200 ? 'invalid JSON from downloads API' : `unexpected HTTP ${res.statusCode}`,
+      );
     }
     // The API answers `404 {"error": "package x not found"}` for names it has no data on: a new
     // package has no downloads yet. A 404 without that shape is a wrong URL, not a zero.
@@ -120,7 +121,8 @@ export function createDownloadsSource(options: DownloadsSourceOptions): Download
             return;
           }
           const cached = await cache?.read(namespace, name);
-          const count = cached && nowMs - cached.fetchedAtMs < ttlMs ? parseCachedCount(cached.body) : undefined;
+          const count =
+            cached && nowMs - cached.fetchedAtMs < ttlMs ? parseCachedCount(cached.body) : undefined;
           if (count !== undefined) {
             stats.cacheHits++;
             results.set(name, { status: 'ok', value: { count, origin: 'api' } });

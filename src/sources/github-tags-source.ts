@@ -65,7 +65,11 @@ export function createTagsSource(options: TagsSourceOptions): TagsSource {
         shouldRetry: shouldRetryGitHub,
       });
       if (res.status === 'unavailable') return { ok: false, source: res.source, reason: res.reason };
-      if (res.statusCode !== 200) return fail(API_SOURCE, `${API_SOURCE} ${url}: ${describeStatus(res.statusCode, res.headers, res.body, now())}`);
+      if (res.statusCode !== 200)
+        return fail(
+          API_SOURCE,
+          `${API_SOURCE} ${url}: ${describeStatus(res.statusCode, res.headers, res.body, now())}`,
+        );
       let items: unknown;
       try {
         items = JSON.parse(res.body.toString('utf8'));
@@ -97,7 +101,10 @@ export function createTagsSource(options: TagsSourceOptions): TagsSource {
   }
 
   async function viaApi(owner: string, repo: string): Promise<Lookup> {
-    const [tags, releases] = await Promise.all([listAll(owner, repo, 'tags'), listAll(owner, repo, 'releases')]);
+    const [tags, releases] = await Promise.all([
+      listAll(owner, repo, 'tags'),
+      listAll(owner, repo, 'releases'),
+    ]);
     if (!tags.ok) return tags;
     if (!releases.ok) return releases;
     return { ok: true, names: [...tags.names, ...releases.names] };
@@ -122,7 +129,8 @@ export function createTagsSource(options: TagsSourceOptions): TagsSource {
           if (!err) return resolve({ ok: true, names: parseLsRemoteTags(stdout) });
           const e = err as NodeJS.ErrnoException & { killed?: boolean };
           let why: string;
-          if (e.code === 'ENOENT') why = 'git is not installed (set GITHUB_TOKEN to use the GitHub API instead)';
+          if (e.code === 'ENOENT')
+            why = 'git is not installed (set GITHUB_TOKEN to use the GitHub API instead)';
           else if (e.killed) why = `timed out after ${timeoutMs} ms`;
           else if (/not found|does not appear to be a git repository|could not read Username/i.test(stderr)) {
             why = 'repository not found (or private)';
@@ -153,7 +161,9 @@ export function createTagsSource(options: TagsSourceOptions): TagsSource {
       }
       const lookup = (options.token ? viaApi(owner, repo) : viaGit(owner, repo)).then(
         (r): Fact<string[]> =>
-          r.ok ? { status: 'ok', value: [...new Set(r.names)] } : { status: 'unavailable', source: r.source, reason: r.reason },
+          r.ok
+            ? { status: 'ok', value: [...new Set(r.names)] }
+            : { status: 'unavailable', source: r.source, reason: r.reason },
       );
       memo.set(key, lookup);
       return lookup;

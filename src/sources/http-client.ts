@@ -1,9 +1,10 @@
 // One HTTP client for every fact source: a keep-alive undici Agent, a concurrency cap, timeouts,
 // retries with backoff, decompression and a body-size limit. Failures come back as values that
 // name the source and the URL, so one slow or broken upstream never throws through the engine.
+
+import type { Readable, Transform } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import { createBrotliDecompress, createGunzip, createInflate } from 'node:zlib';
-import type { Transform } from 'node:stream';
 import { Agent, request } from 'undici';
 import type { SourceStats } from './types.js';
 
@@ -148,12 +149,20 @@ export function createHttpClient(options: HttpClientOptions = {}): HttpClient {
         const retryAfterMs = parseRetryAfter(result.headers['retry-after']);
         if (retryAfterMs !== undefined) {
           if (retryAfterMs > opts.retryAfterCapMs) {
-            return fail(`HTTP ${result.statusCode}; asked to retry after ${Math.ceil(retryAfterMs / 1000)} s`);
+            return fail(
+              `HTTP ${result.statusCode}; asked to retry after ${Math.ceil(retryAfterMs / 1000)} s`,
+            );
           }
           waitMs = retryAfterMs;
         }
       } else {
-        return { status: 'response', statusCode: result.statusCode, headers: result.headers, body: result.body, url };
+        return {
+          status: 'response',
+          statusCode: result.statusCode,
+          headers: result.headers,
+          body: result.body,
+          url,
+        };
       }
       if (retry >= opts.retries) {
         return fail(retry === 0 ? retryReason : `${retryReason} (after ${retry + 1} attempts)`);
@@ -191,7 +200,7 @@ export function parseRetryAfter(value: string | undefined, nowMs = Date.now()): 
 }
 
 async function readBody(
-  body: NodeJS.ReadableStream & { destroy(err?: Error): void },
+  body: Readable,
   encoding: string | undefined,
   maxBytes: number,
   onWireBytes: (n: number) => void,

@@ -27,14 +27,19 @@ export function explainInvalidPackageName(name: string): string | undefined {
 export function assertValidPackageName(name: string, context: string): void {
   const why = explainInvalidPackageName(name);
   if (why !== undefined) {
-    throw new LockwardenError('EINVALIDNAME', `${context}: ${JSON.stringify(name)} is not a valid npm package name: ${why}`);
+    throw new LockwardenError(
+      'EINVALIDNAME',
+      `${context}: ${JSON.stringify(name)} is not a valid npm package name: ${why}`,
+    );
   }
 }
 
 /** The path segment a registry expects: `@scope%2fname` for scoped names. Assumes a valid name. */
 export function encodePackageName(name: string): string {
   // Lower-case `%2f`, as npm itself sends it (some registries only route that spelling).
-  return name.startsWith('@') ? `@${encodeURIComponent(name.slice(1)).replace('%2F', '%2f')}` : encodeURIComponent(name);
+  return name.startsWith('@')
+    ? `@${encodeURIComponent(name.slice(1)).replace('%2F', '%2f')}`
+    : encodeURIComponent(name);
 }
 
 /** Why a version string cannot be used in `/<name>/<version>`, or undefined when it can. */

@@ -1,16 +1,20 @@
 // Packuments and per-version manifests from the npm registry the user's npm is configured with.
 // Public registries answer the abbreviated Accept header, ETags and gzip; mirrors may ignore all
 // three. Either way callers get a result value: ok (maybe from cache), not-found, or unavailable.
+
+import { LockwardenError } from '../errors.js';
 import { createDiskCache, type DiskCache } from './disk-cache.js';
 import { createHttpClient, type HttpClient } from './http-client.js';
-import {
-  assertValidPackageName,
-  encodePackageName,
-  explainInvalidVersionSegment,
-} from './package-name.js';
+import { assertValidPackageName, encodePackageName, explainInvalidVersionSegment } from './package-name.js';
 import { type ParseResult, parseManifest, parsePackument } from './parse-registry-document.js';
-import type { Manifest, ManifestResult, PackumentResult, RegistrySource, SourceStats } from './types.js';
-import { LockwardenError } from '../errors.js';
+import type {
+  Manifest,
+  ManifestResult,
+  Packument,
+  PackumentResult,
+  RegistrySource,
+  SourceStats,
+} from './types.js';
 
 export interface RegistrySourceOptions {
   /** Registry base URL; a trailing slash is added when missing. */
@@ -64,7 +68,8 @@ export function createRegistrySource(options: RegistrySourceOptions): RegistrySo
   }): Promise<DocResult<T>> {
     const docUrl = url + req.path;
     // Defence in depth: the validated name cannot leave the registry, but the check is cheap.
-    if (new URL(docUrl).origin !== origin) throw new LockwardenError('EINVALIDNAME', `refusing to request ${docUrl}`);
+    if (new URL(docUrl).origin !== origin)
+      throw new LockwardenError('EINVALIDNAME', `refusing to request ${docUrl}`);
     const nowMs = now().getTime();
     const cached = await readNewest(req.keys);
     const parseCached = (): T | undefined => {
@@ -137,7 +142,7 @@ export function createRegistrySource(options: RegistrySourceOptions): RegistrySo
       const fullKey = `full:${name}`;
       const abbrKey = `abbreviated:${name}`;
       return dedupe(full ? fullKey : abbrKey, async (): Promise<PackumentResult> => {
-        const result = await fetchDocument({
+        const result = await fetchDocument<Packument>({
           // A full document also answers an abbreviated question.
           keys: full ? [fullKey] : [abbrKey, fullKey],
           storeKey: (doc) => (doc.time ? fullKey : abbrKey),
@@ -158,7 +163,10 @@ export function createRegistrySource(options: RegistrySourceOptions): RegistrySo
       assertValidPackageName(name, 'registry lookup');
       const why = explainInvalidVersionSegment(version);
       if (why !== undefined) {
-        throw new LockwardenError('EINVALIDNAME', `registry lookup: ${JSON.stringify(version)} is not a usable version of ${name}: ${why}`);
+        throw new LockwardenError(
+          'EINVALIDNAME',
+          `registry lookup: ${JSON.stringify(version)} is not a usable version of ${name}: ${why}`,
+        );
       }
       const key = `manifest:${name}@${version}`;
       return dedupe(key, async (): Promise<ManifestResult> => {

@@ -25,7 +25,12 @@ export interface Packument {
 }
 
 export type PackumentResult =
-  | { status: 'ok'; packument: Packument; /** true when the document had no `time` map (abbreviated). */ abbreviated: boolean; fromCache: 'fresh' | 'revalidated' | 'stale' | false }
+  | {
+      status: 'ok';
+      packument: Packument /** true when the document had no `time` map (abbreviated). */;
+      abbreviated: boolean;
+      fromCache: 'fresh' | 'revalidated' | 'stale' | false;
+    }
   | { status: 'not-found' }
   | { status: 'unavailable'; source: string; reason: string };
 

@@ -54,7 +54,8 @@ export async function startFakeGitHub(options: FakeGitHubOptions = {}): Promise<
     const page = Math.max(Number(url.searchParams.get('page') ?? 1) || 1, 1);
     const slice = items.slice((page - 1) * perPage, page * perPage);
     const lastPage = Math.max(Math.ceil(items.length / perPage), 1);
-    const link = (p: number, rel: string) => `<${base}${path.slice(1)}?per_page=${perPage}&page=${p}>; rel="${rel}"`;
+    const link = (p: number, rel: string) =>
+      `<${base}${path.slice(1)}?per_page=${perPage}&page=${p}>; rel="${rel}"`;
     const links: string[] = [];
     if (page < lastPage) links.push(link(page + 1, 'next'), link(lastPage, 'last'));
     if (page > 1) links.push(link(1, 'first'), link(page - 1, 'prev'));
@@ -66,14 +67,20 @@ export async function startFakeGitHub(options: FakeGitHubOptions = {}): Promise<
     if (options.requireToken) {
       const auth = req.headers.authorization ?? '';
       if (auth !== `Bearer ${options.requireToken}` && auth !== `token ${options.requireToken}`) {
-        return sendJson(res, 401, { message: 'Bad credentials', documentation_url: 'https://docs.github.com/rest' });
+        return sendJson(res, 401, {
+          message: 'Bad credentials',
+          documentation_url: 'https://docs.github.com/rest',
+        });
       }
     }
     if (rate.remaining <= 0) {
       return sendJson(
         res,
         403,
-        { message: 'API rate limit exceeded for installation.', documentation_url: 'https://docs.github.com/rest' },
+        {
+          message: 'API rate limit exceeded for installation.',
+          documentation_url: 'https://docs.github.com/rest',
+        },
         rateHeaders(),
       );
     }

@@ -103,8 +103,12 @@ export async function startFakeRegistry(options: FakeRegistryOptions = {}): Prom
       const unscoped = doc.name.replace(/^@[^/]+\//, '');
       const version = Object.keys(doc.versions).find((v) => file === `${unscoped}-${v}.tgz`);
       if (!version) return sendJson(res, 404, { error: 'tarball not found' });
-      const bytes = options.tarballs?.[`${doc.name}@${version}`] ?? makeTarball(doc.versions[version] as Manifest);
-      res.writeHead(200, { 'content-type': 'application/octet-stream', 'content-length': String(bytes.length) });
+      const bytes =
+        options.tarballs?.[`${doc.name}@${version}`] ?? makeTarball(doc.versions[version] as Manifest);
+      res.writeHead(200, {
+        'content-type': 'application/octet-stream',
+        'content-length': String(bytes.length),
+      });
       res.end(bytes);
       return;
     }
@@ -120,7 +124,11 @@ export async function startFakeRegistry(options: FakeRegistryOptions = {}): Prom
     }
     const etag = `"${createHash('sha1').update(contentType).update(body).digest('hex')}"`;
     const ifNoneMatch = (req.headers['if-none-match'] ?? '').split(',').map((s) => s.trim());
-    const headers: Record<string, string> = { etag, vary: 'accept, accept-encoding', 'content-type': contentType };
+    const headers: Record<string, string> = {
+      etag,
+      vary: 'accept, accept-encoding',
+      'content-type': contentType,
+    };
     if (ifNoneMatch.includes(etag)) {
       res.writeHead(304, headers);
       res.end();
@@ -182,7 +190,8 @@ export function toAbbreviated(doc: FullPackument): Packument {
     const lean: Manifest = {};
     for (const field of ABBREVIATED_FIELDS) if (m[field] !== undefined) lean[field] = m[field];
     const scripts = m.scripts as Record<string, string> | undefined;
-    if (scripts && (scripts.install || scripts.preinstall || scripts.postinstall)) lean.hasInstallScript = true;
+    if (scripts && (scripts.install || scripts.preinstall || scripts.postinstall))
+      lean.hasInstallScript = true;
     versions[v] = lean;
   }
   return {

@@ -34,7 +34,11 @@ export type Fault = FaultCommon &
     | { kind: 'reset' }
   );
 
-export type Handler = (req: IncomingMessage, res: ServerResponse, recorded: RecordedRequest) => void | Promise<void>;
+export type Handler = (
+  req: IncomingMessage,
+  res: ServerResponse,
+  recorded: RecordedRequest,
+) => void | Promise<void>;
 
 export interface FakeServer {
   /** `http://127.0.0.1:<port>/`, with a trailing slash. */
@@ -69,7 +73,9 @@ export async function startFakeServer(handler: Handler): Promise<FakeServer> {
       headers: req.headers,
     };
     requests.push(recorded);
-    const fault = faults.find((f) => (f.times === undefined || f.used < f.times) && (!f.match || f.match(recorded)));
+    const fault = faults.find(
+      (f) => (f.times === undefined || f.used < f.times) && (!f.match || f.match(recorded)),
+    );
     try {
       if (fault) {
         fault.used++;
@@ -129,7 +135,8 @@ async function applyFault(fault: Fault, res: ServerResponse): Promise<void> {
       while (left > 0 && !res.destroyed) {
         const piece = left >= chunk.length ? chunk : chunk.subarray(0, left);
         left -= piece.length;
-        if (!res.write(piece)) await new Promise<void>((resolve) => res.once('drain', resolve).once('close', resolve));
+        if (!res.write(piece))
+          await new Promise<void>((resolve) => res.once('drain', resolve).once('close', resolve));
       }
       res.end();
       return;
@@ -155,7 +162,12 @@ export async function closedPortUrl(): Promise<string> {
   return `http://127.0.0.1:${port}/`;
 }
 
-export function sendJson(res: ServerResponse, status: number, value: unknown, headers: Record<string, string> = {}): void {
+export function sendJson(
+  res: ServerResponse,
+  status: number,
+  value: unknown,
+  headers: Record<string, string> = {},
+): void {
   const body = JSON.stringify(value);
   res.writeHead(status, {
     'content-type': 'application/json',

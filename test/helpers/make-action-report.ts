@@ -20,7 +20,12 @@ export function makeFinding(partial: Partial<Finding> = {}): Finding {
   };
 }
 
-export function makeEntry(name: string, version: string, lines: number[] = [10], file = 'package-lock.json'): LockfileEntry {
+export function makeEntry(
+  name: string,
+  version: string,
+  lines: number[] = [10],
+  file = 'package-lock.json',
+): LockfileEntry {
   return {
     name,
     version,

@@ -116,7 +116,18 @@ function padToSize(doc: FullPackument, targetBytes: number): void {
 }
 
 // Pseudo-random words compress like real prose (several times, not a thousand times).
-const WORDS = ['install', 'module', 'registry', 'tarball', 'semver', 'version', 'resolve', 'config', 'lockfile', 'cache'];
+const WORDS = [
+  'install',
+  'module',
+  'registry',
+  'tarball',
+  'semver',
+  'version',
+  'resolve',
+  'config',
+  'lockfile',
+  'cache',
+];
 function filler(length: number, seed: number): string {
   let state = (seed + 1) * 2654435761;
   const parts: string[] = [];
@@ -136,7 +147,10 @@ function tarballContents(manifest: Manifest): { path: string; content: Buffer }[
   if (manifest.scripts) pkg.scripts = manifest.scripts;
   return [
     { path: 'package/package.json', content: Buffer.from(`${JSON.stringify(pkg, null, 2)}\n`) },
-    { path: 'package/index.js', content: Buffer.from(`module.exports = ${JSON.stringify(`${manifest.name}@${manifest.version}`)};\n`) },
+    {
+      path: 'package/index.js',
+      content: Buffer.from(`module.exports = ${JSON.stringify(`${manifest.name}@${manifest.version}`)};\n`),
+    },
   ];
 }
 

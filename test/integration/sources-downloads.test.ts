@@ -68,7 +68,12 @@ describe('downloads API', () => {
     const all = [...names, 'left-padder', 'never-downloaded'];
     const res = await source().getWeeklyDownloads(all);
     expect(api.requests).toHaveLength(2);
-    expect(api.askedNames().map((n) => n.length).sort((a, b) => a - b)).toEqual([1, 128]);
+    expect(
+      api
+        .askedNames()
+        .map((n) => n.length)
+        .sort((a, b) => a - b),
+    ).toEqual([1, 128]);
     expect([...res.keys()]).toEqual(all);
     expect(res.get('pkg-042')).toEqual({ status: 'ok', value: { count: 420, origin: 'api' } });
     expect(res.get('left-padder')).toEqual({ status: 'ok', value: { count: 9_000_000, origin: 'api' } });
@@ -124,7 +129,10 @@ describe('downloads API', () => {
 
   it('reports invalid names as unavailable without asking', async () => {
     const res = await source().getWeeklyDownloads(['../x', 'a,b']);
-    expect(res.get('../x')).toMatchObject({ status: 'unavailable', reason: expect.stringContaining('not a valid') });
+    expect(res.get('../x')).toMatchObject({
+      status: 'unavailable',
+      reason: expect.stringContaining('not a valid'),
+    });
     expect(res.get('a,b')).toMatchObject({ status: 'unavailable' });
     expect(api.requests).toHaveLength(0);
   });
@@ -162,7 +170,10 @@ describe('when the API fails', () => {
   it('retries 5xx and does not cache failures', async () => {
     api.fault({ kind: 'status', status: 500, times: 3 });
     const first = await source().getWeeklyDownloads(['tiny']);
-    expect(first.get('tiny')).toMatchObject({ status: 'unavailable', reason: expect.stringContaining('HTTP 500') });
+    expect(first.get('tiny')).toMatchObject({
+      status: 'unavailable',
+      reason: expect.stringContaining('HTTP 500'),
+    });
     expect(api.requests).toHaveLength(3);
     const second = await source().getWeeklyDownloads(['tiny']);
     expect(second.get('tiny')).toEqual({ status: 'ok', value: { count: 12, origin: 'api' } });

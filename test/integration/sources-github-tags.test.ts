@@ -64,7 +64,11 @@ describe('GitHub REST API (with a token)', () => {
     expect(res.value).toHaveLength(250 + 2);
     expect(res.value).toEqual(expect.arrayContaining(['v1.0.0', 'v1.0.249', 'v2.0.0', 'Version 2']));
     const tagPages = github.requests.filter((r) => r.path.endsWith('/tags'));
-    expect(tagPages.map((r) => new URL(r.url, github.url).searchParams.get('page'))).toEqual([null, '2', '3']);
+    expect(tagPages.map((r) => new URL(r.url, github.url).searchParams.get('page'))).toEqual([
+      null,
+      '2',
+      '3',
+    ]);
     expect(github.requests.every((r) => r.headers.authorization === `Bearer ${TOKEN}`)).toBe(true);
     expect(src.stats().requests).toBe(4);
   });
@@ -96,7 +100,9 @@ describe('GitHub REST API (with a token)', () => {
     expect(res).toEqual({
       status: 'unavailable',
       source: 'GitHub API',
-      reason: expect.stringMatching(/repos\/acme\/gone\/(tags|releases)\?per_page=100: repository not found on GitHub$/),
+      reason: expect.stringMatching(
+        /repos\/acme\/gone\/(tags|releases)\?per_page=100: repository not found on GitHub$/,
+      ),
     });
   });
 
@@ -139,7 +145,9 @@ describe('GitHub REST API (with a token)', () => {
     expect(res).toMatchObject({
       status: 'unavailable',
       source: 'GitHub API',
-      reason: expect.stringMatching(new RegExp(`^GitHub API ${down}repos/acme/left-padder/\\w+\\?per_page=100: connection refused`)),
+      reason: expect.stringMatching(
+        new RegExp(`^GitHub API ${down}repos/acme/left-padder/\\w+\\?per_page=100: connection refused`),
+      ),
     });
   });
 
@@ -152,17 +160,28 @@ describe('GitHub REST API (with a token)', () => {
       match: (r) => r.path.endsWith('/tags'),
     });
     const res = await apiSource().getTags('acme/left-padder');
-    expect(res).toMatchObject({ status: 'unavailable', reason: expect.stringContaining('another host; not followed') });
+    expect(res).toMatchObject({
+      status: 'unavailable',
+      reason: expect.stringContaining('another host; not followed'),
+    });
   });
 
-  it.each([['acme'], ['acme/../x'], ['acme/..'], ['a/b/c'], ['-acme/x'], ['acme/x y'], ['--upload-pack=evil/x']])(
-    'rejects %j without a request',
-    async (repo) => {
-      const res = await apiSource().getTags(repo);
-      expect(res).toMatchObject({ status: 'unavailable', reason: expect.stringContaining('is not a GitHub owner/repo') });
-      expect(github.requests).toHaveLength(0);
-    },
-  );
+  it.each([
+    ['acme'],
+    ['acme/../x'],
+    ['acme/..'],
+    ['a/b/c'],
+    ['-acme/x'],
+    ['acme/x y'],
+    ['--upload-pack=evil/x'],
+  ])('rejects %j without a request', async (repo) => {
+    const res = await apiSource().getTags(repo);
+    expect(res).toMatchObject({
+      status: 'unavailable',
+      reason: expect.stringContaining('is not a GitHub owner/repo'),
+    });
+    expect(github.requests).toHaveLength(0);
+  });
 });
 
 describe('git ls-remote (without a token)', () => {

@@ -83,7 +83,11 @@ describe('abbreviatePackument', () => {
     expect(v.dist).toEqual(manifest.dist);
   });
 
-  const installScriptCases: Array<{ scripts: Record<string, string> | undefined; flag?: boolean; expected: boolean | undefined }> = [
+  const installScriptCases: Array<{
+    scripts: Record<string, string> | undefined;
+    flag?: boolean;
+    expected: boolean | undefined;
+  }> = [
     { scripts: { postinstall: 'node x.js' }, expected: true },
     { scripts: { preinstall: 'x' }, expected: true },
     { scripts: { install: 'node-gyp rebuild' }, expected: true },
@@ -91,11 +95,14 @@ describe('abbreviatePackument', () => {
     { scripts: undefined, expected: undefined },
     { scripts: { test: 'x' }, flag: true, expected: true },
   ];
-  it.each(installScriptCases)('hasInstallScript from scripts $scripts (flag $flag)', ({ scripts, flag, expected }) => {
-    const manifest = buildManifest({ scripts, ...(flag === undefined ? {} : { hasInstallScript: flag }) });
-    const out = abbreviatePackument(buildPackument({ versions: { '1.0.0': manifest } }));
-    expect(out.versions['1.0.0']?.hasInstallScript).toBe(expected);
-  });
+  it.each(installScriptCases)(
+    'hasInstallScript from scripts $scripts (flag $flag)',
+    ({ scripts, flag, expected }) => {
+      const manifest = buildManifest({ scripts, ...(flag === undefined ? {} : { hasInstallScript: flag }) });
+      const out = abbreviatePackument(buildPackument({ versions: { '1.0.0': manifest } }));
+      expect(out.versions['1.0.0']?.hasInstallScript).toBe(expected);
+    },
+  );
 
   const modifiedCases: Array<{ title: string; doc: Partial<Packument>; expected: string | undefined }> = [
     {
@@ -121,6 +128,9 @@ describe('abbreviatePackument', () => {
     ) as Packument;
     const out = abbreviatePackument(doc);
     expect(Object.keys(out.versions)).toEqual(['__proto__']);
-    expect(JSON.parse(JSON.stringify(out)).versions.__proto__).toEqual({ name: 'evil', version: '__proto__' });
+    expect(JSON.parse(JSON.stringify(out)).versions.__proto__).toEqual({
+      name: 'evil',
+      version: '__proto__',
+    });
   });
 });

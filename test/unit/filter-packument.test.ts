@@ -5,12 +5,18 @@ import type { Packument } from '../../src/sources/types.js';
 /** A packument with the given versions (publish times one day apart) and dist-tags. */
 function buildPackument(name: string, versions: string[], distTags: Record<string, string>): Packument {
   const v: Packument['versions'] = {};
-  const time: Record<string, string> = { created: '2024-01-01T00:00:00.000Z', modified: '2024-03-01T00:00:00.000Z' };
+  const time: Record<string, string> = {
+    created: '2024-01-01T00:00:00.000Z',
+    modified: '2024-03-01T00:00:00.000Z',
+  };
   versions.forEach((version, i) => {
     v[version] = {
       name,
       version,
-      dist: { tarball: `http://127.0.0.1:9/${name}/-/${name}-${version}.tgz`, integrity: `sha512-${version}` },
+      dist: {
+        tarball: `http://127.0.0.1:9/${name}/-/${name}-${version}.tgz`,
+        integrity: `sha512-${version}`,
+      },
     };
     time[version] = new Date(Date.UTC(2024, 0, 2 + i)).toISOString();
   });
@@ -54,7 +60,10 @@ describe('filterPackument: versions and time', () => {
         '"__proto__":{"name":"evil","version":"__proto__","polluted":true,"dist":{"tarball":"http://127.0.0.1:9/b.tgz"}}},' +
         '"time":{"1.0.0":"2024-01-01T00:00:00.000Z","__proto__":"2024-01-02T00:00:00.000Z"}}',
     ) as Packument;
-    const kept = filterPackument(doc, { keep: () => true, rewriteTarball: (_n, v) => `http://proxy/${v}.tgz` });
+    const kept = filterPackument(doc, {
+      keep: () => true,
+      rewriteTarball: (_n, v) => `http://proxy/${v}.tgz`,
+    });
     expect(Object.keys(kept.packument.versions)).toEqual(['1.0.0', '__proto__']);
     expect(kept.packument.versions['__proto__']?.dist?.tarball).toBe('http://proxy/__proto__.tgz');
     expect(({} as Record<string, unknown>).polluted).toBeUndefined();

@@ -1,0 +1,201 @@
+#!/usr/bin/env node
+// Benchmarks the bundled GitHub Action end to end, run as the runner runs it (fresh process,
+// INPUT_* variables, event payload file), against loopback fakes with per-request latency:
+//   1. a pull request that changes 10 entries of a 2,000-package lockfile, cold cache (< 3 s);
+//   2. the whole tree, cold cache (<= 10 s), then warm cache (<= 2 s); peak RSS <= 400 MB.
+//
+//   node bench/action-bench.mjs [--packages 2000] [--changed 10] [--latency-ms 20] [--json]
+//
+// The fakes and builders are the test helpers (test/helpers/*.ts), compiled on the fly with
+// esbuild, so the benchmark measures against the same upstreams the tests use.
+import { execFileSync } from 'node:child_process';
+import { mkdirSync, mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { dirname, join, resolve } from 'node:path';
+import { fileURLToPath, pathToFileURL } from 'node:url';
+import { build } from 'esbuild';
+
+const root = resolve(dirname(fileURLToPath(import.meta.url)), '..');
+
+export const TARGETS = {
+  prColdMs: 3_000,
+  treeColdMs: 10_000,
+  treeWarmMs: 2_000,
+  peakRssBytes: 400 * 1024 * 1024,
+};
+
+function parseArgs(argv) {
+  const opts = { packages: 2000, changed: 10, latencyMs: 20, json: false };
+  for (let i = 0; i < argv.length; i++) {
+    const arg = argv[i];
+    const num = () => {
+      const n = Number(argv[++i]);
+      if (!Number.isInteger(n) || n < 0) throw new Error(`${arg} wants a non-negative integer`);
+      return n;
+    };
+    if (arg === '--packages') opts.packages = num();
+    else if (arg === '--changed') opts.changed = num();
+    else if (arg === '--latency-ms') opts.latencyMs = num();
+    else if (arg === '--json') opts.json = true;
+    else throw new Error(`unknown argument ${arg} (use --packages N, --changed N, --latency-ms N, --json)`);
+  }
+  if (opts.changed > opts.packages) throw new Error('--changed cannot exceed --packages');
+  return opts;
+}
+
+/** The test helpers as one ESM module inside the repository, so bare imports resolve. */
+async function loadHelpers() {
+  const outfile = join(root, 'node_modules', '.cache', 'lockwarden-bench', 'action-helpers.mjs');
+  mkdirSync(dirname(outfile), { recursive: true });
+  await build({
+    stdin: {
+      contents: [
+        "export { startFakeRegistry } from './test/helpers/fake-registry.ts';",
+        "export { startFakeDownloads } from './test/helpers/fake-downloads.ts';",
+        "export { startFakeGitHubRepoApi } from './test/helpers/fake-github-repo-api.ts';",
+        "export { makePackument } from './test/helpers/make-packument.ts';",
+        "export { makeActionRepo } from './test/helpers/make-action-repo.ts';",
+        "export { runActionBundle } from './test/helpers/run-action-bundle.ts';",
+        "export { ensureActionBundle } from './test/helpers/ensure-action-bundle.ts';",
+      ].join('\n'),
+      resolveDir: root,
+      loader: 'ts',
+      sourcefile: 'action-bench-helpers.ts',
+    },
+    bundle: true,
+    platform: 'node',
+    format: 'esm',
+    target: 'node20',
+    packages: 'external',
+    // The helpers locate the repository from their own path.
+    define: { 'import.meta.dirname': JSON.stringify(join(root, 'test', 'helpers')) },
+    outfile,
+    logLevel: 'error',
+  });
+  return import(pathToFileURL(outfile).href);
+}
+
+const DAY_MS = 86_400_000;
+
+export async function runActionBench(options = {}) {
+  const opts = { packages: 2000, changed: 10, latencyMs: 20, ...options };
+  const h = await loadHelpers();
+  h.ensureActionBundle();
+
+  const now = Date.now();
+  const ago = (days) => new Date(now - days * DAY_MS);
+  const name = (i) => `bench-pkg-${String(i).padStart(5, '0')}`;
+  const packuments = [];
+  const counts = {};
+  for (let i = 0; i < opts.packages; i++) {
+    packuments.push(
+      h.makePackument({
+        name: name(i),
+        versions: [
+          { version: '1.0.0', publishedAt: ago(400 + (i % 300)) },
+          { version: '1.1.0', publishedAt: ago(100 + (i % 50)) },
+        ],
+        targetBytes: 6_000,
+      }),
+    );
+    counts[name(i)] = 50_000 + i;
+  }
+  const registry = await h.startFakeRegistry({ packuments });
+  const downloads = await h.startFakeDownloads({ counts });
+  const github = await h.startFakeGitHubRepoApi();
+  if (opts.latencyMs > 0) {
+    registry.fault({ kind: 'delay', ms: opts.latencyMs });
+    downloads.fault({ kind: 'delay', ms: opts.latencyMs });
+  }
+
+  const work = mkdtempSync(join(tmpdir(), 'lockwarden-action-bench-'));
+  try {
+    const deps = (bumped) =>
+      Array.from({ length: opts.packages }, (_, i) => ({ name: name(i), version: i < bumped ? '1.1.0' : '1.0.0' }));
+    const repo = h.makeActionRepo({
+      dir: join(work, 'repo'),
+      base: { deps: deps(0) },
+      head: { deps: deps(opts.changed) },
+      files: {
+        'lockwarden.yml': 'id: bench\naction: block\ncoolingOffDays: 7\nminWeeklyDownloads: 1000\ntyposquatting: true\n',
+      },
+    });
+    const pullRequest = {
+      number: 1,
+      pull_request: { number: 1, base: { sha: repo.baseSha }, head: { sha: repo.headSha } },
+    };
+    const push = { before: repo.baseSha, after: repo.headSha };
+
+    const runOnce = async (label, eventName, event, cacheDir) => {
+      registry.requests.length = 0;
+      downloads.requests.length = 0;
+      const r = await h.runActionBundle({
+        workspace: repo.dir,
+        eventName,
+        event,
+        repository: 'bench/app',
+        apiUrl: github.url,
+        inputs: { policy: 'lockwarden.yml', registry: registry.url },
+        env: { LOCKWARDEN_DOWNLOADS_URL: downloads.url, LOCKWARDEN_CACHE_DIR: cacheDir },
+        measureRss: true,
+        ...(opts.nodeArgs ? { nodeArgs: opts.nodeArgs } : {}),
+      });
+      if (r.code !== 0) {
+        throw new Error(`${label}: the Action exited with ${r.code}\n${r.stdout.slice(-2000)}\n${r.stderr.slice(-2000)}`);
+      }
+      return {
+        label,
+        ms: Math.round(r.durationMs),
+        rssMb: r.maxRssBytes ? Math.round(r.maxRssBytes / 1024 / 1024) : null,
+        checked: Number(r.outputs.checked),
+        registryRequests: registry.requests.length,
+        downloadsRequests: downloads.requests.length,
+      };
+    };
+
+    const results = [];
+    results.push(await runOnce('pull request, 10 changed, cold', 'pull_request', pullRequest, join(work, 'cache-pr')));
+    results.push(await runOnce('whole tree, cold', 'push', push, join(work, 'cache-tree')));
+    results.push(await runOnce('whole tree, warm', 'push', push, join(work, 'cache-tree')));
+    const [pr, cold, warm] = results;
+    const peak = Math.max(...results.map((r) => r.rssMb ?? 0));
+    const checks = [
+      { what: 'pull request cold', value: `${pr.ms} ms`, target: `< ${TARGETS.prColdMs} ms`, ok: pr.ms < TARGETS.prColdMs },
+      { what: 'whole tree cold', value: `${cold.ms} ms`, target: `<= ${TARGETS.treeColdMs} ms`, ok: cold.ms <= TARGETS.treeColdMs },
+      { what: 'whole tree warm', value: `${warm.ms} ms`, target: `<= ${TARGETS.treeWarmMs} ms`, ok: warm.ms <= TARGETS.treeWarmMs },
+      {
+        what: 'peak RSS',
+        value: `${peak} MB`,
+        target: `<= ${TARGETS.peakRssBytes / 1024 / 1024} MB`,
+        ok: peak * 1024 * 1024 <= TARGETS.peakRssBytes,
+      },
+    ];
+    return { options: opts, results, checks };
+  } finally {
+    await Promise.all([registry.close(), downloads.close(), github.close()]);
+    rmSync(work, { recursive: true, force: true });
+  }
+}
+
+function print(outcome) {
+  const { options, results, checks } = outcome;
+  console.log(
+    `Action benchmark: ${options.packages} packages, ${options.changed} changed, ${options.latencyMs} ms upstream latency`,
+  );
+  for (const r of results) {
+    console.log(
+      `  ${r.label.padEnd(34)} ${String(r.ms).padStart(6)} ms  rss ${String(r.rssMb).padStart(4)} MB  checked ${String(r.checked).padStart(5)}  registry requests ${r.registryRequests}  downloads requests ${r.downloadsRequests}`,
+    );
+  }
+  for (const c of checks) console.log(`  ${c.ok ? 'PASS' : 'FAIL'} ${c.what}: ${c.value} (target ${c.target})`);
+}
+
+if (process.argv[1] && resolve(process.argv[1]) === fileURLToPath(import.meta.url)) {
+  const opts = parseArgs(process.argv.slice(2));
+  // Make sure the bundle exists before timing anything (the helpers rebuild a stale one).
+  execFileSync(process.execPath, [join(root, 'scripts', 'build-action.mjs')], { cwd: root, stdio: 'ignore' });
+  const outcome = await runActionBench(opts);
+  if (opts.json) console.log(JSON.stringify(outcome, null, 2));
+  else print(outcome);
+  process.exitCode = outcome.checks.every((c) => c.ok) ? 0 : 1;
+}

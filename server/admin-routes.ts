@@ -1,0 +1,267 @@
+// The admin API under /-/lockwarden/v1/: policies (CRUD, with the engine's validation messages),
+// the audit log, and the check API the Action's service mode calls. Everything but the health
+// endpoint needs the admin token.
+import Router from '@koa/router';
+import type { Context, Next } from 'koa';
+import { checkPackages, type PackageRef } from '../src/engine/check-packages.js';
+import { serializePolicy } from '../src/policy/parse-policy.js';
+import { type PopularIndex, RULE_IDS, type Verdict } from '../src/policy/types.js';
+import { explainInvalidPackageName, explainInvalidVersionSegment } from '../src/sources/package-name.js';
+import type { Sources } from '../src/sources/types.js';
+import type { AdminToken } from './admin-token.js';
+import {
+  AUDIT_OUTCOMES,
+  AUDIT_SOURCES,
+  type AuditLog,
+  type AuditQuery,
+  MAX_AUDIT_PAGE,
+  type NewAuditEntry,
+} from './audit-log.js';
+import { HttpError, readJsonBody } from './http-error.js';
+import type { PackageCache } from './package-cache.js';
+import type { PolicyStore, StoredPolicy } from './policy-store.js';
+import { LABEL_PATTERN } from './registry-path.js';
+
+export const ADMIN_PREFIX = '/-/lockwarden/v1';
+const MAX_CHECK_PACKAGES = 10_000;
+
+export interface AdminRoutesOptions {
+  policies: PolicyStore;
+  audit: AuditLog;
+  packages: PackageCache;
+  token: AdminToken;
+  sources: Sources;
+  popular: PopularIndex;
+  now: () => Date;
+  publicUrl?: string;
+  /** For the health endpoint. */
+  health: () => Record<string, unknown>;
+}
+
+export function createAdminRoutes(options: AdminRoutesOptions): Router {
+  const router = new Router({ prefix: ADMIN_PREFIX });
+  const { policies, audit } = options;
+
+  router.get('/health', (ctx) => {
+    ctx.set('cache-control', 'no-store');
+    ctx.body = { status: 'ok', ...options.health() };
+  });
+
+  const requireToken = async (ctx: Context, next: Next) => {
+    const header = ctx.get('authorization');
+    const match = /^Bearer\s+(\S+)$/i.exec(header);
+    if (!match || !options.token.verify(match[1]!)) {
+      ctx.set('www-authenticate', 'Bearer realm="lockwarden"');
+      throw new HttpError(
+        401,
+        header === ''
+          ? 'the admin API needs "Authorization: Bearer <token>" (printed on first start, or LOCKWARDEN_ADMIN_TOKEN)'
+          : 'the admin token is wrong',
+      );
+    }
+    await next();
+  };
+
+  const describe = (ctx: Context, stored: StoredPolicy) => {
+    const base = options.publicUrl ?? `${ctx.protocol}://${ctx.host}`;
+    const registry = `${base}/${stored.policy.id}/`;
+    return {
+      id: stored.policy.id,
+      revision: stored.revision,
+      origin: stored.origin,
+      createdAt: stored.createdAt,
+      updatedAt: stored.updatedAt,
+      registry,
+      npmConfigRegistry: `NPM_CONFIG_REGISTRY=${registry}`,
+      policy: serializePolicy(stored.policy),
+    };
+  };
+
+  const find = (id: string): StoredPolicy => {
+    const stored = policies.get(id);
+    if (!stored) throw new HttpError(404, `no policy "${id}"`);
+    return stored;
+  };
+
+  router.get('/policies', requireToken, (ctx) => {
+    ctx.body = { policies: policies.list().map((p) => describe(ctx, p)) };
+  });
+  router.post('/policies', requireToken, async (ctx) => {
+    const stored = await policies.create(await readJsonBody(ctx));
+    ctx.status = 201;
+    ctx.set('location', `${ADMIN_PREFIX}/policies/${stored.policy.id}`);
+    ctx.body = describe(ctx, stored);
+  });
+  router.get('/policies/:id', requireToken, (ctx) => {
+    ctx.body = describe(ctx, find(ctx.params.id!));
+  });
+  router.put('/policies/:id', requireToken, async (ctx) => {
+    const stored = await policies.update(ctx.params.id!, await readJsonBody(ctx));
+    ctx.body = describe(ctx, stored);
+  });
+  router.delete('/policies/:id', requireToken, async (ctx) => {
+    await policies.remove(ctx.params.id!);
+    ctx.status = 204;
+  });
+
+  router.post('/policies/:id/check', requireToken, async (ctx) => {
+    const stored = find(ctx.params.id!);
+    const body = await readJsonBody(ctx);
+    const { refs, label } = parseCheckBody(body, ctx.query.label);
+    const verdicts: Verdict[] = await checkPackages(refs, {
+      policy: stored.policy,
+      sources: options.sources,
+      now: options.now(),
+      popular: options.popular,
+    });
+    const userAgent = ctx.get('user-agent').slice(0, 256) || null;
+    const logged: NewAuditEntry[] = [];
+    for (const v of verdicts) {
+      for (const f of v.findings) {
+        if (f.effect === 'allow') continue;
+        logged.push({
+          policy: stored.policy.id,
+          label,
+          source: 'ci',
+          package: v.name,
+          version: v.version,
+          rule: f.rule,
+          outcome: f.effect === 'block' ? 'blocked' : 'alert',
+          reason: f.message,
+          userAgent,
+        });
+      }
+    }
+    audit.record(logged);
+    const p = stored.policy;
+    ctx.body = {
+      policy: {
+        id: p.id,
+        name: p.name,
+        action: p.action,
+        onUnavailable: p.onUnavailable,
+        revision: stored.revision,
+      },
+      verdicts,
+    };
+  });
+
+  router.get('/audit', requireToken, (ctx) => {
+    ctx.body = audit.query(parseAuditQuery(ctx.query));
+  });
+
+  router.get('/cache', requireToken, (ctx) => {
+    ctx.body = options.packages.stats();
+  });
+  router.delete('/cache', requireToken, (ctx) => {
+    options.packages.clear();
+    ctx.status = 204;
+  });
+
+  return router;
+}
+
+function parseCheckBody(body: unknown, labelParam: unknown): { refs: PackageRef[]; label: string | null } {
+  if (body === null || typeof body !== 'object' || Array.isArray(body)) {
+    throw new HttpError(400, 'request body: expected {"packages": [{"name": "...", "version": "..."}]}');
+  }
+  const { packages, label: bodyLabel } = body as { packages?: unknown; label?: unknown };
+  if (!Array.isArray(packages))
+    throw new HttpError(400, 'request body: "packages" must be an array of {name, version}');
+  if (packages.length > MAX_CHECK_PACKAGES) {
+    throw new HttpError(
+      413,
+      `request body: ${packages.length} packages; at most ${MAX_CHECK_PACKAGES} per request`,
+    );
+  }
+  const problems: string[] = [];
+  const refs: PackageRef[] = [];
+  packages.forEach((entry, i) => {
+    const e = (entry ?? {}) as { name?: unknown; version?: unknown };
+    if (typeof e.name !== 'string') {
+      problems.push(`packages[${i}].name: expected a package name`);
+      return;
+    }
+    const nameProblem = explainInvalidPackageName(e.name);
+    if (nameProblem)
+      problems.push(
+        `packages[${i}].name: ${JSON.stringify(e.name)} is not a valid npm package name: ${nameProblem}`,
+      );
+    if (e.version !== undefined && e.version !== null) {
+      if (typeof e.version !== 'string')
+        problems.push(`packages[${i}].version: expected a version string or null`);
+      else {
+        const versionProblem = explainInvalidVersionSegment(e.version);
+        if (versionProblem) problems.push(`packages[${i}].version: ${versionProblem}`);
+      }
+    }
+    refs.push({ name: e.name, version: typeof e.version === 'string' ? e.version : null });
+  });
+  if (problems.length > 0) {
+    const shown = problems.slice(0, 20);
+    const more = problems.length > shown.length ? `\n  ... and ${problems.length - shown.length} more` : '';
+    throw new HttpError(400, `request body: ${problems.length} problem(s):\n  ${shown.join('\n  ')}${more}`, {
+      extra: { problems },
+    });
+  }
+  const label =
+    typeof labelParam === 'string' ? labelParam : typeof bodyLabel === 'string' ? bodyLabel : null;
+  if (label !== null && !LABEL_PATTERN.test(label)) {
+    throw new HttpError(
+      400,
+      `label ${JSON.stringify(label)}: expected letters, digits, ".", "_" or "-" (up to 64)`,
+    );
+  }
+  return { refs, label };
+}
+
+function parseAuditQuery(query: Record<string, string | string[] | undefined>): AuditQuery {
+  const one = (key: string): string | undefined => {
+    const value = query[key];
+    if (Array.isArray(value)) throw new HttpError(400, `query parameter "${key}" is given more than once`);
+    return value === undefined || value === '' ? undefined : value;
+  };
+  const q: AuditQuery = {};
+  for (const key of ['policy', 'label', 'package'] as const) {
+    const value = one(key);
+    if (value !== undefined) q[key] = value;
+  }
+  const oneOf = (key: 'rule' | 'outcome' | 'source', allowed: readonly string[]) => {
+    const value = one(key);
+    if (value === undefined) return;
+    if (!allowed.includes(value))
+      throw new HttpError(
+        400,
+        `query parameter "${key}": expected one of ${allowed.join(', ')}, got ${JSON.stringify(value)}`,
+      );
+    q[key] = value;
+  };
+  oneOf('rule', RULE_IDS);
+  oneOf('outcome', AUDIT_OUTCOMES);
+  oneOf('source', AUDIT_SOURCES);
+  for (const key of ['since', 'until'] as const) {
+    const value = one(key);
+    if (value === undefined) continue;
+    const ms = Date.parse(value);
+    if (Number.isNaN(ms))
+      throw new HttpError(
+        400,
+        `query parameter "${key}": expected an ISO date or timestamp, got ${JSON.stringify(value)}`,
+      );
+    q[key] = new Date(ms);
+  }
+  for (const key of ['limit', 'cursor'] as const) {
+    const value = one(key);
+    if (value === undefined) continue;
+    const n = Number(value);
+    const max = key === 'limit' ? MAX_AUDIT_PAGE : Number.MAX_SAFE_INTEGER;
+    if (!Number.isSafeInteger(n) || n < 1 || n > max) {
+      throw new HttpError(
+        400,
+        `query parameter "${key}": expected an integer from 1 to ${max}, got ${JSON.stringify(value)}`,
+      );
+    }
+    q[key] = n;
+  }
+  return q;
+}

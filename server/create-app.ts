@@ -1,0 +1,224 @@
+// Wires the service: policies, audit log, package cache, upstream and the Koa app. Tests call
+// `createApp(...)` and use `service.app.callback()` without opening a port.
+import { join } from 'node:path';
+import Koa, { type Context, type Next } from 'koa';
+import { type Logger, pino } from 'pino';
+import { isLockwardenError } from '../src/errors.js';
+import type { Policy, PopularIndex } from '../src/policy/types.js';
+import type { Sources } from '../src/sources/types.js';
+import { ADMIN_PREFIX, createAdminRoutes } from './admin-routes.js';
+import { type AdminToken, createAdminToken } from './admin-token.js';
+import { type AuditLog, createAuditLog } from './audit-log.js';
+import { HttpError, sendError } from './http-error.js';
+import { createPackageCache, type PackageCache } from './package-cache.js';
+import { createPolicyStore, type PolicyStore } from './policy-store.js';
+import { createRegistryRoutes } from './registry-routes.js';
+import { createUpstream, type Upstream, UpstreamError } from './upstream.js';
+
+export interface CreateAppOptions {
+  /** Directory for policies.json, audit.json and admin-token.json. */
+  dataDir: string;
+  /** Fact sources; the registry source is the upstream packuments come from. */
+  sources: Sources;
+  popular: PopularIndex;
+  /** Token for tarball and pass-through requests to the upstream registry. */
+  upstreamToken?: string;
+  /** Extra origins tarballs may come from (registries with a separate download host). */
+  tarballOrigins?: string[];
+  now?: () => Date;
+  /** Fixed admin token (LOCKWARDEN_ADMIN_TOKEN); otherwise generated once and stored hashed. */
+  adminToken?: string;
+  resetAdminToken?: boolean;
+  /** Policies from `--policy` files; read-only through the API. */
+  filePolicies?: ReadonlyArray<{ policy: Policy; file: string }>;
+  /** Base URL clients use (`https://npm.example.com`); derived from the request when omitted. */
+  publicUrl?: string;
+  /** Wildcard domain for `<policy>[-<label>].<domain>` host routing. */
+  domain?: string;
+  /** Trust X-Forwarded-Proto/Host from a reverse proxy. */
+  trustProxy?: boolean;
+  logger?: Logger;
+  version?: string;
+  cache?: Partial<{
+    ttlMs: number;
+    maxStaleMs: number;
+    failureTtlMs: number;
+    maxBytes: number;
+    maxEntries: number;
+  }>;
+  audit?: Partial<{ maxEntries: number; maxAgeDays: number; flushIntervalMs: number; dedupeMs: number }>;
+}
+
+export interface LockwardenService {
+  app: Koa;
+  policies: PolicyStore;
+  audit: AuditLog;
+  packages: PackageCache;
+  upstream: Upstream;
+  adminToken: AdminToken;
+  logger: Logger;
+  /** Flushes the audit log and closes upstream connections (not the sources: the caller owns them). */
+  close(): Promise<void>;
+}
+
+export const CACHE_DEFAULTS = {
+  ttlMs: 60_000,
+  maxStaleMs: 10 * 60_000,
+  failureTtlMs: 5_000,
+  maxBytes: 512 * 1024 * 1024,
+  maxEntries: 20_000,
+};
+export const AUDIT_DEFAULTS = {
+  maxEntries: 100_000,
+  maxAgeDays: 90,
+  flushIntervalMs: 1_000,
+  dedupeMs: 60 * 60_000,
+};
+
+export async function createApp(options: CreateAppOptions): Promise<LockwardenService> {
+  const now = options.now ?? (() => new Date());
+  const logger = options.logger ?? pino({ level: 'silent' });
+  const onCorrupt = (file: string, movedTo: string, reason: string) =>
+    logger.error(
+      { file, movedTo, reason },
+      'state file was not valid JSON; moved it aside and started empty',
+    );
+  const startedAt = now();
+
+  const policies = await createPolicyStore({
+    file: join(options.dataDir, 'policies.json'),
+    filePolicies: options.filePolicies ?? [],
+    now,
+    onCorrupt,
+  });
+  const auditSettings = { ...AUDIT_DEFAULTS, ...options.audit };
+  const audit = await createAuditLog({
+    file: join(options.dataDir, 'audit.json'),
+    now,
+    maxEntries: auditSettings.maxEntries,
+    maxAgeDays: auditSettings.maxAgeDays,
+    flushIntervalMs: auditSettings.flushIntervalMs,
+    onError: (err) => logger.error({ err }, 'audit log write failed; will retry'),
+    onCorrupt,
+  });
+  const adminToken = await createAdminToken({
+    file: join(options.dataDir, 'admin-token.json'),
+    ...(options.adminToken === undefined ? {} : { fromEnv: options.adminToken }),
+    reset: options.resetAdminToken ?? false,
+    now,
+  });
+  const packages = createPackageCache({
+    sources: options.sources,
+    popular: options.popular,
+    now,
+    ...CACHE_DEFAULTS,
+    ...options.cache,
+    onError: (err, name) => logger.error({ err, package: name }, 'package evaluation failed'),
+  });
+  const upstream = createUpstream({
+    url: options.sources.registry.url,
+    ...(options.upstreamToken ? { token: options.upstreamToken } : {}),
+    ...(options.tarballOrigins ? { tarballOrigins: options.tarballOrigins } : {}),
+    userAgent: `lockwarden/${options.version ?? '0'}`,
+  });
+
+  const app = new Koa({ proxy: options.trustProxy ?? false });
+  app.silent = true;
+  app.on('error', (err: unknown) => logger.warn({ err }, 'response stream error'));
+
+  app.use(async function handleErrors(ctx: Context, next: Next) {
+    const started = performance.now();
+    try {
+      await next();
+    } catch (err) {
+      if (err instanceof HttpError) {
+        for (const [k, v] of Object.entries(err.headers ?? {})) ctx.set(k, v);
+        sendError(ctx, err.status, err.message, err.extra);
+      } else if (err instanceof UpstreamError) {
+        sendError(ctx, err.status, err.message);
+      } else if (isLockwardenError(err) && (err.code === 'EINVALIDNAME' || err.code === 'EPOLICY')) {
+        sendError(ctx, 400, err.message);
+      } else {
+        logger.error({ err, method: ctx.method, url: ctx.url }, 'request failed');
+        sendError(ctx, 500, 'internal error in lockwarden; the service log has the details');
+      }
+    }
+    if (logger.isLevelEnabled('info')) {
+      logger.info(
+        {
+          method: ctx.method,
+          url: ctx.url.slice(0, 512),
+          status: ctx.status,
+          ms: Math.round((performance.now() - started) * 10) / 10,
+          ua: ctx.get('user-agent').slice(0, 128),
+        },
+        'request',
+      );
+    }
+  });
+
+  app.use(async (ctx, next) => {
+    if (ctx.path === '/-/ping') {
+      ctx.body = {};
+      return;
+    }
+    await next();
+  });
+
+  const admin = createAdminRoutes({
+    policies,
+    audit,
+    packages,
+    token: adminToken,
+    sources: options.sources,
+    popular: options.popular,
+    now,
+    ...(options.publicUrl ? { publicUrl: options.publicUrl } : {}),
+    health: () => ({
+      version: options.version ?? null,
+      startedAt: startedAt.toISOString(),
+      upstream: options.sources.registry.url,
+      upstreamStats: options.sources.registry.stats(),
+      policies: policies.list().map((p) => p.policy.id),
+      audit: audit.stats(),
+      cache: packages.stats(),
+      rssBytes: process.memoryUsage.rss(),
+    }),
+  });
+  app.use(admin.routes());
+  app.use(admin.allowedMethods({ throw: false }));
+  app.use(async (ctx, next) => {
+    if (ctx.path === ADMIN_PREFIX || ctx.path.startsWith(`${ADMIN_PREFIX}/`)) {
+      if (ctx.status === 404 && ctx.body === undefined)
+        sendError(ctx, 404, `${ctx.path} is not a lockwarden endpoint`);
+      return;
+    }
+    await next();
+  });
+  app.use(
+    createRegistryRoutes({
+      policies,
+      packages,
+      audit,
+      upstream,
+      now,
+      ...(options.publicUrl ? { publicUrl: options.publicUrl.replace(/\/+$/, '') } : {}),
+      ...(options.domain ? { domain: options.domain } : {}),
+      auditDedupeMs: auditSettings.dedupeMs,
+    }),
+  );
+
+  return {
+    app,
+    policies,
+    audit,
+    packages,
+    upstream,
+    adminToken,
+    logger,
+    async close() {
+      await audit.close();
+      await upstream.close();
+    },
+  };
+}

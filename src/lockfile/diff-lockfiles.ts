@@ -1,0 +1,73 @@
+// What a pull request changes in a lockfile, so the Action can check only what is new.
+// Compared by name@version: where a package sits in the tree does not change what was published.
+import semver from 'semver';
+import type { LockfileEntry, LockfileInventory } from './read-lockfile.js';
+
+export interface LockfileDiff {
+  /** name@version in head whose name is not in base at all. */
+  added: LockfileEntry[];
+  /** name@version in head, not in base, for a name base has at other versions. */
+  updated: { name: string; from: string[]; to: LockfileEntry }[];
+  /** name@version in base and not in head. */
+  removed: { name: string; version: string }[];
+  /** How many head entries base already had. */
+  unchanged: number;
+}
+
+/**
+ * Compares two inventories. With no base (a new lockfile), everything in head is added.
+ * `updated.from` lists the base versions of the name that head no longer has; when head keeps
+ * all of them and adds another copy, it lists every base version.
+ */
+export function diffInventories(base: LockfileInventory | null, head: LockfileInventory): LockfileDiff {
+  if (base === null) return { added: [...head.entries], updated: [], removed: [], unchanged: 0 };
+
+  const baseVersions = versionsByName(base.entries);
+  const headVersions = versionsByName(head.entries);
+  const added: LockfileEntry[] = [];
+  const updated: LockfileDiff['updated'] = [];
+  let unchanged = 0;
+
+  for (const entry of head.entries) {
+    const before = baseVersions.get(entry.name);
+    if (before?.has(entry.version)) {
+      unchanged++;
+    } else if (before === undefined) {
+      added.push(entry);
+    } else {
+      const after = headVersions.get(entry.name);
+      const gone = [...before].filter((version) => !after?.has(version));
+      updated.push({ name: entry.name, from: sortVersions(gone.length > 0 ? gone : [...before]), to: entry });
+    }
+  }
+
+  const removed: LockfileDiff['removed'] = [];
+  for (const entry of base.entries) {
+    if (!headVersions.get(entry.name)?.has(entry.version)) {
+      removed.push({ name: entry.name, version: entry.version });
+    }
+  }
+  return { added, updated, removed, unchanged };
+}
+
+function versionsByName(entries: readonly LockfileEntry[]): Map<string, Set<string>> {
+  const map = new Map<string, Set<string>>();
+  for (const { name, version } of entries) {
+    let versions = map.get(name);
+    if (versions === undefined) {
+      versions = new Set();
+      map.set(name, versions);
+    }
+    versions.add(version);
+  }
+  return map;
+}
+
+function sortVersions(versions: string[]): string[] {
+  return versions.sort((a, b) => {
+    const va = semver.valid(a, { loose: true });
+    const vb = semver.valid(b, { loose: true });
+    if (va !== null && vb !== null) return semver.compare(va, vb, { loose: true });
+    return a < b ? -1 : a > b ? 1 : 0;
+  });
+}

@@ -1,0 +1,171 @@
+// Wires the fact sources from flags and environment. This is the only place in src/sources that
+// reads environment variables: everything below receives plain values.
+import { LockwardenError } from '../errors.js';
+import { resolveCacheDir } from './disk-cache.js';
+import { createDownloadsSource } from './downloads-source.js';
+import { createTagsSource } from './github-tags-source.js';
+import { createHttpClient, type HttpClient, type HttpClientOptions } from './http-client.js';
+import { readNpmAuthToken, readNpmRegistry } from './npm-config.js';
+import { readPopularList } from './popular-list.js';
+import { createRegistrySource, normalizeRegistryUrl } from './registry-source.js';
+import type { PopularList, RegistrySource, Sources } from './types.js';
+
+export interface SourceFlags {
+  /** `--registry`: overrides npm's configuration. */
+  registry?: string;
+  downloadsUrl?: string;
+  githubApiUrl?: string;
+  githubToken?: string;
+  cacheDir?: string;
+  /** Disables the on-disk cache. */
+  noCache?: boolean;
+  /** Time allowed for each upstream's response headers. */
+  timeoutMs?: number;
+}
+
+export interface SourceConfig {
+  /** Undefined: resolved from npm's configuration on first use. */
+  registryUrl?: string;
+  registryToken?: string;
+  /** Where npm's configuration is read from when `registryUrl` is deferred. */
+  npm: { cwd: string; env: NodeJS.ProcessEnv };
+  downloadsUrl: string;
+  githubApiUrl: string;
+  githubToken?: string;
+  /** Base for `git ls-remote` when there is no GitHub token. */
+  gitBaseUrl: string;
+  /** Undefined: no disk cache. */
+  cacheDir?: string;
+  http: HttpClientOptions;
+}
+
+// The downloads API is a separate service from the registry; its public host may be named.
+const DEFAULT_DOWNLOADS_URL = 'https://api.npmjs.org/';
+const DEFAULT_GITHUB_API_URL = 'https://api.github.com/';
+const DEFAULT_GIT_BASE_URL = 'https://github.com';
+
+export async function resolveSourceConfig(opts: {
+  flags: SourceFlags;
+  env: NodeJS.ProcessEnv;
+  cwd: string;
+  /** False when the policy needs nothing from the registry: npm is then not asked up front. */
+  needsRegistry?: boolean;
+}): Promise<SourceConfig> {
+  const { flags, env, cwd } = opts;
+  const npm = { cwd, env };
+  let registryUrl: string | undefined;
+  if (flags.registry) registryUrl = normalizeRegistryUrl(flags.registry, 'registry URL (--registry)');
+  else if (opts.needsRegistry !== false) registryUrl = await readNpmRegistry(npm);
+  const registryToken = registryUrl ? await readNpmAuthToken(registryUrl, npm) : undefined;
+
+  const url = (
+    what: string,
+    flag: string | undefined,
+    flagName: string,
+    envName: string,
+    fallback: string,
+  ) => {
+    if (flag) return normalizeRegistryUrl(flag, `${what} (${flagName})`);
+    const fromEnv = env[envName];
+    if (fromEnv) return normalizeRegistryUrl(fromEnv, `${what} (${envName})`);
+    return fallback;
+  };
+
+  const timeoutMs = flags.timeoutMs;
+  if (timeoutMs !== undefined && (!Number.isFinite(timeoutMs) || timeoutMs <= 0)) {
+    throw new LockwardenError(
+      'EUSAGE',
+      `--timeout: expected a positive number of milliseconds, got ${timeoutMs}`,
+    );
+  }
+  const githubToken = flags.githubToken || env.GITHUB_TOKEN || undefined;
+  return {
+    ...(registryUrl ? { registryUrl } : {}),
+    ...(registryToken ? { registryToken } : {}),
+    npm,
+    downloadsUrl: url(
+      'downloads API URL',
+      flags.downloadsUrl,
+      '--downloads-url',
+      'LOCKWARDEN_DOWNLOADS_URL',
+      DEFAULT_DOWNLOADS_URL,
+    ),
+    githubApiUrl: url(
+      'GitHub API URL',
+      flags.githubApiUrl,
+      '--github-api-url',
+      'GITHUB_API_URL',
+      DEFAULT_GITHUB_API_URL,
+    ),
+    ...(githubToken ? { githubToken } : {}),
+    gitBaseUrl: (env.GITHUB_SERVER_URL || DEFAULT_GIT_BASE_URL).replace(/\/+$/, ''),
+    ...(flags.noCache
+      ? {}
+      : { cacheDir: resolveCacheDir({ env, ...(flags.cacheDir ? { override: flags.cacheDir } : {}) }) }),
+    http: timeoutMs === undefined ? {} : { headersTimeoutMs: timeoutMs, bodyTimeoutMs: timeoutMs },
+  };
+}
+
+export interface ClosableSources extends Sources {
+  /** Closes the shared HTTP agent; call once when the run is over. */
+  close(): Promise<void>;
+}
+
+export function createSources(
+  config: SourceConfig,
+  opts: { popular?: PopularList; now?: () => Date; http?: HttpClient } = {},
+): ClosableSources {
+  const http = opts.http ?? createHttpClient(config.http);
+  const popular = opts.popular ?? readPopularList();
+  const now = opts.now ?? (() => new Date());
+  const cacheDir = config.cacheDir;
+  const registryFor = (url: string, token: string | undefined) =>
+    createRegistrySource({ url, http, now, ...(token ? { token } : {}), ...(cacheDir ? { cacheDir } : {}) });
+  const registry = config.registryUrl
+    ? registryFor(config.registryUrl, config.registryToken)
+    : createDeferredRegistrySource(async () => {
+        const url = await readNpmRegistry(config.npm);
+        return registryFor(url, await readNpmAuthToken(url, config.npm));
+      });
+  return {
+    registry,
+    downloads: createDownloadsSource({
+      url: config.downloadsUrl,
+      http,
+      popular,
+      now,
+      ...(cacheDir ? { cacheDir } : {}),
+    }),
+    tags: createTagsSource({
+      apiUrl: config.githubApiUrl,
+      gitBaseUrl: config.gitBaseUrl,
+      http,
+      now,
+      env: config.npm.env,
+      ...(config.githubToken ? { token: config.githubToken } : {}),
+    }),
+    popular,
+    close: () => http.close(),
+  };
+}
+
+/** A registry source whose URL is looked up on first use, so runs that never ask do not pay for it. */
+function createDeferredRegistrySource(resolve: () => Promise<RegistrySource>): RegistrySource {
+  let inner: RegistrySource | undefined;
+  let pending: Promise<RegistrySource> | undefined;
+  const get = async () => {
+    pending ??= resolve().then((source) => {
+      inner = source;
+      return source;
+    });
+    return pending;
+  };
+  return {
+    get url() {
+      return inner?.url ?? 'the registry npm is configured with';
+    },
+    getPackument: async (name, o) => (await get()).getPackument(name, o),
+    getManifest: async (name, version) => (await get()).getManifest(name, version),
+    stats: () => inner?.stats() ?? { requests: 0, bytes: 0, cacheHits: 0, errors: 0 },
+  };
+}

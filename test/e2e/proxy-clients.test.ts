@@ -1,0 +1,209 @@
+// The real npm and pnpm clients against `lockwarden serve` in front of a loopback fake upstream.
+// Every client run gets a fresh cache, an empty user config and the registry from the env, so
+// nothing here can reach a real registry.
+import { execFile } from 'node:child_process';
+import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join, resolve } from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { makePackument } from '../helpers/make-packument.js';
+import { daysAgo, NOW } from '../helpers/make-policy.js';
+import { type ProxyHarness, startProxyHarness } from '../helpers/proxy-harness.js';
+
+const PNPM = resolve('node_modules/.bin/pnpm');
+let h: ProxyHarness;
+let base: string;
+const temps: string[] = [];
+
+const leftPad = makePackument({
+  name: 'left-pad',
+  versions: [
+    { version: '1.0.0', publishedAt: new Date(daysAgo(60)) },
+    { version: '1.1.0', publishedAt: new Date(daysAgo(30)) },
+    { version: '1.2.0', publishedAt: new Date(daysAgo(2)) },
+  ],
+});
+const isOdd = makePackument({
+  name: '@acme/is-odd',
+  versions: [
+    { version: '3.0.0', publishedAt: new Date(daysAgo(90)), dependencies: { 'left-pad': '^1.0.0' } },
+    { version: '3.0.1', publishedAt: new Date(daysAgo(3)), dependencies: { 'left-pad': '^1.0.0' } },
+  ],
+});
+
+beforeAll(async () => {
+  h = await startProxyHarness({
+    packuments: [leftPad, isOdd],
+    filePolicies: [
+      { id: 'strict', coolingOffDays: 7, typosquatting: true },
+      { id: 'watch', action: 'alert', coolingOffDays: 7, typosquatting: true },
+    ],
+    now: NOW,
+  });
+  base = await h.listen();
+});
+
+afterAll(async () => {
+  await h?.close();
+  for (const dir of temps) await rm(dir, { recursive: true, force: true });
+});
+
+async function project(pkg: Record<string, unknown> = {}): Promise<string> {
+  const dir = await mkdtemp(join(tmpdir(), 'lockwarden-e2e-'));
+  temps.push(dir);
+  await writeFile(
+    join(dir, 'package.json'),
+    JSON.stringify({ name: 'app', version: '1.0.0', private: true, ...pkg }, null, 2),
+  );
+  return dir;
+}
+
+async function clientEnv(registry: string): Promise<NodeJS.ProcessEnv> {
+  const home = await mkdtemp(join(tmpdir(), 'lockwarden-e2e-home-'));
+  temps.push(home);
+  const userconfig = join(home, '.npmrc');
+  await writeFile(userconfig, '');
+  const env: NodeJS.ProcessEnv = {};
+  for (const [k, v] of Object.entries(process.env)) {
+    if (!/^(npm_|NPM_|pnpm_|PNPM_)/.test(k)) env[k] = v;
+  }
+  return {
+    ...env,
+    HOME: home,
+    npm_config_cache: join(home, 'npm-cache'),
+    npm_config_userconfig: userconfig,
+    npm_config_globalconfig: join(home, 'global-npmrc'),
+    npm_config_registry: registry,
+    npm_config_audit: 'false',
+    npm_config_fund: 'false',
+    npm_config_update_notifier: 'false',
+    npm_config_store_dir: join(home, 'pnpm-store'),
+    npm_config_fetch_retries: '0',
+    // pnpm reads its own variables and project .npmrc, not npm_config_* from the environment.
+    PNPM_CONFIG_REGISTRY: registry,
+    PNPM_CONFIG_STORE_DIR: join(home, 'pnpm-store'),
+    PNPM_CONFIG_CACHE_DIR: join(home, 'pnpm-cache'),
+    PNPM_HOME: join(home, 'pnpm-home'),
+    // Anything that is not loopback goes to a closed port: a misconfigured client fails instead of
+    // reaching a real registry.
+    HTTP_PROXY: 'http://127.0.0.1:9',
+    HTTPS_PROXY: 'http://127.0.0.1:9',
+    http_proxy: 'http://127.0.0.1:9',
+    https_proxy: 'http://127.0.0.1:9',
+    NO_PROXY: '127.0.0.1,localhost',
+    no_proxy: '127.0.0.1,localhost',
+    NODE_ENV: 'production',
+  };
+}
+
+function run(cmd: string, args: string[], cwd: string, env: NodeJS.ProcessEnv) {
+  return new Promise<{ code: number; stdout: string; stderr: string }>((resolveRun) => {
+    execFile(cmd, args, { cwd, env, timeout: 120_000 }, (err, stdout, stderr) => {
+      const code = err ? (typeof err.code === 'number' ? err.code : 1) : 0;
+      resolveRun({ code, stdout, stderr });
+    });
+  });
+}
+
+async function installedVersion(dir: string, name: string): Promise<string> {
+  return JSON.parse(await readFile(join(dir, 'node_modules', name, 'package.json'), 'utf8')).version;
+}
+
+describe('npm through the proxy', () => {
+  it('hides a young version: npm install gets the newest allowed one', async () => {
+    const dir = await project();
+    const res = await run(
+      'npm',
+      ['install', 'left-pad', '@acme/is-odd'],
+      dir,
+      await clientEnv(`${base}/strict/`),
+    );
+    expect(res.code, res.stderr).toBe(0);
+    expect(await installedVersion(dir, 'left-pad')).toBe('1.1.0');
+    expect(await installedVersion(dir, '@acme/is-odd')).toBe('3.0.0');
+    const pkg = JSON.parse(await readFile(join(dir, 'package.json'), 'utf8'));
+    expect(pkg.dependencies).toEqual({ '@acme/is-odd': '^3.0.0', 'left-pad': '^1.1.0' });
+    const lock = JSON.parse(await readFile(join(dir, 'package-lock.json'), 'utf8'));
+    expect(lock.packages['node_modules/left-pad'].resolved).toBe(
+      `${base}/strict/left-pad/-/left-pad-1.1.0.tgz`,
+    );
+  });
+
+  it('refuses a typosquat with the reason visible in npm output', async () => {
+    const dir = await project();
+    const res = await run('npm', ['install', 'expres'], dir, await clientEnv(`${base}/strict/`));
+    expect(res.code).not.toBe(0);
+    expect(res.stderr).toMatch(/403/);
+    expect(res.stderr).toMatch(/expres looks like express/);
+  });
+
+  it('npm ci from a lockfile pinned to a blocked version fails at the tarball with the reason', async () => {
+    const dir = await project({ dependencies: { 'left-pad': '1.2.0' } });
+    const manifest = leftPad.versions['1.2.0']!;
+    await writeFile(
+      join(dir, 'package-lock.json'),
+      JSON.stringify({
+        name: 'app',
+        version: '1.0.0',
+        lockfileVersion: 3,
+        requires: true,
+        packages: {
+          '': { name: 'app', version: '1.0.0', dependencies: { 'left-pad': '1.2.0' } },
+          'node_modules/left-pad': {
+            version: '1.2.0',
+            resolved: `${base}/strict/ci-job/left-pad/-/left-pad-1.2.0.tgz`,
+            integrity: manifest.dist!.integrity,
+          },
+        },
+      }),
+    );
+    const res = await run('npm', ['ci'], dir, await clientEnv(`${base}/strict/ci-job/`));
+    expect(res.code).not.toBe(0);
+    expect(res.stderr).toMatch(/403/);
+    expect(res.stderr).toMatch(/left-pad@1\.2\.0 was published 2 days ago \(cooling-off 7 days\)/);
+    expect(h.registry.requests.map((r) => r.path)).not.toContain('/left-pad/-/left-pad-1.2.0.tgz');
+    expect(h.service.audit.query({ label: 'ci-job', outcome: 'blocked' }).entries).toEqual([
+      expect.objectContaining({ package: 'left-pad', version: '1.2.0', rule: 'cooling-off' }),
+    ]);
+  });
+
+  it('alert mode installs everything and the audit log holds the alerts', async () => {
+    const dir = await project();
+    const res = await run(
+      'npm',
+      ['install', 'left-pad', '@acme/is-odd'],
+      dir,
+      await clientEnv(`${base}/watch/`),
+    );
+    expect(res.code, res.stderr).toBe(0);
+    expect(await installedVersion(dir, 'left-pad')).toBe('1.2.0');
+    expect(await installedVersion(dir, '@acme/is-odd')).toBe('3.0.1');
+    const alerts = h.service.audit.query({ policy: 'watch', outcome: 'alert' }).entries;
+    expect(alerts.map((e) => `${e.package}@${e.version} ${e.rule}`).sort()).toEqual([
+      '@acme/is-odd@3.0.1 cooling-off',
+      'left-pad@1.2.0 cooling-off',
+    ]);
+    expect(alerts[0]!.userAgent).toMatch(/^npm\//);
+  });
+});
+
+describe('pnpm through the proxy', () => {
+  it('resolves to the newest allowed version and fails on a blocked package', async () => {
+    const dir = await project();
+    const env = await clientEnv(`${base}/strict/pnpm-ci/`);
+    await writeFile(join(dir, '.npmrc'), `registry=${base}/strict/pnpm-ci/\n`);
+    const res = await run(PNPM, ['add', 'left-pad', '@acme/is-odd'], dir, env);
+    expect(res.code, res.stdout + res.stderr).toBe(0);
+    expect(await installedVersion(dir, 'left-pad')).toBe('1.1.0');
+    expect(await installedVersion(dir, '@acme/is-odd')).toBe('3.0.0');
+    const refused = await run(PNPM, ['add', 'expres'], dir, env);
+    expect(refused.code).not.toBe(0);
+    expect(refused.stdout + refused.stderr).toMatch(/403/);
+    const logged = h.service.audit.query({ label: 'pnpm-ci', package: 'expres' }).entries;
+    expect(logged[0]).toMatchObject({
+      rule: 'typosquatting',
+      outcome: 'blocked',
+      userAgent: expect.stringMatching(/pnpm/),
+    });
+  });
+});

@@ -1,0 +1,294 @@
+// The admin API: token, policy CRUD with the engine's validation messages, the check API the
+// Action's service mode calls, audit log queries, and state that survives a restart.
+import { readFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import { afterEach, describe, expect, it } from 'vitest';
+import { makePackument } from '../helpers/make-packument.js';
+import { daysAgo, NOW } from '../helpers/make-policy.js';
+import { type ProxyHarness, startProxyHarness } from '../helpers/proxy-harness.js';
+
+let h: ProxyHarness;
+afterEach(async () => {
+  await h?.close();
+});
+
+const packuments = () => [
+  makePackument({
+    name: 'left-pad',
+    versions: [
+      { version: '1.0.0', publishedAt: new Date(daysAgo(40)) },
+      { version: '1.2.0', publishedAt: new Date(daysAgo(2)) },
+    ],
+  }),
+];
+
+describe('admin token', () => {
+  it('refuses requests without the token or with a wrong one', async () => {
+    h = await startProxyHarness();
+    const none = await h.request({ url: '/-/lockwarden/v1/policies' });
+    expect(none.status).toBe(401);
+    expect(none.json().error).toMatch(/needs "Authorization: Bearer <token>"/);
+    const wrong = await h.request({
+      url: '/-/lockwarden/v1/policies',
+      headers: { authorization: 'Bearer nope' },
+    });
+    expect(wrong.status).toBe(401);
+    expect(wrong.json().error).toBe('the admin token is wrong');
+  });
+
+  it('generates a token on first start, stores only its hash, and does not print it again', async () => {
+    h = await startProxyHarness({ generatedToken: true });
+    const token = h.service.adminToken.generated;
+    expect(token).toMatch(/^lw_[A-Za-z0-9_-]{32}$/);
+    const stored = await readFile(join(h.dataDir, 'admin-token.json'), 'utf8');
+    expect(stored).not.toContain(token!);
+    const ok = await h.request({
+      url: '/-/lockwarden/v1/policies',
+      headers: { authorization: `Bearer ${token}` },
+    });
+    expect(ok.status).toBe(200);
+    await h.restart();
+    expect(h.service.adminToken.generated).toBeNull();
+    expect(h.service.adminToken.verify(token!)).toBe(true);
+  });
+});
+
+describe('policies', () => {
+  it('starts with the default policy and lists it with its NPM_CONFIG_REGISTRY line', async () => {
+    h = await startProxyHarness();
+    const res = await h.admin('GET', '/policies');
+    expect(res.status).toBe(200);
+    expect(res.json().policies).toEqual([
+      expect.objectContaining({
+        id: 'default',
+        revision: 1,
+        npmConfigRegistry: 'NPM_CONFIG_REGISTRY=http://127.0.0.1:4880/default/',
+        policy: expect.objectContaining({ coolingOffDays: 7, action: 'block' }),
+      }),
+    ]);
+  });
+
+  it('creates, reads, updates and deletes a policy; revisions count', async () => {
+    h = await startProxyHarness({ packuments: packuments() });
+    const created = await h.admin('POST', '/policies', {
+      id: 'team',
+      coolingOffDays: 3,
+      allow: [{ package: 'left-pad', reason: 'vetted' }],
+    });
+    expect(created.status).toBe(201);
+    expect(created.headers.location).toBe('/-/lockwarden/v1/policies/team');
+    expect(created.json()).toMatchObject({ id: 'team', revision: 1, origin: { kind: 'store' } });
+    expect(created.json().policy.allow).toEqual([{ package: 'left-pad', reason: 'vetted' }]);
+
+    expect((await h.admin('POST', '/policies', { id: 'team' })).status).toBe(409);
+    const updated = await h.admin('PUT', '/policies/team', { coolingOffDays: 5 });
+    expect(updated.json()).toMatchObject({ revision: 2, policy: { coolingOffDays: 5, allow: [] } });
+    expect((await h.admin('GET', '/policies/team')).json().revision).toBe(2);
+    const mismatch = await h.admin('PUT', '/policies/team', { id: 'other' });
+    expect(mismatch.status).toBe(400);
+    expect(mismatch.json().error).toMatch(/does not match the policy in the URL/);
+
+    expect((await h.admin('DELETE', '/policies/team')).status).toBe(204);
+    expect((await h.admin('GET', '/policies/team')).status).toBe(404);
+    expect((await h.request({ url: '/team/left-pad' })).status).toBe(404);
+  });
+
+  it('rejects invalid policies with the engine validation messages, every problem at once', async () => {
+    h = await startProxyHarness();
+    const res = await h.admin('POST', '/policies', { id: 'Bad Id', coolingOffDays: '7d', actoin: 'block' });
+    expect(res.status).toBe(400);
+    const body = res.json();
+    expect(body.error).toMatch(/^request body: invalid policy, 3 problems:/);
+    expect(body.problems.map((p: { path: string }) => p.path).sort()).toEqual([
+      'actoin',
+      'coolingOffDays',
+      'id',
+    ]);
+    const notJson = await h.request({
+      method: 'POST',
+      url: '/-/lockwarden/v1/policies',
+      headers: { authorization: 'Bearer test-admin-token', 'content-type': 'application/json' },
+      body: '{"id": ',
+    });
+    expect(notJson.status).toBe(400);
+    expect(notJson.json().error).toMatch(/^request body is not valid JSON/);
+  });
+
+  it('keeps policies loaded from files read-only', async () => {
+    h = await startProxyHarness({ filePolicies: [{ id: 'from-git', coolingOffDays: 2 }] });
+    const list = (await h.admin('GET', '/policies')).json().policies;
+    expect(list.map((p: { id: string }) => p.id)).toEqual(['from-git']);
+    const res = await h.admin('PUT', '/policies/from-git', { coolingOffDays: 0 });
+    expect(res.status).toBe(409);
+    expect(res.json().error).toBe(
+      'policy "from-git" is loaded from policies/from-git.json; change that file and restart the service',
+    );
+    expect((await h.admin('DELETE', '/policies/from-git')).status).toBe(409);
+  });
+
+  it('keeps policies across a restart', async () => {
+    h = await startProxyHarness();
+    await h.admin('POST', '/policies', { id: 'kept', coolingOffDays: 1 });
+    await h.admin('PUT', '/policies/kept', { coolingOffDays: 2 });
+    await h.restart();
+    expect((await h.admin('GET', '/policies/kept')).json()).toMatchObject({
+      revision: 2,
+      policy: { coolingOffDays: 2 },
+    });
+  });
+});
+
+describe('check API', () => {
+  it("returns the engine's verdicts and logs findings with source ci", async () => {
+    h = await startProxyHarness({
+      packuments: packuments(),
+      filePolicies: [{ id: 'strict', coolingOffDays: 7, typosquatting: true }],
+    });
+    const res = await h.request({
+      method: 'POST',
+      url: '/-/lockwarden/v1/policies/strict/check?label=pipeline-7',
+      headers: { authorization: 'Bearer test-admin-token', 'user-agent': 'lockwarden-action/0.1.0' },
+      body: {
+        packages: [
+          { name: 'left-pad', version: '1.0.0' },
+          { name: 'left-pad', version: '1.2.0' },
+          { name: 'expres', version: '1.0.0' },
+        ],
+      },
+    });
+    expect(res.status).toBe(200);
+    const body = res.json();
+    expect(body.policy).toEqual({
+      id: 'strict',
+      name: 'strict',
+      action: 'block',
+      onUnavailable: 'alert',
+      revision: 1,
+    });
+    expect(
+      body.verdicts.map((v: { name: string; version: string; decision: string }) => [
+        v.name,
+        v.version,
+        v.decision,
+      ]),
+    ).toEqual([
+      ['left-pad', '1.0.0', 'allow'],
+      ['left-pad', '1.2.0', 'block'],
+      ['expres', '1.0.0', 'block'],
+    ]);
+    expect(body.verdicts[1].findings[0]).toMatchObject({
+      rule: 'cooling-off',
+      outcome: 'block',
+      effect: 'block',
+    });
+    const logged = h.service.audit.query({ source: 'ci' }).entries;
+    // Newest first; an unknown name has no publish time, which the policy's onUnavailable turns into an alert.
+    expect(logged.map((e) => [e.package, e.version, e.rule, e.outcome, e.label, e.userAgent])).toEqual([
+      ['expres', '1.0.0', 'cooling-off', 'alert', 'pipeline-7', 'lockwarden-action/0.1.0'],
+      ['expres', '1.0.0', 'typosquatting', 'blocked', 'pipeline-7', 'lockwarden-action/0.1.0'],
+      ['left-pad', '1.2.0', 'cooling-off', 'blocked', 'pipeline-7', 'lockwarden-action/0.1.0'],
+    ]);
+  });
+
+  it('rejects malformed check requests naming each bad entry', async () => {
+    h = await startProxyHarness();
+    const res = await h.admin('POST', '/policies/default/check', {
+      packages: [
+        { name: '../etc/passwd', version: '1.0.0' },
+        { version: '1.0.0' },
+        { name: 'ok', version: 7 },
+      ],
+    });
+    expect(res.status).toBe(400);
+    expect(res.json().problems).toEqual([
+      'packages[0].name: "../etc/passwd" is not a valid npm package name: name starts with "." or "_"',
+      'packages[1].name: expected a package name',
+      'packages[2].version: expected a version string or null',
+    ]);
+    expect((await h.admin('POST', '/policies/default/check', { pkgs: [] })).status).toBe(400);
+    expect((await h.admin('POST', '/policies/nope/check', { packages: [] })).status).toBe(404);
+  });
+});
+
+describe('audit log queries', () => {
+  it('filters by policy, label, package, rule, outcome and time, newest first, with pagination', async () => {
+    h = await startProxyHarness();
+    const base = { source: 'registry' as const, reason: 'r', userAgent: null };
+    h.service.audit.record([
+      {
+        ...base,
+        policy: 'a',
+        label: null,
+        package: 'p1',
+        version: '1.0.0',
+        rule: 'cooling-off',
+        outcome: 'hidden',
+      },
+      {
+        ...base,
+        policy: 'a',
+        label: 'img',
+        package: 'p2',
+        version: '1.0.0',
+        rule: 'typosquatting',
+        outcome: 'blocked',
+      },
+    ]);
+    h.clock.advance(3_600_000);
+    h.service.audit.record([
+      {
+        ...base,
+        policy: 'b',
+        label: 'img',
+        package: 'p1',
+        version: '2.0.0',
+        rule: 'cooling-off',
+        outcome: 'alert',
+      },
+      {
+        ...base,
+        policy: 'a',
+        label: 'img',
+        package: 'p1',
+        version: '3.0.0',
+        rule: 'cooling-off',
+        outcome: 'blocked',
+      },
+    ]);
+    const q = async (query: string) => (await h.admin('GET', `/audit${query}`)).json();
+    expect((await q('')).entries.map((e: { id: number }) => e.id)).toEqual([4, 3, 2, 1]);
+    expect((await q('?policy=a&label=img')).entries.map((e: { id: number }) => e.id)).toEqual([4, 2]);
+    expect(
+      (await q('?package=p1&rule=cooling-off&outcome=blocked')).entries.map((e: { id: number }) => e.id),
+    ).toEqual([4]);
+    const later = new Date(NOW.getTime() + 1_000).toISOString();
+    expect((await q(`?since=${later}`)).entries.map((e: { id: number }) => e.id)).toEqual([4, 3]);
+    expect((await q(`?until=${later}`)).entries.map((e: { id: number }) => e.id)).toEqual([2, 1]);
+    const page1 = await q('?limit=3');
+    expect(page1.entries.map((e: { id: number }) => e.id)).toEqual([4, 3, 2]);
+    expect(page1.nextCursor).toBe(2);
+    const page2 = await q(`?limit=3&cursor=${page1.nextCursor}`);
+    expect(page2).toEqual({ entries: [expect.objectContaining({ id: 1 })], nextCursor: null });
+
+    const bad = await h.admin('GET', '/audit?outcome=maybe');
+    expect(bad.status).toBe(400);
+    expect(bad.json().error).toBe(
+      'query parameter "outcome": expected one of blocked, hidden, alert, got "maybe"',
+    );
+    expect((await h.admin('GET', '/audit?limit=0')).status).toBe(400);
+    expect((await h.admin('GET', '/audit?since=yesterday')).status).toBe(400);
+  });
+
+  it('keeps the audit log across a restart', async () => {
+    h = await startProxyHarness({
+      packuments: packuments(),
+      filePolicies: [{ id: 'strict', coolingOffDays: 7 }],
+    });
+    expect((await h.request({ url: '/strict/left-pad/-/left-pad-1.2.0.tgz' })).status).toBe(403);
+    await h.restart();
+    const entries = (await h.admin('GET', '/audit')).json().entries;
+    expect(entries).toEqual([
+      expect.objectContaining({ package: 'left-pad', version: '1.2.0', outcome: 'blocked' }),
+    ]);
+  });
+});

@@ -1,0 +1,136 @@
+// The audit log file: batched atomic writes, retention by count and age, and recovery from a
+// crash mid-write or a damaged file.
+import { mkdtemp, readdir, readFile, rm, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { type AuditLog, createAuditLog, type NewAuditEntry } from '../../server/audit-log.js';
+import { NOW } from '../helpers/make-policy.js';
+
+let dir: string;
+let log: AuditLog | undefined;
+let clock: Date;
+const corrupt: string[] = [];
+
+beforeEach(async () => {
+  dir = await mkdtemp(join(tmpdir(), 'lockwarden-audit-'));
+  clock = NOW;
+  corrupt.length = 0;
+});
+afterEach(async () => {
+  await log?.close();
+  log = undefined;
+  await rm(dir, { recursive: true, force: true });
+});
+
+const open = (overrides: Partial<Parameters<typeof createAuditLog>[0]> = {}) =>
+  createAuditLog({
+    file: join(dir, 'audit.json'),
+    now: () => clock,
+    maxEntries: 1_000,
+    maxAgeDays: 30,
+    flushIntervalMs: 60_000,
+    onCorrupt: (file, movedTo) => corrupt.push(`${file} -> ${movedTo}`),
+    ...overrides,
+  });
+
+function entry(i: number, overrides: Partial<NewAuditEntry> = {}): NewAuditEntry {
+  return {
+    policy: 'strict',
+    label: null,
+    source: 'registry',
+    package: `pkg-${i}`,
+    version: '1.0.0',
+    rule: 'cooling-off',
+    outcome: 'blocked',
+    reason: `pkg-${i}@1.0.0 was published 1 day ago`,
+    userAgent: 'npm/11',
+    ...overrides,
+  };
+}
+
+describe('audit log', () => {
+  it('batches many records into one atomic write per flush', async () => {
+    log = await open();
+    for (let i = 0; i < 500; i++) log.record([entry(i)]);
+    expect(log.stats()).toMatchObject({ entries: 500, pending: 500, writes: 0 });
+    await log.flush();
+    expect(log.stats()).toMatchObject({ pending: 0, writes: 1 });
+    const file = JSON.parse(await readFile(join(dir, 'audit.json'), 'utf8'));
+    expect(file.entries).toHaveLength(500);
+    expect(file.nextId).toBe(501);
+    expect((await readdir(dir)).filter((f) => f.endsWith('.tmp'))).toEqual([]);
+  });
+
+  it('flushes on its own after the flush interval', async () => {
+    log = await open({ flushIntervalMs: 5 });
+    log.record([entry(1)]);
+    await expect.poll(() => log!.stats().writes, { timeout: 2_000, interval: 5 }).toBe(1);
+  });
+
+  it('keeps at most maxEntries, dropping the oldest', async () => {
+    log = await open({ maxEntries: 10 });
+    for (let i = 0; i < 25; i++) log.record([entry(i)]);
+    await log.flush();
+    const kept = log.query({ limit: 100 }).entries.map((e) => e.package);
+    expect(kept).toEqual(Array.from({ length: 10 }, (_, k) => `pkg-${24 - k}`));
+  });
+
+  it('drops entries older than maxAgeDays at the next flush', async () => {
+    log = await open({ maxAgeDays: 7 });
+    log.record([entry(1)]);
+    clock = new Date(NOW.getTime() + 8 * 86_400_000);
+    log.record([entry(2)]);
+    await log.flush();
+    expect(log.query({}).entries.map((e) => e.package)).toEqual(['pkg-2']);
+  });
+
+  it('survives a restart, continuing ids', async () => {
+    log = await open();
+    log.record([entry(1), entry(2)]);
+    await log.close();
+    log = await open();
+    log.record([entry(3)]);
+    expect(log.query({}).entries.map((e) => e.id)).toEqual([3, 2, 1]);
+  });
+
+  it('ignores a temporary file left by a crash mid-write', async () => {
+    log = await open();
+    log.record([entry(1)]);
+    await log.close();
+    await writeFile(join(dir, '.audit.json.deadbeef.tmp'), '{"version":1,"entries":[{"id":1,');
+    log = await open();
+    expect(log.query({}).entries.map((e) => e.package)).toEqual(['pkg-1']);
+  });
+
+  it('moves a damaged file aside instead of overwriting it', async () => {
+    await writeFile(join(dir, 'audit.json'), '{"version":1,"entries":[{"id":1,');
+    log = await open();
+    expect(corrupt).toHaveLength(1);
+    expect(log.query({}).entries).toEqual([]);
+    const files = await readdir(dir);
+    const moved = files.find((f) => f.startsWith('audit.json.corrupt-'));
+    expect(await readFile(join(dir, moved!), 'utf8')).toBe('{"version":1,"entries":[{"id":1,');
+  });
+
+  it('keeps entries pending and reports the error when a write fails, then retries', async () => {
+    const errors: unknown[] = [];
+    log = await open({
+      file: join(dir, 'missing-parent', 'x', 'audit.json'),
+      onError: (e) => errors.push(e),
+    });
+    log.record([entry(1)]);
+    await log.flush();
+    expect(log.stats()).toMatchObject({ pending: 0, writes: 1 });
+    await rm(join(dir, 'missing-parent'), { recursive: true });
+    await writeFile(join(dir, 'missing-parent'), 'a file where a directory should be');
+    log.record([entry(2)]);
+    await log.flush();
+    expect(errors).toHaveLength(1);
+    expect(log.stats()).toMatchObject({ pending: 1, writes: 1 });
+    expect(log.stats().lastWriteError).toMatch(/ENOTDIR|EEXIST/);
+    await rm(join(dir, 'missing-parent'));
+    await log.flush();
+    expect(log.stats()).toMatchObject({ pending: 0, writes: 2, lastWriteError: null });
+  });
+});

@@ -1,0 +1,127 @@
+// Hostile requests and documents: a clear 4xx, never a crash, never a request to another host.
+import { afterEach, describe, expect, it } from 'vitest';
+import type { FullPackument } from '../helpers/make-packument.js';
+import { makePackument } from '../helpers/make-packument.js';
+import { daysAgo } from '../helpers/make-policy.js';
+import { type ProxyHarness, startProxyHarness } from '../helpers/proxy-harness.js';
+
+let h: ProxyHarness;
+afterEach(async () => {
+  await h?.close();
+});
+
+const start = (packuments: FullPackument[] = []) =>
+  startProxyHarness({ packuments, filePolicies: [{ id: 'strict', coolingOffDays: 7 }] });
+
+describe('hostile request paths', () => {
+  const cases: Array<{ url: string; status: number; error: RegExp }> = [
+    { url: '/strict/..%2f..%2fetc%2fpasswd', status: 400, error: /encoded "\/"/ },
+    { url: '/strict/%2e%2e/x', status: 400, error: /empty, "\." or "\.\." segment/ },
+    { url: '/strict/a%2fb', status: 400, error: /encoded "\/"/ },
+    { url: '/strict/@scope%2f..%2fx', status: 400, error: /encoded "\/"/ },
+    { url: '/strict/@scope%2f..', status: 400, error: /not a valid npm package name/ },
+    { url: `/strict/${'a'.repeat(215)}`, status: 400, error: /longer than 214 characters/ },
+    { url: `/strict/${'a'.repeat(1100)}`, status: 400, error: /path is longer than 1024 characters/ },
+    { url: '/strict/%E0%A4%A', status: 400, error: /not valid percent-encoding/ },
+    { url: '/strict/a%5Cb', status: 400, error: /backslash or a control character/ },
+    { url: '/strict/left%00pad', status: 400, error: /backslash or a control character/ },
+    { url: '/strict/_private', status: 400, error: /starts with "\." or "_"/ },
+    { url: '/strict/left-pad/-/..%2f..%2fsecret.tgz', status: 400, error: /encoded "\/"/ },
+    { url: '/strict/a/b/c/d/e', status: 400, error: /not a registry path lockwarden serves/ },
+    { url: '/STRICT/left-pad', status: 404, error: /is not a policy id/ },
+    { url: '/-/whatever', status: 404, error: /is not a lockwarden endpoint/ },
+    { url: '/', status: 404, error: /no policy in the path/ },
+  ];
+  it.each(cases)('$url → $status', async ({ url, status, error }) => {
+    h = await start();
+    const res = await h.request({ url });
+    expect(res.status).toBe(status);
+    expect(res.json().error).toMatch(error);
+    expect(h.registry.requests).toEqual([]);
+  });
+
+  it('refuses Accept headers it cannot serve with 406, and a hostile Host header with 400', async () => {
+    h = await start([
+      makePackument({
+        name: 'left-pad',
+        versions: [{ version: '1.0.0', publishedAt: new Date(daysAgo(30)) }],
+      }),
+    ]);
+    const html = await h.request({ url: '/strict/left-pad', headers: { accept: 'text/html' } });
+    expect(html.status).toBe(406);
+    expect(html.json().error).toMatch(/answers application\/json or application\/vnd\.npm\.install-v1\+json/);
+    const garbage = await h.request({ url: '/strict/left-pad', headers: { accept: ';;;,,,q=abc' } });
+    expect(garbage.status).toBe(406);
+    const wildcard = await h.request({ url: '/strict/left-pad', headers: { accept: '*/*' } });
+    expect(wildcard.status).toBe(200);
+    const host = await h.request({ url: '/strict/left-pad', headers: { host: 'evil.test/"><script>' } });
+    expect(host.status).toBe(400);
+    expect(host.json().error).toMatch(/Host header .* is not a host name/);
+  });
+});
+
+describe('hostile documents', () => {
+  it('serves a packument with __proto__ and constructor versions without polluting anything', async () => {
+    const doc = makePackument({
+      name: 'weird',
+      versions: [
+        { version: '1.0.0', publishedAt: new Date(daysAgo(30)) },
+        { version: 'constructor', publishedAt: new Date(daysAgo(1)) },
+      ],
+    });
+    // An own `__proto__` key, as JSON.parse produces it from a hostile upstream document.
+    const proto = { ...doc.versions['1.0.0'], version: '__proto__', polluted: true };
+    Object.defineProperty(doc.versions, '__proto__', {
+      value: proto,
+      enumerable: true,
+      configurable: true,
+      writable: true,
+    });
+    Object.defineProperty(doc.time, '__proto__', {
+      value: daysAgo(30),
+      enumerable: true,
+      configurable: true,
+      writable: true,
+    });
+    Object.defineProperty(doc['dist-tags'], '__proto__', {
+      value: 'constructor',
+      enumerable: true,
+      configurable: true,
+      writable: true,
+    });
+    h = await start([doc]);
+    const res = await h.request({ url: '/strict/weird' });
+    expect(res.status).toBe(200);
+    const served = JSON.parse(res.text);
+    expect(Object.keys(served.versions).sort()).toEqual(['1.0.0', '__proto__']);
+    expect(Object.hasOwn(served.versions, 'constructor')).toBe(false);
+    expect(Object.keys(served.time)).not.toContain('constructor');
+    // The tag on the hidden `constructor` version has no stable version of its own major below it.
+    expect(Object.hasOwn(served['dist-tags'], '__proto__')).toBe(false);
+    expect(({} as Record<string, unknown>).polluted).toBeUndefined();
+    expect((await h.request({ url: '/strict/weird/-/weird-constructor.tgz' })).status).toBe(403);
+    expect((await h.request({ url: '/strict/weird/-/weird-__proto__.tgz' })).status).toBe(200);
+  });
+
+  it('never fetches a tarball from a host other than the upstream', async () => {
+    const doc = makePackument({
+      name: 'elsewhere',
+      versions: [{ version: '1.0.0', publishedAt: new Date(daysAgo(30)) }],
+      registryUrl: 'http://127.0.0.2:9/',
+    });
+    h = await startProxyHarness({
+      packuments: [doc],
+      keepTarballUrls: true,
+      filePolicies: [{ id: 'strict', coolingOffDays: 7 }],
+    });
+    const packument = await h.request({ url: '/strict/elsewhere' });
+    expect(packument.json().versions['1.0.0'].dist.tarball).toBe(
+      'http://127.0.0.1:4880/strict/elsewhere/-/elsewhere-1.0.0.tgz',
+    );
+    const res = await h.request({ url: '/strict/elsewhere/-/elsewhere-1.0.0.tgz' });
+    expect(res.status).toBe(502);
+    expect(res.json().error).toBe(
+      'elsewhere@1.0.0: the upstream document points its tarball at http://127.0.0.2:9, not at the upstream registry; allow that origin with --tarball-origin',
+    );
+  });
+});

@@ -1,0 +1,410 @@
+// Contract tests of the registry side of `lockwarden serve`, in process (app.callback(), no port),
+// in front of a loopback fake upstream, with a pinned clock.
+import { afterEach, describe, expect, it } from 'vitest';
+import { makePackument, makeTarball, tarballUrl } from '../helpers/make-packument.js';
+import { daysAgo, NOW } from '../helpers/make-policy.js';
+import { type ProxyHarness, startProxyHarness } from '../helpers/proxy-harness.js';
+
+const ABBREVIATED = 'application/vnd.npm.install-v1+json';
+const day = 86_400_000;
+
+function leftPad() {
+  return makePackument({
+    name: 'left-pad',
+    versions: [
+      { version: '1.0.0', publishedAt: new Date(daysAgo(40)) },
+      { version: '1.1.0', publishedAt: new Date(daysAgo(20)) },
+      { version: '1.2.0-beta.1', publishedAt: new Date(daysAgo(10)) },
+      { version: '1.2.0', publishedAt: new Date(daysAgo(2)) },
+    ],
+    distTags: { latest: '1.2.0', next: '1.2.0' },
+  });
+}
+
+function scoped() {
+  return makePackument({
+    name: '@acme/util',
+    versions: [
+      { version: '2.0.0', publishedAt: new Date(daysAgo(30)) },
+      { version: '2.1.0', publishedAt: new Date(daysAgo(1)) },
+    ],
+  });
+}
+
+const STRICT = { id: 'strict', coolingOffDays: 7, typosquatting: true, block: ['evil-pkg'] };
+const ALERTS = { id: 'watch', action: 'alert', coolingOffDays: 7, typosquatting: true, block: ['evil-pkg'] };
+
+let h: ProxyHarness;
+afterEach(async () => {
+  await h?.close();
+});
+
+async function start(extra: Parameters<typeof startProxyHarness>[0] = {}) {
+  h = await startProxyHarness({
+    packuments: [
+      leftPad(),
+      scoped(),
+      makePackument({
+        name: 'evil-pkg',
+        versions: [{ version: '1.0.0', publishedAt: new Date(daysAgo(100)) }],
+      }),
+      makePackument({
+        name: 'fresh-only',
+        versions: [{ version: '0.1.0', publishedAt: new Date(daysAgo(1)) }],
+      }),
+    ],
+    filePolicies: [STRICT, ALERTS],
+    ...extra,
+  });
+  return h;
+}
+
+describe('packuments in block mode', () => {
+  it('hides versions that violate the policy, repairs dist-tags and rewrites tarballs', async () => {
+    await start();
+    const res = await h.request({ url: '/strict/left-pad' });
+    expect(res.status).toBe(200);
+    expect(res.headers['content-type']).toBe('application/json');
+    const doc = res.json();
+    expect(Object.keys(doc.versions)).toEqual(['1.0.0', '1.1.0', '1.2.0-beta.1']);
+    expect(Object.keys(doc.time)).toEqual(['created', 'modified', '1.0.0', '1.1.0', '1.2.0-beta.1']);
+    // `next` pointed at a stable version, so it stays on stable versions when it moves down.
+    expect(doc['dist-tags']).toEqual({ latest: '1.1.0', next: '1.1.0' });
+    expect(doc.versions['1.1.0'].dist.tarball).toBe(
+      'http://127.0.0.1:4880/strict/left-pad/-/left-pad-1.1.0.tgz',
+    );
+    expect(doc.versions['1.1.0'].dist.integrity).toBe(leftPad().versions['1.1.0']!.dist!.integrity);
+    expect(res.headers.etag).toMatch(/^"lw-/);
+  });
+
+  it('serves the abbreviated document on the install Accept header, from either upstream shape', async () => {
+    for (const shape of ['public', 'mirror'] as const) {
+      await start({ shape });
+      const res = await h.request({
+        url: '/strict/left-pad',
+        headers: { accept: `${ABBREVIATED}; q=1.0, application/json; q=0.8, */*` },
+      });
+      expect(res.status).toBe(200);
+      expect(res.headers['content-type']).toBe(ABBREVIATED);
+      const doc = res.json();
+      expect(Object.keys(doc).sort()).toEqual(['dist-tags', 'modified', 'name', 'versions']);
+      expect(Object.keys(doc.versions)).toEqual(['1.0.0', '1.1.0', '1.2.0-beta.1']);
+      expect(doc.versions['1.0.0'].readme).toBeUndefined();
+      expect(doc.versions['1.0.0'].dist.tarball).toBe(
+        'http://127.0.0.1:4880/strict/left-pad/-/left-pad-1.0.0.tgz',
+      );
+      // The engine still saw the full document: the full one is what gets fetched.
+      expect(
+        h.registry.requests
+          .filter((r) => r.path === '/left-pad')
+          .every((r) => r.headers.accept === 'application/json'),
+      ).toBe(true);
+      await h.close();
+    }
+    h = undefined as unknown as ProxyHarness;
+  });
+
+  it('answers scoped names in all three spellings with the same document', async () => {
+    await start();
+    const bodies = [];
+    for (const path of ['/strict/@acme%2futil', '/strict/@acme%2Futil', '/strict/@acme/util']) {
+      const res = await h.request({ url: path });
+      expect(res.status).toBe(200);
+      bodies.push(res.text);
+    }
+    expect(new Set(bodies).size).toBe(1);
+    const doc = JSON.parse(bodies[0]!);
+    expect(Object.keys(doc.versions)).toEqual(['2.0.0']);
+    expect(doc.versions['2.0.0'].dist.tarball).toBe(
+      'http://127.0.0.1:4880/strict/@acme/util/-/util-2.0.0.tgz',
+    );
+  });
+
+  it('keeps the consumer label in tarball URLs and in the audit log', async () => {
+    await start();
+    const res = await h.request({
+      url: '/strict/api-image/left-pad',
+      headers: { 'user-agent': 'npm/11.0.0 node/v20' },
+    });
+    expect(res.status).toBe(200);
+    expect(res.json().versions['1.1.0'].dist.tarball).toBe(
+      'http://127.0.0.1:4880/strict/api-image/left-pad/-/left-pad-1.1.0.tgz',
+    );
+    const { entries } = h.service.audit.query({});
+    expect(entries).toEqual([
+      expect.objectContaining({
+        policy: 'strict',
+        label: 'api-image',
+        source: 'registry',
+        package: 'left-pad',
+        version: '1.2.0',
+        rule: 'cooling-off',
+        outcome: 'hidden',
+        userAgent: 'npm/11.0.0 node/v20',
+        time: NOW.toISOString(),
+      }),
+    ]);
+    expect(entries[0]!.reason).toMatch(/^left-pad@1\.2\.0 was published 2 days ago \(cooling-off 7 days\)/);
+  });
+
+  it('logs hidden versions once per label within the dedupe window', async () => {
+    await start();
+    for (let i = 0; i < 5; i++) await h.request({ url: '/strict/left-pad' });
+    await h.request({ url: '/strict/other-label/left-pad' });
+    expect(h.service.audit.query({}).entries.map((e) => e.label)).toEqual(['other-label', null]);
+  });
+
+  it('answers 304 to a matching If-None-Match and changes the ETag when the policy changes', async () => {
+    await start({ filePolicies: [] });
+    const created = await h.admin('POST', '/policies', { id: 'team', coolingOffDays: 7 });
+    expect(created.status).toBe(201);
+    const first = await h.request({ url: '/team/left-pad' });
+    const etag = String(first.headers.etag);
+    const again = await h.request({ url: '/team/left-pad', headers: { 'if-none-match': etag } });
+    expect(again.status).toBe(304);
+    expect(again.raw.length).toBe(0);
+
+    const updated = await h.admin('PUT', '/policies/team', { coolingOffDays: 1 });
+    expect(updated.status).toBe(200);
+    const after = await h.request({ url: '/team/left-pad', headers: { 'if-none-match': etag } });
+    expect(after.status).toBe(200);
+    expect(after.headers.etag).not.toBe(etag);
+    expect(Object.keys(after.json().versions)).toContain('1.2.0');
+    expect(after.json()['dist-tags'].latest).toBe('1.2.0');
+  });
+
+  it('gzips for clients that accept it, from cached bytes', async () => {
+    await start();
+    const plain = await h.request({ url: '/strict/left-pad' });
+    const zipped = await h.request({
+      url: '/strict/left-pad',
+      headers: { 'accept-encoding': 'gzip, deflate' },
+    });
+    expect(zipped.headers['content-encoding']).toBe('gzip');
+    expect(zipped.raw.length).toBeLessThan(plain.raw.length);
+    expect(zipped.text).toBe(plain.text);
+    expect(zipped.headers.etag).toBe(plain.headers.etag);
+  });
+
+  it('does no upstream fetch and no evaluation for warm requests; concurrent cold requests share one fetch', async () => {
+    await start();
+    await Promise.all(Array.from({ length: 12 }, () => h.request({ url: '/strict/left-pad' })));
+    expect(h.registry.requests.filter((r) => r.path === '/left-pad')).toHaveLength(1);
+    const before = h.service.packages.stats();
+    for (let i = 0; i < 20; i++) await h.request({ url: '/strict/left-pad' });
+    const after = h.service.packages.stats();
+    expect(after.evaluations).toBe(before.evaluations);
+    expect(after.evaluations).toBe(1);
+    expect(h.registry.requests.filter((r) => r.path === '/left-pad')).toHaveLength(1);
+  });
+
+  it('shows a version once its cooling-off has passed (re-evaluation after the TTL)', async () => {
+    await start();
+    expect(Object.keys((await h.request({ url: '/strict/left-pad' })).json().versions)).not.toContain(
+      '1.2.0',
+    );
+    h.clock.advance(6 * day);
+    const res = await h.request({ url: '/strict/left-pad' });
+    expect(Object.keys(res.json().versions)).toContain('1.2.0');
+    expect(res.json()['dist-tags'].latest).toBe('1.2.0');
+  });
+});
+
+describe('package-level refusals', () => {
+  it('refuses a typosquat the upstream does not know with 403 and the reason npm prints', async () => {
+    await start();
+    const res = await h.request({ url: '/strict/expres' });
+    expect(res.status).toBe(403);
+    expect(res.json().error).toMatch(
+      /^expres looks like express \(35M weekly downloads\).*; blocked by policy strict$/,
+    );
+    expect(h.service.audit.query({ rule: 'typosquatting' }).entries).toEqual([
+      expect.objectContaining({ package: 'expres', version: null, outcome: 'blocked' }),
+    ]);
+  });
+
+  it('passes a 404 for an unknown name that looks like nothing', async () => {
+    await start();
+    const res = await h.request({ url: '/strict/no-such-thing-here' });
+    expect(res.status).toBe(404);
+    expect(res.json().error).toBe('no-such-thing-here is not in the upstream registry');
+  });
+
+  it('refuses a blocklisted package and a package with no allowed version', async () => {
+    await start();
+    const evil = await h.request({ url: '/strict/evil-pkg' });
+    expect(evil.status).toBe(403);
+    expect(evil.json().error).toBe('evil-pkg is on the block list ("evil-pkg"); blocked by policy strict');
+    const fresh = await h.request({ url: '/strict/fresh-only' });
+    expect(fresh.status).toBe(403);
+    expect(fresh.json().error).toMatch(
+      /^no version of fresh-only is allowed by policy strict: fresh-only@0\.1\.0 was published 24 hours ago \(cooling-off 7 days\)/,
+    );
+    const tarball = await h.request({ url: '/strict/evil-pkg/-/evil-pkg-1.0.0.tgz' });
+    expect(tarball.status).toBe(403);
+    expect(h.registry.requests.some((r) => r.path.endsWith('.tgz'))).toBe(false);
+  });
+
+  it('refuses a whole package in alert mode only for the block list', async () => {
+    await start();
+    expect((await h.request({ url: '/watch/evil-pkg' })).status).toBe(403);
+    const fresh = await h.request({ url: '/watch/fresh-only' });
+    expect(fresh.status).toBe(200);
+    expect(Object.keys(fresh.json().versions)).toEqual(['0.1.0']);
+  });
+
+  it('answers 404 for an unknown policy', async () => {
+    await start();
+    const res = await h.request({ url: '/nope/left-pad' });
+    expect(res.status).toBe(404);
+    expect(res.json().error).toBe('no policy "nope" on this lockwarden service');
+  });
+});
+
+describe('tarballs', () => {
+  it('streams an allowed tarball from upstream, bytes untouched', async () => {
+    await start();
+    const res = await h.request({ url: '/strict/left-pad/-/left-pad-1.1.0.tgz' });
+    expect(res.status).toBe(200);
+    expect(res.headers['content-type']).toBe('application/octet-stream');
+    expect(res.raw.equals(makeTarball(leftPad().versions['1.1.0']!))).toBe(true);
+  });
+
+  it('refuses a blocked version at the tarball without asking upstream for it', async () => {
+    await start();
+    const res = await h.request({ url: '/strict/ci/left-pad/-/left-pad-1.2.0.tgz' });
+    expect(res.status).toBe(403);
+    expect(res.json().error).toMatch(
+      /^left-pad@1\.2\.0 was published 2 days ago .*; blocked by policy strict$/,
+    );
+    expect(h.registry.requests.map((r) => r.path)).not.toContain('/left-pad/-/left-pad-1.2.0.tgz');
+    expect(h.service.audit.query({ outcome: 'blocked' }).entries).toEqual([
+      expect.objectContaining({ package: 'left-pad', version: '1.2.0', label: 'ci', rule: 'cooling-off' }),
+    ]);
+  });
+
+  it('in alert mode serves everything, rewrites tarballs, and logs violating downloads as alerts', async () => {
+    await start();
+    const doc = (await h.request({ url: '/watch/left-pad' })).json();
+    expect(Object.keys(doc.versions)).toEqual(['1.0.0', '1.1.0', '1.2.0-beta.1', '1.2.0']);
+    expect(doc['dist-tags'].latest).toBe('1.2.0');
+    expect(doc.versions['1.2.0'].dist.tarball).toBe(
+      'http://127.0.0.1:4880/watch/left-pad/-/left-pad-1.2.0.tgz',
+    );
+    const tgz = await h.request({ url: '/watch/left-pad/-/left-pad-1.2.0.tgz' });
+    expect(tgz.status).toBe(200);
+    expect(tgz.raw.equals(makeTarball(leftPad().versions['1.2.0']!))).toBe(true);
+    const ok = await h.request({ url: '/watch/left-pad/-/left-pad-1.0.0.tgz' });
+    expect(ok.status).toBe(200);
+    expect(h.service.audit.query({}).entries).toEqual([
+      expect.objectContaining({
+        policy: 'watch',
+        package: 'left-pad',
+        version: '1.2.0',
+        outcome: 'alert',
+        rule: 'cooling-off',
+      }),
+    ]);
+  });
+
+  it('answers 404 for versions upstream does not have and for malformed file names', async () => {
+    await start();
+    expect((await h.request({ url: '/strict/left-pad/-/left-pad-9.9.9.tgz' })).status).toBe(404);
+    const wrong = await h.request({ url: '/strict/left-pad/-/right-pad-1.0.0.tgz' });
+    expect(wrong.status).toBe(404);
+    expect(wrong.json().error).toMatch(/not a tarball name of left-pad/);
+  });
+});
+
+describe('per-version documents, dist-tags, pass-through and writes', () => {
+  it('serves allowed versions and tags consistently with the packument', async () => {
+    await start();
+    const v = await h.request({ url: '/strict/left-pad/1.1.0' });
+    expect(v.status).toBe(200);
+    expect(v.json()).toMatchObject({ name: 'left-pad', version: '1.1.0' });
+    expect(v.json().dist.tarball).toBe('http://127.0.0.1:4880/strict/left-pad/-/left-pad-1.1.0.tgz');
+    const latest = await h.request({ url: '/strict/lbl/left-pad/latest' });
+    expect(latest.json().version).toBe('1.1.0');
+    const hidden = await h.request({ url: '/strict/left-pad/1.2.0' });
+    expect(hidden.status).toBe(403);
+    expect(hidden.json().error).toMatch(/cooling-off 7 days/);
+    const tags = await h.request({ url: '/strict/-/package/left-pad/dist-tags' });
+    expect(tags.json()).toEqual({ latest: '1.1.0', next: '1.1.0' });
+    const scopedTags = await h.request({ url: '/strict/-/package/@acme%2futil/dist-tags' });
+    expect(scopedTags.json()).toEqual({ latest: '2.0.0' });
+  });
+
+  it('refuses publish, unpublish and dist-tag changes as read-only', async () => {
+    await start();
+    for (const [method, url] of [
+      ['PUT', '/strict/left-pad'],
+      ['DELETE', '/strict/left-pad/-rev/1-abc'],
+      ['PUT', '/strict/-/package/left-pad/dist-tags/latest'],
+      ['DELETE', '/strict/left-pad/-/left-pad-1.0.0.tgz'],
+      ['PUT', '/strict/-/user/org.couchdb.user:me'],
+    ] as const) {
+      const res = await h.request({ method, url, body: '{}' });
+      expect([405, 400]).toContain(res.status);
+      if (res.status === 405)
+        expect(res.json().error).toMatch(/read-only: publish, unpublish, dist-tag and user changes/);
+    }
+    expect(h.registry.requests.filter((r) => r.method !== 'GET')).toEqual([]);
+  });
+
+  it('passes audit and search requests through to the upstream only', async () => {
+    await start();
+    const res = await h.request({
+      method: 'POST',
+      url: '/strict/-/npm/v1/security/advisories/bulk',
+      body: { 'left-pad': ['1.1.0'] },
+    });
+    expect(res.status).toBe(404);
+    const search = await h.request({ url: '/strict/ci/-/v1/search?text=pad&size=2' });
+    expect(search.status).toBe(404);
+    expect(h.registry.requests.map((r) => `${r.method} ${r.url}`)).toEqual([
+      'POST /-/npm/v1/security/advisories/bulk',
+      'GET /-/v1/search?text=pad&size=2',
+    ]);
+  });
+
+  it('routes by host name when a wildcard domain is configured', async () => {
+    await start({ app: { domain: 'npm.example.test' } });
+    const res = await h.request({ url: '/left-pad', headers: { host: 'strict-web.npm.example.test' } });
+    expect(res.status).toBe(200);
+    expect(res.json().versions['1.1.0'].dist.tarball).toBe(
+      'http://strict-web.npm.example.test/left-pad/-/left-pad-1.1.0.tgz',
+    );
+    await h.request({
+      url: '/left-pad/-/left-pad-1.2.0.tgz',
+      headers: { host: 'strict-web.npm.example.test' },
+    });
+    expect(h.service.audit.query({ outcome: 'blocked' }).entries[0]).toMatchObject({
+      policy: 'strict',
+      label: 'web',
+    });
+    const plain = await h.request({ url: '/left-pad', headers: { host: 'watch.npm.example.test' } });
+    expect(Object.keys(plain.json().versions)).toContain('1.2.0');
+  });
+
+  it('uses the public URL for tarball links when one is configured', async () => {
+    await start({ app: { publicUrl: 'https://npm.internal.test/proxy' } });
+    const doc = (await h.request({ url: '/strict/left-pad' })).json();
+    expect(doc.versions['1.0.0'].dist.tarball).toBe(
+      'https://npm.internal.test/proxy/strict/left-pad/-/left-pad-1.0.0.tgz',
+    );
+    expect(tarballUrl('x/', 'a', '1')).toBe('x/a/-/a-1.tgz');
+  });
+
+  it('answers /-/ping and the health endpoint without a token', async () => {
+    await start();
+    expect((await h.request({ url: '/-/ping' })).json()).toEqual({});
+    expect((await h.request({ url: '/strict/-/ping' })).json()).toEqual({});
+    const health = await h.request({ url: '/-/lockwarden/v1/health' });
+    expect(health.status).toBe(200);
+    expect(health.json()).toMatchObject({
+      status: 'ok',
+      upstream: h.registry.url,
+      policies: ['strict', 'watch'],
+    });
+  });
+});

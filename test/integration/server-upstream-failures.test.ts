@@ -1,0 +1,114 @@
+// Upstream down, slow or returning garbage: the last good document with a header saying so, or a
+// 502/504 with the reason; never an unfiltered document.
+import { afterEach, describe, expect, it } from 'vitest';
+import type { Sources } from '../../src/sources/types.js';
+import { makePackument } from '../helpers/make-packument.js';
+import { daysAgo } from '../helpers/make-policy.js';
+import { type ProxyHarness, startProxyHarness } from '../helpers/proxy-harness.js';
+
+const day = 86_400_000;
+let h: ProxyHarness;
+afterEach(async () => {
+  await h?.close();
+});
+
+const leftPad = () =>
+  makePackument({
+    name: 'left-pad',
+    versions: [
+      { version: '1.0.0', publishedAt: new Date(daysAgo(40)) },
+      { version: '1.2.0', publishedAt: new Date(daysAgo(2)) },
+    ],
+  });
+
+const start = (extra: Parameters<typeof startProxyHarness>[0] = {}) =>
+  startProxyHarness({
+    packuments: [leftPad()],
+    filePolicies: [{ id: 'strict', coolingOffDays: 7 }],
+    ...extra,
+  });
+
+describe('upstream failures', () => {
+  const cold: Array<{
+    title: string;
+    fault: Parameters<ProxyHarness['registry']['fault']>[0];
+    status: number;
+    reason: RegExp;
+  }> = [
+    { title: 'HTTP 500', fault: { kind: 'status', status: 500 }, status: 502, reason: /left-pad: HTTP 500/ },
+    { title: 'garbage JSON', fault: { kind: 'garbage' }, status: 502, reason: /invalid JSON/ },
+    {
+      title: 'a dropped connection',
+      fault: { kind: 'reset' },
+      status: 502,
+      reason: /upstream registry failed for left-pad/,
+    },
+  ];
+  it.each(cold)('cold cache, upstream $title: $status with the reason', async ({ fault, status, reason }) => {
+    h = await start();
+    h.registry.fault(fault);
+    const res = await h.request({ url: '/strict/left-pad' });
+    expect(res.status).toBe(status);
+    expect(res.json().error).toMatch(reason);
+    expect(res.json().error).toMatch(/lockwarden serves no unchecked documents$/);
+  });
+
+  it('cold cache, upstream too slow: 504', async () => {
+    h = await start({ headersTimeoutMs: 100 });
+    h.registry.fault({ kind: 'delay', ms: 1_000 });
+    const res = await h.request({ url: '/strict/left-pad' });
+    expect(res.status).toBe(504);
+    expect(res.json().error).toMatch(/upstream registry failed for left-pad: .*time/i);
+  });
+
+  it('serves the last good filtered document, saying so in a header, when upstream fails later', async () => {
+    h = await start();
+    const good = await h.request({ url: '/strict/left-pad' });
+    expect(good.status).toBe(200);
+    h.registry.fault({ kind: 'status', status: 503 });
+    // Past the TTL and the stale window, and past the source's own cache freshness.
+    h.clock.advance(day / 2);
+    const res = await h.request({ url: '/strict/left-pad' });
+    expect(res.status).toBe(200);
+    expect(String(res.headers['x-lockwarden-stale'])).toMatch(/upstream registry/);
+    expect(res.headers.warning).toBe('110 lockwarden "Response is Stale"');
+    expect(Object.keys(res.json().versions)).toEqual(['1.0.0']);
+  });
+
+  it('never serves a document whose evaluation failed', async () => {
+    h = await start({
+      filePolicies: [{ id: 'pop', minWeeklyDownloads: 10 }],
+      wrapSources: (real): Sources => ({
+        ...real,
+        downloads: {
+          url: real.downloads.url,
+          stats: real.downloads.stats,
+          getWeeklyDownloads: async () => {
+            throw new Error('downloads source exploded');
+          },
+        },
+      }),
+    });
+    const res = await h.request({ url: '/pop/left-pad' });
+    expect(res.status).toBe(502);
+    expect(res.json().error).toBe('could not evaluate left-pad under policy pop: downloads source exploded');
+    expect(res.text).not.toContain('1.2.0');
+  });
+
+  it('answers a failing tarball upstream with 502 and the reason', async () => {
+    h = await start();
+    await h.request({ url: '/strict/left-pad' });
+    h.registry.fault({ kind: 'status', status: 500, match: (r) => r.path.endsWith('.tgz') });
+    const res = await h.request({ url: '/strict/left-pad/-/left-pad-1.0.0.tgz' });
+    expect(res.status).toBe(502);
+    expect(res.json().error).toBe('upstream registry answered HTTP 500 for the tarball of left-pad@1.0.0');
+  });
+
+  it('treats an unavailable download count as the policy says (onUnavailable block hides, with the source named)', async () => {
+    h = await start({ filePolicies: [{ id: 'pop', minWeeklyDownloads: 10, onUnavailable: 'block' }] });
+    h.downloads.fault({ kind: 'status', status: 500 });
+    const res = await h.request({ url: '/pop/left-pad' });
+    expect(res.status).toBe(403);
+    expect(res.json().error).toMatch(/blocked by policy pop$/);
+  });
+});

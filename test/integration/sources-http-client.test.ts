@@ -1,0 +1,142 @@
+import { brotliCompressSync, deflateSync, gzipSync } from 'node:zlib';
+import { afterEach, describe, expect, it } from 'vitest';
+import {
+  backoffDelay,
+  createHttpClient,
+  type HttpClient,
+  parseRetryAfter,
+} from '../../src/sources/http-client.js';
+import type { SourceStats } from '../../src/sources/types.js';
+import { type FakeServer, startFakeServer } from '../helpers/fake-upstream.js';
+
+const payload = Buffer.from(
+  JSON.stringify({ hello: 'world', list: Array.from({ length: 500 }, (_, i) => i) }),
+);
+
+let server: FakeServer | undefined;
+let client: HttpClient | undefined;
+
+afterEach(async () => {
+  await client?.close();
+  await server?.close();
+  client = undefined;
+  server = undefined;
+});
+
+describe('createHttpClient', () => {
+  it.each([
+    ['gzip', gzipSync],
+    ['deflate', deflateSync],
+    ['br', brotliCompressSync],
+  ] as const)('decodes %s bodies and counts wire bytes', async (encoding, compress) => {
+    server = await startFakeServer((_req, res) => {
+      const body = compress(payload);
+      res.writeHead(200, { 'content-encoding': encoding, 'content-length': String(body.length) });
+      res.end(body);
+    });
+    client = createHttpClient();
+    const stats: SourceStats = { requests: 0, bytes: 0, cacheHits: 0, errors: 0 };
+    const res = await client.request({ url: `${server.url}doc`, source: 'test', stats });
+    expect(res.status).toBe('response');
+    if (res.status !== 'response') return;
+    expect(res.body.equals(payload)).toBe(true);
+    expect(stats.requests).toBe(1);
+    expect(stats.bytes).toBe(compress(payload).length);
+    expect(server.requests[0]?.headers['accept-encoding']).toMatch(/gzip/);
+  });
+
+  it('stops a compression bomb at the decoded size limit', async () => {
+    const bomb = gzipSync(Buffer.alloc(20 * 1024 * 1024));
+    server = await startFakeServer((_req, res) => {
+      res.writeHead(200, { 'content-encoding': 'gzip' });
+      res.end(bomb);
+    });
+    client = createHttpClient({ maxBodyBytes: 1024 * 1024 });
+    const res = await client.request({ url: `${server.url}bomb`, source: 'test' });
+    expect(bomb.length).toBeLessThan(100 * 1024);
+    expect(res).toEqual({
+      status: 'unavailable',
+      source: 'test',
+      reason: expect.stringMatching(
+        /^test http:\/\/127\.0\.0\.1:\d+\/bomb: document too large \(over 1\.\d MB; limit 1\.0 MB\)$/,
+      ),
+    });
+  });
+
+  it('reports a body that is not valid gzip', async () => {
+    server = await startFakeServer((_req, res) => {
+      res.writeHead(200, { 'content-encoding': 'gzip' });
+      res.end('this is not gzip');
+    });
+    client = createHttpClient({ retries: 0 });
+    const res = await client.request({ url: `${server.url}x`, source: 'test' });
+    expect(res).toMatchObject({
+      status: 'unavailable',
+      reason: expect.stringContaining('could not be decompressed'),
+    });
+  });
+
+  it('never runs more requests at once than allowed', async () => {
+    let active = 0;
+    let peak = 0;
+    server = await startFakeServer(async (_req, res) => {
+      active++;
+      peak = Math.max(peak, active);
+      await new Promise((resolve) => setTimeout(resolve, 20));
+      active--;
+      res.end('{}');
+    });
+    client = createHttpClient({ maxConcurrency: 2 });
+    const url = server.url;
+    const results = await Promise.all(
+      Array.from({ length: 8 }, (_, i) => client!.request({ url: `${url}r${i}`, source: 'test' })),
+    );
+    expect(results.every((r) => r.status === 'response')).toBe(true);
+    expect(peak).toBe(2);
+    expect(client.stats().requests).toBe(8);
+  });
+
+  it('follows a same-host redirect', async () => {
+    server = await startFakeServer((req, res) => {
+      if (req.url === '/old') {
+        res.writeHead(301, { location: '/new' });
+        res.end();
+      } else res.end('{"moved":true}');
+    });
+    client = createHttpClient();
+    const res = await client.request({ url: `${server.url}old`, source: 'test' });
+    expect(res).toMatchObject({ status: 'response', statusCode: 200, url: `${server.url}new` });
+  });
+
+  it('passes non-retryable statuses through for the caller to interpret', async () => {
+    server = await startFakeServer((_req, res) => {
+      res.writeHead(404);
+      res.end('{}');
+    });
+    client = createHttpClient();
+    const res = await client.request({ url: `${server.url}missing`, source: 'test' });
+    expect(res).toMatchObject({ status: 'response', statusCode: 404 });
+    expect(server.requests).toHaveLength(1);
+  });
+});
+
+describe('retry timing', () => {
+  it.each([
+    ['5', 5000],
+    ['0', 0],
+    ['Sun, 01 Mar 2026 12:00:30 GMT', 30_000],
+    ['soon', undefined],
+    [undefined, undefined],
+  ])('Retry-After %j → %j ms', (value, expected) => {
+    expect(parseRetryAfter(value, Date.parse('2026-03-01T12:00:00Z'))).toBe(expected);
+  });
+
+  it.each([
+    [0, 0, 125],
+    [0, 1, 250],
+    [1, 0.5, 375],
+    [5, 1, 4000],
+  ])('backoff for retry %i with random %f is %i ms', (retry, random, expected) => {
+    expect(backoffDelay(retry, 250, 4000, () => random)).toBe(expected);
+  });
+});

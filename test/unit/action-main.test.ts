@@ -1,0 +1,224 @@
+// The adapter with a recording fake of `@actions/core`: exact annotations, outputs and summary,
+// and the three failure kinds kept apart. Facts come from loopback fakes; the clock is fixed.
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { type ActionCore, run } from '../../src/action/main.js';
+import { type FakeGitHubRepoApi, startFakeGitHubRepoApi } from '../helpers/fake-github-repo-api.js';
+import { type FakeRegistry, startFakeRegistry } from '../helpers/fake-registry.js';
+import { type ActionRepo, lineOfKey, makeActionRepo, readLockText } from '../helpers/make-action-repo.js';
+import { makePackument } from '../helpers/make-packument.js';
+import { daysAgo, NOW } from '../helpers/make-policy.js';
+
+interface Call {
+  fn: string;
+  args: unknown[];
+}
+
+function createFakeCore(inputs: Record<string, string>, opts: { summaryFails?: boolean } = {}) {
+  const calls: Call[] = [];
+  const summaries: string[] = [];
+  const record =
+    (fn: string) =>
+    (...args: unknown[]) => {
+      calls.push({ fn, args });
+    };
+  const core: ActionCore = {
+    getInput: (name) => inputs[name] ?? '',
+    setOutput: record('setOutput'),
+    setFailed: record('setFailed'),
+    setSecret: record('setSecret'),
+    error: record('error'),
+    warning: record('warning'),
+    notice: record('notice'),
+    info: record('info'),
+    debug: record('debug'),
+    writeSummary: async (markdown) => {
+      if (opts.summaryFails) throw new Error('GITHUB_STEP_SUMMARY is not set');
+      summaries.push(markdown);
+    },
+  };
+  const of = (fn: string) => calls.filter((c) => c.fn === fn).map((c) => c.args);
+  return {
+    core,
+    calls,
+    summaries,
+    of,
+    outputs: () => Object.fromEntries(of('setOutput') as [string, string][]),
+  };
+}
+
+let registry: FakeRegistry;
+let github: FakeGitHubRepoApi;
+let work: string;
+let repo: ActionRepo;
+let eventPath: string;
+const at = (days: number) => new Date(daysAgo(days));
+
+beforeAll(async () => {
+  registry = await startFakeRegistry({
+    packuments: [
+      makePackument({
+        name: 'left-pad',
+        versions: [
+          { version: '1.3.0', publishedAt: at(900) },
+          { version: '1.3.1', publishedAt: at(2) },
+        ],
+      }),
+      makePackument({ name: 'ms', versions: [{ version: '2.1.3', publishedAt: at(3) }] }),
+      makePackument({ name: 'kept', versions: [{ version: '1.0.0', publishedAt: at(500) }] }),
+    ],
+  });
+  github = await startFakeGitHubRepoApi({ requireToken: 'right-token' });
+  work = mkdtempSync(path.join(tmpdir(), 'lockwarden-action-main-'));
+  repo = makeActionRepo({
+    dir: path.join(work, 'repo'),
+    base: {
+      deps: [
+        { name: 'left-pad', version: '1.3.0' },
+        { name: 'kept', version: '1.0.0' },
+      ],
+    },
+    head: {
+      deps: [
+        { name: 'left-pad', version: '1.3.1' },
+        { name: 'kept', version: '1.0.0' },
+        { name: 'ms', version: '2.1.3' },
+      ],
+    },
+    files: { 'lockwarden.yml': 'id: team\ncoolingOffDays: 7\ntyposquatting: false\n' },
+  });
+  eventPath = path.join(work, 'event.json');
+  writeFileSync(
+    eventPath,
+    JSON.stringify({
+      number: 5,
+      pull_request: { number: 5, base: { sha: repo.baseSha }, head: { sha: repo.headSha } },
+    }),
+  );
+});
+
+afterAll(async () => {
+  await Promise.all([registry?.close(), github?.close()]);
+  if (work) rmSync(work, { recursive: true, force: true });
+});
+
+function env(): NodeJS.ProcessEnv {
+  return {
+    HOME: work,
+    PATH: process.env.PATH,
+    GITHUB_EVENT_NAME: 'pull_request',
+    GITHUB_EVENT_PATH: eventPath,
+    GITHUB_WORKSPACE: repo.dir,
+    GITHUB_REPOSITORY: 'octo/app',
+    GITHUB_API_URL: github.url,
+    RUNNER_TEMP: path.join(work, 'runner-temp'),
+    LOCKWARDEN_CACHE_DIR: path.join(work, 'cache'),
+    LOCKWARDEN_DOWNLOADS_URL: registry.url,
+  };
+}
+
+describe('run', () => {
+  it('annotates, sets outputs, fails and writes the summary once', async () => {
+    const fake = createFakeCore({
+      policy: 'lockwarden.yml',
+      registry: registry.url,
+      'github-token': 'right-token',
+    });
+    await run({ core: fake.core, env: env(), now: () => NOW });
+    const lock = readLockText(repo.dir);
+    const leftPadLine = lineOfKey(lock, 'node_modules/left-pad');
+    const msLine = lineOfKey(lock, 'node_modules/ms');
+    expect(fake.of('error')).toEqual([
+      [
+        'left-pad@1.3.1 was published 2 days ago (cooling-off 7 days); it passes on 2026-11-27\nTo pass: wait until 2026-11-27, pin an older version, or add "left-pad@1.3.1" to allow with a reason',
+        { title: 'lockwarden: cooling-off', file: 'package-lock.json', startLine: leftPadLine },
+      ],
+      [
+        expect.stringContaining('ms@2.1.3 was published 3 days ago'),
+        { title: 'lockwarden: cooling-off', file: 'package-lock.json', startLine: msLine },
+      ],
+    ]);
+    expect(fake.outputs()).toEqual({
+      blocked: '2',
+      alerts: '0',
+      unavailable: '0',
+      checked: '2',
+      report: path.join(work, 'runner-temp', 'lockwarden', 'report.json'),
+    });
+    expect(fake.of('setFailed')).toEqual([
+      [
+        'lockwarden: 2 of 2 checked packages blocked by policy "team" (cooling-off): left-pad@1.3.1, ms@2.1.3. See the annotations and the job summary for how to pass.',
+      ],
+    ]);
+    expect(fake.of('setSecret')).toEqual([['right-token']]);
+    expect(fake.summaries).toHaveLength(1);
+    expect(fake.summaries[0]).toContain('Updated the following: left-pad 1.3.0 → 1.3.1');
+    expect(fake.summaries[0]).toContain('Added the following: ms 2.1.3');
+    const report = JSON.parse(readFileSync(fake.outputs().report!, 'utf8'));
+    expect(report.generatedAt).toBe(NOW.toISOString());
+  });
+
+  it('fails on an input error naming the input, with a summary and no outputs', async () => {
+    const fake = createFakeCore({ scope: 'some', registry: registry.url });
+    await run({ core: fake.core, env: env(), now: () => NOW });
+    expect(fake.of('setFailed')).toEqual([
+      ['lockwarden: input `scope`: expected "changed" or "all", got "some"'],
+    ]);
+    expect(fake.of('setOutput')).toEqual([]);
+    expect(fake.summaries[0]).toMatch(/^## ❌ lockwarden: could not run/);
+  });
+
+  it('reports a crash as a crash, never as a pass', async () => {
+    const fake = createFakeCore({ policy: 'lockwarden.yml', registry: registry.url });
+    await run({
+      core: fake.core,
+      env: env(),
+      now: () => NOW,
+      createEngine: async () => {
+        throw new TypeError("Cannot read properties of undefined (reading 'packuments')");
+      },
+    });
+    expect(fake.of('setFailed')).toEqual([
+      [
+        "lockwarden crashed (this is a bug, not a verdict; please report it): Cannot read properties of undefined (reading 'packuments')",
+      ],
+    ]);
+    expect(fake.summaries[0]).toContain('## ❌ lockwarden: crashed');
+    expect(fake.summaries[0]).toContain('the check fails rather than pass unchecked');
+    expect(fake.of('debug').some(([m]) => String(m).includes('TypeError'))).toBe(true);
+  });
+
+  it('keeps the verdict when the PR comment cannot be posted, and says which input to fix', async () => {
+    const fake = createFakeCore({
+      policy: 'lockwarden.yml',
+      registry: registry.url,
+      comment: 'true',
+      'github-token': 'wrong-token',
+    });
+    await run({ core: fake.core, env: env(), now: () => NOW });
+    expect(fake.of('setFailed')[0]![0]).toMatch(/2 of 2 checked packages blocked/);
+    expect(fake.of('warning')).toEqual([
+      [
+        expect.stringMatching(
+          /^the pull request comment was not posted: GitHub API \(comment on pull request #5\): HTTP 401; input `github-token` is missing or invalid$/,
+        ),
+      ],
+    ]);
+  });
+
+  it('warns when the summary cannot be written and still decides', async () => {
+    const fake = createFakeCore(
+      { policy: 'lockwarden.yml', registry: registry.url, mode: 'alert' },
+      { summaryFails: true },
+    );
+    await run({ core: fake.core, env: env(), now: () => NOW });
+    expect(fake.of('setFailed')).toEqual([]);
+    expect(fake.of('warning').map(([m]) => m)).toEqual([
+      expect.stringContaining('left-pad@1.3.1'),
+      expect.stringContaining('ms@2.1.3'),
+      'the job summary could not be written: GITHUB_STEP_SUMMARY is not set',
+    ]);
+  });
+});

@@ -1,0 +1,76 @@
+import { describe, expect, it } from 'vitest';
+import { buildSarif } from '../../src/action/build-sarif.js';
+import { RULE_IDS } from '../../src/policy/types.js';
+import { makeEntry, makeReport } from '../helpers/make-action-report.js';
+
+type SarifRun = {
+  tool: { driver: { name: string; rules: { id: string }[] } };
+  results: {
+    ruleId: string;
+    ruleIndex: number;
+    level: string;
+    message: { text: string };
+    locations: {
+      physicalLocation: {
+        artifactLocation: { uri: string; uriBaseId: string };
+        region: { startLine: number };
+      };
+    }[];
+    partialFingerprints: Record<string, string>;
+  }[];
+};
+
+describe('buildSarif', () => {
+  const report = makeReport([
+    { entry: makeEntry('left-pad', '1.3.1', [12, 40], 'apps/web/package-lock.json'), findings: [{}] },
+    {
+      entry: makeEntry('lefpad', '1.0.0', [7]),
+      findings: [{ rule: 'typosquatting', outcome: 'alert', effect: 'alert' }],
+    },
+    {
+      entry: makeEntry('slow', '1.0.0', [9]),
+      findings: [{ outcome: 'unavailable', effect: 'alert', source: 'registry' }],
+    },
+    {
+      entry: makeEntry('ignored', '1.0.0', [3]),
+      findings: [{ outcome: 'unavailable', effect: 'allow', source: 'registry' }],
+    },
+  ]);
+  const sarif = buildSarif(report);
+  const run = sarif.runs[0] as SarifRun;
+
+  it('is a SARIF 2.1.0 log with every rule declared', () => {
+    expect(sarif.version).toBe('2.1.0');
+    expect(sarif.runs).toHaveLength(1);
+    expect(run.tool.driver.name).toBe('lockwarden');
+    expect(run.tool.driver.rules.map((r) => r.id)).toEqual([...RULE_IDS]);
+  });
+
+  it('maps findings to results at their lockfile lines', () => {
+    const byRule = Object.fromEntries(run.results.map((r) => [`${r.ruleId}:${r.level}`, r]));
+    expect(Object.keys(byRule).sort()).toEqual([
+      'cooling-off:error',
+      'cooling-off:note',
+      'typosquatting:warning',
+    ]);
+    const blocked = byRule['cooling-off:error']!;
+    expect(blocked.ruleIndex).toBe(RULE_IDS.indexOf('cooling-off'));
+    expect(
+      blocked.locations.map((l) => [
+        l.physicalLocation.artifactLocation.uri,
+        l.physicalLocation.region.startLine,
+      ]),
+    ).toEqual([
+      ['apps/web/package-lock.json', 12],
+      ['apps/web/package-lock.json', 40],
+    ]);
+    expect(blocked.locations[0]!.physicalLocation.artifactLocation.uriBaseId).toBe('%SRCROOT%');
+    expect(blocked.message.text).toContain('To pass: it passes on 2026-11-27');
+    expect(blocked.partialFingerprints['lockwarden/v1']).toBe('left-pad@1.3.1:cooling-off:block');
+    expect(byRule['cooling-off:note']!.message.text).toContain('(source: registry)');
+  });
+
+  it('is plain JSON', () => {
+    expect(JSON.parse(JSON.stringify(sarif))).toEqual(sarif);
+  });
+});

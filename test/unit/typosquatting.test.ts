@@ -1,0 +1,353 @@
+import { describe, expect, it } from 'vitest';
+import { createPopularIndex, weeklyFromMonthly } from '../../src/policy/popular-index.js';
+import type { Fact, WeeklyDownloads } from '../../src/policy/types.js';
+import {
+  evaluateTyposquatting,
+  FAIR_SHARE_RATIO,
+  findLookalike,
+  humanizeCount,
+  WEAK_EDIT_MIN_MONTHLY_DOWNLOADS,
+} from '../../src/policy/typosquatting.js';
+import { makeContext, makePolicy } from '../helpers/make-policy.js';
+import { committedPopularList, realPopularIndex } from '../helpers/real-popular-index.js';
+
+const index = realPopularIndex();
+
+function weekly(count: number): Fact<WeeklyDownloads> {
+  return { status: 'ok', value: { count, origin: 'api' } };
+}
+
+// Names published in real npm typosquatting campaigns (the 2017 `crossenv` batch, electorn,
+// lodashs, twilio-npm, colors-2.0, @acitons/artifact, types-node, the puppeteer and axios
+// squats...), with the package each imitated. Only pairs whose target is on our list.
+const REPORTED: readonly (readonly [candidate: string, target: string, technique: string])[] = [
+  ['crossenv', 'cross-env', 'separator changed'],
+  ['cross-env.js', 'cross-env', 'npm affix added (.js)'],
+  ['babelcli', 'babel-cli', 'separator changed'],
+  ['gruntcli', 'grunt-cli', 'separator changed'],
+  ['nodesass', 'node-sass', 'separator changed'],
+  ['jquery.js', 'jquery', 'npm affix added (.js)'],
+  ['d3.js', 'd3', 'npm affix added (.js)'],
+  ['fabric-js', 'fabric', 'npm affix added (-js)'],
+  ['http-proxy.js', 'http-proxy', 'npm affix added (.js)'],
+  ['mssql.js', 'mssql', 'npm affix added (.js)'],
+  ['sqlite.js', 'sqlite', 'npm affix added (.js)'],
+  ['nodemailer.js', 'nodemailer', 'npm affix added (.js)'],
+  ['nodemailer-js', 'nodemailer', 'npm affix added (-js)'],
+  ['mysqljs', 'mysql', 'npm affix added (js)'],
+  ['mssql-node', 'mssql', 'npm affix added (-node)'],
+  ['nodefabric', 'fabric', 'npm affix added (node)'],
+  ['node-fabric', 'fabric', 'npm affix added (node-)'],
+  ['noderequest', 'request', 'npm affix added (node)'],
+  ['nodesqlite', 'sqlite', 'npm affix added (node)'],
+  ['node-sqlite', 'sqlite', 'npm affix added (node-)'],
+  ['nodemssql', 'mssql', 'npm affix added (node)'],
+  ['twilio-npm', 'twilio', 'npm affix added (-npm)'],
+  ['mongose', 'mongoose', 'one character omitted'],
+  ['sqliter', 'sqlite', 'keyboard-adjacent character'],
+  ['electorn', 'electron', 'characters swapped'],
+  ['lodashs', 'lodash', 'plural'],
+  ['loadsh', 'lodash', 'characters swapped'],
+  ['jquerry', 'jquery', 'character repeated'],
+  ['axois', 'axios', 'characters swapped'],
+  ['puppeter', 'puppeteer', 'one character omitted'],
+  ['pupeteer', 'puppeteer', 'one character omitted'],
+  ['coffe-script', 'coffee-script', 'one character omitted'],
+  ['colors-2.0', 'colors', 'version digit appended'],
+  ['@acitons/artifact', '@actions/artifact', 'scope squat'],
+  ['types-node', '@types/node', 'unscoped copy of @types/node'],
+];
+
+// Variations of the same techniques on other popular names, one per rule the list above
+// leaves thin (homoglyphs, word order, case, scope spellings).
+const CONSTRUCTED: readonly (readonly [candidate: string, target: string, technique: string])[] = [
+  ['expres', 'express', 'one character omitted'],
+  ['expresss', 'express', 'character repeated'],
+  ['reqeust', 'request', 'characters swapped'],
+  ['momnet', 'moment', 'characters swapped'],
+  ['undersore', 'underscore', 'one character omitted'],
+  ['ethres', 'ethers', 'characters swapped'],
+  ['reactt', 'react', 'character repeated'],
+  ['rnocha', 'mocha', 'homoglyph rn/m'],
+  ['l0dash', 'lodash', 'homoglyph 0/o'],
+  ['parser-body', 'body-parser', 'word order changed'],
+  ['body_parser', 'body-parser', 'separator changed'],
+  ['bodyparser', 'body-parser', 'separator changed'],
+  ['lodash-4', 'lodash', 'version digit appended'],
+  ['typesnode', '@types/node', 'unscoped copy of @types/node'],
+  ['types_node', '@types/node', 'unscoped copy of @types/node'],
+  ['@tyeps/node', '@types/node', 'scope squat'],
+  ['@typess/node', '@types/node', 'scope squat'],
+  ['@typescript_eslint/eslint-plugin', '@typescript-eslint/eslint-plugin', 'scope squat'],
+];
+
+// Popular names that look like other popular names, and real names that are not on the list
+// but are not squats either (from real lockfiles, and pairs earlier versions of the rules got
+// wrong).
+const MUST_NOT_FLAG: readonly string[] = [
+  'preact',
+  'react',
+  'chai',
+  'chalk',
+  'qs',
+  'ws',
+  'safer-buffer',
+  'safe-buffer',
+  'pg',
+  'pm2',
+  'clsx',
+  'xlsx',
+  'esbuild',
+  'rollup',
+  'yarn',
+  'npm',
+  'vue',
+  'ava',
+  'ora',
+  'cors',
+  'core-js',
+  'react-dom',
+  '@types/node',
+  'babel-core',
+  'eslint-plugin-react',
+  'lodash.get',
+  'lodash-es',
+  'uuid',
+  'nanoid',
+  'ms',
+  'debug',
+  'mariadb',
+  'JSONStream',
+  // Not on the list: short names collide by chance.
+  'pm3',
+  'pgg',
+  'qz',
+  'rx3',
+  // Not on the list: forks, real words, other packages' families.
+  'mkdirp3',
+  'react-dom2',
+  'vue-2',
+  'notion-utils',
+  'marksy',
+  'tryer',
+  '@types/nodee',
+  '@babel/core-x',
+];
+
+describe('findLookalike on the committed list', () => {
+  it.each([...REPORTED, ...CONSTRUCTED])('%s looks like %s (%s)', (candidate, target, technique) => {
+    expect(index.has(target), `${target} is on the list`).toBe(true);
+    expect(index.has(candidate), `${candidate} is not on the list`).toBe(false);
+    expect(findLookalike(candidate, index)).toEqual({
+      target,
+      targetMonthlyDownloads: index.monthlyDownloads(target),
+      technique,
+    });
+  });
+
+  it.each(MUST_NOT_FLAG)('%s is no squat', (name) => {
+    expect(findLookalike(name, index)).toBeNull();
+  });
+
+  it('flags none of the 1,000 most downloaded packages, even judged on their name and downloads alone', () => {
+    const top = index.names().slice(0, 1000);
+    expect(top.filter((name) => findLookalike(name, index) !== null)).toEqual([]);
+    const judged = top.filter((name) => findLookalike(name, index, { includePopular: true }) !== null);
+    expect(judged).toEqual([]);
+  });
+
+  it('clears a look-alike with a fair share of the target downloads', () => {
+    const targetWeekly = weeklyFromMonthly(index.monthlyDownloads('express')!);
+    const share = Math.ceil(targetWeekly * FAIR_SHARE_RATIO);
+    expect(findLookalike('expres', index, { candidateWeeklyDownloads: share })).toBeNull();
+    expect(findLookalike('expres', index, { candidateWeeklyDownloads: share - 1 })?.target).toBe('express');
+    expect(findLookalike('expres', index, { candidateWeeklyDownloads: 0 })?.target).toBe('express');
+  });
+
+  it('keeps names of three characters or fewer to the structural rules', () => {
+    // One edit from `ms`, `qs`, `pg`, `nx`...: chance, not a squat.
+    const short = ['mz', 'qx', 'pq', 'nxx', 'wss'].filter((name) => !index.has(name));
+    expect(short.length).toBeGreaterThan(0);
+    for (const name of short) expect(findLookalike(name, index), name).toBeNull();
+  });
+
+  it('ignores changes that are no typo below the top of the list', () => {
+    const small = createPopularIndex({
+      asOf: '2026-03-01',
+      packages: [
+        ['tryor', WEAK_EDIT_MIN_MONTHLY_DOWNLOADS - 1],
+        ['marky', WEAK_EDIT_MIN_MONTHLY_DOWNLOADS],
+      ],
+    });
+    expect(findLookalike('tryer', small)).toBeNull();
+    expect(findLookalike('markys', small)?.technique).toBe('plural');
+    expect(findLookalike('marksy', small)).toEqual({
+      target: 'marky',
+      targetMonthlyDownloads: WEAK_EDIT_MIN_MONTHLY_DOWNLOADS,
+      technique: 'one edit',
+    });
+  });
+
+  it('reads a changed word that other popular names use as a different name', () => {
+    const small = createPopularIndex({
+      asOf: '2026-03-01',
+      packages: [
+        ['motion-utils', 90_000_000],
+        ['notion-client', 1_000_000],
+      ],
+    });
+    expect(findLookalike('notion-utils', small)).toBeNull();
+    expect(findLookalike('motoin-utils', small)?.technique).toBe('characters swapped');
+  });
+
+  it('leaves packages under a scope on the list to the scope owner', () => {
+    expect(index.has('@types/expresss')).toBe(false);
+    expect(findLookalike('@types/expresss', index)).toBeNull();
+    expect(findLookalike('@actions/artifactt', index)).toBeNull();
+  });
+
+  it.each([
+    '',
+    '__proto__',
+    'constructor',
+    'toString',
+    '../express',
+    '..%2fexpress',
+    '%2e%2e',
+    '@/x',
+    '@scope/',
+    '@',
+    '/',
+    'express/../../etc',
+    'x'.repeat(215),
+    `${'a'.repeat(200)}-express`,
+  ])('answers %j without throwing', (name) => {
+    expect(() => findLookalike(name, index)).not.toThrow();
+    const found = findLookalike(name, index);
+    if (found) expect(index.has(found.target)).toBe(true);
+  });
+
+  it('is false-positive-free on the list itself for names with their own downloads (below 0.5%)', () => {
+    const names = index.names();
+    const flagged = names.filter((name) => findLookalike(name, index, { includePopular: true }) !== null);
+    expect(flagged.length / names.length).toBeLessThan(0.005);
+  });
+});
+
+describe('humanizeCount', () => {
+  it.each([
+    [0, '0'],
+    [950, '950'],
+    [999, '999'],
+    [1_000, '1k'],
+    [3_456, '3.5k'],
+    [120_000, '120k'],
+    [999_950, '1M'],
+    [2_340_000, '2.3M'],
+    [35_000_000, '35M'],
+    [1_500_000_000, '1.5B'],
+  ])('%d -> %s', (count, text) => {
+    expect(humanizeCount(count)).toBe(text);
+  });
+});
+
+describe('evaluateTyposquatting', () => {
+  // express at 150.5M a month is 35M a week: the message example of the docs.
+  const small = createPopularIndex({ asOf: '2026-03-01', packages: [['express', 150_500_000]] });
+
+  it('returns nothing when the policy turns the rule off', () => {
+    const ctx = makeContext({ name: 'expres', popular: small, policy: makePolicy({ typosquatting: false }) });
+    expect(evaluateTyposquatting(ctx)).toEqual([]);
+  });
+
+  it.each(['block', 'alert'] as const)('reports a squat with the policy action (%s)', (action) => {
+    const ctx = makeContext({
+      name: 'expres',
+      version: '1.0.0',
+      popular: small,
+      policy: makePolicy({ typosquatting: true, action }),
+      facts: { weeklyDownloads: weekly(12) },
+    });
+    expect(evaluateTyposquatting(ctx)).toEqual([
+      {
+        name: 'expres',
+        version: '1.0.0',
+        rule: 'typosquatting',
+        outcome: action,
+        effect: action,
+        scope: 'package',
+        message: 'expres looks like express (35M weekly downloads): one character omitted',
+        hint: 'if you meant express, fix the name; if expres is intended, add it to allow with a reason',
+        threshold: 700_000,
+        observed: 12,
+        target: 'express',
+        evidence: {
+          technique: 'one character omitted',
+          targetWeeklyDownloads: 35_000_000,
+          candidateWeeklyDownloads: 12,
+        },
+      },
+    ]);
+  });
+
+  it.each([
+    ['downloads unknown', {}],
+    [
+      'downloads unavailable',
+      { weeklyDownloads: { status: 'unavailable', source: 'downloads', reason: 'timeout' } },
+    ],
+  ] as const)('judges on the name alone when %s', (_, facts) => {
+    const ctx = makeContext({
+      name: 'expres',
+      version: null,
+      popular: small,
+      policy: makePolicy({ typosquatting: true }),
+      facts,
+    });
+    const [finding] = evaluateTyposquatting(ctx);
+    expect(finding).toMatchObject({ version: null, observed: null, target: 'express' });
+    expect(finding!.evidence).toMatchObject({ candidateWeeklyDownloads: null });
+  });
+
+  it('stays quiet for a look-alike with a fair share of downloads, or a popular name', () => {
+    const policy = makePolicy({ typosquatting: true });
+    expect(
+      evaluateTyposquatting(
+        makeContext({ name: 'expres', popular: small, policy, facts: { weeklyDownloads: weekly(700_000) } }),
+      ),
+    ).toEqual([]);
+    expect(evaluateTyposquatting(makeContext({ name: 'express', popular: small, policy }))).toEqual([]);
+  });
+
+  it('phrases real findings from the committed list', () => {
+    const ctx = makeContext({
+      name: 'crossenv',
+      popular: index,
+      policy: makePolicy({ typosquatting: true }),
+    });
+    const targetWeekly = weeklyFromMonthly(index.monthlyDownloads('cross-env')!);
+    expect(evaluateTyposquatting(ctx)[0]!.message).toBe(
+      `crossenv looks like cross-env (${humanizeCount(targetWeekly)} weekly downloads): separator changed`,
+    );
+  });
+
+  it('works with a bare PopularIndex too (exact lookups only)', () => {
+    const bare = {
+      asOf: '2026-03-01',
+      monthlyDownloads: (name: string) => (name === 'express' ? 150_500_000 : undefined),
+    };
+    const ctx = makeContext({ name: 'expres', popular: bare, policy: makePolicy({ typosquatting: true }) });
+    expect(evaluateTyposquatting(ctx)[0]).toMatchObject({ target: 'express', outcome: 'block' });
+  });
+
+  it('builds its tables once per index and checks a name in milliseconds', () => {
+    const list = committedPopularList();
+    const fresh = createPopularIndex(list);
+    findLookalike('expres', fresh);
+    const started = performance.now();
+    for (const name of ['reqeust', 'electorn', 'crossenv', '@acitons/artifact', 'left-pad-x'])
+      findLookalike(name, fresh);
+    // Generous for a loaded CI machine; locally the five take about 5 ms.
+    expect(performance.now() - started).toBeLessThan(500);
+  });
+});
