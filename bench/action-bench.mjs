@@ -110,12 +110,24 @@ export async function runActionBench(options = {}) {
 
   const work = mkdtempSync(join(tmpdir(), 'lockwarden-action-bench-'));
   try {
+    // Shaped like real lockfiles: a few dozen direct dependencies, the rest transitive (a tree
+    // with ten children per package), all hoisted to the top node_modules.
+    const direct = Math.min(40, opts.packages);
     const deps = (bumped) =>
-      Array.from({ length: opts.packages }, (_, i) => ({ name: name(i), version: i < bumped ? '1.1.0' : '1.0.0' }));
+      Array.from({ length: opts.packages }, (_, i) => {
+        const children = {};
+        for (let c = direct + i * 10; c < Math.min(direct + i * 10 + 10, opts.packages); c++) children[name(c)] = '^1.0.0';
+        return {
+          name: name(i),
+          version: i >= opts.packages - bumped ? '1.1.0' : '1.0.0',
+          ...(Object.keys(children).length ? { dependencies: children } : {}),
+        };
+      });
+    const rootDependencies = Object.fromEntries(Array.from({ length: direct }, (_, i) => [name(i), '^1.0.0']));
     const repo = h.makeActionRepo({
       dir: join(work, 'repo'),
-      base: { deps: deps(0) },
-      head: { deps: deps(opts.changed) },
+      base: { rootDependencies, deps: deps(0) },
+      head: { rootDependencies, deps: deps(opts.changed) },
       files: {
         'lockwarden.yml': 'id: bench\naction: block\ncoolingOffDays: 7\nminWeeklyDownloads: 1000\ntyposquatting: true\n',
       },

@@ -56,17 +56,16 @@ export function parseRegistryPath(
       segments.push(parts[0]!, parts[1]!);
       continue;
     }
-    if (decoded.includes('\\') || /[\u0000-\u001f\u007f]/.test(decoded)) {
+    if (decoded.includes('\\') || hasControlCharacter(decoded)) {
       return fail(400, `path segment ${JSON.stringify(raw)} contains a backslash or a control character`);
     }
     segments.push(decoded);
   }
 
   let policyId: string;
-  let label: string | null;
   let rest: string[];
   if (fromHost) {
-    ({ policyId, label } = fromHost);
+    policyId = fromHost.policyId;
     rest = segments;
   } else {
     const first = segments[0];
@@ -79,7 +78,6 @@ export function parseRegistryPath(
     }
     if (!POLICY_SEGMENT.test(first)) return fail(404, `${JSON.stringify(first)} is not a policy id`);
     policyId = first;
-    label = null;
     rest = segments.slice(1);
   }
 
@@ -166,6 +164,14 @@ export function routeFromHost(
     }
   }
   return best;
+}
+
+function hasControlCharacter(text: string): boolean {
+  for (let i = 0; i < text.length; i++) {
+    const code = text.charCodeAt(i);
+    if (code < 0x20 || code === 0x7f) return true;
+  }
+  return false;
 }
 
 function fail(status: 400 | 404, message: string): ParseOutcome {

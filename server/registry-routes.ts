@@ -134,11 +134,14 @@ export function createRegistryRoutes(options: RegistryRoutesOptions): Middleware
     switch (state.kind) {
       case 'refused':
         audit.record(entries(call, state.findings, 'blocked', null));
-        return sendError(call.ctx, 403, state.message);
+        sendError(call.ctx, 403, state.message);
+        return;
       case 'not-found':
-        return sendError(call.ctx, 404, `${state.name} is not in the upstream registry`);
+        sendError(call.ctx, 404, `${state.name} is not in the upstream registry`);
+        return;
       case 'unavailable':
-        return sendError(call.ctx, state.status, state.message);
+        sendError(call.ctx, state.status, state.message);
+        return;
     }
   }
 

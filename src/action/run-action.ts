@@ -124,10 +124,18 @@ interface LockfilePlan {
   changes?: LockfileChanges;
 }
 
+interface BaseCommit {
+  sha: string;
+  commitPresent: boolean;
+  api?: GitHubApi;
+  /** `scope: changed`: only entries added or changed against it are checked. */
+  filter: boolean;
+}
+
 async function planLockfile(
   file: string,
   input: RunActionInput,
-  base: { sha: string; commitPresent: boolean; api?: GitHubApi } | undefined,
+  base: BaseCommit | undefined,
 ): Promise<LockfilePlan> {
   const dir = path.posix.dirname(file);
   const absDir = path.resolve(input.environment.workspace, dir);
@@ -142,26 +150,31 @@ async function planLockfile(
       commitPresent: base.commitPresent,
       ...(base.api ? { api: base.api } : {}),
     });
-  const baseLock = await read(file);
   let baseInventory: LockfileInventory | null = null;
-  if (baseLock.found) {
-    const basePackageJson = await read(joinRepoPath(dir, 'package.json'));
-    try {
+  let newFile = false;
+  try {
+    const baseLock = await read(file);
+    input.log?.(`base ${file}: ${baseLock.found ? `read via ${baseLock.via}` : 'absent (new lockfile)'}`);
+    newFile = !baseLock.found;
+    if (baseLock.found) {
+      const basePackageJson = await read(joinRepoPath(dir, 'package.json'));
       baseInventory = await readLockfileText(
         baseLock.text,
         basePackageJson.found ? basePackageJson.text : undefined,
         path.posix.basename(file),
       );
-    } catch (err) {
-      // A broken base lockfile must not hide the head's problems: check everything instead.
-      input.log?.(
-        `${file} at the base commit cannot be read (${(err as Error).message}); checking every entry`,
-      );
     }
+  } catch (err) {
+    // With `scope: all` the change list is a courtesy: the run goes on without it.
+    if (base.filter && !newFile && !(err instanceof LockwardenError && err.code === 'ELOCKFILE')) throw err;
+    // A broken base lockfile must not hide the head's problems: every entry counts as changed.
+    input.log?.(
+      `${file} at the base commit cannot be read (${(err as Error).message}); treating every entry as changed`,
+    );
   }
-  input.log?.(`base ${file}: ${baseLock.found ? `read via ${baseLock.via}` : 'absent (new lockfile)'}`);
   const diff = diffInventories(baseInventory, inventory);
-  const changes = describeLockfileChanges(file, diff, baseInventory === null);
+  const changes = describeLockfileChanges(file, diff, newFile);
+  if (!base.filter) return { file, dir, inventory, changes };
   const changed = new Set([...diff.added, ...diff.updated.map((u) => u.to)].map(entryKey));
   return { file, dir, inventory, filter: (e) => changed.has(entryKey(e)), changes };
 }
@@ -235,17 +248,20 @@ export async function runAction(input: RunActionInput): Promise<ActionResult> {
         })
       : undefined;
 
-  let base: { sha: string; commitPresent: boolean; api?: GitHubApi } | undefined;
-  if (inputs.scope === 'changed') {
-    if (!event.baseSha) {
-      throw new LockwardenError(
-        'EINPUT',
-        `input \`scope\`: "changed" needs a base commit, and the ${event.eventName} event has none; use \`scope: all\``,
-      );
-    }
+  // The base commit: required for `scope: changed`; on a pull request checked with `scope: all`
+  // it still gives the summary its list of lockfile changes.
+  let base: BaseCommit | undefined;
+  if (inputs.scope === 'changed' && !event.baseSha) {
+    throw new LockwardenError(
+      'EINPUT',
+      `input \`scope\`: "changed" needs a base commit, and the ${event.eventName} event has none; use \`scope: all\``,
+    );
+  }
+  if (event.baseSha && (inputs.scope === 'changed' || event.pullNumber !== undefined)) {
     base = {
       sha: event.baseSha,
       commitPresent: await hasCommit(environment.workspace, event.baseSha),
+      filter: inputs.scope === 'changed',
       ...(api ? { api } : {}),
     };
   }

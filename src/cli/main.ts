@@ -5,6 +5,7 @@ import { parseArgs } from 'node:util';
 import npa from 'npm-package-arg';
 import { isLockwardenError, LockwardenError } from '../errors.js';
 import { checkPackages, type PackageRef } from '../engine/check-packages.js';
+import { factNeeds } from '../engine/gather-facts.js';
 import { readPolicyFile } from '../engine/read-policy-file.js';
 import { buildReport, type Report } from '../engine/report.js';
 import { DEFAULT_POLICY } from '../policy/parse-policy.js';
@@ -129,27 +130,17 @@ async function runCheckOrAudit(command: 'audit' | 'check', args: readonly string
         )
       : undefined;
 
-  const [{ resolveSourceConfig, createSources }, { readPopularList }, { createPopularIndex }] = await Promise.all([
-    import('../sources/create-sources.js'),
+  const [{ readPopularList }, { createPopularIndex }] = await Promise.all([
     import('../sources/popular-list.js'),
     import('../policy/popular-index.js'),
   ]);
   const popular: PopularIndex = createPopularIndex(readPopularList());
-  const config = await resolveSourceConfig({
-    flags: {
-      registry: values.registry,
-      downloadsUrl: values['downloads-url'],
-      githubApiUrl: values['github-api-url'],
-      cacheDir: values['cache-dir'],
-      timeoutMs,
-    },
-    env: io.env,
-    cwd: dir,
-    // check with a name-only policy must not pay for an npm config lookup it does not use
-    needsRegistry: policy.coolingOffDays > 0 || policy.suspiciousVersion,
-  });
-  if (retries !== undefined) config.http.retries = retries;
-  const sources = createSources(config);
+  const needs = factNeeds(policy);
+  // A name-only policy (typosquatting, lists) needs no upstream: skip the HTTP stack entirely.
+  const sources =
+    needs.registry || needs.downloads || needs.tags
+      ? await openSources(values, dir, io, { timeoutMs, retries, needsRegistry: needs.registry })
+      : offlineSources();
   const progress = createProgress(io.stderr, { enabled: !values.json && io.stderr.isTTY === true });
   try {
     let report: Report;
@@ -190,6 +181,45 @@ async function runCheckOrAudit(command: 'audit' | 'check', args: readonly string
     progress.done();
     await sources.close();
   }
+}
+
+async function openSources(
+  values: { registry?: string | undefined; 'downloads-url'?: string | undefined; 'github-api-url'?: string | undefined; 'cache-dir'?: string | undefined },
+  dir: string,
+  io: CliIo,
+  opts: { timeoutMs: number | undefined; retries: number | undefined; needsRegistry: boolean },
+): Promise<Sources & { close(): Promise<void> }> {
+  const { timeoutMs, retries } = opts;
+  const { resolveSourceConfig, createSources } = await import('../sources/create-sources.js');
+  const config = await resolveSourceConfig({
+    flags: {
+      registry: values.registry,
+      downloadsUrl: values['downloads-url'],
+      githubApiUrl: values['github-api-url'],
+      cacheDir: values['cache-dir'],
+      timeoutMs,
+    },
+    env: io.env,
+    cwd: dir,
+    needsRegistry: opts.needsRegistry,
+  });
+  if (retries !== undefined) config.http.retries = retries;
+  return createSources(config);
+}
+
+/** Sources for policies that need no facts: any use is a bug, so it fails loudly. */
+function offlineSources(): Sources & { close(): Promise<void> } {
+  const unused = (): never => {
+    throw new Error('a fact source was used although the policy needs none');
+  };
+  const stats = () => ({ requests: 0, bytes: 0, cacheHits: 0, errors: 0 });
+  return {
+    registry: { url: '', getPackument: unused, getManifest: unused, stats },
+    downloads: { url: '', getWeeklyDownloads: unused, stats },
+    tags: { getTags: unused, stats },
+    popular: { asOf: '', packages: [] },
+    close: async () => {},
+  };
 }
 
 function optionalInteger(raw: string | undefined, flag: string, min: number, max: number): number | undefined {

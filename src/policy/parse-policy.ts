@@ -1,6 +1,6 @@
 // Policy files: one zod schema is the source of truth for validation, defaults and the
 // published JSON Schema (schema/policy.schema.json is generated from it).
-import { parse as parseYaml } from 'yaml';
+import { createRequire } from 'node:module';
 import { z } from 'zod';
 import { LockwardenError } from '../errors.js';
 import { expiryTime, parseListSpec } from './list-entry.js';
@@ -191,12 +191,19 @@ export function validatePolicy(input: unknown, opts: { file: string }): Policy {
   };
 }
 
+// YAML support is loaded on first use: most policies are JSON, and `lockwarden check` start-up counts.
+let yamlParse: ((text: string, options: { maxAliasCount: number }) => unknown) | undefined;
+function parseYaml(text: string): unknown {
+  yamlParse ??= (createRequire(import.meta.url)('yaml') as typeof import('yaml')).parse;
+  return yamlParse(text, { maxAliasCount: 100 });
+}
+
 /** Parses a policy file's text: JSON, or YAML when the file name says so or the text is not JSON. */
 export function parsePolicy(text: string, opts: { file: string }): Policy {
   const yamlByName = /\.ya?ml$/i.test(opts.file);
   let data: unknown;
   try {
-    data = yamlByName ? parseYaml(text, { maxAliasCount: 100 }) : JSON.parse(text);
+    data = yamlByName ? parseYaml(text) : JSON.parse(text);
   } catch (err) {
     const why = err instanceof Error ? err.message.split('\n')[0] : String(err);
     fail(opts.file, [{ path: '', message: `not valid ${yamlByName ? 'YAML' : 'JSON'}: ${why}` }]);

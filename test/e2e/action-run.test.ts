@@ -264,6 +264,13 @@ describe('scope all on a push', () => {
     expect(result.outputs.checked).toBe('5');
     expect(result.summary).not.toContain('Lockfile changes');
   });
+
+  it('checks the whole tree of a pull request and still lists its changes', async () => {
+    const result = await run({ policy: '.github/lockwarden.yml', scope: 'all' });
+    expect(result.code).toBe(1);
+    expect(result.outputs.checked).toBe('5');
+    expect(result.summary).toContain('Updated the following: left-pad 1.3.0 → 1.3.1');
+  });
 });
 
 describe('a source down', () => {

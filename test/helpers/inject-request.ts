@@ -18,6 +18,7 @@ export interface InjectedResponse {
   raw: Buffer;
   /** Decoded text (gunzipped when needed). */
   text: string;
+  // biome-ignore lint/suspicious/noExplicitAny: response bodies are asserted field by field in tests
   json<T = any>(): T;
 }
 

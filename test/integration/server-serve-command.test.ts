@@ -80,8 +80,10 @@ describe('runServe', () => {
 
     const ping = await fetch(`${url}/-/ping`);
     expect(await ping.json()).toEqual({});
-    const doc = await (await fetch(`${url}/strict/left-pad`)).json();
-    expect(doc.versions['1.0.0'].dist.tarball).toBe(`${url}/strict/left-pad/-/left-pad-1.0.0.tgz`);
+    const doc = (await (await fetch(`${url}/strict/left-pad`)).json()) as {
+      versions: Record<string, { dist: { tarball: string } }>;
+    };
+    expect(doc.versions['1.0.0']?.dist.tarball).toBe(`${url}/strict/left-pad/-/left-pad-1.0.0.tgz`);
     stop.abort();
     expect(await exited).toBe(0);
     expect(err.text()).toBe('');

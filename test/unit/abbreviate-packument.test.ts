@@ -128,9 +128,15 @@ describe('abbreviatePackument', () => {
     ) as Packument;
     const out = abbreviatePackument(doc);
     expect(Object.keys(out.versions)).toEqual(['__proto__']);
-    expect(JSON.parse(JSON.stringify(out)).versions.__proto__).toEqual({
+    expect(ownValue(JSON.parse(JSON.stringify(out)).versions, '__proto__')).toEqual({
       name: 'evil',
       version: '__proto__',
     });
   });
 });
+
+/** An own property read that works for the key `__proto__` too. */
+// biome-ignore lint/suspicious/noExplicitAny: tests read arbitrary document fields
+function ownValue(obj: object, key: string): any {
+  return Object.getOwnPropertyDescriptor(obj, key)?.value;
+}

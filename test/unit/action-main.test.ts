@@ -1,9 +1,10 @@
 // The adapter with a recording fake of `@actions/core`: exact annotations, outputs and summary,
 // and the three failure kinds kept apart. Facts come from loopback fakes; the clock is fixed.
-import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { cpSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { closedPortUrl } from '../helpers/fake-upstream.js';
 import { type ActionCore, run } from '../../src/action/main.js';
 import { type FakeGitHubRepoApi, startFakeGitHubRepoApi } from '../helpers/fake-github-repo-api.js';
 import { type FakeRegistry, startFakeRegistry } from '../helpers/fake-registry.js';
@@ -220,5 +221,28 @@ describe('run', () => {
       expect.stringContaining('ms@2.1.3'),
       'the job summary could not be written: GITHUB_STEP_SUMMARY is not set',
     ]);
+  });
+
+  it('annotates the nested `dependencies` entry of a lockfileVersion 1 file', async () => {
+    const workspace = path.join(work, 'v1');
+    cpSync(path.join(import.meta.dirname, '..', 'fixtures', 'lockfiles', 'v1-nested'), workspace, { recursive: true });
+    writeFileSync(
+      path.join(workspace, 'policy.json'),
+      JSON.stringify({ id: 'v1', coolingOffDays: 0, typosquatting: false, block: [{ package: 'b@2', reason: 'CVE-0000-0001' }] }),
+    );
+    const pushEvent = path.join(work, 'push.json');
+    writeFileSync(pushEvent, '{}');
+    const fake = createFakeCore({ policy: 'policy.json', registry: await closedPortUrl() });
+    await run({
+      core: fake.core,
+      env: { ...env(), GITHUB_EVENT_NAME: 'push', GITHUB_EVENT_PATH: pushEvent, GITHUB_WORKSPACE: workspace },
+      now: () => NOW,
+    });
+    const lines = readFileSync(path.join(workspace, 'package-lock.json'), 'utf8').split('\n');
+    const nestedB = lines.findIndex((l, i) => i > lines.findIndex((x) => x.includes('"a": {')) && l.includes('"b": {')) + 1;
+    expect(fake.of('error')).toEqual([
+      [expect.stringContaining('b@2.0.0'), { title: 'lockwarden: blocklist', file: 'package-lock.json', startLine: nestedB }],
+    ]);
+    expect(fake.outputs()).toMatchObject({ blocked: '1' });
   });
 });

@@ -65,9 +65,11 @@ describe('filterPackument: versions and time', () => {
       rewriteTarball: (_n, v) => `http://proxy/${v}.tgz`,
     });
     expect(Object.keys(kept.packument.versions)).toEqual(['1.0.0', '__proto__']);
-    expect(kept.packument.versions['__proto__']?.dist?.tarball).toBe('http://proxy/__proto__.tgz');
+    expect(ownValue(kept.packument.versions, '__proto__')?.dist?.tarball).toBe('http://proxy/__proto__.tgz');
     expect(({} as Record<string, unknown>).polluted).toBeUndefined();
-    expect(JSON.parse(JSON.stringify(kept.packument)).versions.__proto__.version).toBe('__proto__');
+    expect(ownValue(JSON.parse(JSON.stringify(kept.packument)).versions, '__proto__')?.version).toBe(
+      '__proto__',
+    );
 
     const hidden = filterPackument(doc, { keep: (v) => v !== '__proto__' });
     expect(Object.keys(hidden.packument.versions)).toEqual(['1.0.0']);
@@ -206,3 +208,9 @@ describe('filterPackument: dist-tag repair', () => {
     ]);
   });
 });
+
+/** An own property read that works for the key `__proto__` too. */
+// biome-ignore lint/suspicious/noExplicitAny: tests read arbitrary document fields
+function ownValue(obj: object, key: string): any {
+  return Object.getOwnPropertyDescriptor(obj, key)?.value;
+}

@@ -1,0 +1,243 @@
+// `npm run bench`: lockwarden audit against loopback fakes that add latency to every request.
+//   npm run bench                        generated 2,000-package lockfile, then ../shared/lockfiles/* if present
+//   npm run bench -- <dir> [<dir>...]    also (or only, with --only-given) real project directories
+// Prints wall time cold (empty cache) and warm (second run, cache on disk), upstream requests and
+// bytes, and peak RSS, with the machine noted. Targets (issue #2): cold <= 10 s, warm <= 2 s,
+// peak RSS <= 400 MB; `lockwarden check` of one name (typosquatting only) < 300 ms.
+import { spawn } from 'node:child_process';
+import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { readLockfile } from '../src/lockfile/read-lockfile.js';
+import { startFakeDownloads } from '../test/helpers/fake-downloads.js';
+import { startFakeGitHub } from '../test/helpers/fake-github.js';
+import { startFakeRegistry } from '../test/helpers/fake-registry.js';
+import type { FakeServer } from '../test/helpers/fake-upstream.js';
+import { writeProject } from '../test/helpers/make-lockfile.js';
+import { type FullPackument, makePackument } from '../test/helpers/make-packument.js';
+
+const ROOT = path.resolve(import.meta.dirname, '../..');
+const CLI = path.join(ROOT, 'bench/child-cli.mjs');
+const LATENCY_MS = 20;
+const NOW = new Date();
+const DAY = 86400000;
+
+const args = process.argv.slice(2);
+const onlyGiven = args.includes('--only-given');
+const givenDirs = args.filter((a) => !a.startsWith('--'));
+
+function machine(): string {
+  const cpu = os.cpus()[0]?.model ?? 'unknown cpu';
+  return `${cpu}, ${os.cpus().length} cores, ${(os.totalmem() / 2 ** 30).toFixed(0)} GiB, node ${process.version}, ${os.platform()} ${os.release()}`;
+}
+
+/** Deterministic pseudo-random numbers, so every run benchmarks the same documents. */
+function rng(seed: number): () => number {
+  let s = seed >>> 0;
+  return () => {
+    s = (s * 1664525 + 1013904223) >>> 0;
+    return s / 2 ** 32;
+  };
+}
+
+interface Workload {
+  label: string;
+  dir: string;
+  packuments: FullPackument[];
+}
+
+function packumentsFor(entries: { name: string; version: string }[], seed: number): FullPackument[] {
+  const rand = rng(seed);
+  const byName = new Map<string, Set<string>>();
+  for (const e of entries) {
+    const set = byName.get(e.name) ?? new Set<string>();
+    set.add(e.version);
+    byName.set(e.name, set);
+  }
+  const docs: FullPackument[] = [];
+  for (const [name, pinned] of byName) {
+    const r = rand();
+    // Most documents are tens of KB; some hundreds; a few MB (long-lived popular packages).
+    const targetBytes = r < 0.02 ? 1_000_000 + rand() * 4_000_000 : r < 0.15 ? 100_000 + rand() * 400_000 : 10_000 + rand() * 70_000;
+    // 5% of packages published something inside the cooling-off window.
+    const young = rand() < 0.05;
+    const versions = [...pinned].map((version, i) => ({
+      version,
+      publishedAt: new Date(NOW.getTime() - (young && i === 0 ? 2 : 30 + rand() * 900) * DAY),
+      repository: `github:bench/${name.replace(/^@/, '').replace('/', '-')}`,
+    }));
+    docs.push(makePackument({ name, versions, targetBytes }));
+  }
+  return docs;
+}
+
+function generatedWorkload(work: string): Workload {
+  const rand = rng(42);
+  const deps = Array.from({ length: 2000 }, (_, i) => {
+    const name = i % 10 === 0 ? `@bench-scope${i % 7}/pkg-${i}` : `bench-lib-${i.toString(36)}-${Math.floor(rand() * 1e6).toString(36)}`;
+    return { name, version: `${1 + (i % 5)}.${i % 13}.${i % 3}` };
+  });
+  const dir = writeProject(path.join(work, 'generated'), { name: 'bench-app', deps });
+  return { label: 'generated 2,000 packages', dir, packuments: packumentsFor(deps, 7) };
+}
+
+async function realWorkload(work: string, src: string): Promise<Workload> {
+  const dir = path.join(work, path.basename(src));
+  mkdirSync(dir, { recursive: true });
+  // Copy the project's lockfile and package.json files (workspaces need theirs) without touching the source.
+  const copy = (from: string, to: string) => {
+    for (const entry of readdirSync(from, { withFileTypes: true })) {
+      if (entry.name === 'node_modules') continue;
+      const a = path.join(from, entry.name);
+      const b = path.join(to, entry.name);
+      if (entry.isDirectory()) {
+        mkdirSync(b, { recursive: true });
+        copy(a, b);
+      } else if (/^(package\.json|package-lock\.json|npm-shrinkwrap\.json)$/.test(entry.name)) {
+        writeFileSync(b, readFileText(a));
+      }
+    }
+  };
+  copy(src, dir);
+  const inventory = await readLockfile(dir);
+  return { label: `${path.basename(src)} (${inventory.entries.length} name@version)`, dir, packuments: packumentsFor(inventory.entries, 11) };
+}
+
+function readFileText(file: string): string {
+  return readFileSync(file, 'utf8');
+}
+
+interface RunResult {
+  ms: number;
+  code: number;
+  maxRssMb: number;
+  summary: string;
+}
+
+function runCli(argv: string[], env: NodeJS.ProcessEnv = {}): Promise<RunResult> {
+  return new Promise((resolve, reject) => {
+    const started = process.hrtime.bigint();
+    const child = spawn(process.execPath, [CLI, ...argv], {
+      env: { PATH: process.env.PATH, HOME: process.env.HOME, ...env },
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
+    let out = '';
+    let err = '';
+    child.stdout.on('data', (c) => (out += c));
+    child.stderr.on('data', (c) => (err += c));
+    child.on('error', reject);
+    child.on('close', (code) => {
+      const ms = Number(process.hrtime.bigint() - started) / 1e6;
+      const rss = /LOCKWARDEN_BENCH_MAXRSS_KB=(\d+)/.exec(err);
+      let summary = '';
+      try {
+        const report = JSON.parse(out);
+        const s = report.summary;
+        summary = `${s.checked} checked, ${s.blocked} blocked, ${s.alerts} alerts, ${s.unavailable} unavailable, ${s.skipped} skipped`;
+      } catch {
+        summary = `no JSON report: ${err.trim().split('\n')[0]}`;
+      }
+      resolve({ ms, code: code ?? -1, maxRssMb: rss ? Number(rss[1]) / 1024 : Number.NaN, summary });
+    });
+  });
+}
+
+function withLatency(server: FakeServer): FakeServer {
+  server.fault({ kind: 'delay', ms: LATENCY_MS });
+  return server;
+}
+
+const fmt = (ms: number) => (ms >= 1000 ? `${(ms / 1000).toFixed(2)} s` : `${ms.toFixed(0)} ms`);
+const mb = (bytes: number) => `${(bytes / 1e6).toFixed(1)} MB`;
+
+async function benchWorkload(work: string, w: Workload, policyFile: string, policyLabel: string) {
+  const registry = withLatency(await startFakeRegistry({ shape: 'public', packuments: w.packuments }));
+  const counts = Object.fromEntries(w.packuments.map((p, i) => [p.name, 500 + ((i * 7919) % 100000)]));
+  const downloads = withLatency(await startFakeDownloads({ counts }));
+  const repos = Object.fromEntries(
+    w.packuments.map((p) => [
+      String((p.repository as { url: string }).url).replace(/^git\+https:\/\/github\.com\//, '').replace(/\.git$/, ''),
+      { tags: Object.keys(p.versions).map((v) => `v${v}`) },
+    ]),
+  );
+  const github = withLatency(await startFakeGitHub({ repos }));
+  const cacheDir = mkdtempSync(path.join(work, 'cache-'));
+  const argv = [
+    'audit',
+    w.dir,
+    '--json',
+    '--policy',
+    policyFile,
+    '--registry',
+    registry.url,
+    '--downloads-url',
+    downloads.url,
+    '--github-api-url',
+    github.url,
+    '--cache-dir',
+    cacheDir,
+    '--stats',
+  ];
+  const env = { GITHUB_TOKEN: 'bench-token' };
+  const reqs = () => registry.requests.length + downloads.requests.length + github.requests.length;
+  const r0 = reqs();
+  const cold = await runCli(argv, env);
+  const coldRequests = { registry: registry.requests.length, downloads: downloads.requests.length, github: github.requests.length };
+  const r1 = reqs();
+  const warm = await runCli(argv, env);
+  const warmRequests = reqs() - r1;
+  const docBytes = w.packuments.reduce((n, p) => n + Buffer.byteLength(JSON.stringify(p)), 0);
+  console.log(`\n## ${w.label}, policy ${policyLabel}`);
+  console.log(`  documents: ${w.packuments.length} packuments, ${mb(docBytes)} as full JSON; +${LATENCY_MS} ms per upstream request`);
+  console.log(`  cold: ${fmt(cold.ms)}  peak RSS ${cold.maxRssMb.toFixed(0)} MB  exit ${cold.code}  (${cold.summary})`);
+  console.log(`        upstream requests: registry ${coldRequests.registry}, downloads ${coldRequests.downloads}, GitHub ${coldRequests.github} (total ${r1 - r0})`);
+  console.log(`  warm: ${fmt(warm.ms)}  peak RSS ${warm.maxRssMb.toFixed(0)} MB  exit ${warm.code}  upstream requests: ${warmRequests}`);
+  await Promise.all([registry.close(), downloads.close(), github.close()]);
+  rmSync(cacheDir, { recursive: true, force: true });
+  return { cold, warm };
+}
+
+async function benchCheck(work: string): Promise<void> {
+  const policy = path.join(work, 'typosquat-only.json');
+  writeFileSync(policy, JSON.stringify({ id: 'typo', typosquatting: true }));
+  const times: number[] = [];
+  for (let i = 0; i < 7; i++) times.push((await runCli(['check', 'expres', '--policy', policy, '--json'])).ms);
+  times.sort((a, b) => a - b);
+  console.log(`\n## lockwarden check expres (typosquatting only, including Node start-up)`);
+  console.log(`  median ${fmt(times[3]!)}, min ${fmt(times[0]!)}, max ${fmt(times[6]!)} over 7 runs (target < 300 ms)`);
+}
+
+const work = mkdtempSync(path.join(os.tmpdir(), 'lockwarden-bench-'));
+try {
+  console.log(`# lockwarden audit benchmark\nmachine: ${machine()}\ndate: ${NOW.toISOString()}`);
+  const policies: [string, Record<string, unknown>][] = [
+    ['cooling-off 7 d + popularity + typosquatting', { id: 'bench', coolingOffDays: 7, minWeeklyDownloads: 100, typosquatting: true }],
+    ['all guardrails incl. suspicious-version (GitHub API)', { id: 'bench-all', coolingOffDays: 7, minWeeklyDownloads: 100, typosquatting: true, suspiciousVersion: true }],
+  ];
+  const policyFiles = policies.map(([label, p]) => {
+    const file = path.join(work, `${p.id}.json`);
+    writeFileSync(file, JSON.stringify(p));
+    return [label, file] as const;
+  });
+  const workloads: Workload[] = [];
+  if (!onlyGiven) workloads.push(generatedWorkload(work));
+  const shared = path.resolve(ROOT, '../shared/lockfiles');
+  const realDirs = [...givenDirs.map((d) => path.resolve(d))];
+  if (!onlyGiven && existsSync(shared)) {
+    for (const d of readdirSync(shared, { withFileTypes: true })) if (d.isDirectory()) realDirs.push(path.join(shared, d.name));
+  }
+  for (const d of realDirs) workloads.push(await realWorkload(work, d));
+  for (const w of workloads) {
+    for (const [label, file] of w === workloads[0] ? policyFiles : policyFiles.slice(0, 1)) {
+      await benchWorkload(work, w, file, label);
+    }
+  }
+  await benchCheck(work);
+  const actionBench = path.join(ROOT, 'bench/action-bench.mjs');
+  if (!onlyGiven && existsSync(actionBench)) {
+    console.log('\n# GitHub Action benchmark');
+    await import(actionBench);
+  }
+} finally {
+  rmSync(work, { recursive: true, force: true });
+}

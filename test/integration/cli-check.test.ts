@@ -1,0 +1,120 @@
+// `lockwarden check name[@version]...`: the same verdicts for names on the command line.
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import { PassThrough } from 'node:stream';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { runCli } from '../../src/cli/main.js';
+import type { Report } from '../../src/engine/report.js';
+import { startFakeRegistry, type FakeRegistry } from '../helpers/fake-registry.js';
+import { makePackument } from '../helpers/make-packument.js';
+
+const NOW = new Date('2026-11-22T12:00:00.000Z');
+const daysAgo = (d: number) => new Date(NOW.getTime() - d * 86400000);
+
+let work: string;
+let registry: FakeRegistry;
+let policy: string;
+
+async function run(argv: string[], opts: { tty?: boolean } = {}) {
+  const stdout = Object.assign(new PassThrough(), { isTTY: opts.tty ?? false });
+  const stderr = Object.assign(new PassThrough(), { isTTY: false });
+  let out = '';
+  let err = '';
+  stdout.on('data', (c: Buffer) => (out += c));
+  stderr.on('data', (c: Buffer) => (err += c));
+  const code = await runCli(argv, { stdout, stderr, env: { PATH: process.env.PATH }, cwd: work, now: () => NOW });
+  return { code, out, err };
+}
+
+beforeAll(async () => {
+  work = mkdtempSync(path.join(tmpdir(), 'lockwarden-check-'));
+  registry = await startFakeRegistry({
+    shape: 'mirror',
+    packuments: [
+      makePackument({
+        name: 'left-pad',
+        versions: [
+          { version: '1.3.0', publishedAt: daysAgo(900) },
+          { version: '1.3.1', publishedAt: daysAgo(2) },
+        ],
+      }),
+      makePackument({ name: 'express', versions: [{ version: '4.21.2', publishedAt: daysAgo(700) }] }),
+    ],
+  });
+  policy = path.join(work, 'policy.json');
+  writeFileSync(policy, JSON.stringify({ id: 'check', coolingOffDays: 7, typosquatting: true }));
+});
+
+afterAll(async () => {
+  await registry.close();
+  rmSync(work, { recursive: true, force: true });
+});
+
+const base = () => ['--policy', policy, '--registry', registry.url, '--cache-dir', path.join(work, 'cache')];
+
+describe('lockwarden check', () => {
+  it('checks the latest version when none is given', async () => {
+    const { code, out } = await run(['check', 'left-pad', '--json', ...base()]);
+    const report = JSON.parse(out) as Report;
+    expect(code).toBe(1);
+    expect(report.findings.map((f) => `${f.name}@${f.version} ${f.rule}`)).toEqual(['left-pad@1.3.1 cooling-off']);
+  });
+
+  it('checks an exact version', async () => {
+    const { code, out } = await run(['check', 'left-pad@1.3.0', 'express@4.21.2', '--json', ...base()]);
+    expect(code).toBe(0);
+    expect(JSON.parse(out).summary).toMatchObject({ checked: 2, allowed: 2, blocked: 0 });
+  });
+
+  it('evaluates name-level guardrails for a name the registry does not know, and says so', async () => {
+    const { code, out } = await run(['check', 'expres', '--json', ...base()]);
+    const report = JSON.parse(out) as Report;
+    expect(code).toBe(1);
+    expect(report.findings).toHaveLength(1);
+    expect(report.findings[0]).toMatchObject({ name: 'expres', version: null, rule: 'typosquatting', target: 'express' });
+    expect(report.notices).toEqual([
+      expect.objectContaining({ kind: 'unknown-package', message: 'expres is unknown to the registry; only name-level guardrails were evaluated' }),
+    ]);
+  });
+
+  it('renders a readable report grouped by rule with a summary line', async () => {
+    const { out } = await run(['check', 'left-pad', 'expres', ...base()]);
+    expect(out).toBe(
+      [
+        'lockwarden · policy check (block, onUnavailable: alert)',
+        '',
+        'cooling-off (1)',
+        '  left-pad@1.3.1  BLOCK',
+        '    why:  left-pad@1.3.1 was published 2 days ago (cooling-off 7 days); it passes on 2026-11-27',
+        '    fix:  wait until 2026-11-27, pin an older version, or add "left-pad@1.3.1" to allow with a reason',
+        '',
+        'typosquatting (1)',
+        '  expres  BLOCK',
+        `    why:  ${JSON.parse((await run(['check', 'expres', '--json', ...base()])).out).findings[0].message}`,
+        '    fix:  if you meant express, fix the name; if expres is intended, add it to allow with a reason',
+        '',
+        'Notices',
+        '  i expres is unknown to the registry; only name-level guardrails were evaluated',
+        '',
+        '2 names checked: 2 blocked, 0 alerts, 0 unavailable, 0 skipped',
+        '',
+      ].join('\n'),
+    );
+  });
+
+  it('colours the report on a terminal only', async () => {
+    expect((await run(['check', 'left-pad', ...base()], { tty: true })).out).toContain('\x1b[31mBLOCK\x1b[0m');
+    expect((await run(['check', 'left-pad', ...base()], { tty: false })).out).not.toContain('\x1b[');
+  });
+
+  it('rejects hostile names before any request', async () => {
+    const before = registry.requests.length;
+    for (const name of ['../../etc/passwd', '%2e%2e', 'a'.repeat(215), '@scope/../x']) {
+      const { code, err } = await run(['check', name, ...base()]);
+      expect(code).toBe(2);
+      expect(err).toMatch(/not a valid package spec|expected name or name@version|not a valid npm package name/);
+    }
+    expect(registry.requests.length).toBe(before);
+  });
+});
