@@ -116,20 +116,24 @@ export async function runActionBench(options = {}) {
     const deps = (bumped) =>
       Array.from({ length: opts.packages }, (_, i) => {
         const children = {};
-        for (let c = direct + i * 10; c < Math.min(direct + i * 10 + 10, opts.packages); c++) children[name(c)] = '^1.0.0';
+        for (let c = direct + i * 10; c < Math.min(direct + i * 10 + 10, opts.packages); c++)
+          children[name(c)] = '^1.0.0';
         return {
           name: name(i),
           version: i >= opts.packages - bumped ? '1.1.0' : '1.0.0',
           ...(Object.keys(children).length ? { dependencies: children } : {}),
         };
       });
-    const rootDependencies = Object.fromEntries(Array.from({ length: direct }, (_, i) => [name(i), '^1.0.0']));
+    const rootDependencies = Object.fromEntries(
+      Array.from({ length: direct }, (_, i) => [name(i), '^1.0.0']),
+    );
     const repo = h.makeActionRepo({
       dir: join(work, 'repo'),
       base: { rootDependencies, deps: deps(0) },
       head: { rootDependencies, deps: deps(opts.changed) },
       files: {
-        'lockwarden.yml': 'id: bench\naction: block\ncoolingOffDays: 7\nminWeeklyDownloads: 1000\ntyposquatting: true\n',
+        'lockwarden.yml':
+          'id: bench\naction: block\ncoolingOffDays: 7\nminWeeklyDownloads: 1000\ntyposquatting: true\n',
       },
     });
     const pullRequest = {
@@ -153,7 +157,9 @@ export async function runActionBench(options = {}) {
         ...(opts.nodeArgs ? { nodeArgs: opts.nodeArgs } : {}),
       });
       if (r.code !== 0) {
-        throw new Error(`${label}: the Action exited with ${r.code}\n${r.stdout.slice(-2000)}\n${r.stderr.slice(-2000)}`);
+        throw new Error(
+          `${label}: the Action exited with ${r.code}\n${r.stdout.slice(-2000)}\n${r.stderr.slice(-2000)}`,
+        );
       }
       return {
         label,
@@ -166,15 +172,32 @@ export async function runActionBench(options = {}) {
     };
 
     const results = [];
-    results.push(await runOnce('pull request, 10 changed, cold', 'pull_request', pullRequest, join(work, 'cache-pr')));
+    results.push(
+      await runOnce('pull request, 10 changed, cold', 'pull_request', pullRequest, join(work, 'cache-pr')),
+    );
     results.push(await runOnce('whole tree, cold', 'push', push, join(work, 'cache-tree')));
     results.push(await runOnce('whole tree, warm', 'push', push, join(work, 'cache-tree')));
     const [pr, cold, warm] = results;
     const peak = Math.max(...results.map((r) => r.rssMb ?? 0));
     const checks = [
-      { what: 'pull request cold', value: `${pr.ms} ms`, target: `< ${TARGETS.prColdMs} ms`, ok: pr.ms < TARGETS.prColdMs },
-      { what: 'whole tree cold', value: `${cold.ms} ms`, target: `<= ${TARGETS.treeColdMs} ms`, ok: cold.ms <= TARGETS.treeColdMs },
-      { what: 'whole tree warm', value: `${warm.ms} ms`, target: `<= ${TARGETS.treeWarmMs} ms`, ok: warm.ms <= TARGETS.treeWarmMs },
+      {
+        what: 'pull request cold',
+        value: `${pr.ms} ms`,
+        target: `< ${TARGETS.prColdMs} ms`,
+        ok: pr.ms < TARGETS.prColdMs,
+      },
+      {
+        what: 'whole tree cold',
+        value: `${cold.ms} ms`,
+        target: `<= ${TARGETS.treeColdMs} ms`,
+        ok: cold.ms <= TARGETS.treeColdMs,
+      },
+      {
+        what: 'whole tree warm',
+        value: `${warm.ms} ms`,
+        target: `<= ${TARGETS.treeWarmMs} ms`,
+        ok: warm.ms <= TARGETS.treeWarmMs,
+      },
       {
         what: 'peak RSS',
         value: `${peak} MB`,
@@ -199,7 +222,8 @@ function print(outcome) {
       `  ${r.label.padEnd(34)} ${String(r.ms).padStart(6)} ms  rss ${String(r.rssMb).padStart(4)} MB  checked ${String(r.checked).padStart(5)}  registry requests ${r.registryRequests}  downloads requests ${r.downloadsRequests}`,
     );
   }
-  for (const c of checks) console.log(`  ${c.ok ? 'PASS' : 'FAIL'} ${c.what}: ${c.value} (target ${c.target})`);
+  for (const c of checks)
+    console.log(`  ${c.ok ? 'PASS' : 'FAIL'} ${c.what}: ${c.value} (target ${c.target})`);
 }
 
 if (process.argv[1] && resolve(process.argv[1]) === fileURLToPath(import.meta.url)) {

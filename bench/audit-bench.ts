@@ -5,7 +5,15 @@
 // bytes, and peak RSS, with the machine noted. Targets (issue #2): cold <= 10 s, warm <= 2 s,
 // peak RSS <= 400 MB; `lockwarden check` of one name (typosquatting only) < 300 ms.
 import { spawn } from 'node:child_process';
-import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import {
+  existsSync,
+  mkdirSync,
+  mkdtempSync,
+  readdirSync,
+  readFileSync,
+  rmSync,
+  writeFileSync,
+} from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { readLockfile } from '../src/lockfile/read-lockfile.js';
@@ -58,7 +66,12 @@ function packumentsFor(entries: { name: string; version: string }[], seed: numbe
   for (const [name, pinned] of byName) {
     const r = rand();
     // Most documents are tens of KB; some hundreds; a few MB (long-lived popular packages).
-    const targetBytes = r < 0.02 ? 1_000_000 + rand() * 4_000_000 : r < 0.15 ? 100_000 + rand() * 400_000 : 10_000 + rand() * 70_000;
+    const targetBytes =
+      r < 0.02
+        ? 1_000_000 + rand() * 4_000_000
+        : r < 0.15
+          ? 100_000 + rand() * 400_000
+          : 10_000 + rand() * 70_000;
     // 5% of packages published something inside the cooling-off window.
     const young = rand() < 0.05;
     const versions = [...pinned].map((version, i) => ({
@@ -74,7 +87,10 @@ function packumentsFor(entries: { name: string; version: string }[], seed: numbe
 function generatedWorkload(work: string): Workload {
   const rand = rng(42);
   const deps = Array.from({ length: 2000 }, (_, i) => {
-    const name = i % 10 === 0 ? `@bench-scope${i % 7}/pkg-${i}` : `bench-lib-${i.toString(36)}-${Math.floor(rand() * 1e6).toString(36)}`;
+    const name =
+      i % 10 === 0
+        ? `@bench-scope${i % 7}/pkg-${i}`
+        : `bench-lib-${i.toString(36)}-${Math.floor(rand() * 1e6).toString(36)}`;
     return { name, version: `${1 + (i % 5)}.${i % 13}.${i % 3}` };
   });
   const dir = writeProject(path.join(work, 'generated'), { name: 'bench-app', deps });
@@ -100,7 +116,11 @@ async function realWorkload(work: string, src: string): Promise<Workload> {
   };
   copy(src, dir);
   const inventory = await readLockfile(dir);
-  return { label: `${path.basename(src)} (${inventory.entries.length} name@version)`, dir, packuments: packumentsFor(inventory.entries, 11) };
+  return {
+    label: `${path.basename(src)} (${inventory.entries.length} name@version)`,
+    dir,
+    packuments: packumentsFor(inventory.entries, 11),
+  };
 }
 
 function readFileText(file: string): string {
@@ -156,7 +176,9 @@ async function benchWorkload(work: string, w: Workload, policyFile: string, poli
   const downloads = withLatency(await startFakeDownloads({ counts }));
   const repos = Object.fromEntries(
     w.packuments.map((p) => [
-      String((p.repository as { url: string }).url).replace(/^git\+https:\/\/github\.com\//, '').replace(/\.git$/, ''),
+      String((p.repository as { url: string }).url)
+        .replace(/^git\+https:\/\/github\.com\//, '')
+        .replace(/\.git$/, ''),
       { tags: Object.keys(p.versions).map((v) => `v${v}`) },
     ]),
   );
@@ -182,16 +204,28 @@ async function benchWorkload(work: string, w: Workload, policyFile: string, poli
   const reqs = () => registry.requests.length + downloads.requests.length + github.requests.length;
   const r0 = reqs();
   const cold = await runCli(argv, env);
-  const coldRequests = { registry: registry.requests.length, downloads: downloads.requests.length, github: github.requests.length };
+  const coldRequests = {
+    registry: registry.requests.length,
+    downloads: downloads.requests.length,
+    github: github.requests.length,
+  };
   const r1 = reqs();
   const warm = await runCli(argv, env);
   const warmRequests = reqs() - r1;
   const docBytes = w.packuments.reduce((n, p) => n + Buffer.byteLength(JSON.stringify(p)), 0);
   console.log(`\n## ${w.label}, policy ${policyLabel}`);
-  console.log(`  documents: ${w.packuments.length} packuments, ${mb(docBytes)} as full JSON; +${LATENCY_MS} ms per upstream request`);
-  console.log(`  cold: ${fmt(cold.ms)}  peak RSS ${cold.maxRssMb.toFixed(0)} MB  exit ${cold.code}  (${cold.summary})`);
-  console.log(`        upstream requests: registry ${coldRequests.registry}, downloads ${coldRequests.downloads}, GitHub ${coldRequests.github} (total ${r1 - r0})`);
-  console.log(`  warm: ${fmt(warm.ms)}  peak RSS ${warm.maxRssMb.toFixed(0)} MB  exit ${warm.code}  upstream requests: ${warmRequests}`);
+  console.log(
+    `  documents: ${w.packuments.length} packuments, ${mb(docBytes)} as full JSON; +${LATENCY_MS} ms per upstream request`,
+  );
+  console.log(
+    `  cold: ${fmt(cold.ms)}  peak RSS ${cold.maxRssMb.toFixed(0)} MB  exit ${cold.code}  (${cold.summary})`,
+  );
+  console.log(
+    `        upstream requests: registry ${coldRequests.registry}, downloads ${coldRequests.downloads}, GitHub ${coldRequests.github} (total ${r1 - r0})`,
+  );
+  console.log(
+    `  warm: ${fmt(warm.ms)}  peak RSS ${warm.maxRssMb.toFixed(0)} MB  exit ${warm.code}  upstream requests: ${warmRequests}`,
+  );
   await Promise.all([registry.close(), downloads.close(), github.close()]);
   rmSync(cacheDir, { recursive: true, force: true });
   return { cold, warm };
@@ -201,18 +235,33 @@ async function benchCheck(work: string): Promise<void> {
   const policy = path.join(work, 'typosquat-only.json');
   writeFileSync(policy, JSON.stringify({ id: 'typo', typosquatting: true }));
   const times: number[] = [];
-  for (let i = 0; i < 7; i++) times.push((await runCli(['check', 'expres', '--policy', policy, '--json'])).ms);
+  for (let i = 0; i < 7; i++)
+    times.push((await runCli(['check', 'expres', '--policy', policy, '--json'])).ms);
   times.sort((a, b) => a - b);
   console.log(`\n## lockwarden check expres (typosquatting only, including Node start-up)`);
-  console.log(`  median ${fmt(times[3]!)}, min ${fmt(times[0]!)}, max ${fmt(times[6]!)} over 7 runs (target < 300 ms)`);
+  console.log(
+    `  median ${fmt(times[3]!)}, min ${fmt(times[0]!)}, max ${fmt(times[6]!)} over 7 runs (target < 300 ms)`,
+  );
 }
 
 const work = mkdtempSync(path.join(os.tmpdir(), 'lockwarden-bench-'));
 try {
   console.log(`# lockwarden audit benchmark\nmachine: ${machine()}\ndate: ${NOW.toISOString()}`);
   const policies: [string, Record<string, unknown>][] = [
-    ['cooling-off 7 d + popularity + typosquatting', { id: 'bench', coolingOffDays: 7, minWeeklyDownloads: 100, typosquatting: true }],
-    ['all guardrails incl. suspicious-version (GitHub API)', { id: 'bench-all', coolingOffDays: 7, minWeeklyDownloads: 100, typosquatting: true, suspiciousVersion: true }],
+    [
+      'cooling-off 7 d + popularity + typosquatting',
+      { id: 'bench', coolingOffDays: 7, minWeeklyDownloads: 100, typosquatting: true },
+    ],
+    [
+      'all guardrails incl. suspicious-version (GitHub API)',
+      {
+        id: 'bench-all',
+        coolingOffDays: 7,
+        minWeeklyDownloads: 100,
+        typosquatting: true,
+        suspiciousVersion: true,
+      },
+    ],
   ];
   const policyFiles = policies.map(([label, p]) => {
     const file = path.join(work, `${p.id}.json`);
@@ -224,7 +273,8 @@ try {
   const shared = path.resolve(ROOT, '../shared/lockfiles');
   const realDirs = [...givenDirs.map((d) => path.resolve(d))];
   if (!onlyGiven && existsSync(shared)) {
-    for (const d of readdirSync(shared, { withFileTypes: true })) if (d.isDirectory()) realDirs.push(path.join(shared, d.name));
+    for (const d of readdirSync(shared, { withFileTypes: true }))
+      if (d.isDirectory()) realDirs.push(path.join(shared, d.name));
   }
   for (const d of realDirs) workloads.push(await realWorkload(work, d));
   for (const w of workloads) {
@@ -236,7 +286,9 @@ try {
   const actionBench = path.join(ROOT, 'bench/action-bench.mjs');
   if (!onlyGiven && existsSync(actionBench)) {
     console.log('\n# GitHub Action benchmark');
-    await import(actionBench);
+    await new Promise<void>((resolve) => {
+      spawn(process.execPath, [actionBench], { stdio: 'inherit' }).on('close', () => resolve());
+    });
   }
 } finally {
   rmSync(work, { recursive: true, force: true });

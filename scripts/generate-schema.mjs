@@ -3,4 +3,7 @@
 import { writeFileSync } from 'node:fs';
 import { policySchemaJson } from '../lib/src/policy/policy-json-schema.js';
 
-writeFileSync(new URL('../schema/policy.schema.json', import.meta.url), `${JSON.stringify(policySchemaJson(), null, 2)}\n`);
+writeFileSync(
+  new URL('../schema/policy.schema.json', import.meta.url),
+  `${JSON.stringify(policySchemaJson(), null, 2)}\n`,
+);

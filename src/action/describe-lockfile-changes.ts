@@ -44,6 +44,8 @@ export function describeLockfileChanges(
     const from = [...new Set([...(prev?.from ?? []), ...u.from])].sort();
     updated.set(key, { name: u.to.name, from, to: u.to.version });
   }
+  // An update already names the version it replaced; listing it as removed too would say it twice.
+  const replaced = new Set([...updated.values()].flatMap((u) => u.from.map((v) => `${u.name}@${v}`)));
   return {
     file,
     newFile,
@@ -51,7 +53,7 @@ export function describeLockfileChanges(
     updated: [...updated.values()].sort((a, b) =>
       byNameVersion({ name: a.name, version: a.to }, { name: b.name, version: b.to }),
     ),
-    removed: uniqueSorted(diff.removed),
+    removed: uniqueSorted(diff.removed.filter((r) => !replaced.has(`${r.name}@${r.version}`))),
   };
 }
 

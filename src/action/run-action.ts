@@ -1,7 +1,8 @@
 // The Action without `@actions/core`: inputs and environment in, the decided result out (report,
 // outcome, annotations, summary, outputs). `main.ts` renders it; tests call it directly.
-import { mkdir, writeFile } from 'node:fs/promises';
+import { mkdir, readFile, writeFile } from 'node:fs/promises';
 import path from 'node:path';
+import { findPolicyFile } from '../engine/find-policy-file.js';
 import { readPolicyFile } from '../engine/read-policy-file.js';
 import { buildReport, type Report, type ReportFinding } from '../engine/report.js';
 import { runAudit } from '../engine/run-audit.js';
@@ -124,6 +125,18 @@ interface LockfilePlan {
   changes?: LockfileChanges;
 }
 
+async function readInlinePolicy(input: RunActionInput): Promise<Policy> {
+  const { inputs, environment } = input;
+  if (inputs.policyFile) return readPolicyFile(path.resolve(environment.workspace, inputs.policyFile));
+  const found = findPolicyFile(path.resolve(environment.workspace, inputs.workingDirectory));
+  if (found) {
+    input.log?.(`policy: ${path.posix.join(inputs.workingDirectory, path.basename(found))}`);
+    return readPolicyFile(found);
+  }
+  input.log?.('policy: none given or found; using the built-in default policy');
+  return DEFAULT_POLICY;
+}
+
 interface BaseCommit {
   sha: string;
   commitPresent: boolean;
@@ -156,7 +169,13 @@ async function planLockfile(
     const baseLock = await read(file);
     input.log?.(`base ${file}: ${baseLock.found ? `read via ${baseLock.via}` : 'absent (new lockfile)'}`);
     newFile = !baseLock.found;
-    if (baseLock.found) {
+    if (
+      baseLock.found &&
+      baseLock.text === (await readFile(path.resolve(absDir, path.posix.basename(file)), 'utf8'))
+    ) {
+      // Most pull requests leave the lockfile alone: nothing changed, no second tree to load.
+      baseInventory = inventory;
+    } else if (baseLock.found) {
       const basePackageJson = await read(joinRepoPath(dir, 'package.json'));
       baseInventory = await readLockfileText(
         baseLock.text,
@@ -183,6 +202,8 @@ async function checkLockfile(
   plan: LockfilePlan,
   input: RunActionInput,
   engine: () => Promise<InlineEngine>,
+  /** Inline mode's policy (service mode uses the service's). */
+  policy: Policy | undefined,
 ): Promise<Report> {
   const { inputs, now } = input;
   let report: Report;
@@ -197,9 +218,7 @@ async function checkLockfile(
     });
     report = buildReport({
       verdicts: applyModeToVerdicts(answer.verdicts, inputs.mode),
-      // buildReport reads only the id, name, action and onUnavailable of the policy, which is
-      // what the service discloses.
-      policy: applyModeToPolicy(answer.policy, inputs.mode) as Policy,
+      policy: applyModeToPolicy(answer.policy, inputs.mode),
       now,
       entries,
       skipped: plan.inventory.skipped,
@@ -207,17 +226,11 @@ async function checkLockfile(
     });
   } else {
     const { sources, popular } = await engine();
-    const policy = applyModeToPolicy(
-      inputs.policyFile
-        ? await readPolicyFile(path.resolve(input.environment.workspace, inputs.policyFile))
-        : DEFAULT_POLICY,
-      inputs.mode,
-    );
     ({ report } = await runAudit({
       dir: path.resolve(input.environment.workspace, plan.dir),
       lockfile: path.posix.basename(plan.file),
       inventory: plan.inventory,
-      policy,
+      policy: policy!,
       sources,
       popular,
       now,
@@ -266,6 +279,9 @@ export async function runAction(input: RunActionInput): Promise<ActionResult> {
     };
   }
 
+  // Read first, so a policy error is reported before any lockfile work.
+  const policy = inputs.service ? undefined : applyModeToPolicy(await readInlinePolicy(input), inputs.mode);
+
   let enginePromise: Promise<InlineEngine> | undefined;
   const engine = () => {
     enginePromise ??= input.createEngine(inputs);
@@ -277,7 +293,7 @@ export async function runAction(input: RunActionInput): Promise<ActionResult> {
   for (const file of inputs.lockfiles) {
     const plan = await planLockfile(file, input, base);
     if (plan.changes) changes.push(plan.changes);
-    reports.push(await checkLockfile(plan, input, engine));
+    reports.push(await checkLockfile(plan, input, engine, policy));
   }
   const report = mergeReports(reports);
   const outcome = decideOutcome(report);

@@ -1,13 +1,13 @@
 // `lockwarden` command line: parse flags, call the engine, render. No guardrail logic here.
-import { existsSync } from 'node:fs';
 import path from 'node:path';
 import { parseArgs } from 'node:util';
 import npa from 'npm-package-arg';
-import { isLockwardenError, LockwardenError } from '../errors.js';
 import { checkPackages, type PackageRef } from '../engine/check-packages.js';
+import { findPolicyFile } from '../engine/find-policy-file.js';
 import { factNeeds } from '../engine/gather-facts.js';
 import { readPolicyFile } from '../engine/read-policy-file.js';
 import { buildReport, type Report } from '../engine/report.js';
+import { isLockwardenError, LockwardenError } from '../errors.js';
 import { DEFAULT_POLICY } from '../policy/parse-policy.js';
 import type { Policy, PopularIndex } from '../policy/types.js';
 import type { Sources } from '../sources/types.js';
@@ -84,7 +84,10 @@ export async function runCli(argv: readonly string[], io: CliIo): Promise<number
       return await runServe(rest, io);
     }
     if (command !== 'audit' && command !== 'check') {
-      throw new LockwardenError('EUSAGE', `unknown command "${command}"; expected audit, check or serve (lockwarden --help)`);
+      throw new LockwardenError(
+        'EUSAGE',
+        `unknown command "${command}"; expected audit, check or serve (lockwarden --help)`,
+      );
     }
     return await runCheckOrAudit(command, rest, io);
   } catch (err) {
@@ -92,7 +95,9 @@ export async function runCli(argv: readonly string[], io: CliIo): Promise<number
       io.stderr.write(`lockwarden: ${err.message}\n`);
       return err.exitCode;
     }
-    io.stderr.write(`lockwarden: unexpected error (a bug; please report it):\n${(err as Error)?.stack ?? String(err)}\n`);
+    io.stderr.write(
+      `lockwarden: unexpected error (a bug; please report it):\n${(err as Error)?.stack ?? String(err)}\n`,
+    );
     return 70;
   }
 }
@@ -105,7 +110,11 @@ function parseCommandArgs(args: readonly string[]) {
   }
 }
 
-async function runCheckOrAudit(command: 'audit' | 'check', args: readonly string[], io: CliIo): Promise<number> {
+async function runCheckOrAudit(
+  command: 'audit' | 'check',
+  args: readonly string[],
+  io: CliIo,
+): Promise<number> {
   const { values, positionals } = parseCommandArgs(args);
   if (values.help) {
     io.stdout.write(HELP);
@@ -117,7 +126,10 @@ async function runCheckOrAudit(command: 'audit' | 'check', args: readonly string
   const retries = optionalInteger(values.retries, '--retries', 0, 10);
   const dir = path.resolve(io.cwd, command === 'audit' ? (positionals[0] ?? '.') : '.');
   if (command === 'audit' && positionals.length > 1) {
-    throw new LockwardenError('EUSAGE', `audit takes one directory, got ${positionals.length}: ${positionals.join(' ')}`);
+    throw new LockwardenError(
+      'EUSAGE',
+      `audit takes one directory, got ${positionals.length}: ${positionals.join(' ')}`,
+    );
   }
   const refs = command === 'check' ? parseCheckSpecs(positionals) : [];
   const policy = await resolvePolicy(values.policy, dir, io.cwd);
@@ -184,7 +196,12 @@ async function runCheckOrAudit(command: 'audit' | 'check', args: readonly string
 }
 
 async function openSources(
-  values: { registry?: string | undefined; 'downloads-url'?: string | undefined; 'github-api-url'?: string | undefined; 'cache-dir'?: string | undefined },
+  values: {
+    registry?: string | undefined;
+    'downloads-url'?: string | undefined;
+    'github-api-url'?: string | undefined;
+    'cache-dir'?: string | undefined;
+  },
   dir: string,
   io: CliIo,
   opts: { timeoutMs: number | undefined; retries: number | undefined; needsRegistry: boolean },
@@ -222,7 +239,12 @@ function offlineSources(): Sources & { close(): Promise<void> } {
   };
 }
 
-function optionalInteger(raw: string | undefined, flag: string, min: number, max: number): number | undefined {
+function optionalInteger(
+  raw: string | undefined,
+  flag: string,
+  min: number,
+  max: number,
+): number | undefined {
   if (raw === undefined) return undefined;
   const n = Number(raw);
   if (!Number.isInteger(n) || n < min || n > max) {
@@ -242,38 +264,48 @@ function formatStats(sources: Pick<Sources, 'registry' | 'downloads' | 'tags'>):
 function resolveNow(flag: string | undefined, io: CliIo): Date {
   if (flag !== undefined) {
     const t = Date.parse(flag);
-    if (Number.isNaN(t)) throw new LockwardenError('EUSAGE', `--now: expected an ISO timestamp, got "${flag}"`);
+    if (Number.isNaN(t))
+      throw new LockwardenError('EUSAGE', `--now: expected an ISO timestamp, got "${flag}"`);
     return new Date(t);
   }
   return io.now ? io.now() : new Date();
 }
 
-const DEFAULT_POLICY_FILES = ['lockwarden.policy.json', 'lockwarden.policy.yaml', 'lockwarden.policy.yml'];
-
 async function resolvePolicy(flag: string | undefined, dir: string, cwd: string): Promise<Policy> {
   if (flag !== undefined) return readPolicyFile(path.resolve(cwd, flag));
-  for (const name of DEFAULT_POLICY_FILES) {
-    const file = path.join(dir, name);
-    if (existsSync(file)) return readPolicyFile(file);
-  }
-  return DEFAULT_POLICY;
+  const found = findPolicyFile(dir);
+  return found ? readPolicyFile(found) : DEFAULT_POLICY;
 }
 
 export function parseCheckSpecs(specs: readonly string[]): PackageRef[] {
-  if (specs.length === 0) throw new LockwardenError('EUSAGE', 'check needs at least one package name (lockwarden check express@4.21.2)');
+  if (specs.length === 0)
+    throw new LockwardenError(
+      'EUSAGE',
+      'check needs at least one package name (lockwarden check express@4.21.2)',
+    );
   return specs.map((raw) => {
     let parsed: npa.Result;
     try {
       parsed = npa(raw);
     } catch (err) {
-      throw new LockwardenError('EINVALIDNAME', `"${raw}" is not a valid package spec: ${(err as Error).message}`);
+      throw new LockwardenError(
+        'EINVALIDNAME',
+        `"${raw}" is not a valid package spec: ${(err as Error).message}`,
+      );
     }
     if (parsed.type !== 'version' && parsed.type !== 'tag' && parsed.type !== 'range') {
-      throw new LockwardenError('EUSAGE', `"${raw}": expected name or name@version, got a ${parsed.type} spec`);
+      throw new LockwardenError(
+        'EUSAGE',
+        `"${raw}": expected name or name@version, got a ${parsed.type} spec`,
+      );
     }
     const name = parsed.name!;
     if (parsed.type === 'version') return { name, version: parsed.fetchSpec! };
-    if (parsed.rawSpec === '' || parsed.rawSpec === '*' || parsed.rawSpec === 'latest') return { name, version: null };
-    throw new LockwardenError('EUSAGE', `"${raw}": give an exact version (name@1.2.3) or none for the latest`);
+    if (parsed.rawSpec === '' || parsed.rawSpec === '*' || parsed.rawSpec === 'latest')
+      return { name, version: null };
+    throw new LockwardenError(
+      'EUSAGE',
+      `"${raw}": give an exact version (name@1.2.3) or none for the latest`,
+    );
   });
 }

@@ -14,11 +14,15 @@ export interface RenderOptions {
 const CODES = { red: 31, yellow: 33, cyan: 36, dim: 2, bold: 1, green: 32 } as const;
 
 export function renderReport(report: Report, opts: RenderOptions): string {
-  const paint = (code: keyof typeof CODES, text: string) => (opts.color ? `\x1b[${CODES[code]}m${text}\x1b[0m` : text);
+  const paint = (code: keyof typeof CODES, text: string) =>
+    opts.color ? `\x1b[${CODES[code]}m${text}\x1b[0m` : text;
   const out: string[] = [];
   const { policy } = report;
   out.push(
-    paint('bold', `lockwarden · policy ${policy.id} (${policy.action}, onUnavailable: ${policy.onUnavailable})`),
+    paint(
+      'bold',
+      `lockwarden · policy ${policy.id} (${policy.action}, onUnavailable: ${policy.onUnavailable})`,
+    ),
   );
 
   for (const rule of RULE_IDS) {
@@ -40,8 +44,10 @@ export function renderReport(report: Report, opts: RenderOptions): string {
   if (report.skipped.length > 0) {
     const max = opts.maxSkipped ?? 10;
     out.push('', paint('bold', `Skipped, not from the registry (${report.skipped.length})`));
-    for (const s of report.skipped.slice(0, max)) out.push(paint('dim', `  ${s.name} (${s.spec}): ${s.reason}`));
-    if (report.skipped.length > max) out.push(paint('dim', `  ... and ${report.skipped.length - max} more (--json lists all)`));
+    for (const s of report.skipped.slice(0, max))
+      out.push(paint('dim', `  ${s.name} (${s.spec}): ${s.reason}`));
+    if (report.skipped.length > max)
+      out.push(paint('dim', `  ... and ${report.skipped.length - max} more (--json lists all)`));
   }
   out.push('', summaryLine(report, opts.noun ?? 'packages', paint));
   return `${out.join('\n')}\n`;

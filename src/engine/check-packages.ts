@@ -20,6 +20,13 @@ export async function checkPackages(refs: readonly PackageRef[], ctx: CheckConte
   const gathered = await gatherFacts(refs, ctx);
   return refs.map((ref, i) => {
     const { version, facts } = gathered[i]!;
-    return evaluateVersion({ name: ref.name, version, policy: ctx.policy, facts, now: ctx.now, popular: ctx.popular });
+    return evaluateVersion({
+      name: ref.name,
+      version,
+      policy: ctx.policy,
+      facts,
+      now: ctx.now,
+      popular: ctx.popular,
+    });
   });
 }

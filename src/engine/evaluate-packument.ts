@@ -31,14 +31,21 @@ export interface PackumentContext {
   popular: PopularIndex;
 }
 
-export async function evaluatePackument(packument: Packument, ctx: PackumentContext): Promise<PackumentEvaluation> {
+export async function evaluatePackument(
+  packument: Packument,
+  ctx: PackumentContext,
+): Promise<PackumentEvaluation> {
   const { policy, sources, now, popular } = ctx;
   const name = packument.name;
   const needs = factNeeds(policy);
   const base: VersionFacts = { packageKnown: { status: 'ok', value: true } };
   if (needs.downloads) {
     const dl = await sources.downloads.getWeeklyDownloads([name]);
-    base.weeklyDownloads = dl.get(name) ?? { status: 'unavailable', source: 'downloads', reason: `no answer for ${name}` };
+    base.weeklyDownloads = dl.get(name) ?? {
+      status: 'unavailable',
+      source: 'downloads',
+      reason: `no answer for ${name}`,
+    };
   }
   const versionKeys = Object.keys(packument.versions ?? {});
   base.knownVersions = versionKeys;

@@ -134,7 +134,10 @@ async function gatherForName(
         return { version, facts };
       }
       if (!Object.hasOwn(packument.versions, version)) {
-        const gone = registryUnavailable('registry', `${sources.registry.url} has no ${name}@${version} (unpublished?)`);
+        const gone = registryUnavailable(
+          'registry',
+          `${sources.registry.url} has no ${name}@${version} (unpublished?)`,
+        );
         if (needs.times) facts.publishedAt = gone;
         if (needs.tags) facts.repositoryTags = gone;
         return { version, facts };
@@ -165,7 +168,13 @@ async function tagsFor(name: string, version: string, packument: Packument, sour
 /** Facts for every ref, in the same order. */
 export async function gatherFacts(
   refs: readonly PackageRef[],
-  ctx: { policy: Policy; sources: Sources; now: Date; concurrency?: number; onProgress?: (done: number, total: number) => void },
+  ctx: {
+    policy: Policy;
+    sources: Sources;
+    now: Date;
+    concurrency?: number;
+    onProgress?: (done: number, total: number) => void;
+  },
 ): Promise<GatheredFacts[]> {
   const needs = factNeeds(ctx.policy);
   const byName = new Map<string, number[]>();
@@ -176,7 +185,9 @@ export async function gatherFacts(
   });
   const names = [...byName.keys()];
   // One bulk downloads lookup runs alongside the registry work.
-  const downloads = needs.downloads ? ctx.sources.downloads.getWeeklyDownloads(names) : Promise.resolve(undefined);
+  const downloads = needs.downloads
+    ? ctx.sources.downloads.getWeeklyDownloads(names)
+    : Promise.resolve(undefined);
   const out = new Array<GatheredFacts>(refs.length);
   let done = 0;
   await mapConcurrent(names, ctx.concurrency ?? 32, async (name) => {

@@ -16,7 +16,8 @@ export async function readPolicyFile(file: string): Promise<Policy> {
   } catch (err) {
     if (err instanceof LockwardenError) throw err;
     const code = (err as NodeJS.ErrnoException).code;
-    const why = code === 'ENOENT' ? 'no such file' : code === 'EISDIR' ? 'is a directory' : (err as Error).message;
+    const why =
+      code === 'ENOENT' ? 'no such file' : code === 'EISDIR' ? 'is a directory' : (err as Error).message;
     throw new LockwardenError('EPOLICY', `${file}: cannot read policy file: ${why}`, { cause: err });
   }
   return parsePolicy(text, { file });

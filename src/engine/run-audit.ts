@@ -1,5 +1,5 @@
 // `lockwarden audit` and the Action's inline mode: lockfile in, report out.
-import { readLockfile, type LockfileEntry, type LockfileInventory } from '../lockfile/read-lockfile.js';
+import { type LockfileEntry, type LockfileInventory, readLockfile } from '../lockfile/read-lockfile.js';
 import type { Policy, PopularIndex } from '../policy/types.js';
 import type { Sources } from '../sources/types.js';
 import { checkPackages } from './check-packages.js';
@@ -22,12 +22,17 @@ export interface RunAuditOptions {
   inventory?: LockfileInventory;
 }
 
-export async function runAudit(opts: RunAuditOptions): Promise<{ report: Report; inventory: LockfileInventory }> {
+export async function runAudit(
+  opts: RunAuditOptions,
+): Promise<{ report: Report; inventory: LockfileInventory }> {
   const inventory =
-    opts.inventory ?? (await readLockfile(opts.dir, opts.lockfile === undefined ? {} : { lockfile: opts.lockfile }));
+    opts.inventory ??
+    (await readLockfile(opts.dir, opts.lockfile === undefined ? {} : { lockfile: opts.lockfile }));
   const only = opts.only && opts.only.length > 0 ? new Set(opts.only) : undefined;
   const entries = inventory.entries.filter(
-    (e) => (!only || only.has(e.name) || (e.alias !== undefined && only.has(e.alias))) && (!opts.filter || opts.filter(e)),
+    (e) =>
+      (!only || only.has(e.name) || (e.alias !== undefined && only.has(e.alias))) &&
+      (!opts.filter || opts.filter(e)),
   );
   const verdicts = await checkPackages(
     entries.map((e) => ({ name: e.name, version: e.version })),

@@ -9,7 +9,8 @@ export function evaluateCoolingOff(ctx: GuardrailContext): Finding[] {
   if (policy.coolingOffDays <= 0 || version === null) return [];
   const fact = facts.publishedAt;
   if (!fact) return [];
-  if (fact.status === 'unavailable') return [unavailableFinding(ctx, 'cooling-off', 'version', fact, 'publish time')];
+  if (fact.status === 'unavailable')
+    return [unavailableFinding(ctx, 'cooling-off', 'version', fact, 'publish time')];
   if (fact.value === null) {
     return [
       unavailableFinding(
@@ -52,7 +53,10 @@ export function evaluateCoolingOff(ctx: GuardrailContext): Finding[] {
       observed: ageDays,
       message: `${spec(name, version)} was published ${formatAge(ageMs)} ago (cooling-off ${policy.coolingOffDays} days); it passes on ${isoDate(passesAt)}`,
       hint: `wait until ${isoDate(passesAt)}, pin an older version, or add "${name}@${version}" to allow with a reason`,
-      evidence: { publishedAt: new Date(published).toISOString(), passesAt: new Date(passesAt).toISOString() },
+      evidence: {
+        publishedAt: new Date(published).toISOString(),
+        passesAt: new Date(passesAt).toISOString(),
+      },
     },
   ];
 }

@@ -61,7 +61,9 @@ export function evaluateVersion(ctx: GuardrailContext, packageFindings?: readonl
       message: `${ctx.name} is unknown to the registry; only name-level guardrails were evaluated`,
     });
   }
-  const shared = packageFindings?.map((f) => (f.version === ctx.version ? f : { ...f, version: ctx.version }));
+  const shared = packageFindings?.map((f) =>
+    f.version === ctx.version ? f : { ...f, version: ctx.version },
+  );
   const findings = [...(shared ?? evaluatePackageLevel(ctx)), ...evaluateVersionLevel(ctx)];
   return verdict(findings);
 }

@@ -4,11 +4,15 @@ const DAY_MS = 24 * 3600 * 1000;
 
 /** Parses the timestamp forms registries emit: `...786Z`, `...786000+00:00`, `+0000`, no zone (UTC). */
 export function parsePublishTime(raw: string): number | null {
-  const m = /^(\d{4}-\d{2}-\d{2})(?:[T ](\d{2}:\d{2}(?::\d{2})?)(?:\.(\d+))?)?\s*(Z|[+-]\d{2}:?\d{2})?$/i.exec(raw.trim());
+  const m =
+    /^(\d{4}-\d{2}-\d{2})(?:[T ](\d{2}:\d{2}(?::\d{2})?)(?:\.(\d+))?)?\s*(Z|[+-]\d{2}:?\d{2})?$/i.exec(
+      raw.trim(),
+    );
   if (!m) return null;
   const [, date, time = '00:00:00', fraction = '', zone = 'Z'] = m;
   const ms = fraction.padEnd(3, '0').slice(0, 3);
-  const tz = zone.toUpperCase() === 'Z' ? 'Z' : zone.length === 5 ? `${zone.slice(0, 3)}:${zone.slice(3)}` : zone;
+  const tz =
+    zone.toUpperCase() === 'Z' ? 'Z' : zone.length === 5 ? `${zone.slice(0, 3)}:${zone.slice(3)}` : zone;
   const t = Date.parse(`${date}T${time.length === 5 ? `${time}:00` : time}.${ms}${tz}`);
   return Number.isNaN(t) ? null : t;
 }

@@ -18,7 +18,9 @@ export function parseListSpec(spec: string): { namePattern: string; range?: stri
   }
   if (range !== undefined) {
     if (range === '' || semver.validRange(range, { loose: true }) === null) {
-      return { problem: `expected a semver range after "@", got ${JSON.stringify(range)} in ${JSON.stringify(spec)}` };
+      return {
+        problem: `expected a semver range after "@", got ${JSON.stringify(range)} in ${JSON.stringify(spec)}`,
+      };
     }
     return { namePattern, range };
   }

@@ -50,7 +50,14 @@ export function blocklistFinding(ctx: GuardrailContext, entry: ListEntry): Findi
     threshold: entry.spec,
     observed: spec(name, version),
     message: `${spec(name, version)} is on the block list ("${entry.spec}"${entry.reason ? `: ${entry.reason}` : ''})`,
-    hint: entry.range === undefined ? `use another package, or remove "${entry.spec}" from block` : `use a version outside ${entry.range}, or remove "${entry.spec}" from block`,
-    evidence: { entry: entry.spec, ...(entry.reason ? { reason: entry.reason } : {}), ...(entry.expires ? { expires: entry.expires } : {}) },
+    hint:
+      entry.range === undefined
+        ? `use another package, or remove "${entry.spec}" from block`
+        : `use a version outside ${entry.range}, or remove "${entry.spec}" from block`,
+    evidence: {
+      entry: entry.spec,
+      ...(entry.reason ? { reason: entry.reason } : {}),
+      ...(entry.expires ? { expires: entry.expires } : {}),
+    },
   };
 }

@@ -44,7 +44,10 @@ export const policyFileSchema = z
     $schema: z.string().optional(),
     id: z
       .string(expect('expected a policy id (lowercase letters, digits, "-" and "_")'))
-      .regex(POLICY_ID_PATTERN, expect('expected a policy id (lowercase letters, digits, "-" and "_", up to 63)'))
+      .regex(
+        POLICY_ID_PATTERN,
+        expect('expected a policy id (lowercase letters, digits, "-" and "_", up to 63)'),
+      )
       .describe('URL-safe identifier; the proxy serves the policy at /<id>/'),
     name: z.string(expect('expected a string')).optional(),
     description: z.string(expect('expected a string')).optional(),
@@ -58,7 +61,9 @@ export const policyFileSchema = z
     minWeeklyDownloads: nonNegative('a number >= 0 (downloads; 0 disables)')
       .default(0)
       .describe('Minimum downloads of the package over the previous 7 days; 0 disables'),
-    typosquatting: flag('typosquatting').default(true).describe('Refuse names that look like a popular package'),
+    typosquatting: flag('typosquatting')
+      .default(true)
+      .describe('Refuse names that look like a popular package'),
     suspiciousVersion: flag('suspiciousVersion')
       .default(false)
       .describe('Flag versions with no matching tag or release in their GitHub repository'),

@@ -9,10 +9,14 @@ export function evaluatePopularity(ctx: GuardrailContext): Finding[] {
   if (min <= 0) return [];
   const fact = facts.weeklyDownloads;
   if (!fact) return [];
-  if (fact.status === 'unavailable') return [unavailableFinding(ctx, 'popularity', 'package', fact, 'weekly downloads')];
+  if (fact.status === 'unavailable')
+    return [unavailableFinding(ctx, 'popularity', 'package', fact, 'weekly downloads')];
   const { count, origin, asOf } = fact.value;
   if (count >= min) return [];
-  const where = origin === 'snapshot' ? ` (embedded snapshot of ${asOf ?? 'unknown date'}; the downloads API was unreachable)` : '';
+  const where =
+    origin === 'snapshot'
+      ? ` (embedded snapshot of ${asOf ?? 'unknown date'}; the downloads API was unreachable)`
+      : '';
   return [
     {
       name,

@@ -13,7 +13,8 @@ export function parseRepository(field: unknown): RepositoryRef {
     url = obj.url;
     if (typeof obj.directory === 'string') directory = obj.directory;
   }
-  if (typeof url !== 'string' || url.trim() === '') return { status: 'unsupported', reason: 'no repository field' };
+  if (typeof url !== 'string' || url.trim() === '')
+    return { status: 'unsupported', reason: 'no repository field' };
   if (url.length > 1000) return { status: 'unsupported', reason: 'repository URL too long' };
   let info: ReturnType<typeof hostedGitInfo.fromUrl>;
   try {
@@ -21,9 +22,16 @@ export function parseRepository(field: unknown): RepositoryRef {
   } catch {
     info = undefined;
   }
-  if (!info) return { status: 'unsupported', reason: `repository ${JSON.stringify(url.slice(0, 80))} is not on a known git host` };
+  if (!info)
+    return {
+      status: 'unsupported',
+      reason: `repository ${JSON.stringify(url.slice(0, 80))} is not on a known git host`,
+    };
   if (info.type !== 'github') {
-    return { status: 'unsupported', reason: `repository is on ${info.domain}; tag checks support GitHub only` };
+    return {
+      status: 'unsupported',
+      reason: `repository is on ${info.domain}; tag checks support GitHub only`,
+    };
   }
   const ref: RepositoryRef = { status: 'github', repo: `${info.user}/${info.project}` };
   if (directory !== undefined) ref.directory = directory;

@@ -41,7 +41,9 @@ function stableDescending(versions: readonly string[]): string[] {
   let sorted = sortedCache.get(versions);
   if (!sorted) {
     sorted = versions
-      .filter((v) => semver.valid(v, { loose: true }) !== null && semver.prerelease(v, { loose: true }) === null)
+      .filter(
+        (v) => semver.valid(v, { loose: true }) !== null && semver.prerelease(v, { loose: true }) === null,
+      )
       .sort((a, b) => semver.rcompare(a, b, true));
     sortedCache.set(versions, sorted);
   }
@@ -49,7 +51,11 @@ function stableDescending(versions: readonly string[]): string[] {
 }
 
 /** Up to `count` stable versions below `version`, newest first. */
-export function previousStableVersions(versions: readonly string[], version: string, count: number): string[] {
+export function previousStableVersions(
+  versions: readonly string[],
+  version: string,
+  count: number,
+): string[] {
   if (semver.valid(version, { loose: true }) === null) return [];
   const sorted = stableDescending(versions);
   // Binary search for the first entry lower than `version`.
@@ -71,11 +77,13 @@ export function evaluateSuspiciousVersion(ctx: GuardrailContext): Finding[] {
   if (facts.publishedAt?.status === 'ok' && facts.publishedAt.value !== null) {
     const published = parsePublishTime(facts.publishedAt.value);
     const graceMs = policy.suspiciousVersionGraceHours * 3600000;
-    if (published !== null && now.getTime() - published < graceMs && !facts.publishedAtIsUpperBound) return [];
+    if (published !== null && now.getTime() - published < graceMs && !facts.publishedAtIsUpperBound)
+      return [];
   }
   const fact = facts.repositoryTags;
   if (!fact) return [];
-  if (fact.status === 'unavailable') return [unavailableFinding(ctx, 'suspicious-version', 'version', fact, 'repository tags')];
+  if (fact.status === 'unavailable')
+    return [unavailableFinding(ctx, 'suspicious-version', 'version', fact, 'repository tags')];
   const tags = new Set(fact.value.tags.map((t) => t.toLowerCase()));
   const match = findTag(tags, name, version);
   if (match) return [];

@@ -47,9 +47,7 @@ export interface Policy {
  * A fact the engine needs, as a source delivered it. `unavailable` means the source failed
  * (down, slow, garbage) or lacks the data; it is never read as a pass.
  */
-export type Fact<T> =
-  | { status: 'ok'; value: T }
-  | { status: 'unavailable'; source: string; reason: string };
+export type Fact<T> = { status: 'ok'; value: T } | { status: 'unavailable'; source: string; reason: string };
 
 export interface WeeklyDownloads {
   count: number;

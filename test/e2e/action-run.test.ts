@@ -236,7 +236,8 @@ describe('block mode on a pull request', () => {
     expect(result.summary).toMatch(/\| left-pad \| 1\.3\.1 \| cooling-off \(block\) \|/);
     expect(result.summary).toContain('Updated the following: left-pad 1.3.0 → 1.3.1');
     expect(result.summary).toContain('Added the following: lodahs 1.0.0, new-dep 2.0.0');
-    expect(result.summary).toContain('Removed the following: gone 0.1.0');
+    expect(result.summary).toContain('**package-lock.json**: 1 updated, 2 added, 1 removed');
+    expect(result.summary).toContain('Removed the following: gone 0.1.0\n');
   });
 });
 

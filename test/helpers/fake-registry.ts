@@ -57,6 +57,7 @@ export async function startFakeRegistry(options: FakeRegistryOptions = {}): Prom
 
   // Shaped documents are memoized: benchmarks ask for multi-MB documents many times.
   const memo = new Map<string, { doc: Packument; body: Buffer }>();
+  const gzipped = new WeakMap<Buffer, Buffer>();
   const shaped = (doc: FullPackument, abbreviated: boolean) => {
     const key = `${doc.name}\0${fake.shape}\0${abbreviated}`;
     let hit = memo.get(key);
@@ -135,7 +136,12 @@ export async function startFakeRegistry(options: FakeRegistryOptions = {}): Prom
       return;
     }
     if (/\bgzip\b/.test(String(req.headers['accept-encoding'] ?? ''))) {
-      const gz = gzipSync(body);
+      // Level 1: tests want speed, and clients must cope with any level anyway.
+      let gz = gzipped.get(body);
+      if (!gz) {
+        gz = gzipSync(body, { level: 1 });
+        gzipped.set(body, gz);
+      }
       res.writeHead(200, { ...headers, 'content-encoding': 'gzip', 'content-length': String(gz.length) });
       res.end(gz);
       return;

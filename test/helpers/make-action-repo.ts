@@ -42,6 +42,8 @@ export function makeActionRepo(opts: {
   head: ProjectSpec;
   subdir?: string;
   files?: Record<string, string>;
+  /** Files changed by the head commit only. */
+  headFiles?: Record<string, string>;
 }): ActionRepo {
   rmSync(opts.dir, { recursive: true, force: true });
   mkdirSync(opts.dir, { recursive: true });
@@ -57,6 +59,8 @@ export function makeActionRepo(opts: {
   git(opts.dir, ['commit', '--quiet', '--message', 'base']);
   const baseSha = git(opts.dir, ['rev-parse', 'HEAD']);
   writeProject(project, opts.head);
+  for (const [file, text] of Object.entries(opts.headFiles ?? {}))
+    writeFileSync(path.join(opts.dir, file), text);
   git(opts.dir, ['add', '--all']);
   git(opts.dir, ['commit', '--quiet', '--message', 'head']);
   const headSha = git(opts.dir, ['rev-parse', 'HEAD']);

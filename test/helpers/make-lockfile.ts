@@ -21,17 +21,34 @@ export interface ProjectSpec {
   deps: LockDep[];
 }
 
-export function makeLockfile(spec: ProjectSpec): { packageJson: Record<string, unknown>; lockfile: Record<string, unknown> } {
+export function makeLockfile(spec: ProjectSpec): {
+  packageJson: Record<string, unknown>;
+  lockfile: Record<string, unknown>;
+} {
   const name = spec.name ?? 'test-app';
   const rootDependencies =
     spec.rootDependencies ??
     Object.fromEntries(
-      spec.deps.filter((d) => (d.location ?? `node_modules/${d.name}`) === `node_modules/${d.name}` && !d.dev).map((d) => [d.name, d.version]),
+      spec.deps
+        .filter((d) => (d.location ?? `node_modules/${d.name}`) === `node_modules/${d.name}` && !d.dev)
+        .map((d) => [d.name, d.version]),
     );
   const devDependencies = Object.fromEntries(spec.deps.filter((d) => d.dev).map((d) => [d.name, d.version]));
-  const packageJson: Record<string, unknown> = { name, version: '1.0.0', private: true, dependencies: rootDependencies };
+  const packageJson: Record<string, unknown> = {
+    name,
+    version: '1.0.0',
+    private: true,
+    dependencies: rootDependencies,
+  };
   if (Object.keys(devDependencies).length > 0) packageJson.devDependencies = devDependencies;
-  const packages: Record<string, unknown> = { '': { name, version: '1.0.0', dependencies: rootDependencies, ...(Object.keys(devDependencies).length > 0 ? { devDependencies } : {}) } };
+  const packages: Record<string, unknown> = {
+    '': {
+      name,
+      version: '1.0.0',
+      dependencies: rootDependencies,
+      ...(Object.keys(devDependencies).length > 0 ? { devDependencies } : {}),
+    },
+  };
   for (const d of spec.deps) {
     const entry: Record<string, unknown> = { version: d.version };
     if (d.integrity) entry.integrity = d.integrity;

@@ -25,7 +25,9 @@ export function daysAgo(days: number, now: Date = NOW): string {
 
 export const EMPTY_POPULAR: PopularIndex = { asOf: '2026-03-01', monthlyDownloads: () => undefined };
 
-export function makeContext(partial: Partial<GuardrailContext> & { facts?: VersionFacts } = {}): GuardrailContext {
+export function makeContext(
+  partial: Partial<GuardrailContext> & { facts?: VersionFacts } = {},
+): GuardrailContext {
   return {
     name: 'left-pad',
     version: '1.3.1',

@@ -7,19 +7,22 @@ import { PassThrough } from 'node:stream';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { runCli } from '../../src/cli/main.js';
 import type { Report } from '../../src/engine/report.js';
-import { startFakeDownloads, type FakeDownloads } from '../helpers/fake-downloads.js';
-import { startFakeGitHub, type FakeGitHub } from '../helpers/fake-github.js';
-import { startFakeRegistry, type FakeRegistry, type RegistryShape } from '../helpers/fake-registry.js';
+import { type FakeDownloads, startFakeDownloads } from '../helpers/fake-downloads.js';
+import { type FakeGitHub, startFakeGitHub } from '../helpers/fake-github.js';
+import { type FakeRegistry, type RegistryShape, startFakeRegistry } from '../helpers/fake-registry.js';
 import { closedPortUrl, type FakeServer, startFakeServer } from '../helpers/fake-upstream.js';
-import { makePackument } from '../helpers/make-packument.js';
 import { writeProject } from '../helpers/make-lockfile.js';
+import { makePackument } from '../helpers/make-packument.js';
 
 const NOW = new Date('2026-11-22T12:00:00.000Z');
 const daysAgo = (d: number) => new Date(NOW.getTime() - d * 86400000);
 const gh = (repo: string) => `git+https://github.com/${repo}.git`;
 
 const PACKUMENTS = [
-  makePackument({ name: 'good-pkg', versions: [{ version: '2.0.0', publishedAt: daysAgo(30), repository: gh('acme/good') }] }),
+  makePackument({
+    name: 'good-pkg',
+    versions: [{ version: '2.0.0', publishedAt: daysAgo(30), repository: gh('acme/good') }],
+  }),
   makePackument({
     name: 'young-pkg',
     versions: [
@@ -27,17 +30,48 @@ const PACKUMENTS = [
       { version: '1.1.0', publishedAt: daysAgo(2), repository: gh('acme/young') },
     ],
   }),
-  makePackument({ name: 'tiny-pkg', versions: [{ version: '1.0.0', publishedAt: daysAgo(60), repository: gh('acme/tiny') }] }),
+  makePackument({
+    name: 'tiny-pkg',
+    versions: [{ version: '1.0.0', publishedAt: daysAgo(60), repository: gh('acme/tiny') }],
+  }),
   makePackument({
     name: 'untagged-pkg',
-    versions: ['1.0.0', '1.1.0', '1.2.0'].map((version, i) => ({ version, publishedAt: daysAgo(60 - i * 10), repository: gh('acme/untagged') })),
+    versions: ['1.0.0', '1.1.0', '1.2.0'].map((version, i) => ({
+      version,
+      publishedAt: daysAgo(60 - i * 10),
+      repository: gh('acme/untagged'),
+    })),
   }),
-  makePackument({ name: 'expres', versions: [{ version: '1.0.0', publishedAt: daysAgo(400), repository: gh('acme/expres') }] }),
-  makePackument({ name: 'vetted-pkg', versions: [{ version: '0.0.1', publishedAt: daysAgo(1), repository: gh('acme/vetted') }] }),
-  makePackument({ name: 'evil-pkg', versions: [{ version: '1.0.0', publishedAt: daysAgo(300), repository: gh('acme/evil') }] }),
-  makePackument({ name: 'gitlab-pkg', versions: [{ version: '1.0.0', publishedAt: daysAgo(300), repository: 'git+https://gitlab.com/acme/gitlab-pkg.git' }] }),
-  makePackument({ name: 'express', versions: [{ version: '4.21.2', publishedAt: daysAgo(700), repository: gh('expressjs/express') }] }),
-  makePackument({ name: '@acme/thing', versions: [{ version: '3.0.0', publishedAt: daysAgo(300), repository: gh('acme/monorepo') }] }),
+  makePackument({
+    name: 'expres',
+    versions: [{ version: '1.0.0', publishedAt: daysAgo(400), repository: gh('acme/expres') }],
+  }),
+  makePackument({
+    name: 'vetted-pkg',
+    versions: [{ version: '0.0.1', publishedAt: daysAgo(1), repository: gh('acme/vetted') }],
+  }),
+  makePackument({
+    name: 'evil-pkg',
+    versions: [{ version: '1.0.0', publishedAt: daysAgo(300), repository: gh('acme/evil') }],
+  }),
+  makePackument({
+    name: 'gitlab-pkg',
+    versions: [
+      {
+        version: '1.0.0',
+        publishedAt: daysAgo(300),
+        repository: 'git+https://gitlab.com/acme/gitlab-pkg.git',
+      },
+    ],
+  }),
+  makePackument({
+    name: 'express',
+    versions: [{ version: '4.21.2', publishedAt: daysAgo(700), repository: gh('expressjs/express') }],
+  }),
+  makePackument({
+    name: '@acme/thing',
+    versions: [{ version: '3.0.0', publishedAt: daysAgo(300), repository: gh('acme/monorepo') }],
+  }),
 ];
 
 const DOWNLOADS: Record<string, number> = {
@@ -90,7 +124,13 @@ async function run(argv: string[], env: NodeJS.ProcessEnv = {}): Promise<Run> {
   const err: Buffer[] = [];
   stdout.on('data', (c: Buffer) => out.push(c));
   stderr.on('data', (c: Buffer) => err.push(c));
-  const code = await runCli(argv, { stdout, stderr, env: { PATH: process.env.PATH, ...env }, cwd: process.cwd(), now: () => NOW });
+  const code = await runCli(argv, {
+    stdout,
+    stderr,
+    env: { PATH: process.env.PATH, ...env },
+    cwd: process.cwd(),
+    now: () => NOW,
+  });
   return { code, stdout: Buffer.concat(out).toString(), stderr: Buffer.concat(err).toString() };
 }
 
@@ -104,7 +144,11 @@ beforeAll(async () => {
   project = writeProject(path.join(work, 'app'), {
     name: 'app',
     deps: PACKUMENTS.map((p) => ({ name: p.name, version: p['dist-tags'].latest! })).map((d) =>
-      d.name === 'young-pkg' ? { ...d, version: '1.1.0' } : d.name === 'untagged-pkg' ? { ...d, version: '1.2.0' } : d,
+      d.name === 'young-pkg'
+        ? { ...d, version: '1.1.0' }
+        : d.name === 'untagged-pkg'
+          ? { ...d, version: '1.2.0' }
+          : d,
     ),
   });
   writeFileSync(path.join(work, 'policy.json'), JSON.stringify(POLICY));
@@ -137,54 +181,70 @@ function baseArgs(registryUrl: string, cacheDir: string): string[] {
 }
 
 const summarize = (report: Report) =>
-  report.findings.map((f) => `${f.name}@${f.version} ${f.rule} ${f.outcome}${f.target ? ` -> ${f.target}` : ''}`);
+  report.findings.map(
+    (f) => `${f.name}@${f.version} ${f.rule} ${f.outcome}${f.target ? ` -> ${f.target}` : ''}`,
+  );
 
-describe.each<RegistryShape>(['public', 'mirror'])('lockwarden audit --json against a %s-shaped registry', (shape) => {
-  let registry: FakeRegistry;
-  let cacheDir: string;
-  beforeAll(async () => {
-    registry = await startFakeRegistry({ shape, packuments: PACKUMENTS });
-  });
-  afterAll(() => registry.close());
-  afterEach(() => rmSync(cacheDir, { recursive: true, force: true }));
-
-  it('reports the exact findings', async () => {
-    cacheDir = mkdtempSync(path.join(tmpdir(), 'lockwarden-cache-'));
-    const result = await run(baseArgs(registry.url, cacheDir), { GITHUB_TOKEN: 'test-token' });
-    expect(result.stderr).toBe('');
-    const report = JSON.parse(result.stdout) as Report;
-    expect(summarize(report)).toEqual([
-      'evil-pkg@1.0.0 blocklist block',
-      'young-pkg@1.1.0 cooling-off block',
-      'tiny-pkg@1.0.0 popularity block',
-      'untagged-pkg@1.2.0 suspicious-version block',
-      'expres@1.0.0 typosquatting block -> express',
-      'gitlab-pkg@1.0.0 suspicious-version unavailable',
-    ]);
-    expect(report.summary).toEqual({ checked: 10, allowed: 4, blocked: 5, alerts: 1, unavailable: 1, skipped: 0 });
-    expect(report.exitCode).toBe(1);
-    expect(result.code).toBe(1);
-    const young = report.findings.find((f) => f.rule === 'cooling-off')!;
-    expect(young).toMatchObject({
-      threshold: 7,
-      observed: 2,
-      path: ['app', 'young-pkg'],
-      locations: [{ file: 'package-lock.json', key: 'node_modules/young-pkg' }],
-      message: 'young-pkg@1.1.0 was published 2 days ago (cooling-off 7 days); it passes on 2026-11-27',
+describe.each<RegistryShape>(['public', 'mirror'])(
+  'lockwarden audit --json against a %s-shaped registry',
+  (shape) => {
+    let registry: FakeRegistry;
+    let cacheDir: string;
+    beforeAll(async () => {
+      registry = await startFakeRegistry({ shape, packuments: PACKUMENTS });
     });
-    expect(report.findings.find((f) => f.rule === 'typosquatting')!.message).toMatch(/^expres looks like express \(\d+M weekly downloads\): /);
-    expect(report.notices).toContainEqual(expect.objectContaining({ name: 'vetted-pkg', kind: 'allowed-by-list' }));
-  });
+    afterAll(() => registry.close());
+    afterEach(() => rmSync(cacheDir, { recursive: true, force: true }));
 
-  it('a second run is served from the disk cache', async () => {
-    cacheDir = mkdtempSync(path.join(tmpdir(), 'lockwarden-cache-'));
-    const first = await run(baseArgs(registry.url, cacheDir), { GITHUB_TOKEN: 'test-token' });
-    const before = registry.requests.length;
-    const second = await run(baseArgs(registry.url, cacheDir), { GITHUB_TOKEN: 'test-token' });
-    expect(JSON.parse(second.stdout).findings).toEqual(JSON.parse(first.stdout).findings);
-    expect(registry.requests.length - before).toBe(0);
-  });
-});
+    it('reports the exact findings', async () => {
+      cacheDir = mkdtempSync(path.join(tmpdir(), 'lockwarden-cache-'));
+      const result = await run(baseArgs(registry.url, cacheDir), { GITHUB_TOKEN: 'test-token' });
+      expect(result.stderr).toBe('');
+      const report = JSON.parse(result.stdout) as Report;
+      expect(summarize(report)).toEqual([
+        'evil-pkg@1.0.0 blocklist block',
+        'young-pkg@1.1.0 cooling-off block',
+        'tiny-pkg@1.0.0 popularity block',
+        'untagged-pkg@1.2.0 suspicious-version block',
+        'expres@1.0.0 typosquatting block -> express',
+        'gitlab-pkg@1.0.0 suspicious-version unavailable',
+      ]);
+      expect(report.summary).toEqual({
+        checked: 10,
+        allowed: 4,
+        blocked: 5,
+        alerts: 1,
+        unavailable: 1,
+        skipped: 0,
+      });
+      expect(report.exitCode).toBe(1);
+      expect(result.code).toBe(1);
+      const young = report.findings.find((f) => f.rule === 'cooling-off')!;
+      expect(young).toMatchObject({
+        threshold: 7,
+        observed: 2,
+        path: ['app', 'young-pkg'],
+        locations: [{ file: 'package-lock.json', key: 'node_modules/young-pkg' }],
+        message: 'young-pkg@1.1.0 was published 2 days ago (cooling-off 7 days); it passes on 2026-11-27',
+      });
+      expect(report.findings.find((f) => f.rule === 'typosquatting')!.message).toMatch(
+        /^expres looks like express \(\d+M weekly downloads\): /,
+      );
+      expect(report.notices).toContainEqual(
+        expect.objectContaining({ name: 'vetted-pkg', kind: 'allowed-by-list' }),
+      );
+    });
+
+    it('a second run is served from the disk cache', async () => {
+      cacheDir = mkdtempSync(path.join(tmpdir(), 'lockwarden-cache-'));
+      const first = await run(baseArgs(registry.url, cacheDir), { GITHUB_TOKEN: 'test-token' });
+      const before = registry.requests.length;
+      const second = await run(baseArgs(registry.url, cacheDir), { GITHUB_TOKEN: 'test-token' });
+      expect(JSON.parse(second.stdout).findings).toEqual(JSON.parse(first.stdout).findings);
+      expect(registry.requests.length - before).toBe(0);
+    });
+  },
+);
 
 describe('sources down, slow or returning garbage', () => {
   let registry: FakeRegistry;
@@ -204,12 +264,25 @@ describe('sources down, slow or returning garbage', () => {
   it('registry down: publish times are unavailable, reported per package, exit 0 under onUnavailable alert', async () => {
     cacheDir = mkdtempSync(path.join(tmpdir(), 'lockwarden-cache-'));
     const args = baseArgs(await closedPortUrl(), cacheDir);
-    args[args.indexOf('--policy') + 1] = policyFile({ suspiciousVersion: false, minWeeklyDownloads: 0, typosquatting: false });
+    args[args.indexOf('--policy') + 1] = policyFile({
+      suspiciousVersion: false,
+      minWeeklyDownloads: 0,
+      typosquatting: false,
+    });
     const result = await run(args, { GITHUB_TOKEN: 'test-token' });
     const report = JSON.parse(result.stdout) as Report;
     const unavailable = report.findings.filter((f) => f.outcome === 'unavailable');
     expect(unavailable.map((f) => f.name).sort()).toEqual(
-      ['@acme/thing', 'expres', 'express', 'gitlab-pkg', 'good-pkg', 'tiny-pkg', 'untagged-pkg', 'young-pkg'].sort(),
+      [
+        '@acme/thing',
+        'expres',
+        'express',
+        'gitlab-pkg',
+        'good-pkg',
+        'tiny-pkg',
+        'untagged-pkg',
+        'young-pkg',
+      ].sort(),
     );
     expect(unavailable[0]!.source).toBe('registry');
     expect(result.code).toBe(1); // evil-pkg is still on the block list
@@ -218,7 +291,13 @@ describe('sources down, slow or returning garbage', () => {
   it('registry down under onUnavailable block: exit 3, kept apart from findings', async () => {
     cacheDir = mkdtempSync(path.join(tmpdir(), 'lockwarden-cache-'));
     const args = baseArgs(await closedPortUrl(), cacheDir);
-    args[args.indexOf('--policy') + 1] = policyFile({ onUnavailable: 'block', block: [], suspiciousVersion: false, minWeeklyDownloads: 0, typosquatting: false });
+    args[args.indexOf('--policy') + 1] = policyFile({
+      onUnavailable: 'block',
+      block: [],
+      suspiciousVersion: false,
+      minWeeklyDownloads: 0,
+      typosquatting: false,
+    });
     const result = await run(args);
     expect(result.code).toBe(3);
     expect(JSON.parse(result.stdout).exitCode).toBe(3);
@@ -228,16 +307,30 @@ describe('sources down, slow or returning garbage', () => {
     cacheDir = mkdtempSync(path.join(tmpdir(), 'lockwarden-cache-'));
     const args = baseArgs(registry.url, cacheDir);
     args[args.indexOf('--downloads-url') + 1] = await closedPortUrl();
-    args[args.indexOf('--policy') + 1] = policyFile({ suspiciousVersion: false, coolingOffDays: 0, typosquatting: false });
+    args[args.indexOf('--policy') + 1] = policyFile({
+      suspiciousVersion: false,
+      coolingOffDays: 0,
+      typosquatting: false,
+    });
     const result = await run(args);
     const report = JSON.parse(result.stdout) as Report;
     const popularity = report.findings.filter((f) => f.rule === 'popularity');
     expect(popularity.map((f) => `${f.name} ${f.outcome} ${f.source}`)).toEqual(
-      ['@acme/thing', 'expres', 'gitlab-pkg', 'good-pkg', 'tiny-pkg', 'untagged-pkg', 'young-pkg'].map((n) => `${n} unavailable downloads API`),
+      ['@acme/thing', 'expres', 'gitlab-pkg', 'good-pkg', 'tiny-pkg', 'untagged-pkg', 'young-pkg'].map(
+        (n) => `${n} unavailable downloads API`,
+      ),
     );
     // evil-pkg is blocked by the list before any guardrail runs; vetted-pkg is allowed; express
     // is on the embedded popular list, so its snapshot figure passes the floor.
-    expect(popularity.map((f) => f.name)).toEqual(['@acme/thing', 'expres', 'gitlab-pkg', 'good-pkg', 'tiny-pkg', 'untagged-pkg', 'young-pkg']);
+    expect(popularity.map((f) => f.name)).toEqual([
+      '@acme/thing',
+      'expres',
+      'gitlab-pkg',
+      'good-pkg',
+      'tiny-pkg',
+      'untagged-pkg',
+      'young-pkg',
+    ]);
     expect(popularity[0]!.message).toContain('downloads API http://127.0.0.1:');
   });
 
@@ -245,11 +338,22 @@ describe('sources down, slow or returning garbage', () => {
     cacheDir = mkdtempSync(path.join(tmpdir(), 'lockwarden-cache-'));
     const args = [...baseArgs(registry.url, cacheDir), '--only', 'express', '--retries', '0'];
     args[args.indexOf('--downloads-url') + 1] = await closedPortUrl();
-    args[args.indexOf('--policy') + 1] = policyFile({ suspiciousVersion: false, coolingOffDays: 0, minWeeklyDownloads: 1e12 });
+    args[args.indexOf('--policy') + 1] = policyFile({
+      suspiciousVersion: false,
+      coolingOffDays: 0,
+      minWeeklyDownloads: 1e12,
+    });
     const report = JSON.parse((await run(args)).stdout) as Report;
     expect(report.findings).toHaveLength(1);
-    expect(report.findings[0]).toMatchObject({ name: 'express', rule: 'popularity', outcome: 'block', evidence: { origin: 'snapshot', asOf: '2026-03-01' } });
-    expect(report.findings[0]!.message).toMatch(/^express has [\d,]+ downloads in the last 7 days \(embedded snapshot of 2026-03-01; the downloads API was unreachable\)/);
+    expect(report.findings[0]).toMatchObject({
+      name: 'express',
+      rule: 'popularity',
+      outcome: 'block',
+      evidence: { origin: 'snapshot', asOf: '2026-03-01' },
+    });
+    expect(report.findings[0]!.message).toMatch(
+      /^express has [\d,]+ downloads in the last 7 days \(embedded snapshot of 2026-03-01; the downloads API was unreachable\)/,
+    );
   });
 
   it('GitHub API returning garbage: tag checks are unavailable, naming the source', async () => {
@@ -261,11 +365,18 @@ describe('sources down, slow or returning garbage', () => {
     try {
       const args = baseArgs(registry.url, cacheDir);
       args[args.indexOf('--github-api-url') + 1] = garbage.url;
-      args[args.indexOf('--policy') + 1] = policyFile({ coolingOffDays: 0, minWeeklyDownloads: 0, typosquatting: false, block: [] });
+      args[args.indexOf('--policy') + 1] = policyFile({
+        coolingOffDays: 0,
+        minWeeklyDownloads: 0,
+        typosquatting: false,
+        block: [],
+      });
       const result = await run(args, { GITHUB_TOKEN: 'test-token' });
       const report = JSON.parse(result.stdout) as Report;
       expect(report.findings.length).toBeGreaterThan(0);
-      expect(report.findings.every((f) => f.rule === 'suspicious-version' && f.outcome === 'unavailable')).toBe(true);
+      expect(
+        report.findings.every((f) => f.rule === 'suspicious-version' && f.outcome === 'unavailable'),
+      ).toBe(true);
       expect(result.code).toBe(0);
     } finally {
       await garbage.close();
@@ -278,12 +389,24 @@ describe('sources down, slow or returning garbage', () => {
       /* never answers */
     });
     try {
-      const args = [...baseArgs(slow.url, cacheDir), '--only', 'good-pkg', '--timeout', '300', '--retries', '0'];
+      const args = [
+        ...baseArgs(slow.url, cacheDir),
+        '--only',
+        'good-pkg',
+        '--timeout',
+        '300',
+        '--retries',
+        '0',
+      ];
       args[args.indexOf('--policy') + 1] = policyFile({ suspiciousVersion: false, minWeeklyDownloads: 0 });
       const result = await run(args);
       const report = JSON.parse(result.stdout) as Report;
       expect(report.findings).toHaveLength(1);
-      expect(report.findings[0]).toMatchObject({ name: 'good-pkg', outcome: 'unavailable', source: 'registry' });
+      expect(report.findings[0]).toMatchObject({
+        name: 'good-pkg',
+        outcome: 'unavailable',
+        source: 'registry',
+      });
       expect(report.findings[0]!.message).toMatch(/timed out/);
     } finally {
       await slow.close();
@@ -298,7 +421,10 @@ describe('usage and configuration errors exit 2', () => {
     [['check'], /check needs at least one package name/],
     [['check', '../etc/passwd'], /not a valid package spec|expected name or name@version/],
     [['audit', '/nonexistent-dir-for-lockwarden'], /no package-lock\.json or npm-shrinkwrap\.json/],
-    [['audit', '.', '--policy', '/nonexistent/policy.json'], /\/nonexistent\/policy\.json: cannot read policy file: no such file/],
+    [
+      ['audit', '.', '--policy', '/nonexistent/policy.json'],
+      /\/nonexistent\/policy\.json: cannot read policy file: no such file/,
+    ],
   ])('%j', async (argv, message) => {
     const result = await run(argv);
     expect(result.code).toBe(2);

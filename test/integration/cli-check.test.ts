@@ -6,7 +6,7 @@ import { PassThrough } from 'node:stream';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { runCli } from '../../src/cli/main.js';
 import type { Report } from '../../src/engine/report.js';
-import { startFakeRegistry, type FakeRegistry } from '../helpers/fake-registry.js';
+import { type FakeRegistry, startFakeRegistry } from '../helpers/fake-registry.js';
 import { makePackument } from '../helpers/make-packument.js';
 
 const NOW = new Date('2026-11-22T12:00:00.000Z');
@@ -23,7 +23,13 @@ async function run(argv: string[], opts: { tty?: boolean } = {}) {
   let err = '';
   stdout.on('data', (c: Buffer) => (out += c));
   stderr.on('data', (c: Buffer) => (err += c));
-  const code = await runCli(argv, { stdout, stderr, env: { PATH: process.env.PATH }, cwd: work, now: () => NOW });
+  const code = await runCli(argv, {
+    stdout,
+    stderr,
+    env: { PATH: process.env.PATH },
+    cwd: work,
+    now: () => NOW,
+  });
   return { code, out, err };
 }
 
@@ -58,7 +64,9 @@ describe('lockwarden check', () => {
     const { code, out } = await run(['check', 'left-pad', '--json', ...base()]);
     const report = JSON.parse(out) as Report;
     expect(code).toBe(1);
-    expect(report.findings.map((f) => `${f.name}@${f.version} ${f.rule}`)).toEqual(['left-pad@1.3.1 cooling-off']);
+    expect(report.findings.map((f) => `${f.name}@${f.version} ${f.rule}`)).toEqual([
+      'left-pad@1.3.1 cooling-off',
+    ]);
   });
 
   it('checks an exact version', async () => {
@@ -72,9 +80,17 @@ describe('lockwarden check', () => {
     const report = JSON.parse(out) as Report;
     expect(code).toBe(1);
     expect(report.findings).toHaveLength(1);
-    expect(report.findings[0]).toMatchObject({ name: 'expres', version: null, rule: 'typosquatting', target: 'express' });
+    expect(report.findings[0]).toMatchObject({
+      name: 'expres',
+      version: null,
+      rule: 'typosquatting',
+      target: 'express',
+    });
     expect(report.notices).toEqual([
-      expect.objectContaining({ kind: 'unknown-package', message: 'expres is unknown to the registry; only name-level guardrails were evaluated' }),
+      expect.objectContaining({
+        kind: 'unknown-package',
+        message: 'expres is unknown to the registry; only name-level guardrails were evaluated',
+      }),
     ]);
   });
 
@@ -104,7 +120,9 @@ describe('lockwarden check', () => {
   });
 
   it('colours the report on a terminal only', async () => {
-    expect((await run(['check', 'left-pad', ...base()], { tty: true })).out).toContain('\x1b[31mBLOCK\x1b[0m');
+    expect((await run(['check', 'left-pad', ...base()], { tty: true })).out).toContain(
+      '\x1b[31mBLOCK\x1b[0m',
+    );
     expect((await run(['check', 'left-pad', ...base()], { tty: false })).out).not.toContain('\x1b[');
   });
 
@@ -113,7 +131,9 @@ describe('lockwarden check', () => {
     for (const name of ['../../etc/passwd', '%2e%2e', 'a'.repeat(215), '@scope/../x']) {
       const { code, err } = await run(['check', name, ...base()]);
       expect(code).toBe(2);
-      expect(err).toMatch(/not a valid package spec|expected name or name@version|not a valid npm package name/);
+      expect(err).toMatch(
+        /not a valid package spec|expected name or name@version|not a valid npm package name/,
+      );
     }
     expect(registry.requests.length).toBe(before);
   });

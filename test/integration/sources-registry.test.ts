@@ -151,6 +151,27 @@ describe('public-shaped registry', () => {
     expect(registry.requests).toHaveLength(1);
   });
 
+  it('handles a 5 MB document (gzip on the wire, parsed once)', async () => {
+    const big = makePackument({
+      name: 'big-package',
+      versions: Array.from({ length: 400 }, (_, i) => ({
+        version: `1.0.${i}`,
+        publishedAt: daysAgo(400 - i),
+      })),
+      targetBytes: 5 * 1024 * 1024,
+    });
+    registry.addPackument(big);
+    const src = source();
+    const res = await src.getPackument('big-package', { full: true });
+    expect(res).toMatchObject({ status: 'ok', abbreviated: false });
+    if (res.status !== 'ok') return;
+    expect(Object.keys(res.packument.versions)).toHaveLength(400);
+    expect(Buffer.byteLength(JSON.stringify(registry.served('big-package')))).toBeGreaterThanOrEqual(
+      5 * 1024 * 1024,
+    );
+    expect(src.stats().bytes).toBeLessThan(2 * 1024 * 1024);
+  });
+
   it('reports an unknown package as not-found', async () => {
     expect(await source().getPackument('no-such-package', { full: false })).toEqual({ status: 'not-found' });
   });
@@ -381,5 +402,25 @@ describe('normalizeRegistryUrl', () => {
 
   it.each([['not a url'], ['ftp://127.0.0.1/'], ['file:///etc/passwd']])('rejects %j with ECONFIG', (raw) => {
     expect(() => normalizeRegistryUrl(raw)).toThrow(/registry URL/);
+  });
+});
+
+describe('the fake registry itself', () => {
+  it.each([['/@acme%2fwidget'], ['/@acme%2Fwidget'], ['/@acme/widget']])(
+    'routes %s to the scoped package',
+    async (path) => {
+      const res = await fetch(new URL(path, registry.url));
+      expect(res.status).toBe(200);
+      expect(((await res.json()) as { name: string }).name).toBe('@acme/widget');
+    },
+  );
+
+  it('serves tarballs that match the advertised integrity, at URLs on itself', async () => {
+    const doc = registry.served('@acme/widget');
+    const dist = doc?.versions['0.3.0']?.dist;
+    expect(dist?.tarball).toBe(`${registry.url}@acme/widget/-/widget-0.3.0.tgz`);
+    const bytes = Buffer.from(await (await fetch(dist!.tarball!)).arrayBuffer());
+    const { createHash } = await import('node:crypto');
+    expect(`sha512-${createHash('sha512').update(bytes).digest('base64')}`).toBe(dist?.integrity);
   });
 });

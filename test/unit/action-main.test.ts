@@ -4,10 +4,10 @@ import { cpSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:f
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { closedPortUrl } from '../helpers/fake-upstream.js';
 import { type ActionCore, run } from '../../src/action/main.js';
 import { type FakeGitHubRepoApi, startFakeGitHubRepoApi } from '../helpers/fake-github-repo-api.js';
 import { type FakeRegistry, startFakeRegistry } from '../helpers/fake-registry.js';
+import { closedPortUrl } from '../helpers/fake-upstream.js';
 import { type ActionRepo, lineOfKey, makeActionRepo, readLockText } from '../helpers/make-action-repo.js';
 import { makePackument } from '../helpers/make-packument.js';
 import { daysAgo, NOW } from '../helpers/make-policy.js';
@@ -225,10 +225,17 @@ describe('run', () => {
 
   it('annotates the nested `dependencies` entry of a lockfileVersion 1 file', async () => {
     const workspace = path.join(work, 'v1');
-    cpSync(path.join(import.meta.dirname, '..', 'fixtures', 'lockfiles', 'v1-nested'), workspace, { recursive: true });
+    cpSync(path.join(import.meta.dirname, '..', 'fixtures', 'lockfiles', 'v1-nested'), workspace, {
+      recursive: true,
+    });
     writeFileSync(
       path.join(workspace, 'policy.json'),
-      JSON.stringify({ id: 'v1', coolingOffDays: 0, typosquatting: false, block: [{ package: 'b@2', reason: 'CVE-0000-0001' }] }),
+      JSON.stringify({
+        id: 'v1',
+        coolingOffDays: 0,
+        typosquatting: false,
+        block: [{ package: 'b@2', reason: 'CVE-0000-0001' }],
+      }),
     );
     const pushEvent = path.join(work, 'push.json');
     writeFileSync(pushEvent, '{}');
@@ -239,10 +246,61 @@ describe('run', () => {
       now: () => NOW,
     });
     const lines = readFileSync(path.join(workspace, 'package-lock.json'), 'utf8').split('\n');
-    const nestedB = lines.findIndex((l, i) => i > lines.findIndex((x) => x.includes('"a": {')) && l.includes('"b": {')) + 1;
+    const nestedB =
+      lines.findIndex((l, i) => i > lines.findIndex((x) => x.includes('"a": {')) && l.includes('"b": {')) + 1;
     expect(fake.of('error')).toEqual([
-      [expect.stringContaining('b@2.0.0'), { title: 'lockwarden: blocklist', file: 'package-lock.json', startLine: nestedB }],
+      [
+        expect.stringContaining('b@2.0.0'),
+        { title: 'lockwarden: blocklist', file: 'package-lock.json', startLine: nestedB },
+      ],
     ]);
     expect(fake.outputs()).toMatchObject({ blocked: '1' });
+  });
+
+  it('finds lockwarden.policy.yml in the working directory when no policy is named', async () => {
+    const workspace = path.join(work, 'discovered');
+    cpSync(path.join(import.meta.dirname, '..', 'fixtures', 'lockfiles', 'v1-nested'), workspace, {
+      recursive: true,
+    });
+    writeFileSync(
+      path.join(workspace, 'lockwarden.policy.yml'),
+      'id: found\ncoolingOffDays: 0\ntyposquatting: false\nblock: ["a"]\n',
+    );
+    const pushEvent = path.join(work, 'push.json');
+    writeFileSync(pushEvent, '{}');
+    const fake = createFakeCore({ registry: await closedPortUrl() });
+    await run({
+      core: fake.core,
+      env: { ...env(), GITHUB_EVENT_NAME: 'push', GITHUB_EVENT_PATH: pushEvent, GITHUB_WORKSPACE: workspace },
+      now: () => NOW,
+    });
+    expect(fake.of('info').map(([m]) => m)).toContain('policy: lockwarden.policy.yml');
+    expect(fake.of('setFailed')[0]![0]).toMatch(/blocked by policy "found" \(blocklist\): a@1\.0\.0/);
+  });
+
+  it('passes a pull request that leaves the lockfile alone without checking anything', async () => {
+    const project = { deps: [{ name: 'left-pad', version: '1.3.1' }] };
+    const same = makeActionRepo({
+      dir: path.join(work, 'same'),
+      base: project,
+      head: project,
+      headFiles: { 'README.md': 'docs\n' },
+    });
+    const prEvent = path.join(work, 'pr-same.json');
+    writeFileSync(
+      prEvent,
+      JSON.stringify({
+        pull_request: { number: 9, base: { sha: same.baseSha }, head: { sha: same.headSha } },
+      }),
+    );
+    const fake = createFakeCore({ registry: registry.url });
+    await run({
+      core: fake.core,
+      env: { ...env(), GITHUB_EVENT_PATH: prEvent, GITHUB_WORKSPACE: same.dir },
+      now: () => NOW,
+    });
+    expect(fake.of('setFailed')).toEqual([]);
+    expect(fake.outputs()).toMatchObject({ checked: '0', blocked: '0' });
+    expect(fake.summaries[0]).toContain('No lockfile entries were added or changed against the base commit.');
   });
 });

@@ -19,7 +19,8 @@ async function body(req: IncomingMessage): Promise<string> {
 
 beforeAll(async () => {
   server = await startFakeServer(async (req, res, recorded) => {
-    if (recorded.path === '/-/lockwarden/v1/policies/broken/check') return sendJson(res, 500, { error: 'internal error in lockwarden' });
+    if (recorded.path === '/-/lockwarden/v1/policies/broken/check')
+      return sendJson(res, 500, { error: 'internal error in lockwarden' });
     const parsed = JSON.parse(await body(req)) as { packages: { name: string; version: string }[] };
     bodies.push(parsed);
     const verdicts = parsed.packages.map((p) => ({
@@ -50,7 +51,13 @@ describe('checkWithService', () => {
     const answer = await ask('team', { batchSize: 2 });
     expect(bodies.map((b) => b.packages.map((p) => p.name))).toEqual([['a', 'b'], ['c', 'd'], ['e']]);
     expect(answer.verdicts.map((v) => v.name)).toEqual(['a', 'b', 'c', 'd', 'e']);
-    expect(answer.policy).toEqual({ id: 'team', name: 'Team', action: 'block', onUnavailable: 'alert', revision: 3 });
+    expect(answer.policy).toEqual({
+      id: 'team',
+      name: 'Team',
+      action: 'block',
+      onUnavailable: 'alert',
+      revision: 3,
+    });
     expect(server.requests.at(-1)!.headers.authorization).toBe('Bearer t');
   });
 
@@ -73,11 +80,15 @@ describe('checkWithService', () => {
   });
 
   it('passes on the service error message', async () => {
-    await expect(ask('broken')).rejects.toThrow(/lockwarden service http:\/\/127\.0\.0\.1:\d+\/-\/lockwarden\/v1\/policies\/broken\/check: HTTP 500: internal error in lockwarden/);
+    await expect(ask('broken')).rejects.toThrow(
+      /lockwarden service http:\/\/127\.0\.0\.1:\d+\/-\/lockwarden\/v1\/policies\/broken\/check: HTTP 500: internal error in lockwarden/,
+    );
   });
 
   it('names the input when the service cannot be reached', async () => {
     const url = await closedPortUrl();
-    await expect(checkWithService({ url, policyId: 'team', packages })).rejects.toThrow(/connection refused \(input `service-url`\)/);
+    await expect(checkWithService({ url, policyId: 'team', packages })).rejects.toThrow(
+      /connection refused \(input `service-url`\)/,
+    );
   });
 });

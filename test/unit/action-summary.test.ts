@@ -21,7 +21,10 @@ const diff = {
     { name: 'left-pad', from: ['1.3.0'], to: { name: 'left-pad', version: '1.3.1' } },
     { name: 'ms', from: ['2.1.2', '2.0.0'], to: { name: 'ms', version: '2.1.3' } },
   ],
-  removed: [{ name: 'gone', version: '0.1.0' }],
+  removed: [
+    { name: 'gone', version: '0.1.0' },
+    { name: 'left-pad', version: '1.3.0' },
+  ],
 };
 
 function input(report: Report, extra: Partial<SummaryInput> = {}): SummaryInput {
@@ -44,6 +47,11 @@ describe('lockfile changes', () => {
       'Added the following: abc 1.0.0, new-dep 2.0.0',
       'Removed the following: gone 0.1.0',
     ]);
+  });
+
+  it('does not list a replaced version as removed too', () => {
+    const changes = describeLockfileChanges('package-lock.json', diff, false);
+    expect(changes.removed).toEqual([{ name: 'gone', version: '0.1.0' }]);
   });
 
   it('shortens long lists', () => {

@@ -6,7 +6,9 @@ import { daysAgo, makeContext, makePolicy } from '../helpers/make-policy.js';
 
 const young: VersionFacts = { publishedAt: { status: 'ok', value: daysAgo(1) } };
 const old: VersionFacts = { publishedAt: { status: 'ok', value: daysAgo(100) } };
-const down: VersionFacts = { publishedAt: { status: 'unavailable', source: 'registry', reason: 'connection refused' } };
+const down: VersionFacts = {
+  publishedAt: { status: 'unavailable', source: 'registry', reason: 'connection refused' },
+};
 
 describe('list entries', () => {
   const entry = (spec: string) => makePolicy({ allow: [spec] }).allow[0]!;
@@ -41,12 +43,36 @@ describe('evaluateVersion precedence', () => {
     ['block beats allow', { block: ['left-pad'], allow: ['left-pad'] }, old, 'block', ['blocklist']],
     ['block blocks in alert mode', { action: 'alert', block: ['left-pad@1'] }, old, 'block', ['blocklist']],
     ['alert mode alerts', { action: 'alert' }, young, 'alert', ['cooling-off']],
-    ['expired allow stops applying', { allow: [{ package: 'left-pad', expires: '2026-11-21' }] }, young, 'block', ['cooling-off']],
-    ['allow applies through its expiry day', { allow: [{ package: 'left-pad', expires: '2026-11-22' }] }, young, 'allow', []],
-    ['expired block stops applying', { block: [{ package: 'left-pad', expires: '2026-01-01' }] }, old, 'allow', []],
+    [
+      'expired allow stops applying',
+      { allow: [{ package: 'left-pad', expires: '2026-11-21' }] },
+      young,
+      'block',
+      ['cooling-off'],
+    ],
+    [
+      'allow applies through its expiry day',
+      { allow: [{ package: 'left-pad', expires: '2026-11-22' }] },
+      young,
+      'allow',
+      [],
+    ],
+    [
+      'expired block stops applying',
+      { block: [{ package: 'left-pad', expires: '2026-01-01' }] },
+      old,
+      'allow',
+      [],
+    ],
     ['unavailable follows onUnavailable: alert', { onUnavailable: 'alert' }, down, 'alert', ['cooling-off']],
     ['unavailable follows onUnavailable: block', { onUnavailable: 'block' }, down, 'block', ['cooling-off']],
-    ['unavailable follows onUnavailable: allow (still reported)', { onUnavailable: 'allow' }, down, 'allow', ['cooling-off']],
+    [
+      'unavailable follows onUnavailable: allow (still reported)',
+      { onUnavailable: 'allow' },
+      down,
+      'allow',
+      ['cooling-off'],
+    ],
   ] as const)('%s', (_label, overrides, facts, decision, rules) => {
     const verdict = evaluateVersion(makeContext({ policy: makePolicy({ ...base, ...overrides }), facts }));
     expect(verdict.decision).toBe(decision);
@@ -54,14 +80,18 @@ describe('evaluateVersion precedence', () => {
   });
 
   it('reports expired allow entries as notices', () => {
-    const policy = makePolicy({ ...base, allow: [{ package: 'left-pad', reason: 'vetted', expires: '2026-11-01' }] });
+    const policy = makePolicy({
+      ...base,
+      allow: [{ package: 'left-pad', reason: 'vetted', expires: '2026-11-01' }],
+    });
     const verdict = evaluateVersion(makeContext({ policy, facts: young }));
     expect(verdict.notices).toEqual([
       {
         name: 'left-pad',
         version: '1.3.1',
         kind: 'expired-allow',
-        message: 'allow entry "left-pad" expired on 2026-11-01 (vetted) and no longer applies to left-pad@1.3.1; renew or remove it',
+        message:
+          'allow entry "left-pad" expired on 2026-11-01 (vetted) and no longer applies to left-pad@1.3.1; renew or remove it',
       },
     ]);
   });
@@ -70,12 +100,17 @@ describe('evaluateVersion precedence', () => {
     const policy = makePolicy({ ...base, allow: [{ package: '@myorg/*', reason: 'ours' }] });
     const verdict = evaluateVersion(makeContext({ name: '@myorg/x', policy, facts: young }));
     expect(verdict.allowedBy).toBe('@myorg/*');
-    expect(verdict.notices[0]).toMatchObject({ kind: 'allowed-by-list', message: 'allowed by "@myorg/*" (ours)' });
+    expect(verdict.notices[0]).toMatchObject({
+      kind: 'allowed-by-list',
+      message: 'allowed by "@myorg/*" (ours)',
+    });
   });
 
   it('notes a package the registry does not know and still checks its name', () => {
     const policy = makePolicy({ ...base });
-    const verdict = evaluateVersion(makeContext({ version: null, policy, facts: { packageKnown: { status: 'ok', value: false } } }));
+    const verdict = evaluateVersion(
+      makeContext({ version: null, policy, facts: { packageKnown: { status: 'ok', value: false } } }),
+    );
     expect(verdict.notices.map((n) => n.kind)).toEqual(['unknown-package']);
   });
 

@@ -3,7 +3,11 @@ import { evaluateCoolingOff } from '../../src/policy/cooling-off.js';
 import { parsePublishTime } from '../../src/policy/format.js';
 import { evaluatePopularity } from '../../src/policy/popularity.js';
 import { parseRepository } from '../../src/policy/repository.js';
-import { evaluateSuspiciousVersion, previousStableVersions, tagCandidates } from '../../src/policy/suspicious-version.js';
+import {
+  evaluateSuspiciousVersion,
+  previousStableVersions,
+  tagCandidates,
+} from '../../src/policy/suspicious-version.js';
 import type { Fact, RepositoryTags } from '../../src/policy/types.js';
 import { daysAgo, makeContext, makePolicy, NOW } from '../helpers/make-policy.js';
 
@@ -34,12 +38,16 @@ describe('cooling-off', () => {
     ['mirror timestamp form, 1 day ago', daysAgo(1).replace('Z', '000+00:00'), 'block'],
     ['published in the future (clock skew)', daysAgo(-1), 'block'],
   ])('%s', (_label, publishedAt, outcome) => {
-    const findings = evaluateCoolingOff(makeContext({ policy, facts: { publishedAt: { status: 'ok', value: publishedAt } } }));
+    const findings = evaluateCoolingOff(
+      makeContext({ policy, facts: { publishedAt: { status: 'ok', value: publishedAt } } }),
+    );
     expect(findings.map((f) => f.outcome)).toEqual(outcome ? [outcome] : []);
   });
 
   it('says how old the version is, when it passes and how to get past it', () => {
-    const [f] = evaluateCoolingOff(makeContext({ policy, facts: { publishedAt: { status: 'ok', value: daysAgo(2) } } }));
+    const [f] = evaluateCoolingOff(
+      makeContext({ policy, facts: { publishedAt: { status: 'ok', value: daysAgo(2) } } }),
+    );
     expect(f).toMatchObject({
       rule: 'cooling-off',
       threshold: 7,
@@ -52,19 +60,37 @@ describe('cooling-off', () => {
 
   it('alerts instead of blocking in alert mode', () => {
     const alertPolicy = makePolicy({ coolingOffDays: 7, action: 'alert' });
-    const [f] = evaluateCoolingOff(makeContext({ policy: alertPolicy, facts: { publishedAt: { status: 'ok', value: daysAgo(1) } } }));
+    const [f] = evaluateCoolingOff(
+      makeContext({ policy: alertPolicy, facts: { publishedAt: { status: 'ok', value: daysAgo(1) } } }),
+    );
     expect(f).toMatchObject({ outcome: 'alert', effect: 'alert' });
   });
 
   it('supports fractional days', () => {
     const half = makePolicy({ coolingOffDays: 0.5 });
-    expect(evaluateCoolingOff(makeContext({ policy: half, facts: { publishedAt: { status: 'ok', value: daysAgo(0.4) } } }))).toHaveLength(1);
-    expect(evaluateCoolingOff(makeContext({ policy: half, facts: { publishedAt: { status: 'ok', value: daysAgo(0.6) } } }))).toHaveLength(0);
+    expect(
+      evaluateCoolingOff(
+        makeContext({ policy: half, facts: { publishedAt: { status: 'ok', value: daysAgo(0.4) } } }),
+      ),
+    ).toHaveLength(1);
+    expect(
+      evaluateCoolingOff(
+        makeContext({ policy: half, facts: { publishedAt: { status: 'ok', value: daysAgo(0.6) } } }),
+      ),
+    ).toHaveLength(0);
   });
 
   it.each([
-    ['no time entry', { status: 'ok', value: null } as const, 'the packument has no publish time for left-pad@1.3.1'],
-    ['garbage time', { status: 'ok', value: 'last tuesday' } as const, 'unparseable publish time "last tuesday"'],
+    [
+      'no time entry',
+      { status: 'ok', value: null } as const,
+      'the packument has no publish time for left-pad@1.3.1',
+    ],
+    [
+      'garbage time',
+      { status: 'ok', value: 'last tuesday' } as const,
+      'unparseable publish time "last tuesday"',
+    ],
     ['registry down', down, 'timed out after 10000 ms'],
   ])('%s is unavailable, never new or old', (_label, fact, reason) => {
     for (const onUnavailable of ['allow', 'alert', 'block'] as const) {
@@ -77,12 +103,19 @@ describe('cooling-off', () => {
   });
 
   it('an upper bound proves age but never youth', () => {
-    const facts = { publishedAt: { status: 'ok', value: daysAgo(1) } as const, publishedAtIsUpperBound: true };
+    const facts = {
+      publishedAt: { status: 'ok', value: daysAgo(1) } as const,
+      publishedAtIsUpperBound: true,
+    };
     expect(evaluateCoolingOff(makeContext({ policy, facts }))).toEqual([]);
   });
 
   it('is off at 0 days', () => {
-    expect(evaluateCoolingOff(makeContext({ policy: makePolicy(), facts: { publishedAt: { status: 'ok', value: daysAgo(0) } } }))).toEqual([]);
+    expect(
+      evaluateCoolingOff(
+        makeContext({ policy: makePolicy(), facts: { publishedAt: { status: 'ok', value: daysAgo(0) } } }),
+      ),
+    ).toEqual([]);
   });
 });
 
@@ -94,12 +127,19 @@ describe('popularity', () => {
     [1000, null],
     [5_000_000, null],
   ])('%i weekly downloads', (count, outcome) => {
-    const findings = evaluatePopularity(makeContext({ policy, facts: { weeklyDownloads: { status: 'ok', value: { count, origin: 'api' } } } }));
+    const findings = evaluatePopularity(
+      makeContext({ policy, facts: { weeklyDownloads: { status: 'ok', value: { count, origin: 'api' } } } }),
+    );
     expect(findings.map((f) => f.outcome)).toEqual(outcome ? [outcome] : []);
   });
 
   it('names threshold and observed value', () => {
-    const [f] = evaluatePopularity(makeContext({ policy, facts: { weeklyDownloads: { status: 'ok', value: { count: 312, origin: 'api' } } } }));
+    const [f] = evaluatePopularity(
+      makeContext({
+        policy,
+        facts: { weeklyDownloads: { status: 'ok', value: { count: 312, origin: 'api' } } },
+      }),
+    );
     expect(f).toMatchObject({
       rule: 'popularity',
       scope: 'package',
@@ -112,14 +152,24 @@ describe('popularity', () => {
   it('says when the figure is a snapshot and from when', () => {
     const p = makePolicy({ minWeeklyDownloads: 10_000_000 });
     const [f] = evaluatePopularity(
-      makeContext({ policy: p, facts: { weeklyDownloads: { status: 'ok', value: { count: 9000, origin: 'snapshot', asOf: '2026-03-01' } } } }),
+      makeContext({
+        policy: p,
+        facts: {
+          weeklyDownloads: { status: 'ok', value: { count: 9000, origin: 'snapshot', asOf: '2026-03-01' } },
+        },
+      }),
     );
     expect(f!.message).toContain('(embedded snapshot of 2026-03-01; the downloads API was unreachable)');
   });
 
   it('reports an unreachable downloads API as unavailable', () => {
     const [f] = evaluatePopularity(
-      makeContext({ policy, facts: { weeklyDownloads: { status: 'unavailable', source: 'downloads', reason: 'connection refused' } } }),
+      makeContext({
+        policy,
+        facts: {
+          weeklyDownloads: { status: 'unavailable', source: 'downloads', reason: 'connection refused' },
+        },
+      }),
     );
     expect(f).toMatchObject({ outcome: 'unavailable', effect: 'alert', source: 'downloads' });
   });
@@ -131,11 +181,20 @@ describe('parseRepository', () => {
     ['github:sindresorhus/ky', { status: 'github', repo: 'sindresorhus/ky' }],
     ['sindresorhus/ky', { status: 'github', repo: 'sindresorhus/ky' }],
     ['git@github.com:npm/cli.git', { status: 'github', repo: 'npm/cli' }],
-    [{ type: 'git', url: 'https://github.com/babel/babel.git', directory: 'packages/babel-core' }, { status: 'github', repo: 'babel/babel', directory: 'packages/babel-core' }],
-    ['https://gitlab.com/a/b.git', { status: 'unsupported', reason: 'repository is on gitlab.com; tag checks support GitHub only' }],
+    [
+      { type: 'git', url: 'https://github.com/babel/babel.git', directory: 'packages/babel-core' },
+      { status: 'github', repo: 'babel/babel', directory: 'packages/babel-core' },
+    ],
+    [
+      'https://gitlab.com/a/b.git',
+      { status: 'unsupported', reason: 'repository is on gitlab.com; tag checks support GitHub only' },
+    ],
     [undefined, { status: 'unsupported', reason: 'no repository field' }],
     [{ url: 42 }, { status: 'unsupported', reason: 'no repository field' }],
-    ['https://example.com/x', { status: 'unsupported', reason: 'repository "https://example.com/x" is not on a known git host' }],
+    [
+      'https://example.com/x',
+      { status: 'unsupported', reason: 'repository "https://example.com/x" is not on a known git host' },
+    ],
   ])('%j', (field, expected) => {
     expect(parseRepository(field)).toEqual(expected);
   });
@@ -143,14 +202,21 @@ describe('parseRepository', () => {
 
 describe('suspicious-version', () => {
   const policy = makePolicy({ suspiciousVersion: true, suspiciousVersionGraceHours: 24 });
-  const tags = (list: string[]): Fact<RepositoryTags> => ({ status: 'ok', value: { repo: 'acme/widget', tags: list } });
+  const tags = (list: string[]): Fact<RepositoryTags> => ({
+    status: 'ok',
+    value: { repo: 'acme/widget', tags: list },
+  });
   const versions = ['1.0.0', '1.1.0', '1.2.0', '1.2.1', '1.3.0', '2.0.0-beta.1'];
   const ctx = (name: string, version: string, tagList: string[], publishedDaysAgo = 10) =>
     makeContext({
       name,
       version,
       policy,
-      facts: { repositoryTags: tags(tagList), knownVersions: versions, publishedAt: { status: 'ok', value: daysAgo(publishedDaysAgo) } },
+      facts: {
+        repositoryTags: tags(tagList),
+        knownVersions: versions,
+        publishedAt: { status: 'ok', value: daysAgo(publishedDaysAgo) },
+      },
     });
 
   it.each([
@@ -168,8 +234,14 @@ describe('suspicious-version', () => {
 
   it('a tag regression follows the policy action', () => {
     const [f] = evaluateSuspiciousVersion(ctx('widget', '1.3.0', ['v1.0.0', 'v1.1.0', 'v1.2.0', 'v1.2.1']));
-    expect(f).toMatchObject({ rule: 'suspicious-version', outcome: 'block', evidence: { regression: true, previousTagged: ['1.2.1', '1.2.0', '1.1.0', '1.0.0'] } });
-    expect(f!.message).toContain('4 of the 4 previous versions are tagged (1.2.1, 1.2.0, 1.1.0), this one is not: a tag regression');
+    expect(f).toMatchObject({
+      rule: 'suspicious-version',
+      outcome: 'block',
+      evidence: { regression: true, previousTagged: ['1.2.1', '1.2.0', '1.1.0', '1.0.0'] },
+    });
+    expect(f!.message).toContain(
+      '4 of the 4 previous versions are tagged (1.2.1, 1.2.0, 1.1.0), this one is not: a tag regression',
+    );
   });
 
   it('a project that never tags only alerts', () => {
@@ -189,7 +261,16 @@ describe('suspicious-version', () => {
 
   it('reports a missing repository as unavailable with the reason', () => {
     const [f] = evaluateSuspiciousVersion(
-      makeContext({ policy, facts: { repositoryTags: { status: 'unavailable', source: 'repository', reason: 'repository is on gitlab.com; tag checks support GitHub only' } } }),
+      makeContext({
+        policy,
+        facts: {
+          repositoryTags: {
+            status: 'unavailable',
+            source: 'repository',
+            reason: 'repository is on gitlab.com; tag checks support GitHub only',
+          },
+        },
+      }),
     );
     expect(f).toMatchObject({ outcome: 'unavailable', source: 'repository' });
     expect(f!.message).toContain('gitlab.com');
@@ -197,7 +278,15 @@ describe('suspicious-version', () => {
 
   it('lists the tag forms projects use', () => {
     expect(tagCandidates('@acme/widget', '1.2.3')).toEqual(
-      expect.arrayContaining(['v1.2.3', '1.2.3', '@acme/widget@1.2.3', '@acme/widget@v1.2.3', '@acme/widget-v1.2.3', 'widget-v1.2.3', '@acme/widget_v1.2.3']),
+      expect.arrayContaining([
+        'v1.2.3',
+        '1.2.3',
+        '@acme/widget@1.2.3',
+        '@acme/widget@v1.2.3',
+        '@acme/widget-v1.2.3',
+        'widget-v1.2.3',
+        '@acme/widget_v1.2.3',
+      ]),
     );
   });
 

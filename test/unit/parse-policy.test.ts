@@ -1,8 +1,13 @@
-import { readFileSync, readdirSync } from 'node:fs';
+import { readdirSync, readFileSync } from 'node:fs';
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { LockwardenError } from '../../src/errors.js';
-import { DEFAULT_POLICY, parsePolicy, serializePolicy, validatePolicy } from '../../src/policy/parse-policy.js';
+import {
+  DEFAULT_POLICY,
+  parsePolicy,
+  serializePolicy,
+  validatePolicy,
+} from '../../src/policy/parse-policy.js';
 
 function problemsOf(input: unknown): string[] {
   try {
@@ -10,7 +15,9 @@ function problemsOf(input: unknown): string[] {
   } catch (err) {
     expect(err).toBeInstanceOf(LockwardenError);
     expect((err as LockwardenError).code).toBe('EPOLICY');
-    return ((err as LockwardenError).details as { path: string; message: string }[]).map((p) => `${p.path}: ${p.message}`);
+    return ((err as LockwardenError).details as { path: string; message: string }[]).map(
+      (p) => `${p.path}: ${p.message}`,
+    );
   }
   throw new Error('expected the policy to be rejected');
 }
@@ -35,18 +42,35 @@ describe('validatePolicy', () => {
   });
 
   it.each([
-    [{ id: 'x', coolingOffDays: '7d' }, ['coolingOffDays: expected a number >= 0 (days; 0 disables), got "7d"']],
+    [
+      { id: 'x', coolingOffDays: '7d' },
+      ['coolingOffDays: expected a number >= 0 (days; 0 disables), got "7d"'],
+    ],
     [{ id: 'x', coolingOffDays: -1 }, ['coolingOffDays: expected a number >= 0 (days; 0 disables), got -1']],
     [{ id: 'x', action: 'deny' }, ['action: expected "block" or "alert", got "deny"']],
     [{ id: 'x', onUnavailable: 'pass' }, ['onUnavailable: expected "allow", "alert" or "block", got "pass"']],
     [{ id: 'x', typosquatting: 'yes' }, ['typosquatting: expected true or false (typosquatting), got "yes"']],
-    [{ id: 'Bad Id' }, ['id: expected a policy id (lowercase letters, digits, "-" and "_", up to 63), got "Bad Id"']],
+    [
+      { id: 'Bad Id' },
+      ['id: expected a policy id (lowercase letters, digits, "-" and "_", up to 63), got "Bad Id"'],
+    ],
     [{}, ['id: expected a policy id (lowercase letters, digits, "-" and "_"), got nothing']],
     [{ id: 'x', coolingoffdays: 3 }, ['coolingoffdays: unknown key (did you mean "coolingOffDays"?)']],
     [{ id: 'x', allow: 'lodash' }, ['allow: expected an array of package specs, got "lodash"']],
-    [{ id: 'x', allow: ['Bad Name!'] }, ['allow[0]: expected a package name, "@scope/*", a glob like "eslint-plugin-*" or "name@<semver range>", got "Bad Name!"']],
-    [{ id: 'x', block: ['lodash@not a range'] }, ['block[0]: expected a semver range after "@", got "not a range" in "lodash@not a range"']],
-    [{ id: 'x', allow: [{ package: 'a', expires: 'soon' }] }, ['allow[0].expires: expected a date (YYYY-MM-DD), got "soon"']],
+    [
+      { id: 'x', allow: ['Bad Name!'] },
+      [
+        'allow[0]: expected a package name, "@scope/*", a glob like "eslint-plugin-*" or "name@<semver range>", got "Bad Name!"',
+      ],
+    ],
+    [
+      { id: 'x', block: ['lodash@not a range'] },
+      ['block[0]: expected a semver range after "@", got "not a range" in "lodash@not a range"'],
+    ],
+    [
+      { id: 'x', allow: [{ package: 'a', expires: 'soon' }] },
+      ['allow[0].expires: expected a date (YYYY-MM-DD), got "soon"'],
+    ],
     [{ id: 'x', allow: [{ package: 'a', until: '2026-01-01' }] }, ['allow[0].until: unknown key']],
   ])('reports %j', (input, expected) => {
     expect(problemsOf(input)).toEqual(expected);
@@ -68,7 +92,12 @@ describe('validatePolicy', () => {
     const p = validatePolicy(
       {
         id: 'x',
-        allow: ['@myorg/*', 'eslint-plugin-*', '@types/node@>=20', { package: 'left-pad@1.3.1', reason: 'vetted', expires: '2026-12-31' }],
+        allow: [
+          '@myorg/*',
+          'eslint-plugin-*',
+          '@types/node@>=20',
+          { package: 'left-pad@1.3.1', reason: 'vetted', expires: '2026-12-31' },
+        ],
       },
       { file: 'p.json' },
     );
@@ -76,12 +105,21 @@ describe('validatePolicy', () => {
       { spec: '@myorg/*', namePattern: '@myorg/*' },
       { spec: 'eslint-plugin-*', namePattern: 'eslint-plugin-*' },
       { spec: '@types/node@>=20', namePattern: '@types/node', range: '>=20' },
-      { spec: 'left-pad@1.3.1', namePattern: 'left-pad', range: '1.3.1', reason: 'vetted', expires: '2026-12-31' },
+      {
+        spec: 'left-pad@1.3.1',
+        namePattern: 'left-pad',
+        range: '1.3.1',
+        reason: 'vetted',
+        expires: '2026-12-31',
+      },
     ]);
   });
 
   it('round-trips through serializePolicy', () => {
-    const p = validatePolicy({ id: 'x', allow: ['a', { package: 'b@1', reason: 'r' }], coolingOffDays: 1.5 }, { file: 'p' });
+    const p = validatePolicy(
+      { id: 'x', allow: ['a', { package: 'b@1', reason: 'r' }], coolingOffDays: 1.5 },
+      { file: 'p' },
+    );
     expect(validatePolicy(serializePolicy(p), { file: 'p' })).toEqual(p);
     expect(validatePolicy(serializePolicy(DEFAULT_POLICY), { file: 'p' })).toEqual(DEFAULT_POLICY);
   });
@@ -89,20 +127,28 @@ describe('validatePolicy', () => {
 
 describe('parsePolicy', () => {
   it('parses YAML by file name', () => {
-    const p = parsePolicy('id: strict\naction: alert\ncoolingOffDays: 3\nallow:\n  - lodash\n', { file: 'p.yaml' });
+    const p = parsePolicy('id: strict\naction: alert\ncoolingOffDays: 3\nallow:\n  - lodash\n', {
+      file: 'p.yaml',
+    });
     expect(p).toMatchObject({ id: 'strict', action: 'alert', coolingOffDays: 3 });
   });
 
   it('reports invalid JSON with the file name', () => {
-    expect(() => parsePolicy('{"id": "x",', { file: 'bad.json' })).toThrow(/^bad\.json: invalid policy, 1 problem:\n {2}\(document\): not valid JSON/);
+    expect(() => parsePolicy('{"id": "x",', { file: 'bad.json' })).toThrow(
+      /^bad\.json: invalid policy, 1 problem:\n {2}\(document\): not valid JSON/,
+    );
   });
 
   it('rejects a document that is not an object', () => {
-    expect(() => parsePolicy('[1,2]', { file: 'a.json' })).toThrow('(document): expected an object, got [1,2]');
+    expect(() => parsePolicy('[1,2]', { file: 'a.json' })).toThrow(
+      '(document): expected an object, got [1,2]',
+    );
   });
 
   it('does not let __proto__ keys through', () => {
-    expect(() => parsePolicy('{"id":"x","__proto__":{"action":"alert"}}', { file: 'a.json' })).toThrow(/__proto__: unknown key/);
+    expect(() => parsePolicy('{"id":"x","__proto__":{"action":"alert"}}', { file: 'a.json' })).toThrow(
+      /__proto__: unknown key/,
+    );
   });
 
   const examples = path.resolve(import.meta.dirname, '../../examples/policies');

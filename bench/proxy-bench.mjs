@@ -1,0 +1,448 @@
+#!/usr/bin/env node
+// `npm run bench:proxy`: lockwarden serve (built JS in lib/) in a child process, in front of a
+// loopback fake upstream, driven by an in-process undici load generator (32 connections, bounded
+// by time and request count, loopback only). Measures warm packument requests per second and p99
+// latency for 4 KB, 50 KB and 1 MB documents in block mode, tarball throughput, RSS with 1,000
+// packuments cached, and a real `npm install` of a 70-package project through the proxy versus
+// straight from the fake upstream, both with cold caches.
+//
+// Options: --duration SECONDS per scenario (default 5), --installs N rounds of npm installs (default 3),
+//          --skip-install, --json (machine-readable summary on stdout).
+import { execFile, fork } from 'node:child_process';
+import { existsSync, statSync } from 'node:fs';
+import { mkdtemp, readdir, rm, writeFile } from 'node:fs/promises';
+import { createServer } from 'node:http';
+import os from 'node:os';
+import { dirname, join, resolve } from 'node:path';
+import { fileURLToPath, pathToFileURL } from 'node:url';
+import { parseArgs } from 'node:util';
+
+const root = resolve(dirname(fileURLToPath(import.meta.url)), '..');
+const DAY = 86_400_000;
+const CONNECTIONS = 32;
+
+if (process.argv[2] === '--serve-child') {
+  await serveChild();
+} else {
+  await main();
+}
+
+// ---------------------------------------------------------------------------------------------
+// The service, in its own process so the load generator does not share its event loop.
+async function serveChild() {
+  const { createApp } = await import(pathToFileURL(join(root, 'lib/server/create-app.js')).href);
+  const { createSources } = await import(pathToFileURL(join(root, 'lib/src/sources/create-sources.js')).href);
+  const { createPopularIndex } = await import(pathToFileURL(join(root, 'lib/src/policy/popular-index.js')).href);
+  const { validatePolicy } = await import(pathToFileURL(join(root, 'lib/src/policy/parse-policy.js')).href);
+  const { readPopularList } = await import(pathToFileURL(join(root, 'lib/src/sources/popular-list.js')).href);
+  const { pino } = await import('pino');
+  const upstream = process.env.BENCH_UPSTREAM;
+  const dataDir = process.env.BENCH_DATA_DIR;
+  const popular = readPopularList();
+  const sources = createSources(
+    {
+      registryUrl: upstream,
+      npm: { cwd: dataDir, env: {} },
+      downloadsUrl: 'http://127.0.0.1:9/',
+      githubApiUrl: 'http://127.0.0.1:9/',
+      gitBaseUrl: 'http://127.0.0.1:9',
+      cacheDir: join(dataDir, 'cache'),
+      http: { retries: 0 },
+    },
+    { popular },
+  );
+  const policy = validatePolicy(
+    { id: 'bench', action: 'block', coolingOffDays: 7, typosquatting: true, onUnavailable: 'alert' },
+    { file: 'bench-policy' },
+  );
+  const service = await createApp({
+    dataDir,
+    sources,
+    popular: createPopularIndex(popular),
+    adminToken: 'bench',
+    filePolicies: [{ policy, file: 'bench-policy' }],
+    logger: pino({ level: 'silent' }),
+    version: 'bench',
+  });
+  const server = createServer({ keepAliveTimeout: 65_000 }, service.app.callback());
+  server.listen(0, '127.0.0.1', () => process.send({ type: 'listening', port: server.address().port }));
+  process.on('message', async (msg) => {
+    if (msg.type === 'rss') {
+      globalThis.gc?.();
+      process.send({ type: 'rss', rss: process.memoryUsage().rss, cache: service.packages.stats() });
+    } else if (msg.type === 'stop') {
+      server.closeAllConnections();
+      server.close();
+      await service.close();
+      await sources.close();
+      process.exit(0);
+    }
+  });
+}
+
+// ---------------------------------------------------------------------------------------------
+async function main() {
+  const { values: flags } = parseArgs({
+    options: {
+      duration: { type: 'string', default: '5' },
+      installs: { type: 'string', default: '3' },
+      'skip-install': { type: 'boolean', default: false },
+      json: { type: 'boolean', default: false },
+    },
+  });
+  const durationMs = Number(flags.duration) * 1000;
+  const log = flags.json ? (...a) => console.error(...a) : (...a) => console.log(...a);
+  await ensureBuilt(log);
+  const { undici, helpers } = await loadHelpers();
+  const now = new Date();
+  const age = (days) => new Date(now.getTime() - days * DAY);
+
+  const cpus = os.cpus();
+  log(`lockwarden proxy benchmark`);
+  log(`machine: ${cpus[0]?.model ?? 'unknown cpu'}, ${cpus.length} cores, node ${process.version}, ${os.platform()} ${os.release()}`);
+  log(`load: ${CONNECTIONS} concurrent connections over loopback, ${durationMs / 1000}s per scenario after a warm-up\n`);
+
+  // Documents of the three sizes; the youngest version of each is hidden by the block policy.
+  const sized = [
+    { label: '4 KB', name: 'doc-4k', versions: 3, bytes: 4 * 1024, verdaccio: 2500 },
+    { label: '50 KB', name: 'doc-50k', versions: 30, bytes: 50 * 1024, verdaccio: 800 },
+    { label: '1 MB', name: 'doc-1m', versions: 300, bytes: 1024 * 1024, verdaccio: 38 },
+  ];
+  const packuments = sized.map((s) =>
+    helpers.makePackument({
+      name: s.name,
+      versions: Array.from({ length: s.versions }, (_, i) => ({
+        version: `1.0.${i}`,
+        publishedAt: age(i === s.versions - 1 ? 1 : 400 - i),
+      })),
+      targetBytes: s.bytes,
+    }),
+  );
+  const bigTarball = Buffer.alloc(4 * 1024 * 1024);
+  for (let i = 0; i < bigTarball.length; i += 4) bigTarball.writeUInt32LE((i * 2654435761) >>> 0, i);
+  packuments.push(helpers.makePackument({ name: 'big-tarball', versions: [{ version: '1.0.0', publishedAt: age(100) }] }));
+  const many = Array.from({ length: 1000 }, (_, i) =>
+    helpers.makePackument({
+      name: `cached-${i}`,
+      versions: Array.from({ length: 10 }, (_, v) => ({ version: `2.${v}.0`, publishedAt: age(v === 9 ? 2 : 300 - v) })),
+      targetBytes: 20 * 1024,
+    }),
+  );
+  const project = makeInstallProject(helpers, age);
+  const upstream = await helpers.startFakeRegistry({
+    shape: 'public',
+    packuments: [...packuments, ...many, ...project.packuments],
+    tarballs: { 'big-tarball@1.0.0': bigTarball },
+  });
+  const results = { machine: { cpu: cpus[0]?.model, cores: cpus.length, node: process.version }, documents: [], tarball: null, rss: null, install: null };
+  let child = await startService(upstream.url);
+  try {
+    const base = `http://127.0.0.1:${child.port}`;
+    const pool = new undici.Pool(base, { connections: CONNECTIONS, pipelining: 1, keepAliveTimeout: 30_000 });
+
+    log('warm packument requests (block mode, filtered and cached):');
+    for (const [i, s] of sized.entries()) {
+      for (const encoding of ['identity', 'gzip']) {
+        const headers = { accept: 'application/json', 'accept-encoding': encoding };
+        const path = `/bench/${s.name}`;
+        const probe = await pool.request({ path, method: 'GET', headers });
+        const body = Buffer.from(await probe.body.arrayBuffer());
+        if (probe.statusCode !== 200) throw new Error(`${path}: HTTP ${probe.statusCode}`);
+        const r = await load(pool, { path, headers, durationMs });
+        const ratio = r.rps / s.verdaccio;
+        results.documents.push({ size: s.label, encoding, bytes: body.length, upstreamBytes: JSON.stringify(packuments[i]).length, ...r, verdaccio: s.verdaccio });
+        log(
+          `  ${s.label.padEnd(6)} ${encoding.padEnd(8)} ${fmt(r.rps).padStart(7)} req/s  p50 ${r.p50.toFixed(2)} ms  p99 ${r.p99.toFixed(2)} ms  (${kb(body.length)} served; ${ratio.toFixed(1)}x Verdaccio's ${s.verdaccio} req/s)`,
+        );
+      }
+    }
+
+    log('\ntarball throughput (4 MB tarball, evaluated, streamed from upstream):');
+    {
+      const r = await load(pool, { path: '/bench/big-tarball/-/big-tarball-1.0.0.tgz', headers: {}, durationMs, countBytes: true });
+      results.tarball = { ...r, mbPerSec: r.bytes / 1024 / 1024 / r.seconds };
+      log(`  ${fmt(r.rps)} req/s, ${(r.bytes / 1024 / 1024 / r.seconds).toFixed(0)} MB/s, p99 ${r.p99.toFixed(1)} ms`);
+    }
+
+    log('\nmemory with 1,000 packuments cached (20 KB each, 10 versions):');
+    {
+      const before = await child.rss();
+      await runConcurrent(many.map((p) => p.name), CONNECTIONS, async (name) => {
+        const res = await pool.request({ path: `/bench/${name}`, method: 'GET', headers: { accept: 'application/vnd.npm.install-v1+json' } });
+        await res.body.dump();
+        if (res.statusCode !== 200) throw new Error(`${name}: HTTP ${res.statusCode}`);
+      });
+      const after = await child.rss();
+      results.rss = { beforeBytes: before.rss, afterBytes: after.rss, cachedEntries: after.cache.entries, cachedBytes: after.cache.bytes };
+      log(`  RSS ${mb(before.rss)} before, ${mb(after.rss)} with ${after.cache.entries} packages cached (${mb(after.cache.bytes)} accounted in the document cache)`);
+    }
+    await pool.close();
+
+    if (!flags['skip-install']) {
+      log(`\nnpm install of a ${project.count}-package project, cold caches (${flags.installs} rounds, median):`);
+      const direct = [];
+      const proxied = [];
+      // Untimed: the first npm run of a session pays for loading npm itself from disk.
+      await npmInstall(project.dependencies, upstream.url);
+      for (let round = 0; round < Number(flags.installs); round++) {
+        // A fresh service each round: empty document cache and empty upstream cache. Its code is
+        // warmed on other packages first, as a long-running service's would be.
+        await child.stop();
+        child = await startService(upstream.url);
+        await warmUp(child.port, many.slice(0, 200).map((p) => p.name));
+        const order = round % 2 === 0 ? ['direct', 'proxy'] : ['proxy', 'direct'];
+        for (const which of order) {
+          if (which === 'direct') direct.push(await npmInstall(project.dependencies, upstream.url));
+          else proxied.push(await npmInstall(project.dependencies, `http://127.0.0.1:${child.port}/bench/`));
+        }
+      }
+      const md = median(direct);
+      const mp = median(proxied);
+      results.install = { packages: project.count, directMs: direct, proxyMs: proxied, medianDirectMs: md, medianProxyMs: mp, overhead: mp / md - 1 };
+      log(`  direct from the fake upstream: ${(md / 1000).toFixed(2)} s (${direct.map((d) => (d / 1000).toFixed(2)).join(', ')})`);
+      log(`  through lockwarden (block):   ${(mp / 1000).toFixed(2)} s (${proxied.map((d) => (d / 1000).toFixed(2)).join(', ')})`);
+      log(`  overhead: ${((mp / md - 1) * 100).toFixed(1)}%`);
+    }
+  } finally {
+    await child.stop();
+    await upstream.close();
+  }
+  if (flags.json) process.stdout.write(`${JSON.stringify(results, null, 2)}\n`);
+}
+
+// ---------------------------------------------------------------------------------------------
+async function ensureBuilt(log) {
+  const target = join(root, 'lib/server/create-app.js');
+  const stale =
+    !existsSync(target) ||
+    (await newestMtime(join(root, 'server'))) > statSync(target).mtimeMs ||
+    (await newestMtime(join(root, 'src'))) > statSync(target).mtimeMs;
+  if (!stale) return;
+  log('building lib/ (tsc -p tsconfig.build.json) ...');
+  await new Promise((resolveBuild) => {
+    // Type errors elsewhere in the tree do not stop tsc from emitting; the import below is the check.
+    execFile(process.execPath, [join(root, 'node_modules/typescript/bin/tsc'), '-p', join(root, 'tsconfig.build.json')], { cwd: root }, () =>
+      resolveBuild(),
+    );
+  });
+  if (!existsSync(target)) throw new Error('lib/server/create-app.js is missing after the build; run `npm run build`');
+}
+
+async function newestMtime(dir) {
+  let newest = 0;
+  for (const entry of await readdir(dir, { withFileTypes: true, recursive: true })) {
+    if (entry.isFile() && entry.name.endsWith('.ts')) newest = Math.max(newest, statSync(join(entry.parentPath ?? entry.path, entry.name)).mtimeMs);
+  }
+  return newest;
+}
+
+/** The fake registry and packument builders from test/helpers, compiled once with esbuild. */
+async function loadHelpers() {
+  const esbuild = await import('esbuild');
+  // Inside the project so the bundle's bare imports (semver) resolve from node_modules.
+  const outfile = join(root, 'node_modules', '.cache', `lockwarden-bench-helpers-${process.pid}.mjs`);
+  await esbuild.build({
+    stdin: {
+      contents: "export * from './test/helpers/fake-registry.ts'; export * from './test/helpers/make-packument.ts';",
+      resolveDir: root,
+      loader: 'ts',
+    },
+    bundle: true,
+    platform: 'node',
+    format: 'esm',
+    packages: 'external',
+    outfile,
+    logLevel: 'error',
+  });
+  const helpers = await import(pathToFileURL(outfile).href);
+  const undici = await import('undici');
+  await rm(outfile, { force: true });
+  return { helpers, undici };
+}
+
+async function startService(upstreamUrl) {
+  const dataDir = await mkdtemp(join(os.tmpdir(), 'lockwarden-bench-data-'));
+  const child = fork(fileURLToPath(import.meta.url), ['--serve-child'], {
+    env: { ...process.env, BENCH_UPSTREAM: upstreamUrl, BENCH_DATA_DIR: dataDir, NODE_ENV: 'production' },
+    // BENCH_CPU_PROF=<dir> writes a V8 CPU profile of the service for a closer look.
+    execArgv: ['--expose-gc', ...(process.env.BENCH_CPU_PROF ? ['--cpu-prof', `--cpu-prof-dir=${process.env.BENCH_CPU_PROF}`] : [])],
+    stdio: ['ignore', 'inherit', 'inherit', 'ipc'],
+  });
+  const port = await new Promise((resolvePort, reject) => {
+    child.once('error', reject);
+    child.once('exit', (code) => reject(new Error(`service exited with ${code}`)));
+    child.on('message', (m) => m.type === 'listening' && resolvePort(m.port));
+  });
+  child.removeAllListeners('exit');
+  return {
+    port,
+    rss: () =>
+      new Promise((resolveRss) => {
+        const onMessage = (m) => {
+          if (m.type !== 'rss') return;
+          child.off('message', onMessage);
+          resolveRss(m);
+        };
+        child.on('message', onMessage);
+        child.send({ type: 'rss' });
+      }),
+    stop: async () => {
+      if (child.exitCode !== null) return;
+      const exited = new Promise((r) => child.once('exit', r));
+      child.send({ type: 'stop' });
+      await exited;
+      await rm(dataDir, { recursive: true, force: true });
+    },
+  };
+}
+
+async function warmUp(port, names) {
+  const undici = await import('undici');
+  const pool = new undici.Pool(`http://127.0.0.1:${port}`, { connections: 8 });
+  await runConcurrent(names, 8, async (name) => {
+    for (const accept of ['application/json', 'application/vnd.npm.install-v1+json']) {
+      const res = await pool.request({ path: `/bench/${name}`, method: 'GET', headers: { accept } });
+      await res.body.dump();
+    }
+    const tgz = await pool.request({ path: `/bench/${name}/-/${name}-2.0.0.tgz`, method: 'GET' });
+    await tgz.body.dump();
+  });
+  await pool.close();
+}
+
+/** CONNECTIONS loops hitting one path until the time (or request) budget is spent. */
+async function load(pool, { path, headers, durationMs, countBytes = false }) {
+  const maxRequests = 2_000_000;
+  // Warm-up: connections open, caches filled, JIT settled.
+  await runFor(pool, path, headers, Math.min(1000, durationMs / 4), maxRequests, false);
+  return runFor(pool, path, headers, durationMs, maxRequests, countBytes);
+}
+
+async function runFor(pool, path, headers, durationMs, maxRequests, countBytes) {
+  const latencies = [];
+  let bytes = 0;
+  let errors = 0;
+  let issued = 0;
+  const started = performance.now();
+  const deadline = started + durationMs;
+  // The dispatch API with plain callbacks: no stream per response, so the generator spends as
+  // little of the shared CPU as it can and the numbers describe the service.
+  const once = () =>
+    new Promise((resolveRequest, reject) => {
+      let status = 0;
+      pool.dispatch(
+        { path, method: 'GET', headers },
+        {
+          onRequestStart() {},
+          onResponseStart(_controller, statusCode) {
+            status = statusCode;
+          },
+          onResponseData(_controller, chunk) {
+            if (countBytes) bytes += chunk.length;
+          },
+          onResponseEnd() {
+            resolveRequest(status);
+          },
+          onResponseError(_controller, err) {
+            reject(err);
+          },
+        },
+      );
+    });
+  const worker = async () => {
+    while (performance.now() < deadline && issued < maxRequests) {
+      issued++;
+      const t0 = performance.now();
+      const status = await once();
+      if (status !== 200) errors++;
+      latencies.push(performance.now() - t0);
+    }
+  };
+  await Promise.all(Array.from({ length: CONNECTIONS }, worker));
+  const seconds = (performance.now() - started) / 1000;
+  if (errors > 0) throw new Error(`${path}: ${errors} requests failed`);
+  latencies.sort((a, b) => a - b);
+  const pct = (p) => latencies[Math.min(latencies.length - 1, Math.floor((p / 100) * latencies.length))] ?? 0;
+  return { requests: latencies.length, seconds, rps: latencies.length / seconds, p50: pct(50), p99: pct(99), bytes };
+}
+
+async function runConcurrent(items, limit, fn) {
+  let next = 0;
+  await Promise.all(
+    Array.from({ length: limit }, async () => {
+      while (next < items.length) await fn(items[next++]);
+    }),
+  );
+}
+
+/**
+ * 70 packages: 10 direct dependencies, each pulling 6 more (some shared), every package with an
+ * old allowed version and a young one the policy hides.
+ */
+function makeInstallProject(helpers, age) {
+  const names = Array.from({ length: 70 }, (_, i) => `proj-pkg-${String(i).padStart(2, '0')}`);
+  const packuments = names.map((name, i) => {
+    const deps = {};
+    if (i < 10) for (let k = 0; k < 6; k++) deps[names[10 + ((i * 6 + k) % 60)]] = '^1.0.0';
+    return helpers.makePackument({
+      name,
+      versions: [
+        { version: '1.0.0', publishedAt: age(200), dependencies: deps },
+        { version: '1.1.0', publishedAt: age(100), dependencies: deps },
+        { version: '1.2.0', publishedAt: age(2), dependencies: deps },
+      ],
+      targetBytes: 8 * 1024,
+    });
+  });
+  const dependencies = Object.fromEntries(names.slice(0, 10).map((n) => [n, '^1.0.0']));
+  return { packuments, dependencies, count: names.length };
+}
+
+async function npmInstall(dependencies, registry) {
+  const dir = await mkdtemp(join(os.tmpdir(), 'lockwarden-bench-install-'));
+  try {
+    await writeFile(join(dir, 'package.json'), JSON.stringify({ name: 'bench-app', version: '1.0.0', private: true, dependencies }));
+    await writeFile(join(dir, '.npmrc-user'), '');
+    const env = {};
+    for (const [k, v] of Object.entries(process.env)) if (!/^npm_/i.test(k)) env[k] = v;
+    Object.assign(env, {
+      npm_config_cache: join(dir, '.npm-cache'),
+      npm_config_userconfig: join(dir, '.npmrc-user'),
+      npm_config_globalconfig: join(dir, '.npmrc-global'),
+      npm_config_registry: registry,
+      npm_config_audit: 'false',
+      npm_config_fund: 'false',
+      npm_config_update_notifier: 'false',
+      npm_config_fetch_retries: '0',
+      HTTP_PROXY: 'http://127.0.0.1:9',
+      HTTPS_PROXY: 'http://127.0.0.1:9',
+      NO_PROXY: '127.0.0.1,localhost',
+    });
+    const started = performance.now();
+    await new Promise((resolveInstall, reject) => {
+      execFile('npm', ['install', '--no-package-lock', '--ignore-scripts'], { cwd: dir, env, timeout: 300_000 }, (err, _o, stderr) =>
+        err ? reject(new Error(`npm install failed: ${stderr}`)) : resolveInstall(),
+      );
+    });
+    const ms = performance.now() - started;
+    const installed = await readdir(join(dir, 'node_modules'));
+    if (installed.filter((n) => n.startsWith('proj-pkg-')).length !== 70) throw new Error(`expected 70 packages, got ${installed.length}`);
+    return ms;
+  } finally {
+    await rm(dir, { recursive: true, force: true });
+  }
+}
+
+function median(values) {
+  const s = [...values].sort((a, b) => a - b);
+  return s[Math.floor(s.length / 2)];
+}
+function fmt(n) {
+  return Math.round(n).toLocaleString('en-US');
+}
+function kb(n) {
+  return `${(n / 1024).toFixed(n < 10240 ? 1 : 0)} KB`;
+}
+function mb(n) {
+  return `${(n / 1024 / 1024).toFixed(0)} MB`;
+}
