@@ -40,6 +40,11 @@ export function evaluateCoolingOff(ctx: GuardrailContext): Finding[] {
   // An upper bound only proves age; it cannot prove youth. The engine fetches exact times in that case.
   if (facts.publishedAtIsUpperBound) return [];
   const passesAt = published + thresholdMs;
+  // Within two days the date alone is too coarse to act on: add the UTC time.
+  const passesOn =
+    passesAt - now.getTime() < 2 * DAY_MS
+      ? `${isoDate(passesAt)} ${new Date(passesAt).toISOString().slice(11, 16)} UTC`
+      : isoDate(passesAt);
   const ageDays = Math.round((ageMs / DAY_MS) * 100) / 100;
   return [
     {
@@ -51,8 +56,8 @@ export function evaluateCoolingOff(ctx: GuardrailContext): Finding[] {
       scope: 'version',
       threshold: policy.coolingOffDays,
       observed: ageDays,
-      message: `${spec(name, version)} was published ${formatAge(ageMs)} ago (cooling-off ${policy.coolingOffDays} days); it passes on ${isoDate(passesAt)}`,
-      hint: `wait until ${isoDate(passesAt)}, pin an older version, or add "${name}@${version}" to allow with a reason`,
+      message: `${spec(name, version)} was published ${formatAge(ageMs)} ago (cooling-off ${policy.coolingOffDays} days); it passes on ${passesOn}`,
+      hint: `wait until ${passesOn}, pin an older version, or add "${name}@${version}" to allow with a reason`,
       evidence: {
         publishedAt: new Date(published).toISOString(),
         passesAt: new Date(passesAt).toISOString(),

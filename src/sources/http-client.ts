@@ -142,7 +142,8 @@ export function createHttpClient(options: HttpClientOptions = {}): HttpClient {
         }
         if (++redirects > MAX_REDIRECTS) return fail(`more than ${MAX_REDIRECTS} redirects`);
         url = next.href;
-        retry--;
+        retry--; // a redirect is not a retry
+
         continue;
       } else if (shouldRetry(result.statusCode, result.headers)) {
         retryReason = `HTTP ${result.statusCode}`;

@@ -3,7 +3,7 @@
 // three. Either way callers get a result value: ok (maybe from cache), not-found, or unavailable.
 
 import { LockwardenError } from '../errors.js';
-import { createDiskCache, type DiskCache } from './disk-cache.js';
+import { type CacheEntry, createDiskCache } from './disk-cache.js';
 import { createHttpClient, type HttpClient } from './http-client.js';
 import { assertValidPackageName, encodePackageName, explainInvalidVersionSegment } from './package-name.js';
 import { type ParseResult, parseManifest, parsePackument } from './parse-registry-document.js';
@@ -71,7 +71,7 @@ export function createRegistrySource(options: RegistrySourceOptions): RegistrySo
     if (new URL(docUrl).origin !== origin)
       throw new LockwardenError('EINVALIDNAME', `refusing to request ${docUrl}`);
     const nowMs = now().getTime();
-    const cached = await readNewest(req.keys);
+    const cached = await readBest(req.keys, nowMs);
     const parseCached = (): T | undefined => {
       if (!cached) return undefined;
       const parsed = req.parse(cached.entry.body);
@@ -110,7 +110,11 @@ export function createRegistrySource(options: RegistrySourceOptions): RegistrySo
     if (res.statusCode === 404) return { status: 'not-found' };
     if (res.statusCode !== 200) {
       stats.errors++;
-      return staleOr(`${SOURCE} ${docUrl}: unexpected HTTP ${res.statusCode}`);
+      const hint =
+        res.statusCode === 401 || res.statusCode === 403
+          ? ' (the registry refused access; check the auth token for it in .npmrc)'
+          : '';
+      return staleOr(`${SOURCE} ${docUrl}: unexpected HTTP ${res.statusCode}${hint}`);
     }
     const parsed = req.parse(res.body);
     if (!parsed.ok) {
@@ -125,12 +129,15 @@ export function createRegistrySource(options: RegistrySourceOptions): RegistrySo
     return { status: 'ok', value: parsed.value, fromCache: false };
   }
 
-  async function readNewest(keys: string[]) {
+  /** The first fresh entry among `keys`, else the most recently fetched one (read lazily: documents are big). */
+  async function readBest(keys: string[], nowMs: number) {
     if (!cache) return undefined;
-    let best: { key: string; entry: NonNullable<Awaited<ReturnType<DiskCache['read']>>> } | undefined;
+    let best: { key: string; entry: CacheEntry } | undefined;
     for (const key of keys) {
       const entry = await cache.read(namespace, key);
-      if (entry && (!best || entry.fetchedAtMs > best.entry.fetchedAtMs)) best = { key, entry };
+      if (!entry) continue;
+      if (nowMs - entry.fetchedAtMs < freshnessMs) return { key, entry };
+      if (!best || entry.fetchedAtMs > best.entry.fetchedAtMs) best = { key, entry };
     }
     return best;
   }

@@ -27,7 +27,8 @@ export interface Packument {
 export type PackumentResult =
   | {
       status: 'ok';
-      packument: Packument /** true when the document had no `time` map (abbreviated). */;
+      packument: Packument;
+      /** true when the document had no `time` map (abbreviated). */
       abbreviated: boolean;
       fromCache: 'fresh' | 'revalidated' | 'stale' | false;
     }

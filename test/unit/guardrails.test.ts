@@ -58,6 +58,13 @@ describe('cooling-off', () => {
     expect(f!.hint).toContain('add "left-pad@1.3.1" to allow with a reason');
   });
 
+  it('gives the UTC time when the version passes within two days', () => {
+    const [f] = evaluateCoolingOff(makeContext({ policy, facts: { publishedAt: { status: 'ok', value: daysAgo(6.5) } } }));
+    expect(f!.message).toBe(
+      'left-pad@1.3.1 was published 6.5 days ago (cooling-off 7 days); it passes on 2026-11-23 00:00 UTC',
+    );
+  });
+
   it('alerts instead of blocking in alert mode', () => {
     const alertPolicy = makePolicy({ coolingOffDays: 7, action: 'alert' });
     const [f] = evaluateCoolingOff(
