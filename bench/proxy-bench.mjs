@@ -7,7 +7,7 @@
 // straight from the fake upstream, both with cold caches.
 //
 // Options: --duration SECONDS per scenario (default 5), --installs N rounds of npm installs (default 3),
-//          --skip-install, --json (machine-readable summary on stdout).
+//          --skip-load, --skip-install, --json (machine-readable summary on stdout).
 import { execFile, fork } from 'node:child_process';
 import { existsSync, statSync } from 'node:fs';
 import { mkdtemp, readdir, rm, writeFile } from 'node:fs/promises';
@@ -32,7 +32,9 @@ if (process.argv[2] === '--serve-child') {
 async function serveChild() {
   const { createApp } = await import(pathToFileURL(join(root, 'lib/server/create-app.js')).href);
   const { createSources } = await import(pathToFileURL(join(root, 'lib/src/sources/create-sources.js')).href);
-  const { createPopularIndex } = await import(pathToFileURL(join(root, 'lib/src/policy/popular-index.js')).href);
+  const { createPopularIndex } = await import(
+    pathToFileURL(join(root, 'lib/src/policy/popular-index.js')).href
+  );
   const { validatePolicy } = await import(pathToFileURL(join(root, 'lib/src/policy/parse-policy.js')).href);
   const { readPopularList } = await import(pathToFileURL(join(root, 'lib/src/sources/popular-list.js')).href);
   const { pino } = await import('pino');
@@ -87,6 +89,7 @@ async function main() {
       duration: { type: 'string', default: '5' },
       installs: { type: 'string', default: '3' },
       'skip-install': { type: 'boolean', default: false },
+      'skip-load': { type: 'boolean', default: false },
       json: { type: 'boolean', default: false },
     },
   });
@@ -99,8 +102,12 @@ async function main() {
 
   const cpus = os.cpus();
   log(`lockwarden proxy benchmark`);
-  log(`machine: ${cpus[0]?.model ?? 'unknown cpu'}, ${cpus.length} cores, node ${process.version}, ${os.platform()} ${os.release()}`);
-  log(`load: ${CONNECTIONS} concurrent connections over loopback, ${durationMs / 1000}s per scenario after a warm-up\n`);
+  log(
+    `machine: ${cpus[0]?.model ?? 'unknown cpu'}, ${cpus.length} cores, node ${process.version}, ${os.platform()} ${os.release()}`,
+  );
+  log(
+    `load: ${CONNECTIONS} concurrent connections over loopback, ${durationMs / 1000}s per scenario after a warm-up\n`,
+  );
 
   // Documents of the three sizes; the youngest version of each is hidden by the block policy.
   const sized = [
@@ -120,11 +127,16 @@ async function main() {
   );
   const bigTarball = Buffer.alloc(4 * 1024 * 1024);
   for (let i = 0; i < bigTarball.length; i += 4) bigTarball.writeUInt32LE((i * 2654435761) >>> 0, i);
-  packuments.push(helpers.makePackument({ name: 'big-tarball', versions: [{ version: '1.0.0', publishedAt: age(100) }] }));
+  packuments.push(
+    helpers.makePackument({ name: 'big-tarball', versions: [{ version: '1.0.0', publishedAt: age(100) }] }),
+  );
   const many = Array.from({ length: 1000 }, (_, i) =>
     helpers.makePackument({
       name: `cached-${i}`,
-      versions: Array.from({ length: 10 }, (_, v) => ({ version: `2.${v}.0`, publishedAt: age(v === 9 ? 2 : 300 - v) })),
+      versions: Array.from({ length: 10 }, (_, v) => ({
+        version: `2.${v}.0`,
+        publishedAt: age(v === 9 ? 2 : 300 - v),
+      })),
       targetBytes: 20 * 1024,
     }),
   );
@@ -134,52 +146,91 @@ async function main() {
     packuments: [...packuments, ...many, ...project.packuments],
     tarballs: { 'big-tarball@1.0.0': bigTarball },
   });
-  const results = { machine: { cpu: cpus[0]?.model, cores: cpus.length, node: process.version }, documents: [], tarball: null, rss: null, install: null };
+  const results = {
+    machine: { cpu: cpus[0]?.model, cores: cpus.length, node: process.version },
+    documents: [],
+    tarball: null,
+    rss: null,
+    install: null,
+  };
   let child = await startService(upstream.url);
   try {
     const base = `http://127.0.0.1:${child.port}`;
     const pool = new undici.Pool(base, { connections: CONNECTIONS, pipelining: 1, keepAliveTimeout: 30_000 });
 
-    log('warm packument requests (block mode, filtered and cached):');
-    for (const [i, s] of sized.entries()) {
-      for (const encoding of ['identity', 'gzip']) {
-        const headers = { accept: 'application/json', 'accept-encoding': encoding };
-        const path = `/bench/${s.name}`;
-        const probe = await pool.request({ path, method: 'GET', headers });
-        const body = Buffer.from(await probe.body.arrayBuffer());
-        if (probe.statusCode !== 200) throw new Error(`${path}: HTTP ${probe.statusCode}`);
-        const r = await load(pool, { path, headers, durationMs });
-        const ratio = r.rps / s.verdaccio;
-        results.documents.push({ size: s.label, encoding, bytes: body.length, upstreamBytes: JSON.stringify(packuments[i]).length, ...r, verdaccio: s.verdaccio });
+    if (!flags['skip-load']) {
+      log('warm packument requests (block mode, filtered and cached):');
+      for (const [i, s] of sized.entries()) {
+        for (const encoding of ['identity', 'gzip']) {
+          const headers = { accept: 'application/json', 'accept-encoding': encoding };
+          const path = `/bench/${s.name}`;
+          const probe = await pool.request({ path, method: 'GET', headers });
+          const body = Buffer.from(await probe.body.arrayBuffer());
+          if (probe.statusCode !== 200) throw new Error(`${path}: HTTP ${probe.statusCode}`);
+          const r = await load(pool, { path, headers, durationMs });
+          const ratio = r.rps / s.verdaccio;
+          results.documents.push({
+            size: s.label,
+            encoding,
+            bytes: body.length,
+            upstreamBytes: JSON.stringify(packuments[i]).length,
+            ...r,
+            verdaccio: s.verdaccio,
+          });
+          log(
+            `  ${s.label.padEnd(6)} ${encoding.padEnd(8)} ${fmt(r.rps).padStart(7)} req/s  p50 ${r.p50.toFixed(2)} ms  p99 ${r.p99.toFixed(2)} ms  (${kb(body.length)} served; ${ratio.toFixed(1)}x Verdaccio's ${s.verdaccio} req/s)`,
+          );
+        }
+      }
+
+      log('\ntarball throughput (4 MB tarball, evaluated, streamed from upstream):');
+      {
+        const r = await load(pool, {
+          path: '/bench/big-tarball/-/big-tarball-1.0.0.tgz',
+          headers: {},
+          durationMs,
+          countBytes: true,
+        });
+        results.tarball = { ...r, mbPerSec: r.bytes / 1024 / 1024 / r.seconds };
         log(
-          `  ${s.label.padEnd(6)} ${encoding.padEnd(8)} ${fmt(r.rps).padStart(7)} req/s  p50 ${r.p50.toFixed(2)} ms  p99 ${r.p99.toFixed(2)} ms  (${kb(body.length)} served; ${ratio.toFixed(1)}x Verdaccio's ${s.verdaccio} req/s)`,
+          `  ${fmt(r.rps)} req/s, ${(r.bytes / 1024 / 1024 / r.seconds).toFixed(0)} MB/s, p99 ${r.p99.toFixed(1)} ms`,
         );
       }
-    }
 
-    log('\ntarball throughput (4 MB tarball, evaluated, streamed from upstream):');
-    {
-      const r = await load(pool, { path: '/bench/big-tarball/-/big-tarball-1.0.0.tgz', headers: {}, durationMs, countBytes: true });
-      results.tarball = { ...r, mbPerSec: r.bytes / 1024 / 1024 / r.seconds };
-      log(`  ${fmt(r.rps)} req/s, ${(r.bytes / 1024 / 1024 / r.seconds).toFixed(0)} MB/s, p99 ${r.p99.toFixed(1)} ms`);
-    }
-
-    log('\nmemory with 1,000 packuments cached (20 KB each, 10 versions):');
-    {
-      const before = await child.rss();
-      await runConcurrent(many.map((p) => p.name), CONNECTIONS, async (name) => {
-        const res = await pool.request({ path: `/bench/${name}`, method: 'GET', headers: { accept: 'application/vnd.npm.install-v1+json' } });
-        await res.body.dump();
-        if (res.statusCode !== 200) throw new Error(`${name}: HTTP ${res.statusCode}`);
-      });
-      const after = await child.rss();
-      results.rss = { beforeBytes: before.rss, afterBytes: after.rss, cachedEntries: after.cache.entries, cachedBytes: after.cache.bytes };
-      log(`  RSS ${mb(before.rss)} before, ${mb(after.rss)} with ${after.cache.entries} packages cached (${mb(after.cache.bytes)} accounted in the document cache)`);
+      log('\nmemory with 1,000 packuments cached (20 KB each, 10 versions):');
+      {
+        const before = await child.rss();
+        await runConcurrent(
+          many.map((p) => p.name),
+          CONNECTIONS,
+          async (name) => {
+            const res = await pool.request({
+              path: `/bench/${name}`,
+              method: 'GET',
+              headers: { accept: 'application/vnd.npm.install-v1+json' },
+            });
+            await res.body.dump();
+            if (res.statusCode !== 200) throw new Error(`${name}: HTTP ${res.statusCode}`);
+          },
+        );
+        const after = await child.rss();
+        results.rss = {
+          beforeBytes: before.rss,
+          afterBytes: after.rss,
+          cachedEntries: after.cache.entries,
+          cachedBytes: after.cache.bytes,
+        };
+        log(
+          `  RSS ${mb(before.rss)} before, ${mb(after.rss)} with ${after.cache.entries} packages cached (${mb(after.cache.bytes)} accounted in the document cache)`,
+        );
+      }
     }
     await pool.close();
 
     if (!flags['skip-install']) {
-      log(`\nnpm install of a ${project.count}-package project, cold caches (${flags.installs} rounds, median):`);
+      log(
+        `\nnpm install of a ${project.count}-package project, cold caches (${flags.installs} rounds, median):`,
+      );
       const direct = [];
       const proxied = [];
       // Untimed: the first npm run of a session pays for loading npm itself from disk.
@@ -189,7 +240,10 @@ async function main() {
         // warmed on other packages first, as a long-running service's would be.
         await child.stop();
         child = await startService(upstream.url);
-        await warmUp(child.port, many.slice(0, 200).map((p) => p.name));
+        await warmUp(
+          child.port,
+          many.slice(0, 200).map((p) => p.name),
+        );
         const order = round % 2 === 0 ? ['direct', 'proxy'] : ['proxy', 'direct'];
         for (const which of order) {
           if (which === 'direct') direct.push(await npmInstall(project.dependencies, upstream.url));
@@ -198,9 +252,20 @@ async function main() {
       }
       const md = median(direct);
       const mp = median(proxied);
-      results.install = { packages: project.count, directMs: direct, proxyMs: proxied, medianDirectMs: md, medianProxyMs: mp, overhead: mp / md - 1 };
-      log(`  direct from the fake upstream: ${(md / 1000).toFixed(2)} s (${direct.map((d) => (d / 1000).toFixed(2)).join(', ')})`);
-      log(`  through lockwarden (block):   ${(mp / 1000).toFixed(2)} s (${proxied.map((d) => (d / 1000).toFixed(2)).join(', ')})`);
+      results.install = {
+        packages: project.count,
+        directMs: direct,
+        proxyMs: proxied,
+        medianDirectMs: md,
+        medianProxyMs: mp,
+        overhead: mp / md - 1,
+      };
+      log(
+        `  direct from the fake upstream: ${(md / 1000).toFixed(2)} s (${direct.map((d) => (d / 1000).toFixed(2)).join(', ')})`,
+      );
+      log(
+        `  through lockwarden (block):   ${(mp / 1000).toFixed(2)} s (${proxied.map((d) => (d / 1000).toFixed(2)).join(', ')})`,
+      );
       log(`  overhead: ${((mp / md - 1) * 100).toFixed(1)}%`);
     }
   } finally {
@@ -221,17 +286,22 @@ async function ensureBuilt(log) {
   log('building lib/ (tsc -p tsconfig.build.json) ...');
   await new Promise((resolveBuild) => {
     // Type errors elsewhere in the tree do not stop tsc from emitting; the import below is the check.
-    execFile(process.execPath, [join(root, 'node_modules/typescript/bin/tsc'), '-p', join(root, 'tsconfig.build.json')], { cwd: root }, () =>
-      resolveBuild(),
+    execFile(
+      process.execPath,
+      [join(root, 'node_modules/typescript/bin/tsc'), '-p', join(root, 'tsconfig.build.json')],
+      { cwd: root },
+      () => resolveBuild(),
     );
   });
-  if (!existsSync(target)) throw new Error('lib/server/create-app.js is missing after the build; run `npm run build`');
+  if (!existsSync(target))
+    throw new Error('lib/server/create-app.js is missing after the build; run `npm run build`');
 }
 
 async function newestMtime(dir) {
   let newest = 0;
   for (const entry of await readdir(dir, { withFileTypes: true, recursive: true })) {
-    if (entry.isFile() && entry.name.endsWith('.ts')) newest = Math.max(newest, statSync(join(entry.parentPath ?? entry.path, entry.name)).mtimeMs);
+    if (entry.isFile() && entry.name.endsWith('.ts'))
+      newest = Math.max(newest, statSync(join(entry.parentPath ?? entry.path, entry.name)).mtimeMs);
   }
   return newest;
 }
@@ -243,7 +313,8 @@ async function loadHelpers() {
   const outfile = join(root, 'node_modules', '.cache', `lockwarden-bench-helpers-${process.pid}.mjs`);
   await esbuild.build({
     stdin: {
-      contents: "export * from './test/helpers/fake-registry.ts'; export * from './test/helpers/make-packument.ts';",
+      contents:
+        "export * from './test/helpers/fake-registry.ts'; export * from './test/helpers/make-packument.ts';",
       resolveDir: root,
       loader: 'ts',
     },
@@ -265,7 +336,10 @@ async function startService(upstreamUrl) {
   const child = fork(fileURLToPath(import.meta.url), ['--serve-child'], {
     env: { ...process.env, BENCH_UPSTREAM: upstreamUrl, BENCH_DATA_DIR: dataDir, NODE_ENV: 'production' },
     // BENCH_CPU_PROF=<dir> writes a V8 CPU profile of the service for a closer look.
-    execArgv: ['--expose-gc', ...(process.env.BENCH_CPU_PROF ? ['--cpu-prof', `--cpu-prof-dir=${process.env.BENCH_CPU_PROF}`] : [])],
+    execArgv: [
+      '--expose-gc',
+      ...(process.env.BENCH_CPU_PROF ? ['--cpu-prof', `--cpu-prof-dir=${process.env.BENCH_CPU_PROF}`] : []),
+    ],
     stdio: ['ignore', 'inherit', 'inherit', 'ipc'],
   });
   const port = await new Promise((resolvePort, reject) => {
@@ -363,7 +437,14 @@ async function runFor(pool, path, headers, durationMs, maxRequests, countBytes) 
   if (errors > 0) throw new Error(`${path}: ${errors} requests failed`);
   latencies.sort((a, b) => a - b);
   const pct = (p) => latencies[Math.min(latencies.length - 1, Math.floor((p / 100) * latencies.length))] ?? 0;
-  return { requests: latencies.length, seconds, rps: latencies.length / seconds, p50: pct(50), p99: pct(99), bytes };
+  return {
+    requests: latencies.length,
+    seconds,
+    rps: latencies.length / seconds,
+    p50: pct(50),
+    p99: pct(99),
+    bytes,
+  };
 }
 
 async function runConcurrent(items, limit, fn) {
@@ -401,7 +482,10 @@ function makeInstallProject(helpers, age) {
 async function npmInstall(dependencies, registry) {
   const dir = await mkdtemp(join(os.tmpdir(), 'lockwarden-bench-install-'));
   try {
-    await writeFile(join(dir, 'package.json'), JSON.stringify({ name: 'bench-app', version: '1.0.0', private: true, dependencies }));
+    await writeFile(
+      join(dir, 'package.json'),
+      JSON.stringify({ name: 'bench-app', version: '1.0.0', private: true, dependencies }),
+    );
     await writeFile(join(dir, '.npmrc-user'), '');
     const env = {};
     for (const [k, v] of Object.entries(process.env)) if (!/^npm_/i.test(k)) env[k] = v;
@@ -420,13 +504,17 @@ async function npmInstall(dependencies, registry) {
     });
     const started = performance.now();
     await new Promise((resolveInstall, reject) => {
-      execFile('npm', ['install', '--no-package-lock', '--ignore-scripts'], { cwd: dir, env, timeout: 300_000 }, (err, _o, stderr) =>
-        err ? reject(new Error(`npm install failed: ${stderr}`)) : resolveInstall(),
+      execFile(
+        'npm',
+        ['install', '--no-package-lock', '--ignore-scripts'],
+        { cwd: dir, env, timeout: 300_000 },
+        (err, _o, stderr) => (err ? reject(new Error(`npm install failed: ${stderr}`)) : resolveInstall()),
       );
     });
     const ms = performance.now() - started;
     const installed = await readdir(join(dir, 'node_modules'));
-    if (installed.filter((n) => n.startsWith('proj-pkg-')).length !== 70) throw new Error(`expected 70 packages, got ${installed.length}`);
+    if (installed.filter((n) => n.startsWith('proj-pkg-')).length !== 70)
+      throw new Error(`expected 70 packages, got ${installed.length}`);
     return ms;
   } finally {
     await rm(dir, { recursive: true, force: true });

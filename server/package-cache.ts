@@ -4,7 +4,7 @@
 // policy revision and refresh interval. Concurrent requests share one fetch and one evaluation.
 import { createHash } from 'node:crypto';
 import { promisify } from 'node:util';
-import { gzip as gzipCallback } from 'node:zlib';
+import { gzip as gzipCallback, gzipSync } from 'node:zlib';
 import {
   evaluatePackument,
   evaluateUnknownPackage,
@@ -100,6 +100,8 @@ interface Slot {
 }
 
 const GZIP_MIN_BYTES = 1024;
+/** Below this, compressing inline costs less than a round trip through the thread pool. */
+const GZIP_INLINE_MAX_BYTES = 128 * 1024;
 
 export function createPackageCache(options: PackageCacheOptions): PackageCache {
   const slots = new Map<string, Slot>();
@@ -308,6 +310,10 @@ export function createPackageCache(options: PackageCacheOptions): PackageCache {
     gzipOf(variant) {
       if (variant.gzip) return Promise.resolve(variant.gzip);
       if (variant.body.length < GZIP_MIN_BYTES) return Promise.resolve(variant.body);
+      if (variant.body.length <= GZIP_INLINE_MAX_BYTES) {
+        variant.gzip = gzipSync(variant.body);
+        return Promise.resolve(variant.gzip);
+      }
       variant.gzipPending ??= gzip(variant.body).then((bytes) => {
         variant.gzip = bytes;
         variant.gzipPending = undefined;

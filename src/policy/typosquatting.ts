@@ -8,8 +8,12 @@
 // turns one word into another word of popular names is read as a different name.
 //
 // The search runs from the candidate: it spells out the variants an attacker would have
-// derived from a popular name and looks each up in the index. That costs a few thousand Map
-// lookups per name and no precomputed tables, which keeps `lockwarden check` fast.
+// derived from a popular name and looks each up in the index. The rules that would spell out
+// hundreds of variants per name (one inserted or replaced character, separators, scope edits)
+// first ask small tables built from the list, on first use, whether any listed name is within
+// reach; an audit checks thousands of names, and a thousand lookups each cost it a second.
+// The tables only narrow the search: every hit is still the variant the rule spells out, found
+// by the same lookup and reported in the same order, so the verdicts are the rules' own.
 import { isPopularNameIndex, type PopularNameIndex, weeklyFromMonthly } from './popular-index.js';
 import type { Finding, GuardrailContext, PopularIndex } from './types.js';
 
@@ -93,16 +97,197 @@ interface Hit {
   spelling?: boolean;
 }
 
+/** One edit that turns the candidate into a listed name: `ch` inserted or put at `at`. */
+interface Edit {
+  at: number;
+  ch: string;
+  variant: string;
+}
+
+/**
+ * Listed names bucketed by length and by each half (the first `length >> 1` characters, the
+ * rest). One inserted or replaced character leaves one half of the name untouched, so the two
+ * buckets of that half hold every name one such edit away: two Map lookups instead of ~1,000.
+ */
+class HalvesIndex {
+  readonly #buckets: Map<string, string[]>[] = [];
+
+  add(key: string): void {
+    const half = key.length >> 1;
+    this.#put(key.length * 2, key.slice(0, half), key);
+    this.#put(key.length * 2 + 1, key.slice(half), key);
+  }
+
+  #put(slot: number, part: string, key: string): void {
+    let bucket = this.#buckets[slot];
+    if (!bucket) {
+      bucket = new Map();
+      this.#buckets[slot] = bucket;
+    }
+    const keys = bucket.get(part);
+    if (keys) keys.push(key);
+    else bucket.set(part, [key]);
+  }
+
+  /** Names of `length` that start with `head` (its first half) or end with `tail` (the rest). */
+  near(length: number, head: string, tail: string): readonly (readonly string[])[] {
+    const out: (readonly string[])[] = [];
+    const byHead = this.#buckets[length * 2]?.get(head);
+    const byTail = this.#buckets[length * 2 + 1]?.get(tail);
+    if (byHead) out.push(byHead);
+    if (byTail) out.push(byTail);
+    return out;
+  }
+}
+
+/** Tables that narrow the search on a walkable list, each built on first use. */
+interface Narrowing {
+  halves?: HalvesIndex;
+  /** Unscoped names with their separators removed: the first such name, or null for several. */
+  flat?: Map<string, string | null>;
+  /** Scoped names by their name after the scope: the scopes that hold it. */
+  scopesByTail?: Map<string, string[]>;
+}
+
 /** What the search needs besides exact lookups, each part built on first use. */
 class SearchIndex {
   readonly index: PopularNameIndex;
+  /** A bare PopularIndex answers exact lookups only: then every rule spells its variants out. */
+  readonly walkable: boolean;
   #text?: string;
   #lowerText?: string;
   #mixedCase?: Map<string, string>;
   #scopes?: Set<string>;
+  #wordUses?: Map<string, number>;
+  readonly #narrowing: Narrowing = {};
 
   constructor(index: PopularNameIndex) {
     this.index = index;
+    this.walkable = index.size > 0;
+  }
+
+  /**
+   * Every lower-case spelling that `find` could resolve: each listed name and its lower-case
+   * form (the key of the mixed-case table). A superset is harmless, since hits are confirmed by
+   * `find`; a missing spelling would lose hits.
+   */
+  *#spellings(): Generator<string> {
+    for (const name of this.index.names()) {
+      yield name;
+      const lower = name.toLowerCase();
+      if (lower !== name) yield lower;
+    }
+  }
+
+  /** Unscoped names of 5+ characters: only those are targets of insertions and replacements. */
+  get #halves(): HalvesIndex {
+    if (!this.#narrowing.halves) {
+      const halves = new HalvesIndex();
+      for (const key of this.#spellings()) {
+        if (key.length >= 5 && !key.includes('/') && !key.includes('@')) halves.add(key);
+      }
+      this.#narrowing.halves = halves;
+    }
+    return this.#narrowing.halves;
+  }
+
+  /**
+   * Listed names that are `candidate` with one character of EDIT_ALPHABET inserted, each at
+   * the first position that spells it, in the order the insertions are spelled out (position,
+   * then alphabet).
+   */
+  insertions(candidate: string): Edit[] {
+    const n = candidate.length;
+    const edits: Edit[] = [];
+    if (!this.walkable) {
+      for (let i = 0; i <= n; i++) {
+        for (const ch of EDIT_ALPHABET) {
+          const variant = candidate.slice(0, i) + ch + candidate.slice(i);
+          if (this.find(variant) !== undefined) edits.push({ at: i, ch, variant });
+        }
+      }
+      return edits;
+    }
+    const half = (n + 1) >> 1;
+    for (const bucket of this.#halves.near(n + 1, candidate.slice(0, half), candidate.slice(half - 1))) {
+      for (const key of bucket) {
+        let at = 0;
+        while (at < n && key[at] === candidate[at]) at++;
+        if (!endsMatch(key, at + 1, candidate, at)) continue;
+        const ch = key[at]!;
+        // Inserting a letter next to the same letter spells the same name: the first counts.
+        while (at > 0 && key[at - 1] === ch) at--;
+        if (EDIT_ALPHABET.includes(ch)) edits.push({ at, ch, variant: key });
+      }
+    }
+    return sortEdits(edits);
+  }
+
+  /** Listed names that are `candidate` with one character replaced by one of EDIT_ALPHABET. */
+  replacements(candidate: string): Edit[] {
+    const n = candidate.length;
+    const edits: Edit[] = [];
+    if (!this.walkable) {
+      for (let i = 0; i < n; i++) {
+        for (const ch of EDIT_ALPHABET) {
+          if (ch === candidate[i]) continue;
+          const variant = candidate.slice(0, i) + ch + candidate.slice(i + 1);
+          if (this.find(variant) !== undefined) edits.push({ at: i, ch, variant });
+        }
+      }
+      return edits;
+    }
+    const half = n >> 1;
+    for (const bucket of this.#halves.near(n, candidate.slice(0, half), candidate.slice(half))) {
+      for (const key of bucket) {
+        let at = 0;
+        while (at < n && key[at] === candidate[at]) at++;
+        if (at === n || !endsMatch(key, at + 1, candidate, at + 1)) continue;
+        const ch = key[at]!;
+        if (EDIT_ALPHABET.includes(ch)) edits.push({ at, ch, variant: key });
+      }
+    }
+    return sortEdits(edits);
+  }
+
+  /** Whether a listed unscoped name other than `lower` differs from it in separators only. */
+  mayHaveSeparatorTwin(lower: string): boolean {
+    if (!this.walkable) return true;
+    if (!this.#narrowing.flat) {
+      const flat = new Map<string, string | null>();
+      for (const key of this.#spellings()) {
+        if (key.includes('/') || key.includes('@')) continue;
+        const bare = key.replace(SEPARATORS, '');
+        const seen = flat.get(bare);
+        if (seen === undefined) flat.set(bare, key);
+        else if (seen !== key) flat.set(bare, null);
+      }
+      this.#narrowing.flat = flat;
+    }
+    const twin = this.#narrowing.flat.get(lower.replace(SEPARATORS, ''));
+    return twin !== undefined && twin !== lower;
+  }
+
+  /**
+   * Whether a listed package named `tail` lives under a scope other than `scope` that a scope
+   * squat could spell: any scope when `anyScope`, else one within one edit of `scope`.
+   */
+  mayHaveScopeTwin(scope: string, tail: string, anyScope: boolean): boolean {
+    if (!this.walkable) return true;
+    if (!this.#narrowing.scopesByTail) {
+      const byTail = new Map<string, string[]>();
+      for (const key of this.#spellings()) {
+        const scoped = key.startsWith('@') ? splitScoped(key) : null;
+        if (!scoped) continue;
+        const scopes = byTail.get(scoped.tail);
+        if (scopes) scopes.push(scoped.scope);
+        else byTail.set(scoped.tail, [scoped.scope]);
+      }
+      this.#narrowing.scopesByTail = byTail;
+    }
+    const scopes = this.#narrowing.scopesByTail.get(tail);
+    if (!scopes) return false;
+    return anyScope || scopes.some((listed) => withinOneEdit(listed, scope));
   }
 
   /** Every listed name, one a line: native regex scans over it beat a loop over 20,000 names. */
@@ -137,13 +322,45 @@ class SearchIndex {
   /** How many times `word` is a whole word (between separators, `@` and `/`) in listed names. */
   wordUses(word: string): number {
     this.#lowerText ??= this.#names.toLowerCase();
-    const text = this.#lowerText;
-    let uses = 0;
-    for (let at = text.indexOf(word); at !== -1; at = text.indexOf(word, at + 1)) {
-      if (isWordBoundary(text[at - 1]) && isWordBoundary(text[at + word.length])) uses++;
-    }
-    return uses;
+    return countWord(this.#lowerText, word);
   }
+}
+
+function countWord(text: string, word: string): number {
+  let uses = 0;
+  for (let at = text.indexOf(word); at !== -1; at = text.indexOf(word, at + 1)) {
+    if (isWordBoundary(text[at - 1]) && isWordBoundary(text[at + word.length])) uses++;
+  }
+  return uses;
+}
+
+/** Whether `a` from `aFrom` on equals `b` from `bFrom` on (`a` is the longer or equal tail). */
+function endsMatch(a: string, aFrom: number, b: string, bFrom: number): boolean {
+  if (a.length - aFrom !== b.length - bFrom) return false;
+  for (let i = aFrom, j = bFrom; i < a.length; i++, j++) if (a[i] !== b[j]) return false;
+  return true;
+}
+
+const EDIT_RANK = new Map([...EDIT_ALPHABET].map((ch, i) => [ch, i]));
+
+/** Edits in the order the variants are spelled out: position, then alphabet; one per variant. */
+function sortEdits(edits: Edit[]): Edit[] {
+  if (edits.length < 2) return edits;
+  const rank = (edit: Edit): number => edit.at * EDIT_ALPHABET.length + EDIT_RANK.get(edit.ch)!;
+  edits.sort((a, b) => rank(a) - rank(b));
+  return edits.filter((edit, i) => i === 0 || edit.variant !== edits[i - 1]!.variant);
+}
+
+/** Damerau distance at most one (the two differ by an insertion, deletion, replacement or swap). */
+function withinOneEdit(a: string, b: string): boolean {
+  const [long, short] = a.length >= b.length ? [a, b] : [b, a];
+  if (long.length - short.length > 1) return false;
+  let at = 0;
+  while (at < short.length && long[at] === short[at]) at++;
+  if (long.length !== short.length) return endsMatch(long, at + 1, short, at);
+  if (at === short.length) return true;
+  if (endsMatch(long, at + 1, short, at + 1)) return true;
+  return long[at] === short[at + 1] && long[at + 1] === short[at] && endsMatch(long, at + 2, short, at + 2);
 }
 
 function isWordBoundary(ch: string | undefined): boolean {
@@ -248,14 +465,18 @@ function scopedHits(scope: string, tail: string, search: SearchIndex): Hit[] {
   // A scope on the list belongs to someone who publishes popular packages: whatever they
   // publish next under it is theirs, not a squat.
   if (search.hasScope(lowerScope)) return [];
+  const lowerTail = tail.toLowerCase();
   const hits: Hit[] = [];
+  if (!search.mayHaveScopeTwin(lowerScope, lowerTail, true)) return hits;
   const lookup = (variant: string): void => {
-    const target = search.find(`@${variant}/${tail.toLowerCase()}`);
+    const target = search.find(`@${variant}/${lowerTail}`);
     if (target !== undefined) hits.push({ target, technique: 'scope squat', tier: TIER_STRUCTURAL });
   };
   for (const variant of homoglyphVariants(lowerScope).keys()) lookup(variant);
   // Short scopes are one edit from many others by chance.
-  if (lowerScope.length >= 4) for (const variant of oneEditVariants(lowerScope)) lookup(variant);
+  if (lowerScope.length >= 4 && search.mayHaveScopeTwin(lowerScope, lowerTail, false)) {
+    for (const variant of oneEditVariants(lowerScope)) lookup(variant);
+  }
   return hits;
 }
 
@@ -317,11 +538,9 @@ function editHits(candidate: string, search: SearchIndex): Hit[] {
   // Character omitted (target = candidate plus one character). A dropped trailing digit
   // (`parse` for `parse5`) is a different package line, not a typo.
   if (n >= 4) {
-    for (let i = 0; i <= n; i++) {
-      for (const ch of EDIT_ALPHABET) {
-        if (i === n && (ch === 's' || DIGIT.test(ch))) continue;
-        found(candidate.slice(0, i) + ch + candidate.slice(i), 'one character omitted', TIER_TYPO);
-      }
+    for (const { at, ch, variant } of search.insertions(candidate)) {
+      if (at === n && (ch === 's' || DIGIT.test(ch))) continue;
+      found(variant, 'one character omitted', TIER_TYPO);
     }
   }
   // Neighbours swapped.
@@ -337,16 +556,12 @@ function editHits(candidate: string, search: SearchIndex): Hit[] {
   }
   // One character replaced. Digits only as homoglyphs: `json3` and `json5` are siblings.
   if (n >= 5) {
-    for (let i = 0; i < n; i++) {
-      const was = candidate[i]!;
-      for (const ch of EDIT_ALPHABET) {
-        if (ch === was) continue;
-        const variant = candidate.slice(0, i) + ch + candidate.slice(i + 1);
-        const glyph = singleHomoglyph(was, ch);
-        if (glyph) found(variant, glyph, TIER_STRUCTURAL);
-        else if (keyboardAdjacent(was, ch)) found(variant, 'keyboard-adjacent character', TIER_AFFIX);
-        else if (!DIGIT.test(was) && !DIGIT.test(ch)) found(variant, 'one edit', TIER_WEAK);
-      }
+    for (const { at, ch, variant } of search.replacements(candidate)) {
+      const was = candidate[at]!;
+      const glyph = singleHomoglyph(was, ch);
+      if (glyph) found(variant, glyph, TIER_STRUCTURAL);
+      else if (keyboardAdjacent(was, ch)) found(variant, 'keyboard-adjacent character', TIER_AFFIX);
+      else if (!DIGIT.test(was) && !DIGIT.test(ch)) found(variant, 'one edit', TIER_WEAK);
     }
   }
   return hits;
@@ -360,8 +575,10 @@ function unscopedHits(candidate: string, search: SearchIndex): Hit[] {
   };
 
   if (lower !== candidate) push(search.find(lower), 'case changed', TIER_STRUCTURAL);
-  for (const variant of separatorVariants(lower))
-    push(search.find(variant), 'separator changed', TIER_STRUCTURAL);
+  if (search.mayHaveSeparatorTwin(lower)) {
+    for (const variant of separatorVariants(lower))
+      push(search.find(variant), 'separator changed', TIER_STRUCTURAL);
+  }
 
   // `types-node`, `typesnode` for `@types/node`: the scope run into the name.
   if (lower.replace(SEPARATORS, '').length >= 6) {

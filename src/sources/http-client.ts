@@ -90,10 +90,18 @@ export function createHttpClient(options: HttpClientOptions = {}): HttpClient {
     totals.requests++;
     if (req.stats) req.stats.requests++;
     const maxBodyBytes = req.maxBodyBytes ?? opts.maxBodyBytes;
+    // Our own timers: undici's run on a coarse (about one second) clock, stay as a backstop.
+    const controller = new AbortController();
+    let timedOut: 'headers' | 'body' | undefined;
+    let timer = setTimeout(() => {
+      timedOut = 'headers';
+      controller.abort();
+    }, opts.headersTimeoutMs);
     try {
       const res = await request(url, {
         dispatcher: agent,
         method: 'GET',
+        signal: controller.signal,
         headers: {
           'accept-encoding': 'gzip, deflate, br',
           'user-agent': opts.userAgent ?? 'lockwarden',
@@ -102,6 +110,14 @@ export function createHttpClient(options: HttpClientOptions = {}): HttpClient {
         headersTimeout: opts.headersTimeoutMs,
         bodyTimeout: opts.bodyTimeoutMs,
       });
+      const armBodyTimer = () => {
+        clearTimeout(timer);
+        timer = setTimeout(() => {
+          timedOut = 'body';
+          res.body.destroy(new Error('body timeout'));
+        }, opts.bodyTimeoutMs);
+      };
+      armBodyTimer();
       const headers = flattenHeaders(res.headers);
       const declared = Number(headers['content-length']);
       if (Number.isFinite(declared) && declared > maxBodyBytes) {
@@ -109,13 +125,18 @@ export function createHttpClient(options: HttpClientOptions = {}): HttpClient {
         return { kind: 'final', reason: tooLarge(declared, maxBodyBytes) };
       }
       const body = await readBody(res.body, headers['content-encoding'], maxBodyBytes, (n) => {
+        armBodyTimer();
         totals.bytes += n;
         if (req.stats) req.stats.bytes += n;
       });
       return { kind: 'response', statusCode: res.statusCode, headers, body };
     } catch (err) {
       if (err instanceof TooLargeError) return { kind: 'final', reason: err.message };
+      if (timedOut === 'headers') return { kind: 'network', reason: describeTimeout('headers', opts) };
+      if (timedOut === 'body') return { kind: 'network', reason: describeTimeout('body', opts) };
       return { kind: 'network', reason: describeNetworkError(err, opts) };
+    } finally {
+      clearTimeout(timer);
     }
   }
 
@@ -252,14 +273,20 @@ function formatBytes(n: number): string {
   return `${n} bytes`;
 }
 
+function describeTimeout(phase: 'headers' | 'body', opts: typeof DEFAULTS): string {
+  return phase === 'headers'
+    ? `timed out after ${opts.headersTimeoutMs} ms waiting for response headers`
+    : `timed out after ${opts.bodyTimeoutMs} ms without receiving body data`;
+}
+
 function describeNetworkError(err: unknown, opts: typeof DEFAULTS): string {
   const e = err as { code?: string; message?: string; cause?: { code?: string; message?: string } };
   const code = e.code ?? e.cause?.code;
   switch (code) {
     case 'UND_ERR_HEADERS_TIMEOUT':
-      return `timed out after ${opts.headersTimeoutMs} ms waiting for response headers`;
+      return describeTimeout('headers', opts);
     case 'UND_ERR_BODY_TIMEOUT':
-      return `timed out after ${opts.bodyTimeoutMs} ms without receiving body data`;
+      return describeTimeout('body', opts);
     case 'UND_ERR_CONNECT_TIMEOUT':
       return 'timed out connecting';
     case 'ECONNREFUSED':

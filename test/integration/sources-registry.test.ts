@@ -301,6 +301,22 @@ describe('failing upstreams', () => {
     expect(res).toMatchObject({ status: 'ok', fromCache: 'stale' });
   });
 
+  it('says to check the token when the registry refuses access', async () => {
+    registry.fault({ kind: 'status', status: 401 });
+    const res = await source().getPackument('left-padder', { full: true });
+    expect(res).toEqual({
+      status: 'unavailable',
+      source: 'registry',
+      reason: `registry ${registry.url}left-padder: unexpected HTTP 401 (the registry refused access; check the auth token for it in .npmrc)`,
+    });
+  });
+
+  it('sends the configured token as a bearer token', async () => {
+    const src = createRegistrySource({ url: registry.url, token: 'npm-secret', http, now: () => NOW });
+    await src.getPackument('left-padder', { full: false });
+    expect(registry.requests[0]?.headers.authorization).toBe('Bearer npm-secret');
+  });
+
   it('does not follow a redirect to another host', async () => {
     registry.fault({ kind: 'status', status: 302, headers: { location: 'http://127.0.0.2:1/evil' } });
     const res = await source().getPackument('left-padder', { full: true });
