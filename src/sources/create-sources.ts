@@ -142,6 +142,7 @@ export function createSources(
       http,
       now,
       env: config.npm.env,
+      ...(config.cacheDir ? { cacheDir: config.cacheDir } : {}),
       ...(config.githubToken ? { token: config.githubToken } : {}),
     }),
     popular,

@@ -3,6 +3,7 @@
 // needs no token and has no API rate limit. Lookups are shared per repository for the whole run.
 import { execFile } from 'node:child_process';
 import type { Fact } from '../policy/types.js';
+import { createDiskCache } from './disk-cache.js';
 import { createHttpClient, type HttpClient, type HttpHeaders } from './http-client.js';
 import type { SourceStats, TagsSource } from './types.js';
 
@@ -20,6 +21,9 @@ export interface TagsSourceOptions {
   gitTimeoutMs?: number;
   /** Environment for the `git` child process (PATH, HOME, proxy settings). */
   env?: NodeJS.ProcessEnv;
+  /** On-disk cache directory; tag lists are reused across runs for `cacheTtlMs`. */
+  cacheDir?: string;
+  cacheTtlMs?: number;
 }
 
 const API_SOURCE = 'GitHub API';
@@ -27,6 +31,9 @@ const GIT_SOURCE = 'git ls-remote';
 const PER_PAGE = 100;
 const DEFAULT_MAX_PAGES = 30;
 const DEFAULT_GIT_TIMEOUT_MS = 20_000;
+// Tags of published versions rarely change; a new tag pushed late is covered by the grace period
+// after publish. An hour keeps warm runs off the API without hiding a fresh release for long.
+const DEFAULT_CACHE_TTL_MS = 3600_000;
 // GitHub's own rules for owner and repository names; anything else never reaches a URL or argv.
 const REPO_PATTERN = /^([A-Za-z0-9](?:[A-Za-z0-9-]{0,38}))\/([A-Za-z0-9._-]{1,100})$/;
 
@@ -41,6 +48,33 @@ export function createTagsSource(options: TagsSourceOptions): TagsSource {
   const maxPages = options.maxPages ?? DEFAULT_MAX_PAGES;
   const stats: SourceStats = { requests: 0, bytes: 0, cacheHits: 0, errors: 0 };
   const memo = new Map<string, Promise<Fact<string[]>>>();
+  const cache = options.cacheDir ? createDiskCache(options.cacheDir) : undefined;
+  const cacheTtlMs = options.cacheTtlMs ?? DEFAULT_CACHE_TTL_MS;
+  // API and git answers are kept apart: a token can see private repositories git cannot.
+  const cacheNamespace = options.token ? `tags:${apiOrigin}` : `tags:${gitBaseUrl}`;
+
+  async function lookupCached(owner: string, repo: string, key: string): Promise<Lookup> {
+    const cached = await cache?.read(cacheNamespace, key);
+    if (cached && now().getTime() - cached.fetchedAtMs < cacheTtlMs) {
+      try {
+        const names = JSON.parse(cached.body.toString('utf8')) as unknown;
+        if (Array.isArray(names) && names.every((n) => typeof n === 'string')) {
+          stats.cacheHits++;
+          return { ok: true, names };
+        }
+      } catch {
+        // a corrupt entry is a miss
+      }
+    }
+    const result = await (options.token ? viaApi(owner, repo) : viaGit(owner, repo));
+    if (result.ok && cache) {
+      await cache.write(cacheNamespace, key, {
+        body: Buffer.from(JSON.stringify([...new Set(result.names)])),
+        fetchedAtMs: now().getTime(),
+      });
+    }
+    return result;
+  }
 
   async function listAll(owner: string, repo: string, kind: 'tags' | 'releases'): Promise<Lookup> {
     const names: string[] = [];
@@ -159,7 +193,7 @@ export function createTagsSource(options: TagsSourceOptions): TagsSource {
         stats.cacheHits++;
         return existing;
       }
-      const lookup = (options.token ? viaApi(owner, repo) : viaGit(owner, repo)).then(
+      const lookup = lookupCached(owner, repo, key).then(
         (r): Fact<string[]> =>
           r.ok
             ? { status: 'ok', value: [...new Set(r.names)] }

@@ -260,3 +260,55 @@ describe('parsers', () => {
     expect(parseNextLink(header)).toBe(expected);
   });
 });
+
+describe('on-disk cache across runs', () => {
+  it('reuses a tag list within the TTL and fetches again after it', async () => {
+    const cacheDir = await mkdtemp(join(tmpdir(), 'lockwarden-tags-cache-'));
+    try {
+      let clock = NOW.getTime();
+      const source = () =>
+        createTagsSource({
+          apiUrl: github.url,
+          token: TOKEN,
+          gitBaseUrl: 'file:///nonexistent',
+          http,
+          now: () => new Date(clock),
+          cacheDir,
+          cacheTtlMs: 60_000,
+        });
+      const first = await source().getTags('acme/left-padder');
+      const afterFirst = github.requests.length;
+      expect(afterFirst).toBeGreaterThan(0);
+      const second = source();
+      expect(await second.getTags('acme/left-padder')).toEqual(first);
+      expect(github.requests.length).toBe(afterFirst);
+      expect(second.stats().cacheHits).toBe(1);
+      clock += 61_000;
+      expect(await source().getTags('acme/left-padder')).toEqual(first);
+      expect(github.requests.length).toBeGreaterThan(afterFirst);
+    } finally {
+      await rm(cacheDir, { recursive: true, force: true });
+    }
+  });
+
+  it('does not cache a failed lookup', async () => {
+    const cacheDir = await mkdtemp(join(tmpdir(), 'lockwarden-tags-cache-'));
+    try {
+      const source = () =>
+        createTagsSource({
+          apiUrl: github.url,
+          token: TOKEN,
+          gitBaseUrl: 'file:///nonexistent',
+          http,
+          now: () => NOW,
+          cacheDir,
+        });
+      expect((await source().getTags('acme/missing')).status).toBe('unavailable');
+      const before = github.requests.length;
+      expect((await source().getTags('acme/missing')).status).toBe('unavailable');
+      expect(github.requests.length).toBeGreaterThan(before);
+    } finally {
+      await rm(cacheDir, { recursive: true, force: true });
+    }
+  });
+});
