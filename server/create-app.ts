@@ -67,6 +67,7 @@ export const CACHE_DEFAULTS = {
   failureTtlMs: 5_000,
   maxBytes: 512 * 1024 * 1024,
   maxEntries: 20_000,
+  prefetchConcurrency: 4,
 };
 export const AUDIT_DEFAULTS = {
   maxEntries: 100_000,

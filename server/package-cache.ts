@@ -13,6 +13,7 @@ import {
 import { ABBREVIATED_CONTENT_TYPE, abbreviatePackument } from '../src/policy/abbreviate-packument.js';
 import { type DistTagChange, filterPackument } from '../src/policy/filter-packument.js';
 import type { Finding, PopularIndex, Verdict } from '../src/policy/types.js';
+import { explainInvalidPackageName } from '../src/sources/package-name.js';
 import type { Packument, Sources } from '../src/sources/types.js';
 import type { StoredPolicy } from './policy-store.js';
 
@@ -63,6 +64,12 @@ export interface PackageCacheOptions {
   failureTtlMs: number;
   maxBytes: number;
   maxEntries: number;
+  /**
+   * Packuments of the dependencies of a package's latest allowed version fetched and evaluated
+   * at once, this many at a time (0 disables). Clients resolve a tree one document at a time, so
+   * a cold install otherwise waits for the upstream once per package, in sequence.
+   */
+  prefetchConcurrency: number;
   onError?: (err: unknown, name: string) => void;
 }
 
@@ -73,6 +80,7 @@ export interface PackageCacheStats {
   misses: number;
   evaluations: number;
   upstreamFailures: number;
+  prefetched: number;
 }
 
 export interface PackageCache {
@@ -95,11 +103,12 @@ interface Slot {
   fetchedAt: number;
   expiresAt: number;
   staleReason: string | null;
-  refreshing: Promise<Slot> | null;
   bytes: number;
 }
 
 const GZIP_MIN_BYTES = 1024;
+const MAX_PREFETCH_QUEUE = 1_000;
+const MAX_PREFETCH_PER_PACKAGE = 64;
 /** Below this, compressing inline costs less than a round trip through the thread pool. */
 const GZIP_INLINE_MAX_BYTES = 128 * 1024;
 
@@ -107,7 +116,38 @@ export function createPackageCache(options: PackageCacheOptions): PackageCache {
   const slots = new Map<string, Slot>();
   const pending = new Map<string, Promise<Slot>>();
   let totalBytes = 0;
-  const counters = { hits: 0, misses: 0, evaluations: 0, upstreamFailures: 0 };
+  const counters = { hits: 0, misses: 0, evaluations: 0, upstreamFailures: 0, prefetched: 0 };
+  const prefetchQueue: Array<{ stored: StoredPolicy; name: string; key: string }> = [];
+  const prefetchQueued = new Set<string>();
+  let prefetchActive = 0;
+
+  function schedulePrefetch(stored: StoredPolicy, state: Extract<PackageState, { kind: 'ok' }>): void {
+    if (options.prefetchConcurrency <= 0) return;
+    for (const name of dependenciesOfLatest(state)) {
+      const key = slotKey(stored, name);
+      if (slots.has(key) || pending.has(key) || prefetchQueued.has(key)) continue;
+      if (prefetchQueue.length >= MAX_PREFETCH_QUEUE) break;
+      prefetchQueued.add(key);
+      prefetchQueue.push({ stored, name, key });
+    }
+    // After the current response is written: prefetching must not delay what a client waits for.
+    if (prefetchQueue.length > 0) setImmediate(pumpPrefetch);
+  }
+
+  function pumpPrefetch(): void {
+    while (prefetchActive < options.prefetchConcurrency && prefetchQueue.length > 0) {
+      const job = prefetchQueue.shift()!;
+      prefetchActive++;
+      counters.prefetched++;
+      refresh(job.stored, job.name, undefined)
+        .catch((err) => options.onError?.(err, job.name))
+        .finally(() => {
+          prefetchActive--;
+          prefetchQueued.delete(job.key);
+          pumpPrefetch();
+        });
+    }
+  }
 
   function touch(slot: Slot): void {
     // Map order is the LRU order: re-inserting moves the slot to the young end.
@@ -152,7 +192,6 @@ export function createPackageCache(options: PackageCacheOptions): PackageCache {
         ...previous,
         expiresAt: nowMs + options.failureTtlMs,
         staleReason: `${reason}; serving the copy checked at ${at}`,
-        refreshing: null,
       };
     };
     const slot = (state: PackageState, ttlMs: number, staleReason: string | null = null): Slot => ({
@@ -161,7 +200,6 @@ export function createPackageCache(options: PackageCacheOptions): PackageCache {
       fetchedAt: nowMs,
       expiresAt: nowMs + ttlMs,
       staleReason,
-      refreshing: null,
       bytes: 0,
     });
 
@@ -242,8 +280,13 @@ export function createPackageCache(options: PackageCacheOptions): PackageCache {
       hidden,
       distTagChanges,
       variants: new Map(),
-      auditedAt: new Map(),
+      // The same hidden versions are not logged again just because the evaluation was refreshed.
+      auditedAt:
+        previous?.state.kind === 'ok' && sameKeys(previous.state.hidden, hidden)
+          ? previous.state.auditedAt
+          : new Map(),
     };
+    schedulePrefetch(stored, state);
     return slot(state, options.ttlMs, staleReason);
   }
 
@@ -367,6 +410,31 @@ function noVersionLeftMessage(name: string, hidden: Map<string, Verdict>, stored
   );
   const more = hidden.size > sample.length ? `; and ${hidden.size - sample.length} more` : '';
   return `no version of ${name} is allowed by policy ${stored.policy.id}: ${reasons.join('; ')}${more}`;
+}
+
+/** Valid names of the runtime dependencies of the version `latest` points at after filtering. */
+function dependenciesOfLatest(state: Extract<PackageState, { kind: 'ok' }>): string[] {
+  const original = state.packument['dist-tags']?.latest;
+  const change = state.distTagChanges.find((c) => c.tag === 'latest');
+  const latest = change ? change.to : original;
+  if (!latest || state.hidden.has(latest) || !Object.hasOwn(state.packument.versions, latest)) return [];
+  const manifest = state.packument.versions[latest]!;
+  const names = new Set<string>();
+  for (const field of ['dependencies', 'optionalDependencies', 'peerDependencies'] as const) {
+    const deps = manifest[field];
+    if (deps === null || typeof deps !== 'object' || Array.isArray(deps)) continue;
+    for (const name of Object.keys(deps)) {
+      if (explainInvalidPackageName(name) === undefined) names.add(name);
+      if (names.size >= MAX_PREFETCH_PER_PACKAGE) return [...names];
+    }
+  }
+  return [...names];
+}
+
+function sameKeys(a: ReadonlyMap<string, unknown>, b: ReadonlyMap<string, unknown>): boolean {
+  if (a.size !== b.size) return false;
+  for (const key of a.keys()) if (!b.has(key)) return false;
+  return true;
 }
 
 function missingVerdict(name: string, version: string): Verdict {

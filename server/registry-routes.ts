@@ -7,12 +7,7 @@ import type { AuditLog, NewAuditEntry } from './audit-log.js';
 import { HttpError, sendError } from './http-error.js';
 import { blockMessage, type PackageCache, type PackageState, type ServedVariant } from './package-cache.js';
 import type { PolicyStore, StoredPolicy } from './policy-store.js';
-import {
-  type ParsedRegistryPath,
-  parseRegistryPath,
-  routeFromHost,
-  versionFromTarballFile,
-} from './registry-path.js';
+import { parseRegistryPath, routeFromHost, versionFromTarballFile } from './registry-path.js';
 import type { Upstream } from './upstream.js';
 
 export interface RegistryRoutesOptions {
@@ -60,9 +55,10 @@ export function createRegistryRoutes(options: RegistryRoutesOptions): Middleware
     const stored = policies.get(policyId);
     if (!stored) return sendError(ctx, 404, `no policy "${policyId}" on this lockwarden service`);
 
-    const base = baseUrl(ctx, options.publicUrl);
+    // A host-routed request names its own host; the public URL is for path routing.
+    const base = baseUrl(ctx, route ? undefined : options.publicUrl);
     const prefixUrl = route ? `${base}/` : `${base}/${policyId}/${label ? `${label}/` : ''}`;
-    const call: Call = { ctx, stored, label, prefixUrl, parsed: parsed.value };
+    const call: Call = { ctx, stored, label, prefixUrl };
 
     if (request.kind === 'special') return special(call, request.segments);
     if (ctx.method !== 'GET' && ctx.method !== 'HEAD') {
@@ -86,7 +82,6 @@ export function createRegistryRoutes(options: RegistryRoutesOptions): Middleware
     stored: StoredPolicy;
     label: string | null;
     prefixUrl: string;
-    parsed: ParsedRegistryPath;
   }
 
   function entries(
@@ -107,6 +102,23 @@ export function createRegistryRoutes(options: RegistryRoutesOptions): Middleware
       reason: f.message,
       userAgent,
     }));
+  }
+
+  /** Logs the findings of one verdict that have the given effect. */
+  function recordVerdict(
+    call: Call,
+    verdict: Verdict,
+    effect: 'block' | 'alert',
+    outcome: NewAuditEntry['outcome'],
+  ): void {
+    audit.record(
+      entries(
+        call,
+        verdict.findings.filter((f) => f.effect === effect),
+        outcome,
+        verdict.version,
+      ),
+    );
   }
 
   function recordHidden(call: Call, state: Extract<PackageState, { kind: 'ok' }>): void {
@@ -163,14 +175,7 @@ export function createRegistryRoutes(options: RegistryRoutesOptions): Middleware
     }
     const verdict = state.hidden.get(version);
     if (verdict) {
-      audit.record(
-        entries(
-          call,
-          verdict.findings.filter((f) => f.effect === 'block'),
-          'blocked',
-          version,
-        ),
-      );
+      recordVerdict(call, verdict, 'block', 'blocked');
       return sendError(ctx, 403, blockMessage(verdict, stored));
     }
     return sendError(ctx, 404, `${state.name} has no version or dist-tag ${JSON.stringify(spec)}`);
@@ -191,26 +196,12 @@ export function createRegistryRoutes(options: RegistryRoutesOptions): Middleware
     if (!manifest) return sendError(ctx, 404, `${name}@${version} is not in the upstream registry`);
     const hidden = state.hidden.get(version);
     if (hidden) {
-      audit.record(
-        entries(
-          call,
-          hidden.findings.filter((f) => f.effect === 'block'),
-          'blocked',
-          version,
-        ),
-      );
+      recordVerdict(call, hidden, 'block', 'blocked');
       return sendError(ctx, 403, blockMessage(hidden, stored));
     }
     const verdict = state.evaluation.versions.get(version) as Verdict;
     if (verdict.decision === 'alert') {
-      audit.record(
-        entries(
-          call,
-          verdict.findings.filter((f) => f.effect === 'alert'),
-          'alert',
-          version,
-        ),
-      );
+      recordVerdict(call, verdict, 'alert', 'alert');
     }
     const original = manifest.dist?.tarball;
     if (typeof original !== 'string' || !options.upstream.allowsTarballUrl(original)) {
@@ -304,6 +295,11 @@ export function createRegistryRoutes(options: RegistryRoutesOptions): Middleware
       ...(body ? { body } : {}),
     });
     ctx.status = res.statusCode;
+    if (ctx.method === 'HEAD' || res.statusCode === 204 || res.statusCode === 304) {
+      // No body goes to the client; drain it so the upstream connection is reused.
+      res.body.resume();
+      return;
+    }
     for (const name of ['content-type', 'content-encoding', 'content-length', 'etag']) {
       const value = res.headers[name];
       if (typeof value === 'string') ctx.set(name, value);

@@ -49,6 +49,7 @@ Options (environment variable in brackets):
   --cache-max-mb N         memory for cached documents (default ${CACHE_DEFAULTS.maxBytes / 1024 / 1024})
   --audit-max-entries N    audit log entries kept (default ${AUDIT_DEFAULTS.maxEntries}) [LOCKWARDEN_AUDIT_MAX_ENTRIES]
   --audit-max-age-days N   audit log retention in days, 0 = forever (default ${AUDIT_DEFAULTS.maxAgeDays}) [LOCKWARDEN_AUDIT_MAX_AGE_DAYS]
+  --no-prefetch            do not fetch the dependencies of a requested package ahead of the client
   --reset-admin-token      generate and print a new admin token
   --log-level LEVEL        fatal, error, warn, info, debug, silent (default info) [LOCKWARDEN_LOG_LEVEL]
   -h, --help               show this help
@@ -105,7 +106,11 @@ export async function runServe(argv: string[], io: ServeIo): Promise<number> {
       trustProxy: settings.trustProxy,
       logger,
       version: settings.version,
-      cache: { ttlMs: settings.cacheTtlMs, maxBytes: settings.cacheMaxBytes },
+      cache: {
+        ttlMs: settings.cacheTtlMs,
+        maxBytes: settings.cacheMaxBytes,
+        ...(settings.prefetch ? {} : { prefetchConcurrency: 0 }),
+      },
       audit: { maxEntries: settings.auditMaxEntries, maxAgeDays: settings.auditMaxAgeDays },
     });
     server = createServer({ keepAliveTimeout: 65_000 }, service.app.callback());
@@ -159,6 +164,7 @@ interface ServeSettings {
   auditMaxEntries: number;
   auditMaxAgeDays: number;
   resetAdminToken: boolean;
+  prefetch: boolean;
   logLevel: string;
   version: string;
 }
@@ -186,6 +192,7 @@ export function parseServeArgs(argv: string[], env: NodeJS.ProcessEnv, cwd: stri
         'audit-max-entries': { type: 'string' },
         'audit-max-age-days': { type: 'string' },
         'reset-admin-token': { type: 'boolean' },
+        'no-prefetch': { type: 'boolean' },
         'log-level': { type: 'string' },
         help: { type: 'boolean', short: 'h' },
       },
@@ -284,6 +291,7 @@ export function parseServeArgs(argv: string[], env: NodeJS.ProcessEnv, cwd: stri
       36_500,
     ),
     resetAdminToken: values['reset-admin-token'] === true,
+    prefetch: values['no-prefetch'] !== true,
     logLevel,
     version: TOOL_VERSION,
   };

@@ -97,7 +97,7 @@ interface Hit {
   spelling?: boolean;
 }
 
-/** One edit that turns the candidate into a listed name: `ch` inserted or put at `at`. */
+/** One edit that turns the candidate into a listed name: `ch` inserted at, or put at, `at`. */
 interface Edit {
   at: number;
   ch: string;
@@ -105,101 +105,207 @@ interface Edit {
 }
 
 /**
- * Listed names bucketed by length and by each half (the first `length >> 1` characters, the
- * rest). One inserted or replaced character leaves one half of the name untouched, so the two
- * buckets of that half hold every name one such edit away: two Map lookups instead of ~1,000.
+ * Names checked by spelling out their variants before the search builds its tables. A single
+ * `lockwarden check` never pays for the tables; an audit or the proxy soon does, once.
  */
-class HalvesIndex {
-  readonly #buckets: Map<string, string[]>[] = [];
+export const SPELLED_OUT_CANDIDATES = 24;
 
-  add(key: string): void {
-    const half = key.length >> 1;
-    this.#put(key.length * 2, key.slice(0, half), key);
-    this.#put(key.length * 2 + 1, key.slice(half), key);
+const FNV_OFFSET = 0x811c9dc5 | 0;
+const FNV_PRIME = 16777619;
+
+function isSeparatorCode(code: number): boolean {
+  return code === 45 || code === 95 || code === 46; // - _ .
+}
+
+function hashRange(text: string, from: number, to: number, seed: number): number {
+  let hash = seed;
+  for (let i = from; i < to; i++) hash = Math.imul(hash ^ text.charCodeAt(i), FNV_PRIME);
+  return hash;
+}
+
+/** The seed for one half of the names of `length`: 0 for the first half, 1 for the rest. */
+function halfSeed(length: number, side: 0 | 1): number {
+  return Math.imul(FNV_OFFSET ^ (length * 2 + side), FNV_PRIME);
+}
+
+/**
+ * Positions in a text by a 32-bit hash, chained in typed arrays. Filling it allocates no string
+ * and no Map entry, which is what makes a 20,000-name table cost milliseconds; a collision only
+ * costs the caller a comparison, since callers check every position they get.
+ */
+class HashChains {
+  readonly #mask: number;
+  readonly #heads: Int32Array;
+  readonly #next: Int32Array;
+  readonly #hashes: Int32Array;
+  readonly #positions: Int32Array;
+  #count = 0;
+
+  constructor(capacity: number) {
+    let slots = 16;
+    while (slots < capacity * 2) slots *= 2;
+    this.#mask = slots - 1;
+    this.#heads = new Int32Array(slots);
+    this.#next = new Int32Array(capacity + 1);
+    this.#hashes = new Int32Array(capacity + 1);
+    this.#positions = new Int32Array(capacity + 1);
   }
 
-  #put(slot: number, part: string, key: string): void {
-    let bucket = this.#buckets[slot];
-    if (!bucket) {
-      bucket = new Map();
-      this.#buckets[slot] = bucket;
+  add(hash: number, position: number): void {
+    const entry = ++this.#count;
+    const slot = hash & this.#mask;
+    this.#hashes[entry] = hash;
+    this.#positions[entry] = position;
+    this.#next[entry] = this.#heads[slot]!;
+    this.#heads[slot] = entry;
+  }
+
+  has(hash: number): boolean {
+    for (let entry = this.#heads[hash & this.#mask]!; entry !== 0; entry = this.#next[entry]!) {
+      if (this.#hashes[entry] === hash) return true;
     }
-    const keys = bucket.get(part);
-    if (keys) keys.push(key);
-    else bucket.set(part, [key]);
+    return false;
   }
 
-  /** Names of `length` that start with `head` (its first half) or end with `tail` (the rest). */
-  near(length: number, head: string, tail: string): readonly (readonly string[])[] {
-    const out: (readonly string[])[] = [];
-    const byHead = this.#buckets[length * 2]?.get(head);
-    const byTail = this.#buckets[length * 2 + 1]?.get(tail);
-    if (byHead) out.push(byHead);
-    if (byTail) out.push(byTail);
-    return out;
+  positions(hash: number, into: number[]): void {
+    for (let entry = this.#heads[hash & this.#mask]!; entry !== 0; entry = this.#next[entry]!) {
+      if (this.#hashes[entry] === hash) into.push(this.#positions[entry]!);
+    }
   }
 }
 
-/** Tables that narrow the search on a walkable list, each built on first use. */
-interface Narrowing {
-  halves?: HalvesIndex;
-  /** Unscoped names with their separators removed: the first such name, or null for several. */
-  flat?: Map<string, string | null>;
-  /** Scoped names by their name after the scope: the scopes that hold it. */
-  scopesByTail?: Map<string, string[]>;
+/**
+ * Where to look in the lower-case list text (`\nname\nname\n`) for names within reach of a rule
+ * that would otherwise spell out hundreds of variants:
+ * - `halves`: unscoped names of 4+ characters (the targets of the edit rules) by length and
+ *   by each half. An inserted, dropped or replaced character leaves one half of the name as it
+ *   was, and so does a swap except across the middle; the two chains of the candidate's halves
+ *   hold every name one such edit away.
+ * - `flat`: unscoped names by their spelling without separators (every separator variant
+ *   keeps it).
+ * - `tails`: scoped names by the name after the scope; `scopes`: by the scope.
+ * Positions are line starts. Built in one pass over the text.
+ */
+class NameTables {
+  readonly text: string;
+  readonly halves: HashChains;
+  readonly flat: HashChains;
+  readonly tails: HashChains;
+  readonly scopes: HashChains;
+
+  constructor(text: string, lines: number) {
+    this.text = text;
+    this.halves = new HashChains(lines * 2);
+    this.flat = new HashChains(lines);
+    this.tails = new HashChains(lines);
+    this.scopes = new HashChains(lines);
+    for (let start = 1; start < text.length; ) {
+      const end = text.indexOf('\n', start);
+      const length = end - start;
+      const half = start + (length >> 1);
+      let head = halfSeed(length, 0);
+      let tail = halfSeed(length, 1);
+      let flat = FNV_OFFSET;
+      let slash = -1;
+      let plain = true;
+      for (let i = start; i < end; i++) {
+        const code = text.charCodeAt(i);
+        if (code === 47 /* / */ || code === 64 /* @ */) {
+          plain = false;
+          if (code === 47 && slash === -1) slash = i;
+        }
+        if (i < half) head = Math.imul(head ^ code, FNV_PRIME);
+        else tail = Math.imul(tail ^ code, FNV_PRIME);
+        if (!isSeparatorCode(code)) flat = Math.imul(flat ^ code, FNV_PRIME);
+      }
+      if (plain) {
+        if (length >= 4) {
+          this.halves.add(head, start);
+          this.halves.add(tail, start);
+        }
+        this.flat.add(flat, start);
+      } else if (text.charCodeAt(start) === 64 && slash >= start + 2 && slash < end - 1) {
+        // The same split as splitScoped.
+        this.tails.add(hashRange(text, slash + 1, end, FNV_OFFSET), start);
+        this.scopes.add(hashRange(text, start + 1, slash, FNV_OFFSET), start);
+      }
+      start = end + 1;
+    }
+  }
+
+  /**
+   * Line starts of names of `length` whose first half hashes like `candidate` up to `headTo`,
+   * or whose rest hashes like `candidate` from `tailFrom` on.
+   */
+  nearHalves(length: number, candidate: string, headTo: number, tailFrom: number): number[] {
+    const found: number[] = [];
+    this.halves.positions(hashRange(candidate, 0, headTo, halfSeed(length, 0)), found);
+    this.halves.positions(hashRange(candidate, tailFrom, candidate.length, halfSeed(length, 1)), found);
+    return found;
+  }
+
+  /** The name at a line start, when it is `length` long. */
+  nameAt(start: number, length: number): string | undefined {
+    const end = start + length;
+    return this.text.indexOf('\n', start) === end ? this.text.slice(start, end) : undefined;
+  }
+
+  lineAt(start: number): string {
+    return this.text.slice(start, this.text.indexOf('\n', start));
+  }
 }
 
 /** What the search needs besides exact lookups, each part built on first use. */
 class SearchIndex {
   readonly index: PopularNameIndex;
-  /** A bare PopularIndex answers exact lookups only: then every rule spells its variants out. */
-  readonly walkable: boolean;
   #text?: string;
   #lowerText?: string;
   #mixedCase?: Map<string, string>;
   #scopes?: Set<string>;
-  #wordUses?: Map<string, number>;
-  readonly #narrowing: Narrowing = {};
+  #candidates = 0;
+  /** Undefined until enough names have been checked, and for a list that cannot be walked. */
+  #tables?: NameTables;
+  #words?: HashChains;
 
   constructor(index: PopularNameIndex) {
     this.index = index;
-    this.walkable = index.size > 0;
+  }
+
+  /** Every listed name, one a line: native regex scans over it beat a loop over 20,000 names. */
+  get #names(): string {
+    this.#text ??= `\n${this.index.names().join('\n')}\n`;
+    return this.#text;
+  }
+
+  get #lower(): string {
+    this.#lowerText ??= this.#names.toLowerCase();
+    return this.#lowerText;
   }
 
   /**
-   * Every lower-case spelling that `find` could resolve: each listed name and its lower-case
-   * form (the key of the mixed-case table). A superset is harmless, since hits are confirmed by
-   * `find`; a missing spelling would lose hits.
+   * Counts a candidate about to be searched; past SPELLED_OUT_CANDIDATES, builds the tables.
+   * A bare PopularIndex answers exact lookups only, and a list with a line break in a name
+   * does not split into its names: both keep spelling every variant out.
    */
-  *#spellings(): Generator<string> {
-    for (const name of this.index.names()) {
-      yield name;
-      const lower = name.toLowerCase();
-      if (lower !== name) yield lower;
-    }
-  }
-
-  /** Unscoped names of 5+ characters: only those are targets of insertions and replacements. */
-  get #halves(): HalvesIndex {
-    if (!this.#narrowing.halves) {
-      const halves = new HalvesIndex();
-      for (const key of this.#spellings()) {
-        if (key.length >= 5 && !key.includes('/') && !key.includes('@')) halves.add(key);
-      }
-      this.#narrowing.halves = halves;
-    }
-    return this.#narrowing.halves;
+  startCandidate(): void {
+    if (this.#tables || ++this.#candidates <= SPELLED_OUT_CANDIDATES) return;
+    const { size } = this.index;
+    if (size === 0 || this.#candidates !== SPELLED_OUT_CANDIDATES + 1) return;
+    let lines = 0;
+    for (let at = this.#names.indexOf('\n', 1); at !== -1; at = this.#names.indexOf('\n', at + 1)) lines++;
+    if (lines === size) this.#tables = new NameTables(this.#lower, lines);
   }
 
   /**
-   * Listed names that are `candidate` with one character of EDIT_ALPHABET inserted, each at
+   * Listed names that are `candidate` with one character of EDIT_ALPHABET inserted, each with
    * the first position that spells it, in the order the insertions are spelled out (position,
    * then alphabet).
    */
   insertions(candidate: string): Edit[] {
     const n = candidate.length;
     const edits: Edit[] = [];
-    if (!this.walkable) {
+    const tables = this.#tables;
+    if (!tables) {
       for (let i = 0; i <= n; i++) {
         for (const ch of EDIT_ALPHABET) {
           const variant = candidate.slice(0, i) + ch + candidate.slice(i);
@@ -208,17 +314,18 @@ class SearchIndex {
       }
       return edits;
     }
+    // A name one longer keeps its first half before the insertion, or its rest after it.
     const half = (n + 1) >> 1;
-    for (const bucket of this.#halves.near(n + 1, candidate.slice(0, half), candidate.slice(half - 1))) {
-      for (const key of bucket) {
-        let at = 0;
-        while (at < n && key[at] === candidate[at]) at++;
-        if (!endsMatch(key, at + 1, candidate, at)) continue;
-        const ch = key[at]!;
-        // Inserting a letter next to the same letter spells the same name: the first counts.
-        while (at > 0 && key[at - 1] === ch) at--;
-        if (EDIT_ALPHABET.includes(ch)) edits.push({ at, ch, variant: key });
-      }
+    for (const start of tables.nearHalves(n + 1, candidate, half, half - 1)) {
+      const name = tables.nameAt(start, n + 1);
+      if (name === undefined) continue;
+      let at = 0;
+      while (at < n && name[at] === candidate[at]) at++;
+      if (!endsMatch(name, at + 1, candidate, at)) continue;
+      const ch = name[at]!;
+      // Inserting a letter beside the same letter spells the same name: the first one counts.
+      while (at > 0 && name[at - 1] === ch) at--;
+      if (EDIT_RANK.has(ch)) edits.push({ at, ch, variant: name });
     }
     return sortEdits(edits);
   }
@@ -227,7 +334,8 @@ class SearchIndex {
   replacements(candidate: string): Edit[] {
     const n = candidate.length;
     const edits: Edit[] = [];
-    if (!this.walkable) {
+    const tables = this.#tables;
+    if (!tables) {
       for (let i = 0; i < n; i++) {
         for (const ch of EDIT_ALPHABET) {
           if (ch === candidate[i]) continue;
@@ -238,62 +346,108 @@ class SearchIndex {
       return edits;
     }
     const half = n >> 1;
-    for (const bucket of this.#halves.near(n, candidate.slice(0, half), candidate.slice(half))) {
-      for (const key of bucket) {
-        let at = 0;
-        while (at < n && key[at] === candidate[at]) at++;
-        if (at === n || !endsMatch(key, at + 1, candidate, at + 1)) continue;
-        const ch = key[at]!;
-        if (EDIT_ALPHABET.includes(ch)) edits.push({ at, ch, variant: key });
-      }
+    for (const start of tables.nearHalves(n, candidate, half, half)) {
+      const name = tables.nameAt(start, n);
+      if (name === undefined) continue;
+      let at = 0;
+      while (at < n && name[at] === candidate[at]) at++;
+      if (at === n || !endsMatch(name, at + 1, candidate, at + 1)) continue;
+      const ch = name[at]!;
+      if (EDIT_RANK.has(ch)) edits.push({ at, ch, variant: name });
     }
     return sortEdits(edits);
   }
 
-  /** Whether a listed unscoped name other than `lower` differs from it in separators only. */
-  mayHaveSeparatorTwin(lower: string): boolean {
-    if (!this.walkable) return true;
-    if (!this.#narrowing.flat) {
-      const flat = new Map<string, string | null>();
-      for (const key of this.#spellings()) {
-        if (key.includes('/') || key.includes('@')) continue;
-        const bare = key.replace(SEPARATORS, '');
-        const seen = flat.get(bare);
-        if (seen === undefined) flat.set(bare, key);
-        else if (seen !== key) flat.set(bare, null);
-      }
-      this.#narrowing.flat = flat;
+  /** Whether a listed name is `candidate` with one character dropped. */
+  mayHaveDeletionTwin(candidate: string): boolean {
+    const tables = this.#tables;
+    if (!tables) return true;
+    const n = candidate.length;
+    const half = (n - 1) >> 1;
+    return tables.nearHalves(n - 1, candidate, half, half).some((start) => {
+      const name = tables.nameAt(start, n - 1);
+      if (name === undefined) return false;
+      let at = 0;
+      while (at < n - 1 && name[at] === candidate[at]) at++;
+      return endsMatch(candidate, at + 1, name, at);
+    });
+  }
+
+  /** Whether a listed name is `candidate` with two neighbouring characters swapped. */
+  mayHaveSwapTwin(candidate: string): boolean {
+    const tables = this.#tables;
+    if (!tables) return true;
+    const n = candidate.length;
+    const half = n >> 1;
+    // A swap across the middle keeps neither half: that one is looked up.
+    const across = half - 1;
+    if (across >= 0 && half < n && candidate[across] !== candidate[half]) {
+      const swapped =
+        candidate.slice(0, across) + candidate[half] + candidate[across] + candidate.slice(half + 1);
+      if (this.find(swapped) !== undefined) return true;
     }
-    const twin = this.#narrowing.flat.get(lower.replace(SEPARATORS, ''));
-    return twin !== undefined && twin !== lower;
+    return tables.nearHalves(n, candidate, half, half).some((start) => {
+      const name = tables.nameAt(start, n);
+      if (name === undefined) return false;
+      let at = 0;
+      while (at < n && name[at] === candidate[at]) at++;
+      return (
+        at < n - 1 &&
+        name[at] === candidate[at + 1] &&
+        name[at + 1] === candidate[at] &&
+        endsMatch(name, at + 2, candidate, at + 2)
+      );
+    });
+  }
+
+  /** Whether some leading part of `lower` is a listed scope (`typesnode` for `@types/node`). */
+  mayHaveScopedCopy(lower: string): boolean {
+    const tables = this.#tables;
+    if (!tables) return true;
+    let hash = FNV_OFFSET;
+    for (let i = 0; i < lower.length; i++) {
+      hash = Math.imul(hash ^ lower.charCodeAt(i), FNV_PRIME);
+      if (tables.scopes.has(hash)) return true;
+    }
+    return false;
+  }
+
+  /** Whether every word is a word of some listed name (a reordered name needs all of them). */
+  mayHaveWordOrderTwin(words: readonly string[]): boolean {
+    if (!this.#tables) return true;
+    return words.every((word) => this.wordUses(word) > 0);
+  }
+
+  /** Whether a listed unscoped name other than `lower` may differ from it in separators only. */
+  mayHaveSeparatorTwin(lower: string): boolean {
+    const tables = this.#tables;
+    if (!tables) return true;
+    let hash = FNV_OFFSET;
+    for (let i = 0; i < lower.length; i++) {
+      const code = lower.charCodeAt(i);
+      if (!isSeparatorCode(code)) hash = Math.imul(hash ^ code, FNV_PRIME);
+    }
+    const starts: number[] = [];
+    tables.flat.positions(hash, starts);
+    return starts.some((start) => {
+      const name = tables.lineAt(start);
+      return name !== lower && name.replace(SEPARATORS, '') === lower.replace(SEPARATORS, '');
+    });
   }
 
   /**
-   * Whether a listed package named `tail` lives under a scope other than `scope` that a scope
-   * squat could spell: any scope when `anyScope`, else one within one edit of `scope`.
+   * Whether a listed package named `tail` lives under a scope that a squat of `scope` could
+   * spell: any other scope when `anyScope`, else one within one edit of `scope`.
    */
   mayHaveScopeTwin(scope: string, tail: string, anyScope: boolean): boolean {
-    if (!this.walkable) return true;
-    if (!this.#narrowing.scopesByTail) {
-      const byTail = new Map<string, string[]>();
-      for (const key of this.#spellings()) {
-        const scoped = key.startsWith('@') ? splitScoped(key) : null;
-        if (!scoped) continue;
-        const scopes = byTail.get(scoped.tail);
-        if (scopes) scopes.push(scoped.scope);
-        else byTail.set(scoped.tail, [scoped.scope]);
-      }
-      this.#narrowing.scopesByTail = byTail;
-    }
-    const scopes = this.#narrowing.scopesByTail.get(tail);
-    if (!scopes) return false;
-    return anyScope || scopes.some((listed) => withinOneEdit(listed, scope));
-  }
-
-  /** Every listed name, one a line: native regex scans over it beat a loop over 20,000 names. */
-  get #names(): string {
-    this.#text ??= `\n${this.index.names().join('\n')}\n`;
-    return this.#text;
+    const tables = this.#tables;
+    if (!tables) return true;
+    const starts: number[] = [];
+    tables.tails.positions(hashRange(tail, 0, tail.length, FNV_OFFSET), starts);
+    return starts.some((start) => {
+      const scoped = splitScoped(tables.lineAt(start));
+      return scoped !== null && scoped.tail === tail && (anyScope || withinOneEdit(scoped.scope, scope));
+    });
   }
 
   /** The listed name for a lower-case spelling (`jsonstream` -> `JSONStream`), or undefined. */
@@ -321,20 +475,50 @@ class SearchIndex {
 
   /** How many times `word` is a whole word (between separators, `@` and `/`) in listed names. */
   wordUses(word: string): number {
-    this.#lowerText ??= this.#names.toLowerCase();
-    return countWord(this.#lowerText, word);
+    const text = this.#lower;
+    if (this.#tables && !/[-_./@\n]/.test(word)) {
+      // Each scan reads the whole list; the words table answers from the word's own uses.
+      this.#words ??= createWordTable(text);
+      const starts: number[] = [];
+      this.#words.positions(hashRange(word, 0, word.length, FNV_OFFSET), starts);
+      return starts.filter((at) => text.startsWith(word, at) && isWordBoundary(text[at + word.length]))
+        .length;
+    }
+    let uses = 0;
+    for (let at = text.indexOf(word); at !== -1; at = text.indexOf(word, at + 1)) {
+      if (isWordBoundary(text[at - 1]) && isWordBoundary(text[at + word.length])) uses++;
+    }
+    return uses;
   }
 }
 
-function countWord(text: string, word: string): number {
-  let uses = 0;
-  for (let at = text.indexOf(word); at !== -1; at = text.indexOf(word, at + 1)) {
-    if (isWordBoundary(text[at - 1]) && isWordBoundary(text[at + word.length])) uses++;
-  }
-  return uses;
+function isWordBoundaryCode(code: number): boolean {
+  return code === 10 || code === 47 || code === 64 || isSeparatorCode(code);
 }
 
-/** Whether `a` from `aFrom` on equals `b` from `bFrom` on (`a` is the longer or equal tail). */
+/** Every word of the list text (a run between line breaks, separators, `@` and `/`) by hash. */
+function createWordTable(text: string): HashChains {
+  let words = 0;
+  for (let i = 1; i < text.length; i++) {
+    if (isWordBoundaryCode(text.charCodeAt(i)) && !isWordBoundaryCode(text.charCodeAt(i - 1))) words++;
+  }
+  const table = new HashChains(words);
+  let start = 0;
+  let hash = FNV_OFFSET;
+  for (let i = 0; i < text.length; i++) {
+    const code = text.charCodeAt(i);
+    if (!isWordBoundaryCode(code)) {
+      hash = Math.imul(hash ^ code, FNV_PRIME);
+      continue;
+    }
+    if (i > start) table.add(hash, start);
+    start = i + 1;
+    hash = FNV_OFFSET;
+  }
+  return table;
+}
+
+/** Whether `a` from `aFrom` on equals `b` from `bFrom` on. */
 function endsMatch(a: string, aFrom: number, b: string, bFrom: number): boolean {
   if (a.length - aFrom !== b.length - bFrom) return false;
   for (let i = aFrom, j = bFrom; i < a.length; i++, j++) if (a[i] !== b[j]) return false;
@@ -343,7 +527,7 @@ function endsMatch(a: string, aFrom: number, b: string, bFrom: number): boolean 
 
 const EDIT_RANK = new Map([...EDIT_ALPHABET].map((ch, i) => [ch, i]));
 
-/** Edits in the order the variants are spelled out: position, then alphabet; one per variant. */
+/** Edits in the order their variants are spelled out (position, then alphabet), once each. */
 function sortEdits(edits: Edit[]): Edit[] {
   if (edits.length < 2) return edits;
   const rank = (edit: Edit): number => edit.at * EDIT_ALPHABET.length + EDIT_RANK.get(edit.ch)!;
@@ -351,15 +535,14 @@ function sortEdits(edits: Edit[]): Edit[] {
   return edits.filter((edit, i) => i === 0 || edit.variant !== edits[i - 1]!.variant);
 }
 
-/** Damerau distance at most one (the two differ by an insertion, deletion, replacement or swap). */
+/** Damerau distance at most one: equal, or one insertion, deletion, replacement or swap apart. */
 function withinOneEdit(a: string, b: string): boolean {
   const [long, short] = a.length >= b.length ? [a, b] : [b, a];
   if (long.length - short.length > 1) return false;
   let at = 0;
   while (at < short.length && long[at] === short[at]) at++;
   if (long.length !== short.length) return endsMatch(long, at + 1, short, at);
-  if (at === short.length) return true;
-  if (endsMatch(long, at + 1, short, at + 1)) return true;
+  if (at === short.length || endsMatch(long, at + 1, short, at + 1)) return true;
   return long[at] === short[at + 1] && long[at + 1] === short[at] && endsMatch(long, at + 2, short, at + 2);
 }
 
@@ -522,7 +705,7 @@ function editHits(candidate: string, search: SearchIndex): Hit[] {
     if (target !== undefined && variant !== candidate) hits.push({ target, technique, tier, spelling: true });
   };
   // Extra character in the candidate (target = candidate minus one character).
-  if (n >= 5) {
+  if (n >= 5 && search.mayHaveDeletionTwin(candidate)) {
     for (let i = 0; i < n; i++) {
       const ch = candidate[i]!;
       if (i === n - 1 && (ch === 's' || DIGIT.test(ch))) continue; // plural, version digit: own rules
@@ -544,7 +727,7 @@ function editHits(candidate: string, search: SearchIndex): Hit[] {
     }
   }
   // Neighbours swapped.
-  if (n >= 4) {
+  if (n >= 4 && search.mayHaveSwapTwin(candidate)) {
     for (let i = 0; i < n - 1; i++) {
       if (candidate[i] === candidate[i + 1]) continue;
       found(
@@ -581,7 +764,7 @@ function unscopedHits(candidate: string, search: SearchIndex): Hit[] {
   }
 
   // `types-node`, `typesnode` for `@types/node`: the scope run into the name.
-  if (lower.replace(SEPARATORS, '').length >= 6) {
+  if (lower.replace(SEPARATORS, '').length >= 6 && search.mayHaveScopedCopy(lower)) {
     for (let i = 1; i < lower.length - 1; i++) {
       const dropped = SEPARATOR_CHARS.includes(lower[i] as '-');
       const scope = lower.slice(0, i);
@@ -598,7 +781,7 @@ function unscopedHits(candidate: string, search: SearchIndex): Hit[] {
   }
 
   const words = lower.split(SEPARATORS);
-  if (words.length >= 2 && words.length <= 4 && words.every(Boolean)) {
+  if (words.length >= 2 && words.length <= 4 && words.every(Boolean) && search.mayHaveWordOrderTwin(words)) {
     const seps = new Set(lower.match(SEPARATORS));
     const joiner = seps.size === 1 ? [...seps][0]! : '-';
     for (const order of permutations(words)) {
@@ -676,6 +859,7 @@ export function findLookalike(
   const listed = index.has(name);
   if (listed && !options.includePopular) return null;
   const search = searchIndex(index);
+  search.startCandidate();
 
   const scoped = splitScoped(name);
   let hits: Hit[];

@@ -40,6 +40,8 @@ export interface ProxyHarnessOptions {
   /** Replaces parts of the real sources (a source that throws, for failure tests). */
   wrapSources?: (sources: ClosableSources) => Sources;
   headersTimeoutMs?: number;
+  /** Upstream documents above this fail as too large. */
+  maxBodyBytes?: number;
 }
 
 export interface ProxyHarness {
@@ -94,6 +96,7 @@ export async function startProxyHarness(options: ProxyHarnessOptions = {}): Prom
         retries: options.retries ?? 0,
         headersTimeoutMs: options.headersTimeoutMs ?? 2_000,
         bodyTimeoutMs: 2_000,
+        ...(options.maxBodyBytes ? { maxBodyBytes: options.maxBodyBytes } : {}),
       },
     },
     { popular: popularList, now },

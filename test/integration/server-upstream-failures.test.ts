@@ -53,6 +53,17 @@ describe('upstream failures', () => {
     expect(res.json().error).toMatch(/lockwarden serves no unchecked documents$/);
   });
 
+  it('refuses a document larger than the configured limit with 502, never a crash', async () => {
+    h = await start({ maxBodyBytes: 256 * 1024 });
+    h.registry.fault({ kind: 'huge', bytes: 1024 * 1024 });
+    const res = await h.request({ url: '/strict/left-pad' });
+    expect(res.status).toBe(502);
+    expect(res.json().error).toMatch(/upstream registry failed for left-pad: .*too large/);
+    h.registry.clearFaults();
+    h.clock.advance(60_000);
+    expect((await h.request({ url: '/strict/left-pad' })).status).toBe(200);
+  });
+
   it('cold cache, upstream too slow: 504', async () => {
     h = await start({ headersTimeoutMs: 100 });
     h.registry.fault({ kind: 'delay', ms: 1_000 });

@@ -59,7 +59,9 @@ describe('cooling-off', () => {
   });
 
   it('gives the UTC time when the version passes within two days', () => {
-    const [f] = evaluateCoolingOff(makeContext({ policy, facts: { publishedAt: { status: 'ok', value: daysAgo(6.5) } } }));
+    const [f] = evaluateCoolingOff(
+      makeContext({ policy, facts: { publishedAt: { status: 'ok', value: daysAgo(6.5) } } }),
+    );
     expect(f!.message).toBe(
       'left-pad@1.3.1 was published 6.5 days ago (cooling-off 7 days); it passes on 2026-11-23 00:00 UTC',
     );

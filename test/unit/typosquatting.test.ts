@@ -1,15 +1,26 @@
+import { existsSync, readdirSync, readFileSync } from 'node:fs';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
 import { describe, expect, it } from 'vitest';
-import { createPopularIndex, weeklyFromMonthly } from '../../src/policy/popular-index.js';
+import {
+  createPopularIndex,
+  type PopularListInput,
+  type PopularNameIndex,
+  weeklyFromMonthly,
+} from '../../src/policy/popular-index.js';
 import type { Fact, WeeklyDownloads } from '../../src/policy/types.js';
 import {
   evaluateTyposquatting,
   FAIR_SHARE_RATIO,
+  type FindLookalikeOptions,
   findLookalike,
   humanizeCount,
+  SPELLED_OUT_CANDIDATES,
   WEAK_EDIT_MIN_MONTHLY_DOWNLOADS,
 } from '../../src/policy/typosquatting.js';
 import { makeContext, makePolicy } from '../helpers/make-policy.js';
 import { committedPopularList, realPopularIndex } from '../helpers/real-popular-index.js';
+import { findLookalikeBySpelling } from '../helpers/typosquatting-reference.js';
 
 const index = realPopularIndex();
 
@@ -349,5 +360,235 @@ describe('evaluateTyposquatting', () => {
       findLookalike(name, fresh);
     // Generous for a loaded CI machine; locally the five take about 5 ms.
     expect(performance.now() - started).toBeLessThan(500);
+  });
+});
+
+// The search narrows the rules with tables once SPELLED_OUT_CANDIDATES names have been checked
+// against an index. Its verdicts must be exactly those of spelling every variant out: the
+// same target, technique and downloads (or null) for every name, ties between equally
+// downloaded targets included.
+
+/** Deterministic pseudo-random numbers, so that a failure names the same inputs every run. */
+function seeded(seed: number): () => number {
+  let state = seed >>> 0;
+  return () => {
+    state = (Math.imul(state, 1664525) + 1013904223) >>> 0;
+    return state / 2 ** 32;
+  };
+}
+
+const MUTATION_CHARS = 'abcdefghijklmnopqrstuvwxyz0123456789-._';
+
+/** One typo an attacker (or a tired developer) might make. */
+function mutate(name: string, random: () => number): string {
+  const pick = (text: string): string => text[Math.floor(random() * text.length)] ?? '';
+  const at = Math.floor(random() * name.length);
+  const scoped = /^@([^/]+)\/(.+)$/.exec(name);
+  const mutations: (() => string)[] = [
+    () => name.slice(0, at) + name.slice(at + 1),
+    () => name.slice(0, at) + pick(MUTATION_CHARS) + name.slice(at),
+    () => name.slice(0, at) + pick(MUTATION_CHARS) + name.slice(at + 1),
+    () => name.slice(0, at) + (name[at + 1] ?? '') + (name[at] ?? '') + name.slice(at + 2),
+    () => name.slice(0, at) + (name[at] ?? '') + name.slice(at),
+    () => name.replace(/m/, 'rn').replace(/o/, '0'),
+    () => name.replace(/l/g, '1'),
+    () => name.replace(/[-_.]/g, ''),
+    () => name.replace(/-/g, '_'),
+    () => `${name.slice(0, at)}-${name.slice(at)}`,
+    () => name.split('-').reverse().join('-'),
+    () => `node-${name}`,
+    () => `${name}${pick('s')}${random() < 0.5 ? '.js' : '-2.0'}`,
+    () => name.slice(0, at) + (name[at] ?? '').toUpperCase() + name.slice(at + 1),
+    () => (scoped ? `${scoped[1]}-${scoped[2]}` : `@${name}/${name}`),
+    () => (scoped ? `@${mutate(scoped[1]!, random)}/${scoped[2]}` : `${name}s`),
+  ];
+  return mutations[Math.floor(random() * mutations.length)]!();
+}
+
+function randomName(random: () => number): string {
+  const alphabet = 'abcdefghijklmnopqrstuvwxyz0123456789-._@/Armn';
+  const length = 1 + Math.floor(random() * 24);
+  let name = '';
+  for (let i = 0; i < length; i++) name += alphabet[Math.floor(random() * alphabet.length)];
+  return name;
+}
+
+/** Every package name in the real lockfiles kept beside the checkout (none when absent). */
+function realLockfileNames(): string[] {
+  const projectRoot = fileURLToPath(new URL('../..', import.meta.url));
+  const sharedDir = path.resolve(projectRoot, '../shared/lockfiles');
+  if (!existsSync(sharedDir)) return [];
+  const names = new Set<string>();
+  const walk = (deps: Record<string, { dependencies?: Record<string, unknown> }> | undefined): void => {
+    for (const [name, dep] of Object.entries(deps ?? {})) {
+      names.add(name);
+      walk(dep.dependencies as Parameters<typeof walk>[0]);
+    }
+  };
+  for (const dir of readdirSync(sharedDir)) {
+    const file = path.join(sharedDir, dir, 'package-lock.json');
+    if (!existsSync(file)) continue;
+    const lock = JSON.parse(readFileSync(file, 'utf8')) as {
+      packages?: Record<string, unknown>;
+      dependencies?: Parameters<typeof walk>[0];
+    };
+    for (const key of Object.keys(lock.packages ?? {})) {
+      const at = key.lastIndexOf('node_modules/');
+      if (at !== -1) names.add(key.slice(at + 'node_modules/'.length));
+    }
+    walk(lock.dependencies);
+  }
+  return [...names];
+}
+
+/** A fresh index that has already checked enough names to search with its tables. */
+function narrowedIndex(list: PopularListInput): PopularNameIndex {
+  const index = createPopularIndex(list);
+  for (let i = 0; i <= SPELLED_OUT_CANDIDATES; i++) findLookalike(`warm-up-name-${i}`, index);
+  return index;
+}
+
+/** Names whose fast verdict differs from the spelled-out one, with both verdicts. */
+function disagreements(
+  names: readonly string[],
+  index: PopularNameIndex,
+  options?: FindLookalikeOptions,
+): { name: string; fast: unknown; spelled: unknown }[] {
+  const out: { name: string; fast: unknown; spelled: unknown }[] = [];
+  for (const name of names) {
+    const fast = findLookalike(name, index, options);
+    const spelled = findLookalikeBySpelling(name, index, options);
+    if (JSON.stringify(fast) !== JSON.stringify(spelled)) out.push({ name, fast, spelled });
+  }
+  return out;
+}
+
+describe('findLookalike with its tables agrees with spelling every variant out', () => {
+  const list = committedPopularList();
+  const top = createPopularIndex(list).names().slice(0, 2000);
+
+  it('on the names of the real lockfiles', () => {
+    const names = realLockfileNames();
+    if (names.length === 0) return; // ../shared/lockfiles is not beside this checkout
+    expect(names.length).toBeGreaterThan(1000);
+    expect(disagreements(names, narrowedIndex(list))).toEqual([]);
+  });
+
+  it('on typos of the 2,000 most downloaded names', () => {
+    const random = seeded(2026);
+    const names = top.flatMap((name) => [mutate(name, random), mutate(mutate(name, random), random)]);
+    const index = narrowedIndex(list);
+    expect(disagreements(names, index)).toEqual([]);
+    // Not a vacuous agreement on null: most typos of popular names are caught.
+    const caught = names.filter((name) => findLookalike(name, index) !== null);
+    expect(caught.length).toBeGreaterThan(names.length / 3);
+    const techniques = new Set(caught.map((name) => findLookalike(name, index)!.technique));
+    expect(techniques.size).toBeGreaterThan(10);
+  });
+
+  it('on random strings, hostile ones included', () => {
+    const random = seeded(7);
+    const names = Array.from({ length: 1000 }, () => randomName(random));
+    expect(disagreements(names, narrowedIndex(list))).toEqual([]);
+  });
+
+  it('on listed names judged on their own downloads, and with given downloads', () => {
+    const index = narrowedIndex(list);
+    expect(disagreements(top.slice(0, 1000), index, { includePopular: true })).toEqual([]);
+    const random = seeded(11);
+    const typos = top.slice(0, 500).map((name) => mutate(name, random));
+    for (const weekly of [0, 5_000, 2_000_000]) {
+      expect(disagreements(typos, index, { candidateWeeklyDownloads: weekly })).toEqual([]);
+    }
+  });
+
+  it.each([
+    ['an insertion at either end', ['xabcde', 'abcdex'], 'abcde', 'xabcde'],
+    ['insertions beside the same letter', ['abbcde', 'abcdde'], 'abcde', 'abbcde'],
+    ['replacements', ['qbcdef', 'abcdeq'], 'abcdef', 'qbcdef'],
+    ['keyboard neighbours', ['abcdef', 'abcdeg'], 'abcdee', 'abcdef'],
+    ['an omission before a swap', ['bacdef', 'abcdefg'], 'abcdef', 'abcdefg'],
+    ['scopes one edit away', ['@abce/lorn', '@bacd/lorn', '@abcde/lorn'], '@abcd/lorn', '@bacd/lorn'],
+  ])(
+    'breaks a tie between equally downloaded targets like the spelled-out search: %s',
+    (_, targets, candidate, expected) => {
+      const packages = targets.map((name) => [name, 90_000_000] as [string, number]);
+      const index = narrowedIndex({ asOf: '2026-03-01', packages });
+      expect(findLookalike(candidate, index)).toEqual(findLookalikeBySpelling(candidate, index));
+      expect(findLookalike(candidate, index)?.target).toBe(expected);
+    },
+  );
+
+  it('breaks ties the same way on a crowded list of near-identical names', () => {
+    // Clusters of names one edit apart with only three download counts: most typos reach
+    // several targets of the same tier and downloads, so the order of the hits decides.
+    const random = seeded(99);
+    const letters = 'abclmnor1-';
+    const counts = [1_000_000, WEAK_EDIT_MIN_MONTHLY_DOWNLOADS, 90_000_000];
+    const listed = new Map<string, number>();
+    for (let cluster = 0; cluster < 60; cluster++) {
+      let base = '';
+      for (let i = 5 + Math.floor(random() * 4); i > 0; i--) base += letters[Math.floor(random() * 10)];
+      listed.set(base, counts[Math.floor(random() * 3)]!);
+      for (let i = 0; i < 6; i++) {
+        const at = Math.floor(random() * base.length);
+        const ch = letters[Math.floor(random() * 10)]!;
+        const variant =
+          i % 2 === 0 ? base.slice(0, at) + ch + base.slice(at) : base.slice(0, at) + ch + base.slice(at + 1);
+        listed.set(variant, counts[Math.floor(random() * 3)]!);
+      }
+    }
+    const packages = [...listed];
+    const index = narrowedIndex({ asOf: '2026-03-01', packages });
+    const names = Array.from({ length: 1500 }, () =>
+      mutate(packages[Math.floor(random() * packages.length)]![0], random),
+    );
+    expect(disagreements(names, index)).toEqual([]);
+    expect(names.filter((name) => findLookalike(name, index) !== null).length).toBeGreaterThan(500);
+  });
+
+  it('looks up a few dozen spellings per name instead of about a thousand', () => {
+    const real = narrowedIndex(list);
+    let lookups = 0;
+    const counted: PopularNameIndex = {
+      asOf: real.asOf,
+      size: real.size,
+      monthlyDownloads: (name) => real.monthlyDownloads(name),
+      has: (name) => {
+        lookups++;
+        return real.has(name);
+      },
+      names: () => real.names(),
+    };
+    for (let i = 0; i <= SPELLED_OUT_CANDIDATES; i++) findLookalike(`warm-up-name-${i}`, counted);
+    const random = seeded(5);
+    const names = top.slice(0, 500).map((name) => `${mutate(name, random)}-x`);
+    lookups = 0;
+    for (const name of names) findLookalike(name, counted);
+    expect(lookups / names.length).toBeLessThan(60);
+    // Spelling out, the first names cost the old way.
+    const fresh = createPopularIndex(list);
+    lookups = 0;
+    const freshCounted = {
+      ...counted,
+      has: (name: string) => {
+        lookups++;
+        return fresh.has(name);
+      },
+    };
+    findLookalike('expres-x-y', freshCounted);
+    expect(lookups).toBeGreaterThan(500);
+  });
+
+  it('keeps spelling variants out for a list with a line break in a name', () => {
+    const index = narrowedIndex({
+      asOf: '2026-03-01',
+      packages: [
+        ['express', 150_500_000],
+        ['left\npad', 90_000_000],
+      ],
+    });
+    expect(findLookalike('expres', index)?.target).toBe('express');
+    expect(findLookalike('left\npadd', index)).toEqual(findLookalikeBySpelling('left\npadd', index));
   });
 });
