@@ -63,7 +63,8 @@ async function serveChild() {
     popular: createPopularIndex(popular),
     adminToken: 'bench',
     filePolicies: [{ policy, file: 'bench-policy' }],
-    logger: pino({ level: 'silent' }),
+    // BENCH_SERVICE_LOG=info shows the service's request log (on stderr) for a closer look.
+    logger: pino({ level: process.env.BENCH_SERVICE_LOG ?? 'silent' }, pino.destination(2)),
     version: 'bench',
   });
   const server = createServer({ keepAliveTimeout: 65_000 }, service.app.callback());

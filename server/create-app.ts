@@ -45,6 +45,7 @@ export interface CreateAppOptions {
     failureTtlMs: number;
     maxBytes: number;
     maxEntries: number;
+    prefetchConcurrency: number;
   }>;
   audit?: Partial<{ maxEntries: number; maxAgeDays: number; flushIntervalMs: number; dedupeMs: number }>;
 }

@@ -168,5 +168,7 @@ describe('parseServeArgs', () => {
       policyFiles: ['/srv/x.yaml', '/srv/y.yaml'],
     });
     expect(parseServeArgs(['--help'], {}, '/srv')).toBe('help');
+    expect(parseServeArgs([], {}, '/srv')).toMatchObject({ prefetch: true });
+    expect(parseServeArgs(['--no-prefetch'], {}, '/srv')).toMatchObject({ prefetch: false });
   });
 });
