@@ -75,6 +75,18 @@ describe('createPopularIndex', () => {
     expect(index.names()).toEqual(['z', 'a', 'b', 'm']);
   });
 
+  it('keeps a list that is already most downloaded first in its own order, ties included', () => {
+    const index = createPopularIndex(
+      makeList([
+        ['b', 9],
+        ['z', 5],
+        ['a', 5],
+        ['m', 1],
+      ]),
+    );
+    expect(index.names()).toEqual(['b', 'z', 'a', 'm']);
+  });
+
   it('treats hostile names as plain keys', () => {
     const index = createPopularIndex(
       makeList([

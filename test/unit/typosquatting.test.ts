@@ -519,6 +519,25 @@ describe('findLookalike with its tables agrees with spelling every variant out',
     },
   );
 
+  it.each([
+    ['notionx-client', 'motion-utils'],
+    ['xnotion-client', 'motion-utils'],
+    ['notion-client', null],
+    ['@notion/client', null],
+    ['client.notion', null],
+    ['client_notion_x', null],
+  ])('counts whole words of the list only: with %s listed, notion-utils -> %s', (other, expected) => {
+    const index = narrowedIndex({
+      asOf: '2026-03-01',
+      packages: [
+        ['motion-utils', 90_000_000],
+        [other, 1_000_000],
+      ],
+    });
+    expect(findLookalike('notion-utils', index)).toEqual(findLookalikeBySpelling('notion-utils', index));
+    expect(findLookalike('notion-utils', index)?.target ?? null).toBe(expected);
+  });
+
   it('breaks ties the same way on a crowded list of near-identical names', () => {
     // Clusters of names one edit apart with only three download counts: most typos reach
     // several targets of the same tier and downloads, so the order of the hits decides.
@@ -538,11 +557,18 @@ describe('findLookalike with its tables agrees with spelling every variant out',
         listed.set(variant, counts[Math.floor(random() * 3)]!);
       }
     }
+    // The same clusters as scopes of one package name.
+    for (const [name, count] of [...listed]) if (!name.includes('-')) listed.set(`@${name}/lorn`, count);
     const packages = [...listed];
     const index = narrowedIndex({ asOf: '2026-03-01', packages });
-    const names = Array.from({ length: 1500 }, () =>
-      mutate(packages[Math.floor(random() * packages.length)]![0], random),
-    );
+    const pickListed = (): string => packages[Math.floor(random() * packages.length)]![0];
+    const names = [
+      ...Array.from({ length: 1500 }, () => mutate(pickListed(), random)),
+      ...Array.from(
+        { length: 500 },
+        () => `@${mutate(pickListed().replace(/^@|\/lorn$/g, ''), random)}/lorn`,
+      ),
+    ];
     expect(disagreements(names, index)).toEqual([]);
     expect(names.filter((name) => findLookalike(name, index) !== null).length).toBeGreaterThan(500);
   });
