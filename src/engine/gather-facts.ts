@@ -3,7 +3,7 @@
 import { parsePublishTime } from '../policy/format.js';
 import { parseRepository } from '../policy/repository.js';
 import type { Fact, Policy, RepositoryTags, VersionFacts, WeeklyDownloads } from '../policy/types.js';
-import type { Manifest, Packument, Sources } from '../sources/types.js';
+import type { Manifest, ManifestResult, Packument, Sources } from '../sources/types.js';
 import { mapConcurrent } from './map-concurrent.js';
 
 export interface PackageRef {
@@ -27,6 +27,12 @@ export function factNeeds(policy: Policy): FactNeeds {
     downloads: policy.minWeeklyDownloads > 0,
     registry: times,
   };
+}
+
+/** What one run learns about the registry, to plan requests for the packages after. */
+interface RegistryTraits {
+  /** Whether the registry answers the abbreviated Accept header; undefined until known. */
+  abbreviates?: boolean;
 }
 
 export interface GatheredFacts {
@@ -87,7 +93,7 @@ function abbreviatedIsEnough(packument: Packument, policy: Policy, now: Date): b
 async function gatherForName(
   name: string,
   refs: PackageRef[],
-  ctx: { policy: Policy; sources: Sources; now: Date; needs: FactNeeds },
+  ctx: { policy: Policy; sources: Sources; now: Date; needs: FactNeeds; registry: RegistryTraits },
   downloadsPromise: Promise<Map<string, Fact<WeeklyDownloads>> | undefined>,
 ): Promise<GatheredFacts[]> {
   const { policy, sources, now, needs } = ctx;
@@ -98,7 +104,21 @@ async function gatherForName(
   }
   if (!needs.registry) return refs.map((ref) => ({ version: ref.version, facts: { ...base } }));
 
+  // Tag checks need the repository, which abbreviated documents lack: when the registry serves
+  // abbreviated documents, ask for the small per-version documents alongside the packument
+  // instead of after it (one round trip instead of two).
+  const manifests = new Map<string, Promise<ManifestResult>>();
+  if (needs.tags && ctx.registry.abbreviates !== false && !name.startsWith('@types/')) {
+    for (const ref of refs) {
+      if (ref.version === null || manifests.has(ref.version)) continue;
+      const pending = sources.registry.getManifest(name, ref.version);
+      pending.catch(() => {}); // awaited (and its error surfaced) in tagsFor, or unused
+      manifests.set(ref.version, pending);
+    }
+  }
+
   let result = await sources.registry.getPackument(name, { full: false });
+  if (result.status === 'ok') ctx.registry.abbreviates = result.abbreviated;
   if (result.status === 'ok' && !abbreviatedIsEnough(result.packument, policy, now)) {
     result = await sources.registry.getPackument(name, { full: true });
   }
@@ -147,18 +167,25 @@ async function gatherForName(
         facts.publishedAt = fact;
         if (upperBound) facts.publishedAtIsUpperBound = true;
       }
-      if (needs.tags) facts.repositoryTags = await tagsFor(name, version, packument, sources);
+      if (needs.tags)
+        facts.repositoryTags = await tagsFor(name, version, packument, sources, manifests.get(version));
       return { version, facts };
     }),
   );
 }
 
-async function tagsFor(name: string, version: string, packument: Packument, sources: Sources) {
+async function tagsFor(
+  name: string,
+  version: string,
+  packument: Packument,
+  sources: Sources,
+  prefetched: Promise<ManifestResult> | undefined,
+) {
   const manifest: Manifest | undefined = packument.versions[version];
   let repository = manifest?.repository ?? packument.repository;
   if (repository === undefined && !packument.time) {
     // Abbreviated documents carry no repository: the per-version document is small and has it.
-    const m = await sources.registry.getManifest(name, version);
+    const m = await (prefetched ?? sources.registry.getManifest(name, version));
     if (m.status === 'unavailable') return registryUnavailable(m.source, m.reason);
     if (m.status === 'ok') repository = m.manifest.repository;
   }
@@ -189,13 +216,14 @@ export async function gatherFacts(
     ? ctx.sources.downloads.getWeeklyDownloads(names)
     : Promise.resolve(undefined);
   const out = new Array<GatheredFacts>(refs.length);
+  const registry: RegistryTraits = {};
   let done = 0;
   await mapConcurrent(names, ctx.concurrency ?? 32, async (name) => {
     const indexes = byName.get(name)!;
     const gathered = await gatherForName(
       name,
       indexes.map((i) => refs[i]!),
-      { ...ctx, needs },
+      { ...ctx, needs, registry },
       downloads,
     );
     indexes.forEach((i, k) => {

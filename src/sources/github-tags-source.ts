@@ -1,5 +1,5 @@
 // Tag and release names of a GitHub repository, for the suspicious-version check. With a token
-// the REST API is used (tags + releases, paginated); without one, `git ls-remote --tags`, which
+// the REST API is used (tags, paginated; releases are backed by tags); without one, `git ls-remote --tags`, which
 // needs no token and has no API rate limit. Lookups are shared per repository for the whole run.
 import { execFile } from 'node:child_process';
 import type { Fact } from '../policy/types.js';
@@ -16,7 +16,7 @@ export interface TagsSourceOptions {
   gitBaseUrl: string;
   http?: HttpClient;
   now?: () => Date;
-  /** Pages per list (tags, releases) before giving up on a repository. */
+  /** Pages of tags before giving up on a repository. */
   maxPages?: number;
   gitTimeoutMs?: number;
   /** Environment for the `git` child process (PATH, HOME, proxy settings). */
@@ -76,7 +76,7 @@ export function createTagsSource(options: TagsSourceOptions): TagsSource {
     return result;
   }
 
-  async function listAll(owner: string, repo: string, kind: 'tags' | 'releases'): Promise<Lookup> {
+  async function listAll(owner: string, repo: string, kind: 'tags'): Promise<Lookup> {
     const names: string[] = [];
     let next: string | undefined = `${apiUrl}repos/${owner}/${repo}/${kind}?per_page=${PER_PAGE}`;
     for (let page = 1; next; page++) {
@@ -135,13 +135,9 @@ export function createTagsSource(options: TagsSourceOptions): TagsSource {
   }
 
   async function viaApi(owner: string, repo: string): Promise<Lookup> {
-    const [tags, releases] = await Promise.all([
-      listAll(owner, repo, 'tags'),
-      listAll(owner, repo, 'releases'),
-    ]);
-    if (!tags.ok) return tags;
-    if (!releases.ok) return releases;
-    return { ok: true, names: [...tags.names, ...releases.names] };
+    // Every published GitHub release is backed by a tag of the same name (drafts are not public),
+    // so the tag list already covers releases; asking for releases too would double the requests.
+    return listAll(owner, repo, 'tags');
   }
 
   function viaGit(owner: string, repo: string): Promise<Lookup> {

@@ -113,7 +113,12 @@ export async function runActionBundle(opts: BundleRunOptions): Promise<BundleRun
 
   const args: string[] = [...(opts.nodeArgs ?? [])];
   if (opts.measureRss) {
-    const hook = `process.on('exit', () => require('node:fs').writeFileSync(${JSON.stringify(rssFile)}, String(process.resourceUsage().maxRSS * 1024)));`;
+    // Sampled, not ru_maxrss: on Linux a spawned child's ru_maxrss starts from the parent's size at fork.
+    const hook = [
+      'let peak = process.memoryUsage.rss();',
+      'setInterval(() => { peak = Math.max(peak, process.memoryUsage.rss()); }, 10).unref();',
+      `process.on('exit', () => require('node:fs').writeFileSync(${JSON.stringify(rssFile)}, String(Math.max(peak, process.memoryUsage.rss()))));`,
+    ].join('\n');
     const hookFile = path.join(runnerDir, 'rss-hook.cjs');
     writeFileSync(hookFile, hook);
     args.push('--require', hookFile);
