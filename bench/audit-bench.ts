@@ -1,6 +1,7 @@
 // `npm run bench`: lockwarden audit against loopback fakes that add latency to every request.
 //   npm run bench                        generated 2,000-package lockfile, then ../shared/lockfiles/* if present
 //   npm run bench -- <dir> [<dir>...]    also (or only, with --only-given) real project directories
+//   npm run bench -- --generated         only the generated lockfile
 // Prints wall time cold (empty cache) and warm (second run, cache on disk), upstream requests and
 // bytes, and peak RSS, with the machine noted. Targets (issue #2): cold <= 10 s, warm <= 2 s,
 // peak RSS <= 400 MB; `lockwarden check` of one name (typosquatting only) < 300 ms.
@@ -32,6 +33,8 @@ const DAY = 86400000;
 
 const args = process.argv.slice(2);
 const onlyGiven = args.includes('--only-given');
+// --generated: the generated 2,000-package lockfile only (no real lockfiles, no Action bench).
+const generatedOnly = args.includes('--generated');
 const givenDirs = args.filter((a) => !a.startsWith('--'));
 
 function machine(): string {
@@ -272,7 +275,7 @@ try {
   if (!onlyGiven) workloads.push(generatedWorkload(work));
   const shared = path.resolve(ROOT, '../shared/lockfiles');
   const realDirs = [...givenDirs.map((d) => path.resolve(d))];
-  if (!onlyGiven && existsSync(shared)) {
+  if (!onlyGiven && !generatedOnly && existsSync(shared)) {
     for (const d of readdirSync(shared, { withFileTypes: true }))
       if (d.isDirectory()) realDirs.push(path.join(shared, d.name));
   }
@@ -284,7 +287,7 @@ try {
   }
   await benchCheck(work);
   const actionBench = path.join(ROOT, 'bench/action-bench.mjs');
-  if (!onlyGiven && existsSync(actionBench)) {
+  if (!onlyGiven && !generatedOnly && existsSync(actionBench)) {
     console.log('\n# GitHub Action benchmark');
     await new Promise<void>((resolve) => {
       spawn(process.execPath, [actionBench], { stdio: 'inherit' }).on('close', () => resolve());

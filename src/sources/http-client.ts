@@ -59,7 +59,7 @@ export interface HttpClient {
 }
 
 const DEFAULTS = {
-  maxConcurrency: 16,
+  maxConcurrency: 32,
   headersTimeoutMs: 10_000,
   bodyTimeoutMs: 30_000,
   retries: 2,
