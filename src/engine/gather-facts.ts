@@ -96,12 +96,22 @@ async function gatherForName(
   ctx: { policy: Policy; sources: Sources; now: Date; needs: FactNeeds; registry: RegistryTraits },
   downloadsPromise: Promise<Map<string, Fact<WeeklyDownloads>> | undefined>,
 ): Promise<GatheredFacts[]> {
+  const gathered = await gatherRegistryFacts(name, refs, ctx);
+  if (ctx.needs.downloads) {
+    // The one bulk downloads lookup runs alongside the registry work; join it only now.
+    const dl = (await downloadsPromise)?.get(name) ?? registryUnavailable('downloads', `no answer for ${name}`);
+    for (const g of gathered) g.facts.weeklyDownloads = dl;
+  }
+  return gathered;
+}
+
+async function gatherRegistryFacts(
+  name: string,
+  refs: PackageRef[],
+  ctx: { policy: Policy; sources: Sources; now: Date; needs: FactNeeds; registry: RegistryTraits },
+): Promise<GatheredFacts[]> {
   const { policy, sources, now, needs } = ctx;
   const base: VersionFacts = {};
-  const dl = (await downloadsPromise)?.get(name);
-  if (needs.downloads) {
-    base.weeklyDownloads = dl ?? registryUnavailable('downloads', `no answer for ${name}`);
-  }
   if (!needs.registry) return refs.map((ref) => ({ version: ref.version, facts: { ...base } }));
 
   // Tag checks need the repository, which abbreviated documents lack: when the registry serves
