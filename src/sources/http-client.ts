@@ -22,6 +22,13 @@ export interface HttpClientOptions {
   backoffMaxMs?: number;
   /** A `Retry-After` above this is not waited for: the request fails at once. */
   retryAfterCapMs?: number;
+  /**
+   * After this many requests to one origin in a row fail (retries exhausted), further requests to
+   * it fail at once for `breakerCooldownMs`, naming the last failure: an upstream that is down
+   * costs one timeout per run, not one per package. 0 disables.
+   */
+  breakerThreshold?: number;
+  breakerCooldownMs?: number;
   /** Decoded bodies above this fail with 'document too large'. */
   maxBodyBytes?: number;
   userAgent?: string;
@@ -66,6 +73,8 @@ const DEFAULTS = {
   backoffBaseMs: 250,
   backoffMaxMs: 4_000,
   retryAfterCapMs: 10_000,
+  breakerThreshold: 8,
+  breakerCooldownMs: 30_000,
   maxBodyBytes: 64 * 1024 * 1024,
 };
 
@@ -85,6 +94,7 @@ export function createHttpClient(options: HttpClientOptions = {}): HttpClient {
   });
   const limit = createSemaphore(opts.maxConcurrency);
   const totals = { requests: 0, bytes: 0, retries: 0 };
+  const breakers = new Map<string, { failures: number; openedAtMs?: number; lastReason?: string }>();
 
   async function attempt(req: HttpRequest, url: string): Promise<AttemptResult> {
     totals.requests++;
@@ -141,8 +151,29 @@ export function createHttpClient(options: HttpClientOptions = {}): HttpClient {
   }
 
   async function run(req: HttpRequest): Promise<HttpResult> {
-    const fail = (reason: string): HttpResult => {
+    const origin = new URL(req.url).origin;
+    const breaker = breakers.get(origin) ?? { failures: 0 };
+    breakers.set(origin, breaker);
+    if (breaker.openedAtMs !== undefined) {
+      if (Date.now() - breaker.openedAtMs < opts.breakerCooldownMs) {
+        if (req.stats) req.stats.errors++;
+        return {
+          status: 'unavailable',
+          source: req.source,
+          reason: `${req.source} ${origin} unreachable: ${breaker.failures} requests in a row failed, the last with "${breaker.lastReason}"; not asked again for ${Math.round(opts.breakerCooldownMs / 1000)} s`,
+        };
+      }
+      // Half-open: let requests through again; one more failure reopens the breaker.
+      breaker.openedAtMs = undefined;
+      breaker.failures = Math.max(0, opts.breakerThreshold - 1);
+    }
+    const fail = (reason: string, upstreamFault = false): HttpResult => {
       if (req.stats) req.stats.errors++;
+      if (upstreamFault && opts.breakerThreshold > 0) {
+        breaker.failures++;
+        breaker.lastReason = reason;
+        if (breaker.failures >= opts.breakerThreshold) breaker.openedAtMs = Date.now();
+      }
       return { status: 'unavailable', source: req.source, reason: `${req.source} ${req.url}: ${reason}` };
     };
     const shouldRetry = req.shouldRetry ?? ((code: number) => code === 429 || code >= 500);
@@ -178,6 +209,7 @@ export function createHttpClient(options: HttpClientOptions = {}): HttpClient {
           waitMs = retryAfterMs;
         }
       } else {
+        breaker.failures = 0;
         return {
           status: 'response',
           statusCode: result.statusCode,
@@ -187,7 +219,7 @@ export function createHttpClient(options: HttpClientOptions = {}): HttpClient {
         };
       }
       if (retry >= opts.retries) {
-        return fail(retry === 0 ? retryReason : `${retryReason} (after ${retry + 1} attempts)`);
+        return fail(retry === 0 ? retryReason : `${retryReason} (after ${retry + 1} attempts)`, true);
       }
       totals.retries++;
       await sleep(waitMs ?? backoffDelay(retry, opts.backoffBaseMs, opts.backoffMaxMs, random));

@@ -140,3 +140,50 @@ describe('retry timing', () => {
     expect(backoffDelay(retry, 250, 4000, () => random)).toBe(expected);
   });
 });
+
+describe('circuit breaker per origin', () => {
+  it('stops asking an origin after consecutive failures, and a success resets the count', async () => {
+    server = await startFakeServer((_req, res) => {
+      res.writeHead(200, { 'content-type': 'application/json' });
+      res.end('{}');
+    });
+    server.fault({ kind: 'status', status: 503, times: 2 });
+    client = createHttpClient({ retries: 0, breakerThreshold: 3, sleep: async () => {} });
+    const get = () => client!.request({ url: `${server!.url}doc`, source: 'registry' });
+    expect((await get()).status).toBe('unavailable');
+    expect((await get()).status).toBe('unavailable');
+    expect((await get()).status).toBe('response'); // 2 failures, then a success resets
+    server.fault({ kind: 'status', status: 503 });
+    for (let i = 0; i < 3; i++) expect((await get()).status).toBe('unavailable');
+    const asked = server.requests.length;
+    const refused = await get();
+    expect(server.requests.length).toBe(asked);
+    expect(refused).toEqual({
+      status: 'unavailable',
+      source: 'registry',
+      reason: `registry ${server.url.replace(/\/$/, '')} unreachable: 3 requests in a row failed, the last with "HTTP 503"; not asked again for 30 s`,
+    });
+  });
+
+  it('asks again after the cool-down', async () => {
+    server = await startFakeServer((_req, res) => {
+      res.writeHead(200);
+      res.end('ok');
+    });
+    server.fault({ kind: 'status', status: 500, times: 2 });
+    client = createHttpClient({
+      retries: 0,
+      breakerThreshold: 2,
+      breakerCooldownMs: 50,
+      sleep: async () => {},
+    });
+    const get = () => client!.request({ url: `${server!.url}doc`, source: 'registry' });
+    await get();
+    await get();
+    expect((await get()).status).toBe('unavailable');
+    const asked = server.requests.length;
+    await new Promise((r) => setTimeout(r, 60));
+    expect((await get()).status).toBe('response');
+    expect(server.requests.length).toBe(asked + 1);
+  });
+});
