@@ -35,7 +35,9 @@ const args = process.argv.slice(2);
 const onlyGiven = args.includes('--only-given');
 // --generated: the generated 2,000-package lockfile only (no real lockfiles, no Action bench).
 const generatedOnly = args.includes('--generated');
-const givenDirs = args.filter((a) => !a.startsWith('--'));
+// --profile DIR: write V8 CPU profiles of the warm runs there (open them in Chrome DevTools).
+const profileDir = args.includes('--profile') ? path.resolve(args[args.indexOf('--profile') + 1] ?? 'profiles') : undefined;
+const givenDirs = args.filter((a, i) => !a.startsWith('--') && args[i - 1] !== '--profile');
 
 function machine(): string {
   const cpu = os.cpus()[0]?.model ?? 'unknown cpu';
@@ -137,10 +139,10 @@ interface RunResult {
   summary: string;
 }
 
-function runCli(argv: string[], env: NodeJS.ProcessEnv = {}): Promise<RunResult> {
+function runCli(argv: string[], env: NodeJS.ProcessEnv = {}, nodeArgs: string[] = []): Promise<RunResult> {
   return new Promise((resolve, reject) => {
     const started = process.hrtime.bigint();
-    const child = spawn(process.execPath, [CLI, ...argv], {
+    const child = spawn(process.execPath, [...nodeArgs, CLI, ...argv], {
       env: { PATH: process.env.PATH, HOME: process.env.HOME, ...env },
       stdio: ['ignore', 'pipe', 'pipe'],
     });
@@ -213,7 +215,7 @@ async function benchWorkload(work: string, w: Workload, policyFile: string, poli
     github: github.requests.length,
   };
   const r1 = reqs();
-  const warm = await runCli(argv, env);
+  const warm = await runCli(argv, env, profileDir ? ['--cpu-prof', '--cpu-prof-dir', profileDir] : []);
   const warmRequests = reqs() - r1;
   const docBytes = w.packuments.reduce((n, p) => n + Buffer.byteLength(JSON.stringify(p)), 0);
   console.log(`\n## ${w.label}, policy ${policyLabel}`);

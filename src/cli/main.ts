@@ -149,9 +149,14 @@ async function runCheckOrAudit(
   const popular: PopularIndex = createPopularIndex(readPopularList());
   const needs = factNeeds(policy);
   // A name-only policy (typosquatting, lists) needs no upstream: skip the HTTP stack entirely.
+  const resolvesLatest = needs.resolveLatest && refs.some((r) => r.version === null);
   const sources =
-    needs.registry || needs.downloads || needs.tags
-      ? await openSources(values, dir, io, { timeoutMs, retries, needsRegistry: needs.registry })
+    needs.registry || needs.downloads || needs.tags || resolvesLatest
+      ? await openSources(values, dir, io, {
+          timeoutMs,
+          retries,
+          needsRegistry: needs.registry || resolvesLatest,
+        })
       : offlineSources();
   const progress = createProgress(io.stderr, { enabled: !values.json && io.stderr.isTTY === true });
   try {

@@ -1,6 +1,7 @@
 // The proxy's entry point: one packument, every version, through the same evaluateVersion as the
 // CLI. Facts shared by all versions (downloads, tags of one repository) are fetched once.
 import { evaluatePackageLevel, evaluateVersion } from '../policy/evaluate.js';
+import { parseRepository } from '../policy/repository.js';
 import type {
   Decision,
   Fact,
@@ -12,12 +13,25 @@ import type {
   VersionFacts,
 } from '../policy/types.js';
 import type { Packument, Sources } from '../sources/types.js';
-import { factNeeds, publishedAtFact, readRepositoryTags } from './gather-facts.js';
+import { factNeeds, publishedAtFact } from './gather-facts.js';
+import { mapConcurrent } from './map-concurrent.js';
+
+/**
+ * Distinct GitHub repositories whose tags one packument may cause to be fetched. Real packages name
+ * one or two over their history; a hostile document naming thousands must not turn one request
+ * into thousands of API calls.
+ */
+export const MAX_TAG_REPOSITORIES_PER_PACKUMENT = 5;
+const TAG_LOOKUP_CONCURRENCY = 3;
 
 export interface PackumentEvaluation {
   /** Name-level findings: typosquatting, popularity (and their unavailable variants). */
   packageFindings: Finding[];
-  /** The verdict for the package as a whole; `block` means refuse the whole package (403). */
+  /**
+   * The verdict for the package as a whole (no version). Its findings also apply to every version,
+   * but an allow entry with a range can lift them for some versions: a `block` here refuses the
+   * package only when no version is left.
+   */
   packageVerdict: Verdict;
   packageDecision: Decision;
   /** Every version key of the packument -> its verdict. */
@@ -29,6 +43,11 @@ export interface PackumentContext {
   sources: Sources;
   now: Date;
   popular: PopularIndex;
+  /**
+   * The name the client asked for. Every guardrail judges this name, never the document's own
+   * `name`, which is upstream data; defaults to `packument.name`.
+   */
+  name?: string;
 }
 
 export async function evaluatePackument(
@@ -36,7 +55,7 @@ export async function evaluatePackument(
   ctx: PackumentContext,
 ): Promise<PackumentEvaluation> {
   const { policy, sources, now, popular } = ctx;
-  const name = packument.name;
+  const name = ctx.name ?? packument.name;
   const needs = factNeeds(policy);
   const base: VersionFacts = { packageKnown: { status: 'ok', value: true } };
   if (needs.downloads) {
@@ -50,17 +69,9 @@ export async function evaluatePackument(
   const versionKeys = Object.keys(packument.versions ?? {});
   base.knownVersions = versionKeys;
 
-  // One tag lookup per distinct repository field (usually one for the whole package).
-  const tagsByRepo = new Map<string, Promise<Fact<RepositoryTags>>>();
-  const tagsFor = (repository: unknown): Promise<Fact<RepositoryTags>> => {
-    const key = JSON.stringify(repository ?? null);
-    let p = tagsByRepo.get(key);
-    if (!p) {
-      p = readRepositoryTags(sources, repository);
-      tagsByRepo.set(key, p);
-    }
-    return p;
-  };
+  const tagsByVersion = needs.tags
+    ? await readTagsPerVersion(packument, versionKeys, sources)
+    : new Map<string, Fact<RepositoryTags>>();
 
   const packageCtx = { name, version: null, policy, facts: base, now, popular };
   const packageFindings = evaluatePackageLevel(packageCtx);
@@ -74,13 +85,68 @@ export async function evaluatePackument(
       facts.publishedAt = fact;
       if (upperBound) facts.publishedAtIsUpperBound = true;
     }
-    if (needs.tags) {
-      const manifest = packument.versions[version];
-      facts.repositoryTags = await tagsFor(manifest?.repository ?? packument.repository);
-    }
+    const tags = tagsByVersion.get(version);
+    if (tags) facts.repositoryTags = tags;
     versions.set(version, evaluateVersion({ name, version, policy, facts, now, popular }, packageFindings));
   }
   return { packageFindings, packageVerdict, packageDecision: packageVerdict.decision, versions };
+}
+
+/**
+ * The repository-tags fact of every version: one lookup per distinct GitHub repository (newest
+ * versions first, at most MAX_TAG_REPOSITORIES_PER_PACKUMENT of them), a few at a time.
+ */
+async function readTagsPerVersion(
+  packument: Packument,
+  versionKeys: readonly string[],
+  sources: Sources,
+): Promise<Map<string, Fact<RepositoryTags>>> {
+  const parsedByField = new Map<string, ReturnType<typeof parseRepository>>();
+  const repoOf = new Map<string, ReturnType<typeof parseRepository>>();
+  for (const version of versionKeys) {
+    const field = packument.versions[version]?.repository ?? packument.repository;
+    const key = JSON.stringify(field ?? null) ?? 'null';
+    let parsed = parsedByField.get(key);
+    if (!parsed) {
+      parsed = parseRepository(field);
+      parsedByField.set(key, parsed);
+    }
+    repoOf.set(version, parsed);
+  }
+  const looked = new Map<string, Fact<RepositoryTags>>();
+  const wanted: string[] = [];
+  let tooMany = 0;
+  // Registries list versions oldest first; the newest ones are what clients install.
+  for (const version of [...versionKeys].reverse()) {
+    const ref = repoOf.get(version)!;
+    if (ref.status !== 'github' || looked.has(ref.repo) || wanted.includes(ref.repo)) continue;
+    if (wanted.length < MAX_TAG_REPOSITORIES_PER_PACKUMENT) wanted.push(ref.repo);
+    else tooMany++;
+  }
+  await mapConcurrent(wanted, TAG_LOOKUP_CONCURRENCY, async (repo) => {
+    const tags = await sources.tags.getTags(repo);
+    looked.set(
+      repo,
+      tags.status === 'unavailable' ? tags : { status: 'ok', value: { repo, tags: tags.value } },
+    );
+  });
+  const out = new Map<string, Fact<RepositoryTags>>();
+  for (const version of versionKeys) {
+    const ref = repoOf.get(version)!;
+    if (ref.status !== 'github') {
+      out.set(version, { status: 'unavailable', source: 'repository', reason: ref.reason });
+      continue;
+    }
+    out.set(
+      version,
+      looked.get(ref.repo) ?? {
+        status: 'unavailable',
+        source: 'repository',
+        reason: `too many distinct repositories in this packument (${MAX_TAG_REPOSITORIES_PER_PACKUMENT + tooMany}; tags are looked up for ${MAX_TAG_REPOSITORIES_PER_PACKUMENT})`,
+      },
+    );
+  }
+  return out;
 }
 
 /** Name-level checks for a name the upstream does not know (`npm install expres`). */

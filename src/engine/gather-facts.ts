@@ -14,6 +14,8 @@ export interface PackageRef {
 
 export interface FactNeeds {
   registry: boolean;
+  /** Resolve the latest version of refs that name none, even when no guardrail needs the registry. */
+  resolveLatest: boolean;
   times: boolean;
   downloads: boolean;
   tags: boolean;
@@ -26,6 +28,8 @@ export function factNeeds(policy: Policy): FactNeeds {
     tags: policy.suspiciousVersion,
     downloads: policy.minWeeklyDownloads > 0,
     registry: times,
+    // `block: ["evil@*"]` can only match a version: a ref without one needs the latest resolved.
+    resolveLatest: [...policy.allow, ...policy.block].some((e) => e.range !== undefined),
   };
 }
 
@@ -99,7 +103,8 @@ async function gatherForName(
   const gathered = await gatherRegistryFacts(name, refs, ctx);
   if (ctx.needs.downloads) {
     // The one bulk downloads lookup runs alongside the registry work; join it only now.
-    const dl = (await downloadsPromise)?.get(name) ?? registryUnavailable('downloads', `no answer for ${name}`);
+    const dl =
+      (await downloadsPromise)?.get(name) ?? registryUnavailable('downloads', `no answer for ${name}`);
     for (const g of gathered) g.facts.weeklyDownloads = dl;
   }
   return gathered;
@@ -112,7 +117,8 @@ async function gatherRegistryFacts(
 ): Promise<GatheredFacts[]> {
   const { policy, sources, now, needs } = ctx;
   const base: VersionFacts = {};
-  if (!needs.registry) return refs.map((ref) => ({ version: ref.version, facts: { ...base } }));
+  const wantRegistry = needs.registry || (needs.resolveLatest && refs.some((r) => r.version === null));
+  if (!wantRegistry) return refs.map((ref) => ({ version: ref.version, facts: { ...base } }));
 
   // Tag checks need the repository, which abbreviated documents lack: when the registry serves
   // abbreviated documents, ask for the small per-version documents alongside the packument
@@ -128,9 +134,25 @@ async function gatherRegistryFacts(
   }
 
   let result = await sources.registry.getPackument(name, { full: false });
-  if (result.status === 'ok') ctx.registry.abbreviates = result.abbreviated;
-  if (result.status === 'ok' && !abbreviatedIsEnough(result.packument, policy, now)) {
-    result = await sources.registry.getPackument(name, { full: true });
+  let timesMissing = false;
+  if (result.status === 'ok') {
+    ctx.registry.abbreviates = result.abbreviated;
+    const doc = result.packument;
+    // A pinned version the (possibly cached) document lacks may have been published since.
+    const lacksPinned = refs.some((r) => r.version !== null && !Object.hasOwn(doc.versions, r.version));
+    if ((needs.times && !abbreviatedIsEnough(doc, policy, now)) || lacksPinned) {
+      result = await sources.registry.getPackument(name, { full: true, revalidate: lacksPinned });
+    }
+    // Asked for the full document and still no times (a cache ignoring Vary: Accept, say): the
+    // publish times are unknown, which is never the same as old.
+    if (
+      result.status === 'ok' &&
+      needs.times &&
+      !result.packument.time &&
+      !abbreviatedIsEnough(result.packument, policy, now)
+    ) {
+      timesMissing = true;
+    }
   }
   if (result.status === 'not-found') {
     return refs.map((ref) => {
@@ -172,7 +194,12 @@ async function gatherRegistryFacts(
         if (needs.tags) facts.repositoryTags = gone;
         return { version, facts };
       }
-      if (needs.times) {
+      if (needs.times && timesMissing) {
+        facts.publishedAt = registryUnavailable(
+          'registry',
+          `${sources.registry.url} returned ${name} without publish times, although the full document was asked for`,
+        );
+      } else if (needs.times) {
         const { fact, upperBound } = publishedAtFact(packument, version);
         facts.publishedAt = fact;
         if (upperBound) facts.publishedAtIsUpperBound = true;

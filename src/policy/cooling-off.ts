@@ -37,8 +37,22 @@ export function evaluateCoolingOff(ctx: GuardrailContext): Finding[] {
   const thresholdMs = policy.coolingOffDays * DAY_MS;
   const ageMs = Math.max(0, now.getTime() - published);
   if (ageMs >= thresholdMs) return [];
-  // An upper bound only proves age; it cannot prove youth. The engine fetches exact times in that case.
-  if (facts.publishedAtIsUpperBound) return [];
+  // An upper bound (an abbreviated document's `modified`) proves age but never youth: without the
+  // exact time the version may be young or old, which is unavailable, not a pass.
+  if (facts.publishedAtIsUpperBound) {
+    return [
+      unavailableFinding(
+        ctx,
+        'cooling-off',
+        'version',
+        {
+          source: 'registry',
+          reason: `only the document's last modification (${fact.value}) is known, not when ${spec(name, version)} was published`,
+        },
+        'publish time',
+      ),
+    ];
+  }
   const passesAt = published + thresholdMs;
   // Within two days the date alone is too coarse to act on: add the UTC time.
   const passesOn =

@@ -65,6 +65,8 @@ export function createRegistrySource(options: RegistrySourceOptions): RegistrySo
     path: string;
     accept: string;
     parse: (body: Buffer) => ParseResult<T>;
+    /** Ask upstream even when the cached copy is fresh (a version the copy lacks was asked for). */
+    revalidate?: boolean;
   }): Promise<DocResult<T>> {
     const docUrl = url + req.path;
     // Defence in depth: the validated name cannot leave the registry, but the check is cheap.
@@ -77,7 +79,7 @@ export function createRegistrySource(options: RegistrySourceOptions): RegistrySo
       const parsed = req.parse(cached.entry.body);
       return parsed.ok ? parsed.value : undefined;
     };
-    if (cached && nowMs - cached.entry.fetchedAtMs < freshnessMs) {
+    if (cached && !req.revalidate && nowMs - cached.entry.fetchedAtMs < freshnessMs) {
       const value = parseCached();
       if (value !== undefined) {
         stats.cacheHits++;
@@ -144,27 +146,33 @@ export function createRegistrySource(options: RegistrySourceOptions): RegistrySo
 
   return {
     url,
-    async getPackument(name, { full }) {
+    async getPackument(name, opts) {
+      const full = opts.full;
       assertValidPackageName(name, 'registry lookup');
       const fullKey = `full:${name}`;
       const abbrKey = `abbreviated:${name}`;
-      return dedupe(full ? fullKey : abbrKey, async (): Promise<PackumentResult> => {
-        const result = await fetchDocument<Packument>({
-          // A full document also answers an abbreviated question.
-          keys: full ? [fullKey] : [abbrKey, fullKey],
-          storeKey: (doc) => (doc.time ? fullKey : abbrKey),
-          path: encodePackageName(name),
-          accept: full ? FULL_ACCEPT : ABBREVIATED_ACCEPT,
-          parse: (body) => parsePackument(body, name),
-        });
-        if (result.status !== 'ok') return result;
-        return {
-          status: 'ok',
-          packument: result.value,
-          abbreviated: result.value.time === undefined,
-          fromCache: result.fromCache,
-        };
-      });
+      const revalidate = opts.revalidate === true;
+      return dedupe(
+        `${full ? fullKey : abbrKey}${revalidate ? ':revalidate' : ''}`,
+        async (): Promise<PackumentResult> => {
+          const result = await fetchDocument<Packument>({
+            revalidate,
+            // A full document also answers an abbreviated question.
+            keys: full ? [fullKey] : [abbrKey, fullKey],
+            storeKey: (doc) => (doc.time ? fullKey : abbrKey),
+            path: encodePackageName(name),
+            accept: full ? FULL_ACCEPT : ABBREVIATED_ACCEPT,
+            parse: (body) => parsePackument(body, name),
+          });
+          if (result.status !== 'ok') return result;
+          return {
+            status: 'ok',
+            packument: result.value,
+            abbreviated: result.value.time === undefined,
+            fromCache: result.fromCache,
+          };
+        },
+      );
     },
     async getManifest(name, version) {
       assertValidPackageName(name, 'registry lookup');

@@ -47,7 +47,7 @@ export interface RegistrySource {
    * A packument. `full: false` asks for the abbreviated document (small, no per-version times);
    * registries that ignore the Accept header return the full one, and `abbreviated` says which came.
    */
-  getPackument(name: string, opts: { full: boolean }): Promise<PackumentResult>;
+  getPackument(name: string, opts: { full: boolean; revalidate?: boolean }): Promise<PackumentResult>;
   /** The per-version document `/<name>/<version>` (repository data without the whole packument). */
   getManifest(name: string, version: string): Promise<ManifestResult>;
   /** Counters for benchmarks and reports. */

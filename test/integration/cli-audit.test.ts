@@ -431,3 +431,123 @@ describe('usage and configuration errors exit 2', () => {
     expect(result.stderr).toMatch(message);
   });
 });
+
+describe('facts that would fail open', () => {
+  it('a registry that answers the full request without publish times makes cooling-off unavailable, not a pass', async () => {
+    const cacheDir = mkdtempSync(path.join(tmpdir(), 'lockwarden-cache-'));
+    const noTimes = await startFakeServer((_req, res) => {
+      res.writeHead(200, { 'content-type': 'application/json' });
+      res.end(
+        JSON.stringify({
+          name: 'good-pkg',
+          'dist-tags': { latest: '2.0.0' },
+          versions: { '2.0.0': {} },
+          modified: daysAgo(0.1).toISOString(),
+        }),
+      );
+    });
+    try {
+      const args = [...baseArgs(noTimes.url, cacheDir), '--only', 'good-pkg'];
+      const file = path.join(work, 'policy-no-times.json');
+      writeFileSync(
+        file,
+        JSON.stringify({ id: 'nt', coolingOffDays: 7, typosquatting: false, onUnavailable: 'block' }),
+      );
+      args[args.indexOf('--policy') + 1] = file;
+      const result = await run(args);
+      const report = JSON.parse(result.stdout) as Report;
+      expect(report.findings).toHaveLength(1);
+      expect(report.findings[0]).toMatchObject({
+        name: 'good-pkg',
+        rule: 'cooling-off',
+        outcome: 'unavailable',
+        effect: 'block',
+      });
+      expect(report.findings[0]!.message).toContain('without publish times');
+      expect(result.code).toBe(3);
+    } finally {
+      await noTimes.close();
+      rmSync(cacheDir, { recursive: true, force: true });
+    }
+  });
+
+  it('a pinned version missing from a fresh cached document makes lockwarden ask the registry again', async () => {
+    const cacheDir = mkdtempSync(path.join(tmpdir(), 'lockwarden-cache-'));
+    const registry = await startFakeRegistry({
+      shape: 'public',
+      packuments: [
+        makePackument({ name: 'fresh-pkg', versions: [{ version: '1.0.0', publishedAt: daysAgo(100) }] }),
+      ],
+    });
+    try {
+      const file = path.join(work, 'policy-fresh.json');
+      writeFileSync(file, JSON.stringify({ id: 'fresh', coolingOffDays: 7, typosquatting: false }));
+      const dir = writeProject(path.join(work, 'fresh-app-1'), {
+        name: 'fresh-app',
+        deps: [{ name: 'fresh-pkg', version: '1.0.0' }],
+      });
+      const argsFor = (d: string) => [
+        'audit',
+        d,
+        '--json',
+        '--policy',
+        file,
+        '--registry',
+        registry.url,
+        '--cache-dir',
+        cacheDir,
+      ];
+      expect((await run(argsFor(dir))).code).toBe(0);
+      // 1.1.0 is published a day ago and a lockfile pins it, within the cache's freshness window.
+      registry.addPackument(
+        makePackument({
+          name: 'fresh-pkg',
+          versions: [
+            { version: '1.0.0', publishedAt: daysAgo(100) },
+            { version: '1.1.0', publishedAt: daysAgo(1) },
+          ],
+        }),
+      );
+      const dir2 = writeProject(path.join(work, 'fresh-app-2'), {
+        name: 'fresh-app',
+        deps: [{ name: 'fresh-pkg', version: '1.1.0' }],
+      });
+      const result = await run(argsFor(dir2));
+      const report = JSON.parse(result.stdout) as Report;
+      expect(report.findings.map((f) => `${f.name}@${f.version} ${f.rule} ${f.outcome}`)).toEqual([
+        'fresh-pkg@1.1.0 cooling-off block',
+      ]);
+    } finally {
+      await registry.close();
+      rmSync(cacheDir, { recursive: true, force: true });
+    }
+  });
+
+  it('check resolves the latest version when a ranged list entry needs one, even under a name-only policy', async () => {
+    const cacheDir = mkdtempSync(path.join(tmpdir(), 'lockwarden-cache-'));
+    const registry = await startFakeRegistry({ shape: 'mirror', packuments: PACKUMENTS });
+    try {
+      const file = path.join(work, 'policy-ranged.json');
+      writeFileSync(file, JSON.stringify({ id: 'ranged', typosquatting: true, block: ['evil-pkg@*'] }));
+      const result = await run([
+        'check',
+        'evil-pkg',
+        '--json',
+        '--policy',
+        file,
+        '--registry',
+        registry.url,
+        '--cache-dir',
+        cacheDir,
+      ]);
+      const report = JSON.parse(result.stdout) as Report;
+      expect(report.findings.map((f) => `${f.name}@${f.version} ${f.rule}`)).toEqual([
+        'evil-pkg@1.0.0 blocklist',
+      ]);
+      expect(result.code).toBe(1);
+    } finally {
+      await registry.close();
+      rmSync(cacheDir, { recursive: true, force: true });
+    }
+  });
+});

@@ -112,11 +112,15 @@ describe('cooling-off', () => {
   });
 
   it('an upper bound proves age but never youth', () => {
-    const facts = {
+    const young = {
       publishedAt: { status: 'ok', value: daysAgo(1) } as const,
       publishedAtIsUpperBound: true,
     };
-    expect(evaluateCoolingOff(makeContext({ policy, facts }))).toEqual([]);
+    const [f] = evaluateCoolingOff(makeContext({ policy, facts: young }));
+    expect(f).toMatchObject({ outcome: 'unavailable', rule: 'cooling-off' });
+    expect(f!.message).toContain('not when left-pad@1.3.1 was published');
+    const old = { publishedAt: { status: 'ok', value: daysAgo(30) } as const, publishedAtIsUpperBound: true };
+    expect(evaluateCoolingOff(makeContext({ policy, facts: old }))).toEqual([]);
   });
 
   it('is off at 0 days', () => {
