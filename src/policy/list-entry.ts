@@ -57,11 +57,20 @@ export function matchesEntry(entry: ListEntry, name: string, version: string | n
   return semver.satisfies(version, entry.range, { includePrerelease: true, loose: true });
 }
 
-/** Expiry is inclusive: `expires: 2026-12-31` applies through that whole UTC day. */
+const DATE_ONLY = /^\d{4}-\d{2}-\d{2}$/;
+// RFC 3339 with an explicit zone: anything else would be read in the host's time zone, and the
+// same policy would expire at different moments on a laptop, a CI runner and the service.
+const TIMESTAMP = /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}(:\d{2}(\.\d+)?)?(Z|[+-]\d{2}:\d{2})$/;
+
+/** Expiry is inclusive: `expires: 2026-12-31` applies through that whole UTC day. NaN when malformed. */
 export function expiryTime(expires: string): number {
-  const dateOnly = /^\d{4}-\d{2}-\d{2}$/.test(expires);
-  const t = Date.parse(dateOnly ? `${expires}T00:00:00Z` : expires);
-  return dateOnly ? t + 24 * 3600 * 1000 : t;
+  if (DATE_ONLY.test(expires)) {
+    const t = Date.parse(`${expires}T00:00:00Z`);
+    // Date.parse rolls 2027-02-30 over to March; a typo in a date must not move the expiry.
+    if (Number.isNaN(t) || new Date(t).toISOString().slice(0, 10) !== expires) return Number.NaN;
+    return t + 24 * 3600 * 1000;
+  }
+  return TIMESTAMP.test(expires) ? Date.parse(expires) : Number.NaN;
 }
 
 export function isExpired(entry: ListEntry, now: Date): boolean {

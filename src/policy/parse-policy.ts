@@ -147,7 +147,7 @@ function normalizeEntries(
     if (obj.expires !== undefined && Number.isNaN(expiryTime(obj.expires))) {
       problems.push({
         path: `${key}[${i}].expires`,
-        message: `expected a date (YYYY-MM-DD), got ${describeInput(obj.expires)}`,
+        message: `expected a date (YYYY-MM-DD) or a timestamp with a zone (2026-12-31T18:00:00Z), got ${describeInput(obj.expires)}`,
       });
       return;
     }

@@ -34,6 +34,8 @@ const DEFAULT_GIT_TIMEOUT_MS = 20_000;
 // Tags of published versions rarely change; a new tag pushed late is covered by the grace period
 // after publish. An hour keeps warm runs off the API without hiding a fresh release for long.
 const DEFAULT_CACHE_TTL_MS = 3600_000;
+const FAILURE_TTL_MS = 60_000;
+const MAX_MEMO_ENTRIES = 20_000;
 // GitHub's own rules for owner and repository names; anything else never reaches a URL or argv.
 const REPO_PATTERN = /^([A-Za-z0-9](?:[A-Za-z0-9-]{0,38}))\/([A-Za-z0-9._-]{1,100})$/;
 
@@ -47,7 +49,9 @@ export function createTagsSource(options: TagsSourceOptions): TagsSource {
   const now = options.now ?? (() => new Date());
   const maxPages = options.maxPages ?? DEFAULT_MAX_PAGES;
   const stats: SourceStats = { requests: 0, bytes: 0, cacheHits: 0, errors: 0 };
-  const memo = new Map<string, Promise<Fact<string[]>>>();
+  // Shared lookups: one per repository at a time. A run of `lockwarden audit` ends long before the
+  // TTLs do; the long-running service must not keep a tag list (or a failure) forever.
+  const memo = new Map<string, { lookup: Promise<Fact<string[]>>; expiresAtMs: number }>();
   const cache = options.cacheDir ? createDiskCache(options.cacheDir) : undefined;
   const cacheTtlMs = options.cacheTtlMs ?? DEFAULT_CACHE_TTL_MS;
   // API and git answers are kept apart: a token can see private repositories git cannot.
@@ -185,17 +189,23 @@ export function createTagsSource(options: TagsSourceOptions): TagsSource {
       const [, owner, repo] = match as unknown as [string, string, string];
       const key = `${owner}/${repo}`.toLowerCase();
       const existing = memo.get(key);
-      if (existing) {
+      if (existing && existing.expiresAtMs > now().getTime()) {
         stats.cacheHits++;
-        return existing;
+        return existing.lookup;
       }
+      if (memo.size >= MAX_MEMO_ENTRIES) memo.clear();
       const lookup = lookupCached(owner, repo, key).then(
         (r): Fact<string[]> =>
           r.ok
             ? { status: 'ok', value: [...new Set(r.names)] }
             : { status: 'unavailable', source: r.source, reason: r.reason },
       );
-      memo.set(key, lookup);
+      const entry = { lookup, expiresAtMs: Number.POSITIVE_INFINITY };
+      memo.set(key, entry);
+      // The expiry starts when the answer arrives: failures are retried soon, tag lists hourly.
+      void lookup.then((fact) => {
+        entry.expiresAtMs = now().getTime() + (fact.status === 'ok' ? cacheTtlMs : FAILURE_TTL_MS);
+      });
       return lookup;
     },
     stats: () => ({ ...stats }),

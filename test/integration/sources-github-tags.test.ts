@@ -311,3 +311,26 @@ describe('on-disk cache across runs', () => {
     }
   });
 });
+
+describe('in-process memo for the long-running service', () => {
+  it('asks again for a repository a minute after a failure, and an hour after a success', async () => {
+    let clock = NOW.getTime();
+    const src = createTagsSource({
+      apiUrl: github.url,
+      token: TOKEN,
+      gitBaseUrl: 'file:///nonexistent',
+      http,
+      now: () => new Date(clock),
+    });
+    expect((await src.getTags('acme/later')).status).toBe('unavailable');
+    github.setRepo('acme/later', { tags: ['v1.0.0'] });
+    expect((await src.getTags('acme/later')).status).toBe('unavailable'); // memoized failure
+    clock += 61_000;
+    expect(await src.getTags('acme/later')).toEqual({ status: 'ok', value: ['v1.0.0'] });
+    github.setRepo('acme/later', { tags: ['v1.0.0', 'v1.1.0'] });
+    clock += 30 * 60_000;
+    expect(await src.getTags('acme/later')).toEqual({ status: 'ok', value: ['v1.0.0'] });
+    clock += 31 * 60_000;
+    expect(await src.getTags('acme/later')).toEqual({ status: 'ok', value: ['v1.0.0', 'v1.1.0'] });
+  });
+});

@@ -69,7 +69,27 @@ describe('validatePolicy', () => {
     ],
     [
       { id: 'x', allow: [{ package: 'a', expires: 'soon' }] },
-      ['allow[0].expires: expected a date (YYYY-MM-DD), got "soon"'],
+      [
+        'allow[0].expires: expected a date (YYYY-MM-DD) or a timestamp with a zone (2026-12-31T18:00:00Z), got "soon"',
+      ],
+    ],
+    [
+      { id: 'x', allow: [{ package: 'a', expires: '06/30/2027' }] },
+      [
+        'allow[0].expires: expected a date (YYYY-MM-DD) or a timestamp with a zone (2026-12-31T18:00:00Z), got "06/30/2027"',
+      ],
+    ],
+    [
+      { id: 'x', allow: [{ package: 'a', expires: '2027-06-30T12:00' }] },
+      [
+        'allow[0].expires: expected a date (YYYY-MM-DD) or a timestamp with a zone (2026-12-31T18:00:00Z), got "2027-06-30T12:00"',
+      ],
+    ],
+    [
+      { id: 'x', allow: [{ package: 'a', expires: '2027-02-30' }] },
+      [
+        'allow[0].expires: expected a date (YYYY-MM-DD) or a timestamp with a zone (2026-12-31T18:00:00Z), got "2027-02-30"',
+      ],
     ],
     [{ id: 'x', allow: [{ package: 'a', until: '2026-01-01' }] }, ['allow[0].until: unknown key']],
   ])('reports %j', (input, expected) => {
