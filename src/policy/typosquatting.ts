@@ -978,12 +978,14 @@ const bareIndexCache = new WeakMap<PopularIndex, PopularNameIndex>();
 /** The typosquatting guardrail: at most one finding, naming the package the name imitates. */
 export function evaluateTyposquatting(ctx: GuardrailContext): Finding[] {
   if (!ctx.policy.typosquatting) return [];
-  const downloads = ctx.facts.weeklyDownloads;
-  const candidateWeekly = downloads?.status === 'ok' ? downloads.value.count : undefined;
-  const lookalike = findLookalike(ctx.name, asNameIndex(ctx.popular), {
-    candidateWeeklyDownloads: candidateWeekly,
-  });
+  // Siblings are told apart from squats by the embedded list's figures only, never by live
+  // download counts: those are cheap to inflate, and the verdict must not depend on whether the
+  // popularity rule happened to fetch them.
+  const index = asNameIndex(ctx.popular);
+  const lookalike = findLookalike(ctx.name, index);
   if (!lookalike) return [];
+  const listed = index.monthlyDownloads(ctx.name);
+  const candidateWeekly = listed === undefined ? undefined : weeklyFromMonthly(listed);
 
   const targetWeekly = weeklyFromMonthly(lookalike.targetMonthlyDownloads);
   const { name } = ctx;

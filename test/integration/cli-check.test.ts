@@ -6,6 +6,7 @@ import { PassThrough } from 'node:stream';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { runCli } from '../../src/cli/main.js';
 import type { Report } from '../../src/engine/report.js';
+import { startFakeDownloads } from '../helpers/fake-downloads.js';
 import { type FakeRegistry, startFakeRegistry } from '../helpers/fake-registry.js';
 import { makePackument } from '../helpers/make-packument.js';
 
@@ -124,6 +125,34 @@ describe('lockwarden check', () => {
       '\x1b[31mBLOCK\x1b[0m',
     );
     expect((await run(['check', 'left-pad', ...base()], { tty: false })).out).not.toContain('\x1b[');
+  });
+
+  it('never lets live download counts make a look-alike a sibling (they are cheap to inflate)', async () => {
+    const downloads = await startFakeDownloads({ counts: { expres: 3_000_000 } });
+    try {
+      const strict = path.join(work, 'policy-popularity.json');
+      writeFileSync(strict, JSON.stringify({ id: 'pop', typosquatting: true, minWeeklyDownloads: 100 }));
+      const args = [
+        'check',
+        'expres',
+        '--json',
+        '--policy',
+        strict,
+        '--registry',
+        registry.url,
+        '--cache-dir',
+        path.join(work, 'cache-dl'),
+        '--downloads-url',
+        downloads.url,
+      ];
+      const report = JSON.parse((await run(args)).out) as Report;
+      expect(report.findings.map((f) => `${f.name} ${f.rule} ${f.observed}`)).toEqual([
+        'expres typosquatting null',
+      ]);
+      expect(downloads.askedNames()).toEqual([['expres']]);
+    } finally {
+      await downloads.close();
+    }
   });
 
   it('rejects hostile names before any request', async () => {

@@ -290,12 +290,13 @@ describe('evaluateTyposquatting', () => {
         message: 'expres looks like express (35M weekly downloads): one character omitted',
         hint: 'if you meant express, fix the name; if expres is intended, add it to allow with a reason',
         threshold: 700_000,
-        observed: 12,
+        // Live counts (12 here) are never used: they are cheap to inflate.
+        observed: null,
         target: 'express',
         evidence: {
           technique: 'one character omitted',
           targetWeeklyDownloads: 35_000_000,
-          candidateWeeklyDownloads: 12,
+          candidateWeeklyDownloads: null,
         },
       },
     ]);
@@ -320,14 +321,28 @@ describe('evaluateTyposquatting', () => {
     expect(finding!.evidence).toMatchObject({ candidateWeeklyDownloads: null });
   });
 
-  it('stays quiet for a look-alike with a fair share of downloads, or a popular name', () => {
+  it('stays quiet for a listed look-alike with a fair share of downloads, or a popular name', () => {
     const policy = makePolicy({ typosquatting: true });
-    expect(
-      evaluateTyposquatting(
-        makeContext({ name: 'expres', popular: small, policy, facts: { weeklyDownloads: weekly(700_000) } }),
-      ),
-    ).toEqual([]);
+    const withSibling = createPopularIndex({
+      asOf: '2026-03-01',
+      packages: [
+        ['express', 150_500_000],
+        ['expres', 3_010_000],
+      ],
+    });
+    expect(evaluateTyposquatting(makeContext({ name: 'expres', popular: withSibling, policy }))).toEqual([]);
     expect(evaluateTyposquatting(makeContext({ name: 'express', popular: small, policy }))).toEqual([]);
+  });
+
+  it('never lets live downloads make a look-alike a sibling', () => {
+    const policy = makePolicy({ typosquatting: true });
+    const ctx = makeContext({
+      name: 'expres',
+      popular: small,
+      policy,
+      facts: { weeklyDownloads: weekly(5_000_000) },
+    });
+    expect(evaluateTyposquatting(ctx).map((f) => f.target)).toEqual(['express']);
   });
 
   it('phrases real findings from the committed list', () => {
