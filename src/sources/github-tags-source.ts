@@ -39,7 +39,9 @@ const MAX_MEMO_ENTRIES = 20_000;
 // GitHub's own rules for owner and repository names; anything else never reaches a URL or argv.
 const REPO_PATTERN = /^([A-Za-z0-9](?:[A-Za-z0-9-]{0,38}))\/([A-Za-z0-9._-]{1,100})$/;
 
-type Lookup = { ok: true; names: string[] } | { ok: false; source: string; reason: string };
+type Lookup =
+  | { ok: true; names: string[] }
+  | { ok: false; source: string; reason: string; tooMany?: boolean };
 
 export function createTagsSource(options: TagsSourceOptions): TagsSource {
   const apiUrl = options.apiUrl.endsWith('/') ? options.apiUrl : `${options.apiUrl}/`;
@@ -85,10 +87,13 @@ export function createTagsSource(options: TagsSourceOptions): TagsSource {
     let next: string | undefined = `${apiUrl}repos/${owner}/${repo}/${kind}?per_page=${PER_PAGE}`;
     for (let page = 1; next; page++) {
       if (page > maxPages) {
-        return fail(
-          API_SOURCE,
-          `${owner}/${repo} has more than ${maxPages * PER_PAGE} ${kind}; stopped after ${maxPages} pages`,
-        );
+        stats.errors++;
+        return {
+          ok: false,
+          source: API_SOURCE,
+          reason: `${owner}/${repo} has more than ${maxPages * PER_PAGE} ${kind}; stopped after ${maxPages} pages`,
+          tooMany: true,
+        };
       }
       const url: string = next;
       const res = await http.request({
@@ -141,7 +146,18 @@ export function createTagsSource(options: TagsSourceOptions): TagsSource {
   async function viaApi(owner: string, repo: string): Promise<Lookup> {
     // Every published GitHub release is backed by a tag of the same name (drafts are not public),
     // so the tag list already covers releases; asking for releases too would double the requests.
-    return listAll(owner, repo, 'tags');
+    const listed = await listAll(owner, repo, 'tags');
+    if (listed.ok || !listed.tooMany) return listed;
+    // Repositories with thousands of tags (canary releases, monorepos) would cost dozens of API
+    // pages; `git ls-remote` lists every tag in one round trip.
+    const viaRemote = await viaGit(owner, repo);
+    return viaRemote.ok
+      ? viaRemote
+      : {
+          ok: false,
+          source: API_SOURCE,
+          reason: `${listed.reason}; git ls-remote fallback failed: ${viaRemote.reason}`,
+        };
   }
 
   function viaGit(owner: string, repo: string): Promise<Lookup> {

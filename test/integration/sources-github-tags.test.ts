@@ -87,12 +87,14 @@ describe('GitHub REST API (with a token)', () => {
     expect(await apiSource().getTags('acme/empty')).toEqual({ status: 'ok', value: [] });
   });
 
-  it('says so when pagination hits the cap', async () => {
+  it('says so when pagination hits the cap and the git fallback fails too', async () => {
     const res = await apiSource({ maxPages: 2 }).getTags('acme/left-padder');
     expect(res).toEqual({
       status: 'unavailable',
       source: 'GitHub API',
-      reason: 'acme/left-padder has more than 200 tags; stopped after 2 pages',
+      reason: expect.stringMatching(
+        /^acme\/left-padder has more than 200 tags; stopped after 2 pages; git ls-remote fallback failed: /,
+      ),
     });
   });
 
@@ -226,6 +228,25 @@ describe('git ls-remote (without a token)', () => {
     if (res.status !== 'ok') return;
     expect([...res.value].sort()).toEqual(['release/2.0', 'v1.0.0', 'v1.1.0']);
     expect(src.stats().requests).toBe(1);
+  });
+
+  it('falls back to git ls-remote when the API would need too many pages', async () => {
+    const api = await startFakeGitHub({ repos: { 'acme/left-padder': { tags: manyTags } } });
+    try {
+      const src = createTagsSource({
+        apiUrl: api.url,
+        token: TOKEN,
+        gitBaseUrl: pathToFileURL(join(root, 'server')).href,
+        now: () => NOW,
+        maxPages: 1,
+        gitTimeoutMs: 5000,
+      });
+      const res = await src.getTags('acme/left-padder');
+      expect(res.status).toBe('ok');
+      if (res.status === 'ok') expect([...res.value].sort()).toEqual(['release/2.0', 'v1.0.0', 'v1.1.0']);
+    } finally {
+      await api.close();
+    }
   });
 
   it('reports a missing repository as unavailable', async () => {
