@@ -5,7 +5,7 @@ import { resolveCacheDir } from './disk-cache.js';
 import { createDownloadsSource } from './downloads-source.js';
 import { createTagsSource } from './github-tags-source.js';
 import { createHttpClient, type HttpClient, type HttpClientOptions } from './http-client.js';
-import { readNpmAuthToken, readNpmRegistry } from './npm-config.js';
+import { readNpmAuthToken, readNpmRegistry, readNpmScopeRegistries } from './npm-config.js';
 import { readPopularList } from './popular-list.js';
 import { createRegistrySource, normalizeRegistryUrl } from './registry-source.js';
 import type { PopularList, RegistrySource, Sources } from './types.js';
@@ -27,6 +27,8 @@ export interface SourceConfig {
   /** Undefined: resolved from npm's configuration on first use. */
   registryUrl?: string;
   registryToken?: string;
+  /** `@scope:registry` from npm's configuration: scope -> registry URL (with its token). */
+  scopeRegistries?: { scope: string; url: string; token?: string }[];
   /** Where npm's configuration is read from when `registryUrl` is deferred. */
   npm: { cwd: string; env: NodeJS.ProcessEnv };
   downloadsUrl: string;
@@ -57,6 +59,11 @@ export async function resolveSourceConfig(opts: {
   if (flags.registry) registryUrl = normalizeRegistryUrl(flags.registry, 'registry URL (--registry)');
   else if (opts.needsRegistry !== false) registryUrl = await readNpmRegistry(npm);
   const registryToken = registryUrl ? await readNpmAuthToken(registryUrl, npm) : undefined;
+  const scopeRegistries = [];
+  for (const [scope, url] of await readNpmScopeRegistries(npm)) {
+    const token = await readNpmAuthToken(url, npm);
+    scopeRegistries.push({ scope, url, ...(token ? { token } : {}) });
+  }
 
   const url = (
     what: string,
@@ -82,6 +89,7 @@ export async function resolveSourceConfig(opts: {
   return {
     ...(registryUrl ? { registryUrl } : {}),
     ...(registryToken ? { registryToken } : {}),
+    ...(scopeRegistries.length > 0 ? { scopeRegistries } : {}),
     npm,
     downloadsUrl: url(
       'downloads API URL',
@@ -121,12 +129,19 @@ export function createSources(
   const cacheDir = config.cacheDir;
   const registryFor = (url: string, token: string | undefined) =>
     createRegistrySource({ url, http, now, ...(token ? { token } : {}), ...(cacheDir ? { cacheDir } : {}) });
-  const registry = config.registryUrl
+  const defaultRegistry = config.registryUrl
     ? registryFor(config.registryUrl, config.registryToken)
     : createDeferredRegistrySource(async () => {
         const url = await readNpmRegistry(config.npm);
         return registryFor(url, await readNpmAuthToken(url, config.npm));
       });
+  const registry =
+    config.scopeRegistries && config.scopeRegistries.length > 0
+      ? createScopedRegistrySource(
+          defaultRegistry,
+          new Map(config.scopeRegistries.map((r) => [r.scope, registryFor(r.url, r.token)])),
+        )
+      : defaultRegistry;
   return {
     registry,
     downloads: createDownloadsSource({
@@ -147,6 +162,35 @@ export function createSources(
     }),
     popular,
     close: () => http.close(),
+  };
+}
+
+/** Packages of a scope with its own `@scope:registry` are asked there, the rest of the default. */
+function createScopedRegistrySource(
+  fallback: RegistrySource,
+  scoped: Map<string, RegistrySource>,
+): RegistrySource {
+  const sourceFor = (name: string): RegistrySource => {
+    if (!name.startsWith('@')) return fallback;
+    return scoped.get(name.slice(0, name.indexOf('/')).toLowerCase()) ?? fallback;
+  };
+  return {
+    get url() {
+      return fallback.url;
+    },
+    getPackument: (name, opts) => sourceFor(name).getPackument(name, opts),
+    getManifest: (name, version) => sourceFor(name).getManifest(name, version),
+    stats() {
+      const total = fallback.stats();
+      for (const s of scoped.values()) {
+        const st = s.stats();
+        total.requests += st.requests;
+        total.bytes += st.bytes;
+        total.cacheHits += st.cacheHits;
+        total.errors += st.errors;
+      }
+      return total;
+    },
   };
 }
 

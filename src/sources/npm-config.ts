@@ -35,6 +35,27 @@ export async function readNpmRegistry(opts: NpmConfigOptions): Promise<string> {
   return normalizeRegistryUrl(await runNpmConfigGet(opts), 'registry printed by `npm config get registry`');
 }
 
+/**
+ * `@scope:registry` settings: npm installs packages of those scopes from their own registry, so
+ * their facts must come from there too (a public package of the same name is another package).
+ */
+export async function readNpmScopeRegistries(opts: NpmConfigOptions): Promise<Map<string, string>> {
+  const scopes = new Map<string, string>();
+  for (const layer of await readConfigLayers(opts)) {
+    for (const [key, value] of Object.entries(layer.values)) {
+      const m = /^(@[a-z0-9][a-z0-9._~-]*):registry$/i.exec(key);
+      if (!m || typeof value !== 'string' || value.trim() === '') continue;
+      const scope = m[1]!.toLowerCase();
+      if (scopes.has(scope)) continue; // an earlier layer takes precedence
+      scopes.set(
+        scope,
+        normalizeRegistryUrl(expandEnv(value, opts.env, layer.origin), `${key} in ${layer.origin}`),
+      );
+    }
+  }
+  return scopes;
+}
+
 /** The `//host/path/:_authToken` for `registryUrl`, the most specific path first, or undefined. */
 export async function readNpmAuthToken(
   registryUrl: string,

@@ -191,3 +191,39 @@ describe('createSources', () => {
     }
   });
 });
+
+describe('@scope:registry', () => {
+  it('asks a scope with its own registry there, with that registry token, and everything else of the default', async () => {
+    const privateRegistry = await startFakeRegistry({
+      packuments: [
+        makePackument({ name: '@corp/utils', versions: [{ version: '2.0.0', publishedAt: NOW }] }),
+      ],
+    });
+    try {
+      const project = await mkdtemp(join(root, 'scoped-'));
+      await writeFile(
+        join(project, '.npmrc'),
+        [
+          `registry=${registry.url}`,
+          `@corp:registry=${privateRegistry.url}`,
+          `//127.0.0.1:${privateRegistry.port}/:_authToken=corp-secret`,
+        ].join('\n'),
+      );
+      const config = await resolveSourceConfig({ flags: {}, env: isolatedEnv(), cwd: project });
+      expect(config.scopeRegistries).toEqual([
+        { scope: '@corp', url: privateRegistry.url, token: 'corp-secret' },
+      ]);
+      const sources = createSources(config, { now: () => NOW });
+      try {
+        expect((await sources.registry.getPackument('@corp/utils', { full: true })).status).toBe('ok');
+        expect((await sources.registry.getPackument('left-padder', { full: true })).status).toBe('ok');
+        expect(privateRegistry.requests.map((r) => r.headers.authorization)).toEqual(['Bearer corp-secret']);
+        expect(registry.requests.some((r) => r.path.includes('corp'))).toBe(false);
+      } finally {
+        await sources.close();
+      }
+    } finally {
+      await privateRegistry.close();
+    }
+  });
+});
