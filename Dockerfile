@@ -3,6 +3,9 @@
 #   docker run -p 4880:4880 -v lockwarden-data:/data \
 #     -e LOCKWARDEN_UPSTREAM=https://registry.example.internal/ lockwarden
 # The admin token is printed once on first start (docker logs), or set LOCKWARDEN_ADMIN_TOKEN.
+# Give CI a check-only token (LOCKWARDEN_CHECK_TOKEN), and set LOCKWARDEN_PUBLIC_URL in production.
+# Tag checks (suspiciousVersion) use the GitHub API when GITHUB_TOKEN is set (preferred: faster,
+# private repositories); without it they run `git ls-remote`, which is why git is installed.
 
 FROM node:24-bookworm-slim AS build
 WORKDIR /app
@@ -16,6 +19,9 @@ COPY data ./data
 RUN npx tsc -p tsconfig.build.json && npm prune --omit=dev --no-audit --no-fund
 
 FROM node:24-bookworm-slim
+RUN apt-get update \
+  && apt-get install -y --no-install-recommends git ca-certificates \
+  && rm -rf /var/lib/apt/lists/*
 ENV NODE_ENV=production \
     LOCKWARDEN_HOST=0.0.0.0 \
     LOCKWARDEN_PORT=4880 \

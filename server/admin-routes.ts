@@ -1,6 +1,7 @@
 // The admin API under /-/lockwarden/v1/: policies (CRUD, with the engine's validation messages),
 // the audit log, and the check API the Action's service mode calls. Everything but the health
-// endpoint needs the admin token.
+// endpoint needs the admin token; the check API also accepts a check-only token, so CI secrets
+// cannot change policies or read the audit log.
 import Router from '@koa/router';
 import type { Context, Next } from 'koa';
 import { checkPackages, type PackageRef } from '../src/engine/check-packages.js';
@@ -8,7 +9,7 @@ import { serializePolicy } from '../src/policy/parse-policy.js';
 import { type PopularIndex, RULE_IDS, type Verdict } from '../src/policy/types.js';
 import { explainInvalidPackageName, explainInvalidVersionSegment } from '../src/sources/package-name.js';
 import type { Sources } from '../src/sources/types.js';
-import type { AdminToken } from './admin-token.js';
+import type { AdminToken, CheckTokens } from './admin-token.js';
 import {
   AUDIT_OUTCOMES,
   AUDIT_SOURCES,
@@ -30,6 +31,8 @@ export interface AdminRoutesOptions {
   audit: AuditLog;
   packages: PackageCache;
   token: AdminToken;
+  /** Tokens accepted by the check API only. */
+  checkTokens?: CheckTokens;
   sources: Sources;
   popular: PopularIndex;
   now: () => Date;
@@ -47,16 +50,43 @@ export function createAdminRoutes(options: AdminRoutesOptions): Router {
     ctx.body = { status: 'ok', ...options.health() };
   });
 
+  const presentedToken = (ctx: Context): string | undefined =>
+    /^Bearer\s+(\S+)$/i.exec(ctx.get('authorization'))?.[1];
+
+  const unauthorized = (ctx: Context, message: string): HttpError => {
+    ctx.set('www-authenticate', 'Bearer realm="lockwarden"');
+    return new HttpError(401, message);
+  };
+
   const requireToken = async (ctx: Context, next: Next) => {
-    const header = ctx.get('authorization');
-    const match = /^Bearer\s+(\S+)$/i.exec(header);
-    if (!match || !options.token.verify(match[1]!)) {
-      ctx.set('www-authenticate', 'Bearer realm="lockwarden"');
-      throw new HttpError(
-        401,
-        header === ''
+    const token = presentedToken(ctx);
+    if (token === undefined || !options.token.verify(token)) {
+      if (token !== undefined && options.checkTokens?.verify(token)) {
+        throw new HttpError(
+          403,
+          'this is a check token: it may only call POST /-/lockwarden/v1/policies/<id>/check; this endpoint needs the admin token',
+        );
+      }
+      throw unauthorized(
+        ctx,
+        ctx.get('authorization') === ''
           ? 'the admin API needs "Authorization: Bearer <token>" (printed on first start, or LOCKWARDEN_ADMIN_TOKEN)'
           : 'the admin token is wrong',
+      );
+    }
+    await next();
+  };
+
+  const requireCheckToken = async (ctx: Context, next: Next) => {
+    const token = presentedToken(ctx);
+    const ok =
+      token !== undefined && (options.token.verify(token) || options.checkTokens?.verify(token) === true);
+    if (!ok) {
+      throw unauthorized(
+        ctx,
+        ctx.get('authorization') === ''
+          ? 'the check API needs "Authorization: Bearer <token>": a check token (LOCKWARDEN_CHECK_TOKEN) or the admin token'
+          : 'the token is neither a check token nor the admin token',
       );
     }
     await next();
@@ -104,7 +134,7 @@ export function createAdminRoutes(options: AdminRoutesOptions): Router {
     ctx.status = 204;
   });
 
-  router.post('/policies/:id/check', requireToken, async (ctx) => {
+  router.post('/policies/:id/check', requireCheckToken, async (ctx) => {
     const stored = find(ctx.params.id!);
     const body = await readJsonBody(ctx);
     const { refs, label } = parseCheckBody(body, ctx.query.label);

@@ -7,11 +7,12 @@ import { isLockwardenError } from '../src/errors.js';
 import type { Policy, PopularIndex } from '../src/policy/types.js';
 import type { Sources } from '../src/sources/types.js';
 import { ADMIN_PREFIX, createAdminRoutes } from './admin-routes.js';
-import { type AdminToken, createAdminToken } from './admin-token.js';
+import { type AdminToken, createAdminToken, createCheckTokens } from './admin-token.js';
 import { type AuditLog, createAuditLog } from './audit-log.js';
 import { HttpError, sendError } from './http-error.js';
 import { createPackageCache, type PackageCache } from './package-cache.js';
 import { createPolicyStore, type PolicyStore } from './policy-store.js';
+import { displayUrl } from './redact-url.js';
 import { createRegistryRoutes } from './registry-routes.js';
 import { createUpstream, type Upstream, UpstreamError } from './upstream.js';
 
@@ -29,6 +30,8 @@ export interface CreateAppOptions {
   /** Fixed admin token (LOCKWARDEN_ADMIN_TOKEN); otherwise generated once and stored hashed. */
   adminToken?: string;
   resetAdminToken?: boolean;
+  /** Tokens that may call the check API only (LOCKWARDEN_CHECK_TOKEN, --check-token). */
+  checkTokens?: readonly string[];
   /** Policies from `--policy` files; read-only through the API. */
   filePolicies?: ReadonlyArray<{ policy: Policy; file: string }>;
   /** Base URL clients use (`https://npm.example.com`); derived from the request when omitted. */
@@ -172,6 +175,7 @@ export async function createApp(options: CreateAppOptions): Promise<LockwardenSe
     audit,
     packages,
     token: adminToken,
+    checkTokens: createCheckTokens(options.checkTokens ?? []),
     sources: options.sources,
     popular: options.popular,
     now,
@@ -179,7 +183,7 @@ export async function createApp(options: CreateAppOptions): Promise<LockwardenSe
     health: () => ({
       version: options.version ?? null,
       startedAt: startedAt.toISOString(),
-      upstream: options.sources.registry.url,
+      upstream: displayUrl(options.sources.registry.url),
       upstreamStats: options.sources.registry.stats(),
       policies: policies.list().map((p) => p.policy.id),
       audit: audit.stats(),

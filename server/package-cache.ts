@@ -2,7 +2,7 @@
 // engine's verdicts, and the filtered documents already serialized (and gzipped) per URL prefix.
 // A warm request is a Map lookup and a write of cached bytes; JSON work happens once per package,
 // policy revision and refresh interval. Concurrent requests share one fetch and one evaluation.
-import { createHash } from 'node:crypto';
+import { createHash, randomBytes } from 'node:crypto';
 import { promisify } from 'node:util';
 import { gzip as gzipCallback, gzipSync } from 'node:zlib';
 import {
@@ -14,8 +14,9 @@ import { ABBREVIATED_CONTENT_TYPE, abbreviatePackument } from '../src/policy/abb
 import { type DistTagChange, filterPackument } from '../src/policy/filter-packument.js';
 import type { Finding, PopularIndex, Verdict } from '../src/policy/types.js';
 import { explainInvalidPackageName } from '../src/sources/package-name.js';
-import type { Packument, Sources } from '../src/sources/types.js';
+import type { Manifest, Packument, Sources } from '../src/sources/types.js';
 import type { StoredPolicy } from './policy-store.js';
+import { redactUrlCredentials } from './redact-url.js';
 
 const gzip = promisify(gzipCallback);
 
@@ -23,10 +24,24 @@ export interface ServedVariant {
   body: Buffer;
   etag: string;
   contentType: string;
-  /** The filtered document this body serializes (per-version manifests are read from it). */
-  document: Packument;
+  /** The dist-tags of the filtered document. */
+  distTags: Record<string, string>;
+  /** A kept version's manifest from the full filtered document, tarball pointing at this prefix. */
+  manifest(version: string): Manifest | undefined;
   gzip?: Buffer;
   gzipPending?: Promise<Buffer>;
+}
+
+/**
+ * One filtered document serialized once (per policy revision, full or abbreviated) with a marker
+ * where each tarball URL's prefix goes. A URL prefix (label, Host) costs a splice of cached bytes,
+ * not a new filter and JSON.stringify of the whole document.
+ */
+interface Template {
+  parts: Buffer[];
+  hash: string;
+  document: Packument;
+  contentType: string;
 }
 
 export type PackageState =
@@ -38,7 +53,9 @@ export type PackageState =
       /** Versions hidden from clients, with the verdict that hid them. */
       hidden: Map<string, Verdict>;
       distTagChanges: DistTagChange[];
+      /** Serialized bodies by URL prefix, least recently used first, at most MAX_VARIANTS_PER_PACKAGE. */
       variants: Map<string, ServedVariant>;
+      templates: Map<'abbreviated' | 'full', Template>;
       /** Labels whose hidden versions were written to the audit log, with the time. */
       auditedAt: Map<string, number>;
     }
@@ -109,6 +126,15 @@ interface Slot {
 const GZIP_MIN_BYTES = 1024;
 const MAX_PREFETCH_QUEUE = 1_000;
 const MAX_PREFETCH_PER_PACKAGE = 64;
+/**
+ * Each distinct label or Host header is its own URL prefix and so its own body (and gzip). An
+ * unauthenticated client can invent any number of them; past this many, the least recently used
+ * body of the package is dropped.
+ */
+export const MAX_VARIANTS_PER_PACKAGE = 8;
+/** Stands where a tarball URL prefix goes in a template; random so no upstream text can forge it. */
+const PREFIX_MARKER = `\u0000lw-${randomBytes(9).toString('base64url')}\u0000`;
+const PREFIX_MARKER_JSON = Buffer.from(JSON.stringify(PREFIX_MARKER).slice(1, -1));
 /** Below this, compressing inline costs less than a round trip through the thread pool. */
 const GZIP_INLINE_MAX_BYTES = 128 * 1024;
 
@@ -205,7 +231,7 @@ export function createPackageCache(options: PackageCacheOptions): PackageCache {
 
     if (result.status === 'unavailable') {
       counters.upstreamFailures++;
-      const reason = `upstream registry failed for ${name}: ${result.reason}`;
+      const reason = `upstream registry failed for ${name}: ${redactUrlCredentials(result.reason)}`;
       const kept = keepPrevious(reason);
       if (kept) return kept;
       const status = /timed? ?out|timeout/i.test(result.reason) ? 504 : 502;
@@ -229,6 +255,24 @@ export function createPackageCache(options: PackageCacheOptions): PackageCache {
       return slot({ kind: 'not-found', name }, options.ttlMs);
     }
 
+    if (result.packument.name !== name) {
+      // A document about another package is garbage: judging or serving it under the requested
+      // name would let an upstream (or a cache poisoned upstream of us) pass off one package as another.
+      counters.upstreamFailures++;
+      const reason = `upstream registry failed for ${name}: it answered with the document of ${JSON.stringify(String(result.packument.name).slice(0, 214))}`;
+      const kept = keepPrevious(reason);
+      if (kept) return kept;
+      return slot(
+        {
+          kind: 'unavailable',
+          name,
+          status: 502,
+          message: `${reason}; lockwarden serves no unchecked documents`,
+        },
+        options.failureTtlMs,
+      );
+    }
+
     counters.evaluations++;
     let evaluation: PackumentEvaluation;
     try {
@@ -237,10 +281,11 @@ export function createPackageCache(options: PackageCacheOptions): PackageCache {
         sources: options.sources,
         now: options.now(),
         popular: options.popular,
+        name,
       });
     } catch (err) {
       options.onError?.(err, name);
-      const reason = `could not evaluate ${name} under policy ${policy.id}: ${err instanceof Error ? err.message : String(err)}`;
+      const reason = `could not evaluate ${name} under policy ${policy.id}: ${redactUrlCredentials(err instanceof Error ? err.message : String(err))}`;
       const kept = keepPrevious(reason);
       if (kept) return kept;
       return slot({ kind: 'unavailable', name, status: 502, message: reason }, options.failureTtlMs);
@@ -250,14 +295,6 @@ export function createPackageCache(options: PackageCacheOptions): PackageCache {
       result.fromCache === 'stale'
         ? `upstream registry unreachable; serving the cached copy of ${name}`
         : null;
-    const refusal = refusalOf(evaluation.packageVerdict, stored);
-    if (refusal) {
-      return slot(
-        { kind: 'refused', name, message: refusal.message, findings: refusal.findings },
-        options.ttlMs,
-        staleReason,
-      );
-    }
     const hidden = new Map<string, Verdict>();
     for (const version of Object.keys(result.packument.versions)) {
       const verdict = evaluation.versions.get(version);
@@ -266,6 +303,19 @@ export function createPackageCache(options: PackageCacheOptions): PackageCache {
         hidden.set(version, verdict ?? missingVerdict(name, version));
     }
     const total = Object.keys(result.packument.versions).length;
+    // A package-level block (typosquat, unpopular, blocklisted name) refuses the package only when
+    // no version escapes it: an allow entry with a range lifts it for the versions it names.
+    const refusal =
+      hidden.size === total && everyVersionBlockedByPackage(hidden, evaluation.packageVerdict)
+        ? refusalOf(evaluation.packageVerdict, stored)
+        : undefined;
+    if (refusal) {
+      return slot(
+        { kind: 'refused', name, message: refusal.message, findings: refusal.findings },
+        options.ttlMs,
+        staleReason,
+      );
+    }
     if (total > 0 && hidden.size === total) {
       const message = noVersionLeftMessage(name, hidden, stored);
       const findings = [...hidden.values()].flatMap((v) => v.findings.filter((f) => f.effect === 'block'));
@@ -280,6 +330,7 @@ export function createPackageCache(options: PackageCacheOptions): PackageCache {
       hidden,
       distTagChanges,
       variants: new Map(),
+      templates: new Map(),
       // The same hidden versions are not logged again just because the evaluation was refreshed.
       auditedAt:
         previous?.state.kind === 'ok' && sameKeys(previous.state.hidden, hidden)
@@ -302,6 +353,40 @@ export function createPackageCache(options: PackageCacheOptions): PackageCache {
       .finally(() => pending.delete(key));
     pending.set(key, promise);
     return promise;
+  }
+
+  function templateOf(
+    state: Extract<PackageState, { kind: 'ok' }>,
+    abbreviated: boolean,
+    slot: Slot | undefined,
+  ): Template {
+    const kind = abbreviated ? 'abbreviated' : 'full';
+    const existing = state.templates.get(kind);
+    if (existing) return existing;
+    const { packument } = filterPackument(state.packument, {
+      keep: (v) => !state.hidden.has(v),
+      // The requested name, not the document's: tarball links must lead back to what was checked.
+      rewriteTarball: (_name, version) => `${PREFIX_MARKER}${tarballPath(state.name, version)}`,
+    });
+    const document = abbreviated ? abbreviatePackument(packument) : packument;
+    const text = Buffer.from(JSON.stringify(document));
+    const parts: Buffer[] = [];
+    let from = 0;
+    for (let at = text.indexOf(PREFIX_MARKER_JSON); at !== -1; at = text.indexOf(PREFIX_MARKER_JSON, from)) {
+      parts.push(text.subarray(from, at));
+      from = at + PREFIX_MARKER_JSON.length;
+    }
+    parts.push(text.subarray(from));
+    const template: Template = {
+      parts,
+      hash: createHash('sha1').update(text).digest('base64url'),
+      document,
+      contentType: abbreviated ? ABBREVIATED_CONTENT_TYPE : 'application/json',
+    };
+    state.templates.set(kind, template);
+    // The parsed upstream document costs a few times its JSON size; count it with the first template.
+    if (slot) account(slot, text.length * (state.templates.size === 1 ? 3 : 1));
+    return template;
   }
 
   return {
@@ -330,24 +415,47 @@ export function createPackageCache(options: PackageCacheOptions): PackageCache {
     variant(stored, state, prefixUrl, abbreviated) {
       const variantKey = `${abbreviated ? 'a' : 'f'}${prefixUrl}`;
       const existing = state.variants.get(variantKey);
-      if (existing) return existing;
-      const { packument } = filterPackument(state.packument, {
-        keep: (v) => !state.hidden.has(v),
-        rewriteTarball: (name, version) => `${prefixUrl}${tarballPath(name, version)}`,
+      const slot = slots.get(slotKey(stored, state.name));
+      const accountable = slot?.state === state ? slot : undefined;
+      if (existing) {
+        state.variants.delete(variantKey);
+        state.variants.set(variantKey, existing);
+        return existing;
+      }
+      const template = templateOf(state, abbreviated, accountable);
+      const prefixJson = Buffer.from(JSON.stringify(prefixUrl).slice(1, -1));
+      const pieces: Buffer[] = [];
+      template.parts.forEach((part, i) => {
+        if (i > 0) pieces.push(prefixJson);
+        pieces.push(part);
       });
-      const document = abbreviated ? abbreviatePackument(packument) : packument;
-      const body = Buffer.from(JSON.stringify(document));
-      const etag = `"lw-${createHash('sha1').update(stored.cacheKey).update(variantKey).update(body).digest('base64url')}"`;
+      const body = Buffer.concat(pieces);
+      const etag = `"lw-${createHash('sha1').update(stored.cacheKey).update(template.hash).update(variantKey).digest('base64url')}"`;
       const variant: ServedVariant = {
         body,
         etag,
-        contentType: abbreviated ? ABBREVIATED_CONTENT_TYPE : 'application/json',
-        document: packument,
+        contentType: template.contentType,
+        distTags: template.document['dist-tags'] ?? {},
+        manifest(version) {
+          // Abbreviated manifests lack fields npm reads from `/<name>/<version>`; use the full one.
+          const full = abbreviated ? templateOf(state, false, accountable) : template;
+          const versions = full.document.versions;
+          const manifest = Object.hasOwn(versions, version) ? versions[version] : undefined;
+          const dist = manifest?.dist;
+          if (!manifest || typeof dist?.tarball !== 'string') return manifest;
+          return {
+            ...manifest,
+            dist: { ...dist, tarball: `${prefixUrl}${tarballPath(state.name, version)}` },
+          };
+        },
       };
       state.variants.set(variantKey, variant);
-      const slot = slots.get(slotKey(stored, state.name));
-      // The parsed upstream document costs a few times its JSON size; count it with the first body.
-      if (slot?.state === state) account(slot, body.length * (state.variants.size === 1 ? 3 : 1));
+      if (accountable) account(accountable, body.length);
+      while (state.variants.size > MAX_VARIANTS_PER_PACKAGE) {
+        const [oldestKey, oldest] = state.variants.entries().next().value as [string, ServedVariant];
+        state.variants.delete(oldestKey);
+        if (accountable) account(accountable, -oldest.body.length);
+      }
       return variant;
     },
     gzipOf(variant) {
@@ -429,6 +537,23 @@ function dependenciesOfLatest(state: Extract<PackageState, { kind: 'ok' }>): str
     }
   }
   return [...names];
+}
+
+/** Whether each hidden version is hidden (also) by one of the package verdict's own blocks. */
+function everyVersionBlockedByPackage(
+  hidden: ReadonlyMap<string, Verdict>,
+  packageVerdict: Verdict,
+): boolean {
+  if (packageVerdict.decision !== 'block') return false;
+  const rules = new Set(
+    packageVerdict.findings.filter((f) => f.effect === 'block' && f.scope === 'package').map((f) => f.rule),
+  );
+  if (rules.size === 0) return false;
+  for (const verdict of hidden.values()) {
+    if (!verdict.findings.some((f) => f.effect === 'block' && f.scope === 'package' && rules.has(f.rule)))
+      return false;
+  }
+  return true;
 }
 
 function sameKeys(a: ReadonlyMap<string, unknown>, b: ReadonlyMap<string, unknown>): boolean {

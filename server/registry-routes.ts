@@ -38,8 +38,14 @@ const PASS_THROUGH: ReadonlyArray<{ match: (s: readonly string[]) => boolean; me
     { match: (s) => s.join('/') === 'npm/v1/keys', methods: ['GET'] },
   ];
 
+/** Refusals remembered for deduplication; the oldest are forgotten first. */
+const MAX_BLOCKED_DEDUPE_KEYS = 10_000;
+
 export function createRegistryRoutes(options: RegistryRoutesOptions): Middleware {
   const { policies, packages, audit } = options;
+  // Refusals are unauthenticated: a client retrying (or a script hammering) one blocked package
+  // would otherwise write one audit entry per request and crowd the log out.
+  const blockedLoggedAt = new Map<string, number>();
 
   return async function registryRoutes(ctx: Context): Promise<void> {
     let route: { policyId: string; label: string | null } | undefined;
@@ -104,6 +110,29 @@ export function createRegistryRoutes(options: RegistryRoutesOptions): Middleware
     }));
   }
 
+  /** Logs refusals once per policy, label, package, version, rule and user agent per dedupe window. */
+  function recordBlocked(call: Call, findings: readonly Finding[], version: string | null): void {
+    const nowMs = options.now().getTime();
+    const fresh = findings.filter((f) => {
+      const key = JSON.stringify([
+        call.stored.policy.id,
+        call.label,
+        f.name,
+        version,
+        f.rule,
+        call.ctx.get('user-agent').slice(0, 256),
+      ]);
+      const last = blockedLoggedAt.get(key);
+      if (last !== undefined && nowMs - last < options.auditDedupeMs) return false;
+      blockedLoggedAt.delete(key);
+      blockedLoggedAt.set(key, nowMs);
+      if (blockedLoggedAt.size > MAX_BLOCKED_DEDUPE_KEYS)
+        blockedLoggedAt.delete(blockedLoggedAt.keys().next().value as string);
+      return true;
+    });
+    audit.record(entries(call, fresh, 'blocked', version));
+  }
+
   /** Logs the findings of one verdict that have the given effect. */
   function recordVerdict(
     call: Call,
@@ -145,7 +174,7 @@ export function createRegistryRoutes(options: RegistryRoutesOptions): Middleware
   function refuse(call: Call, state: Exclude<PackageState, { kind: 'ok' }>): void {
     switch (state.kind) {
       case 'refused':
-        audit.record(entries(call, state.findings, 'blocked', null));
+        recordBlocked(call, state.findings, null);
         sendError(call.ctx, 403, state.message);
         return;
       case 'not-found':
@@ -164,9 +193,8 @@ export function createRegistryRoutes(options: RegistryRoutesOptions): Middleware
   ): Promise<void> {
     const { ctx, stored } = call;
     const variant = packages.variant(stored, state, call.prefixUrl, false);
-    const doc = variant.document;
-    const version = doc['dist-tags']?.[spec] ?? spec;
-    const manifest = Object.hasOwn(doc.versions, version) ? doc.versions[version] : undefined;
+    const version = Object.hasOwn(variant.distTags, spec) ? variant.distTags[spec]! : spec;
+    const manifest = variant.manifest(version);
     if (manifest) {
       ctx.set('content-type', 'application/json');
       ctx.set('cache-control', 'no-cache');
@@ -175,7 +203,11 @@ export function createRegistryRoutes(options: RegistryRoutesOptions): Middleware
     }
     const verdict = state.hidden.get(version);
     if (verdict) {
-      recordVerdict(call, verdict, 'block', 'blocked');
+      recordBlocked(
+        call,
+        verdict.findings.filter((f) => f.effect === 'block'),
+        verdict.version,
+      );
       return sendError(ctx, 403, blockMessage(verdict, stored));
     }
     return sendError(ctx, 404, `${state.name} has no version or dist-tag ${JSON.stringify(spec)}`);
@@ -196,7 +228,11 @@ export function createRegistryRoutes(options: RegistryRoutesOptions): Middleware
     if (!manifest) return sendError(ctx, 404, `${name}@${version} is not in the upstream registry`);
     const hidden = state.hidden.get(version);
     if (hidden) {
-      recordVerdict(call, hidden, 'block', 'blocked');
+      recordBlocked(
+        call,
+        hidden.findings.filter((f) => f.effect === 'block'),
+        hidden.version,
+      );
       return sendError(ctx, 403, blockMessage(hidden, stored));
     }
     const verdict = state.evaluation.versions.get(version) as Verdict;
@@ -254,7 +290,7 @@ export function createRegistryRoutes(options: RegistryRoutesOptions): Middleware
         const { state, staleReason } = await packages.lookup(call.stored, name);
         markStale(ctx, staleReason);
         if (state.kind !== 'ok') return refuse(call, state);
-        const tags = packages.variant(call.stored, state, call.prefixUrl, false).document['dist-tags'] ?? {};
+        const tags = packages.variant(call.stored, state, call.prefixUrl, false).distTags;
         if (rest.length === 1) {
           ctx.body = { ...tags };
           return;

@@ -12,6 +12,7 @@ import { createSources, resolveSourceConfig } from '../src/sources/create-source
 import { normalizeRegistryUrl } from '../src/sources/registry-source.js';
 import { TOOL_VERSION } from '../src/version.js';
 import { AUDIT_DEFAULTS, CACHE_DEFAULTS, createApp, type LockwardenService } from './create-app.js';
+import { displayUrl } from './redact-url.js';
 
 export const DEFAULT_PORT = 4880;
 export const DEFAULT_HOST = '127.0.0.1';
@@ -50,11 +51,14 @@ Options (environment variable in brackets):
   --audit-max-entries N    audit log entries kept (default ${AUDIT_DEFAULTS.maxEntries}) [LOCKWARDEN_AUDIT_MAX_ENTRIES]
   --audit-max-age-days N   audit log retention in days, 0 = forever (default ${AUDIT_DEFAULTS.maxAgeDays}) [LOCKWARDEN_AUDIT_MAX_AGE_DAYS]
   --no-prefetch            do not fetch the dependencies of a requested package ahead of the client
+  --check-token TOKEN      a token for the check API only (CI); repeatable [LOCKWARDEN_CHECK_TOKEN, comma-separated]
   --reset-admin-token      generate and print a new admin token
   --log-level LEVEL        fatal, error, warn, info, debug, silent (default info) [LOCKWARDEN_LOG_LEVEL]
   -h, --help               show this help
 
 The admin token comes from LOCKWARDEN_ADMIN_TOKEN, or is generated on first start and printed once.
+It manages policies and reads the audit log; give CI a check token instead.
+In production set --public-url: without it tarball links follow each request's Host header.
 `;
 
 export async function runServe(argv: string[], io: ServeIo): Promise<number> {
@@ -100,6 +104,7 @@ export async function runServe(argv: string[], io: ServeIo): Promise<number> {
       ...(settings.tarballOrigins.length > 0 ? { tarballOrigins: settings.tarballOrigins } : {}),
       ...(io.env.LOCKWARDEN_ADMIN_TOKEN ? { adminToken: io.env.LOCKWARDEN_ADMIN_TOKEN } : {}),
       resetAdminToken: settings.resetAdminToken,
+      ...(settings.checkTokens.length > 0 ? { checkTokens: settings.checkTokens } : {}),
       filePolicies,
       ...(settings.publicUrl ? { publicUrl: settings.publicUrl } : {}),
       ...(settings.domain ? { domain: settings.domain } : {}),
@@ -133,8 +138,9 @@ export async function runServe(argv: string[], io: ServeIo): Promise<number> {
           ? `[${settings.host}]`
           : settings.host;
     const base = (settings.publicUrl ?? `http://${shownHost}:${port}`).replace(/\/+$/, '');
-    printBanner(io.stdout, { base, service, upstream: sources.registry.url });
-    logger.info({ url: base, upstream: sources.registry.url, dataDir: settings.dataDir }, 'listening');
+    const upstreamShown = displayUrl(sources.registry.url);
+    printBanner(io.stdout, { base, service, upstream: upstreamShown });
+    logger.info({ url: base, upstream: upstreamShown, dataDir: settings.dataDir }, 'listening');
     io.onListening?.({ url: base, service });
     await waitForStop(io.signal, logger);
     return 0;
@@ -164,6 +170,7 @@ interface ServeSettings {
   auditMaxEntries: number;
   auditMaxAgeDays: number;
   resetAdminToken: boolean;
+  checkTokens: string[];
   prefetch: boolean;
   logLevel: string;
   version: string;
@@ -192,6 +199,7 @@ export function parseServeArgs(argv: string[], env: NodeJS.ProcessEnv, cwd: stri
         'audit-max-entries': { type: 'string' },
         'audit-max-age-days': { type: 'string' },
         'reset-admin-token': { type: 'boolean' },
+        'check-token': { type: 'string', multiple: true },
         'no-prefetch': { type: 'boolean' },
         'log-level': { type: 'string' },
         help: { type: 'boolean', short: 'h' },
@@ -291,6 +299,12 @@ export function parseServeArgs(argv: string[], env: NodeJS.ProcessEnv, cwd: stri
       36_500,
     ),
     resetAdminToken: values['reset-admin-token'] === true,
+    checkTokens: [
+      ...((values['check-token'] as string[] | undefined) ?? []),
+      ...(env.LOCKWARDEN_CHECK_TOKEN ?? '').split(','),
+    ]
+      .map((t) => t.trim())
+      .filter(Boolean),
     prefetch: values['no-prefetch'] !== true,
     logLevel,
     version: TOOL_VERSION,

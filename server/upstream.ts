@@ -1,7 +1,8 @@
 // Raw access to the upstream registry for what is not a document to evaluate: tarball bytes
 // (streamed, never buffered or altered) and the endpoints passed through (audit, search, keys).
 // Every URL is built from the upstream's origin or checked against it: a client can never make
-// the service talk to another host.
+// the service talk to another host. Only a tarball redirect the upstream itself answers with
+// (a download CDN) leads elsewhere, and never to anything but http(s).
 import type { Readable } from 'node:stream';
 import { Agent, request, errors as undiciErrors } from 'undici';
 
@@ -38,6 +39,10 @@ export interface Upstream {
   close(): Promise<void>;
 }
 
+/** Registries may hand tarballs to a download host; a longer chain is a loop or a misconfiguration. */
+export const MAX_TARBALL_REDIRECTS = 3;
+const REDIRECT_STATUSES = new Set([301, 302, 303, 307, 308]);
+
 export class UpstreamError extends Error {
   readonly status: 502 | 504;
   constructor(status: 502 | 504, message: string) {
@@ -66,8 +71,10 @@ export function createUpstream(options: UpstreamOptions): Upstream {
     method: string,
     headers: Record<string, string>,
     body?: Buffer,
+    redirected = false,
   ): Promise<UpstreamResponse> {
-    if (!origins.has(url.origin))
+    // A redirect target is chosen by the upstream (a download CDN), not by a client.
+    if (!redirected && !origins.has(url.origin))
       throw new UpstreamError(502, `refusing to fetch ${url.origin}: not the upstream registry`);
     try {
       const res = await request(url, {
@@ -101,8 +108,46 @@ export function createUpstream(options: UpstreamOptions): Upstream {
         return false;
       }
     },
-    fetchTarball(raw, headers = {}) {
-      return send(new URL(raw), 'GET', headers);
+    async fetchTarball(raw, headers = {}) {
+      let url = new URL(raw);
+      for (let hop = 0; ; hop++) {
+        const res = await send(url, 'GET', headers, undefined, hop > 0);
+        if (!REDIRECT_STATUSES.has(res.statusCode)) return res;
+        res.body.resume();
+        const location = res.headers.location;
+        const from = `the tarball at ${url.origin}${url.pathname}`;
+        if (hop === MAX_TARBALL_REDIRECTS)
+          throw new UpstreamError(
+            502,
+            `${from} redirected more than ${MAX_TARBALL_REDIRECTS} times; not followed`,
+          );
+        if (typeof location !== 'string' || location === '')
+          throw new UpstreamError(502, `${from} answered HTTP ${res.statusCode} without a Location`);
+        let next: URL;
+        try {
+          next = new URL(location, url);
+        } catch {
+          throw new UpstreamError(502, `${from} redirected to an invalid URL`);
+        }
+        if (next.protocol !== 'http:' && next.protocol !== 'https:')
+          throw new UpstreamError(
+            502,
+            `${from} redirected to a ${next.protocol} URL; only http(s) is followed`,
+          );
+        if (url.protocol === 'https:' && next.protocol === 'http:')
+          throw new UpstreamError(
+            502,
+            `${from} redirected from https to http (${next.origin}); not followed`,
+          );
+        // Credentials are for the registry: authFor only adds the token on its origin, and a
+        // header the caller passed is dropped once the redirect leaves the origin it was meant for.
+        if (next.origin !== url.origin) {
+          headers = Object.fromEntries(
+            Object.entries(headers).filter(([k]) => k.toLowerCase() !== 'authorization'),
+          );
+        }
+        url = next;
+      }
     },
     passThrough({ method, path, search, headers, body }) {
       const url = new URL(path + search, base);

@@ -42,6 +42,8 @@ export interface ProxyHarnessOptions {
   headersTimeoutMs?: number;
   /** Upstream documents above this fail as too large. */
   maxBodyBytes?: number;
+  /** A (fake) GitHub REST API for tag lookups, with the token that selects it over git. */
+  github?: { apiUrl: string; token: string };
 }
 
 export interface ProxyHarness {
@@ -89,7 +91,8 @@ export async function startProxyHarness(options: ProxyHarnessOptions = {}): Prom
       npm: { cwd: dataDir, env: {} },
       downloadsUrl: downloads.url,
       // Never asked unless a test policy enables suspiciousVersion; a closed loopback port fails fast.
-      githubApiUrl: 'http://127.0.0.1:9/',
+      githubApiUrl: options.github?.apiUrl ?? 'http://127.0.0.1:9/',
+      ...(options.github ? { githubToken: options.github.token } : {}),
       gitBaseUrl: 'http://127.0.0.1:9',
       cacheDir: join(dataDir, 'cache'),
       http: {

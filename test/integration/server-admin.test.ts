@@ -138,6 +138,52 @@ describe('policies', () => {
   });
 });
 
+describe('check tokens', () => {
+  it('let CI call the check API and nothing else; the admin token still works everywhere', async () => {
+    h = await startProxyHarness({
+      packuments: packuments(),
+      filePolicies: [{ id: 'strict', coolingOffDays: 7 }],
+      app: { checkTokens: ['ci-token-1', 'ci-token-2'] },
+    });
+    const as = (token: string | null, method: string, path: string, body?: object) =>
+      h.request({
+        method,
+        url: `/-/lockwarden/v1${path}`,
+        headers: token === null ? {} : { authorization: `Bearer ${token}` },
+        ...(body ? { body } : {}),
+      });
+    const check = { packages: [{ name: 'left-pad', version: '1.2.0' }] };
+    for (const token of ['ci-token-1', 'ci-token-2', 'test-admin-token']) {
+      const res = await as(token, 'POST', '/policies/strict/check', check);
+      expect(res.status).toBe(200);
+      expect(res.json().verdicts[0].decision).toBe('block');
+    }
+    const adminOnly: Array<[string, string, object?]> = [
+      ['GET', '/policies'],
+      ['GET', '/policies/strict'],
+      ['POST', '/policies', { id: 'sneaky' }],
+      ['PUT', '/policies/strict', { id: 'strict' }],
+      ['DELETE', '/policies/strict'],
+      ['GET', '/audit'],
+      ['GET', '/cache'],
+      ['DELETE', '/cache'],
+    ];
+    for (const [method, path, body] of adminOnly) {
+      const res = await as('ci-token-1', method, path, body);
+      expect(res.status, `${method} ${path}`).toBe(403);
+      expect(res.json().error).toMatch(/^this is a check token: .*needs the admin token$/);
+    }
+    expect(h.service.policies.get('sneaky')).toBeUndefined();
+    const wrong = await as('nope', 'POST', '/policies/strict/check', check);
+    expect(wrong.status).toBe(401);
+    expect(wrong.json().error).toBe('the token is neither a check token nor the admin token');
+    const none = await as(null, 'POST', '/policies/strict/check', check);
+    expect(none.status).toBe(401);
+    expect(none.json().error).toMatch(/a check token \(LOCKWARDEN_CHECK_TOKEN\) or the admin token/);
+    expect((await as('test-admin-token', 'GET', '/audit')).json().entries).toHaveLength(3);
+  });
+});
+
 describe('check API', () => {
   it("returns the engine's verdicts and logs findings with source ci", async () => {
     h = await startProxyHarness({

@@ -56,6 +56,19 @@ describe('service image', () => {
     expect(final.instructions.find((i) => i.op === 'EXPOSE')!.args).toBe(env.LOCKWARDEN_PORT);
   });
 
+  it('has git (tag checks without GITHUB_TOKEN run git ls-remote) and CA certificates, without apt lists', () => {
+    const runs = final.instructions.filter((i) => i.op === 'RUN').map((i) => i.args);
+    const install = runs.find((r) => /apt-get install/.test(r));
+    expect(install).toBeDefined();
+    expect(install).toMatch(
+      /apt-get install -y --no-install-recommends (?=.*\bgit\b)(?=.*\bca-certificates\b)/,
+    );
+    expect(install).toMatch(/rm -rf \/var\/lib\/apt\/lists\/\*/);
+    // Installed while still root: the USER switch comes after.
+    const order = final.instructions.map((i) => i.op);
+    expect(order.indexOf('RUN')).toBeLessThan(order.lastIndexOf('USER'));
+  });
+
   it('passes its environment to lockwarden serve: all interfaces, the exposed port, the volume', () => {
     const settings = parseServeArgs([], envOf(final), '/app');
     expect(settings).toMatchObject({ host: '0.0.0.0', port: 4880, dataDir: '/data' });

@@ -1,5 +1,6 @@
 // Hostile requests and documents: a clear 4xx, never a crash, never a request to another host.
 import { afterEach, describe, expect, it } from 'vitest';
+import { startFakeGitHub } from '../helpers/fake-github.js';
 import type { FullPackument } from '../helpers/make-packument.js';
 import { makePackument } from '../helpers/make-packument.js';
 import { daysAgo } from '../helpers/make-policy.js';
@@ -123,5 +124,87 @@ describe('hostile documents', () => {
     expect(res.json().error).toBe(
       'elsewhere@1.0.0: the upstream document points its tarball at http://127.0.0.2:9, not at the upstream registry; allow that origin with --tarball-origin',
     );
+  });
+});
+
+describe('documents about another package', () => {
+  const leftPad = () =>
+    makePackument({ name: 'left-pad', versions: [{ version: '1.0.0', publishedAt: new Date(daysAgo(30)) }] });
+  const express = () =>
+    makePackument({ name: 'express', versions: [{ version: '4.0.0', publishedAt: new Date(daysAgo(300)) }] });
+
+  it('treats a document whose name is not the requested one as an upstream failure (502)', async () => {
+    h = await startProxyHarness({
+      packuments: [express()],
+      filePolicies: [{ id: 'strict', coolingOffDays: 7, typosquatting: true }],
+    });
+    // The upstream answers a request for the typosquat with the popular package's document.
+    h.registry.fault({
+      kind: 'garbage',
+      body: JSON.stringify(express()),
+      match: (r) => r.path === '/expres',
+    });
+    const res = await h.request({ url: '/strict/expres' });
+    expect(res.status).toBe(502);
+    expect(res.json().error).toBe(
+      'upstream registry failed for expres: it answered with the document of "express"; lockwarden serves no unchecked documents',
+    );
+    const tarball = await h.request({ url: '/strict/expres/-/expres-4.0.0.tgz' });
+    expect(tarball.status).toBe(502);
+    expect(h.registry.requests.some((r) => r.path.endsWith('.tgz'))).toBe(false);
+  });
+
+  it('keeps serving the last good copy, saying why, when a later document names another package', async () => {
+    h = await start([leftPad()]);
+    const good = await h.request({ url: '/strict/left-pad' });
+    expect(good.status).toBe(200);
+    const other = { ...leftPad(), name: 'right-pad', _id: 'right-pad' };
+    h.registry.fault({ kind: 'garbage', body: JSON.stringify(other) });
+    h.clock.advance(86_400_000 / 2);
+    const res = await h.request({ url: '/strict/left-pad' });
+    expect(res.status).toBe(200);
+    expect(String(res.headers['x-lockwarden-stale'])).toMatch(
+      /^upstream registry failed for left-pad: it answered with the document of "right-pad"; serving the copy checked at /,
+    );
+    expect(res.json().versions['1.0.0'].dist.tarball).toBe(
+      'http://127.0.0.1:4880/strict/left-pad/-/left-pad-1.0.0.tgz',
+    );
+  });
+});
+
+describe('packuments naming many repositories', () => {
+  it('looks up the tags of at most 5 distinct repositories; the other versions say why they have no tag fact', async () => {
+    const count = 12;
+    const repos: Record<string, { tags: string[] }> = {};
+    for (let i = 0; i < count; i++) repos[`owner/repo-${i}`] = { tags: [`v1.0.${i}`] };
+    const github = await startFakeGitHub({ repos, requireToken: 'gh-test-token' });
+    try {
+      const doc = makePackument({
+        name: 'many-repos',
+        versions: Array.from({ length: count }, (_, i) => ({
+          version: `1.0.${i}`,
+          publishedAt: new Date(daysAgo(30 - i)),
+          repository: `github:owner/repo-${i}`,
+        })),
+      });
+      h = await startProxyHarness({
+        packuments: [doc],
+        filePolicies: [{ id: 'tags', suspiciousVersion: true, onUnavailable: 'block' }],
+        github: { apiUrl: github.url, token: 'gh-test-token' },
+      });
+      const res = await h.request({ url: '/tags/many-repos' });
+      expect(res.status).toBe(200);
+      // Newest versions first: their repositories are the ones looked up.
+      expect(Object.keys(res.json().versions)).toEqual(['1.0.7', '1.0.8', '1.0.9', '1.0.10', '1.0.11']);
+      const asked = new Set(github.requests.map((r) => /repos\/owner\/(repo-\d+)\//.exec(r.path)?.[1]));
+      expect([...asked].sort()).toEqual(['repo-10', 'repo-11', 'repo-7', 'repo-8', 'repo-9']);
+      const hidden = await h.request({ url: '/tags/many-repos/-/many-repos-1.0.0.tgz' });
+      expect(hidden.status).toBe(403);
+      expect(hidden.json().error).toMatch(
+        /too many distinct repositories in this packument \(12; tags are looked up for 5\)/,
+      );
+    } finally {
+      await github.close();
+    }
   });
 });

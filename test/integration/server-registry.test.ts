@@ -147,6 +147,62 @@ describe('packuments in block mode', () => {
     expect(entries[0]!.reason).toMatch(/^left-pad@1\.2\.0 was published 2 days ago \(cooling-off 7 days\)/);
   });
 
+  it('keeps at most 8 serialized bodies per package however many labels and hosts clients invent', async () => {
+    await start();
+    const first = await h.request({ url: '/strict/left-pad' });
+    const bytesAfterOne = h.service.packages.stats().bytes;
+    for (let i = 0; i < 50; i++) {
+      const res = await h.request({
+        url: `/strict/label-${i}/left-pad`,
+        headers: { 'accept-encoding': 'gzip' },
+      });
+      expect(res.status).toBe(200);
+      expect(res.json().versions['1.1.0'].dist.tarball).toBe(
+        `http://127.0.0.1:4880/strict/label-${i}/left-pad/-/left-pad-1.1.0.tgz`,
+      );
+    }
+    for (let i = 0; i < 20; i++) {
+      const res = await h.request({ url: '/strict/left-pad', headers: { host: `h${i}.example.test` } });
+      expect(res.json().versions['1.0.0'].dist.tarball).toBe(
+        `http://h${i}.example.test/strict/left-pad/-/left-pad-1.0.0.tgz`,
+      );
+    }
+    const stored = h.service.policies.get('strict')!;
+    const { state } = await h.service.packages.lookup(stored, 'left-pad');
+    if (state.kind !== 'ok') throw new Error(`expected left-pad to be served, got ${state.kind}`);
+    expect(state.variants.size).toBe(8);
+    expect(state.templates.size).toBe(1);
+    const bodyBytes = Buffer.byteLength(first.text);
+    expect(h.service.packages.stats().bytes).toBeLessThanOrEqual(bytesAfterOne + 8 * (bodyBytes + 200));
+    // The unlabelled body was evicted and is rebuilt with the same bytes and ETag.
+    const again = await h.request({ url: '/strict/left-pad' });
+    expect(again.text).toBe(first.text);
+    expect(again.headers.etag).toBe(first.headers.etag);
+  });
+
+  it('logs a repeated refusal once per policy, label, package, rule and user agent within the window', async () => {
+    await start();
+    const npm = { 'user-agent': 'npm/11.0.0' };
+    for (let i = 0; i < 20; i++) {
+      const res = await h.request({ url: '/strict/evil-pkg', headers: npm });
+      expect(res.status).toBe(403);
+      expect((await h.request({ url: '/strict/left-pad/-/left-pad-1.2.0.tgz', headers: npm })).status).toBe(
+        403,
+      );
+    }
+    const blocked = () => h.service.audit.query({ outcome: 'blocked' }).entries;
+    expect(blocked().map((e) => `${e.package}@${e.version} ${e.rule}`)).toEqual([
+      'left-pad@1.2.0 cooling-off',
+      'evil-pkg@null blocklist',
+    ]);
+    await h.request({ url: '/strict/evil-pkg', headers: { 'user-agent': 'pnpm/10.0.0' } });
+    await h.request({ url: '/strict/ci/evil-pkg', headers: npm });
+    expect(blocked()).toHaveLength(4);
+    h.clock.advance(61 * 60_000);
+    await h.request({ url: '/strict/evil-pkg', headers: npm });
+    expect(blocked()).toHaveLength(5);
+  });
+
   it('logs hidden versions once per label within the dedupe window', async () => {
     await start();
     for (let i = 0; i < 5; i++) await h.request({ url: '/strict/left-pad' });
@@ -274,6 +330,32 @@ describe('package-level refusals', () => {
     expect(h.service.audit.query({ rule: 'typosquatting' }).entries).toEqual([
       expect.objectContaining({ package: 'expres', version: null, outcome: 'blocked' }),
     ]);
+  });
+
+  it('lifts a package-level block only for the versions an allow entry with a range names', async () => {
+    const expres = makePackument({
+      name: 'expres',
+      versions: [
+        { version: '1.0.0', publishedAt: new Date(daysAgo(60)) },
+        { version: '1.1.0', publishedAt: new Date(daysAgo(30)) },
+      ],
+    });
+    await start({
+      packuments: [expres],
+      filePolicies: [STRICT, { id: 'pinned', typosquatting: true, allow: ['expres@1.0.0'] }],
+    });
+    const pinned = await h.request({ url: '/pinned/expres' });
+    expect(pinned.status).toBe(200);
+    expect(Object.keys(pinned.json().versions)).toEqual(['1.0.0']);
+    expect(pinned.json()['dist-tags']).toEqual({ latest: '1.0.0' });
+    expect((await h.request({ url: '/pinned/expres/-/expres-1.0.0.tgz' })).status).toBe(200);
+    const other = await h.request({ url: '/pinned/expres/-/expres-1.1.0.tgz' });
+    expect(other.status).toBe(403);
+    expect(other.json().error).toMatch(/^expres looks like express .*; blocked by policy pinned$/);
+    // Without the allow entry every version falls to the same package-level finding: one 403 with it.
+    const strict = await h.request({ url: '/strict/expres' });
+    expect(strict.status).toBe(403);
+    expect(strict.json().error).toMatch(/^expres looks like express .*; blocked by policy strict$/);
   });
 
   it('passes a 404 for an unknown name that looks like nothing', async () => {

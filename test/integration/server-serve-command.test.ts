@@ -5,6 +5,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { PassThrough } from 'node:stream';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { displayUrl, redactUrlCredentials } from '../../server/redact-url.js';
 import { parseServeArgs, runServe } from '../../server/serve-command.js';
 import { type FakeRegistry, startFakeRegistry } from '../helpers/fake-registry.js';
 import { makePackument } from '../helpers/make-packument.js';
@@ -106,6 +107,52 @@ describe('runServe', () => {
     );
   });
 
+  it('never shows upstream credentials, and accepts check tokens from flags and environment', async () => {
+    const upstream = registry.url.replace('http://', 'http://lw-user:s3cret-pass@');
+    const out = capture();
+    const err = capture();
+    const stop = new AbortController();
+    let url = '';
+    let ready: () => void = () => {};
+    const listening = new Promise<void>((resolve) => {
+      ready = resolve;
+    });
+    const exited = runServe(
+      ['--port', '0', '--data', 'state', '--upstream', upstream, '--check-token', 'ci-flag'],
+      {
+        stdout: out.stream,
+        stderr: err.stream,
+        env: { ...env(), LOCKWARDEN_ADMIN_TOKEN: 'admin-env', LOCKWARDEN_CHECK_TOKEN: 'ci-env-1, ci-env-2' },
+        cwd: dir,
+        signal: stop.signal,
+        onListening: (info) => {
+          url = info.url;
+          ready();
+        },
+      },
+    );
+    await listening;
+    expect(out.text()).toContain(`(upstream ${registry.url})`);
+    const health = await (await fetch(`${url}/-/lockwarden/v1/health`)).text();
+    expect(JSON.parse(health).upstream).toBe(registry.url);
+    const check = (token: string) =>
+      fetch(`${url}/-/lockwarden/v1/policies/default/check`, {
+        method: 'POST',
+        headers: { authorization: `Bearer ${token}`, 'content-type': 'application/json' },
+        body: JSON.stringify({ packages: [{ name: 'left-pad', version: '1.0.0' }] }),
+      });
+    for (const token of ['ci-flag', 'ci-env-1', 'ci-env-2', 'admin-env'])
+      expect((await check(token)).status).toBe(200);
+    expect((await check('wrong')).status).toBe(401);
+    const policies = await fetch(`${url}/-/lockwarden/v1/policies`, {
+      headers: { authorization: 'Bearer ci-flag' },
+    });
+    expect(policies.status).toBe(403);
+    stop.abort();
+    expect(await exited).toBe(0);
+    for (const text of [out.text(), err.text(), health]) expect(text).not.toContain('s3cret-pass');
+  });
+
   it('reports a bad policy file and exits 2 before listening', async () => {
     await writeFile(join(dir, 'bad.json'), '{"id": "bad", "coolingOffDays": "7d"}');
     const err = capture();
@@ -170,5 +217,21 @@ describe('parseServeArgs', () => {
     expect(parseServeArgs(['--help'], {}, '/srv')).toBe('help');
     expect(parseServeArgs([], {}, '/srv')).toMatchObject({ prefetch: true });
     expect(parseServeArgs(['--no-prefetch'], {}, '/srv')).toMatchObject({ prefetch: false });
+  });
+});
+
+describe('upstream URLs shown without credentials', () => {
+  const cases: Array<{ input: string; shown: string; redacted: string }> = [
+    {
+      input: 'https://user:pa55@registry.example.test/npm/?token=x',
+      shown: 'https://registry.example.test/npm/',
+      redacted: 'https://registry.example.test/npm/?token=x',
+    },
+    { input: 'http://tok@127.0.0.1:9/', shown: 'http://127.0.0.1:9/', redacted: 'http://127.0.0.1:9/' },
+    { input: 'http://127.0.0.1:9/a', shown: 'http://127.0.0.1:9/a', redacted: 'http://127.0.0.1:9/a' },
+  ];
+  it.each(cases)('$input', ({ input, shown, redacted }) => {
+    expect(displayUrl(input)).toBe(shown);
+    expect(redactUrlCredentials(`registry ${input}: HTTP 500`)).toBe(`registry ${redacted}: HTTP 500`);
   });
 });

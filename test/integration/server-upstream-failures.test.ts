@@ -2,6 +2,7 @@
 // 502/504 with the reason; never an unfiltered document.
 import { afterEach, describe, expect, it } from 'vitest';
 import type { Sources } from '../../src/sources/types.js';
+import { type FakeServer, startFakeServer } from '../helpers/fake-upstream.js';
 import { makePackument } from '../helpers/make-packument.js';
 import { daysAgo } from '../helpers/make-policy.js';
 import { type ProxyHarness, startProxyHarness } from '../helpers/proxy-harness.js';
@@ -121,5 +122,70 @@ describe('upstream failures', () => {
     const res = await h.request({ url: '/pop/left-pad' });
     expect(res.status).toBe(403);
     expect(res.json().error).toMatch(/blocked by policy pop$/);
+  });
+});
+
+describe('tarball redirects', () => {
+  let cdn: FakeServer | undefined;
+  afterEach(async () => {
+    await cdn?.close();
+    cdn = undefined;
+  });
+  const startCdn = () =>
+    startFakeServer((_req, res, recorded) => {
+      if (recorded.path === '/again') {
+        res.writeHead(302, { location: '/blob/left-pad.tgz' });
+        res.end();
+        return;
+      }
+      res.writeHead(200, { 'content-type': 'application/octet-stream' });
+      res.end(Buffer.from('tarball bytes from the cdn'));
+    });
+  const redirectTarballs = (location: string, times?: number) =>
+    h.registry.fault({
+      kind: 'status',
+      status: 302,
+      headers: { location },
+      match: (r) => r.path.endsWith('.tgz'),
+      ...(times ? { times } : {}),
+    });
+
+  it('follows a redirect to another host, without the upstream token', async () => {
+    cdn = await startCdn();
+    h = await start({ app: { upstreamToken: 'upstream-secret' } });
+    await h.request({ url: '/strict/left-pad' });
+    redirectTarballs(`${cdn.url}again`);
+    const res = await h.request({ url: '/strict/left-pad/-/left-pad-1.0.0.tgz' });
+    expect(res.status).toBe(200);
+    expect(res.text).toBe('tarball bytes from the cdn');
+    expect(h.registry.requests.find((r) => r.path.endsWith('.tgz'))?.headers.authorization).toBe(
+      'Bearer upstream-secret',
+    );
+    expect(cdn.requests.map((r) => [r.path, r.headers.authorization])).toEqual([
+      ['/again', undefined],
+      ['/blob/left-pad.tgz', undefined],
+    ]);
+  });
+
+  const refused: Array<{ title: string; location: (cdnUrl: string) => string; error: RegExp }> = [
+    {
+      title: 'a file: URL',
+      location: () => 'file:///etc/passwd',
+      error: /redirected to a file: URL; only http\(s\) is followed/,
+    },
+    {
+      title: 'a loop',
+      location: () => '/strict-loop/left-pad/-/left-pad-1.0.0.tgz',
+      error: /redirected more than 3 times; not followed$/,
+    },
+  ];
+  it.each(refused)('answers a redirect to $title with 502 and the reason', async ({ location, error }) => {
+    h = await start();
+    await h.request({ url: '/strict/left-pad' });
+    redirectTarballs(location(''));
+    const res = await h.request({ url: '/strict/left-pad/-/left-pad-1.0.0.tgz' });
+    expect(res.status).toBe(502);
+    expect(res.json().error).toMatch(error);
+    expect(h.registry.requests.filter((r) => r.path.endsWith('.tgz')).length).toBeLessThanOrEqual(4);
   });
 });
