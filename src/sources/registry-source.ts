@@ -39,8 +39,17 @@ type DocResult<T> =
   | { status: 'unavailable'; source: string; reason: string };
 
 export function createRegistrySource(options: RegistrySourceOptions): RegistrySource {
-  const url = normalizeRegistryUrl(options.url);
-  const origin = new URL(url).origin;
+  // Credentials in the URL (`https://user:pass@host/`) become a header: the URL itself shows up
+  // in messages, logs and the service's health output.
+  const parsedUrl = new URL(normalizeRegistryUrl(options.url));
+  const basicAuth =
+    parsedUrl.username || parsedUrl.password
+      ? `Basic ${Buffer.from(`${decodeURIComponent(parsedUrl.username)}:${decodeURIComponent(parsedUrl.password)}`).toString('base64')}`
+      : undefined;
+  parsedUrl.username = '';
+  parsedUrl.password = '';
+  const url = parsedUrl.href;
+  const origin = parsedUrl.origin;
   const http = options.http ?? createHttpClient();
   const cache = options.cacheDir ? createDiskCache(options.cacheDir) : undefined;
   const now = options.now ?? (() => new Date());
@@ -90,6 +99,7 @@ export function createRegistrySource(options: RegistrySourceOptions): RegistrySo
     // An ETag only validates the representation it came with.
     if (cached?.entry.etag && cached.key === req.keys[0]) headers['if-none-match'] = cached.entry.etag;
     if (options.token) headers.authorization = `Bearer ${options.token}`;
+    else if (basicAuth) headers.authorization = basicAuth;
     const res = await http.request({ url: docUrl, source: SOURCE, headers, stats });
 
     const staleOr = (reason: string): DocResult<T> => {

@@ -440,3 +440,31 @@ describe('the fake registry itself', () => {
     expect(`sha512-${createHash('sha512').update(bytes).digest('base64')}`).toBe(dist?.integrity);
   });
 });
+
+describe('credentials in the registry URL', () => {
+  it('sends them as basic auth and keeps them out of the URL lockwarden shows', async () => {
+    const reg = await startFakeRegistry({
+      packuments: [
+        makePackument({
+          name: 'secret-pkg',
+          versions: [{ version: '1.0.0', publishedAt: new Date('2026-01-01T00:00:00Z') }],
+        }),
+      ],
+    });
+    try {
+      const withCreds = reg.url.replace('http://', 'http://alice:s3cret@');
+      const source = createRegistrySource({ url: withCreds });
+      expect(source.url).toBe(reg.url);
+      expect((await source.getPackument('secret-pkg', { full: true })).status).toBe('ok');
+      expect(reg.requests[0]?.headers.authorization).toBe(
+        `Basic ${Buffer.from('alice:s3cret').toString('base64')}`,
+      );
+      await reg.close();
+      const down = await source.getPackument('other-pkg', { full: true });
+      expect(down.status).toBe('unavailable');
+      if (down.status === 'unavailable') expect(down.reason).not.toContain('s3cret');
+    } finally {
+      await reg.close().catch(() => {});
+    }
+  });
+});
