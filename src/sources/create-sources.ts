@@ -1,7 +1,7 @@
 // Wires the fact sources from flags and environment. This is the only place in src/sources that
 // reads environment variables: everything below receives plain values.
 import { LockwardenError } from '../errors.js';
-import { resolveCacheDir } from './disk-cache.js';
+import { flushDiskCaches, resolveCacheDir } from './disk-cache.js';
 import { createDownloadsSource } from './downloads-source.js';
 import { createTagsSource } from './github-tags-source.js';
 import { createHttpClient, type HttpClient, type HttpClientOptions } from './http-client.js';
@@ -161,7 +161,10 @@ export function createSources(
       ...(config.githubToken ? { token: config.githubToken } : {}),
     }),
     popular,
-    close: () => http.close(),
+    close: async () => {
+      await flushDiskCaches();
+      await http.close();
+    },
   };
 }
 

@@ -36,6 +36,15 @@ export function resolveCacheDir(opts: {
 // rename publishes header and body together.
 const FORMAT = 1;
 
+// Writes run off the request path (a response never waits for the disk); a run awaits them all
+// before it ends, so the next run finds them.
+const pendingWrites = new Set<Promise<void>>();
+
+/** Settles every cache write still in flight (call before the process ends). */
+export async function flushDiskCaches(): Promise<void> {
+  while (pendingWrites.size > 0) await Promise.all([...pendingWrites]);
+}
+
 export function createDiskCache(dir: string): DiskCache {
   const pathFor = (namespace: string, key: string) => {
     const hash = createHash('sha256').update(namespace).update('\0').update(key).digest('hex');
@@ -55,29 +64,35 @@ export function createDiskCache(dir: string): DiskCache {
       }
       return decodeEntry(raw, namespace, key);
     },
-    async write(namespace, key, entry) {
-      const target = pathFor(namespace, key);
-      const header = Buffer.from(
-        `${JSON.stringify({
-          format: FORMAT,
-          namespace,
-          key,
-          etag: entry.etag,
-          fetchedAtMs: entry.fetchedAtMs,
-          size: entry.body.length,
-        })}\n`,
-      );
-      const temp = `${target.file}.${process.pid}.${randomBytes(4).toString('hex')}.tmp`;
-      try {
-        await mkdir(target.dir, { recursive: true });
-        await writeFile(temp, [header, entry.body]);
-        await rename(temp, target.file);
-      } catch {
-        // Read-only or full disks only cost speed.
-        await rm(temp, { force: true }).catch(() => {});
-      }
+    write(namespace, key, entry) {
+      const done = writeEntry(namespace, key, entry).finally(() => pendingWrites.delete(done));
+      pendingWrites.add(done);
+      return done;
     },
   };
+
+  async function writeEntry(namespace: string, key: string, entry: CacheEntry): Promise<void> {
+    const target = pathFor(namespace, key);
+    const header = Buffer.from(
+      `${JSON.stringify({
+        format: FORMAT,
+        namespace,
+        key,
+        etag: entry.etag,
+        fetchedAtMs: entry.fetchedAtMs,
+        size: entry.body.length,
+      })}\n`,
+    );
+    const temp = `${target.file}.${process.pid}.${randomBytes(4).toString('hex')}.tmp`;
+    try {
+      await mkdir(target.dir, { recursive: true });
+      await writeFile(temp, [header, entry.body]);
+      await rename(temp, target.file);
+    } catch {
+      // Read-only or full disks only cost speed.
+      await rm(temp, { force: true }).catch(() => {});
+    }
+  }
 }
 
 function decodeEntry(raw: Buffer, namespace: string, key: string): CacheEntry | undefined {

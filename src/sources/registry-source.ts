@@ -115,7 +115,7 @@ export function createRegistrySource(options: RegistrySourceOptions): RegistrySo
       const value = parseCached();
       if (value !== undefined) {
         stats.cacheHits++;
-        await cache?.write(namespace, cached.key, { ...cached.entry, fetchedAtMs: nowMs });
+        void cache?.write(namespace, cached.key, { ...cached.entry, fetchedAtMs: nowMs });
         return { status: 'ok', value, fromCache: 'revalidated' };
       }
     }
@@ -133,7 +133,7 @@ export function createRegistrySource(options: RegistrySourceOptions): RegistrySo
       stats.errors++;
       return staleOr(`${SOURCE} ${docUrl}: ${parsed.reason} from registry`);
     }
-    await cache?.write(namespace, req.storeKey(parsed.value), {
+    void cache?.write(namespace, req.storeKey(parsed.value), {
       body: res.body,
       fetchedAtMs: nowMs,
       ...(res.headers.etag ? { etag: res.headers.etag } : {}),

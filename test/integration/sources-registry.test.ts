@@ -3,6 +3,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { isLockwardenError } from '../../src/errors.js';
+import { flushDiskCaches } from '../../src/sources/disk-cache.js';
 import { createHttpClient, type HttpClient, type HttpClientOptions } from '../../src/sources/http-client.js';
 import { createRegistrySource, normalizeRegistryUrl } from '../../src/sources/registry-source.js';
 import type { RegistrySource } from '../../src/sources/types.js';
@@ -44,16 +45,28 @@ function client(overrides: HttpClientOptions = {}): HttpClient {
   });
 }
 
+/** A source whose answers arrive after its cache writes settle, as the next run would see them. */
 function source(
   opts: { now?: Date; freshnessMs?: number; http?: HttpClient; url?: string } = {},
 ): RegistrySource {
-  return createRegistrySource({
+  const inner = createRegistrySource({
     url: opts.url ?? registry.url,
     cacheDir,
     http: opts.http ?? http,
     now: () => opts.now ?? NOW,
     ...(opts.freshnessMs !== undefined ? { freshnessMs: opts.freshnessMs } : {}),
   });
+  const settled = async <T>(p: Promise<T>): Promise<T> => {
+    const value = await p;
+    await flushDiskCaches();
+    return value;
+  };
+  return {
+    url: inner.url,
+    getPackument: (name, o) => settled(inner.getPackument(name, o)),
+    getManifest: (name, version) => settled(inner.getManifest(name, version)),
+    stats: () => inner.stats(),
+  };
 }
 
 beforeEach(async () => {
@@ -64,6 +77,7 @@ beforeEach(async () => {
 });
 
 afterEach(async () => {
+  await flushDiskCaches();
   await http.close();
   await registry.close();
   await rm(cacheDir, { recursive: true, force: true });
