@@ -16,6 +16,11 @@ export interface ServiceCheckRequest {
   timeoutMs?: number;
   /** Packages per request; the service caps a request at 10,000. */
   batchSize?: number;
+  /**
+   * `alert`: a dry run. Sent so the service's audit log records `alert`, not `blocked`; the
+   * Action converts the verdicts itself too, for a service that does not know the field.
+   */
+  mode?: 'alert';
 }
 
 /** What the service says about its policy: what a report needs, not the whole policy. */
@@ -110,7 +115,10 @@ async function checkBatch(
       ...(req.userAgent ? { 'user-agent': req.userAgent } : {}),
       ...(req.token ? { authorization: `Bearer ${req.token}` } : {}),
     },
-    body: JSON.stringify({ packages: packages.map((p) => ({ name: p.name, version: p.version })) }),
+    body: JSON.stringify({
+      packages: packages.map((p) => ({ name: p.name, version: p.version })),
+      ...(req.mode ? { mode: req.mode } : {}),
+    }),
     timeoutMs: req.timeoutMs ?? 120_000,
   });
   if (!res.ok) throw new LockwardenError('ESERVICE', `${where}: ${res.reason} (input \`service-url\`)`);

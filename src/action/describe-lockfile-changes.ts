@@ -9,6 +9,10 @@ export interface LockfileChanges {
   added: { name: string; version: string }[];
   updated: { name: string; from: string[]; to: string }[];
   removed: { name: string; version: string }[];
+  /** Same name@version, another `resolved` or `integrity`: checked again. */
+  sourceChanged: { name: string; version: string; fields: string[] }[];
+  /** New entries that are not registry packages (git, tarball, `file:`): never checked, so listed. */
+  skippedAdded: { name: string; spec: string; reason: string }[];
 }
 
 /** The parts of the lockfile diff this module reads. */
@@ -16,6 +20,8 @@ export interface LockfileDiffLike {
   added: readonly { name: string; version: string }[];
   updated: readonly { name: string; from: readonly string[]; to: { name: string; version: string } }[];
   removed: readonly { name: string; version: string }[];
+  sourceChanged?: readonly { to: { name: string; version: string }; fields: readonly string[] }[];
+  skippedAdded?: readonly { name: string; spec: string; reason: string }[];
 }
 
 function byNameVersion(a: { name: string; version: string }, b: { name: string; version: string }): number {
@@ -54,11 +60,19 @@ export function describeLockfileChanges(
       byNameVersion({ name: a.name, version: a.to }, { name: b.name, version: b.to }),
     ),
     removed: uniqueSorted(diff.removed.filter((r) => !replaced.has(`${r.name}@${r.version}`))),
+    sourceChanged: (diff.sourceChanged ?? [])
+      .map((c) => ({ name: c.to.name, version: c.to.version, fields: [...c.fields] }))
+      .sort(byNameVersion),
+    skippedAdded: (diff.skippedAdded ?? [])
+      .map((s) => ({ name: s.name, spec: s.spec, reason: s.reason }))
+      .sort((a, b) => byNameVersion({ name: a.name, version: a.spec }, { name: b.name, version: b.spec })),
   };
 }
 
 export function countChanges(c: LockfileChanges): number {
-  return c.added.length + c.updated.length + c.removed.length;
+  return (
+    c.added.length + c.updated.length + c.removed.length + c.sourceChanged.length + c.skippedAdded.length
+  );
 }
 
 /**
@@ -80,5 +94,15 @@ export function formatChangeLines(c: LockfileChanges, maxItems = Number.POSITIVE
     lines.push(`Added the following: ${join(c.added.map((a) => `${a.name} ${a.version}`))}`);
   if (c.removed.length)
     lines.push(`Removed the following: ${join(c.removed.map((r) => `${r.name} ${r.version}`))}`);
+  if (c.sourceChanged.length) {
+    lines.push(
+      `Same version, different source (checked again): ${join(c.sourceChanged.map((x) => `${x.name} ${x.version} (${x.fields.join(', ')})`))}`,
+    );
+  }
+  if (c.skippedAdded.length) {
+    lines.push(
+      `Added without a registry check (not a registry package; review by hand): ${join(c.skippedAdded.map((x) => `${x.name} from ${x.spec}`))}`,
+    );
+  }
   return lines;
 }

@@ -11,6 +11,11 @@ export interface EventContext {
   headSha?: string;
   /** Pull request number, for the sticky comment. */
   pullNumber?: number;
+  /**
+   * Set when the run gates changes not yet on the base branch (a pull request or a merge group):
+   * then the base commit's policy applies, not the one the change brings.
+   */
+  changeKind?: 'pull_request' | 'merge_group';
 }
 
 const SHA = /^(?:[0-9a-f]{40}|[0-9a-f]{64})$/;
@@ -59,6 +64,7 @@ export function parseEventContext(input: {
   const payload = record(input.payload) ?? {};
   const pr = record(payload.pull_request);
   if (pr) {
+    ctx.changeKind = 'pull_request';
     const base = sha(record(pr.base)?.sha);
     const head = sha(record(pr.head)?.sha);
     if (base) ctx.baseSha = base;
@@ -70,6 +76,7 @@ export function parseEventContext(input: {
   }
   const group = record(payload.merge_group);
   if (group) {
+    ctx.changeKind = 'merge_group';
     const base = sha(group.base_sha);
     const head = sha(group.head_sha);
     if (base) ctx.baseSha = base;

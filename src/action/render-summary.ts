@@ -19,6 +19,8 @@ export interface SummaryInput {
   source: { mode: 'inline' } | { mode: 'service'; url: string; policyId: string };
   /** Where the JSON report was written (the `report` output). */
   reportPath?: string;
+  /** Said right under the headline: the pull request changes the policy file, and which one applied. */
+  policyNotices?: readonly string[];
   maxBytes?: number;
 }
 
@@ -104,6 +106,10 @@ export function renderSummary(input: SummaryInput): string {
   out.push('');
   out.push(escapeMarkdown(outcome.message));
   out.push('');
+  for (const notice of input.policyNotices ?? []) {
+    out.push(`> ⚠️ **Policy:** ${escapeMarkdown(notice)}`);
+    out.push('');
+  }
   const via =
     input.source.mode === 'service'
       ? `service ${escapeMarkdown(input.source.url)} (policy ${escapeMarkdown(input.source.policyId)})`
@@ -145,7 +151,7 @@ export function renderSummary(input: SummaryInput): string {
     for (const c of changed) {
       out.push('');
       out.push(
-        `**${escapeMarkdown(c.file)}**${c.newFile ? ' (new file)' : ''}: ${c.updated.length} updated, ${c.added.length} added, ${c.removed.length} removed`,
+        `**${escapeMarkdown(c.file)}**${c.newFile ? ' (new file)' : ''}: ${c.updated.length} updated, ${c.added.length} added, ${c.removed.length} removed${c.sourceChanged.length ? `, ${c.sourceChanged.length} from a different source` : ''}${c.skippedAdded.length ? `, ${c.skippedAdded.length} not checked (not from a registry)` : ''}`,
       );
       out.push('');
       for (const line of formatChangeLines(c, 500)) {

@@ -2,8 +2,6 @@
 // outcome, annotations, summary, outputs). `main.ts` renders it; tests call it directly.
 import { mkdir, readFile, writeFile } from 'node:fs/promises';
 import path from 'node:path';
-import { findPolicyFile } from '../engine/find-policy-file.js';
-import { readPolicyFile } from '../engine/read-policy-file.js';
 import { buildReport, type Report, type ReportFinding } from '../engine/report.js';
 import { runAudit } from '../engine/run-audit.js';
 import { LockwardenError } from '../errors.js';
@@ -15,7 +13,6 @@ import {
   readLockfileText,
   type SkippedEntry,
 } from '../lockfile/read-lockfile.js';
-import { DEFAULT_POLICY } from '../policy/parse-policy.js';
 import type { Policy, PopularIndex } from '../policy/types.js';
 import type { Sources } from '../sources/types.js';
 import { TOOL_VERSION } from '../version.js';
@@ -27,9 +24,10 @@ import { describeLockfileChanges, type LockfileChanges } from './describe-lockfi
 import { createGitHubApi, type GitHubApi } from './github-api.js';
 import type { ActionInputs } from './parse-action-inputs.js';
 import type { EventContext } from './parse-event-context.js';
-import { hasCommit, readBaseFile } from './read-base-file.js';
+import { type ActionPolicy, readActionPolicy } from './read-action-policy.js';
+import { type BaseFile, hasCommit, readBaseFile } from './read-base-file.js';
 import { renderComment, renderSummary, STICKY_COMMENT_MARKER, type SummaryInput } from './render-summary.js';
-import { type Annotation, selectAnnotations } from './select-annotations.js';
+import { type Annotation, selectAnnotations, selectSkippedAnnotations } from './select-annotations.js';
 
 export interface ActionEnvironment {
   /** `GITHUB_WORKSPACE`: the checkout; every input path is relative to it. */
@@ -123,18 +121,8 @@ interface LockfilePlan {
   /** Entries to check (all, or those added or changed against the base). */
   filter?: (e: LockfileEntry) => boolean;
   changes?: LockfileChanges;
-}
-
-async function readInlinePolicy(input: RunActionInput): Promise<Policy> {
-  const { inputs, environment } = input;
-  if (inputs.policyFile) return readPolicyFile(path.resolve(environment.workspace, inputs.policyFile));
-  const found = findPolicyFile(path.resolve(environment.workspace, inputs.workingDirectory));
-  if (found) {
-    input.log?.(`policy: ${path.posix.join(inputs.workingDirectory, path.basename(found))}`);
-    return readPolicyFile(found);
-  }
-  input.log?.('policy: none given or found; using the built-in default policy');
-  return DEFAULT_POLICY;
+  /** Entries the pull request adds that are not registry packages (never checked, so listed). */
+  skippedAdded?: SkippedEntry[];
 }
 
 interface BaseCommit {
@@ -143,6 +131,17 @@ interface BaseCommit {
   api?: GitHubApi;
   /** `scope: changed`: only entries added or changed against it are checked. */
   filter: boolean;
+}
+
+function baseReader(input: RunActionInput, base: BaseCommit): (file: string) => Promise<BaseFile> {
+  return (file) =>
+    readBaseFile({
+      workspace: input.environment.workspace,
+      sha: base.sha,
+      path: file,
+      commitPresent: base.commitPresent,
+      ...(base.api ? { api: base.api } : {}),
+    });
 }
 
 async function planLockfile(
@@ -155,14 +154,7 @@ async function planLockfile(
   const inventory = await readLockfile(absDir, { lockfile: path.posix.basename(file) });
   if (!base) return { file, dir, inventory };
 
-  const read = (p: string) =>
-    readBaseFile({
-      workspace: input.environment.workspace,
-      sha: base.sha,
-      path: p,
-      commitPresent: base.commitPresent,
-      ...(base.api ? { api: base.api } : {}),
-    });
+  const read = baseReader(input, base);
   let baseInventory: LockfileInventory | null = null;
   let newFile = false;
   try {
@@ -193,9 +185,12 @@ async function planLockfile(
   }
   const diff = diffInventories(baseInventory, inventory);
   const changes = describeLockfileChanges(file, diff, newFile);
-  if (!base.filter) return { file, dir, inventory, changes };
-  const changed = new Set([...diff.added, ...diff.updated.map((u) => u.to)].map(entryKey));
-  return { file, dir, inventory, filter: (e) => changed.has(entryKey(e)), changes };
+  const skippedAdded = diff.skippedAdded;
+  if (!base.filter) return { file, dir, inventory, changes, skippedAdded };
+  const changed = new Set(
+    [...diff.added, ...diff.updated.map((u) => u.to), ...diff.sourceChanged.map((c) => c.to)].map(entryKey),
+  );
+  return { file, dir, inventory, filter: (e) => changed.has(entryKey(e)), changes, skippedAdded };
 }
 
 async function checkLockfile(
@@ -213,6 +208,7 @@ async function checkLockfile(
       url: inputs.service.url,
       ...(inputs.service.token ? { token: inputs.service.token } : {}),
       policyId: inputs.service.policyId,
+      ...(inputs.mode ? { mode: inputs.mode } : {}),
       packages: entries.map((e) => ({ name: e.name, version: e.version })),
       userAgent: `lockwarden-action/${TOOL_VERSION}${input.event.repository ? ` (${input.event.repository.owner}/${input.event.repository.repo}${input.event.pullNumber ? `#${input.event.pullNumber}` : ''})` : ''}`,
     });
@@ -237,16 +233,27 @@ async function checkLockfile(
       ...(plan.filter ? { filter: plan.filter } : {}),
     }));
   }
-  const changedNames = plan.filter
-    ? new Set(plan.inventory.entries.filter(plan.filter).map((e) => e.name))
-    : undefined;
+  // `scope: changed` lists the skipped entries the change brings, whatever their name: a new git
+  // dependency has no registry entry to be "changed" alongside.
+  const skipped = plan.filter ? (plan.skippedAdded ?? []) : plan.inventory.skipped;
   return {
     ...report,
+    summary: { ...report.summary, skipped: skipped.length },
     findings: report.findings.map((f) => rebaseFinding(f, plan.dir)),
-    skipped: report.skipped
-      .filter((s) => !changedNames || plan.changes?.newFile || changedNames.has(s.name))
-      .map((s) => rebaseSkipped(s, plan.dir)),
+    skipped: skipped.map((s) => rebaseSkipped(s, plan.dir)),
   };
+}
+
+function policyAnnotations(p: ActionPolicy | undefined): Annotation[] {
+  if (!p?.notice) return [];
+  return [
+    {
+      level: p.notice.level,
+      title: 'lockwarden: policy file',
+      message: p.notice.message,
+      file: p.notice.file,
+    },
+  ];
 }
 
 export async function runAction(input: RunActionInput): Promise<ActionResult> {
@@ -262,15 +269,18 @@ export async function runAction(input: RunActionInput): Promise<ActionResult> {
       : undefined;
 
   // The base commit: required for `scope: changed`; on a pull request checked with `scope: all`
-  // it still gives the summary its list of lockfile changes.
-  let base: BaseCommit | undefined;
+  // it still gives the summary its list of lockfile changes, and on a pull request or merge group
+  // it holds the policy that gates the change.
   if (inputs.scope === 'changed' && !event.baseSha) {
     throw new LockwardenError(
       'EINPUT',
       `input \`scope\`: "changed" needs a base commit, and the ${event.eventName} event has none; use \`scope: all\``,
     );
   }
-  if (event.baseSha && (inputs.scope === 'changed' || event.pullNumber !== undefined)) {
+  const policyAtBase = !inputs.service && event.changeKind !== undefined && event.baseSha !== undefined;
+  const listChanges = inputs.scope === 'changed' || event.pullNumber !== undefined;
+  let base: BaseCommit | undefined;
+  if (event.baseSha && (listChanges || policyAtBase)) {
     base = {
       sha: event.baseSha,
       commitPresent: await hasCommit(environment.workspace, event.baseSha),
@@ -278,9 +288,24 @@ export async function runAction(input: RunActionInput): Promise<ActionResult> {
       ...(api ? { api } : {}),
     };
   }
+  if (!inputs.service && event.changeKind !== undefined && !event.baseSha) {
+    input.log?.(`the ${event.eventName} event names no base commit; the checked-out policy applies`);
+  }
 
   // Read first, so a policy error is reported before any lockfile work.
-  const policy = inputs.service ? undefined : applyModeToPolicy(await readInlinePolicy(input), inputs.mode);
+  const actionPolicy = inputs.service
+    ? undefined
+    : await readActionPolicy({
+        workspace: environment.workspace,
+        workingDirectory: inputs.workingDirectory,
+        ...(inputs.policyFile ? { policyFile: inputs.policyFile } : {}),
+        ...(policyAtBase && base
+          ? { readBase: baseReader(input, base), baseLabel: base.sha.slice(0, 12) }
+          : {}),
+        ...(input.log ? { log: input.log } : {}),
+      });
+  const policy = actionPolicy ? applyModeToPolicy(actionPolicy.policy, inputs.mode) : undefined;
+  if (!listChanges) base = undefined;
 
   let enginePromise: Promise<InlineEngine> | undefined;
   const engine = () => {
@@ -290,9 +315,11 @@ export async function runAction(input: RunActionInput): Promise<ActionResult> {
 
   const reports: Report[] = [];
   const changes: LockfileChanges[] = [];
+  const skippedAdded: SkippedEntry[] = [];
   for (const file of inputs.lockfiles) {
     const plan = await planLockfile(file, input, base);
     if (plan.changes) changes.push(plan.changes);
+    for (const s of plan.skippedAdded ?? []) skippedAdded.push(rebaseSkipped(s, plan.dir));
     reports.push(await checkLockfile(plan, input, engine, policy));
   }
   const report = mergeReports(reports);
@@ -325,6 +352,7 @@ export async function runAction(input: RunActionInput): Promise<ActionResult> {
       ? { mode: 'service', url: inputs.service.url, policyId: inputs.service.policyId }
       : { mode: 'inline' },
     reportPath,
+    ...(actionPolicy?.notice ? { policyNotices: [actionPolicy.notice.message] } : {}),
   };
   const warnings: string[] = [];
   if (inputs.comment) {
@@ -343,7 +371,11 @@ export async function runAction(input: RunActionInput): Promise<ActionResult> {
   return {
     report,
     outcome,
-    annotations: selectAnnotations(report.findings),
+    annotations: [
+      ...policyAnnotations(actionPolicy),
+      ...selectAnnotations(report.findings),
+      ...selectSkippedAnnotations(skippedAdded),
+    ],
     summary: renderSummary(summaryInput),
     changes,
     outputs,

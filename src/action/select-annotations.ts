@@ -1,6 +1,7 @@
 // Which annotations the run emits. One per violating lockfile entry and severity, on the line of
 // the entry's key, so a reviewer sees the problem on the exact line of the diff.
 import type { ReportFinding } from '../engine/report.js';
+import type { SkippedEntry } from '../lockfile/read-lockfile.js';
 import type { Finding } from '../policy/types.js';
 
 export type AnnotationLevel = 'error' | 'warning' | 'notice';
@@ -104,6 +105,47 @@ export function selectAnnotations(
         message: `${more} more ${level === 'notice' ? 'notices' : `${level}s`} are not annotated here (GitHub shows ${max} per step); ${opts.summaryHint ?? 'see the job summary for the full list'}.`,
       });
     }
+  }
+  return out;
+}
+
+/**
+ * `notice` annotations on the lines of entries a pull request adds that lockwarden cannot check
+ * (git, remote tarball, `file:`), so a reviewer sees them in the diff. Entries without a location
+ * are in the summary only.
+ */
+export function selectSkippedAnnotations(
+  skipped: readonly SkippedEntry[],
+  opts: { maxPerLevel?: number } = {},
+): Annotation[] {
+  const max = Math.max(1, opts.maxPerLevel ?? MAX_ANNOTATIONS_PER_LEVEL);
+  const located = skipped
+    .filter((s) => s.location !== undefined)
+    .sort((a, b) =>
+      a.location!.file !== b.location!.file
+        ? a.location!.file < b.location!.file
+          ? -1
+          : 1
+        : a.location!.line - b.location!.line,
+    );
+  const shown = located.length > max ? located.slice(0, max - 1) : located;
+  const out: Annotation[] = shown.map((s) => {
+    const annotation: Annotation = {
+      level: 'notice',
+      title: 'lockwarden: not checked',
+      message: `${s.name} comes from ${s.spec} (${s.reason}); lockwarden checks registry packages only, so review this dependency by hand`,
+      file: s.location!.file,
+    };
+    if (Number.isSafeInteger(s.location!.line) && s.location!.line > 0)
+      annotation.startLine = s.location!.line;
+    return annotation;
+  });
+  if (shown.length < located.length) {
+    out.push({
+      level: 'notice',
+      title: 'lockwarden: more entries not checked',
+      message: `${located.length - shown.length} more added entries are not registry packages and were not checked; see the job summary for the full list.`,
+    });
   }
   return out;
 }

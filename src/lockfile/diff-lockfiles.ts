@@ -1,17 +1,23 @@
 // What a pull request changes in a lockfile, so the Action can check only what is new.
 // Compared by name@version: where a package sits in the tree does not change what was published.
+// The same name@version with another `resolved` or `integrity` is a change too: it can be another
+// tarball (a different registry, a tampered lockfile), and must be checked again.
 import semver from 'semver';
-import type { LockfileEntry, LockfileInventory } from './read-lockfile.js';
+import type { LockfileEntry, LockfileInventory, SkippedEntry } from './read-lockfile.js';
 
 export interface LockfileDiff {
   /** name@version in head whose name is not in base at all. */
   added: LockfileEntry[];
   /** name@version in head, not in base, for a name base has at other versions. */
   updated: { name: string; from: string[]; to: LockfileEntry }[];
+  /** name@version in both, whose `resolved` or `integrity` differs between base and head. */
+  sourceChanged: { from: LockfileEntry; to: LockfileEntry; fields: ('resolved' | 'integrity')[] }[];
   /** name@version in base and not in head. */
   removed: { name: string; version: string }[];
-  /** How many head entries base already had. */
+  /** How many head entries base already had, from the same source. */
   unchanged: number;
+  /** Head entries not fetched from a registry (git, remote tarball, `file:`) that base did not have. */
+  skippedAdded: SkippedEntry[];
 }
 
 /**
@@ -20,18 +26,34 @@ export interface LockfileDiff {
  * all of them and adds another copy, it lists every base version.
  */
 export function diffInventories(base: LockfileInventory | null, head: LockfileInventory): LockfileDiff {
-  if (base === null) return { added: [...head.entries], updated: [], removed: [], unchanged: 0 };
+  if (base === null) {
+    return {
+      added: [...head.entries],
+      updated: [],
+      sourceChanged: [],
+      removed: [],
+      unchanged: 0,
+      skippedAdded: [...head.skipped],
+    };
+  }
 
   const baseVersions = versionsByName(base.entries);
   const headVersions = versionsByName(head.entries);
+  const baseEntries = new Map(base.entries.map((e) => [entryKey(e), e]));
   const added: LockfileEntry[] = [];
   const updated: LockfileDiff['updated'] = [];
+  const sourceChanged: LockfileDiff['sourceChanged'] = [];
   let unchanged = 0;
 
   for (const entry of head.entries) {
     const before = baseVersions.get(entry.name);
-    if (before?.has(entry.version)) {
-      unchanged++;
+    const same = baseEntries.get(entryKey(entry));
+    if (same !== undefined) {
+      const fields: ('resolved' | 'integrity')[] = [];
+      if (same.resolved !== entry.resolved) fields.push('resolved');
+      if (same.integrity !== entry.integrity) fields.push('integrity');
+      if (fields.length > 0) sourceChanged.push({ from: same, to: entry, fields });
+      else unchanged++;
     } else if (before === undefined) {
       added.push(entry);
     } else {
@@ -47,7 +69,18 @@ export function diffInventories(base: LockfileInventory | null, head: LockfileIn
       removed.push({ name: entry.name, version: entry.version });
     }
   }
-  return { added, updated, removed, unchanged };
+  const baseSkipped = new Set(base.skipped.map(skippedKey));
+  const skippedAdded = head.skipped.filter((s) => !baseSkipped.has(skippedKey(s)));
+  return { added, updated, sourceChanged, removed, unchanged, skippedAdded };
+}
+
+function entryKey(e: { name: string; version: string }): string {
+  return `${e.name}@${e.version}`;
+}
+
+/** A git dependency moved to another commit, or a tarball to another URL, is new. */
+function skippedKey(s: SkippedEntry): string {
+  return `${s.name}\0${s.spec}`;
 }
 
 function versionsByName(entries: readonly LockfileEntry[]): Map<string, Set<string>> {

@@ -258,6 +258,32 @@ describe('alert mode', () => {
   });
 });
 
+describe('a pull request that loosens the policy', () => {
+  it('is still gated by the base branch policy, and says the policy changed', async () => {
+    const policy = readFileSync(path.join(FIXTURES, 'policy-block.yml'), 'utf8');
+    const loosened = makeActionRepo({
+      dir: path.join(work, 'loosened'),
+      base: BASE,
+      head: HEAD,
+      files: { '.github/lockwarden.yml': policy },
+      headFiles: { '.github/lockwarden.yml': `${policy}allow: ["*"]\n` },
+    });
+    const result = await run(
+      { policy: '.github/lockwarden.yml' },
+      { workspace: loosened.dir, eventRepo: loosened },
+    );
+    expect(result.stderr).toBe('');
+    expect(result.code).toBe(1);
+    expect(result.outputs).toMatchObject({ blocked: '2', checked: '3' });
+    const message =
+      "policy file .github/lockwarden.yml changed in this pull request; the base branch's policy was applied; the new policy takes effect after merge";
+    expect(annotations(result, 'warning')).toEqual([
+      { title: 'lockwarden: policy file', file: '.github/lockwarden.yml', message },
+    ]);
+    expect(result.summary).toContain(`> ⚠️ **Policy:** ${message}`);
+  });
+});
+
 describe('scope all on a push', () => {
   it('checks the whole tree', async () => {
     const result = await run({ policy: '.github/lockwarden.yml' }, { eventFile: 'push.json' });
@@ -342,11 +368,21 @@ describe('a shallow checkout', () => {
       'package.json',
       git(repo.dir, ['show', `${repo.baseSha}:package.json`]),
     );
+    github.setFile(
+      REPO,
+      repo.baseSha,
+      '.github/lockwarden.yml',
+      // Byte for byte (the git helper trims): any difference is a policy change.
+      readFileSync(path.join(FIXTURES, 'policy-block.yml'), 'utf8'),
+    );
     github.requests.length = 0;
     const result = await run({ policy: '.github/lockwarden.yml' }, { workspace: shallow });
     expect(result.code).toBe(1);
     expect(result.outputs.checked).toBe('3');
     expect(github.requests.map((r) => r.path)).toContain(`/repos/${REPO}/contents/package-lock.json`);
+    // The policy that gates the pull request is the base commit's, read the same way.
+    expect(github.requests.map((r) => r.path)).toContain(`/repos/${REPO}/contents/.github/lockwarden.yml`);
+    expect(annotations(result, 'warning')).toEqual([]);
     expect(github.requests.every((r) => r.headers.authorization === `Bearer ${TOKEN}`)).toBe(true);
   });
 });

@@ -1,5 +1,10 @@
 import { describe, expect, it } from 'vitest';
-import { MAX_ANNOTATIONS_PER_LEVEL, selectAnnotations } from '../../src/action/select-annotations.js';
+import {
+  MAX_ANNOTATIONS_PER_LEVEL,
+  selectAnnotations,
+  selectSkippedAnnotations,
+} from '../../src/action/select-annotations.js';
+import type { SkippedEntry } from '../../src/lockfile/read-lockfile.js';
 import { makeEntry, makeReport } from '../helpers/make-action-report.js';
 
 describe('selectAnnotations', () => {
@@ -114,5 +119,43 @@ describe('selectAnnotations', () => {
         '16 more errors are not annotated here (GitHub shows 10 per step); see the job summary for the full list.',
     });
     expect(annotations.filter((a) => a.level === 'warning')).toHaveLength(1);
+  });
+});
+
+describe('selectSkippedAnnotations', () => {
+  const entry = (name: string, line?: number): SkippedEntry => ({
+    name,
+    spec: `file:vendor/${name}`,
+    reason: 'local file dependency: not from a registry',
+    ...(line === undefined
+      ? {}
+      : { location: { file: 'apps/web/package-lock.json', line, key: `node_modules/${name}` } }),
+  });
+
+  it('puts a notice on the line of each added entry it cannot check, in line order', () => {
+    expect(selectSkippedAnnotations([entry('b', 30), entry('a', 12), entry('nowhere')])).toEqual([
+      {
+        level: 'notice',
+        title: 'lockwarden: not checked',
+        message:
+          'a comes from file:vendor/a (local file dependency: not from a registry); lockwarden checks registry packages only, so review this dependency by hand',
+        file: 'apps/web/package-lock.json',
+        startLine: 12,
+      },
+      expect.objectContaining({ level: 'notice', startLine: 30 }),
+    ]);
+  });
+
+  it('caps the notices and points at the summary for the rest', () => {
+    const many = Array.from({ length: 12 }, (_, i) => entry(`p${i}`, i + 2));
+    const out = selectSkippedAnnotations(many, { maxPerLevel: 5 });
+    expect(out).toHaveLength(5);
+    expect(out.slice(0, 4).map((a) => a.startLine)).toEqual([2, 3, 4, 5]);
+    expect(out[4]).toEqual({
+      level: 'notice',
+      title: 'lockwarden: more entries not checked',
+      message:
+        '8 more added entries are not registry packages and were not checked; see the job summary for the full list.',
+    });
   });
 });

@@ -151,6 +151,7 @@ describe('parseEventContext', () => {
       baseSha: BASE,
       headSha: HEAD,
       pullNumber: 7,
+      changeKind: 'pull_request',
     });
   });
 
@@ -160,11 +161,11 @@ describe('parseEventContext', () => {
         eventName: 'merge_group',
         payload: { merge_group: { base_sha: BASE, head_sha: HEAD } },
       }),
-    ).toMatchObject({ baseSha: BASE, headSha: HEAD });
-    expect(parseEventContext({ eventName: 'push', payload: { before: BASE, after: HEAD } })).toMatchObject({
-      baseSha: BASE,
-      headSha: HEAD,
-    });
+    ).toMatchObject({ baseSha: BASE, headSha: HEAD, changeKind: 'merge_group' });
+    const push = parseEventContext({ eventName: 'push', payload: { before: BASE, after: HEAD } });
+    expect(push).toMatchObject({ baseSha: BASE, headSha: HEAD });
+    // A push lands on its branch: the policy it carries is already the branch's policy.
+    expect(push.changeKind).toBeUndefined();
   });
 
   it.each([

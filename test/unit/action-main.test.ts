@@ -5,10 +5,12 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { type ActionCore, run } from '../../src/action/main.js';
+import { escapeMarkdown } from '../../src/action/render-summary.js';
 import { type FakeGitHubRepoApi, startFakeGitHubRepoApi } from '../helpers/fake-github-repo-api.js';
 import { type FakeRegistry, startFakeRegistry } from '../helpers/fake-registry.js';
 import { closedPortUrl } from '../helpers/fake-upstream.js';
 import { type ActionRepo, lineOfKey, makeActionRepo, readLockText } from '../helpers/make-action-repo.js';
+import { makeLockfile } from '../helpers/make-lockfile.js';
 import { makePackument } from '../helpers/make-packument.js';
 import { daysAgo, NOW } from '../helpers/make-policy.js';
 
@@ -276,6 +278,90 @@ describe('run', () => {
     });
     expect(fake.of('info').map(([m]) => m)).toContain('policy: lockwarden.policy.yml');
     expect(fake.of('setFailed')[0]![0]).toMatch(/blocked by policy "found" \(blocklist\): a@1\.0\.0/);
+  });
+
+  it('gates a pull request with the base policy when the pull request loosens it', async () => {
+    const strict = 'id: team\ncoolingOffDays: 7\ntyposquatting: false\n';
+    const loosened = makeActionRepo({
+      dir: path.join(work, 'loosened'),
+      base: { deps: [{ name: 'left-pad', version: '1.3.0' }] },
+      head: { deps: [{ name: 'left-pad', version: '1.3.1' }] },
+      files: { 'lockwarden.yml': strict },
+      headFiles: { 'lockwarden.yml': `${strict}action: alert\nallow: ["*"]\n` },
+    });
+    const prEvent = path.join(work, 'pr-loosened.json');
+    writeFileSync(
+      prEvent,
+      JSON.stringify({
+        pull_request: { number: 11, base: { sha: loosened.baseSha }, head: { sha: loosened.headSha } },
+      }),
+    );
+    const fake = createFakeCore({ policy: 'lockwarden.yml', registry: registry.url });
+    await run({
+      core: fake.core,
+      env: { ...env(), GITHUB_EVENT_PATH: prEvent, GITHUB_WORKSPACE: loosened.dir },
+      now: () => NOW,
+    });
+    const message =
+      "policy file lockwarden.yml changed in this pull request; the base branch's policy was applied; the new policy takes effect after merge";
+    expect(fake.of('warning')).toEqual([
+      [message, { title: 'lockwarden: policy file', file: 'lockwarden.yml' }],
+    ]);
+    expect(fake.of('setFailed')[0]![0]).toMatch(
+      /1 of 1 checked packages blocked by policy "team" \(cooling-off\)/,
+    );
+    expect(fake.summaries[0]).toContain(`> ⚠️ **Policy:** ${message}`);
+  });
+
+  it('checks an entry again when its integrity changes, and lists a new git dependency', async () => {
+    const GIT = 'git+ssh://git@127.0.0.1/o/g.git#0123456789abcdef0123456789abcdef01234567';
+    const head = makeLockfile({ deps: [{ name: 'kept', version: '1.0.0', integrity: 'sha512-b3RoZXI=' }] });
+    const rootDeps = { kept: '1.0.0', g: 'git+ssh://git@127.0.0.1/o/g.git' };
+    head.packageJson.dependencies = rootDeps;
+    const packages = head.lockfile.packages as Record<string, Record<string, unknown>>;
+    packages['']!.dependencies = rootDeps;
+    packages['node_modules/g'] = { version: '1.0.0', resolved: GIT };
+    const resourced = makeActionRepo({
+      dir: path.join(work, 'resourced'),
+      base: { deps: [{ name: 'kept', version: '1.0.0', integrity: 'sha512-a2VwdA==' }] },
+      head: { deps: [] },
+      files: { 'lockwarden.yml': 'id: team\ncoolingOffDays: 7\ntyposquatting: false\n' },
+      headFiles: {
+        'package.json': `${JSON.stringify(head.packageJson, null, 2)}\n`,
+        'package-lock.json': `${JSON.stringify(head.lockfile, null, 2)}\n`,
+      },
+    });
+    const prEvent = path.join(work, 'pr-resourced.json');
+    writeFileSync(
+      prEvent,
+      JSON.stringify({
+        pull_request: { number: 12, base: { sha: resourced.baseSha }, head: { sha: resourced.headSha } },
+      }),
+    );
+    const fake = createFakeCore({ policy: 'lockwarden.yml', registry: registry.url });
+    await run({
+      core: fake.core,
+      env: { ...env(), GITHUB_EVENT_PATH: prEvent, GITHUB_WORKSPACE: resourced.dir },
+      now: () => NOW,
+    });
+    expect(fake.of('setFailed')).toEqual([]);
+    expect(fake.outputs()).toMatchObject({ checked: '1', blocked: '0' });
+    expect(fake.of('notice')).toEqual([
+      [
+        `g comes from ${GIT} (git dependency: fetched from a git host, not from a registry); lockwarden checks registry packages only, so review this dependency by hand`,
+        {
+          title: 'lockwarden: not checked',
+          file: 'package-lock.json',
+          startLine: lineOfKey(readLockText(resourced.dir), 'node_modules/g'),
+        },
+      ],
+    ]);
+    const summary = fake.summaries[0]!;
+    expect(summary).toContain('| 1 | 0 | 0 | 0 | 1 |');
+    expect(summary).toContain('Same version, different source (checked again): kept 1.0.0 (integrity)');
+    expect(summary).toContain(
+      `Added without a registry check (not a registry package; review by hand): g from ${escapeMarkdown(GIT)}`,
+    );
   });
 
   it('passes a pull request that leaves the lockfile alone without checking anything', async () => {

@@ -8,7 +8,7 @@ import { makeFinding } from '../helpers/make-action-report.js';
 
 const POLICY = { id: 'team', name: 'Team', action: 'block', onUnavailable: 'alert', revision: 3 };
 let mode: 'echo' | 'short' | 'swapped' | 'garbage' | 'bad-finding' = 'echo';
-let bodies: { packages: { name: string; version: string }[] }[] = [];
+let bodies: { packages: { name: string; version: string }[]; mode?: string }[] = [];
 let server: FakeServer;
 
 async function body(req: IncomingMessage): Promise<string> {
@@ -59,6 +59,16 @@ describe('checkWithService', () => {
       revision: 3,
     });
     expect(server.requests.at(-1)!.headers.authorization).toBe('Bearer t');
+  });
+
+  it('tells the service about a dry run, in every batch, so its audit log says alert', async () => {
+    mode = 'echo';
+    bodies = [];
+    await ask('team', { batchSize: 3, mode: 'alert' });
+    expect(bodies.map((b) => b.mode)).toEqual(['alert', 'alert']);
+    bodies = [];
+    await ask('team');
+    expect(bodies.map((b) => Object.keys(b))).toEqual([['packages']]);
   });
 
   it('asks once with an empty list, for the policy', async () => {

@@ -137,6 +137,23 @@ describe('renderSummary', () => {
     expect(md).toContain('No lockfile entries were added or changed against the base commit.');
   });
 
+  it('says right under the headline that the pull request changes the policy', () => {
+    const md = renderSummary(
+      input(report, {
+        policyNotices: [
+          "policy file .github/lockwarden.yml changed in this pull request; the base branch's policy was applied",
+        ],
+      }),
+    );
+    const lines = md.split('\n');
+    const at = lines.indexOf(
+      "> ⚠️ **Policy:** policy file .github/lockwarden.yml changed in this pull request; the base branch's policy was applied",
+    );
+    expect(at).toBeGreaterThan(0);
+    expect(at).toBeLessThan(lines.findIndex((l) => l.startsWith('Policy **')));
+    expect(renderSummary(input(report))).not.toContain('**Policy:**');
+  });
+
   it('renders the sticky comment under its marker within the comment limit', () => {
     const rows = Array.from({ length: 2000 }, (_, i) => ({
       entry: makeEntry(`package-${i}`, '1.0.0', [i + 2]),

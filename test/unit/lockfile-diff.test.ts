@@ -1,6 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { diffInventories, type LockfileDiff } from '../../src/lockfile/diff-lockfiles.js';
-import { makeInventory } from '../helpers/lockfile-builders.js';
+import type { LockfileEntry, SkippedEntry } from '../../src/lockfile/read-lockfile.js';
+import { makeInventory, makeLockfileEntry } from '../helpers/lockfile-builders.js';
 
 /** The diff as plain strings, so a table row reads like a changelog. */
 function render(diff: LockfileDiff) {
@@ -93,5 +94,102 @@ describe('diffInventories', () => {
     const diff = diffInventories(makeInventory(['a@1.0.0']), head);
     expect(diff.added[0]).toBe(head.entries[1]);
     expect(diff.updated[0]!.to).toBe(head.entries[0]);
+  });
+});
+
+const TARBALL = 'http://127.0.0.1:4873/a/-/a-1.0.0.tgz';
+const OTHER_TARBALL = 'http://127.0.0.1:9/a/-/a-1.0.0.tgz';
+
+/** One-entry inventories whose entry has the given `resolved` / `integrity`. */
+function withSource(source: Partial<Pick<LockfileEntry, 'resolved' | 'integrity'>>) {
+  return makeInventory([], { entries: [makeLockfileEntry({ name: 'a', version: '1.0.0', ...source })] });
+}
+
+describe('diffInventories: the same name@version from another source', () => {
+  it.each([
+    {
+      what: 'another integrity',
+      base: { resolved: TARBALL, integrity: 'sha512-old' },
+      head: { resolved: TARBALL, integrity: 'sha512-new' },
+      fields: ['integrity'],
+    },
+    {
+      what: 'another tarball URL',
+      base: { resolved: TARBALL, integrity: 'sha512-x' },
+      head: { resolved: OTHER_TARBALL, integrity: 'sha512-x' },
+      fields: ['resolved'],
+    },
+    {
+      what: 'both',
+      base: { resolved: TARBALL, integrity: 'sha512-old' },
+      head: { resolved: OTHER_TARBALL, integrity: 'sha512-new' },
+      fields: ['resolved', 'integrity'],
+    },
+    {
+      what: 'an integrity the base did not record',
+      base: { resolved: TARBALL },
+      head: { resolved: TARBALL, integrity: 'sha512-new' },
+      fields: ['integrity'],
+    },
+    {
+      what: 'the same source',
+      base: { resolved: TARBALL, integrity: 'sha512-x' },
+      head: { resolved: TARBALL, integrity: 'sha512-x' },
+      fields: [],
+    },
+    { what: 'neither recorded on both sides', base: {}, head: {}, fields: [] },
+  ])('$what', ({ base, head, fields }) => {
+    const headInventory = withSource(head);
+    const diff = diffInventories(withSource(base), headInventory);
+    expect(diff.added).toEqual([]);
+    expect(diff.updated).toEqual([]);
+    expect(diff.removed).toEqual([]);
+    if (fields.length === 0) {
+      expect(diff.sourceChanged).toEqual([]);
+      expect(diff.unchanged).toBe(1);
+    } else {
+      expect(diff.sourceChanged).toEqual([
+        { from: expect.objectContaining(base), to: headInventory.entries[0], fields },
+      ]);
+      expect(diff.unchanged).toBe(0);
+    }
+  });
+});
+
+function skipped(name: string, spec: string): SkippedEntry {
+  return {
+    name,
+    spec,
+    reason: 'not from a registry',
+    location: { file: 'package-lock.json', line: 9, key: `node_modules/${name}` },
+  };
+}
+
+describe('diffInventories: entries that are not registry packages', () => {
+  const kept = skipped('kept', 'git+ssh://git@127.0.0.1/o/kept.git#1111111111111111111111111111111111111111');
+  it.each([
+    {
+      what: 'a new git dependency, a moved one and an unchanged one',
+      base: [kept, skipped('moved', 'git+ssh://git@127.0.0.1/o/moved.git#aaaa')],
+      head: [
+        kept,
+        skipped('moved', 'git+ssh://git@127.0.0.1/o/moved.git#bbbb'),
+        skipped('evil', 'http://127.0.0.1:9/evil-1.0.0.tgz'),
+        skipped('local', 'file:vendor/local'),
+      ],
+      expected: ['moved', 'evil', 'local'],
+    },
+    { what: 'nothing new', base: [kept], head: [kept], expected: [] },
+  ])('$what', ({ base, head, expected }) => {
+    const diff = diffInventories(
+      makeInventory(['x@1.0.0'], { skipped: base }),
+      makeInventory(['x@1.0.0'], { skipped: head }),
+    );
+    expect(diff.skippedAdded.map((s) => s.name)).toEqual(expected);
+  });
+
+  it('lists every skipped entry of a new lockfile', () => {
+    const diff = diffInventories(null, makeInventory([], { skipped: [kept] }));
+    expect(diff.skippedAdded).toEqual([kept]);
   });
 });
