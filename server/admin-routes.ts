@@ -138,8 +138,18 @@ export function createAdminRoutes(options: AdminRoutesOptions): Router {
     const stored = find(ctx.params.id!);
     const body = await readJsonBody(ctx);
     const { refs, label } = parseCheckBody(body, ctx.query.label);
+    // A dry run (the Action's `mode: alert`) is the same policy with `action: alert`, decided by
+    // the engine like any other policy, so the audit log records alerts, not blocks.
+    const mode = (body as { mode?: unknown }).mode;
+    if (mode !== undefined && mode !== 'alert') {
+      throw new HttpError(
+        400,
+        `request body: "mode" may only be "alert" (a dry run), got ${JSON.stringify(mode)}`,
+      );
+    }
+    const policy = mode === 'alert' ? { ...stored.policy, action: 'alert' as const } : stored.policy;
     const verdicts: Verdict[] = await checkPackages(refs, {
-      policy: stored.policy,
+      policy,
       sources: options.sources,
       now: options.now(),
       popular: options.popular,
@@ -163,7 +173,7 @@ export function createAdminRoutes(options: AdminRoutesOptions): Router {
       }
     }
     audit.record(logged);
-    const p = stored.policy;
+    const p = policy;
     ctx.body = {
       policy: {
         id: p.id,

@@ -338,3 +338,32 @@ describe('audit log queries', () => {
     ]);
   });
 });
+
+describe('check API dry run', () => {
+  it('evaluates under the policy with action alert and logs alerts, not blocks', async () => {
+    h = await startProxyHarness({
+      packuments: packuments(),
+      filePolicies: [{ id: 'strict', coolingOffDays: 7 }],
+    });
+    const post = (body: object) =>
+      h.request({
+        method: 'POST',
+        url: '/-/lockwarden/v1/policies/strict/check',
+        headers: { authorization: 'Bearer test-admin-token' },
+        body,
+      });
+    const res = await post({ packages: [{ name: 'left-pad', version: '1.2.0' }], mode: 'alert' });
+    expect(res.status).toBe(200);
+    expect(res.json().policy.action).toBe('alert');
+    expect(res.json().verdicts[0].decision).toBe('alert');
+    const audit = await h.request({
+      method: 'GET',
+      url: '/-/lockwarden/v1/audit',
+      headers: { authorization: 'Bearer test-admin-token' },
+    });
+    expect(audit.json().entries.map((e: { outcome: string }) => e.outcome)).toEqual(['alert']);
+    const bad = await post({ packages: [], mode: 'block' });
+    expect(bad.status).toBe(400);
+    expect(bad.json().error).toBe('request body: "mode" may only be "alert" (a dry run), got "block"');
+  });
+});
