@@ -36,7 +36,9 @@ const onlyGiven = args.includes('--only-given');
 // --generated: the generated 2,000-package lockfile only (no real lockfiles, no Action bench).
 const generatedOnly = args.includes('--generated');
 // --profile DIR: write V8 CPU profiles of the warm runs there (open them in Chrome DevTools).
-const profileDir = args.includes('--profile') ? path.resolve(args[args.indexOf('--profile') + 1] ?? 'profiles') : undefined;
+const profileDir = args.includes('--profile')
+  ? path.resolve(args[args.indexOf('--profile') + 1] ?? 'profiles')
+  : undefined;
 const givenDirs = args.filter((a, i) => !a.startsWith('--') && args[i - 1] !== '--profile');
 
 function machine(): string {
