@@ -1,11 +1,13 @@
 // The one module that talks to the runner through `@actions/core`: read inputs, run, render the
 // decided result. Policy and input errors, unavailable facts and crashes end in distinct messages.
+
 import { readFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import * as actionsCore from '@actions/core';
 import { isLockwardenError } from '../errors.js';
 import { createPopularIndex } from '../policy/popular-index.js';
 import { createSources, resolveSourceConfig } from '../sources/create-sources.js';
+import { resolveCacheDir } from '../sources/disk-cache.js';
 import { type ActionInputs, INPUT_NAMES, parseActionInputs, type RawInputs } from './parse-action-inputs.js';
 import { parseEventContext } from './parse-event-context.js';
 import { type InlineEngine, runAction } from './run-action.js';
@@ -133,6 +135,7 @@ export async function run(deps: RunDeps = {}): Promise<void> {
         workspace: env.GITHUB_WORKSPACE || process.cwd(),
         tempDir: env.RUNNER_TEMP || tmpdir(),
         apiUrl: env.GITHUB_API_URL || 'https://api.github.com',
+        cacheDir: resolveCacheDir({ env }),
       },
       now: now(),
       createEngine: async (i) => {

@@ -36,6 +36,8 @@ export interface ActionEnvironment {
   tempDir: string;
   /** `GITHUB_API_URL`. */
   apiUrl: string;
+  /** lockwarden's cache (`LOCKWARDEN_CACHE_DIR`): facts and lockfile inventories across runs. */
+  cacheDir?: string;
 }
 
 /** Fact sources for inline mode, created only when inline mode runs. */
@@ -151,7 +153,10 @@ async function planLockfile(
 ): Promise<LockfilePlan> {
   const dir = path.posix.dirname(file);
   const absDir = path.resolve(input.environment.workspace, dir);
-  const inventory = await readLockfile(absDir, { lockfile: path.posix.basename(file) });
+  const inventory = await readLockfile(absDir, {
+    lockfile: path.posix.basename(file),
+    ...(input.environment.cacheDir ? { cacheDir: input.environment.cacheDir } : {}),
+  });
   if (!base) return { file, dir, inventory };
 
   const read = baseReader(input, base);

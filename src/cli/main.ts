@@ -10,6 +10,7 @@ import { buildReport, type Report } from '../engine/report.js';
 import { isLockwardenError, LockwardenError } from '../errors.js';
 import { DEFAULT_POLICY } from '../policy/parse-policy.js';
 import type { Policy, PopularIndex } from '../policy/types.js';
+import { resolveCacheDir } from '../sources/disk-cache.js';
 import type { Sources } from '../sources/types.js';
 import { TOOL_VERSION } from '../version.js';
 import { createProgress } from './progress.js';
@@ -136,10 +137,13 @@ async function runCheckOrAudit(
   // Bad input is reported before any upstream is contacted.
   const inventory =
     command === 'audit'
-      ? await (await import('../lockfile/read-lockfile.js')).readLockfile(
-          dir,
-          values.lockfile === undefined ? {} : { lockfile: values.lockfile },
-        )
+      ? await (await import('../lockfile/read-lockfile.js')).readLockfile(dir, {
+          ...(values.lockfile === undefined ? {} : { lockfile: values.lockfile }),
+          cacheDir: resolveCacheDir({
+            env: io.env,
+            ...(values['cache-dir'] ? { override: values['cache-dir'] } : {}),
+          }),
+        })
       : undefined;
 
   const [{ readPopularList }, { createPopularIndex }] = await Promise.all([

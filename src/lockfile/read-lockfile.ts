@@ -1,6 +1,7 @@
 // Reads a project's lockfile into the list of registry packages the guardrails check.
 // Arborist's virtual tree (no install, no network) gives the same view npm itself has:
 // aliases resolved to real names, links and workspaces told apart, bundled dependencies marked.
+import { createHash } from 'node:crypto';
 import { mkdtemp, readFile, rm, stat, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
@@ -8,6 +9,8 @@ import Arborist from '@npmcli/arborist';
 import npa from 'npm-package-arg';
 import semver from 'semver';
 import { isLockwardenError, LockwardenError } from '../errors.js';
+import { createDiskCache } from '../sources/disk-cache.js';
+import { TOOL_VERSION } from '../version.js';
 import { locateLockfileLines } from './locate-lines.js';
 import { describeJsonError, type LockfileDocument, parseLockfileText } from './parse-lockfile-text.js';
 
@@ -64,6 +67,11 @@ export interface ReadLockfileOptions {
    * `npm-shrinkwrap.json` when present, else `package-lock.json`.
    */
   lockfile?: string;
+  /**
+   * A directory to keep inventories in, keyed by the content of the lockfile and the package.json
+   * files Arborist reads: an unchanged project is not walked again (a warm audit's largest cost).
+   */
+  cacheDir?: string;
 }
 
 const SHRINKWRAP = 'npm-shrinkwrap.json';
@@ -82,6 +90,7 @@ export async function readLockfile(dir: string, opts: ReadLockfileOptions = {}):
 
   const lockDir = path.dirname(lockfile);
   if ((await arboristPicks(lockDir)) === path.basename(lockfile)) {
+    if (opts.cacheDir) return readCachedInventory(opts.cacheDir, lockDir, lockfile, display, text, root);
     return loadInventory({
       projectDir: lockDir,
       text,
@@ -96,6 +105,68 @@ export async function readLockfile(dir: string, opts: ReadLockfileOptions = {}):
   const packageJson = await readOptionalText(path.join(lockDir, 'package.json'));
   const inventory = await readCopy(text, packageJson, display, path.basename(lockDir));
   return { ...inventory, file: lockfile };
+}
+
+const INVENTORY_CACHE_FORMAT = 1;
+
+async function readCachedInventory(
+  cacheDir: string,
+  lockDir: string,
+  lockfile: string,
+  display: string,
+  text: string,
+  root: string,
+): Promise<LockfileInventory> {
+  // Everything loadVirtual reads: the lockfile, the root package.json and each workspace's.
+  const hash = createHash('sha256')
+    .update(`${INVENTORY_CACHE_FORMAT}\0${TOOL_VERSION}\0${display}\0`)
+    .update(text);
+  const rootPackageJson = await readOptionalText(path.join(lockDir, 'package.json'));
+  hash.update(`\0package.json\0${rootPackageJson ?? '(none)'}`);
+  for (const folder of workspaceFolders(text)) {
+    const manifest = await readOptionalText(path.join(lockDir, folder, 'package.json'));
+    hash.update(`\0${folder}\0${manifest ?? '(none)'}`);
+  }
+  const cache = createDiskCache(cacheDir);
+  const key = hash.digest('hex');
+  const cached = await cache.read('lockfile-inventory', key);
+  if (cached) {
+    try {
+      const inventory = JSON.parse(cached.body.toString('utf8')) as LockfileInventory;
+      if (Array.isArray(inventory.entries)) return { ...inventory, file: lockfile };
+    } catch {
+      // a corrupt entry is a miss
+    }
+  }
+  const inventory = await loadInventory({
+    projectDir: lockDir,
+    text,
+    file: lockfile,
+    display,
+    packageJsonDisplay: path.relative(root, path.join(lockDir, 'package.json')),
+    fallbackRoot: path.basename(lockDir),
+  });
+  void cache.write('lockfile-inventory', key, {
+    body: Buffer.from(JSON.stringify(inventory)),
+    fetchedAtMs: Date.now(),
+  });
+  return inventory;
+}
+
+/** Folders of the `packages` map outside node_modules (workspaces and linked folders). */
+function workspaceFolders(text: string): string[] {
+  let doc: unknown;
+  try {
+    doc = JSON.parse(text);
+  } catch {
+    return []; // loadInventory reports the syntax error
+  }
+  const packages = (doc as { packages?: unknown } | null)?.packages;
+  if (!packages || typeof packages !== 'object') return [];
+  return Object.keys(packages)
+    .filter((k) => k !== '' && !k.startsWith('node_modules/') && !k.includes('/node_modules/'))
+    .filter((k) => !path.isAbsolute(k))
+    .sort();
 }
 
 /**

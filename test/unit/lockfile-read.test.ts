@@ -514,3 +514,47 @@ describe('readLockfileText', () => {
     );
   });
 });
+
+describe('inventory cache', () => {
+  it('reuses an inventory for unchanged files and notices any change Arborist would see', async () => {
+    const { cpSync, mkdtempSync, readFileSync: read, writeFileSync: write, rmSync } = await import('node:fs');
+    const os = await import('node:os');
+    const tmp = mkdtempSync(path.join(os.tmpdir(), 'lw-inventory-cache-'));
+    try {
+      const project = path.join(tmp, 'project');
+      const cacheDir = path.join(tmp, 'cache');
+      cpSync(path.resolve(import.meta.dirname, '../fixtures/lockfiles/workspaces'), project, {
+        recursive: true,
+      });
+      const first = await readLockfile(project, { cacheDir });
+      const { flushDiskCaches } = await import('../../src/sources/disk-cache.js');
+      await flushDiskCaches();
+      expect(await readLockfile(project, { cacheDir })).toEqual(first);
+      expect(await readLockfile(project)).toEqual(first);
+
+      // A workspace's package.json changes what Arborist sees: not served from the cache.
+      const wsKey = Object.keys(
+        JSON.parse(read(path.join(project, 'package-lock.json'), 'utf8')).packages,
+      ).find((k) => k !== '' && !k.startsWith('node_modules/'))!;
+      const wsManifest = path.join(project, wsKey, 'package.json');
+      const manifest = JSON.parse(read(wsManifest, 'utf8'));
+      write(wsManifest, JSON.stringify({ ...manifest, name: 'renamed-workspace' }));
+      const afterWs = await readLockfile(project, { cacheDir });
+      expect(afterWs).toEqual(await readLockfile(project));
+      expect(afterWs).not.toEqual(first);
+
+      // A lockfile edit is seen too.
+      const lockPath = path.join(project, 'package-lock.json');
+      const lock = JSON.parse(read(lockPath, 'utf8'));
+      const depKey = Object.keys(lock.packages).find(
+        (k) => k.startsWith('node_modules/') && lock.packages[k].version,
+      )!;
+      lock.packages[depKey].version = '99.0.0';
+      write(lockPath, JSON.stringify(lock, null, 2));
+      const afterLock = await readLockfile(project, { cacheDir });
+      expect(afterLock.entries.some((e) => e.version === '99.0.0')).toBe(true);
+    } finally {
+      rmSync(tmp, { recursive: true, force: true });
+    }
+  });
+});
