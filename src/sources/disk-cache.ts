@@ -46,6 +46,7 @@ export async function flushDiskCaches(): Promise<void> {
 }
 
 export function createDiskCache(dir: string): DiskCache {
+  const madeDirs = new Set<string>();
   const pathFor = (namespace: string, key: string) => {
     const hash = createHash('sha256').update(namespace).update('\0').update(key).digest('hex');
     return { dir: join(dir, hash.slice(0, 2)), file: join(dir, hash.slice(0, 2), hash) };
@@ -85,8 +86,17 @@ export function createDiskCache(dir: string): DiskCache {
     );
     const temp = `${target.file}.${process.pid}.${randomBytes(4).toString('hex')}.tmp`;
     try {
-      await mkdir(target.dir, { recursive: true });
-      await writeFile(temp, [header, entry.body]);
+      try {
+        // Shard directories are made once per process, not on every write (the service writes
+        // every upstream document); one that vanished since is made again.
+        if (!madeDirs.has(target.dir)) await mkdir(target.dir, { recursive: true });
+        await writeFile(temp, [header, entry.body]);
+      } catch (err) {
+        if ((err as NodeJS.ErrnoException).code !== 'ENOENT') throw err;
+        await mkdir(target.dir, { recursive: true });
+        await writeFile(temp, [header, entry.body]);
+      }
+      madeDirs.add(target.dir);
       await rename(temp, target.file);
     } catch {
       // Read-only or full disks only cost speed.
