@@ -2,7 +2,7 @@
 // never become a path; writes are atomic, so a crash leaves the old entry or none; and anything
 // unreadable is treated as a miss, because the cache only saves time and must never fail a run.
 import { createHash, randomBytes } from 'node:crypto';
-import { readFileSync } from 'node:fs';
+import { readFileSync, renameSync, writeFileSync } from 'node:fs';
 import { mkdir, rename, rm, writeFile } from 'node:fs/promises';
 import { homedir } from 'node:os';
 import { join } from 'node:path';
@@ -35,6 +35,7 @@ export function resolveCacheDir(opts: {
 // Layout of one entry file: a JSON header line, then the raw body. One file, so a single
 // rename publishes header and body together.
 const FORMAT = 1;
+const SYNC_WRITE_MAX_BYTES = 256 * 1024;
 
 // Writes run off the request path (a response never waits for the disk); a run awaits them all
 // before it ends, so the next run finds them.
@@ -85,19 +86,27 @@ export function createDiskCache(dir: string): DiskCache {
       })}\n`,
     );
     const temp = `${target.file}.${process.pid}.${randomBytes(4).toString('hex')}.tmp`;
+    // Small entries are written synchronously: the promise API's open/write/close/rename round
+    // trips cost more main-thread time than the write itself (the service writes every upstream
+    // document). Large ones go through the thread pool so the event loop is not held up.
+    const small = header.length + entry.body.length <= SYNC_WRITE_MAX_BYTES;
+    const writeTemp = async () => {
+      if (small) writeFileSync(temp, Buffer.concat([header, entry.body]));
+      else await writeFile(temp, [header, entry.body]);
+    };
     try {
       try {
-        // Shard directories are made once per process, not on every write (the service writes
-        // every upstream document); one that vanished since is made again.
+        // Shard directories are made once per process; one that vanished since is made again.
         if (!madeDirs.has(target.dir)) await mkdir(target.dir, { recursive: true });
-        await writeFile(temp, [header, entry.body]);
+        await writeTemp();
       } catch (err) {
         if ((err as NodeJS.ErrnoException).code !== 'ENOENT') throw err;
         await mkdir(target.dir, { recursive: true });
-        await writeFile(temp, [header, entry.body]);
+        await writeTemp();
       }
       madeDirs.add(target.dir);
-      await rename(temp, target.file);
+      if (small) renameSync(temp, target.file);
+      else await rename(temp, target.file);
     } catch {
       // Read-only or full disks only cost speed.
       await rm(temp, { force: true }).catch(() => {});
