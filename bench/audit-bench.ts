@@ -139,6 +139,8 @@ interface RunResult {
   code: number;
   maxRssMb: number;
   summary: string;
+  /** Upstream bytes per source, from the CLI's --stats line. */
+  bytes: string;
 }
 
 function runCli(argv: string[], env: NodeJS.ProcessEnv = {}, nodeArgs: string[] = []): Promise<RunResult> {
@@ -164,7 +166,10 @@ function runCli(argv: string[], env: NodeJS.ProcessEnv = {}, nodeArgs: string[] 
       } catch {
         summary = `no JSON report: ${err.trim().split('\n')[0]}`;
       }
-      resolve({ ms, code: code ?? -1, maxRssMb: rss ? Number(rss[1]) / 1024 : Number.NaN, summary });
+      const bytes = [...err.matchAll(/(registry|downloads|tags): \d+ requests, (\d+) bytes/g)]
+        .map((m) => `${m[1]} ${(Number(m[2]) / 1e6).toFixed(1)} MB`)
+        .join(', ');
+      resolve({ ms, code: code ?? -1, maxRssMb: rss ? Number(rss[1]) / 1024 : Number.NaN, summary, bytes });
     });
   });
 }
@@ -228,7 +233,7 @@ async function benchWorkload(work: string, w: Workload, policyFile: string, poli
     `  cold: ${fmt(cold.ms)}  peak RSS ${cold.maxRssMb.toFixed(0)} MB  exit ${cold.code}  (${cold.summary})`,
   );
   console.log(
-    `        upstream requests: registry ${coldRequests.registry}, downloads ${coldRequests.downloads}, GitHub ${coldRequests.github} (total ${r1 - r0})`,
+    `        upstream requests: registry ${coldRequests.registry}, downloads ${coldRequests.downloads}, GitHub ${coldRequests.github} (total ${r1 - r0}); bytes received: ${cold.bytes || 'n/a'}`,
   );
   console.log(
     `  warm: ${fmt(warm.ms)}  peak RSS ${warm.maxRssMb.toFixed(0)} MB  exit ${warm.code}  upstream requests: ${warmRequests}`,
