@@ -16,7 +16,7 @@ import {
 import type { Policy, PopularIndex } from '../policy/types.js';
 import type { Sources } from '../sources/types.js';
 import { TOOL_VERSION } from '../version.js';
-import { applyModeToPolicy, applyModeToVerdicts } from './apply-mode.js';
+import { applyModeToPolicy } from './apply-mode.js';
 import { buildSarif } from './build-sarif.js';
 import { checkWithService } from './check-with-service.js';
 import { type ActionOutcome, decideOutcome } from './decide-outcome.js';
@@ -217,9 +217,17 @@ async function checkLockfile(
       packages: entries.map((e) => ({ name: e.name, version: e.version })),
       userAgent: `lockwarden-action/${TOOL_VERSION}${input.event.repository ? ` (${input.event.repository.owner}/${input.event.repository.repo}${input.event.pullNumber ? `#${input.event.pullNumber}` : ''})` : ''}`,
     });
+    // The dry run is decided by the service's engine (the policy with `action: alert`), not
+    // re-decided here; a service that ignored the request must not turn a dry run into a gate.
+    if (inputs.mode === 'alert' && answer.policy.action !== 'alert') {
+      throw new LockwardenError(
+        'ESERVICE',
+        `the service at ${inputs.service.url} evaluated policy "${answer.policy.id}" with action ${answer.policy.action} although a dry run (input \`mode: alert\`) was asked for; upgrade the service`,
+      );
+    }
     report = buildReport({
-      verdicts: applyModeToVerdicts(answer.verdicts, inputs.mode),
-      policy: applyModeToPolicy(answer.policy, inputs.mode),
+      verdicts: answer.verdicts,
+      policy: answer.policy,
       now,
       entries,
       skipped: plan.inventory.skipped,

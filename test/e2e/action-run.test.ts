@@ -483,5 +483,42 @@ describe('service mode', () => {
     });
     expect(result.code).toBe(0);
     expect(result.outputs).toMatchObject({ blocked: '0', alerts: '2' });
+    // The dry run is the service's engine's verdict, logged as alerts, not blocks.
+    const outcomes = service.audit.query({ policy: 'team' }).entries.map((e) => e.outcome);
+    expect(outcomes.slice(0, 2)).toEqual(['alert', 'alert']);
+  });
+
+  it('refuses to treat verdicts of a service that ignored the dry run as a dry run', async () => {
+    // A service that predates dry runs: it ignores `mode` and answers under its own action.
+    const old = createServer((req, res) => {
+      let body = '';
+      req.on('data', (c) => {
+        body += c;
+      });
+      req.on('end', () => {
+        const { packages } = JSON.parse(body) as { packages: { name: string; version: string }[] };
+        const verdicts = packages.map((p) => ({ ...p, decision: 'allow', findings: [], notices: [] }));
+        res.writeHead(200, { 'content-type': 'application/json' });
+        res.end(
+          JSON.stringify({
+            policy: { id: 'team', name: 'team', action: 'block', onUnavailable: 'alert' },
+            verdicts,
+          }),
+        );
+      });
+    });
+    await new Promise<void>((resolve) => old.listen(0, '127.0.0.1', resolve));
+    try {
+      const result = await run({
+        'service-url': `http://127.0.0.1:${(old.address() as AddressInfo).port}/`,
+        'policy-id': 'team',
+        'service-token': ADMIN_TOKEN,
+        mode: 'alert',
+      });
+      expect(result.code).toBe(1);
+      expect(result.stdout).toMatch(/evaluated policy "team" with action block although a dry run/);
+    } finally {
+      await new Promise<void>((resolve) => old.close(() => resolve()));
+    }
   });
 });

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { applyModeToPolicy, applyModeToVerdicts } from '../../src/action/apply-mode.js';
+import { applyModeToPolicy } from '../../src/action/apply-mode.js';
 import { decideOutcome } from '../../src/action/decide-outcome.js';
 import { mergeReports } from '../../src/action/run-action.js';
 import type { Verdict } from '../../src/policy/types.js';
@@ -84,45 +84,6 @@ describe('mode: alert', () => {
     expect(applyModeToPolicy(makePolicy({ action: 'block' }), 'alert').action).toBe('alert');
     expect(applyModeToPolicy(makePolicy({ action: 'alert' }), undefined).action).toBe('alert');
     expect(applyModeToPolicy(makePolicy({ action: 'block' }), undefined).action).toBe('block');
-  });
-
-  it('turns guardrail blocks of service verdicts into alerts, keeping the block list and unavailable effects', () => {
-    const verdicts: Verdict[] = [
-      {
-        name: 'a',
-        version: '1.0.0',
-        decision: 'block',
-        findings: [makeFinding({ name: 'a', version: '1.0.0' })],
-        notices: [],
-      },
-      {
-        name: 'b',
-        version: '1.0.0',
-        decision: 'block',
-        findings: [makeFinding({ name: 'b', version: '1.0.0', rule: 'blocklist' })],
-        notices: [],
-      },
-      {
-        name: 'c',
-        version: '1.0.0',
-        decision: 'block',
-        findings: [
-          makeFinding({
-            name: 'c',
-            version: '1.0.0',
-            outcome: 'unavailable',
-            effect: 'block',
-            source: 'registry',
-          }),
-        ],
-        notices: [],
-      },
-    ];
-    const out = applyModeToVerdicts(verdicts, 'alert');
-    expect(out.map((v) => v.decision)).toEqual(['alert', 'block', 'block']);
-    expect(out[0]!.findings[0]).toMatchObject({ outcome: 'alert', effect: 'alert' });
-    expect(verdicts[0]!.decision).toBe('block');
-    expect(applyModeToVerdicts(verdicts, undefined)).toEqual(verdicts);
   });
 });
 
