@@ -30,23 +30,6 @@ export function formatAge(ms: number): string {
   return `${days < 10 ? Math.round(days * 10) / 10 : Math.round(days)} days`;
 }
 
-export function plural(n: number, word: string): string {
-  return `${n} ${word}${n === 1 ? '' : 's'}`;
-}
-
-/** 35M, 1.2M, 120k, 950. */
-export function formatCount(n: number): string {
-  if (n >= 1e9) return `${trim(n / 1e9)}B`;
-  if (n >= 1e6) return `${trim(n / 1e6)}M`;
-  if (n >= 1e4) return `${Math.round(n / 1e3)}k`;
-  if (n >= 1e3) return `${trim(n / 1e3)}k`;
-  return String(Math.round(n));
-}
-
-function trim(x: number): string {
-  return x >= 10 ? String(Math.round(x)) : String(Math.round(x * 10) / 10);
-}
-
 /** 1,234,567 — for thresholds, where exact numbers matter. */
 export function formatInteger(n: number): string {
   return Math.round(n).toLocaleString('en-US');
