@@ -146,7 +146,8 @@ async function readCachedInventory(
     packageJsonDisplay: path.relative(root, path.join(lockDir, 'package.json')),
     fallbackRoot: path.basename(lockDir),
   });
-  void cache.write('lockfile-inventory', key, {
+  // One write per run: awaited, so every adapter leaves it on disk however it ends.
+  await cache.write('lockfile-inventory', key, {
     body: Buffer.from(JSON.stringify(inventory)),
     fetchedAtMs: Date.now(),
   });

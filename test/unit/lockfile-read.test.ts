@@ -554,6 +554,8 @@ describe('inventory cache', () => {
       const afterLock = await readLockfile(project, { cacheDir });
       expect(afterLock.entries.some((e) => e.version === '99.0.0')).toBe(true);
     } finally {
+      const { flushDiskCaches: settle } = await import('../../src/sources/disk-cache.js');
+      await settle();
       rmSync(tmp, { recursive: true, force: true });
     }
   });
