@@ -5,6 +5,7 @@
 // (a download CDN) leads elsewhere, and never to anything but http(s).
 import type { Readable } from 'node:stream';
 import { Agent, request, errors as undiciErrors } from 'undici';
+import { KEEP_ALIVE_TIMEOUT_THRESHOLD_MS } from '../src/sources/http-client.js';
 
 export interface UpstreamResponse {
   statusCode: number;
@@ -56,6 +57,7 @@ export function createUpstream(options: UpstreamOptions): Upstream {
   const origins = new Set([base.origin, ...(options.tarballOrigins ?? []).map((o) => new URL(o).origin)]);
   const agent = new Agent({
     keepAliveTimeout: 10_000,
+    keepAliveTimeoutThreshold: KEEP_ALIVE_TIMEOUT_THRESHOLD_MS,
     connections: 64,
     headersTimeout: options.headersTimeoutMs ?? 15_000,
     bodyTimeout: options.bodyTimeoutMs ?? 60_000,

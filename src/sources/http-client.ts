@@ -80,6 +80,14 @@ const DEFAULTS = {
 
 const MAX_REDIRECTS = 3;
 
+/**
+ * A connection is not reused within this long of the idle timeout a server announces in its
+ * `Keep-Alive` header. undici's default (2 s) is longer than the whole idle window of servers that
+ * announce 1 s, and then every request opens a new connection; half a second still leaves a wide
+ * margin against the server closing a connection just as a request goes out.
+ */
+export const KEEP_ALIVE_TIMEOUT_THRESHOLD_MS = 500;
+
 class TooLargeError extends Error {}
 
 export function createHttpClient(options: HttpClientOptions = {}): HttpClient {
@@ -88,6 +96,7 @@ export function createHttpClient(options: HttpClientOptions = {}): HttpClient {
   const random = options.random ?? Math.random;
   const agent = new Agent({
     keepAliveTimeout: 10_000,
+    keepAliveTimeoutThreshold: KEEP_ALIVE_TIMEOUT_THRESHOLD_MS,
     connections: opts.maxConcurrency,
     headersTimeout: opts.headersTimeoutMs,
     bodyTimeout: opts.bodyTimeoutMs,
