@@ -1,11 +1,29 @@
-// A small on-disk cache for upstream documents. Keys are hashed, so a hostile package name can
-// never become a path; writes are atomic, so a crash leaves the old entry or none; and anything
-// unreadable is treated as a miss, because the cache only saves time and must never fail a run.
-import { createHash, randomBytes } from 'node:crypto';
-import { readFileSync, renameSync, writeFileSync } from 'node:fs';
-import { mkdir, rename, rm, writeFile } from 'node:fs/promises';
+// A small on-disk cache for upstream documents: one append-only log per cache directory, indexed
+// in memory. Creating a file costs far more than appending to one (on the ext4 of the benchmark
+// machine, about 0.8 ms of kernel time per new file against 10 µs per append), and a cold audit
+// or a proxied install stores thousands of documents. Keys live inside records, so a hostile
+// package name never becomes a path; every body carries a CRC, so a torn or foreign record is a
+// miss; and any failure only disables the cache, because it saves time and must never fail a run.
+//
+// Several processes may share a directory (an audit and the service, parallel CI jobs): each
+// record goes out in one O_APPEND write, so records never interleave; a process picks up what
+// others appended when it misses; and a compaction publishes a new log with one rename, after
+// which the others reopen it.
+import { randomBytes } from 'node:crypto';
+import {
+  closeSync,
+  fstatSync,
+  mkdirSync,
+  openSync,
+  readSync,
+  renameSync,
+  rmSync,
+  statSync,
+  writeSync,
+} from 'node:fs';
 import { homedir } from 'node:os';
 import { join } from 'node:path';
+import { crc32 } from 'node:zlib';
 
 export interface CacheEntry {
   body: Buffer;
@@ -32,108 +50,323 @@ export function resolveCacheDir(opts: {
   return join(opts.homeDir ?? opts.env.HOME ?? homedir(), '.cache', 'lockwarden');
 }
 
-// Layout of one entry file: a JSON header line, then the raw body. One file, so a single
-// rename publishes header and body together.
-const FORMAT = 1;
-const SYNC_WRITE_MAX_BYTES = 256 * 1024;
+/** The log inside a cache directory. The format is in the name: a new format starts a new log. */
+export const CACHE_LOG_FILE = 'cache-v2.log';
 
-// Writes run off the request path (a response never waits for the disk); a run awaits them all
-// before it ends, so the next run finds them.
-const pendingWrites = new Set<Promise<void>>();
+// Record layout: magic, header length, body length, CRC-32 of header and body (all u32 LE), then
+// the JSON header ({n: namespace, k: key, t: fetchedAtMs, e?: etag, r?: 1}) and the body. A
+// record with `r` (refresh) has no body: it re-dates the key's latest body, so a document that
+// came back unchanged (304, or the same bytes from a registry without ETags) costs a few bytes.
+const MAGIC = 0x3263_774c; // "Lwc2"
+const PREFIX_BYTES = 16;
+const MAX_HEADER_BYTES = 64 * 1024;
+/** Compaction runs when dead records take more than this and more than the live ones. */
+const COMPACT_MIN_DEAD_BYTES = 64 * 1024 * 1024;
 
-/** Settles every cache write still in flight (call before the process ends). */
+interface IndexEntry {
+  /** Offset of the record whose body is the key's current body. */
+  at: number;
+  headerBytes: number;
+  bodyBytes: number;
+  crc: number;
+  /** CRC-32 of the body alone: a rewrite with the same bytes becomes a refresh record. */
+  bodyCrc: number;
+  fetchedAtMs: number;
+  etag?: string;
+}
+
+interface Store {
+  dir: string;
+  path: string;
+  fd: number | undefined;
+  ino: number;
+  /** Everything before this offset is indexed. */
+  scannedTo: number;
+  index: Map<string, IndexEntry>;
+  liveBytes: number;
+  /** The cache failed (unwritable directory, full disk); it stays off for this process. */
+  disabled: boolean;
+}
+
+const stores = new Map<string, Store>();
+
+/** Closes every cache log (each reopens on next use). Nothing is buffered: writes are on disk. */
 export async function flushDiskCaches(): Promise<void> {
-  while (pendingWrites.size > 0) await Promise.all([...pendingWrites]);
+  for (const store of stores.values()) {
+    compactIfWorthIt(store);
+    closeStore(store);
+  }
+  stores.clear();
 }
 
 export function createDiskCache(dir: string): DiskCache {
-  const madeDirs = new Set<string>();
-  const pathFor = (namespace: string, key: string) => {
-    const hash = createHash('sha256').update(namespace).update('\0').update(key).digest('hex');
-    return { dir: join(dir, hash.slice(0, 2)), file: join(dir, hash.slice(0, 2), hash) };
+  const storeOf = (): Store => {
+    let store = stores.get(dir);
+    if (!store) {
+      store = {
+        dir,
+        path: join(dir, CACHE_LOG_FILE),
+        fd: undefined,
+        ino: -1,
+        scannedTo: 0,
+        index: new Map(),
+        liveBytes: 0,
+        disabled: false,
+      };
+      stores.set(dir, store);
+    }
+    return store;
   };
-
   return {
     dir,
     async read(namespace, key) {
-      let raw: Buffer;
+      const store = storeOf();
       try {
-        // Synchronous on purpose: entries are local and mostly small, and a warm audit reads
-        // thousands of them; the promise API's open/stat/read/close round trips cost 4x more.
-        raw = readFileSync(pathFor(namespace, key).file);
+        return readEntry(store, indexKey(namespace, key));
       } catch {
         return undefined;
       }
-      return decodeEntry(raw, namespace, key);
     },
-    write(namespace, key, entry) {
-      const done = writeEntry(namespace, key, entry).finally(() => pendingWrites.delete(done));
-      pendingWrites.add(done);
-      return done;
+    async write(namespace, key, entry) {
+      const store = storeOf();
+      try {
+        writeEntry(store, namespace, key, entry);
+      } catch {
+        // Read-only or full disks only cost speed.
+        disable(store);
+      }
     },
   };
-
-  async function writeEntry(namespace: string, key: string, entry: CacheEntry): Promise<void> {
-    const target = pathFor(namespace, key);
-    const header = Buffer.from(
-      `${JSON.stringify({
-        format: FORMAT,
-        namespace,
-        key,
-        etag: entry.etag,
-        fetchedAtMs: entry.fetchedAtMs,
-        size: entry.body.length,
-      })}\n`,
-    );
-    const temp = `${target.file}.${process.pid}.${randomBytes(4).toString('hex')}.tmp`;
-    // Small entries are written synchronously: the promise API's open/write/close/rename round
-    // trips cost more main-thread time than the write itself (the service writes every upstream
-    // document). Large ones go through the thread pool so the event loop is not held up.
-    const small = header.length + entry.body.length <= SYNC_WRITE_MAX_BYTES;
-    const writeTemp = async () => {
-      if (small) writeFileSync(temp, Buffer.concat([header, entry.body]));
-      else await writeFile(temp, [header, entry.body]);
-    };
-    try {
-      try {
-        // Shard directories are made once per process; one that vanished since is made again.
-        if (!madeDirs.has(target.dir)) await mkdir(target.dir, { recursive: true });
-        await writeTemp();
-      } catch (err) {
-        if ((err as NodeJS.ErrnoException).code !== 'ENOENT') throw err;
-        await mkdir(target.dir, { recursive: true });
-        await writeTemp();
-      }
-      madeDirs.add(target.dir);
-      if (small) renameSync(temp, target.file);
-      else await rename(temp, target.file);
-    } catch {
-      // Read-only or full disks only cost speed.
-      await rm(temp, { force: true }).catch(() => {});
-    }
-  }
 }
 
-function decodeEntry(raw: Buffer, namespace: string, key: string): CacheEntry | undefined {
-  const newline = raw.indexOf(10);
-  if (newline < 0) return undefined;
+function indexKey(namespace: string, key: string): string {
+  return `${namespace}\0${key}`;
+}
+
+function open(store: Store): number | undefined {
+  if (store.disabled) return undefined;
+  if (store.fd !== undefined) return store.fd;
+  try {
+    mkdirSync(store.dir, { recursive: true });
+    store.fd = openSync(store.path, 'a+');
+  } catch {
+    disable(store);
+    return undefined;
+  }
+  store.scannedTo = 0;
+  store.index.clear();
+  store.liveBytes = 0;
+  try {
+    store.ino = fstatSync(store.fd).ino;
+    scan(store);
+    compactIfWorthIt(store);
+  } catch {
+    disable(store);
+    return undefined;
+  }
+  return store.fd;
+}
+
+function closeStore(store: Store): void {
+  if (store.fd !== undefined) closeSync(store.fd);
+  store.fd = undefined;
+}
+
+function disable(store: Store): void {
+  try {
+    closeStore(store);
+  } catch {
+    // already gone
+  }
+  store.disabled = true;
+}
+
+/** Indexes the records appended since the last scan (by this process or another). */
+function scan(store: Store): void {
+  const fd = store.fd!;
+  const size = fstatSync(fd).size;
+  const prefix = Buffer.allocUnsafe(PREFIX_BYTES);
+  let at = store.scannedTo;
+  while (at + PREFIX_BYTES <= size) {
+    if (readSync(fd, prefix, 0, PREFIX_BYTES, at) < PREFIX_BYTES) break;
+    const headerBytes = prefix.readUInt32LE(4);
+    const bodyBytes = prefix.readUInt32LE(8);
+    if (prefix.readUInt32LE(0) !== MAGIC || headerBytes === 0 || headerBytes > MAX_HEADER_BYTES) {
+      // Not a record boundary: the log was damaged (a crash mid-write, a foreign file). What is
+      // indexed stays usable; the next compaction writes it to a clean log without the rest.
+      store.scannedTo = size;
+      store.liveBytes = Number.NEGATIVE_INFINITY;
+      return;
+    }
+    const end = at + PREFIX_BYTES + headerBytes + bodyBytes;
+    // A record still being appended by another process: picked up on a later scan.
+    if (end > size) break;
+    const header = readHeader(fd, at, headerBytes);
+    if (header) {
+      const id = indexKey(header.n, header.k);
+      const previous = store.index.get(id);
+      if (header.r === 1) {
+        if (previous) {
+          previous.fetchedAtMs = header.t;
+          if (header.e === undefined) delete previous.etag;
+          else previous.etag = header.e;
+        }
+      } else {
+        if (previous) store.liveBytes -= PREFIX_BYTES + previous.headerBytes + previous.bodyBytes;
+        store.index.set(id, {
+          at,
+          headerBytes,
+          bodyBytes,
+          crc: prefix.readUInt32LE(12),
+          bodyCrc: header.c,
+          fetchedAtMs: header.t,
+          ...(header.e !== undefined ? { etag: header.e } : {}),
+        });
+        store.liveBytes += PREFIX_BYTES + headerBytes + bodyBytes;
+      }
+    }
+    at = end;
+  }
+  store.scannedTo = at;
+}
+
+interface RecordHeader {
+  n: string;
+  k: string;
+  t: number;
+  c: number;
+  e?: string;
+  r?: 1;
+}
+
+function readHeader(fd: number, at: number, headerBytes: number): RecordHeader | undefined {
+  const raw = Buffer.allocUnsafe(headerBytes);
+  if (readSync(fd, raw, 0, headerBytes, at + PREFIX_BYTES) < headerBytes) return undefined;
   let header: unknown;
   try {
-    header = JSON.parse(raw.subarray(0, newline).toString('utf8'));
+    header = JSON.parse(raw.toString('utf8'));
   } catch {
     return undefined;
   }
   if (typeof header !== 'object' || header === null) return undefined;
   const h = header as Record<string, unknown>;
-  const body = raw.subarray(newline + 1);
-  // The key check guards against hash collisions and foreign files; the size check against truncation.
-  if (h.format !== FORMAT || h.namespace !== namespace || h.key !== key) return undefined;
-  if (h.size !== body.length || typeof h.fetchedAtMs !== 'number' || !Number.isFinite(h.fetchedAtMs)) {
-    return undefined;
+  if (typeof h.n !== 'string' || typeof h.k !== 'string') return undefined;
+  if (typeof h.t !== 'number' || !Number.isFinite(h.t) || typeof h.c !== 'number') return undefined;
+  if (h.e !== undefined && typeof h.e !== 'string') return undefined;
+  return h as unknown as RecordHeader;
+}
+
+function readEntry(store: Store, id: string): CacheEntry | undefined {
+  if (open(store) === undefined) return undefined;
+  let found = store.index.get(id);
+  if (!found) {
+    refresh(store);
+    found = store.index.get(id);
+    if (!found) return undefined;
   }
+  const length = found.headerBytes + found.bodyBytes;
+  const raw = Buffer.allocUnsafe(length);
+  if (readSync(store.fd!, raw, 0, length, found.at + PREFIX_BYTES) < length) return undefined;
+  if (crc32(raw) !== found.crc) return undefined;
   return {
-    body,
-    fetchedAtMs: h.fetchedAtMs,
-    ...(typeof h.etag === 'string' ? { etag: h.etag } : {}),
+    body: raw.subarray(found.headerBytes),
+    fetchedAtMs: found.fetchedAtMs,
+    ...(found.etag !== undefined ? { etag: found.etag } : {}),
   };
+}
+
+/** Catches up with other processes: their appends, or a compacted log that replaced ours. */
+function refresh(store: Store): void {
+  let ino: number;
+  try {
+    ino = statSync(store.path).ino;
+  } catch {
+    ino = -1;
+  }
+  if (ino !== store.ino) {
+    closeStore(store);
+    open(store);
+    return;
+  }
+  scan(store);
+}
+
+function writeEntry(store: Store, namespace: string, key: string, entry: CacheEntry): void {
+  const fd = open(store);
+  if (fd === undefined) return;
+  const id = indexKey(namespace, key);
+  const bodyCrc = crc32(entry.body);
+  const current = store.index.get(id);
+  const unchanged = current?.bodyBytes === entry.body.length && current.bodyCrc === bodyCrc;
+  const header = Buffer.from(
+    JSON.stringify({
+      n: namespace,
+      k: key,
+      t: entry.fetchedAtMs,
+      c: bodyCrc,
+      ...(entry.etag !== undefined ? { e: entry.etag } : {}),
+      ...(unchanged ? { r: 1 } : {}),
+    }),
+  );
+  const body = unchanged ? Buffer.alloc(0) : entry.body;
+  const prefix = Buffer.allocUnsafe(PREFIX_BYTES);
+  prefix.writeUInt32LE(MAGIC, 0);
+  prefix.writeUInt32LE(header.length, 4);
+  prefix.writeUInt32LE(body.length, 8);
+  prefix.writeUInt32LE(crc32(body, crc32(header)), 12);
+  const record = Buffer.concat([prefix, header, body]);
+  // One write per record: with O_APPEND the kernel places it whole at the end of the file.
+  const written = writeSync(fd, record);
+  if (written < record.length) throw new Error('short write to the cache log');
+  // Indexed by the next scan, which also learns where the record landed among other processes'.
+  scan(store);
+  compactIfWorthIt(store);
+}
+
+function compactIfWorthIt(store: Store): void {
+  if (store.fd === undefined || store.disabled) return;
+  const size = fstatSync(store.fd).size;
+  const dead = size - store.liveBytes;
+  if (!(dead > COMPACT_MIN_DEAD_BYTES && dead > store.liveBytes) && store.liveBytes >= 0) return;
+  compact(store);
+}
+
+/** Rewrites the live records to a new log and publishes it with one rename. */
+function compact(store: Store): void {
+  const fd = store.fd!;
+  const temp = `${store.path}.${process.pid}.${randomBytes(4).toString('hex')}.tmp`;
+  let out: number | undefined;
+  try {
+    out = openSync(temp, 'w');
+    for (const found of store.index.values()) {
+      const length = PREFIX_BYTES + found.headerBytes + found.bodyBytes;
+      const raw = Buffer.allocUnsafe(length);
+      if (readSync(fd, raw, 0, length, found.at) < length) continue;
+      if (crc32(raw.subarray(PREFIX_BYTES)) !== found.crc) continue;
+      // A refresh record may have re-dated the entry since: the header is written anew.
+      const header = Buffer.from(
+        JSON.stringify({
+          ...JSON.parse(raw.subarray(PREFIX_BYTES, PREFIX_BYTES + found.headerBytes).toString('utf8')),
+          t: found.fetchedAtMs,
+          e: found.etag,
+        }),
+      );
+      const body = raw.subarray(PREFIX_BYTES + found.headerBytes);
+      const prefix = Buffer.allocUnsafe(PREFIX_BYTES);
+      prefix.writeUInt32LE(MAGIC, 0);
+      prefix.writeUInt32LE(header.length, 4);
+      prefix.writeUInt32LE(body.length, 8);
+      prefix.writeUInt32LE(crc32(body, crc32(header)), 12);
+      writeSync(out, Buffer.concat([prefix, header, body]));
+    }
+    closeSync(out);
+    out = undefined;
+    renameSync(temp, store.path);
+  } catch {
+    if (out !== undefined) closeSync(out);
+    rmSync(temp, { force: true });
+    return;
+  }
+  closeStore(store);
+  open(store);
 }

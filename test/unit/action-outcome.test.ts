@@ -2,8 +2,7 @@ import { describe, expect, it } from 'vitest';
 import { applyModeToPolicy } from '../../src/action/apply-mode.js';
 import { decideOutcome } from '../../src/action/decide-outcome.js';
 import { mergeReports } from '../../src/action/run-action.js';
-import type { Verdict } from '../../src/policy/types.js';
-import { makeEntry, makeFinding, makeReport } from '../helpers/make-action-report.js';
+import { makeEntry, makeReport } from '../helpers/make-action-report.js';
 import { makePolicy } from '../helpers/make-policy.js';
 
 describe('decideOutcome', () => {
