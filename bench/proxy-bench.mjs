@@ -9,7 +9,7 @@
 // Options: --duration SECONDS per scenario (default 5), --installs N rounds of npm installs (default 7),
 //          --skip-load, --skip-install, --json (machine-readable summary on stdout).
 import { execFile, fork } from 'node:child_process';
-import { existsSync, statSync } from 'node:fs';
+import { appendFileSync, existsSync, statSync } from 'node:fs';
 import { mkdtemp, readdir, rm, writeFile } from 'node:fs/promises';
 import { createServer } from 'node:http';
 import os from 'node:os';
@@ -48,7 +48,7 @@ async function serveChild() {
       downloadsUrl: 'http://127.0.0.1:9/',
       githubApiUrl: 'http://127.0.0.1:9/',
       gitBaseUrl: 'http://127.0.0.1:9',
-      cacheDir: join(dataDir, 'cache'),
+      ...(process.env.BENCH_NO_DISK_CACHE ? {} : { cacheDir: join(dataDir, 'cache') }),
       http: { retries: 0 },
     },
     { popular },
@@ -66,13 +66,23 @@ async function serveChild() {
     // BENCH_SERVICE_LOG=info shows the service's request log (on stderr) for a closer look.
     logger: pino({ level: process.env.BENCH_SERVICE_LOG ?? 'silent' }, pino.destination(2)),
     version: 'bench',
+    ...(process.env.BENCH_PREFETCH
+      ? { cache: { prefetchConcurrency: Number(process.env.BENCH_PREFETCH) } }
+      : {}),
   });
   const server = createServer({ keepAliveTimeout: 65_000 }, service.app.callback());
   server.listen(0, '127.0.0.1', () => process.send({ type: 'listening', port: server.address().port }));
   process.on('message', async (msg) => {
     if (msg.type === 'rss') {
+      // CPU time read before the collection the RSS figure needs, so it is not counted as load.
+      const cpu = process.cpuUsage();
       globalThis.gc?.();
-      process.send({ type: 'rss', rss: process.memoryUsage().rss, cache: service.packages.stats() });
+      process.send({
+        type: 'rss',
+        rss: process.memoryUsage().rss,
+        cpu,
+        cache: service.packages.stats(),
+      });
     } else if (msg.type === 'stop') {
       server.closeAllConnections();
       server.close();
@@ -234,6 +244,7 @@ async function main() {
       );
       const direct = [];
       const proxied = [];
+      const cpu = { upstreamDirect: [], upstreamProxied: [], service: [] };
       // Untimed: the first npm run of a session pays for loading npm itself from disk.
       await npmInstall(project.dependencies, upstream.url);
       for (let round = 0; round < Number(flags.installs); round++) {
@@ -247,8 +258,17 @@ async function main() {
         );
         const order = round % 2 === 0 ? ['direct', 'proxy'] : ['proxy', 'direct'];
         for (const which of order) {
-          if (which === 'direct') direct.push(await npmInstall(project.dependencies, upstream.url));
-          else proxied.push(await npmInstall(project.dependencies, `http://127.0.0.1:${child.port}/bench/`));
+          const upstreamBefore = process.cpuUsage();
+          if (which === 'direct') {
+            direct.push(await npmInstall(project.dependencies, upstream.url));
+            cpu.upstreamDirect.push(cpuMs(process.cpuUsage(upstreamBefore)));
+          } else {
+            const serviceBefore = (await child.rss()).cpu;
+            const upstreamBefore = process.cpuUsage();
+            proxied.push(await npmInstall(project.dependencies, `http://127.0.0.1:${child.port}/bench/`));
+            cpu.upstreamProxied.push(cpuMs(process.cpuUsage(upstreamBefore)));
+            cpu.service.push(cpuMsDelta((await child.rss()).cpu, serviceBefore));
+          }
         }
       }
       const md = median(direct);
@@ -270,6 +290,10 @@ async function main() {
       // Rounds run back to back, so each pair shares the machine's load at that moment.
       const paired = median(direct.map((d, i) => proxied[i] / d - 1));
       results.install.pairedOverhead = paired;
+      results.install.cpuMs = cpu;
+      log(
+        `  CPU per install (median): service ${median(cpu.service).toFixed(0)} ms; fake upstream ${median(cpu.upstreamDirect).toFixed(0)} ms direct, ${median(cpu.upstreamProxied).toFixed(0)} ms proxied`,
+      );
       log(
         `  overhead: ${((mp / md - 1) * 100).toFixed(1)}% (medians); ${(paired * 100).toFixed(1)}% (median of per-round pairs)`,
       );
@@ -508,13 +532,24 @@ async function npmInstall(dependencies, registry) {
       HTTPS_PROXY: 'http://127.0.0.1:9',
       NO_PROXY: '127.0.0.1,localhost',
     });
+    // BENCH_NPM_LOG=<file> appends npm's timing and http log of each install, for a closer look.
+    if (process.env.BENCH_NPM_LOG)
+      Object.assign(env, { npm_config_loglevel: 'silly', npm_config_timing: 'true' });
     const started = performance.now();
     await new Promise((resolveInstall, reject) => {
       execFile(
         'npm',
         ['install', '--no-package-lock', '--ignore-scripts'],
         { cwd: dir, env, timeout: 300_000 },
-        (err, _o, stderr) => (err ? reject(new Error(`npm install failed: ${stderr}`)) : resolveInstall()),
+        (err, _o, stderr) => {
+          if (err) return reject(new Error(`npm install failed: ${stderr}`));
+          if (process.env.BENCH_NPM_LOG)
+            appendFileSync(
+              process.env.BENCH_NPM_LOG,
+              `=== ${registry} ${performance.now() - started} ms\n${stderr}`,
+            );
+          resolveInstall();
+        },
       );
     });
     const ms = performance.now() - started;
@@ -525,6 +560,13 @@ async function npmInstall(dependencies, registry) {
   } finally {
     await rm(dir, { recursive: true, force: true });
   }
+}
+
+function cpuMs(u) {
+  return (u.user + u.system) / 1000;
+}
+function cpuMsDelta(after, before) {
+  return (after.user + after.system - before.user - before.system) / 1000;
 }
 
 function median(values) {
