@@ -258,6 +258,7 @@ async function main() {
         );
         const order = round % 2 === 0 ? ['direct', 'proxy'] : ['proxy', 'direct'];
         for (const which of order) {
+          await settle();
           const upstreamBefore = process.cpuUsage();
           if (which === 'direct') {
             direct.push(await npmInstall(project.dependencies, upstream.url));
@@ -560,6 +561,15 @@ async function npmInstall(dependencies, registry) {
   } finally {
     await rm(dir, { recursive: true, force: true });
   }
+}
+
+/**
+ * Lets the disk catch up before a timed install: the previous install's thousands of written and
+ * deleted files are otherwise flushed (and discarded) during the next one, and both arms drift.
+ */
+async function settle() {
+  await new Promise((resolveSync) => execFile('sync', () => resolveSync()));
+  await new Promise((resolveWait) => setTimeout(resolveWait, 500));
 }
 
 function cpuMs(u) {
