@@ -9,6 +9,7 @@ import type { Sources } from '../src/sources/types.js';
 import { ADMIN_PREFIX, createAdminRoutes } from './admin-routes.js';
 import { type AdminToken, createAdminToken, createCheckTokens } from './admin-token.js';
 import { type AuditLog, createAuditLog } from './audit-log.js';
+import { createAuditThrottle } from './audit-throttle.js';
 import { HttpError, sendError } from './http-error.js';
 import { createPackageCache, type PackageCache } from './package-cache.js';
 import { createPolicyStore, type PolicyStore } from './policy-store.js';
@@ -50,7 +51,13 @@ export interface CreateAppOptions {
     maxEntries: number;
     prefetchConcurrency: number;
   }>;
-  audit?: Partial<{ maxEntries: number; maxAgeDays: number; flushIntervalMs: number; dedupeMs: number }>;
+  audit?: Partial<{
+    maxEntries: number;
+    maxAgeDays: number;
+    flushIntervalMs: number;
+    dedupeMs: number;
+    maxLabelsPerEvent: number;
+  }>;
 }
 
 export interface LockwardenService {
@@ -78,6 +85,8 @@ export const AUDIT_DEFAULTS = {
   maxAgeDays: 90,
   flushIntervalMs: 1_000,
   dedupeMs: 60 * 60_000,
+  /** Distinct labels and user agents logged per package version and rule per dedupe window. */
+  maxLabelsPerEvent: 32,
 };
 
 export async function createApp(options: CreateAppOptions): Promise<LockwardenService> {
@@ -105,6 +114,11 @@ export async function createApp(options: CreateAppOptions): Promise<LockwardenSe
     flushIntervalMs: auditSettings.flushIntervalMs,
     onError: (err) => logger.error({ err }, 'audit log write failed; will retry'),
     onCorrupt,
+  });
+  const auditThrottle = createAuditThrottle({
+    windowMs: auditSettings.dedupeMs,
+    maxVariantsPerSubject: auditSettings.maxLabelsPerEvent,
+    maxKeys: 10_000,
   });
   const adminToken = await createAdminToken({
     file: join(options.dataDir, 'admin-token.json'),
@@ -186,7 +200,7 @@ export async function createApp(options: CreateAppOptions): Promise<LockwardenSe
       upstream: displayUrl(options.sources.registry.url),
       upstreamStats: options.sources.registry.stats(),
       policies: policies.list().map((p) => p.policy.id),
-      audit: audit.stats(),
+      audit: { ...audit.stats(), ...auditThrottle.stats() },
       cache: packages.stats(),
       rssBytes: process.memoryUsage.rss(),
     }),
@@ -210,7 +224,7 @@ export async function createApp(options: CreateAppOptions): Promise<LockwardenSe
       now,
       ...(options.publicUrl ? { publicUrl: options.publicUrl.replace(/\/+$/, '') } : {}),
       ...(options.domain ? { domain: options.domain } : {}),
-      auditDedupeMs: auditSettings.dedupeMs,
+      auditThrottle,
     }),
   );
 

@@ -56,8 +56,11 @@ export type PackageState =
       /** Serialized bodies by URL prefix, least recently used first, at most MAX_VARIANTS_PER_PACKAGE. */
       variants: Map<string, ServedVariant>;
       templates: Map<'abbreviated' | 'full', Template>;
-      /** Labels whose hidden versions were written to the audit log, with the time. */
-      auditedAt: Map<string, number>;
+      /**
+       * Names the set of hidden versions (a digest of them), so the audit log records a set once
+       * per label and window however often the evaluation is refreshed, and again when it changes.
+       */
+      hiddenKey: string;
     }
   | { kind: 'refused'; name: string; message: string; findings: Finding[] }
   | { kind: 'not-found'; name: string }
@@ -331,11 +334,9 @@ export function createPackageCache(options: PackageCacheOptions): PackageCache {
       distTagChanges,
       variants: new Map(),
       templates: new Map(),
-      // The same hidden versions are not logged again just because the evaluation was refreshed.
-      auditedAt:
-        previous?.state.kind === 'ok' && sameKeys(previous.state.hidden, hidden)
-          ? previous.state.auditedAt
-          : new Map(),
+      hiddenKey: createHash('sha1')
+        .update([...hidden.keys()].sort().join('\n'))
+        .digest('base64url'),
     };
     schedulePrefetch(stored, state);
     return slot(state, options.ttlMs, staleReason);
@@ -553,12 +554,6 @@ function everyVersionBlockedByPackage(
     if (!verdict.findings.some((f) => f.effect === 'block' && f.scope === 'package' && rules.has(f.rule)))
       return false;
   }
-  return true;
-}
-
-function sameKeys(a: ReadonlyMap<string, unknown>, b: ReadonlyMap<string, unknown>): boolean {
-  if (a.size !== b.size) return false;
-  for (const key of a.keys()) if (!b.has(key)) return false;
   return true;
 }
 

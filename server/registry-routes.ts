@@ -4,6 +4,7 @@
 import type { Context, Middleware } from 'koa';
 import type { Finding, Verdict } from '../src/policy/types.js';
 import type { AuditLog, NewAuditEntry } from './audit-log.js';
+import type { AuditThrottle } from './audit-throttle.js';
 import { HttpError, sendError } from './http-error.js';
 import { blockMessage, type PackageCache, type PackageState, type ServedVariant } from './package-cache.js';
 import type { PolicyStore, StoredPolicy } from './policy-store.js';
@@ -20,8 +21,8 @@ export interface RegistryRoutesOptions {
   publicUrl?: string;
   /** Wildcard domain for `<policy>[-<label>].<domain>` routing. */
   domain?: string;
-  /** The same hidden version is logged again for the same label after this long. */
-  auditDedupeMs: number;
+  /** Decides which refusals and hidden versions reach the audit log. */
+  auditThrottle: AuditThrottle;
 }
 
 const ABBREVIATED = 'application/vnd.npm.install-v1+json';
@@ -38,14 +39,8 @@ const PASS_THROUGH: ReadonlyArray<{ match: (s: readonly string[]) => boolean; me
     { match: (s) => s.join('/') === 'npm/v1/keys', methods: ['GET'] },
   ];
 
-/** Refusals remembered for deduplication; the oldest are forgotten first. */
-const MAX_BLOCKED_DEDUPE_KEYS = 10_000;
-
 export function createRegistryRoutes(options: RegistryRoutesOptions): Middleware {
-  const { policies, packages, audit } = options;
-  // Refusals are unauthenticated: a client retrying (or a script hammering) one blocked package
-  // would otherwise write one audit entry per request and crowd the log out.
-  const blockedLoggedAt = new Map<string, number>();
+  const { policies, packages, audit, auditThrottle } = options;
 
   return async function registryRoutes(ctx: Context): Promise<void> {
     let route: { policyId: string; label: string | null } | undefined;
@@ -110,26 +105,13 @@ export function createRegistryRoutes(options: RegistryRoutesOptions): Middleware
     }));
   }
 
-  /** Logs refusals once per policy, label, package, version, rule and user agent per dedupe window. */
+  /** Logs refusals once per policy, label, package, version, rule and user agent per window. */
   function recordBlocked(call: Call, findings: readonly Finding[], version: string | null): void {
     const nowMs = options.now().getTime();
-    const fresh = findings.filter((f) => {
-      const key = JSON.stringify([
-        call.stored.policy.id,
-        call.label,
-        f.name,
-        version,
-        f.rule,
-        call.ctx.get('user-agent').slice(0, 256),
-      ]);
-      const last = blockedLoggedAt.get(key);
-      if (last !== undefined && nowMs - last < options.auditDedupeMs) return false;
-      blockedLoggedAt.delete(key);
-      blockedLoggedAt.set(key, nowMs);
-      if (blockedLoggedAt.size > MAX_BLOCKED_DEDUPE_KEYS)
-        blockedLoggedAt.delete(blockedLoggedAt.keys().next().value as string);
-      return true;
-    });
+    const variant = JSON.stringify([call.label, call.ctx.get('user-agent').slice(0, 256)]);
+    const fresh = findings.filter((f) =>
+      auditThrottle.admit(JSON.stringify([call.stored.policy.id, f.name, version, f.rule]), variant, nowMs),
+    );
     audit.record(entries(call, fresh, 'blocked', version));
   }
 
@@ -152,11 +134,8 @@ export function createRegistryRoutes(options: RegistryRoutesOptions): Middleware
 
   function recordHidden(call: Call, state: Extract<PackageState, { kind: 'ok' }>): void {
     if (state.hidden.size === 0) return;
-    const labelKey = call.label ?? '';
-    const nowMs = options.now().getTime();
-    const last = state.auditedAt.get(labelKey);
-    if (last !== undefined && nowMs - last < options.auditDedupeMs) return;
-    state.auditedAt.set(labelKey, nowMs);
+    const subject = JSON.stringify([call.stored.policy.id, state.name, 'hidden', state.hiddenKey]);
+    if (!auditThrottle.admit(subject, call.label ?? '', options.now().getTime())) return;
     const out: NewAuditEntry[] = [];
     for (const [version, verdict] of state.hidden) {
       out.push(

@@ -220,6 +220,27 @@ describe('packuments in block mode', () => {
     expect(h.service.audit.query({}).entries).toHaveLength(3);
   });
 
+  it('caps the labels and user agents logged per event, so invented ones cannot flood the audit log', async () => {
+    await start({ app: { audit: { maxLabelsPerEvent: 3 } } });
+    for (let i = 0; i < 10; i++) {
+      await h.request({ url: `/strict/label-${i}/left-pad` });
+      await h.request({ url: `/strict/label-${i}/evil-pkg`, headers: { 'user-agent': `bot/${i}` } });
+    }
+    const entries = () => h.service.audit.query({}).entries;
+    const count = (outcome: string) => entries().filter((e) => e.outcome === outcome).length;
+    expect(count('hidden')).toBe(3);
+    expect(count('blocked')).toBe(3);
+    const health = await h.request({ url: '/-/lockwarden/v1/health' });
+    expect(health.json()).toMatchObject({ audit: { suppressed: 14 } });
+    // Other packages and versions have their own allowance...
+    await h.request({ url: '/strict/label-x/left-pad/-/left-pad-1.2.0.tgz' });
+    expect(count('blocked')).toBe(4);
+    // ...and the window starts over.
+    h.clock.advance(61 * 60_000);
+    await h.request({ url: '/strict/label-new/evil-pkg' });
+    expect(count('blocked')).toBe(5);
+  });
+
   it('answers 304 to a matching If-None-Match and changes the ETag when the policy changes', async () => {
     await start({ filePolicies: [] });
     const created = await h.admin('POST', '/policies', { id: 'team', coolingOffDays: 7 });
