@@ -93,8 +93,12 @@ const stores = new Map<string, Store>();
 /** Closes every cache log (each reopens on next use). Nothing is buffered: writes are on disk. */
 export async function flushDiskCaches(): Promise<void> {
   for (const store of stores.values()) {
-    compactIfWorthIt(store);
-    closeStore(store);
+    try {
+      compactIfWorthIt(store);
+    } catch {
+      // The cache only saves time: closing it must not fail the run.
+    }
+    disable(store); // closes it; the store itself is dropped below
   }
   stores.clear();
 }
@@ -206,7 +210,9 @@ function scan(store: Store): void {
       const id = indexKey(header.n, header.k);
       const previous = store.index.get(id);
       if (header.r === 1) {
-        if (previous) {
+        // Only for the body it was written for: another process may have appended a new body
+        // between the writer's last look and its refresh record.
+        if (previous && previous.bodyCrc === header.c) {
           previous.fetchedAtMs = header.t;
           if (header.e === undefined) delete previous.etag;
           else previous.etag = header.e;
@@ -266,8 +272,13 @@ function readEntry(store: Store, id: string): CacheEntry | undefined {
   }
   const length = found.headerBytes + found.bodyBytes;
   const raw = Buffer.allocUnsafe(length);
-  if (readSync(store.fd!, raw, 0, length, found.at + PREFIX_BYTES) < length) return undefined;
-  if (crc32(raw) !== found.crc) return undefined;
+  if (readSync(store.fd!, raw, 0, length, found.at + PREFIX_BYTES) < length || crc32(raw) !== found.crc) {
+    // Forgotten, so that the caller's next write of the same bytes stores them anew: a refresh
+    // record would re-date the damaged copy, and the key would miss for good.
+    store.index.delete(id);
+    store.liveBytes -= PREFIX_BYTES + length;
+    return undefined;
+  }
   return {
     body: raw.subarray(found.headerBytes),
     fetchedAtMs: found.fetchedAtMs,
@@ -275,15 +286,18 @@ function readEntry(store: Store, id: string): CacheEntry | undefined {
   };
 }
 
+/** The inode now at `path`, -1 when there is none (the directory was deleted). */
+function inodeAt(path: string): number {
+  try {
+    return statSync(path).ino;
+  } catch {
+    return -1;
+  }
+}
+
 /** Catches up with other processes: their appends, or a compacted log that replaced ours. */
 function refresh(store: Store): void {
-  let ino: number;
-  try {
-    ino = statSync(store.path).ino;
-  } catch {
-    ino = -1;
-  }
-  if (ino !== store.ino) {
+  if (inodeAt(store.path) !== store.ino) {
     closeStore(store);
     open(store);
     return;
@@ -292,7 +306,11 @@ function refresh(store: Store): void {
 }
 
 function writeEntry(store: Store, namespace: string, key: string, entry: CacheEntry): void {
-  const fd = open(store);
+  if (open(store) === undefined) return;
+  // Catch up first: a log another process compacted away (or a deleted directory) would swallow
+  // the write, and a body another process stored since would otherwise get our refresh record.
+  refresh(store);
+  const fd = store.fd;
   if (fd === undefined) return;
   const id = indexKey(namespace, key);
   const bodyCrc = crc32(entry.body);
@@ -308,6 +326,8 @@ function writeEntry(store: Store, namespace: string, key: string, entry: CacheEn
       ...(unchanged ? { r: 1 } : {}),
     }),
   );
+  // A scan would take it for damage and throw away the rest of the log (a hostile key or ETag).
+  if (header.length > MAX_HEADER_BYTES) return;
   const body = unchanged ? Buffer.alloc(0) : entry.body;
   const prefix = Buffer.allocUnsafe(PREFIX_BYTES);
   prefix.writeUInt32LE(MAGIC, 0);
@@ -325,9 +345,13 @@ function writeEntry(store: Store, namespace: string, key: string, entry: CacheEn
 
 function compactIfWorthIt(store: Store): void {
   if (store.fd === undefined || store.disabled) return;
-  const size = fstatSync(store.fd).size;
-  const dead = size - store.liveBytes;
+  // Only indexed records can be judged dead or carried over: what other processes appended since
+  // the last scan is live (on close, that can be most of the log).
+  scan(store);
+  const dead = store.scannedTo - store.liveBytes;
   if (!(dead > COMPACT_MIN_DEAD_BYTES && dead > store.liveBytes) && store.liveBytes >= 0) return;
+  // Another process already replaced the log: ours is stale, and renaming over theirs would lose it.
+  if (inodeAt(store.path) !== store.ino) return;
   compact(store);
 }
 

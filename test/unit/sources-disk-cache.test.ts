@@ -1,4 +1,4 @@
-import { appendFile, mkdtemp, readdir, readFile, rm, stat, writeFile } from 'node:fs/promises';
+import { appendFile, mkdtemp, readdir, readFile, rm, stat, truncate, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
@@ -106,6 +106,108 @@ describe('createDiskCache', () => {
     expect((await ours.read('ns', 'mine'))?.body.toString()).toBe('1');
     await ours.write('ns', 'after', { body: Buffer.from('3'), fetchedAtMs: 4 });
     expect((await theirs.read('ns', 'after'))?.body.toString()).toBe('3');
+  });
+
+  it('stores an unchanged body anew when the copy on disk is damaged', async () => {
+    const cache = createDiskCache(dir);
+    const body = Buffer.from('{"name":"x","versions":{}}');
+    await cache.write('ns', 'k', { body, etag: '"1"', fetchedAtMs: 1 });
+    const file = join(dir, CACHE_LOG_FILE);
+    const raw = await readFile(file);
+    await writeFile(file, Buffer.from(raw).fill(0x41, raw.length - 2, raw.length - 1));
+    expect(await cache.read('ns', 'k')).toBeUndefined();
+    // The caller fetches the same document again: re-dating the damaged copy would miss forever.
+    await cache.write('ns', 'k', { body, etag: '"1"', fetchedAtMs: 2 });
+    expect(await cache.read('ns', 'k')).toEqual({ body, etag: '"1"', fetchedAtMs: 2 });
+    await flushDiskCaches();
+    expect(await createDiskCache(dir).read('ns', 'k')).toEqual({ body, etag: '"1"', fetchedAtMs: 2 });
+  });
+
+  it('does not re-date a body another process replaced since this one last looked', async () => {
+    const ours = createDiskCache(dir);
+    const theirs = createDiskCache(`${dir}/.`);
+    const mine = Buffer.from('{"v":"mine"}');
+    const other = Buffer.from('{"v":"theirs"}');
+    await ours.write('ns', 'k', { body: mine, etag: '"m"', fetchedAtMs: 1 });
+    await theirs.write('ns', 'k', { body: other, etag: '"t"', fetchedAtMs: 2 });
+    await ours.write('ns', 'k', { body: mine, etag: '"m"', fetchedAtMs: 3 });
+    const expected = { body: mine, etag: '"m"', fetchedAtMs: 3 };
+    expect(await ours.read('ns', 'k')).toEqual(expected);
+    await flushDiskCaches();
+    expect(await createDiskCache(dir).read('ns', 'k')).toEqual(expected);
+  });
+
+  it('ignores a refresh record that lands after another body for its key', async () => {
+    // The race the check before each write cannot close: another process appends a new body
+    // between that check and the refresh record. Replayed here by splicing the log.
+    const body = Buffer.from('{"v":1}');
+    const other = Buffer.from('{"v":2}');
+    const file = join(dir, CACHE_LOG_FILE);
+    const cache = createDiskCache(dir);
+    await cache.write('ns', 'k', { body, etag: '"1"', fetchedAtMs: 1 });
+    const bodyRecordEnd = (await stat(file)).size;
+    await cache.write('ns', 'k', { body, etag: '"1b"', fetchedAtMs: 2 });
+    await flushDiskCaches();
+    const refreshRecord = (await readFile(file)).subarray(bodyRecordEnd);
+    await truncate(file, bodyRecordEnd);
+    await createDiskCache(dir).write('ns', 'k', { body: other, etag: '"2"', fetchedAtMs: 3 });
+    await flushDiskCaches();
+    await appendFile(file, refreshRecord);
+    expect(await createDiskCache(dir).read('ns', 'k')).toEqual({ body: other, etag: '"2"', fetchedAtMs: 3 });
+  });
+
+  it('writes to the log another process compacted, not to the file it replaced', async () => {
+    const ours = createDiskCache(dir);
+    const theirs = createDiskCache(`${dir}/.`);
+    await ours.write('ns', 'a', { body: Buffer.from('a'), fetchedAtMs: 1 });
+    await theirs.write('ns', 'b', { body: Buffer.from('b'), fetchedAtMs: 1 });
+    // A damaged region makes their next write compact (cheaper than 64 MB of dead records).
+    await appendFile(join(dir, CACHE_LOG_FILE), 'torn bytes from a crash mid-write, not a record');
+    await theirs.write('ns', 'c', { body: Buffer.from('c'), fetchedAtMs: 1 });
+    await ours.write('ns', 'd', { body: Buffer.from('d'), fetchedAtMs: 1 });
+    await flushDiskCaches();
+    const next = createDiskCache(dir);
+    for (const key of 'abcd') expect((await next.read('ns', key))?.body.toString()).toBe(key);
+  });
+
+  it('writes to a cache directory deleted and recreated while the process runs', async () => {
+    const cache = createDiskCache(join(dir, 'cache'));
+    await cache.write('ns', 'a', { body: Buffer.from('a'), fetchedAtMs: 1 });
+    await rm(join(dir, 'cache'), { recursive: true });
+    await cache.write('ns', 'b', { body: Buffer.from('b'), fetchedAtMs: 1 });
+    await flushDiskCaches();
+    expect((await createDiskCache(join(dir, 'cache')).read('ns', 'b'))?.body.toString()).toBe('b');
+  });
+
+  it('keeps records other processes appended since its last look when it compacts on close', async () => {
+    const ours = createDiskCache(dir);
+    const theirs = createDiskCache(`${dir}/.`);
+    await ours.write('ns', 'mine', { body: Buffer.from('1'), fetchedAtMs: 1 });
+    // More than the compaction threshold of live records this process has not indexed yet.
+    const big = (fill: string) => Buffer.alloc(9 * 1024 * 1024, fill);
+    for (const fill of 'abcdefgh') await theirs.write('ns', fill, { body: big(fill), fetchedAtMs: 2 });
+    await flushDiskCaches();
+    const next = createDiskCache(dir);
+    expect((await next.read('ns', 'mine'))?.body.toString()).toBe('1');
+    for (const fill of 'abcdefgh') expect((await next.read('ns', fill))?.body.equals(big(fill))).toBe(true);
+  });
+
+  it('skips an entry whose header would be too big to read back, without rewriting the log', async () => {
+    const cache = createDiskCache(dir);
+    await cache.write('ns', 'a', { body: Buffer.from('a'), fetchedAtMs: 1 });
+    const file = join(dir, CACHE_LOG_FILE);
+    const before = await stat(file);
+    const huge = 'k'.repeat(70_000);
+    for (const [key, etag] of [
+      [huge, undefined],
+      ['e', `"${huge}"`],
+    ] as const) {
+      await cache.write('ns', key, { body: Buffer.from('x'), fetchedAtMs: 1, ...(etag ? { etag } : {}) });
+      const after = await stat(file);
+      expect([after.ino, after.size]).toEqual([before.ino, before.size]);
+      expect(await cache.read('ns', key)).toBeUndefined();
+    }
+    expect((await cache.read('ns', 'a'))?.body.toString()).toBe('a');
   });
 
   it('ignores write failures (the cache only saves time)', async () => {
