@@ -1,4 +1,5 @@
-import { brotliCompressSync, deflateSync, gzipSync } from 'node:zlib';
+import { randomBytes } from 'node:crypto';
+import { brotliCompressSync, constants, deflateSync, gzipSync } from 'node:zlib';
 import { afterEach, describe, expect, it } from 'vitest';
 import {
   backoffDelay,
@@ -62,6 +63,33 @@ describe('createHttpClient', () => {
       ),
     });
   });
+
+  it.each([
+    ['gzip', gzipSync],
+    ['deflate', deflateSync],
+    ['br', (b: Buffer) => brotliCompressSync(b, { params: { [constants.BROTLI_PARAM_QUALITY]: 1 } })],
+  ] as const)(
+    'decodes large %s bodies (off the event loop) and stops bombs there too',
+    async (encoding, compress) => {
+      // Random bytes barely compress, so this body takes the thread-pool path (over 512 KB on the wire).
+      const large = randomBytes(1024 * 1024);
+      const bomb = Buffer.concat([
+        compress(Buffer.concat([randomBytes(600 * 1024), Buffer.alloc(16 * 1024 * 1024)])),
+      ]);
+      server = await startFakeServer((req, res) => {
+        res.writeHead(200, { 'content-encoding': encoding });
+        res.end(req.url === '/bomb' ? bomb : compress(large));
+      });
+      client = createHttpClient({ maxBodyBytes: 8 * 1024 * 1024, retries: 0 });
+      const res = await client.request({ url: `${server.url}large`, source: 'test' });
+      expect(res.status === 'response' && res.body.equals(large)).toBe(true);
+      expect(bomb.length).toBeGreaterThan(512 * 1024);
+      expect(await client.request({ url: `${server.url}bomb`, source: 'test' })).toMatchObject({
+        status: 'unavailable',
+        reason: expect.stringMatching(/document too large \(over 8\.0 MB; limit 8\.0 MB\)$/),
+      });
+    },
+  );
 
   it('reports a body that is not valid gzip', async () => {
     server = await startFakeServer((_req, res) => {
