@@ -101,6 +101,8 @@ export async function runActionBench(options = {}) {
     counts[name(i)] = 50_000 + i;
   }
   const registry = await h.startFakeRegistry({ packuments });
+  // Served from precomputed bytes, as a CDN would: the shared cores go to the Action, not the fake.
+  registry.precompute();
   const downloads = await h.startFakeDownloads({ counts });
   const github = await h.startFakeGitHubRepoApi();
   if (opts.latencyMs > 0) {

@@ -35,7 +35,7 @@ const args = process.argv.slice(2);
 const onlyGiven = args.includes('--only-given');
 // --generated: the generated 2,000-package lockfile only (no real lockfiles, no Action bench).
 const generatedOnly = args.includes('--generated');
-// --profile DIR: write V8 CPU profiles of the warm runs there (open them in Chrome DevTools).
+// --profile DIR: write V8 CPU profiles of the runs there, in cold/ and warm/ (open them in Chrome DevTools).
 const profileDir = args.includes('--profile')
   ? path.resolve(args[args.indexOf('--profile') + 1] ?? 'profiles')
   : undefined;
@@ -174,16 +174,18 @@ function runCli(argv: string[], env: NodeJS.ProcessEnv = {}, nodeArgs: string[] 
   });
 }
 
-function withLatency(server: FakeServer): FakeServer {
+function withLatency<T extends FakeServer>(server: T): T {
   server.fault({ kind: 'delay', ms: LATENCY_MS });
   return server;
 }
 
 const fmt = (ms: number) => (ms >= 1000 ? `${(ms / 1000).toFixed(2)} s` : `${ms.toFixed(0)} ms`);
+const cpuMs = (u: NodeJS.CpuUsage) => (u.user + u.system) / 1000;
 const mb = (bytes: number) => `${(bytes / 1e6).toFixed(1)} MB`;
 
 async function benchWorkload(work: string, w: Workload, policyFile: string, policyLabel: string) {
   const registry = withLatency(await startFakeRegistry({ shape: 'public', packuments: w.packuments }));
+  registry.precompute();
   const counts = Object.fromEntries(w.packuments.map((p, i) => [p.name, 500 + ((i * 7919) % 100000)]));
   const downloads = withLatency(await startFakeDownloads({ counts }));
   const repos = Object.fromEntries(
@@ -215,14 +217,18 @@ async function benchWorkload(work: string, w: Workload, policyFile: string, poli
   const env = { GITHUB_TOKEN: 'bench-token' };
   const reqs = () => registry.requests.length + downloads.requests.length + github.requests.length;
   const r0 = reqs();
-  const cold = await runCli(argv, env);
+  const profile = (run: string) =>
+    profileDir ? ['--cpu-prof', '--cpu-prof-dir', path.join(profileDir, run)] : [];
+  const fakesCpu = process.cpuUsage();
+  const cold = await runCli(argv, env, profile('cold'));
+  const fakesCpuMs = cpuMs(process.cpuUsage(fakesCpu));
   const coldRequests = {
     registry: registry.requests.length,
     downloads: downloads.requests.length,
     github: github.requests.length,
   };
   const r1 = reqs();
-  const warm = await runCli(argv, env, profileDir ? ['--cpu-prof', '--cpu-prof-dir', profileDir] : []);
+  const warm = await runCli(argv, env, profile('warm'));
   const warmRequests = reqs() - r1;
   const docBytes = w.packuments.reduce((n, p) => n + Buffer.byteLength(JSON.stringify(p)), 0);
   console.log(`\n## ${w.label}, policy ${policyLabel}`);
@@ -235,6 +241,8 @@ async function benchWorkload(work: string, w: Workload, policyFile: string, poli
   console.log(
     `        upstream requests: registry ${coldRequests.registry}, downloads ${coldRequests.downloads}, GitHub ${coldRequests.github} (total ${r1 - r0}); bytes received: ${cold.bytes || 'n/a'}`,
   );
+  // The fakes run in this process, on the same cores as the CLI: their CPU time is not the CLI's.
+  console.log(`        the fakes' CPU time during the cold run: ${fmt(fakesCpuMs)}`);
   console.log(
     `  warm: ${fmt(warm.ms)}  peak RSS ${warm.maxRssMb.toFixed(0)} MB  exit ${warm.code}  upstream requests: ${warmRequests}`,
   );

@@ -26,6 +26,11 @@ export interface FakeRegistry extends FakeServer {
   shape: RegistryShape;
   addPackument(doc: FullPackument): void;
   removePackument(name: string): void;
+  /**
+   * Serializes and compresses every document ahead of time, as a CDN in front of a registry has
+   * them: benchmarks then spend the shared cores on the client, not on the fake.
+   */
+  precompute(): void;
   /** The document exactly as it would be served (after reshaping), for assertions. */
   served(name: string, opts?: { abbreviated?: boolean }): Packument | undefined;
 }
@@ -57,6 +62,8 @@ export async function startFakeRegistry(options: FakeRegistryOptions = {}): Prom
 
   // Shaped documents are memoized: benchmarks ask for multi-MB documents many times.
   const memo = new Map<string, { doc: Packument; body: Buffer }>();
+  const manifestMemo = new Map<string, Buffer>();
+  const tarballMemo = new Map<string, Buffer>();
   const gzipped = new WeakMap<Buffer, Buffer>();
   const shaped = (doc: FullPackument, abbreviated: boolean) => {
     const key = `${doc.name}\0${fake.shape}\0${abbreviated}`;
@@ -67,6 +74,27 @@ export async function startFakeRegistry(options: FakeRegistryOptions = {}): Prom
       memo.set(key, hit);
     }
     return hit;
+  };
+
+  const manifestBody = (doc: FullPackument, version: string): Buffer | undefined => {
+    const key = `${doc.name}\0${fake.shape}\0${version}`;
+    let body = manifestMemo.get(key);
+    if (!body) {
+      const served = shaped(doc, false).doc;
+      if (!Object.hasOwn(served.versions, version)) return undefined;
+      body = Buffer.from(JSON.stringify(served.versions[version]));
+      manifestMemo.set(key, body);
+    }
+    return body;
+  };
+  const gzipOf = (body: Buffer): Buffer => {
+    let gz = gzipped.get(body);
+    if (!gz) {
+      // Level 1: tests want speed, and clients must cope with any level anyway.
+      gz = gzipSync(body, { level: 1 });
+      gzipped.set(body, gz);
+    }
+    return gz;
   };
 
   const shapeDoc = (doc: FullPackument, abbreviated: boolean): Packument => {
@@ -94,18 +122,21 @@ export async function startFakeRegistry(options: FakeRegistryOptions = {}): Prom
     if (route.rest.length === 1) {
       const wanted = route.rest[0]!;
       const version = doc['dist-tags'][wanted] ?? wanted;
-      const served = shaped(doc, false).doc;
-      const manifest = Object.hasOwn(served.versions, version) ? served.versions[version] : undefined;
-      if (!manifest) return sendJson(res, 404, { error: `version not found: ${wanted}` });
-      return sendDocument(req, res, Buffer.from(JSON.stringify(manifest)), 'application/json');
+      const body = manifestBody(doc, version);
+      if (!body) return sendJson(res, 404, { error: `version not found: ${wanted}` });
+      return sendDocument(req, res, body, 'application/json');
     }
     if (route.rest.length === 2 && route.rest[0] === '-') {
       const file = route.rest[1]!;
       const unscoped = doc.name.replace(/^@[^/]+\//, '');
       const version = Object.keys(doc.versions).find((v) => file === `${unscoped}-${v}.tgz`);
       if (!version) return sendJson(res, 404, { error: 'tarball not found' });
-      const bytes =
-        options.tarballs?.[`${doc.name}@${version}`] ?? makeTarball(doc.versions[version] as Manifest);
+      const id = `${doc.name}@${version}`;
+      let bytes = options.tarballs?.[id] ?? tarballMemo.get(id);
+      if (!bytes) {
+        bytes = makeTarball(doc.versions[version] as Manifest);
+        tarballMemo.set(id, bytes);
+      }
       res.writeHead(200, {
         'content-type': 'application/octet-stream',
         'content-length': String(bytes.length),
@@ -136,12 +167,7 @@ export async function startFakeRegistry(options: FakeRegistryOptions = {}): Prom
       return;
     }
     if (/\bgzip\b/.test(String(req.headers['accept-encoding'] ?? ''))) {
-      // Level 1: tests want speed, and clients must cope with any level anyway.
-      let gz = gzipped.get(body);
-      if (!gz) {
-        gz = gzipSync(body, { level: 1 });
-        gzipped.set(body, gz);
-      }
+      const gz = gzipOf(body);
       res.writeHead(200, { ...headers, 'content-encoding': 'gzip', 'content-length': String(gz.length) });
       res.end(gz);
       return;
@@ -156,10 +182,21 @@ export async function startFakeRegistry(options: FakeRegistryOptions = {}): Prom
     addPackument: (doc) => {
       docs.set(doc.name, doc);
       memo.clear();
+      manifestMemo.clear();
+      tarballMemo.clear();
     },
     removePackument: (name) => {
       docs.delete(name);
       memo.clear();
+      manifestMemo.clear();
+      tarballMemo.clear();
+    },
+    precompute: () => {
+      for (const doc of docs.values()) {
+        gzipOf(shaped(doc, false).body);
+        if (fake.shape === 'public') gzipOf(shaped(doc, true).body);
+        for (const version of Object.keys(doc.versions)) gzipOf(manifestBody(doc, version)!);
+      }
     },
     served: (name, opts) => {
       const doc = docs.get(name);
