@@ -1,4 +1,4 @@
-// The real npm and pnpm clients against `lockwarden serve` in front of a loopback fake upstream.
+// The real npm, pnpm, yarn (classic) and bun clients against `lockwarden serve` in front of a loopback fake upstream.
 // Every client run gets a fresh cache, an empty user config and the registry from the env, so
 // nothing here can reach a real registry.
 import { execFile } from 'node:child_process';
@@ -11,6 +11,8 @@ import { daysAgo, NOW } from '../helpers/make-policy.js';
 import { type ProxyHarness, startProxyHarness } from '../helpers/proxy-harness.js';
 
 const PNPM = resolve('node_modules/.bin/pnpm');
+const YARN = resolve('node_modules/.bin/yarn');
+const BUN = resolve('node_modules/.bin/bun');
 let h: ProxyHarness;
 let base: string;
 const temps: string[] = [];
@@ -65,7 +67,7 @@ async function clientEnv(registry: string): Promise<NodeJS.ProcessEnv> {
   await writeFile(userconfig, '');
   const env: NodeJS.ProcessEnv = {};
   for (const [k, v] of Object.entries(process.env)) {
-    if (!/^(npm_|NPM_|pnpm_|PNPM_)/.test(k)) env[k] = v;
+    if (!/^(npm_|NPM_|pnpm_|PNPM_|yarn_|YARN_|BUN_)/.test(k)) env[k] = v;
   }
   return {
     ...env,
@@ -84,6 +86,13 @@ async function clientEnv(registry: string): Promise<NodeJS.ProcessEnv> {
     PNPM_CONFIG_STORE_DIR: join(home, 'pnpm-store'),
     PNPM_CONFIG_CACHE_DIR: join(home, 'pnpm-cache'),
     PNPM_HOME: join(home, 'pnpm-home'),
+    YARN_CACHE_FOLDER: join(home, 'yarn-cache'),
+    YARN_IGNORE_PATH: '1',
+    YARN_ENABLE_TELEMETRY: '0',
+    BUN_CONFIG_REGISTRY: registry,
+    BUN_INSTALL_CACHE_DIR: join(home, 'bun-cache'),
+    BUN_INSTALL: join(home, 'bun-home'),
+    DO_NOT_TRACK: '1',
     // Anything that is not loopback goes to a closed port: a misconfigured client fails instead of
     // reaching a real registry.
     HTTP_PROXY: 'http://127.0.0.1:9',
@@ -204,6 +213,74 @@ describe('pnpm through the proxy', () => {
       rule: 'typosquatting',
       outcome: 'blocked',
       userAgent: expect.stringMatching(/pnpm/),
+    });
+  });
+});
+
+describe('yarn (classic) through the proxy', () => {
+  it('resolves to the newest allowed version, fails on a blocked package and on a pinned blocked tarball', async () => {
+    const dir = await project();
+    const registry = `${base}/strict/yarn-ci/`;
+    const env = await clientEnv(registry);
+    const yarn = (args: string[]) =>
+      run(
+        process.execPath,
+        [YARN, ...args, '--registry', registry, '--non-interactive', '--no-progress'],
+        dir,
+        env,
+      );
+    const res = await yarn(['add', 'left-pad', '@acme/is-odd']);
+    expect(res.code, res.stdout + res.stderr).toBe(0);
+    expect(await installedVersion(dir, 'left-pad')).toBe('1.1.0');
+    expect(await installedVersion(dir, '@acme/is-odd')).toBe('3.0.0');
+    const lock = await readFile(join(dir, 'yarn.lock'), 'utf8');
+    expect(lock).toContain(`${registry}left-pad/-/left-pad-1.1.0.tgz`);
+
+    const refused = await yarn(['add', 'expres']);
+    expect(refused.code).not.toBe(0);
+    // yarn prints the service's reason.
+    expect(refused.stdout + refused.stderr).toMatch(/expres looks like express .*blocked by policy strict/);
+    expect(h.service.audit.query({ label: 'yarn-ci', package: 'expres' }).entries[0]).toMatchObject({
+      rule: 'typosquatting',
+      outcome: 'blocked',
+      userAgent: expect.stringMatching(/^yarn\//),
+    });
+
+    // A lockfile pinned to the young version goes straight to its tarball, which is refused.
+    await writeFile(
+      join(dir, 'yarn.lock'),
+      lock.replace(/left-pad@\^1\.1\.0:\n {2}version "1\.1\.0"\n {2}resolved "[^"]+"/, (entry) =>
+        entry
+          .replace('version "1.1.0"', 'version "1.2.0"')
+          .replace(/left-pad-1\.1\.0\.tgz[^"]*/, 'left-pad-1.2.0.tgz'),
+      ),
+    );
+    expect(await readFile(join(dir, 'yarn.lock'), 'utf8')).toContain('left-pad-1.2.0.tgz');
+    await rm(join(dir, 'node_modules'), { recursive: true, force: true });
+    const pinned = await yarn(['install', '--frozen-lockfile']);
+    expect(pinned.code).not.toBe(0);
+    expect(pinned.stdout + pinned.stderr).toMatch(/403/);
+    expect(
+      h.service.audit.query({ label: 'yarn-ci', package: 'left-pad', outcome: 'blocked' }).entries[0],
+    ).toMatchObject({ version: '1.2.0', rule: 'cooling-off' });
+  });
+});
+
+describe('bun through the proxy', () => {
+  it('resolves to the newest allowed version and fails on a blocked package', async () => {
+    const dir = await project();
+    const env = await clientEnv(`${base}/strict/bun-ci/`);
+    const res = await run(BUN, ['add', 'left-pad', '@acme/is-odd'], dir, env);
+    expect(res.code, res.stdout + res.stderr).toBe(0);
+    expect(await installedVersion(dir, 'left-pad')).toBe('1.1.0');
+    expect(await installedVersion(dir, '@acme/is-odd')).toBe('3.0.0');
+    const refused = await run(BUN, ['add', 'expres'], dir, env);
+    expect(refused.code).not.toBe(0);
+    expect(refused.stdout + refused.stderr).toMatch(/403/);
+    expect(h.service.audit.query({ label: 'bun-ci', package: 'expres' }).entries[0]).toMatchObject({
+      rule: 'typosquatting',
+      outcome: 'blocked',
+      userAgent: expect.stringMatching(/^Bun\//i),
     });
   });
 });
