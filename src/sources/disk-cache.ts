@@ -15,6 +15,7 @@ import {
   fstatSync,
   mkdirSync,
   openSync,
+  readdirSync,
   readSync,
   renameSync,
   rmSync,
@@ -62,6 +63,13 @@ const PREFIX_BYTES = 16;
 const MAX_HEADER_BYTES = 64 * 1024;
 /** Compaction runs when dead records take more than this and more than the live ones. */
 const COMPACT_MIN_DEAD_BYTES = 64 * 1024 * 1024;
+/**
+ * A compaction copies this much per turn of the event loop: the live records of a service's cache
+ * can be gigabytes, and a proxy must not stop answering while they are copied.
+ */
+const COMPACT_SLICE_BYTES = 8 * 1024 * 1024;
+/** Temporary logs of compactions that never finished (a process killed meanwhile) go after this. */
+const STALE_TEMP_MS = 60 * 60 * 1000;
 
 interface IndexEntry {
   /** Offset of the record whose body is the key's current body. */
@@ -86,6 +94,19 @@ interface Store {
   liveBytes: number;
   /** The cache failed (unwritable directory, full disk); it stays off for this process. */
   disabled: boolean;
+  compaction: Compaction | undefined;
+  /** After a failed compaction, the next waits until the log has grown past this. */
+  compactAfterBytes: number;
+}
+
+interface Compaction {
+  temp: string;
+  out: number;
+  /** The entries to carry over, as the index held them when the compaction started. */
+  queue: Array<[string, IndexEntry]>;
+  next: number;
+  /** What the new log holds per key: the entry it came from, and the date and ETag it got. */
+  copied: Map<string, { entry: IndexEntry; n: string; k: string; fetchedAtMs: number; etag?: string }>;
 }
 
 const stores = new Map<string, Store>();
@@ -94,7 +115,8 @@ const stores = new Map<string, Store>();
 export async function flushDiskCaches(): Promise<void> {
   for (const store of stores.values()) {
     try {
-      compactIfWorthIt(store);
+      // A compaction under way (or due) is finished now rather than left half done.
+      compactIfWorthIt(store, true);
     } catch {
       // The cache only saves time: closing it must not fail the run.
     }
@@ -116,6 +138,8 @@ export function createDiskCache(dir: string): DiskCache {
         index: new Map(),
         liveBytes: 0,
         disabled: false,
+        compaction: undefined,
+        compactAfterBytes: 0,
       };
       stores.set(dir, store);
     }
@@ -153,6 +177,7 @@ function open(store: Store): number | undefined {
   try {
     mkdirSync(store.dir, { recursive: true });
     store.fd = openSync(store.path, 'a+');
+    removeStaleTemps(store);
   } catch {
     disable(store);
     return undefined;
@@ -172,6 +197,8 @@ function open(store: Store): number | undefined {
 }
 
 function closeStore(store: Store): void {
+  // The compaction reads through this descriptor and judges by this index: both are going.
+  if (store.compaction) abandonCompaction(store);
   if (store.fd !== undefined) closeSync(store.fd);
   store.fd = undefined;
 }
@@ -328,69 +355,173 @@ function writeEntry(store: Store, namespace: string, key: string, entry: CacheEn
   );
   // A scan would take it for damage and throw away the rest of the log (a hostile key or ETag).
   if (header.length > MAX_HEADER_BYTES) return;
-  const body = unchanged ? Buffer.alloc(0) : entry.body;
+  // One write per record: with O_APPEND the kernel places it whole at the end of the file.
+  writeRecord(fd, header, unchanged ? Buffer.alloc(0) : entry.body);
+  // Indexed by the next scan, which also learns where the record landed among other processes'.
+  scan(store);
+  compactIfWorthIt(store);
+}
+
+function writeRecord(fd: number, header: Buffer, body: Buffer): void {
   const prefix = Buffer.allocUnsafe(PREFIX_BYTES);
   prefix.writeUInt32LE(MAGIC, 0);
   prefix.writeUInt32LE(header.length, 4);
   prefix.writeUInt32LE(body.length, 8);
   prefix.writeUInt32LE(crc32(body, crc32(header)), 12);
   const record = Buffer.concat([prefix, header, body]);
-  // One write per record: with O_APPEND the kernel places it whole at the end of the file.
-  const written = writeSync(fd, record);
-  if (written < record.length) throw new Error('short write to the cache log');
-  // Indexed by the next scan, which also learns where the record landed among other processes'.
-  scan(store);
-  compactIfWorthIt(store);
+  if (writeSync(fd, record) < record.length) throw new Error('short write to the cache log');
 }
 
-function compactIfWorthIt(store: Store): void {
+/**
+ * Starts a compaction when dead records outweigh live ones, and drives it: in slices between other
+ * work, or to the end at once (`now`, when the cache is closed).
+ */
+function compactIfWorthIt(store: Store, now = false): void {
   if (store.fd === undefined || store.disabled) return;
-  // Only indexed records can be judged dead or carried over: what other processes appended since
-  // the last scan is live (on close, that can be most of the log).
-  scan(store);
-  const dead = store.scannedTo - store.liveBytes;
-  if (!(dead > COMPACT_MIN_DEAD_BYTES && dead > store.liveBytes) && store.liveBytes >= 0) return;
-  // Another process already replaced the log: ours is stale, and renaming over theirs would lose it.
-  if (inodeAt(store.path) !== store.ino) return;
-  compact(store);
+  if (!store.compaction) {
+    // Only indexed records can be judged dead or carried over: what other processes appended
+    // since the last scan is live (on close, that can be most of the log).
+    scan(store);
+    const dead = store.scannedTo - store.liveBytes;
+    const damaged = store.liveBytes < 0;
+    if (!damaged && !(dead > COMPACT_MIN_DEAD_BYTES && dead > store.liveBytes)) return;
+    if (store.scannedTo < store.compactAfterBytes) return;
+    // Another process already replaced the log: ours is stale, and renaming over theirs would lose it.
+    if (inodeAt(store.path) !== store.ino) return;
+    if (!startCompaction(store)) return;
+    // A damaged log is mended at once: until then, records behind the damage are invisible to
+    // every process, and what they append there is lost.
+    if (!now && !damaged) {
+      const slice = () => {
+        if (stores.get(store.dir) !== store || !store.compaction) return;
+        if (!compactionStep(store, COMPACT_SLICE_BYTES)) setImmediate(slice).unref();
+      };
+      setImmediate(slice).unref();
+    }
+  }
+  if (now || store.liveBytes < 0) compactionStep(store, Number.POSITIVE_INFINITY);
 }
 
-/** Rewrites the live records to a new log and publishes it with one rename. */
-function compact(store: Store): void {
-  const fd = store.fd!;
+function startCompaction(store: Store): boolean {
   const temp = `${store.path}.${process.pid}.${randomBytes(4).toString('hex')}.tmp`;
-  let out: number | undefined;
   try {
-    out = openSync(temp, 'w');
-    for (const found of store.index.values()) {
-      const length = PREFIX_BYTES + found.headerBytes + found.bodyBytes;
-      const raw = Buffer.allocUnsafe(length);
-      if (readSync(fd, raw, 0, length, found.at) < length) continue;
-      if (crc32(raw.subarray(PREFIX_BYTES)) !== found.crc) continue;
-      // A refresh record may have re-dated the entry since: the header is written anew.
-      const header = Buffer.from(
-        JSON.stringify({
-          ...JSON.parse(raw.subarray(PREFIX_BYTES, PREFIX_BYTES + found.headerBytes).toString('utf8')),
-          t: found.fetchedAtMs,
-          e: found.etag,
-        }),
-      );
-      const body = raw.subarray(PREFIX_BYTES + found.headerBytes);
-      const prefix = Buffer.allocUnsafe(PREFIX_BYTES);
-      prefix.writeUInt32LE(MAGIC, 0);
-      prefix.writeUInt32LE(header.length, 4);
-      prefix.writeUInt32LE(body.length, 8);
-      prefix.writeUInt32LE(crc32(body, crc32(header)), 12);
-      writeSync(out, Buffer.concat([prefix, header, body]));
-    }
-    closeSync(out);
-    out = undefined;
-    renameSync(temp, store.path);
+    store.compaction = {
+      temp,
+      out: openSync(temp, 'w'),
+      queue: [...store.index],
+      next: 0,
+      copied: new Map(),
+    };
+    return true;
   } catch {
-    if (out !== undefined) closeSync(out);
-    rmSync(temp, { force: true });
+    store.compactAfterBytes = store.scannedTo + COMPACT_MIN_DEAD_BYTES;
+    return false;
+  }
+}
+
+/** Copies up to `budgetBytes` of live records; true when the compaction is over, done or given up. */
+function compactionStep(store: Store, budgetBytes: number): boolean {
+  const c = store.compaction;
+  if (!c) return true;
+  try {
+    let copied = 0;
+    while (c.next < c.queue.length && copied < budgetBytes) {
+      const [id, entry] = c.queue[c.next++]!;
+      // Replaced or forgotten since the start: settled when the compaction finishes.
+      if (store.index.get(id) === entry) copied += copyRecord(store, c, id, entry);
+    }
+    if (c.next < c.queue.length) return false;
+    finishCompaction(store, c);
+  } catch {
+    abandonCompaction(store);
+  }
+  return true;
+}
+
+function copyRecord(store: Store, c: Compaction, id: string, entry: IndexEntry): number {
+  const length = PREFIX_BYTES + entry.headerBytes + entry.bodyBytes;
+  const raw = Buffer.allocUnsafe(length);
+  if (readSync(store.fd!, raw, 0, length, entry.at) < length) return 0;
+  if (crc32(raw.subarray(PREFIX_BYTES)) !== entry.crc) return 0;
+  const {
+    n,
+    k,
+    c: bodyCrc,
+  } = JSON.parse(
+    raw.subarray(PREFIX_BYTES, PREFIX_BYTES + entry.headerBytes).toString('utf8'),
+  ) as RecordHeader;
+  // A refresh record may have re-dated the entry since: the header is written anew.
+  const header = {
+    n,
+    k,
+    t: entry.fetchedAtMs,
+    c: bodyCrc,
+    ...(entry.etag !== undefined ? { e: entry.etag } : {}),
+  };
+  writeRecord(c.out, Buffer.from(JSON.stringify(header)), raw.subarray(PREFIX_BYTES + entry.headerBytes));
+  c.copied.set(id, {
+    entry,
+    n,
+    k,
+    fetchedAtMs: entry.fetchedAtMs,
+    ...(entry.etag !== undefined ? { etag: entry.etag } : {}),
+  });
+  return length;
+}
+
+/** Carries over what changed while the copy ran, then publishes the new log with one rename. */
+function finishCompaction(store: Store, c: Compaction): void {
+  scan(store);
+  for (const [id, entry] of store.index) {
+    const copy = c.copied.get(id);
+    if (!copy || copy.entry !== entry) copyRecord(store, c, id, entry);
+    else if (copy.fetchedAtMs !== entry.fetchedAtMs || copy.etag !== entry.etag) {
+      const header = {
+        n: copy.n,
+        k: copy.k,
+        t: entry.fetchedAtMs,
+        c: entry.bodyCrc,
+        r: 1,
+        ...(entry.etag !== undefined ? { e: entry.etag } : {}),
+      };
+      writeRecord(c.out, Buffer.from(JSON.stringify(header)), Buffer.alloc(0));
+    }
+  }
+  closeSync(c.out);
+  store.compaction = undefined;
+  // Another process replaced the log meanwhile: renaming over theirs would lose their records.
+  if (inodeAt(store.path) !== store.ino) {
+    rmSync(c.temp, { force: true });
     return;
   }
+  renameSync(c.temp, store.path);
   closeStore(store);
   open(store);
+}
+
+function abandonCompaction(store: Store): void {
+  const c = store.compaction;
+  if (!c) return;
+  store.compaction = undefined;
+  store.compactAfterBytes = store.scannedTo + COMPACT_MIN_DEAD_BYTES;
+  try {
+    closeSync(c.out);
+  } catch {
+    // already closed
+  }
+  rmSync(c.temp, { force: true });
+}
+
+/** Temporary logs left by compactions that never finished (their process was killed). */
+function removeStaleTemps(store: Store): void {
+  const prefix = `${CACHE_LOG_FILE}.`;
+  for (const name of readdirSync(store.dir)) {
+    if (!name.startsWith(prefix) || !name.endsWith('.tmp')) continue;
+    const file = join(store.dir, name);
+    try {
+      if (Date.now() - statSync(file).mtimeMs > STALE_TEMP_MS) rmSync(file, { force: true });
+    } catch {
+      // another process removed it first
+    }
+  }
 }

@@ -1,7 +1,18 @@
-import { appendFile, mkdtemp, readdir, readFile, rm, stat, truncate, writeFile } from 'node:fs/promises';
+import { readdirSync, statSync } from 'node:fs';
+import {
+  appendFile,
+  mkdtemp,
+  readdir,
+  readFile,
+  rm,
+  stat,
+  truncate,
+  utimes,
+  writeFile,
+} from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
 import {
   CACHE_LOG_FILE,
   createDiskCache,
@@ -101,7 +112,10 @@ describe('createDiskCache', () => {
     const big = (fill: string) => Buffer.alloc(9 * 1024 * 1024, fill);
     for (const fill of 'abcdefghi') await theirs.write('ns', 'big', { body: big(fill), fetchedAtMs: 3 });
     const file = join(dir, CACHE_LOG_FILE);
-    expect((await stat(file)).size).toBeLessThan(20 * 1024 * 1024);
+    // Compaction runs in slices between other work; it has finished once the log has shrunk.
+    await vi.waitFor(async () => expect((await stat(file)).size).toBeLessThan(20 * 1024 * 1024), {
+      timeout: 5_000,
+    });
     expect((await ours.read('ns', 'big'))?.body.equals(big('i'))).toBe(true);
     expect((await ours.read('ns', 'mine'))?.body.toString()).toBe('1');
     await ours.write('ns', 'after', { body: Buffer.from('3'), fetchedAtMs: 4 });
@@ -208,6 +222,71 @@ describe('createDiskCache', () => {
       expect(await cache.read('ns', key)).toBeUndefined();
     }
     expect((await cache.read('ns', 'a'))?.body.toString()).toBe('a');
+  });
+
+  it('compacts in slices while reads and writes go on, and loses none of them', async () => {
+    const cache = createDiskCache(dir);
+    const big = (fill: string) => Buffer.alloc(9 * 1024 * 1024, fill);
+    await cache.write('ns', 'kept', { body: big('k'), etag: '"k1"', fetchedAtMs: 1 });
+    await cache.write('ns', 'replaced', { body: big('r'), fetchedAtMs: 1 });
+    await cache.write('ns', 'redated', { body: Buffer.from('same'), etag: '"1"', fetchedAtMs: 1 });
+    // Rewrites of one key: their dead copies outweigh the live records, so this starts a compaction.
+    for (const fill of 'abcdefghij') await cache.write('ns', 'churn', { body: big(fill), fetchedAtMs: 2 });
+    // Synchronous checks: awaiting file system promises would let the slices run meanwhile.
+    const file = join(dir, CACHE_LOG_FILE);
+    const before = statSync(file).size;
+    const temps = () => readdirSync(dir).filter((name) => name.endsWith('.tmp'));
+    expect(temps()).toHaveLength(1);
+    await new Promise((resolve) => setImmediate(resolve)); // one slice (8 MB) copied, more to go
+    expect(statSync(file).size).toBe(before);
+    expect(temps()).toHaveLength(1);
+
+    await cache.write('ns', 'added', { body: Buffer.from('new'), fetchedAtMs: 3 });
+    await cache.write('ns', 'replaced', { body: Buffer.from('smaller now'), fetchedAtMs: 3 });
+    await cache.write('ns', 'redated', { body: Buffer.from('same'), etag: '"2"', fetchedAtMs: 3 });
+    expect((await cache.read('ns', 'kept'))?.body.equals(big('k'))).toBe(true);
+
+    await vi.waitFor(() => expect(statSync(file).size).toBeLessThan(30 * 1024 * 1024), { timeout: 5_000 });
+    expect(temps()).toEqual([]);
+    const check = async (c: ReturnType<typeof createDiskCache>) => {
+      expect((await c.read('ns', 'kept'))?.body.equals(big('k'))).toBe(true);
+      expect((await c.read('ns', 'churn'))?.body.equals(big('j'))).toBe(true);
+      expect((await c.read('ns', 'added'))?.body.toString()).toBe('new');
+      expect((await c.read('ns', 'replaced'))?.body.toString()).toBe('smaller now');
+      expect(await c.read('ns', 'redated')).toEqual({
+        body: Buffer.from('same'),
+        etag: '"2"',
+        fetchedAtMs: 3,
+      });
+    };
+    await check(cache);
+    await flushDiskCaches();
+    await check(createDiskCache(dir));
+  });
+
+  it('finishes a compaction under way when the caches are closed', async () => {
+    const cache = createDiskCache(dir);
+    const big = (fill: string) => Buffer.alloc(9 * 1024 * 1024, fill);
+    await cache.write('ns', 'kept', { body: big('k'), fetchedAtMs: 1 });
+    await cache.write('ns', 'kept2', { body: big('l'), fetchedAtMs: 1 });
+    for (const fill of 'abcdefghij') await cache.write('ns', 'churn', { body: big(fill), fetchedAtMs: 2 });
+    await flushDiskCaches();
+    const file = join(dir, CACHE_LOG_FILE);
+    expect(statSync(file).size).toBeLessThan(30 * 1024 * 1024);
+    expect((await readdir(dir)).filter((name) => name.endsWith('.tmp'))).toEqual([]);
+    const next = createDiskCache(dir);
+    expect((await next.read('ns', 'kept2'))?.body.equals(big('l'))).toBe(true);
+  });
+
+  it('removes the temporary log of a compaction whose process died, once it is old', async () => {
+    const stale = join(dir, `${CACHE_LOG_FILE}.999.dead.tmp`);
+    const fresh = join(dir, `${CACHE_LOG_FILE}.998.busy.tmp`);
+    await writeFile(stale, 'x');
+    await writeFile(fresh, 'x');
+    const old = new Date(Date.now() - 2 * 60 * 60 * 1000);
+    await utimes(stale, old, old);
+    await createDiskCache(dir).read('ns', 'k');
+    expect((await readdir(dir)).sort()).toEqual([CACHE_LOG_FILE, `${CACHE_LOG_FILE}.998.busy.tmp`]);
   });
 
   it('ignores write failures (the cache only saves time)', async () => {
