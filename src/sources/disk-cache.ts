@@ -185,6 +185,9 @@ function open(store: Store): number | undefined {
   store.scannedTo = 0;
   store.index.clear();
   store.liveBytes = 0;
+  // An offset into the previous log: this one (compacted by us or another process) can be far
+  // smaller, and would not be compacted, nor mended when damaged, until it grew that large.
+  store.compactAfterBytes = 0;
   try {
     store.ino = fstatSync(store.fd).ino;
     scan(store);
@@ -392,8 +395,10 @@ function compactIfWorthIt(store: Store, now = false): void {
     // A damaged log is mended at once: until then, records behind the damage are invisible to
     // every process, and what they append there is lost.
     if (!now && !damaged) {
+      const started = store.compaction;
       const slice = () => {
-        if (stores.get(store.dir) !== store || !store.compaction) return;
+        // This compaction only: one given up and restarted has its own chain of slices.
+        if (stores.get(store.dir) !== store || store.compaction !== started) return;
         if (!compactionStep(store, COMPACT_SLICE_BYTES)) setImmediate(slice).unref();
       };
       setImmediate(slice).unref();
@@ -474,8 +479,11 @@ function finishCompaction(store: Store, c: Compaction): void {
   scan(store);
   for (const [id, entry] of store.index) {
     const copy = c.copied.get(id);
-    if (!copy || copy.entry !== entry) copyRecord(store, c, id, entry);
-    else if (copy.fetchedAtMs !== entry.fetchedAtMs || copy.etag !== entry.etag) {
+    if (!copy || copy.entry !== entry) {
+      // The new log has no way to retract the earlier body it holds: a damaged replacement that
+      // cannot be carried over would bring it back.
+      if (copyRecord(store, c, id, entry) === 0 && copy) throw new Error('cannot supersede a copied body');
+    } else if (copy.fetchedAtMs !== entry.fetchedAtMs || copy.etag !== entry.etag) {
       const header = {
         n: copy.n,
         k: copy.k,
@@ -487,6 +495,10 @@ function finishCompaction(store: Store, c: Compaction): void {
       writeRecord(c.out, Buffer.from(JSON.stringify(header)), Buffer.alloc(0));
     }
   }
+  // Likewise a key forgotten since its copy (readEntry found its body damaged, maybe a replacement's).
+  for (const id of c.copied.keys()) {
+    if (!store.index.has(id)) throw new Error('cannot forget a copied body');
+  }
   closeSync(c.out);
   store.compaction = undefined;
   // Another process replaced the log meanwhile: renaming over theirs would lose their records.
@@ -494,7 +506,13 @@ function finishCompaction(store: Store, c: Compaction): void {
     rmSync(c.temp, { force: true });
     return;
   }
-  renameSync(c.temp, store.path);
+  try {
+    renameSync(c.temp, store.path);
+  } catch {
+    store.compactAfterBytes = store.scannedTo + COMPACT_MIN_DEAD_BYTES;
+    rmSync(c.temp, { force: true });
+    return;
+  }
   closeStore(store);
   open(store);
 }
@@ -509,13 +527,23 @@ function abandonCompaction(store: Store): void {
   } catch {
     // already closed
   }
-  rmSync(c.temp, { force: true });
+  try {
+    rmSync(c.temp, { force: true });
+  } catch {
+    // A file system gone bad: left for removeStaleTemps. Thrown from a slice, it would end the process.
+  }
 }
 
 /** Temporary logs left by compactions that never finished (their process was killed). */
 function removeStaleTemps(store: Store): void {
   const prefix = `${CACHE_LOG_FILE}.`;
-  for (const name of readdirSync(store.dir)) {
+  let names: string[];
+  try {
+    names = readdirSync(store.dir);
+  } catch {
+    return; // an unlistable directory can still hold a working log
+  }
+  for (const name of names) {
     if (!name.startsWith(prefix) || !name.endsWith('.tmp')) continue;
     const file = join(store.dir, name);
     try {

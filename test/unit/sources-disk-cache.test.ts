@@ -1,4 +1,16 @@
-import { readdirSync, statSync } from 'node:fs';
+import {
+  appendFileSync,
+  closeSync,
+  mkdirSync,
+  openSync,
+  readdirSync,
+  readFileSync,
+  readlinkSync,
+  realpathSync,
+  rmSync,
+  statSync,
+  writeSync,
+} from 'node:fs';
 import {
   appendFile,
   mkdtemp,
@@ -288,6 +300,86 @@ describe('createDiskCache', () => {
     await createDiskCache(dir).read('ns', 'k');
     expect((await readdir(dir)).sort()).toEqual([CACHE_LOG_FILE, `${CACHE_LOG_FILE}.998.busy.tmp`]);
   });
+
+  it('mends a damaged log after giving up a compaction of a log another process replaced', async () => {
+    const ours = createDiskCache(dir);
+    const theirs = createDiskCache(`${dir}/.`);
+    const big = (fill: string) => Buffer.alloc(9 * 1024 * 1024, fill);
+    for (const fill of 'abcdefghij') await ours.write('ns', 'churn', { body: big(fill), fetchedAtMs: 1 });
+    const temps = () => readdirSync(dir).filter((name) => name.endsWith('.tmp'));
+    expect(temps()).toHaveLength(1); // ours is compacting; only synchronous I/O below, so no slice runs
+    const file = join(dir, CACHE_LOG_FILE);
+    appendFileSync(file, 'torn bytes from a crash mid-write');
+    // Theirs mends the damage at once: the log ours is compacting is replaced, and ours gives up.
+    expect((await theirs.read('ns', 'churn'))?.body.equals(big('j'))).toBe(true);
+    await ours.write('ns', 'a', { body: Buffer.from('a'), fetchedAtMs: 2 });
+    expect(temps()).toEqual([]);
+    // The new log is damaged in turn: ours mends it as it would any other.
+    appendFileSync(file, 'torn bytes again');
+    await ours.write('ns', 'b', { body: Buffer.from('b'), fetchedAtMs: 2 });
+    expect(readFileSync(file).includes('torn bytes')).toBe(false);
+    await flushDiskCaches();
+    const next = createDiskCache(dir);
+    for (const key of 'ab') expect((await next.read('ns', key))?.body.toString()).toBe(key);
+  });
+
+  it.each([
+    ['left in the index', false],
+    ['forgotten by a read', true],
+  ])(
+    'never brings back a replaced body when the replacement is damaged during a compaction (%s)',
+    async (_label, readMeanwhile) => {
+      const cache = createDiskCache(dir);
+      const big = (fill: string) => Buffer.alloc(9 * 1024 * 1024, fill);
+      await cache.write('ns', 'k', { body: Buffer.from('old'), fetchedAtMs: 1 });
+      await cache.write('ns', 'kept', { body: big('k'), fetchedAtMs: 1 });
+      for (const fill of 'abcdefghij') await cache.write('ns', 'churn', { body: big(fill), fetchedAtMs: 2 });
+      await new Promise((resolve) => setImmediate(resolve)); // one slice: 'k' and 'kept' copied
+      await cache.write('ns', 'k', { body: Buffer.from('new'), fetchedAtMs: 3 });
+      // Its last byte, the last of the log, goes bad (a failing disk).
+      const file = join(dir, CACHE_LOG_FILE);
+      const fd = openSync(file, 'r+');
+      writeSync(fd, 'X', statSync(file).size - 1);
+      closeSync(fd);
+      if (readMeanwhile) expect(await cache.read('ns', 'k')).toBeUndefined();
+      await flushDiskCaches();
+      const next = createDiskCache(dir);
+      expect(await next.read('ns', 'k')).toBeUndefined();
+      expect((await next.read('ns', 'kept'))?.body.equals(big('k'))).toBe(true);
+      expect((await next.read('ns', 'churn'))?.body.equals(big('j'))).toBe(true);
+    },
+  );
+
+  it.runIf(process.platform === 'linux')(
+    'survives a compaction whose temporary log can neither be written nor removed',
+    async () => {
+      const cache = createDiskCache(dir);
+      const big = (fill: string) => Buffer.alloc(9 * 1024 * 1024, fill);
+      await cache.write('ns', 'kept', { body: big('k'), fetchedAtMs: 1 });
+      for (const fill of 'abcdefghij') await cache.write('ns', 'churn', { body: big(fill), fetchedAtMs: 2 });
+      const [temp] = readdirSync(dir).filter((name) => name.endsWith('.tmp'));
+      const tempPath = join(dir, temp!);
+      // A file system gone bad (read-only, I/O errors): writes to the temporary log fail, and so
+      // does removing it. Its descriptor is found through /proc and closed under the compaction.
+      const out = readdirSync('/proc/self/fd').find((n) => {
+        try {
+          return readlinkSync(`/proc/self/fd/${n}`) === realpathSync(tempPath);
+        } catch {
+          return false;
+        }
+      });
+      expect(out).toBeDefined();
+      rmSync(tempPath);
+      mkdirSync(join(tempPath, 'in-the-way'), { recursive: true });
+      closeSync(Number(out));
+      // An exception thrown by a slice would end the process; vitest reports it as an error.
+      await new Promise((resolve) => setImmediate(resolve));
+      await new Promise((resolve) => setImmediate(resolve));
+      expect((await cache.read('ns', 'kept'))?.body.equals(big('k'))).toBe(true);
+      await cache.write('ns', 'after', { body: Buffer.from('1'), fetchedAtMs: 3 });
+      expect((await cache.read('ns', 'after'))?.body.toString()).toBe('1');
+    },
+  );
 
   it('ignores write failures (the cache only saves time)', async () => {
     const blocker = join(dir, 'file');
