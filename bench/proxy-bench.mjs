@@ -6,7 +6,7 @@
 // packuments cached, and a real `npm install` of a 70-package project through the proxy versus
 // straight from the fake upstream, both with cold caches.
 //
-// Options: --duration SECONDS per scenario (default 5), --installs N rounds of npm installs (default 7),
+// Options: --duration SECONDS per scenario (default 5), --installs N rounds of npm installs (default 11),
 //          --skip-load, --skip-install, --json (machine-readable summary on stdout).
 import { execFile, fork } from 'node:child_process';
 import { appendFileSync, existsSync, statSync } from 'node:fs';
@@ -98,7 +98,7 @@ async function main() {
   const { values: flags } = parseArgs({
     options: {
       duration: { type: 'string', default: '5' },
-      installs: { type: 'string', default: '7' },
+      installs: { type: 'string', default: '11' },
       'skip-install': { type: 'boolean', default: false },
       'skip-load': { type: 'boolean', default: false },
       json: { type: 'boolean', default: false },
