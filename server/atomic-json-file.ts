@@ -7,19 +7,23 @@ import { mkdir, open, readFile, rename, unlink } from 'node:fs/promises';
 import { basename, dirname, join } from 'node:path';
 import type { Adapter } from 'lowdb';
 
-export interface AtomicJsonFileOptions {
+export interface AtomicJsonFileOptions<T> {
   /** Called when an unreadable file was moved aside; `movedTo` is its new path. */
   onCorrupt?: (file: string, movedTo: string, reason: string) => void;
+  /** Writes the document as JSON text; `JSON.stringify` unless the caller can do it cheaper. */
+  serialize?: (data: T) => string;
 }
 
 export class AtomicJsonFile<T> implements Adapter<T> {
   readonly file: string;
-  readonly #onCorrupt: AtomicJsonFileOptions['onCorrupt'];
+  readonly #onCorrupt: AtomicJsonFileOptions<T>['onCorrupt'];
+  readonly #serialize: (data: T) => string;
   #queue: Promise<void> = Promise.resolve();
 
-  constructor(file: string, options: AtomicJsonFileOptions = {}) {
+  constructor(file: string, options: AtomicJsonFileOptions<T> = {}) {
     this.file = file;
     this.#onCorrupt = options.onCorrupt;
+    this.#serialize = options.serialize ?? ((data) => JSON.stringify(data));
   }
 
   async read(): Promise<T | null> {
@@ -42,7 +46,7 @@ export class AtomicJsonFile<T> implements Adapter<T> {
 
   /** Writes are queued so two flushes never interleave their renames. */
   write(data: T): Promise<void> {
-    const text = JSON.stringify(data);
+    const text = this.#serialize(data);
     const next = this.#queue.then(() => this.#writeNow(text));
     this.#queue = next.catch(() => {});
     return next;
