@@ -62,6 +62,21 @@ describe('audit log', () => {
     expect((await readdir(dir)).filter((f) => f.endsWith('.tmp'))).toEqual([]);
   });
 
+  it('writes exactly the JSON of its state, flush after flush, hostile text included', async () => {
+    log = await open({ maxEntries: 3 });
+    const odd = ['__proto__', 'a"b\\c', 'line\nbreak', 'ünïcødé 🚀', '\u2028'];
+    for (const [i, name] of odd.entries()) {
+      log.record([entry(i, { package: name, reason: `${name} "quoted"`, label: i % 2 ? name : null })]);
+      await log.flush();
+      const text = await readFile(join(dir, 'audit.json'), 'utf8');
+      const parsed = JSON.parse(text);
+      expect(text).toBe(JSON.stringify(parsed));
+      expect(parsed.entries.at(-1)).toMatchObject({ id: i + 1, package: name });
+      expect(parsed.entries.length).toBe(Math.min(i + 1, 3));
+      expect(parsed.nextId).toBe(i + 2);
+    }
+  });
+
   it('flushes on its own after the flush interval', async () => {
     log = await open({ flushIntervalMs: 5 });
     log.record([entry(1)]);
