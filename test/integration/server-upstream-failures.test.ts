@@ -1,6 +1,7 @@
 // Upstream down, slow or returning garbage: the last good document with a header saying so, or a
 // 502/504 with the reason; never an unfiltered document.
 import { afterEach, describe, expect, it } from 'vitest';
+import { flushDiskCaches } from '../../src/sources/disk-cache.js';
 import type { Sources } from '../../src/sources/types.js';
 import { type FakeServer, startFakeServer } from '../helpers/fake-upstream.js';
 import { makePackument } from '../helpers/make-packument.js';
@@ -84,6 +85,20 @@ describe('upstream failures', () => {
     expect(res.status).toBe(200);
     expect(String(res.headers['x-lockwarden-stale'])).toMatch(/upstream registry/);
     expect(res.headers.warning).toBe('110 lockwarden "Response is Stale"');
+    expect(Object.keys(res.json().versions)).toEqual(['1.0.0']);
+  });
+
+  it('after a restart, serves the copy on disk when upstream is down', async () => {
+    h = await start();
+    expect((await h.request({ url: '/strict/left-pad' })).status).toBe(200);
+    // As a new process finds it: the disk cache reopened from its log, nothing in memory.
+    await flushDiskCaches();
+    await h.restart();
+    h.registry.fault({ kind: 'reset' });
+    h.clock.advance(day / 2);
+    const res = await h.request({ url: '/strict/left-pad' });
+    expect(res.status).toBe(200);
+    expect(String(res.headers['x-lockwarden-stale'])).toMatch(/upstream registry unreachable/);
     expect(Object.keys(res.json().versions)).toEqual(['1.0.0']);
   });
 
