@@ -273,10 +273,11 @@ export function parseRetryAfter(value: string | undefined, nowMs = Date.now()): 
 /**
  * Compressed bodies up to this size are decoded in one synchronous call: a decoding stream costs
  * more per document in bookkeeping (pipeline, abort signals, a callback per 16 KB) than the
- * inflate itself, and a cold audit decodes thousands of documents. Larger ones are decoded in the
- * thread pool so the event loop is not held up.
+ * inflate itself, and a cold audit decodes thousands of documents. Larger ones (JSON inflates to
+ * about ten times its gzip size) are decoded in the thread pool so the event loop, which may be
+ * serving a proxy's clients, is held up for a millisecond or two at most.
  */
-const SYNC_DECODE_MAX_BYTES = 512 * 1024;
+const SYNC_DECODE_MAX_BYTES = 128 * 1024;
 
 interface Codec {
   sync(raw: Buffer, options: ZlibOptions): Buffer;
