@@ -261,8 +261,8 @@ async function main() {
         const order = round % 2 === 0 ? ['direct', 'proxy'] : ['proxy', 'direct'];
         for (const which of order) {
           await settle();
-          const upstreamBefore = process.cpuUsage();
           if (which === 'direct') {
+            const upstreamBefore = process.cpuUsage();
             direct.push(await npmInstall(project.dependencies, upstream.url));
             cpu.upstreamDirect.push(cpuMs(process.cpuUsage(upstreamBefore)));
           } else {
