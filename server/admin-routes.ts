@@ -1,7 +1,7 @@
 // The admin API under /-/lockwarden/v1/: policies (CRUD, with the engine's validation messages),
-// the audit log, and the check API the Action's service mode calls. Everything but the health
-// endpoint needs the admin token; the check API also accepts a check-only token, so CI secrets
-// cannot change policies or read the audit log.
+// the audit log, check tokens, and the check API the Action's service mode calls. Everything but
+// the health endpoint needs the admin token; the check API also accepts a check-only token (for the
+// policies it names), so CI secrets cannot change policies or read the audit log.
 import Router from '@koa/router';
 import type { Context, Next } from 'koa';
 import { checkPackages, type PackageRef } from '../src/engine/check-packages.js';
@@ -9,7 +9,7 @@ import { serializePolicy } from '../src/policy/parse-policy.js';
 import { type PopularIndex, RULE_IDS, type Verdict } from '../src/policy/types.js';
 import { explainInvalidPackageName, explainInvalidVersionSegment } from '../src/sources/package-name.js';
 import type { Sources } from '../src/sources/types.js';
-import type { AdminToken, CheckTokens } from './admin-token.js';
+import type { AdminToken } from './admin-token.js';
 import {
   AUDIT_OUTCOMES,
   AUDIT_SOURCES,
@@ -18,6 +18,7 @@ import {
   MAX_AUDIT_PAGE,
   type NewAuditEntry,
 } from './audit-log.js';
+import type { CheckGrant, CheckTokens } from './check-tokens.js';
 import { HttpError, readJsonBody } from './http-error.js';
 import type { PackageCache } from './package-cache.js';
 import type { PolicyStore, StoredPolicy } from './policy-store.js';
@@ -32,7 +33,7 @@ export interface AdminRoutesOptions {
   packages: PackageCache;
   token: AdminToken;
   /** Tokens accepted by the check API only. */
-  checkTokens?: CheckTokens;
+  checkTokens: CheckTokens;
   sources: Sources;
   popular: PopularIndex;
   now: () => Date;
@@ -61,7 +62,7 @@ export function createAdminRoutes(options: AdminRoutesOptions): Router {
   const requireToken = async (ctx: Context, next: Next) => {
     const token = presentedToken(ctx);
     if (token === undefined || !options.token.verify(token)) {
-      if (token !== undefined && options.checkTokens?.verify(token)) {
+      if (token !== undefined && options.checkTokens.grantOf(token)) {
         throw new HttpError(
           403,
           'this is a check token: it may only call POST /-/lockwarden/v1/policies/<id>/check; this endpoint needs the admin token',
@@ -79,14 +80,25 @@ export function createAdminRoutes(options: AdminRoutesOptions): Router {
 
   const requireCheckToken = async (ctx: Context, next: Next) => {
     const token = presentedToken(ctx);
-    const ok =
-      token !== undefined && (options.token.verify(token) || options.checkTokens?.verify(token) === true);
-    if (!ok) {
+    const grant: CheckGrant | undefined =
+      token === undefined
+        ? undefined
+        : options.token.verify(token)
+          ? { name: 'admin', policies: null }
+          : options.checkTokens.grantOf(token);
+    if (!grant) {
       throw unauthorized(
         ctx,
         ctx.get('authorization') === ''
-          ? 'the check API needs "Authorization: Bearer <token>": a check token (LOCKWARDEN_CHECK_TOKEN) or the admin token'
+          ? 'the check API needs "Authorization: Bearer <token>": a check token (LOCKWARDEN_CHECK_TOKEN, or one issued at POST /-/lockwarden/v1/check-tokens) or the admin token'
           : 'the token is neither a check token nor the admin token',
+      );
+    }
+    const id = ctx.params.id!;
+    if (grant.policies !== null && !grant.policies.includes(id)) {
+      throw new HttpError(
+        403,
+        `check token "${grant.name}" may check ${grant.policies.map((p) => `"${p}"`).join(', ')}, not "${id}"`,
       );
     }
     await next();
@@ -184,6 +196,23 @@ export function createAdminRoutes(options: AdminRoutesOptions): Router {
       },
       verdicts,
     };
+  });
+
+  router.get('/check-tokens', requireToken, (ctx) => {
+    ctx.body = { tokens: options.checkTokens.list(), configured: options.checkTokens.configured };
+  });
+  router.post('/check-tokens', requireToken, async (ctx) => {
+    const issued = await options.checkTokens.issue(
+      await readJsonBody(ctx),
+      (id) => policies.get(id) !== undefined,
+    );
+    ctx.status = 201;
+    ctx.set('cache-control', 'no-store');
+    ctx.body = issued;
+  });
+  router.delete('/check-tokens/:id', requireToken, async (ctx) => {
+    await options.checkTokens.revoke(ctx.params.id!);
+    ctx.status = 204;
   });
 
   router.get('/audit', requireToken, (ctx) => {

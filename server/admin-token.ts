@@ -55,24 +55,3 @@ export async function createAdminToken(opts: {
     },
   };
 }
-
-/** Tokens that may call the check API and nothing else (LOCKWARDEN_CHECK_TOKEN, --check-token). */
-export interface CheckTokens {
-  verify(presented: string): boolean;
-  readonly count: number;
-}
-
-export function createCheckTokens(tokens: readonly string[]): CheckTokens {
-  // Only hashes are kept: a heap dump or an error message cannot carry the tokens themselves.
-  const hashes = tokens.filter((t) => t !== '').map(sha256);
-  return {
-    count: hashes.length,
-    verify(presented) {
-      const h = sha256(presented);
-      // Compare against every token, so the time taken says nothing about which one matched.
-      let ok = false;
-      for (const expected of hashes) ok = timingSafeEqual(h, expected) || ok;
-      return ok;
-    },
-  };
-}

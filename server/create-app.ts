@@ -7,9 +7,10 @@ import { isLockwardenError } from '../src/errors.js';
 import type { Policy, PopularIndex } from '../src/policy/types.js';
 import type { Sources } from '../src/sources/types.js';
 import { ADMIN_PREFIX, createAdminRoutes } from './admin-routes.js';
-import { type AdminToken, createAdminToken, createCheckTokens } from './admin-token.js';
+import { type AdminToken, createAdminToken } from './admin-token.js';
 import { type AuditLog, createAuditLog } from './audit-log.js';
 import { createAuditThrottle } from './audit-throttle.js';
+import { createCheckTokens } from './check-tokens.js';
 import { HttpError, sendError } from './http-error.js';
 import { createPackageCache, type PackageCache } from './package-cache.js';
 import { createPolicyStore, type PolicyStore } from './policy-store.js';
@@ -18,7 +19,7 @@ import { createRegistryRoutes } from './registry-routes.js';
 import { createUpstream, type Upstream, UpstreamError } from './upstream.js';
 
 export interface CreateAppOptions {
-  /** Directory for policies.json, audit.json and admin-token.json. */
+  /** Directory for policies.json, audit.json, admin-token.json and check-tokens.json. */
   dataDir: string;
   /** Fact sources; the registry source is the upstream packuments come from. */
   sources: Sources;
@@ -120,6 +121,12 @@ export async function createApp(options: CreateAppOptions): Promise<LockwardenSe
     maxVariantsPerSubject: auditSettings.maxLabelsPerEvent,
     maxKeys: 10_000,
   });
+  const checkTokens = await createCheckTokens({
+    file: join(options.dataDir, 'check-tokens.json'),
+    configured: options.checkTokens ?? [],
+    now,
+    onCorrupt,
+  });
   const adminToken = await createAdminToken({
     file: join(options.dataDir, 'admin-token.json'),
     ...(options.adminToken === undefined ? {} : { fromEnv: options.adminToken }),
@@ -189,7 +196,7 @@ export async function createApp(options: CreateAppOptions): Promise<LockwardenSe
     audit,
     packages,
     token: adminToken,
-    checkTokens: createCheckTokens(options.checkTokens ?? []),
+    checkTokens,
     sources: options.sources,
     popular: options.popular,
     now,

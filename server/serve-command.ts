@@ -57,7 +57,8 @@ Options (environment variable in brackets):
   -h, --help               show this help
 
 The admin token comes from LOCKWARDEN_ADMIN_TOKEN, or is generated on first start and printed once.
-It manages policies and reads the audit log; give CI a check token instead.
+It manages policies and reads the audit log; give CI a check token instead (issue one per
+pipeline with POST /-/lockwarden/v1/check-tokens, or configure them with --check-token).
 In production set --public-url: without it tarball links follow each request's Host header.
 `;
 

@@ -1,5 +1,6 @@
 // The admin API: token, policy CRUD with the engine's validation messages, the check API the
 // Action's service mode calls, audit log queries, and state that survives a restart.
+import { createHash } from 'node:crypto';
 import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
@@ -179,8 +180,88 @@ describe('check tokens', () => {
     expect(wrong.json().error).toBe('the token is neither a check token nor the admin token');
     const none = await as(null, 'POST', '/policies/strict/check', check);
     expect(none.status).toBe(401);
-    expect(none.json().error).toMatch(/a check token \(LOCKWARDEN_CHECK_TOKEN\) or the admin token/);
+    expect(none.json().error).toMatch(
+      /a check token \(LOCKWARDEN_CHECK_TOKEN, or one issued at POST .*\) or the admin token/,
+    );
     expect((await as('test-admin-token', 'GET', '/audit')).json().entries).toHaveLength(3);
+  });
+});
+
+describe('check tokens issued through the API', () => {
+  it('are shown once, check only the policies they name, survive a restart and stop working when revoked', async () => {
+    h = await startProxyHarness({
+      packuments: packuments(),
+      filePolicies: [
+        { id: 'strict', coolingOffDays: 7 },
+        { id: 'relaxed', coolingOffDays: 1 },
+      ],
+    });
+    const as = (token: string, method: string, path: string, body?: object) =>
+      h.request({
+        method,
+        url: `/-/lockwarden/v1${path}`,
+        headers: { authorization: `Bearer ${token}` },
+        ...(body ? { body } : {}),
+      });
+    const check = { packages: [{ name: 'left-pad', version: '1.2.0' }] };
+    const issued = await h.admin('POST', '/check-tokens', { name: 'ci-web', policies: ['strict'] });
+    expect(issued.status).toBe(201);
+    expect(issued.headers['cache-control']).toBe('no-store');
+    const { token, id } = issued.json();
+    expect(token).toMatch(/^lwc_[A-Za-z0-9_-]{32}$/);
+    expect(issued.json()).toMatchObject({ name: 'ci-web', policies: ['strict'] });
+
+    expect((await as(token, 'POST', '/policies/strict/check', check)).status).toBe(200);
+    const other = await as(token, 'POST', '/policies/relaxed/check', check);
+    expect(other.status).toBe(403);
+    expect(other.json().error).toBe('check token "ci-web" may check "strict", not "relaxed"');
+    expect((await as(token, 'GET', '/audit')).status).toBe(403);
+    expect((await as(token, 'GET', '/check-tokens')).status).toBe(403);
+
+    // Listed without the token; only its hash is on disk.
+    const listed = (await h.admin('GET', '/check-tokens')).json();
+    expect(listed).toEqual({
+      tokens: [{ id, name: 'ci-web', policies: ['strict'], createdAt: expect.any(String) }],
+      configured: 0,
+    });
+    const onDisk = await readFile(join(h.dataDir, 'check-tokens.json'), 'utf8');
+    expect(onDisk).not.toContain(token);
+    expect(onDisk).toContain(createHash('sha256').update(token).digest('hex'));
+
+    await h.restart();
+    expect((await as(token, 'POST', '/policies/strict/check', check)).status).toBe(200);
+    const everywhere = (await h.admin('POST', '/check-tokens', { name: 'ci-all' })).json();
+    expect((await as(everywhere.token, 'POST', '/policies/relaxed/check', check)).status).toBe(200);
+
+    expect((await h.admin('DELETE', `/check-tokens/${id}`)).status).toBe(204);
+    expect((await as(token, 'POST', '/policies/strict/check', check)).status).toBe(401);
+    expect((await h.admin('DELETE', `/check-tokens/${id}`)).status).toBe(404);
+    await h.restart();
+    expect((await as(token, 'POST', '/policies/strict/check', check)).status).toBe(401);
+    expect((await as(everywhere.token, 'POST', '/policies/strict/check', check)).status).toBe(200);
+  });
+
+  it.each([
+    [{}, /name: expected letters/],
+    [{ name: '../etc' }, /name: expected letters/],
+    [{ name: 'ci', policies: [] }, /policies: expected a non-empty array/],
+    [{ name: 'ci', policies: ['nope'] }, /policies\[0\]: no policy "nope"/],
+    [{ name: 'ci', policies: [42] }, /policies\[0\]: expected a policy id/],
+    [{ name: 'ci', scope: 'all' }, /scope: unknown field/],
+    [[], /expected \{"name"/],
+  ])('refuses %j with a 400 that says why', async (body, message) => {
+    h = await startProxyHarness({ packuments: packuments(), filePolicies: [{ id: 'strict' }] });
+    const res = await h.admin('POST', '/check-tokens', body);
+    expect(res.status).toBe(400);
+    expect(res.json().error).toMatch(message);
+  });
+
+  it('refuses a second token with the same name', async () => {
+    h = await startProxyHarness({ packuments: packuments(), filePolicies: [{ id: 'strict' }] });
+    expect((await h.admin('POST', '/check-tokens', { name: 'ci' })).status).toBe(201);
+    const again = await h.admin('POST', '/check-tokens', { name: 'ci' });
+    expect(again.status).toBe(400);
+    expect(again.json().error).toMatch(/a token named "ci" exists/);
   });
 });
 
