@@ -55,7 +55,10 @@ export interface AuditLogOptions {
   maxEntries: number;
   /** Entries older than this are dropped at the next flush; 0 keeps them forever. */
   maxAgeDays: number;
-  /** Longest time an entry waits in memory before it is written. */
+  /**
+   * Longest time an entry waits in memory before it is written, while writes are quick: after a
+   * write that took longer than a tenth of this, the next waits ten times that write's duration.
+   */
   flushIntervalMs: number;
   onError?: (err: unknown) => void;
   onCorrupt?: (file: string, movedTo: string, reason: string) => void;
@@ -113,6 +116,10 @@ export async function createAuditLog(options: AuditLogOptions): Promise<AuditLog
     Number.isSafeInteger(db.data.nextId) ? db.data.nextId : 1,
     (db.data.entries.at(-1)?.id ?? 0) + 1,
   );
+  // The writer puts the cached entry texts under a fixed head, which is JSON.stringify of the state
+  // only while the state has exactly these keys in this order: a file written elsewhere (without
+  // "version", say) would otherwise be written back as `"version":undefined`, which is not JSON.
+  db.data = { version: 1, nextId, entries: db.data.entries };
   let pending = 0;
   let writes = 0;
   let lastWriteError: string | null = null;
@@ -137,7 +144,9 @@ export async function createAuditLog(options: AuditLogOptions): Promise<AuditLog
       clearTimeout(timer);
       timer = undefined;
     }
-    if (flushing) await flushing;
+    // Another caller may start a write while this one waits: wait for that one too, or close()
+    // could return before the entries recorded before it are on disk.
+    while (flushing) await flushing;
     if (pending === 0) return;
     const batch = pending;
     pending = 0;

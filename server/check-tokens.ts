@@ -5,6 +5,7 @@
 // directory cannot carry a token. An issued token is shown once, in the answer that issues it.
 import { createHash, randomBytes, timingSafeEqual } from 'node:crypto';
 import { Low } from 'lowdb';
+import { LockwardenError } from '../src/errors.js';
 import { AtomicJsonFile } from './atomic-json-file.js';
 import { HttpError } from './http-error.js';
 
@@ -62,11 +63,16 @@ export async function createCheckTokens(opts: {
     { version: 1, tokens: [] },
   );
   await db.read();
-  if (!Array.isArray(db.data.tokens)) db.data = { version: 1, tokens: [] };
+  const problems = problemsInFile(db.data);
+  if (problems.length > 0) {
+    throw new LockwardenError('ECONFIG', `${opts.file}: ${problems.join('; ')}; fix or remove the file`, {
+      details: problems,
+    });
+  }
   // Issued tokens by hash: a lookup by the hash of what was presented reveals nothing useful about
   // any token through its timing, since nobody can choose what a hash starts with.
   const byHash = new Map<string, StoredToken>();
-  for (const t of db.data.tokens) if (/^[0-9a-f]{64}$/.test(t.sha256)) byHash.set(t.sha256, t);
+  for (const t of db.data.tokens) byHash.set(t.sha256, t);
 
   const shown = ({ id, name, policies, createdAt }: StoredToken): IssuedCheckToken => ({
     id,
@@ -128,7 +134,15 @@ export async function createCheckTokens(opts: {
         sha256: sha256(token).toString('hex'),
       };
       db.data.tokens.push(stored);
-      await db.write();
+      try {
+        await db.write();
+      } catch (err) {
+        // Nobody will ever see this token: it must not stay listed, hold its name, or reach the
+        // file with the next write.
+        const at = db.data.tokens.indexOf(stored);
+        if (at !== -1) db.data.tokens.splice(at, 1);
+        throw err;
+      }
       byHash.set(stored.sha256, stored);
       return { ...shown(stored), token };
     },
@@ -138,7 +152,49 @@ export async function createCheckTokens(opts: {
       const [gone] = db.data.tokens.splice(at, 1);
       // Refused from now on, before the file is written: revoking must never wait on the disk.
       byHash.delete(gone!.sha256);
-      await db.write();
+      try {
+        await db.write();
+      } catch (err) {
+        // Still in the file, so a restart would accept it again: it stays listed (and refused) so
+        // that the revocation can be retried instead of answering "no issued check token".
+        db.data.tokens.splice(Math.min(at, db.data.tokens.length), 0, gone!);
+        throw err;
+      }
     },
   };
+}
+
+/**
+ * The file decides who may check which policy, so an entry that is not what `issue` writes (edited
+ * by hand, damaged) stops the start instead of being read as something else: `"policies": "web"`
+ * would let `includes` grant every policy whose id is part of "web", a missing `policies` would
+ * fail every check, an entry without an id could never be revoked, and a token stored twice would
+ * come back after a restart when one copy was revoked.
+ */
+function problemsInFile(data: unknown): string[] {
+  const tokens = (data as { tokens?: unknown } | null)?.tokens;
+  if (typeof data !== 'object' || !Array.isArray(tokens)) return ['expected {"version": 1, "tokens": [...]}'];
+  const problems: string[] = [];
+  const ids = new Set<string>();
+  const hashes = new Set<string>();
+  tokens.forEach((entry: unknown, i) => {
+    const at = `tokens[${i}]`;
+    if (typeof entry !== 'object' || entry === null || Array.isArray(entry)) {
+      problems.push(`${at}: expected an object`);
+      return;
+    }
+    const { id, name, policies, createdAt, sha256 } = entry as Record<string, unknown>;
+    if (typeof id !== 'string' || id === '') problems.push(`${at}.id: expected a non-empty string`);
+    else if (ids.has(id)) problems.push(`${at}.id: ${JSON.stringify(id)} is used by an earlier entry`);
+    else ids.add(id);
+    if (typeof name !== 'string') problems.push(`${at}.name: expected a string`);
+    if (policies !== null && !(Array.isArray(policies) && policies.every((p) => typeof p === 'string')))
+      problems.push(`${at}.policies: expected null (every policy) or an array of policy ids`);
+    if (typeof createdAt !== 'string') problems.push(`${at}.createdAt: expected a string`);
+    if (typeof sha256 !== 'string' || !/^[0-9a-f]{64}$/.test(sha256))
+      problems.push(`${at}.sha256: expected 64 lowercase hex digits`);
+    else if (hashes.has(sha256)) problems.push(`${at}.sha256: the same token as an earlier entry`);
+    else hashes.add(sha256);
+  });
+  return problems;
 }

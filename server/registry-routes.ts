@@ -134,7 +134,9 @@ export function createRegistryRoutes(options: RegistryRoutesOptions): Middleware
 
   function recordHidden(call: Call, state: Extract<PackageState, { kind: 'ok' }>): void {
     if (state.hidden.size === 0) return;
-    const subject = JSON.stringify([call.stored.policy.id, state.name, 'hidden', state.hiddenKey]);
+    // Keyed by the policy's revision (its cache key), not its id: after an edit the same versions
+    // may be hidden for other rules or reasons, and the log must show what the new revision hid.
+    const subject = JSON.stringify([call.stored.cacheKey, state.name, 'hidden', state.hiddenKey]);
     if (!auditThrottle.admit(subject, call.label ?? '', options.now().getTime())) return;
     const out: NewAuditEntry[] = [];
     for (const [version, verdict] of state.hidden) {

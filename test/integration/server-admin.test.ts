@@ -1,16 +1,21 @@
 // The admin API: token, policy CRUD with the engine's validation messages, the check API the
 // Action's service mode calls, audit log queries, and state that survives a restart.
 import { createHash } from 'node:crypto';
-import { readFile } from 'node:fs/promises';
+import { mkdir, mkdtemp, readFile, rm, rmdir, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
+import { createCheckTokens } from '../../server/check-tokens.js';
 import { makePackument } from '../helpers/make-packument.js';
 import { daysAgo, NOW } from '../helpers/make-policy.js';
 import { type ProxyHarness, startProxyHarness } from '../helpers/proxy-harness.js';
 
 let h: ProxyHarness;
 afterEach(async () => {
-  await h?.close();
+  // Forgotten first: a test that starts no service must not close the previous test's again.
+  const running: ProxyHarness | undefined = h;
+  h = undefined as unknown as ProxyHarness;
+  await running?.close();
 });
 
 const packuments = () => [
@@ -262,6 +267,118 @@ describe('check tokens issued through the API', () => {
     const again = await h.admin('POST', '/check-tokens', { name: 'ci' });
     expect(again.status).toBe(400);
     expect(again.json().error).toMatch(/a token named "ci" exists/);
+  });
+});
+
+describe('check-tokens.json', () => {
+  const hash = (token: string) => createHash('sha256').update(token).digest('hex');
+  const stored = (overrides: Record<string, unknown> = {}) => ({
+    id: '0123456789abcdef',
+    name: 'ci-web',
+    policies: ['strict'],
+    createdAt: NOW.toISOString(),
+    sha256: hash('lwc_web'),
+    ...overrides,
+  });
+  const { policies: _, ...withoutPolicies } = stored();
+  const { id: __, ...withoutId } = stored();
+
+  it.each([
+    ['tokens not an array', { version: 1, tokens: { a: stored() } }, /: expected \{"version": 1, "tokens"/],
+    ['a null entry', { version: 1, tokens: [null] }, /tokens\[0\]: expected an object/],
+    [
+      'policies as a string',
+      { version: 1, tokens: [stored({ policies: 'strict' })] },
+      /tokens\[0\]\.policies/,
+    ],
+    ['policies missing', { version: 1, tokens: [withoutPolicies] }, /tokens\[0\]\.policies/],
+    [
+      'a policy id not a string',
+      { version: 1, tokens: [stored({ policies: [{}] })] },
+      /tokens\[0\]\.policies/,
+    ],
+    ['no id', { version: 1, tokens: [withoutId] }, /tokens\[0\]\.id: expected/],
+    [
+      'one id twice',
+      { version: 1, tokens: [stored(), stored({ name: 'b', sha256: hash('lwc_b') })] },
+      /tokens\[1\]\.id: "0123456789abcdef" is used/,
+    ],
+    [
+      'one token twice',
+      { version: 1, tokens: [stored(), stored({ id: 'fedcba9876543210', name: 'b' })] },
+      /tokens\[1\]\.sha256: the same token/,
+    ],
+    ['a hash not hex', { version: 1, tokens: [stored({ sha256: 'A'.repeat(64) })] }, /tokens\[0\]\.sha256/],
+  ])(
+    'refuses to start on %s, naming the file and field, and leaves the file as it was',
+    async (_case, content, message) => {
+      const dir = await mkdtemp(join(tmpdir(), 'lockwarden-check-tokens-'));
+      try {
+        const file = join(dir, 'check-tokens.json');
+        const text = JSON.stringify(content);
+        await writeFile(file, text);
+        const opening = createCheckTokens({ file, configured: [], now: () => NOW });
+        await expect(opening).rejects.toMatchObject({
+          code: 'ECONFIG',
+          message: expect.stringContaining(file),
+        });
+        await expect(opening).rejects.toThrow(message);
+        expect(await readFile(file, 'utf8')).toBe(text);
+      } finally {
+        await rm(dir, { recursive: true, force: true });
+      }
+    },
+  );
+
+  it('accepts the tokens of a well-formed file for the policies they name', async () => {
+    const dir = await mkdtemp(join(tmpdir(), 'lockwarden-check-tokens-'));
+    try {
+      const file = join(dir, 'check-tokens.json');
+      const all = stored({ id: 'fedcba9876543210', name: 'ci-all', policies: null, sha256: hash('lwc_all') });
+      await writeFile(file, JSON.stringify({ version: 1, tokens: [stored(), all] }));
+      const tokens = await createCheckTokens({ file, configured: [], now: () => NOW });
+      expect(tokens.grantOf('lwc_web')).toEqual({ name: 'ci-web', policies: ['strict'] });
+      expect(tokens.grantOf('lwc_all')).toEqual({ name: 'ci-all', policies: null });
+      expect(tokens.grantOf('lwc_other')).toBeUndefined();
+    } finally {
+      await rm(dir, { recursive: true, force: true });
+    }
+  });
+
+  it('leaves no trace of an issue the disk refused, and lets a refused revocation be retried', async () => {
+    h = await startProxyHarness({ packuments: packuments(), filePolicies: [{ id: 'strict' }] });
+    const check = (token: string) =>
+      h.request({
+        method: 'POST',
+        url: '/-/lockwarden/v1/policies/strict/check',
+        headers: { authorization: `Bearer ${token}` },
+        body: { packages: [{ name: 'left-pad', version: '1.0.0' }] },
+      });
+    const { token, id } = (await h.admin('POST', '/check-tokens', { name: 'ci-web' })).json();
+    // A directory where the file goes: every write's rename fails.
+    const file = join(h.dataDir, 'check-tokens.json');
+    await rm(file);
+    await mkdir(file);
+
+    expect((await h.admin('POST', '/check-tokens', { name: 'ci-api' })).status).toBe(500);
+    expect(
+      (await h.admin('GET', '/check-tokens')).json().tokens.map((t: { name: string }) => t.name),
+    ).toEqual(['ci-web']);
+
+    expect((await h.admin('DELETE', `/check-tokens/${id}`)).status).toBe(500);
+    expect((await check(token)).status).toBe(401);
+    expect((await h.admin('GET', '/check-tokens')).json().tokens.map((t: { id: string }) => t.id)).toEqual([
+      id,
+    ]);
+
+    await rmdir(file);
+    expect((await h.admin('DELETE', `/check-tokens/${id}`)).status).toBe(204);
+    expect((await h.admin('POST', '/check-tokens', { name: 'ci-api' })).status).toBe(201);
+    await h.restart();
+    expect((await check(token)).status).toBe(401);
+    expect(
+      (await h.admin('GET', '/check-tokens')).json().tokens.map((t: { name: string }) => t.name),
+    ).toEqual(['ci-api']);
   });
 });
 

@@ -77,6 +77,38 @@ describe('audit log', () => {
     }
   });
 
+  it('writes valid JSON of its state when the file it started from lacks "version" or orders its keys otherwise', async () => {
+    const stored = { id: 1, time: NOW.toISOString(), ...entry(1) };
+    await writeFile(
+      join(dir, 'audit.json'),
+      JSON.stringify({ entries: [stored], nextId: 2, note: 'by hand' }),
+    );
+    log = await open();
+    log.record([entry(2)]);
+    await log.flush();
+    const text = await readFile(join(dir, 'audit.json'), 'utf8');
+    expect(text).toBe(
+      JSON.stringify({
+        version: 1,
+        nextId: 3,
+        entries: [stored, { id: 2, time: NOW.toISOString(), ...entry(2) }],
+      }),
+    );
+  });
+
+  it('close() returns only once the entries recorded before it are on disk, whatever flush is under way', async () => {
+    log = await open();
+    log.record([entry(1)]);
+    const first = log.flush();
+    log.record([entry(2)]);
+    // Waits for the first write, then writes entry 2; close() waits for the first write too.
+    const second = log.flush();
+    await log.close();
+    const file = JSON.parse(await readFile(join(dir, 'audit.json'), 'utf8'));
+    expect(file.entries.map((e: { package: string }) => e.package)).toEqual(['pkg-1', 'pkg-2']);
+    await Promise.all([first, second]);
+  });
+
   it('flushes on its own after the flush interval', async () => {
     log = await open({ flushIntervalMs: 5 });
     log.record([entry(1)]);

@@ -220,6 +220,19 @@ describe('packuments in block mode', () => {
     expect(h.service.audit.query({}).entries).toHaveLength(3);
   });
 
+  it('logs hidden versions again after the policy is edited, even when the same versions stay hidden', async () => {
+    await start({ filePolicies: [] });
+    expect((await h.admin('POST', '/policies', { id: 'team', coolingOffDays: 7 })).status).toBe(201);
+    await h.request({ url: '/team/left-pad' });
+    expect((await h.admin('PUT', '/policies/team', { id: 'team', coolingOffDays: 5 })).status).toBe(200);
+    await h.request({ url: '/team/left-pad' });
+    const reasons = h.service.audit.query({ outcome: 'hidden' }).entries.map((e) => e.reason);
+    expect(reasons).toEqual([
+      expect.stringMatching(/cooling-off 5 days/),
+      expect.stringMatching(/cooling-off 7 days/),
+    ]);
+  });
+
   it('caps the labels and user agents logged per event, so invented ones cannot flood the audit log', async () => {
     await start({ app: { audit: { maxLabelsPerEvent: 3 } } });
     for (let i = 0; i < 10; i++) {
