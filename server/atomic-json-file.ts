@@ -3,7 +3,7 @@
 // half of one. A file that is not valid JSON (edited by hand, disk trouble) is moved aside and
 // reported instead of being overwritten with an empty state.
 import { randomBytes } from 'node:crypto';
-import { mkdir, open, readFile, rename, unlink } from 'node:fs/promises';
+import { copyFile, mkdir, open, readFile, rename, unlink } from 'node:fs/promises';
 import { basename, dirname, join } from 'node:path';
 import type { Adapter } from 'lowdb';
 
@@ -42,6 +42,17 @@ export class AtomicJsonFile<T> implements Adapter<T> {
       this.#onCorrupt?.(this.file, movedTo, (err as Error).message);
       return null;
     }
+  }
+
+  /**
+   * Keeps a copy of the file as it is on disk (valid JSON whose content the caller cannot use in
+   * full) beside it, and reports it; the next write replaces the file itself. Returns the copy.
+   */
+  async keepAside(reason: string): Promise<string> {
+    const copy = `${this.file}.corrupt-${Date.now()}`;
+    await copyFile(this.file, copy);
+    this.#onCorrupt?.(this.file, copy, reason);
+    return copy;
   }
 
   /** Writes are queued so two flushes never interleave their renames. */

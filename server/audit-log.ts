@@ -111,7 +111,11 @@ export async function createAuditLog(options: AuditLogOptions): Promise<AuditLog
   const adapter = new AtomicJsonFile<AuditFile>(options.file, { onCorrupt: options.onCorrupt, serialize });
   const db = new Low<AuditFile>(adapter, { version: 1, nextId: 1, entries: [] });
   await db.read();
-  if (!Array.isArray(db.data.entries)) db.data = { version: 1, nextId: 1, entries: [] };
+  // Every query, retention pass and id relies on the shape of the entries: a file edited by hand
+  // or damaged keeps what is well-formed, and a copy of the whole keeps the rest.
+  const checked = wellFormedEntries(db.data);
+  if (checked.problem !== null) await adapter.keepAside(checked.problem);
+  db.data = { version: 1, nextId: db.data?.nextId ?? 1, entries: checked.entries };
   let nextId = Math.max(
     Number.isSafeInteger(db.data.nextId) ? db.data.nextId : 1,
     (db.data.entries.at(-1)?.id ?? 0) + 1,
@@ -232,4 +236,49 @@ export async function createAuditLog(options: AuditLogOptions): Promise<AuditLog
       await flush();
     },
   };
+}
+
+const ENTRY_STRINGS = ['time', 'policy', 'package', 'rule', 'reason'] as const;
+const ENTRY_NULLABLE_STRINGS = ['label', 'version', 'userAgent'] as const;
+
+/** The entries of a file that can be used as they are, in ascending id order, and what was not. */
+function wellFormedEntries(data: unknown): { entries: AuditEntry[]; problem: string | null } {
+  const entries = (data as { entries?: unknown } | null)?.entries;
+  if (typeof data !== 'object' || data === null || !Array.isArray(entries)) {
+    return { entries: [], problem: 'expected {"version": 1, "nextId": ..., "entries": [...]}' };
+  }
+  const kept: AuditEntry[] = [];
+  let first: string | null = null;
+  let lastId = 0;
+  entries.forEach((entry: unknown, i) => {
+    const why = problemOf(entry, lastId);
+    if (why === null) {
+      kept.push(entry as AuditEntry);
+      lastId = (entry as AuditEntry).id;
+    } else first ??= `entries[${i}]${why}`;
+  });
+  const dropped = entries.length - kept.length;
+  return {
+    entries: kept,
+    problem:
+      dropped === 0
+        ? null
+        : `${dropped} of ${entries.length} entries are malformed and were left out (first: ${first})`,
+  };
+}
+
+function problemOf(entry: unknown, lastId: number): string | null {
+  if (typeof entry !== 'object' || entry === null || Array.isArray(entry)) return ': expected an object';
+  const e = entry as Record<string, unknown>;
+  if (!Number.isSafeInteger(e.id) || (e.id as number) <= lastId)
+    return `.id: expected an integer above the previous entry's ${lastId}`;
+  for (const key of ENTRY_STRINGS) if (typeof e[key] !== 'string') return `.${key}: expected a string`;
+  for (const key of ENTRY_NULLABLE_STRINGS)
+    if (e[key] !== null && typeof e[key] !== 'string') return `.${key}: expected a string or null`;
+  if (Number.isNaN(Date.parse(e.time as string))) return '.time: expected an ISO date';
+  if (!AUDIT_SOURCES.includes(e.source as AuditSource))
+    return `.source: expected one of ${AUDIT_SOURCES.join(', ')}`;
+  if (!AUDIT_OUTCOMES.includes(e.outcome as AuditOutcome))
+    return `.outcome: expected one of ${AUDIT_OUTCOMES.join(', ')}`;
+  return null;
 }

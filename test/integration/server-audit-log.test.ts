@@ -109,6 +109,47 @@ describe('audit log', () => {
     await Promise.all([first, second]);
   });
 
+  it('keeps the well-formed entries of a hand-edited file, and a copy of the whole file aside', async () => {
+    log = await open();
+    log.record([entry(1), entry(2), entry(3)]);
+    await log.close();
+    const file = join(dir, 'audit.json');
+    const state = JSON.parse(await readFile(file, 'utf8'));
+    state.entries.splice(
+      1,
+      0,
+      null,
+      { ...state.entries[0], id: 1 },
+      { ...state.entries[1], outcome: 'maybe' },
+    );
+    state.entries.push({ ...state.entries[4], id: 'seven' }, 42);
+    const edited = JSON.stringify(state);
+    await writeFile(file, edited);
+
+    log = await open();
+    expect(log.query({}).entries.map((e) => e.id)).toEqual([3, 2, 1]);
+    expect(corrupt).toHaveLength(1);
+    const copy = corrupt[0]!.split(' -> ')[1]!;
+    expect(await readFile(copy, 'utf8')).toBe(edited);
+    log.record([entry(4)]);
+    await log.flush();
+    const written = JSON.parse(await readFile(file, 'utf8'));
+    expect(written.entries.map((e: { id: number }) => e.id)).toEqual([1, 2, 3, 4]);
+  });
+
+  it.each([['[]'], ['42'], ['{"entries": {}}']])(
+    'starts empty from a file that holds %s, keeping it aside',
+    async (text) => {
+      await writeFile(join(dir, 'audit.json'), text);
+      log = await open();
+      expect(log.query({}).entries).toEqual([]);
+      expect(corrupt).toHaveLength(1);
+      log.record([entry(1)]);
+      await log.flush();
+      expect(JSON.parse(await readFile(join(dir, 'audit.json'), 'utf8')).entries).toHaveLength(1);
+    },
+  );
+
   it('flushes on its own after the flush interval', async () => {
     log = await open({ flushIntervalMs: 5 });
     log.record([entry(1)]);
