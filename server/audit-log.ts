@@ -115,15 +115,15 @@ export async function createAuditLog(options: AuditLogOptions): Promise<AuditLog
   // or damaged keeps what is well-formed, and a copy of the whole keeps the rest.
   const checked = wellFormedEntries(db.data);
   if (checked.problem !== null) await adapter.keepAside(checked.problem);
-  db.data = { version: 1, nextId: db.data?.nextId ?? 1, entries: checked.entries };
+  const storedNextId = (db.data as Partial<AuditFile> | null)?.nextId;
   let nextId = Math.max(
-    Number.isSafeInteger(db.data.nextId) ? db.data.nextId : 1,
-    (db.data.entries.at(-1)?.id ?? 0) + 1,
+    Number.isSafeInteger(storedNextId) ? (storedNextId as number) : 1,
+    (checked.entries.at(-1)?.id ?? 0) + 1,
   );
   // The writer puts the cached entry texts under a fixed head, which is JSON.stringify of the state
   // only while the state has exactly these keys in this order: a file written elsewhere (without
   // "version", say) would otherwise be written back as `"version":undefined`, which is not JSON.
-  db.data = { version: 1, nextId, entries: db.data.entries };
+  db.data = { version: 1, nextId, entries: checked.entries };
   let pending = 0;
   let writes = 0;
   let lastWriteError: string | null = null;

@@ -115,7 +115,9 @@ const stores = new Map<string, Store>();
 export async function flushDiskCaches(): Promise<void> {
   for (const store of stores.values()) {
     try {
-      // A compaction under way (or due) is finished now rather than left half done.
+      // Judged on an index that includes what other processes appended since this one last
+      // looked; a compaction under way (or due) is finished now rather than left half done.
+      if (store.fd !== undefined && !store.disabled) scan(store);
       compactIfWorthIt(store, true);
     } catch {
       // The cache only saves time: closing it must not fail the run.
@@ -377,14 +379,13 @@ function writeRecord(fd: number, header: Buffer, body: Buffer): void {
 
 /**
  * Starts a compaction when dead records outweigh live ones, and drives it: in slices between other
- * work, or to the end at once (`now`, when the cache is closed).
+ * work, or to the end at once (`now`, when the cache is closed). Callers scan first: only indexed
+ * records can be judged dead or carried over, and what other processes appended since the last
+ * scan is live (on close, that can be most of the log).
  */
 function compactIfWorthIt(store: Store, now = false): void {
   if (store.fd === undefined || store.disabled) return;
   if (!store.compaction) {
-    // Only indexed records can be judged dead or carried over: what other processes appended
-    // since the last scan is live (on close, that can be most of the log).
-    scan(store);
     const dead = store.scannedTo - store.liveBytes;
     const damaged = store.liveBytes < 0;
     if (!damaged && !(dead > COMPACT_MIN_DEAD_BYTES && dead > store.liveBytes)) return;
