@@ -9,13 +9,14 @@
 // Options: --duration SECONDS per scenario (default 5), --installs N rounds of npm installs (default 11),
 //          --skip-load, --skip-install, --json (machine-readable summary on stdout).
 import { execFile, fork } from 'node:child_process';
-import { appendFileSync, existsSync, statSync } from 'node:fs';
+import { appendFileSync } from 'node:fs';
 import { mkdtemp, readdir, rm, writeFile } from 'node:fs/promises';
 import { createServer } from 'node:http';
 import os from 'node:os';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 import { parseArgs } from 'node:util';
+import { ensureBuilt } from './ensure-built.mjs';
 
 const root = resolve(dirname(fileURLToPath(import.meta.url)), '..');
 const DAY = 86_400_000;
@@ -106,7 +107,7 @@ async function main() {
   });
   const durationMs = Number(flags.duration) * 1000;
   const log = flags.json ? (...a) => console.error(...a) : (...a) => console.log(...a);
-  await ensureBuilt(log);
+  ensureBuilt(log);
   const { undici, helpers } = await loadHelpers();
   const now = new Date();
   const age = (days) => new Date(now.getTime() - days * DAY);
@@ -309,36 +310,6 @@ async function main() {
 }
 
 // ---------------------------------------------------------------------------------------------
-async function ensureBuilt(log) {
-  const target = join(root, 'lib/server/create-app.js');
-  const stale =
-    !existsSync(target) ||
-    (await newestMtime(join(root, 'server'))) > statSync(target).mtimeMs ||
-    (await newestMtime(join(root, 'src'))) > statSync(target).mtimeMs;
-  if (!stale) return;
-  log('building lib/ (tsc -p tsconfig.build.json) ...');
-  await new Promise((resolveBuild) => {
-    // Type errors elsewhere in the tree do not stop tsc from emitting; the import below is the check.
-    execFile(
-      process.execPath,
-      [join(root, 'node_modules/typescript/bin/tsc'), '-p', join(root, 'tsconfig.build.json')],
-      { cwd: root },
-      () => resolveBuild(),
-    );
-  });
-  if (!existsSync(target))
-    throw new Error('lib/server/create-app.js is missing after the build; run `npm run build`');
-}
-
-async function newestMtime(dir) {
-  let newest = 0;
-  for (const entry of await readdir(dir, { withFileTypes: true, recursive: true })) {
-    if (entry.isFile() && entry.name.endsWith('.ts'))
-      newest = Math.max(newest, statSync(join(entry.parentPath ?? entry.path, entry.name)).mtimeMs);
-  }
-  return newest;
-}
-
 /** The fake registry and packument builders from test/helpers, compiled once with esbuild. */
 async function loadHelpers() {
   const esbuild = await import('esbuild');
