@@ -150,7 +150,13 @@ export async function createApp(options: CreateAppOptions): Promise<LockwardenSe
 
   const app = new Koa({ proxy: options.trustProxy ?? false });
   app.silent = true;
-  app.on('error', (err: unknown) => logger.warn({ err }, 'response stream error'));
+  app.on('error', (err: unknown) => {
+    // A client that hangs up mid-download is ordinary traffic, not a fault of the service.
+    const code = (err as { code?: unknown }).code;
+    if (code === 'ERR_STREAM_PREMATURE_CLOSE' || code === 'ECONNRESET' || code === 'UND_ERR_ABORTED')
+      logger.debug({ err }, 'client went away during the response');
+    else logger.warn({ err }, 'response stream error');
+  });
 
   app.use(async function handleErrors(ctx: Context, next: Next) {
     const started = performance.now();

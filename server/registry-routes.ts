@@ -9,6 +9,7 @@ import { HttpError, sendError } from './http-error.js';
 import { blockMessage, type PackageCache, type PackageState, type ServedVariant } from './package-cache.js';
 import type { PolicyStore, StoredPolicy } from './policy-store.js';
 import { parseRegistryPath, routeFromHost, versionFromTarballFile } from './registry-path.js';
+import { discardBody, streamBody } from './stream-body.js';
 import type { Upstream } from './upstream.js';
 
 export interface RegistryRoutesOptions {
@@ -231,7 +232,7 @@ export function createRegistryRoutes(options: RegistryRoutesOptions): Middleware
     const headers: Record<string, string> = { accept: '*/*' };
     const res = await options.upstream.fetchTarball(original, headers);
     if (res.statusCode !== 200) {
-      res.body.resume();
+      discardBody(res.body);
       const status = res.statusCode === 404 ? 404 : 502;
       return sendError(
         ctx,
@@ -245,11 +246,11 @@ export function createRegistryRoutes(options: RegistryRoutesOptions): Middleware
     if (typeof length === 'string') ctx.set('content-length', length);
     ctx.set('cache-control', 'public, max-age=31536000, immutable');
     if (ctx.method === 'HEAD') {
-      res.body.resume();
+      discardBody(res.body);
       return;
     }
     // Stream the bytes straight through; Koa ends the response when the upstream body ends.
-    ctx.body = res.body;
+    streamBody(ctx, res.body);
   }
 
   async function special(call: Call, segments: readonly string[]): Promise<void> {
@@ -314,14 +315,14 @@ export function createRegistryRoutes(options: RegistryRoutesOptions): Middleware
     ctx.status = res.statusCode;
     if (ctx.method === 'HEAD' || res.statusCode === 204 || res.statusCode === 304) {
       // No body goes to the client; drain it so the upstream connection is reused.
-      res.body.resume();
+      discardBody(res.body);
       return;
     }
     for (const name of ['content-type', 'content-encoding', 'content-length', 'etag']) {
       const value = res.headers[name];
       if (typeof value === 'string') ctx.set(name, value);
     }
-    ctx.body = res.body;
+    streamBody(ctx, res.body);
   }
 }
 

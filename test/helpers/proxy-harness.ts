@@ -13,7 +13,12 @@ import type { PopularPackage } from '../../src/policy/types.js';
 import { type ClosableSources, createSources } from '../../src/sources/create-sources.js';
 import type { Sources } from '../../src/sources/types.js';
 import { type FakeDownloads, startFakeDownloads } from './fake-downloads.js';
-import { type FakeRegistry, type RegistryShape, startFakeRegistry } from './fake-registry.js';
+import {
+  type FakeRegistry,
+  type FakeRegistryOptions,
+  type RegistryShape,
+  startFakeRegistry,
+} from './fake-registry.js';
 import { type InjectedResponse, type InjectOptions, inject } from './inject-request.js';
 import type { FullPackument } from './make-packument.js';
 import { makePolicy, NOW } from './make-policy.js';
@@ -44,6 +49,8 @@ export interface ProxyHarnessOptions {
   maxBodyBytes?: number;
   /** A (fake) GitHub REST API for tag lookups, with the token that selects it over git. */
   github?: { apiUrl: string; token: string };
+  /** Further fake registry options (tarball bytes that differ from the generated ones). */
+  registryOptions?: Pick<FakeRegistryOptions, 'tarballs'>;
 }
 
 export interface ProxyHarness {
@@ -73,6 +80,7 @@ export async function startProxyHarness(options: ProxyHarnessOptions = {}): Prom
     shape: options.shape ?? 'public',
     packuments: options.packuments ?? [],
     keepTarballUrls: options.keepTarballUrls ?? false,
+    ...options.registryOptions,
   });
   const downloads = await startFakeDownloads({ counts: options.downloads ?? {} });
   const ownDataDir = options.dataDir === undefined;
