@@ -16,6 +16,8 @@ export const ERROR_CODES = {
   EUNAVAILABLE: 3,
   /** Action inputs are wrong. */
   EINPUT: 2,
+  /** The policy allows no version a dependency range needs (`update`). */
+  EBLOCKED: 1,
   /** The lockwarden service answered with an error. */
   ESERVICE: 3,
 } as const;

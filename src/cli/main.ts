@@ -30,6 +30,7 @@ const HELP = `lockwarden ${TOOL_VERSION}: supply-chain guardrails for npm
 Usage:
   lockwarden audit [dir] [options]         check every pinned version in dir's package-lock.json
   lockwarden check <name[@version]>...     would these packages be allowed? (latest when no version)
+  lockwarden update [name...] [dir]        move pins to the newest versions the policy allows (update --help)
   lockwarden serve [options]               run the policy service and registry proxy (serve --help)
 
 Options (audit, check):
@@ -84,10 +85,14 @@ export async function runCli(argv: readonly string[], io: CliIo): Promise<number
       const { runServe } = await import('../../server/serve-command.js');
       return await runServe(rest, io);
     }
+    if (command === 'update') {
+      const { runUpdate } = await import('./update-command.js');
+      return await runUpdate(rest, io);
+    }
     if (command !== 'audit' && command !== 'check') {
       throw new LockwardenError(
         'EUSAGE',
-        `unknown command "${command}"; expected audit, check or serve (lockwarden --help)`,
+        `unknown command "${command}"; expected audit, check, update or serve (lockwarden --help)`,
       );
     }
     return await runCheckOrAudit(command, rest, io);
@@ -204,7 +209,7 @@ async function runCheckOrAudit(
   }
 }
 
-async function openSources(
+export async function openSources(
   values: {
     registry?: string | undefined;
     'downloads-url'?: string | undefined;
@@ -248,7 +253,7 @@ function offlineSources(): Sources & { close(): Promise<void> } {
   };
 }
 
-function optionalInteger(
+export function optionalInteger(
   raw: string | undefined,
   flag: string,
   min: number,
@@ -262,7 +267,7 @@ function optionalInteger(
   return n;
 }
 
-function formatStats(sources: Pick<Sources, 'registry' | 'downloads' | 'tags'>): string {
+export function formatStats(sources: Pick<Sources, 'registry' | 'downloads' | 'tags'>): string {
   const parts = (['registry', 'downloads', 'tags'] as const).map((k) => {
     const s = sources[k].stats();
     return `${k}: ${s.requests} requests, ${s.bytes} bytes, ${s.cacheHits} cache hits, ${s.errors} errors`;
@@ -270,7 +275,7 @@ function formatStats(sources: Pick<Sources, 'registry' | 'downloads' | 'tags'>):
   return `lockwarden stats: ${parts.join('; ')}`;
 }
 
-function resolveNow(flag: string | undefined, io: CliIo): Date {
+export function resolveNow(flag: string | undefined, io: CliIo): Date {
   if (flag !== undefined) {
     const t = Date.parse(flag);
     if (Number.isNaN(t))
@@ -280,7 +285,7 @@ function resolveNow(flag: string | undefined, io: CliIo): Date {
   return io.now ? io.now() : new Date();
 }
 
-async function resolvePolicy(flag: string | undefined, dir: string, cwd: string): Promise<Policy> {
+export async function resolvePolicy(flag: string | undefined, dir: string, cwd: string): Promise<Policy> {
   if (flag !== undefined) return readPolicyFile(path.resolve(cwd, flag));
   const found = findPolicyFile(dir);
   return found ? readPolicyFile(found) : DEFAULT_POLICY;

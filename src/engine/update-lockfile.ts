@@ -1,0 +1,362 @@
+// `lockwarden update`: Arborist resolves package-lock.json again (within the declared ranges, or
+// with `--latest` across majors), but every packument it reads has been through the policy first
+// (policy-packument-cache.ts), so it can only choose versions `lockwarden audit` would pass. What
+// the policy held back is reported per version, with the rule and when it would pass.
+import { copyFile, mkdir, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import Arborist from '@npmcli/arborist';
+import semver from 'semver';
+import { LockwardenError } from '../errors.js';
+import { readLockfile } from '../lockfile/read-lockfile.js';
+import type { Finding, Policy, PopularIndex } from '../policy/types.js';
+import { describeSkip } from '../policy/update-candidates.js';
+import type { Sources } from '../sources/types.js';
+import { DEPENDENCY_FIELDS, movedRange, rewriteManifestText } from './edit-manifest-ranges.js';
+import { mapConcurrent } from './map-concurrent.js';
+import {
+  createPolicyPackumentCache,
+  type PackumentDecision,
+  PackumentUnavailableError,
+  type PolicyPackumentCache,
+} from './policy-packument-cache.js';
+
+export interface UpdateOptions {
+  dir: string;
+  /** Only these packages (wherever they are in the tree); empty: everything. */
+  names: readonly string[];
+  /** Also move package.json ranges across majors to the newest allowed version. */
+  latest: boolean;
+  dryRun: boolean;
+  policy: Policy;
+  sources: Sources;
+  popular: PopularIndex;
+  now: Date;
+}
+
+export interface VersionMove {
+  name: string;
+  from: string;
+  to: string;
+}
+
+export interface SkippedVersion {
+  name: string;
+  version: string;
+  rule: Finding['rule'];
+  /** `cooling-off (published 2 days ago; passes on 2026-12-09)`. */
+  reason: string;
+  effect: Finding['effect'];
+  finding: Finding;
+}
+
+export interface RangeMove {
+  /** package.json, relative to the project directory. */
+  file: string;
+  name: string;
+  from: string;
+  to: string;
+}
+
+export interface UpdateResult {
+  lockfile: string;
+  updated: VersionMove[];
+  added: { name: string; version: string }[];
+  removed: { name: string; version: string }[];
+  /** `--latest`: the package.json ranges moved. */
+  ranges: RangeMove[];
+  skipped: SkippedVersion[];
+  /** Whether package-lock.json (and package.json files) were written. */
+  wrote: boolean;
+  /** Newer versions hidden because their facts were unavailable under `onUnavailable: block`. */
+  unavailable: boolean;
+  /** The tree before and after, for callers that look further (semver honesty). */
+  arborist?: { idealTree: Arborist.Node };
+}
+
+type NodeLike = Arborist.Node & { packageName?: string; isWorkspace?: boolean; isProjectRoot?: boolean };
+
+export async function updateLockfile(opts: UpdateOptions): Promise<UpdateResult> {
+  const dir = path.resolve(opts.dir);
+  // The same reader as `audit`: a missing or malformed lockfile stops here, naming the file.
+  const inventory = await readLockfile(dir);
+  const lockfileName = path.basename(inventory.file);
+  if (lockfileName !== 'package-lock.json' && lockfileName !== 'npm-shrinkwrap.json') {
+    throw new LockwardenError(
+      'EUSAGE',
+      `${inventory.file}: update rewrites package-lock.json only for now; other lockfile formats follow`,
+    );
+  }
+  const pinned = new Map<string, Set<string>>();
+  for (const e of inventory.entries) {
+    const set = pinned.get(e.name) ?? new Set<string>();
+    set.add(e.version);
+    pinned.set(e.name, set);
+  }
+  const known = new Set(pinned.keys());
+  for (const name of opts.names) {
+    if (!known.has(name) && !inventory.entries.some((e) => e.alias === name)) {
+      throw new LockwardenError('EUSAGE', `${name} is not in ${inventory.file}; nothing to update`);
+    }
+  }
+
+  const registry = opts.sources.registry.url;
+  const cache = createPolicyPackumentCache(registry, { ...opts, pinned });
+  const arboristOptions = {
+    registry,
+    packumentCache: cache,
+    // Keep `resolved` URLs as the registry wrote them; never rewrite hosts in the lockfile.
+    replaceRegistryHost: 'never',
+    audit: false,
+    fund: false,
+    // No scripts run and nothing is fetched but packuments (which come from `cache`).
+    ignoreScripts: true,
+  } as unknown as Arborist.Options;
+
+  const manifests = opts.latest ? await planRangeMoves(dir, opts.names, cache, arboristOptions) : [];
+  const ranges = manifests.flatMap((m) => m.moves);
+
+  // A dry run with range moves resolves a staged copy; a real run edits in place and puts the
+  // package.json files back if anything fails before the lockfile is written.
+  const staged = opts.dryRun && ranges.length > 0 ? await stageProject(dir, inventory.file, manifests) : dir;
+  const restore: { file: string; text: string }[] = [];
+  try {
+    for (const m of manifests) {
+      if (m.moves.length === 0) continue;
+      const file = path.join(staged, path.relative(dir, m.file));
+      if (staged === dir) restore.push({ file, text: m.text });
+      await writeFile(file, m.next);
+    }
+    const arb = new Arborist({ ...arboristOptions, path: staged });
+    let idealTree: Arborist.Node;
+    try {
+      idealTree = await arb.buildIdealTree({
+        update: opts.names.length > 0 ? { names: [...opts.names] } : { all: true },
+      } as Arborist.BuildIdealTreeOptions);
+    } catch (err) {
+      throw explainResolveError(err, cache, opts.now);
+    }
+
+    const after = new Map<string, Set<string>>();
+    for (const node of idealTree.inventory.values() as Iterable<NodeLike>) {
+      if (!isRegistryNode(node)) continue;
+      const name = node.packageName ?? node.name;
+      const set = after.get(name) ?? new Set<string>();
+      set.add(node.version!);
+      after.set(name, set);
+    }
+    const { updated, added, removed } = diffVersions(pinned, after);
+    const skipped = collectSkipped(idealTree, cache.decisions(), opts, ranges);
+    const changed = updated.length + added.length + removed.length + ranges.length > 0;
+    let wrote = false;
+    if (!opts.dryRun && changed) {
+      const indent = (idealTree.package as Record<symbol, unknown>)[Symbol.for('indent')];
+      await idealTree.meta!.save({ format: typeof indent === 'string' ? indent : '  ' } as never);
+      wrote = true;
+    }
+    restore.length = 0; // written: keep the package.json edits
+    return {
+      lockfile: path.relative(dir, inventory.file) || lockfileName,
+      updated,
+      added,
+      removed,
+      ranges,
+      skipped,
+      wrote,
+      unavailable: skipped.some((s) => s.finding.outcome === 'unavailable' && s.effect === 'block'),
+      arborist: { idealTree },
+    };
+  } finally {
+    for (const r of restore) await writeFile(r.file, r.text);
+    if (staged !== dir) await rm(staged, { recursive: true, force: true });
+  }
+}
+
+function isRegistryNode(node: NodeLike): boolean {
+  return !node.isProjectRoot && !node.isRoot && !node.isLink && !node.isWorkspace && !!node.version;
+}
+
+interface ManifestPlan {
+  /** Absolute path of the package.json. */
+  file: string;
+  text: string;
+  next: string;
+  moves: RangeMove[];
+}
+
+/** Direct dependencies of the root and every workspace whose newest allowed version is past their range. */
+async function planRangeMoves(
+  dir: string,
+  names: readonly string[],
+  cache: PolicyPackumentCache,
+  options: Arborist.Options,
+): Promise<ManifestPlan[]> {
+  const virtual = await new Arborist({ ...options, path: dir }).loadVirtual();
+  const folders = [dir, ...[...((virtual as NodeLike).workspaces?.values() ?? [])]];
+  const only = names.length > 0 ? new Set(names) : undefined;
+  const plans: ManifestPlan[] = [];
+  for (const folder of folders) {
+    const file = path.join(folder, 'package.json');
+    const text = await readFile(file, 'utf8');
+    const doc = JSON.parse(text) as Record<string, Record<string, string> | undefined>;
+    const wanted: [string, string][] = [];
+    for (const field of DEPENDENCY_FIELDS) {
+      for (const [name, range] of Object.entries(doc[field] ?? {})) {
+        if (typeof range === 'string' && (!only || only.has(name))) wanted.push([name, range]);
+      }
+    }
+    const changes = new Map<string, string>();
+    const moves: RangeMove[] = [];
+    await mapConcurrent(wanted, 16, async ([name, range]) => {
+      if (semver.validRange(range) === null) return;
+      let decision: PackumentDecision;
+      try {
+        decision = await cache.decide(name);
+      } catch (err) {
+        if (err instanceof PackumentUnavailableError) return; // reported when Arborist asks
+        throw err;
+      }
+      const newest = newestAllowed(decision);
+      const next = newest === undefined ? undefined : movedRange(range, newest);
+      if (next === undefined) return;
+      changes.set(name, next);
+      moves.push({ file: path.relative(dir, file) || 'package.json', name, from: range, to: next });
+    });
+    moves.sort((a, b) => a.name.localeCompare(b.name));
+    plans.push({ file, text, next: changes.size > 0 ? rewriteManifestText(text, changes) : text, moves });
+  }
+  return plans;
+}
+
+/** What `npm install name@latest` would pick from the filtered document. */
+function newestAllowed(decision: PackumentDecision): string | undefined {
+  const latest = decision.filtered['dist-tags']?.latest;
+  if (latest !== undefined && Object.hasOwn(decision.filtered.versions, latest)) return latest;
+  const stable = Object.keys(decision.filtered.versions).filter(
+    (v) => semver.valid(v) !== null && semver.prerelease(v) === null,
+  );
+  return stable.sort(semver.rcompare)[0];
+}
+
+/** A copy of the files Arborist reads (lockfile and package.json files), for dry runs that edit ranges. */
+async function stageProject(dir: string, lockfile: string, manifests: ManifestPlan[]): Promise<string> {
+  const staged = await mkdtemp(path.join(tmpdir(), 'lockwarden-update-'));
+  await copyFile(lockfile, path.join(staged, path.basename(lockfile)));
+  for (const m of manifests) {
+    const target = path.join(staged, path.relative(dir, m.file));
+    await mkdir(path.dirname(target), { recursive: true });
+    await writeFile(target, m.text);
+  }
+  return staged;
+}
+
+function diffVersions(before: Map<string, Set<string>>, after: Map<string, Set<string>>) {
+  const updated: VersionMove[] = [];
+  const added: { name: string; version: string }[] = [];
+  const removed: { name: string; version: string }[] = [];
+  const names = [...new Set([...before.keys(), ...after.keys()])].sort();
+  const byVersion = (a: string, b: string) => semver.compare(a, b, true);
+  for (const name of names) {
+    const was = before.get(name) ?? new Set<string>();
+    const now = after.get(name) ?? new Set<string>();
+    const gone = [...was].filter((v) => !now.has(v)).sort(byVersion);
+    const fresh = [...now].filter((v) => !was.has(v)).sort(byVersion);
+    // Pair old and new copies in order (a package installed twice moves both copies).
+    const pairs = Math.min(gone.length, fresh.length);
+    for (let i = 0; i < pairs; i++) updated.push({ name, from: gone[i]!, to: fresh[i]! });
+    for (const version of fresh.slice(pairs)) added.push({ name, version });
+    for (const version of gone.slice(pairs)) removed.push({ name, version });
+  }
+  return { updated, added, removed };
+}
+
+/**
+ * Hidden versions newer than what was chosen that the dependents' ranges (or, for a `--latest`
+ * direct dependency, any range) would have taken: the versions the policy held back.
+ */
+function collectSkipped(
+  tree: Arborist.Node,
+  decisions: Map<string, PackumentDecision>,
+  opts: UpdateOptions,
+  ranges: RangeMove[],
+): SkippedVersion[] {
+  const out = new Map<string, SkippedVersion>();
+  const movedNames = new Set(ranges.map((r) => r.name));
+  for (const node of tree.inventory.values() as Iterable<NodeLike>) {
+    if (!isRegistryNode(node)) continue;
+    const name = node.packageName ?? node.name;
+    const decision = decisions.get(name);
+    if (!decision || decision.hidden.size === 0) continue;
+    const chosen = node.version!;
+    const chosenIsPrerelease = semver.prerelease(chosen) !== null;
+    const specs = [...node.edgesIn].map((e) => e.spec).filter((s) => semver.validRange(s) !== null);
+    const direct = [...node.edgesIn].some(
+      (e) => (e.from as NodeLike | null)?.isProjectRoot || (e.from as NodeLike | null)?.isWorkspace,
+    );
+    const anyRange =
+      opts.latest && direct && (movedNames.has(name) || opts.names.length === 0 || opts.names.includes(name));
+    for (const [version, finding] of decision.hidden) {
+      if (semver.valid(version) === null || !semver.gt(version, chosen)) continue;
+      if (!chosenIsPrerelease && semver.prerelease(version) !== null) continue;
+      const wanted = anyRange || specs.some((s) => semver.satisfies(version, s));
+      if (!wanted) continue;
+      const key = `${name}@${version}`;
+      if (out.has(key)) continue;
+      out.set(key, {
+        name,
+        version,
+        rule: finding.rule,
+        reason: describeSkip(finding, opts.now),
+        effect: finding.effect,
+        finding,
+      });
+    }
+  }
+  return [...out.values()].sort(
+    (a, b) => a.name.localeCompare(b.name) || semver.compare(a.version, b.version, true),
+  );
+}
+
+/** Arborist's resolution errors, retold with what the policy held back. */
+function explainResolveError(err: unknown, cache: PolicyPackumentCache, now: Date): unknown {
+  const failure = findUnavailable(err, cache);
+  if (failure) {
+    return new LockwardenError(
+      failure.notFound ? 'ELOCKFILE' : 'EUNAVAILABLE',
+      failure.notFound
+        ? `the registry does not know ${failure.packageName}, which the project depends on; nothing was written`
+        : `cannot update: the packument of ${failure.packageName} is unavailable (${failure.reason}); nothing was written`,
+      { cause: err },
+    );
+  }
+  const e = err as { code?: string; message?: string; pkgid?: string };
+  if (e?.code === 'ETARGET' || e?.code === 'ENOVERSIONS') {
+    const m = /for (.+)@(.*?)\.?$/.exec(String(e.message ?? ''));
+    const name = m?.[1] ?? String(e.pkgid ?? '').replace(/@[^@]*$/, '');
+    const range = m?.[2] ?? '';
+    const hidden = cache.decisions().get(name)?.hidden;
+    const held = hidden
+      ? [...hidden]
+          .filter(([v]) => range === '' || semver.validRange(range) === null || semver.satisfies(v, range))
+          .slice(-5)
+          .map(([v, f]) => `${name}@${v}: ${describeSkip(f, now)}`)
+      : [];
+    return new LockwardenError(
+      'EBLOCKED',
+      `the policy allows no version of ${name} matching "${range}"${held.length > 0 ? `:\n  ${held.join('\n  ')}` : ''}\nWiden the range, wait, or add an allow entry with a reason; nothing was written`,
+      { cause: err },
+    );
+  }
+  return err;
+}
+
+function findUnavailable(err: unknown, cache: PolicyPackumentCache): PackumentUnavailableError | undefined {
+  let e: unknown = err;
+  for (let depth = 0; e && depth < 5; depth++) {
+    if (e instanceof PackumentUnavailableError) return e;
+    e = (e as { cause?: unknown }).cause;
+  }
+  // Arborist may rethrow a copy; the cache remembers what failed.
+  const failures = [...cache.failures().values()];
+  return failures.find((f) => String((err as Error)?.message ?? '').includes(f.packageName)) ?? undefined;
+}
