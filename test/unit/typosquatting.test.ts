@@ -3,21 +3,21 @@ import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { describe, expect, it } from 'vitest';
 import {
+  FAIR_SHARE_RATIO,
+  type FindLookalikeOptions,
+  findLookalike,
+  WEAK_EDIT_MIN_MONTHLY_DOWNLOADS,
+} from '../../src/policy/find-lookalike.js';
+import { humanizeCount } from '../../src/policy/humanize-count.js';
+import { SPELLED_OUT_CANDIDATES } from '../../src/policy/lookalike-search.js';
+import {
   createPopularIndex,
   type PopularListInput,
   type PopularNameIndex,
   weeklyFromMonthly,
 } from '../../src/policy/popular-index.js';
 import type { Fact, WeeklyDownloads } from '../../src/policy/types.js';
-import {
-  evaluateTyposquatting,
-  FAIR_SHARE_RATIO,
-  type FindLookalikeOptions,
-  findLookalike,
-  humanizeCount,
-  SPELLED_OUT_CANDIDATES,
-  WEAK_EDIT_MIN_MONTHLY_DOWNLOADS,
-} from '../../src/policy/typosquatting.js';
+import { evaluateTyposquatting } from '../../src/policy/typosquatting.js';
 import { makeContext, makePolicy } from '../helpers/make-policy.js';
 import { committedPopularList, realPopularIndex } from '../helpers/real-popular-index.js';
 import { findLookalikeBySpelling } from '../helpers/typosquatting-reference.js';
