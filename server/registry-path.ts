@@ -1,7 +1,6 @@
 // Turns a request path into a policy, an optional consumer label and a registry request.
 // Everything a client sends ends up in an upstream URL, so names are decoded once, validated
 // with the same rules as the sources, and anything else is a 4xx before any I/O.
-import semver from 'semver';
 import { explainInvalidPackageName, explainInvalidVersionSegment } from '../src/sources/package-name.js';
 
 export type RegistryRequest =
@@ -23,10 +22,13 @@ export type ParseOutcome =
 
 export const LABEL_PATTERN = /^[a-z0-9][a-z0-9._-]{0,63}$/i;
 const POLICY_SEGMENT = /^[a-z0-9][a-z0-9_-]{0,62}$/;
+/** Between a policy id and a consumer label in the first path segment: `/strict~api-image/`. */
+export const LABEL_SEPARATOR = '~';
+const MAX_SPEC_LENGTH = 256;
 const MAX_PATH_LENGTH = 1024;
 
 /**
- * Splits a raw (still percent-encoded) path. `/<policy>/[<label>/]<registry path>`; when host
+ * Splits a raw (still percent-encoded) path. `/<policy>[~<label>]/<registry path>`; when host
  * routing already named the policy and label, pass them and the path is the registry path.
  */
 export function parseRegistryPath(
@@ -63,6 +65,7 @@ export function parseRegistryPath(
   }
 
   let policyId: string;
+  let label: string | null = fromHost?.label ?? null;
   let rest: string[];
   if (fromHost) {
     policyId = fromHost.policyId;
@@ -76,30 +79,37 @@ export function parseRegistryPath(
         `${rawPath.slice(0, 200)} is not a lockwarden endpoint; registry endpoints live under /<policy-id>/-/`,
       );
     }
-    if (!POLICY_SEGMENT.test(first)) return fail(404, `${JSON.stringify(first)} is not a policy id`);
-    policyId = first;
+    // `<policy>~<label>`: the label lives in the prefix, never where a package name or a
+    // dist-tag could be, so it can never change which package a path names.
+    const tilde = first.indexOf(LABEL_SEPARATOR);
+    const policyPart = tilde < 0 ? first : first.slice(0, tilde);
+    if (!POLICY_SEGMENT.test(policyPart)) return fail(404, `${JSON.stringify(first)} is not a policy id`);
+    if (tilde >= 0) {
+      const labelPart = first.slice(tilde + 1);
+      if (!LABEL_PATTERN.test(labelPart)) {
+        return fail(
+          404,
+          `${JSON.stringify(labelPart)} is not a consumer label (letters, digits, ".", "_" or "-", up to 64)`,
+        );
+      }
+      label = labelPart;
+    }
+    policyId = policyPart;
     rest = segments.slice(1);
   }
 
-  const hostLabel = fromHost?.label ?? null;
-  const direct = parseRequest(rest, hostLabel !== null);
-  if (direct) return { ok: true, value: { policyId, label: hostLabel, request: direct } };
-  // Not a registry path on its own: the first segment is a consumer label.
-  const [maybeLabel, ...afterLabel] = rest;
-  if (hostLabel === null && maybeLabel !== undefined && LABEL_PATTERN.test(maybeLabel)) {
-    const labelled = parseRequest(afterLabel, true);
-    if (labelled) return { ok: true, value: { policyId, label: maybeLabel, request: labelled } };
-  }
+  const request = parseRequest(rest);
+  if (request) return { ok: true, value: { policyId, label, request } };
   if (rest.length === 0) return fail(404, `no package in the path; set NPM_CONFIG_REGISTRY to this URL`);
-  const why = explainRest(rest);
-  return fail(400, why);
+  return fail(400, explainRest(rest));
 }
 
 /**
- * The registry part: `name`, `@scope/name`, `name/<version>`, `name/-/<file>.tgz`, `-/...`.
- * Without a label, `a/b` is a version only when `b` is semver; otherwise `a` is a label.
+ * The registry part: `name`, `@scope/name`, `name/<version or dist-tag>`, `name/-/<file>.tgz`,
+ * `-/...`. The first one or two segments are always the package: `lodash/latest` is the `latest`
+ * dist-tag of lodash, whatever other package is called `latest`.
  */
-function parseRequest(seg: readonly string[], labelled: boolean): RegistryRequest | undefined {
+function parseRequest(seg: readonly string[]): RegistryRequest | undefined {
   if (seg.length === 0) return undefined;
   if (seg[0] === '-') return { kind: 'special', segments: seg.slice(1) };
   let name: string;
@@ -114,12 +124,10 @@ function parseRequest(seg: readonly string[], labelled: boolean): RegistryReques
   }
   if (explainInvalidPackageName(name) !== undefined) return undefined;
   if (tail.length === 0) return { kind: 'packument', name };
-  if (tail.length === 1) {
-    const spec = tail[0]!;
-    if (explainInvalidVersionSegment(spec) !== undefined) return undefined;
-    if (!labelled && !seg[0]!.startsWith('@') && semver.valid(spec, { loose: true }) === null)
-      return undefined;
-    return { kind: 'version', name, spec };
+  // Any version or tag spelling: it is only looked up in the served document (never sent
+  // upstream), so one that does not exist is a 404 for this package, not another package.
+  if (tail.length === 1 && tail[0] !== '-' && tail[0]!.length <= MAX_SPEC_LENGTH) {
+    return { kind: 'version', name, spec: tail[0]! };
   }
   if (tail.length === 2 && tail[0] === '-' && tail[1]!.endsWith('.tgz')) {
     return { kind: 'tarball', name, file: tail[1]! };

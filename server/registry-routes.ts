@@ -1,14 +1,20 @@
-// The npm registry side of the service: `/<policy>/[<label>/]...` answers what npm, pnpm, yarn
+// The npm registry side of the service: `/<policy>[~<label>]/...` answers what npm, pnpm, yarn
 // and bun ask for, with every document filtered and every tarball checked by the engine's
 // verdicts. It only translates verdicts: hide versions, refuse with 403, log.
 import type { Context, Middleware } from 'koa';
+import semver from 'semver';
 import type { Finding, Verdict } from '../src/policy/types.js';
 import type { AuditLog, NewAuditEntry } from './audit-log.js';
 import type { AuditThrottle } from './audit-throttle.js';
 import { HttpError, sendError } from './http-error.js';
 import { blockMessage, type PackageCache, type PackageState, type ServedVariant } from './package-cache.js';
 import type { PolicyStore, StoredPolicy } from './policy-store.js';
-import { parseRegistryPath, routeFromHost, versionFromTarballFile } from './registry-path.js';
+import {
+  LABEL_SEPARATOR,
+  parseRegistryPath,
+  routeFromHost,
+  versionFromTarballFile,
+} from './registry-path.js';
 import { discardBody, streamBody } from './stream-body.js';
 import type { Upstream } from './upstream.js';
 
@@ -59,7 +65,7 @@ export function createRegistryRoutes(options: RegistryRoutesOptions): Middleware
 
     // A host-routed request names its own host; the public URL is for path routing.
     const base = baseUrl(ctx, route ? undefined : options.publicUrl);
-    const prefixUrl = route ? `${base}/` : `${base}/${policyId}/${label ? `${label}/` : ''}`;
+    const prefixUrl = route ? `${base}/` : `${base}/${policyId}${label ? `${LABEL_SEPARATOR}${label}` : ''}/`;
     const call: Call = { ctx, stored, label, prefixUrl };
 
     if (request.kind === 'special') return special(call, request.segments);
@@ -183,7 +189,15 @@ export function createRegistryRoutes(options: RegistryRoutesOptions): Middleware
       ctx.body = manifest;
       return;
     }
-    const verdict = state.hidden.get(version);
+    // A tag the filter removed because every version it could move to is hidden is refused
+    // with the reason of the version it named upstream, like the version itself.
+    const upstreamTags = state.packument['dist-tags'] ?? {};
+    const named = Object.hasOwn(variant.distTags, spec)
+      ? version
+      : Object.hasOwn(upstreamTags, spec)
+        ? upstreamTags[spec]!
+        : spec;
+    const verdict = state.hidden.get(named);
     if (verdict) {
       recordBlocked(
         call,
@@ -192,7 +206,15 @@ export function createRegistryRoutes(options: RegistryRoutesOptions): Middleware
       );
       return sendError(ctx, 403, blockMessage(verdict, stored));
     }
-    return sendError(ctx, 404, `${state.name} has no version or dist-tag ${JSON.stringify(spec)}`);
+    const labelHint =
+      semver.valid(spec, { loose: true }) === null
+        ? ' (a consumer label goes in the prefix: /<policy>~<label>/<package>)'
+        : '';
+    return sendError(
+      ctx,
+      404,
+      `${state.name} has no version or dist-tag ${JSON.stringify(spec)}${labelHint}`,
+    );
   }
 
   async function tarball(call: Call, name: string, file: string): Promise<void> {

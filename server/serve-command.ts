@@ -33,6 +33,8 @@ const USAGE = `Usage: lockwarden serve [options]
 
 Runs the policy service and npm registry proxy. Point a client at a policy with
   NPM_CONFIG_REGISTRY=http://<host>:<port>/<policy-id>/
+or, to record a consumer label (an image or job name) in the audit log,
+  NPM_CONFIG_REGISTRY=http://<host>:<port>/<policy-id>~<label>/
 
 Options (environment variable in brackets):
   --port N                 port to listen on (default ${DEFAULT_PORT}) [LOCKWARDEN_PORT]
@@ -330,6 +332,10 @@ function printBanner(
       `  NPM_CONFIG_REGISTRY=${info.base}/${p.policy.id}/    # ${p.policy.name}, ${p.policy.action} mode${from}`,
     );
   }
+  const example = info.service.policies.list()[0]?.policy.id ?? '<policy-id>';
+  lines.push(
+    `Add a consumer label for the audit log after "~": NPM_CONFIG_REGISTRY=${info.base}/${example}~<label>/`,
+  );
   lines.push('');
   out.write(`${lines.join('\n')}\n`);
 }

@@ -10,9 +10,12 @@ import { makePackument } from '../helpers/make-packument.js';
 import { daysAgo, NOW } from '../helpers/make-policy.js';
 import { type ProxyHarness, startProxyHarness } from '../helpers/proxy-harness.js';
 
-const PNPM = resolve('node_modules/.bin/pnpm');
-const YARN = resolve('node_modules/.bin/yarn');
-const BUN = resolve('node_modules/.bin/bun');
+// Explicit paths: the aliased pnpm 12 and yarn 4 packages link the same bin names as pnpm 10 and
+// yarn 1, so node_modules/.bin says nothing about which version runs.
+const PNPM = resolve('node_modules/pnpm/bin/pnpm.cjs');
+const PNPM12 = resolve('node_modules/pnpm12/bin/pnpm.mjs');
+const YARN = resolve('node_modules/yarn/bin/yarn.js');
+const BUN = resolve('node_modules/bun/bin/bun.exe');
 let h: ProxyHarness;
 let base: string;
 const temps: string[] = [];
@@ -160,13 +163,13 @@ describe('npm through the proxy', () => {
           '': { name: 'app', version: '1.0.0', dependencies: { 'left-pad': '1.2.0' } },
           'node_modules/left-pad': {
             version: '1.2.0',
-            resolved: `${base}/strict/ci-job/left-pad/-/left-pad-1.2.0.tgz`,
+            resolved: `${base}/strict~ci-job/left-pad/-/left-pad-1.2.0.tgz`,
             integrity: manifest.dist!.integrity,
           },
         },
       }),
     );
-    const res = await run('npm', ['ci'], dir, await clientEnv(`${base}/strict/ci-job/`));
+    const res = await run('npm', ['ci'], dir, await clientEnv(`${base}/strict~ci-job/`));
     expect(res.code).not.toBe(0);
     expect(res.stderr).toMatch(/403/);
     expect(res.stderr).toMatch(/left-pad@1\.2\.0 was published 2 days ago \(cooling-off 7 days\)/);
@@ -199,13 +202,13 @@ describe('npm through the proxy', () => {
 describe('pnpm through the proxy', () => {
   it('resolves to the newest allowed version and fails on a blocked package', async () => {
     const dir = await project();
-    const env = await clientEnv(`${base}/strict/pnpm-ci/`);
-    await writeFile(join(dir, '.npmrc'), `registry=${base}/strict/pnpm-ci/\n`);
-    const res = await run(PNPM, ['add', 'left-pad', '@acme/is-odd'], dir, env);
+    const env = await clientEnv(`${base}/strict~pnpm-ci/`);
+    await writeFile(join(dir, '.npmrc'), `registry=${base}/strict~pnpm-ci/\n`);
+    const res = await run(process.execPath, [PNPM, 'add', 'left-pad', '@acme/is-odd'], dir, env);
     expect(res.code, res.stdout + res.stderr).toBe(0);
     expect(await installedVersion(dir, 'left-pad')).toBe('1.1.0');
     expect(await installedVersion(dir, '@acme/is-odd')).toBe('3.0.0');
-    const refused = await run(PNPM, ['add', 'expres'], dir, env);
+    const refused = await run(process.execPath, [PNPM, 'add', 'expres'], dir, env);
     expect(refused.code).not.toBe(0);
     expect(refused.stdout + refused.stderr).toMatch(/403/);
     const logged = h.service.audit.query({ label: 'pnpm-ci', package: 'expres' }).entries;
@@ -217,10 +220,68 @@ describe('pnpm through the proxy', () => {
   });
 });
 
+describe('pnpm 12 through the proxy', () => {
+  const pnpm12 = (args: string[], dir: string, env: NodeJS.ProcessEnv) =>
+    run(process.execPath, [PNPM12, ...args], dir, env);
+  /** pnpm 12 has its own age gate (a day by default); off, so the proxy is what decides. */
+  const configure = (dir: string, registry: string) =>
+    Promise.all([
+      writeFile(join(dir, '.npmrc'), `registry=${registry}\n`),
+      writeFile(join(dir, 'pnpm-workspace.yaml'), 'minimumReleaseAge: 0\n'),
+    ]);
+
+  it('add resolves <name>/<dist-tag> for the package asked for, with its own age gate off', async () => {
+    // A package named like the tag: the old path grammar served it for `left-pad/latest`.
+    h.registry.addPackument(
+      makePackument({
+        name: 'latest',
+        versions: [{ version: '7.0.0', publishedAt: new Date(daysAgo(400)) }],
+      }),
+    );
+    const dir = await project();
+    const registry = `${base}/strict~pnpm12/`;
+    await configure(dir, registry);
+    const res = await pnpm12(['add', 'left-pad', '@acme/is-odd'], dir, await clientEnv(registry));
+    expect(res.code, res.stdout + res.stderr).toBe(0);
+    expect(await installedVersion(dir, 'left-pad')).toBe('1.1.0');
+    expect(await installedVersion(dir, '@acme/is-odd')).toBe('3.0.0');
+    expect(JSON.parse(await readFile(join(dir, 'package.json'), 'utf8')).dependencies).toEqual({
+      '@acme/is-odd': '^3.0.0',
+      'left-pad': '^1.1.0',
+    });
+  });
+
+  it('a frozen lockfile pinned to blocked versions fails at the refused tarball, and the service stays up', async () => {
+    const dir = await project({ dependencies: { 'left-pad': '1.2.0', '@acme/is-odd': '3.0.1' } });
+    // The lockfile is written through the alert policy, which serves the young versions.
+    await configure(dir, `${base}/watch/`);
+    const locked = await pnpm12(['install'], dir, await clientEnv(`${base}/watch/`));
+    expect(locked.code, locked.stdout + locked.stderr).toBe(0);
+    await rm(join(dir, 'node_modules'), { recursive: true, force: true });
+    const registry = `${base}/strict~pnpm12-ci/`;
+    await configure(dir, registry);
+    // pnpm aborts its other in-flight downloads when one is refused: run it a few times.
+    for (let i = 0; i < 3; i++) {
+      const pinned = await pnpm12(['install', '--frozen-lockfile'], dir, await clientEnv(registry));
+      expect(pinned.code).not.toBe(0);
+      expect(pinned.stdout + pinned.stderr).toMatch(
+        /HTTP 403 for \S+strict~pnpm12-ci\/\S+-(?:1\.2\.0|3\.0\.1)\.tgz/,
+      );
+    }
+    expect((await fetch(`${base}/-/ping`)).status).toBe(200);
+    const after = await project();
+    const ok = await run('npm', ['install', 'left-pad'], after, await clientEnv(`${base}/strict/`));
+    expect(ok.code, ok.stderr).toBe(0);
+    expect(h.service.audit.query({ label: 'pnpm12-ci', outcome: 'blocked' }).entries.length).toBeGreaterThan(
+      0,
+    );
+  });
+});
+
 describe('yarn (classic) through the proxy', () => {
   it('resolves to the newest allowed version, fails on a blocked package and on a pinned blocked tarball', async () => {
     const dir = await project();
-    const registry = `${base}/strict/yarn-ci/`;
+    const registry = `${base}/strict~yarn-ci/`;
     const env = await clientEnv(registry);
     const yarn = (args: string[]) =>
       run(
@@ -269,7 +330,7 @@ describe('yarn (classic) through the proxy', () => {
 describe('bun through the proxy', () => {
   it('resolves to the newest allowed version and fails on a blocked package', async () => {
     const dir = await project();
-    const env = await clientEnv(`${base}/strict/bun-ci/`);
+    const env = await clientEnv(`${base}/strict~bun-ci/`);
     const res = await run(BUN, ['add', 'left-pad', '@acme/is-odd'], dir, env);
     expect(res.code, res.stdout + res.stderr).toBe(0);
     expect(await installedVersion(dir, 'left-pad')).toBe('1.1.0');

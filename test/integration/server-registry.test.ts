@@ -123,12 +123,12 @@ describe('packuments in block mode', () => {
   it('keeps the consumer label in tarball URLs and in the audit log', async () => {
     await start();
     const res = await h.request({
-      url: '/strict/api-image/left-pad',
+      url: '/strict~api-image/left-pad',
       headers: { 'user-agent': 'npm/11.0.0 node/v20' },
     });
     expect(res.status).toBe(200);
     expect(res.json().versions['1.1.0'].dist.tarball).toBe(
-      'http://127.0.0.1:4880/strict/api-image/left-pad/-/left-pad-1.1.0.tgz',
+      'http://127.0.0.1:4880/strict~api-image/left-pad/-/left-pad-1.1.0.tgz',
     );
     const { entries } = h.service.audit.query({});
     expect(entries).toEqual([
@@ -153,12 +153,12 @@ describe('packuments in block mode', () => {
     const bytesAfterOne = h.service.packages.stats().bytes;
     for (let i = 0; i < 50; i++) {
       const res = await h.request({
-        url: `/strict/label-${i}/left-pad`,
+        url: `/strict~label-${i}/left-pad`,
         headers: { 'accept-encoding': 'gzip' },
       });
       expect(res.status).toBe(200);
       expect(res.json().versions['1.1.0'].dist.tarball).toBe(
-        `http://127.0.0.1:4880/strict/label-${i}/left-pad/-/left-pad-1.1.0.tgz`,
+        `http://127.0.0.1:4880/strict~label-${i}/left-pad/-/left-pad-1.1.0.tgz`,
       );
     }
     for (let i = 0; i < 20; i++) {
@@ -196,7 +196,7 @@ describe('packuments in block mode', () => {
       'evil-pkg@null blocklist',
     ]);
     await h.request({ url: '/strict/evil-pkg', headers: { 'user-agent': 'pnpm/10.0.0' } });
-    await h.request({ url: '/strict/ci/evil-pkg', headers: npm });
+    await h.request({ url: '/strict~ci/evil-pkg', headers: npm });
     expect(blocked()).toHaveLength(4);
     h.clock.advance(61 * 60_000);
     await h.request({ url: '/strict/evil-pkg', headers: npm });
@@ -206,7 +206,7 @@ describe('packuments in block mode', () => {
   it('logs hidden versions once per label within the dedupe window', async () => {
     await start();
     for (let i = 0; i < 5; i++) await h.request({ url: '/strict/left-pad' });
-    await h.request({ url: '/strict/other-label/left-pad' });
+    await h.request({ url: '/strict~other-label/left-pad' });
     expect(h.service.audit.query({}).entries.map((e) => e.label)).toEqual(['other-label', null]);
     // A refreshed evaluation with the same hidden versions does not log again within the hour...
     h.clock.advance(20 * 60_000);
@@ -236,8 +236,8 @@ describe('packuments in block mode', () => {
   it('caps the labels and user agents logged per event, so invented ones cannot flood the audit log', async () => {
     await start({ app: { audit: { maxLabelsPerEvent: 3 } } });
     for (let i = 0; i < 10; i++) {
-      await h.request({ url: `/strict/label-${i}/left-pad` });
-      await h.request({ url: `/strict/label-${i}/evil-pkg`, headers: { 'user-agent': `bot/${i}` } });
+      await h.request({ url: `/strict~label-${i}/left-pad` });
+      await h.request({ url: `/strict~label-${i}/evil-pkg`, headers: { 'user-agent': `bot/${i}` } });
     }
     const entries = () => h.service.audit.query({}).entries;
     const count = (outcome: string) => entries().filter((e) => e.outcome === outcome).length;
@@ -246,11 +246,11 @@ describe('packuments in block mode', () => {
     const health = await h.request({ url: '/-/lockwarden/v1/health' });
     expect(health.json()).toMatchObject({ audit: { suppressed: 14 } });
     // Other packages and versions have their own allowance...
-    await h.request({ url: '/strict/label-x/left-pad/-/left-pad-1.2.0.tgz' });
+    await h.request({ url: '/strict~label-x/left-pad/-/left-pad-1.2.0.tgz' });
     expect(count('blocked')).toBe(4);
     // ...and the window starts over.
     h.clock.advance(61 * 60_000);
-    await h.request({ url: '/strict/label-new/evil-pkg' });
+    await h.request({ url: '/strict~label-new/evil-pkg' });
     expect(count('blocked')).toBe(5);
   });
 
@@ -441,7 +441,7 @@ describe('tarballs', () => {
 
   it('refuses a blocked version at the tarball without asking upstream for it', async () => {
     await start();
-    const res = await h.request({ url: '/strict/ci/left-pad/-/left-pad-1.2.0.tgz' });
+    const res = await h.request({ url: '/strict~ci/left-pad/-/left-pad-1.2.0.tgz' });
     expect(res.status).toBe(403);
     expect(res.json().error).toMatch(
       /^left-pad@1\.2\.0 was published 2 days ago .*; blocked by policy strict$/,
@@ -492,7 +492,7 @@ describe('per-version documents, dist-tags, pass-through and writes', () => {
     expect(v.status).toBe(200);
     expect(v.json()).toMatchObject({ name: 'left-pad', version: '1.1.0' });
     expect(v.json().dist.tarball).toBe('http://127.0.0.1:4880/strict/left-pad/-/left-pad-1.1.0.tgz');
-    const latest = await h.request({ url: '/strict/lbl/left-pad/latest' });
+    const latest = await h.request({ url: '/strict~lbl/left-pad/latest' });
     expect(latest.json().version).toBe('1.1.0');
     const hidden = await h.request({ url: '/strict/left-pad/1.2.0' });
     expect(hidden.status).toBe(403);
@@ -501,6 +501,46 @@ describe('per-version documents, dist-tags, pass-through and writes', () => {
     expect(tags.json()).toEqual({ latest: '1.1.0', next: '1.1.0' });
     const scopedTags = await h.request({ url: '/strict/-/package/@acme%2futil/dist-tags' });
     expect(scopedTags.json()).toEqual({ latest: '2.0.0' });
+  });
+
+  it('answers /<name>/<tag> for <name> whatever the tag is called, even when a package has that name', async () => {
+    await start();
+    // Packages named like tags: the old grammar read `left-pad/latest` as package `latest`.
+    h.registry.addPackument(
+      makePackument({ name: 'latest', versions: [{ version: '9.0.0', publishedAt: new Date(daysAgo(90)) }] }),
+    );
+    h.registry.addPackument(
+      makePackument({ name: 'beta', versions: [{ version: '8.0.0', publishedAt: new Date(daysAgo(90)) }] }),
+    );
+    const cases: Array<[string, number, string | RegExp]> = [
+      ['/strict/left-pad/latest', 200, '1.1.0'],
+      ['/strict/left-pad/next', 200, '1.1.0'],
+      ['/strict~latest/left-pad/latest', 200, '1.1.0'],
+      ['/strict/@acme/util/latest', 200, '2.0.0'],
+      ['/strict/@acme%2futil/latest', 200, '2.0.0'],
+      ['/strict/left-pad/beta', 404, /left-pad has no version or dist-tag "beta"/],
+      ['/strict/left-pad/left-pad', 404, /left-pad has no version or dist-tag "left-pad"/],
+      ['/strict/left-pad/9.9.9', 404, /left-pad has no version or dist-tag "9.9.9"$/],
+      ['/strict/left-pad/tag~with!odd(chars)', 404, /left-pad has no version or dist-tag/],
+      ['/strict/fresh-only/latest', 403, /fresh-only@0.1.0 .*cooling-off 7 days/],
+    ];
+    for (const [url, status, expected] of cases) {
+      const res = await h.request({ url });
+      expect(res.status, url).toBe(status);
+      if (status === 200)
+        expect(res.json(), url).toMatchObject({
+          name: url.includes('acme') ? '@acme/util' : 'left-pad',
+          version: expected,
+        });
+      else expect(res.json().error, url).toMatch(expected);
+    }
+    expect(h.registry.requests.some((r) => r.path === '/latest' || r.path === '/beta')).toBe(false);
+    // The label never names the package; it is recorded as the label.
+    await h.request({ url: '/strict~lodash/fresh-only/latest' });
+    expect(h.service.audit.query({ package: 'fresh-only' }).entries[0]).toMatchObject({ label: 'lodash' });
+    const badLabel = await h.request({ url: '/strict~no%20spaces/left-pad' });
+    expect(badLabel.status).toBe(404);
+    expect(badLabel.json().error).toMatch(/is not a consumer label/);
   });
 
   it('refuses publish, unpublish and dist-tag changes as read-only', async () => {
@@ -528,7 +568,7 @@ describe('per-version documents, dist-tags, pass-through and writes', () => {
       body: { 'left-pad': ['1.1.0'] },
     });
     expect(res.status).toBe(404);
-    const search = await h.request({ url: '/strict/ci/-/v1/search?text=pad&size=2' });
+    const search = await h.request({ url: '/strict~ci/-/v1/search?text=pad&size=2' });
     expect(search.status).toBe(404);
     expect(h.registry.requests.map((r) => `${r.method} ${r.url}`)).toEqual([
       'POST /-/npm/v1/security/advisories/bulk',

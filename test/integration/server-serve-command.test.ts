@@ -78,6 +78,9 @@ describe('runServe', () => {
     expect(text).toContain(
       `NPM_CONFIG_REGISTRY=${url}/strict/    # Strict, block mode (from ${join(dir, 'strict.yaml')})`,
     );
+    expect(text).toContain(
+      `Add a consumer label for the audit log after "~": NPM_CONFIG_REGISTRY=${url}/strict~<label>/`,
+    );
 
     const ping = await fetch(`${url}/-/ping`);
     expect(await ping.json()).toEqual({});
