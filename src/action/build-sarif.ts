@@ -5,31 +5,47 @@ import { RULE_IDS, type RuleId } from '../policy/types.js';
 
 export type SarifLevel = 'error' | 'warning' | 'note';
 
-const RULE_TEXT: Record<RuleId, { name: string; short: string; help: string }> = {
+/**
+ * `security-severity` (0.0-10.0) is what code scanning sorts and filters alerts by (9+ critical,
+ * 7+ high, 4+ medium). A version that is not on the registry, a blocked name or a lookalike name
+ * point at tampering; a young, unpopular or untagged version is a risk to review.
+ */
+const RULE_TEXT: Record<RuleId, { name: string; short: string; help: string; severity: string }> = {
+  'not-on-registry': {
+    name: 'NotOnRegistry',
+    short: 'Version is not on the registry',
+    help: 'The registry answered that it does not have this version: it was unpublished, or the lockfile was edited to point at a version that never existed. Pin a version the registry has, and find out where the lockfile entry came from.',
+    severity: '8.0',
+  },
   'cooling-off': {
     name: 'CoolingOff',
     short: 'Version published too recently',
     help: "The version is younger than the policy's coolingOffDays. Wait until it is old enough, pin an older version, or add it to the policy's allow list with a reason.",
+    severity: '5.0',
   },
   popularity: {
     name: 'Popularity',
     short: 'Package has too few weekly downloads',
     help: "The package has fewer weekly downloads than the policy's minWeeklyDownloads. Check that it is the package you meant, then add it to the allow list with a reason.",
+    severity: '4.0',
   },
   typosquatting: {
     name: 'Typosquatting',
     short: 'Package name looks like a popular package',
     help: 'The name is one edit away from a popular package. Use the popular package, or add this name to the allow list with a reason if it is intended.',
+    severity: '7.5',
   },
   'suspicious-version': {
     name: 'SuspiciousVersion',
     short: 'Version has no matching tag in its repository',
     help: 'The version has no tag or release in its GitHub repository, which can mean it was not published from the repository. Verify it, pin a tagged version, or allow it with a reason.',
+    severity: '5.5',
   },
   blocklist: {
     name: 'Blocklist',
     short: "Package is on the policy's block list",
     help: 'The policy blocks this package or version. Remove the dependency or change the block list entry.',
+    severity: '8.0',
   },
 };
 
@@ -46,7 +62,17 @@ export interface SarifLog {
   runs: unknown[];
 }
 
-export function buildSarif(report: Report): SarifLog {
+export interface SarifOptions {
+  /** The tool's home page (the Action's repository). */
+  informationUri?: string;
+  /**
+   * `runAutomationDetails.id`, `category/` form: code scanning keeps one analysis per category,
+   * so two jobs checking different lockfiles do not close each other's alerts.
+   */
+  automationId?: string;
+}
+
+export function buildSarif(report: Report, opts: SarifOptions = {}): SarifLog {
   const rules = RULE_IDS.map((id) => ({
     id,
     name: RULE_TEXT[id].name,
@@ -54,7 +80,7 @@ export function buildSarif(report: Report): SarifLog {
     fullDescription: { text: RULE_TEXT[id].help },
     help: { text: RULE_TEXT[id].help },
     defaultConfiguration: { level: 'error' },
-    properties: { tags: ['security', 'supply-chain'] },
+    properties: { tags: ['security', 'supply-chain'], 'security-severity': RULE_TEXT[id].severity },
   }));
   const results: unknown[] = [];
   for (const f of report.findings) {
@@ -92,9 +118,11 @@ export function buildSarif(report: Report): SarifLog {
             name: 'lockwarden',
             version: report.tool.version,
             semanticVersion: report.tool.version,
+            ...(opts.informationUri ? { informationUri: opts.informationUri } : {}),
             rules,
           },
         },
+        automationDetails: { id: opts.automationId ?? 'lockwarden/' },
         results,
         columnKind: 'utf16CodeUnits',
       },

@@ -136,6 +136,11 @@ export async function run(deps: RunDeps = {}): Promise<void> {
         tempDir: env.RUNNER_TEMP || tmpdir(),
         apiUrl: env.GITHUB_API_URL || 'https://api.github.com',
         cacheDir: resolveCacheDir({ env }),
+        ...(env.GITHUB_SERVER_URL ? { serverUrl: env.GITHUB_SERVER_URL } : {}),
+        // Empty for `uses: ./`: then the checked-out repository is the Action's own.
+        ...(env.GITHUB_ACTION_REPOSITORY || env.GITHUB_REPOSITORY
+          ? { actionRepository: env.GITHUB_ACTION_REPOSITORY || env.GITHUB_REPOSITORY }
+          : {}),
       },
       now: now(),
       createEngine: async (i) => {

@@ -38,6 +38,9 @@ export interface ActionEnvironment {
   apiUrl: string;
   /** lockwarden's cache (`LOCKWARDEN_CACHE_DIR`): facts and lockfile inventories across runs. */
   cacheDir?: string;
+  /** `GITHUB_SERVER_URL` and the Action's own `owner/repo`, for the SARIF tool's home page. */
+  serverUrl?: string;
+  actionRepository?: string;
 }
 
 /** Fact sources for inline mode, created only when inline mode runs. */
@@ -352,7 +355,13 @@ export async function runAction(input: RunActionInput): Promise<ActionResult> {
   if (inputs.sarifFile) {
     const sarifPath = path.resolve(environment.workspace, inputs.sarifFile);
     await mkdir(path.dirname(sarifPath), { recursive: true });
-    await writeFile(sarifPath, `${JSON.stringify(buildSarif(report), null, 2)}\n`);
+    const sarif = buildSarif(report, {
+      ...(environment.serverUrl && environment.actionRepository
+        ? { informationUri: `${environment.serverUrl.replace(/\/+$/, '')}/${environment.actionRepository}` }
+        : {}),
+      automationId: `lockwarden/${inputs.lockfiles.join(',')}/`,
+    });
+    await writeFile(sarifPath, `${JSON.stringify(sarif, null, 2)}\n`);
     outputs.sarif = sarifPath;
   }
 

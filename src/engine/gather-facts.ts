@@ -157,12 +157,8 @@ async function gatherRegistryFacts(
   if (result.status === 'not-found') {
     return refs.map((ref) => {
       const facts: VersionFacts = { ...base, packageKnown: { status: 'ok', value: false } };
-      // A pinned version of a package the registry does not know cannot be judged: say so.
-      if (ref.version !== null) {
-        const missing = registryUnavailable('registry', `${sources.registry.url} does not know ${name}`);
-        if (needs.times) facts.publishedAt = missing;
-        if (needs.tags) facts.repositoryTags = missing;
-      }
+      // A pinned version of a package the registry does not know is not on the registry: a finding.
+      if (ref.version !== null) facts.versionKnown = { status: 'ok', value: false };
       return { version: ref.version, facts };
     });
   }
@@ -186,14 +182,12 @@ async function gatherRegistryFacts(
         return { version, facts };
       }
       if (!Object.hasOwn(packument.versions, version)) {
-        const gone = registryUnavailable(
-          'registry',
-          `${sources.registry.url} has no ${name}@${version} (unpublished?)`,
-        );
-        if (needs.times) facts.publishedAt = gone;
-        if (needs.tags) facts.repositoryTags = gone;
+        // The document was revalidated above when it lacked a pinned version: this is the
+        // registry's answer, not a stale cache.
+        facts.versionKnown = { status: 'ok', value: false };
         return { version, facts };
       }
+      facts.versionKnown = { status: 'ok', value: true };
       if (needs.times && timesMissing) {
         facts.publishedAt = registryUnavailable(
           'registry',

@@ -1,6 +1,7 @@
 // The one engine: every adapter (CLI, Action, service, proxy) reaches a verdict through here.
 import { evaluateCoolingOff } from './cooling-off.js';
 import { blocklistFinding, evaluateLists } from './lists.js';
+import { evaluateNotOnRegistry } from './not-on-registry.js';
 import { evaluatePopularity } from './popularity.js';
 import { evaluateSuspiciousVersion } from './suspicious-version.js';
 import type { Decision, Finding, GuardrailContext, Notice, Verdict } from './types.js';
@@ -21,6 +22,9 @@ export function evaluatePackageLevel(ctx: GuardrailContext): Finding[] {
 
 /** Guardrails that judge one version. */
 export function evaluateVersionLevel(ctx: GuardrailContext): Finding[] {
+  const missing = evaluateNotOnRegistry(ctx);
+  // A version that does not exist has no publish time or tag to judge: the one finding says it all.
+  if (missing.length > 0) return missing;
   return [...evaluateCoolingOff(ctx), ...evaluateSuspiciousVersion(ctx)];
 }
 

@@ -3,8 +3,15 @@
 export type PolicyAction = 'block' | 'alert';
 export type UnavailableAction = 'allow' | 'alert' | 'block';
 
-export type RuleId = 'cooling-off' | 'popularity' | 'typosquatting' | 'suspicious-version' | 'blocklist';
+export type RuleId =
+  | 'not-on-registry'
+  | 'cooling-off'
+  | 'popularity'
+  | 'typosquatting'
+  | 'suspicious-version'
+  | 'blocklist';
 export const RULE_IDS: readonly RuleId[] = [
+  'not-on-registry',
   'cooling-off',
   'popularity',
   'typosquatting',
@@ -71,6 +78,11 @@ export interface VersionFacts {
    * a Fact-unavailable means the registry could not be asked.
    */
   packageKnown?: Fact<boolean>;
+  /**
+   * Whether the registry has this version. `false` is the registry's definite answer (a 404 for
+   * the package, or a packument without the version); an outage is an unavailable fact instead.
+   */
+  versionKnown?: Fact<boolean>;
   /** Raw publish timestamp from the packument `time` map; `null` when the map has no entry. */
   publishedAt?: Fact<string | null>;
   weeklyDownloads?: Fact<WeeklyDownloads>;

@@ -523,6 +523,76 @@ describe('facts that would fail open', () => {
     }
   });
 
+  it('a pinned version the registry answers 404 for is a not-on-registry finding that blocks; an outage stays unavailable', async () => {
+    const cacheDir = mkdtempSync(path.join(tmpdir(), 'lockwarden-cache-'));
+    const registry = await startFakeRegistry({
+      shape: 'public',
+      packuments: [
+        makePackument({ name: 'real-pkg', versions: [{ version: '1.0.0', publishedAt: daysAgo(100) }] }),
+      ],
+    });
+    try {
+      const file = path.join(work, 'policy-missing.json');
+      writeFileSync(file, JSON.stringify({ id: 'missing', coolingOffDays: 7, typosquatting: false }));
+      const dir = writeProject(path.join(work, 'missing-app'), {
+        name: 'missing-app',
+        deps: [
+          { name: 'lodahs', version: '4.17.21' },
+          { name: 'real-pkg', version: '1.0.0' },
+          { name: 'real-pkg-two', version: '2.0.0' },
+        ],
+      });
+      registry.addPackument(
+        makePackument({ name: 'real-pkg-two', versions: [{ version: '1.0.0', publishedAt: daysAgo(100) }] }),
+      );
+      const args = [
+        'audit',
+        dir,
+        '--json',
+        '--policy',
+        file,
+        '--registry',
+        registry.url,
+        '--cache-dir',
+        cacheDir,
+      ];
+      const result = await run(args);
+      const report = JSON.parse(result.stdout) as Report;
+      expect(report.findings.map((f) => `${f.name}@${f.version} ${f.rule} ${f.outcome}`)).toEqual([
+        'lodahs@4.17.21 not-on-registry block',
+        'real-pkg-two@2.0.0 not-on-registry block',
+      ]);
+      expect(report.findings[0]!.message).toBe(
+        'lodahs@4.17.21 is not on the registry: unpublished, or the lockfile was edited (the registry does not know lodahs at all)',
+      );
+      expect(report.findings[1]!.message).toBe(
+        'real-pkg-two@2.0.0 is not on the registry: unpublished, or the lockfile was edited',
+      );
+      expect(report.summary).toMatchObject({ blocked: 2, unavailable: 0 });
+      expect(result.code).toBe(1);
+
+      // The same lockfile against a registry that is down: facts are unavailable, not findings.
+      const down = await run([
+        'audit',
+        dir,
+        '--json',
+        '--policy',
+        file,
+        '--registry',
+        'http://127.0.0.1:9/',
+        '--cache-dir',
+        mkdtempSync(path.join(tmpdir(), 'lockwarden-cache-')),
+      ]);
+      const downReport = JSON.parse(down.stdout) as Report;
+      expect(new Set(downReport.findings.map((f) => `${f.rule} ${f.outcome}`))).toEqual(
+        new Set(['cooling-off unavailable']),
+      );
+    } finally {
+      await registry.close();
+      rmSync(cacheDir, { recursive: true, force: true });
+    }
+  });
+
   it('check resolves the latest version when a ranged list entry needs one, even under a name-only policy', async () => {
     const cacheDir = mkdtempSync(path.join(tmpdir(), 'lockwarden-cache-'));
     const registry = await startFakeRegistry({ shape: 'mirror', packuments: PACKUMENTS });

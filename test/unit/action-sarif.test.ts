@@ -70,6 +70,27 @@ describe('buildSarif', () => {
     expect(byRule['cooling-off:note']!.message.text).toContain('(source: registry)');
   });
 
+  it('gives every rule a security-severity, and the run its home page and category', () => {
+    const withOptions = buildSarif(report, {
+      informationUri: 'https://github.example/acme/lockwarden',
+      automationId: 'lockwarden/package-lock.json/',
+    }).runs[0] as SarifRun & {
+      tool: { driver: { informationUri?: string; rules: { properties: Record<string, unknown> }[] } };
+      automationDetails: { id: string };
+    };
+    expect(withOptions.tool.driver.informationUri).toBe('https://github.example/acme/lockwarden');
+    expect(withOptions.automationDetails).toEqual({ id: 'lockwarden/package-lock.json/' });
+    for (const rule of withOptions.tool.driver.rules) {
+      const severity = Number(rule.properties['security-severity']);
+      expect(typeof rule.properties['security-severity']).toBe('string');
+      expect(severity).toBeGreaterThan(0);
+      expect(severity).toBeLessThanOrEqual(10);
+    }
+    expect((run as unknown as { automationDetails: { id: string } }).automationDetails.id).toBe(
+      'lockwarden/',
+    );
+  });
+
   it('is plain JSON', () => {
     expect(JSON.parse(JSON.stringify(sarif))).toEqual(sarif);
   });

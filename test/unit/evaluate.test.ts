@@ -114,6 +114,60 @@ describe('evaluateVersion precedence', () => {
     expect(verdict.notices.map((n) => n.kind)).toEqual(['unknown-package']);
   });
 
+  it.each([
+    [
+      'the package',
+      { packageKnown: { status: 'ok', value: false }, versionKnown: { status: 'ok', value: false } },
+      'block',
+      'block',
+    ],
+    [
+      'the version',
+      { packageKnown: { status: 'ok', value: true }, versionKnown: { status: 'ok', value: false } },
+      'block',
+      'block',
+    ],
+    [
+      'the version, under alert',
+      { packageKnown: { status: 'ok', value: true }, versionKnown: { status: 'ok', value: false } },
+      'alert',
+      'alert',
+    ],
+  ] as const)(
+    'a registry without %s is a not-on-registry finding (action %s)',
+    (_what, facts, action, decision) => {
+      const policy = makePolicy({ ...base, action });
+      const verdict = evaluateVersion(
+        makeContext({ name: 'lodahs', version: '4.17.21', policy, facts: facts as VersionFacts }),
+      );
+      expect(verdict.decision).toBe(decision);
+      expect(verdict.findings).toHaveLength(1);
+      expect(verdict.findings[0]).toMatchObject({ rule: 'not-on-registry', outcome: action, effect: action });
+      expect(verdict.findings[0]!.message).toMatch(
+        /^lodahs@4\.17\.21 is not on the registry: unpublished, or the lockfile was edited/,
+      );
+      expect(verdict.findings[0]!.hint).not.toMatch(/retry|reachable/);
+    },
+  );
+
+  it('an outage stays unavailable, never not-on-registry', () => {
+    const verdict = evaluateVersion(makeContext({ policy: makePolicy({ ...base }), facts: down }));
+    expect(verdict.findings.map((f) => `${f.rule} ${f.outcome}`)).toEqual(['cooling-off unavailable']);
+  });
+
+  it('an allow entry still lets a missing version through, as it does every guardrail', () => {
+    const policy = makePolicy({ ...base, allow: [{ package: 'lodahs', reason: 'vendored' }] });
+    const verdict = evaluateVersion(
+      makeContext({
+        name: 'lodahs',
+        version: '1.0.0',
+        policy,
+        facts: { versionKnown: { status: 'ok', value: false } },
+      }),
+    );
+    expect(verdict.decision).toBe('allow');
+  });
+
   it('the blocklist finding names the entry and reason', () => {
     const policy = makePolicy({ block: [{ package: 'event-stream@3.3.6', reason: 'compromised' }] });
     const verdict = evaluateVersion(makeContext({ name: 'event-stream', version: '3.3.6', policy }));
