@@ -2,6 +2,7 @@
 // outcome, annotations, summary, outputs). `main.ts` renders it; tests call it directly.
 import { mkdir, readFile, writeFile } from 'node:fs/promises';
 import path from 'node:path';
+import { mapConcurrent } from '../engine/map-concurrent.js';
 import { buildReport, type Report, type ReportFinding } from '../engine/report.js';
 import { runAudit } from '../engine/run-audit.js';
 import { LockwardenError } from '../errors.js';
@@ -12,6 +13,7 @@ import {
   readLockfile,
   readLockfileText,
   type SkippedEntry,
+  workspaceFolders,
 } from '../lockfile/read-lockfile.js';
 import type { Policy, PopularIndex } from '../policy/types.js';
 import type { Sources } from '../sources/types.js';
@@ -149,6 +151,23 @@ function baseReader(input: RunActionInput, base: BaseCommit): (file: string) => 
     });
 }
 
+/**
+ * The workspace package.json files of the base lockfile, read at the base commit too: without
+ * them Arborist sees no workspaces, and a monorepo's every workspace would look new in the diff.
+ */
+async function readBaseWorkspaceManifests(
+  lockfileText: string,
+  dir: string,
+  read: (file: string) => Promise<BaseFile>,
+): Promise<Map<string, string>> {
+  const manifests = new Map<string, string>();
+  await mapConcurrent(workspaceFolders(lockfileText, { insideOnly: true }), 8, async (folder) => {
+    const found = await read(joinRepoPath(dir, `${folder}/package.json`));
+    if (found.found) manifests.set(folder, found.text);
+  });
+  return manifests;
+}
+
 async function planLockfile(
   file: string,
   input: RunActionInput,
@@ -181,6 +200,7 @@ async function planLockfile(
         baseLock.text,
         basePackageJson.found ? basePackageJson.text : undefined,
         path.posix.basename(file),
+        await readBaseWorkspaceManifests(baseLock.text, dir, read),
       );
     }
   } catch (err) {

@@ -1,5 +1,8 @@
 // What a pull request changes in a lockfile, so the Action can check only what is new.
 // Compared by name@version: where a package sits in the tree does not change what was published.
+// One exception: a version that moves into a location where the base had another version of the
+// same package (`node_modules/debug` 4.3.3 → 4.4.3, 4.4.3 already nested elsewhere) is an update
+// of that location, as a reviewer reads it, and is checked like one.
 // The same name@version with another `resolved` or `integrity` is a change too: it can be another
 // tarball (a different registry, a tampered lockfile), and must be checked again.
 import semver from 'semver';
@@ -8,7 +11,10 @@ import type { LockfileEntry, LockfileInventory, SkippedEntry } from './read-lock
 export interface LockfileDiff {
   /** name@version in head whose name is not in base at all. */
   added: LockfileEntry[];
-  /** name@version in head, not in base, for a name base has at other versions. */
+  /**
+   * name@version in head, not in base, for a name base has at other versions; or in base too,
+   * but now at a location where base had another version of it (`from` then lists those).
+   */
   updated: { name: string; from: string[]; to: LockfileEntry }[];
   /** name@version in both, whose `resolved` or `integrity` differs between base and head. */
   sourceChanged: { from: LockfileEntry; to: LockfileEntry; fields: ('resolved' | 'integrity')[] }[];
@@ -40,6 +46,7 @@ export function diffInventories(base: LockfileInventory | null, head: LockfileIn
   const baseVersions = versionsByName(base.entries);
   const headVersions = versionsByName(head.entries);
   const baseEntries = new Map(base.entries.map((e) => [entryKey(e), e]));
+  const baseAtLocation = versionsByLocation(base.entries);
   const added: LockfileEntry[] = [];
   const updated: LockfileDiff['updated'] = [];
   const sourceChanged: LockfileDiff['sourceChanged'] = [];
@@ -52,8 +59,10 @@ export function diffInventories(base: LockfileInventory | null, head: LockfileIn
       const fields: ('resolved' | 'integrity')[] = [];
       if (same.resolved !== entry.resolved) fields.push('resolved');
       if (same.integrity !== entry.integrity) fields.push('integrity');
+      const replaced = replacedAtNewLocations(entry, same, baseAtLocation);
+      if (replaced.length > 0) updated.push({ name: entry.name, from: sortVersions(replaced), to: entry });
       if (fields.length > 0) sourceChanged.push({ from: same, to: entry, fields });
-      else unchanged++;
+      if (replaced.length === 0 && fields.length === 0) unchanged++;
     } else if (before === undefined) {
       added.push(entry);
     } else {
@@ -81,6 +90,42 @@ function entryKey(e: { name: string; version: string }): string {
 /** A git dependency moved to another commit, or a tarball to another URL, is new. */
 function skippedKey(s: SkippedEntry): string {
   return `${s.name}\0${s.spec}`;
+}
+
+/** Location key + name → the versions base had there (one, in a well-formed lockfile). */
+function versionsByLocation(entries: readonly LockfileEntry[]): Map<string, Set<string>> {
+  const map = new Map<string, Set<string>>();
+  for (const e of entries) {
+    for (const l of e.locations) {
+      const id = `${l.key}\0${e.name}`;
+      let versions = map.get(id);
+      if (versions === undefined) {
+        versions = new Set();
+        map.set(id, versions);
+      }
+      versions.add(e.version);
+    }
+  }
+  return map;
+}
+
+/**
+ * The base versions `entry` replaced at locations it did not hold in base: empty when it only
+ * kept its places (or took free ones, as a newly nested copy does).
+ */
+function replacedAtNewLocations(
+  entry: LockfileEntry,
+  before: LockfileEntry,
+  baseAtLocation: Map<string, Set<string>>,
+): string[] {
+  const held = new Set(before.locations.map((l) => l.key));
+  const replaced = new Set<string>();
+  for (const l of entry.locations) {
+    if (held.has(l.key)) continue;
+    for (const v of baseAtLocation.get(`${l.key}\0${entry.name}`) ?? [])
+      if (v !== entry.version) replaced.add(v);
+  }
+  return [...replaced];
 }
 
 function versionsByName(entries: readonly LockfileEntry[]): Map<string, Set<string>> {

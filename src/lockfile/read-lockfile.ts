@@ -2,7 +2,7 @@
 // Arborist's virtual tree (no install, no network) gives the same view npm itself has:
 // aliases resolved to real names, links and workspaces told apart, bundled dependencies marked.
 import { createHash } from 'node:crypto';
-import { mkdtemp, readFile, rm, stat, writeFile } from 'node:fs/promises';
+import { mkdir, mkdtemp, readFile, rm, stat, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import Arborist from '@npmcli/arborist';
@@ -154,8 +154,12 @@ async function readCachedInventory(
   return inventory;
 }
 
-/** Folders of the `packages` map outside node_modules (workspaces and linked folders). */
-function workspaceFolders(text: string): string[] {
+/**
+ * Folders of the `packages` map outside node_modules (workspaces and linked folders), relative to
+ * the lockfile's directory. Arborist reads each one's package.json to know the workspaces.
+ * `insideOnly` drops link targets outside the project (`../shared`).
+ */
+export function workspaceFolders(text: string, opts: { insideOnly?: boolean } = {}): string[] {
   let doc: unknown;
   try {
     doc = JSON.parse(text);
@@ -167,19 +171,29 @@ function workspaceFolders(text: string): string[] {
   return Object.keys(packages)
     .filter((k) => k !== '' && !k.startsWith('node_modules/') && !k.includes('/node_modules/'))
     .filter((k) => !path.isAbsolute(k))
+    .filter((k) => !opts.insideOnly || isInsideFolder(k))
     .sort();
+}
+
+/** A folder that stays inside the project: no `..` step, no absolute path, no drive. */
+function isInsideFolder(folder: string): boolean {
+  const normal = path.posix.normalize(toPosix(folder));
+  return normal !== '..' && !normal.startsWith('../') && !path.isAbsolute(normal) && !/^[a-z]:/i.test(normal);
 }
 
 /**
  * Reads a lockfile given only its text (the base side of a pull request, fetched from git).
  * `name` is how the lockfile is named in messages and locations (`package-lock.json`, or a
  * path ending in `npm-shrinkwrap.json`). Without `packageJsonText`, the root's dependencies
- * come from the lockfile's own root entry.
+ * come from the lockfile's own root entry. `workspaceManifests` maps the folders of
+ * `workspaceFolders(lockfileText)` to their package.json text at the same commit: without them
+ * Arborist does not see the workspaces, and every one of them would look new against the head.
  */
 export async function readLockfileText(
   lockfileText: string,
   packageJsonText: string | undefined,
   name: string,
+  workspaceManifests?: ReadonlyMap<string, string>,
 ): Promise<LockfileInventory> {
   const dirName = path.posix.basename(path.posix.dirname(toPosix(name)));
   return readCopy(
@@ -187,6 +201,7 @@ export async function readLockfileText(
     packageJsonText,
     name,
     dirName === '' || dirName === '.' ? '(root)' : dirName,
+    workspaceManifests,
   );
 }
 
@@ -195,11 +210,19 @@ async function readCopy(
   packageJsonText: string | undefined,
   name: string,
   fallbackRoot: string,
+  workspaceManifests?: ReadonlyMap<string, string>,
 ): Promise<LockfileInventory> {
   const fileName = path.basename(name) === SHRINKWRAP ? SHRINKWRAP : PACKAGE_LOCK;
   const tempDir = await mkdtemp(path.join(tmpdir(), 'lockwarden-lockfile-'));
   try {
     if (packageJsonText !== undefined) await writeFile(path.join(tempDir, 'package.json'), packageJsonText);
+    for (const [folder, text] of workspaceManifests ?? []) {
+      // Folder names come from a lockfile: none may write outside the copy.
+      if (!isInsideFolder(folder) || folder === '' || folder === '.') continue;
+      const dir = path.join(tempDir, ...toPosix(folder).split('/'));
+      await mkdir(dir, { recursive: true });
+      await writeFile(path.join(dir, 'package.json'), text);
+    }
     await writeFile(path.join(tempDir, fileName), lockfileText);
     return await loadInventory({
       projectDir: tempDir,

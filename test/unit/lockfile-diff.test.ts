@@ -89,6 +89,51 @@ describe('diffInventories', () => {
     expect(render(diff)).toEqual(expected);
   });
 
+  it('a version moved into a hoisted location is an update of it, not a removal', () => {
+    // base: debug 4.3.3 hoisted, 4.4.3 nested under a; head: 4.4.3 hoisted, the nested copy gone.
+    const at = (name: string, version: string, key: string) =>
+      makeLockfileEntry({ name, version, locations: [{ file: 'package-lock.json', line: 1, key }] });
+    const base = makeInventory([], {
+      entries: [
+        at('a', '1.0.0', 'node_modules/a'),
+        at('debug', '4.3.3', 'node_modules/debug'),
+        at('debug', '4.4.3', 'node_modules/a/node_modules/debug'),
+      ],
+    });
+    const head = makeInventory([], {
+      entries: [at('a', '1.0.0', 'node_modules/a'), at('debug', '4.4.3', 'node_modules/debug')],
+    });
+    const diff = diffInventories(base, head);
+    expect(render(diff)).toEqual({
+      added: [],
+      updated: ['debug: 4.3.3 -> 4.4.3'],
+      removed: ['debug@4.3.3'],
+      unchanged: 1,
+    });
+    expect(diff.updated[0]!.to).toBe(head.entries[1]);
+    // A new nested copy of a kept version takes a free place: nothing is replaced.
+    const nested = makeInventory([], {
+      entries: [
+        at('a', '1.0.0', 'node_modules/a'),
+        at('debug', '4.3.3', 'node_modules/debug'),
+        makeLockfileEntry({
+          name: 'debug',
+          version: '4.4.3',
+          locations: [
+            { file: 'package-lock.json', line: 1, key: 'node_modules/a/node_modules/debug' },
+            { file: 'package-lock.json', line: 2, key: 'node_modules/b/node_modules/debug' },
+          ],
+        }),
+      ],
+    });
+    expect(render(diffInventories(base, nested))).toEqual({
+      added: [],
+      updated: [],
+      removed: [],
+      unchanged: 3,
+    });
+  });
+
   it('hands back the head entries themselves, with their locations and paths', () => {
     const head = makeInventory(['a@2.0.0', 'b@1.0.0']);
     const diff = diffInventories(makeInventory(['a@1.0.0']), head);

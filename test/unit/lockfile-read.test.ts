@@ -8,6 +8,7 @@ import {
   type LockfileInventory,
   readLockfile,
   readLockfileText,
+  workspaceFolders,
 } from '../../src/lockfile/read-lockfile.js';
 import { createTempProjects, makeV3LockText } from '../helpers/lockfile-builders.js';
 
@@ -505,6 +506,34 @@ describe('readLockfileText', () => {
     ]);
     expect(inventory.entries[0]!.locations[0]!.file).toBe(name);
     expect(inventory.warnings).toEqual([]);
+  });
+
+  it('sees the workspaces when given their manifests, and keeps folders outside the project out', async () => {
+    const rootManifest = { name: 'mono', version: '1.0.0', workspaces: ['packages/*'] };
+    const text = makeV3LockText(
+      {
+        'node_modules/w': { resolved: 'packages/w', link: true },
+        'packages/w': { name: 'w', version: '1.0.0' },
+        'node_modules/shared': { resolved: '../shared', link: true },
+        '../shared': { name: 'shared', version: '1.0.0' },
+      },
+      { ...rootManifest },
+    );
+    expect(workspaceFolders(text)).toEqual(['../shared', 'packages/w']);
+    expect(workspaceFolders(text, { insideOnly: true })).toEqual(['packages/w']);
+    const without = await readLockfileText(text, JSON.stringify(rootManifest), 'package-lock.json');
+    const withManifests = await readLockfileText(
+      text,
+      JSON.stringify(rootManifest),
+      'package-lock.json',
+      new Map([
+        ['packages/w', JSON.stringify({ name: 'w', version: '1.0.0' })],
+        ['../../escaped', '{}'],
+      ]),
+    );
+    const spec = (i: typeof without) => i.skipped.find((s) => s.name === 'w')?.spec;
+    expect(spec(without)).toBe('file:packages/w');
+    expect(spec(withManifests)).toBe('workspace');
   });
 
   it('reports errors under the given name, not a temp path', async () => {
