@@ -426,9 +426,9 @@ describe('check API', () => {
       effect: 'block',
     });
     const logged = h.service.audit.query({ source: 'ci' }).entries;
-    // Newest first; an unknown name has no publish time, which the policy's onUnavailable turns into an alert.
+    // Newest first; a pinned version of a name the registry does not know is not on the registry.
     expect(logged.map((e) => [e.package, e.version, e.rule, e.outcome, e.label, e.userAgent])).toEqual([
-      ['expres', '1.0.0', 'cooling-off', 'alert', 'pipeline-7', 'lockwarden-action/0.1.0'],
+      ['expres', '1.0.0', 'not-on-registry', 'blocked', 'pipeline-7', 'lockwarden-action/0.1.0'],
       ['expres', '1.0.0', 'typosquatting', 'blocked', 'pipeline-7', 'lockwarden-action/0.1.0'],
       ['left-pad', '1.2.0', 'cooling-off', 'blocked', 'pipeline-7', 'lockwarden-action/0.1.0'],
     ]);
