@@ -1,11 +1,17 @@
 // Raw access to the upstream registry for what is not a document to evaluate: tarball bytes
 // (streamed, never buffered or altered) and the endpoints passed through (audit, search, keys).
 // Every URL is built from the upstream's origin or checked against it: a client can never make
-// the service talk to another host. Only a tarball redirect the upstream itself answers with
-// (a download CDN) leads elsewhere, and never to anything but http(s).
+// the service talk to another host, and a tarball redirect is followed only to the upstream's
+// origin and the --tarball-origin hosts. Connections go through the shared dispatcher (npm's
+// proxy and TLS settings, the name cache).
 import type { Readable } from 'node:stream';
-import { Agent, request, errors as undiciErrors } from 'undici';
-import { KEEP_ALIVE_TIMEOUT_THRESHOLD_MS } from '../src/sources/http-client.js';
+import { request, errors as undiciErrors } from 'undici';
+import {
+  type CachedLookup,
+  createCachedLookup,
+  createDispatcher,
+  type NetworkConfig,
+} from '../src/sources/http-dispatcher.js';
 
 export interface UpstreamResponse {
   statusCode: number;
@@ -14,13 +20,24 @@ export interface UpstreamResponse {
 }
 
 export interface UpstreamOptions {
-  /** Registry base URL with a trailing slash. */
+  /** Registry base URL with a trailing slash; `user:password@` in it becomes Basic auth. */
   url: string;
+  /** Bearer token for the registry (npm's `_authToken`). */
   token?: string;
+  /** A ready `authorization` header for the registry (npm's `_auth`, `username`/`_password`). */
+  authorization?: string;
   /** Other origins tarballs may be served from (a registry with a separate download host). */
   tarballOrigins?: readonly string[];
+  /** Proxy and TLS settings, as npm's configuration gives them. */
+  network?: NetworkConfig;
   headersTimeoutMs?: number;
   bodyTimeoutMs?: number;
+  /** Total deadline of one upstream request, body included (a tarball streamed to a client too). */
+  timeoutMs?: number;
+  connectTimeoutMs?: number;
+  /** Connect failures of GET/HEAD requests are retried this often within the deadline. */
+  retries?: number;
+  lookup?: CachedLookup;
   userAgent?: string;
 }
 
@@ -53,19 +70,31 @@ export class UpstreamError extends Error {
 }
 
 export function createUpstream(options: UpstreamOptions): Upstream {
-  const base = new URL(options.url);
+  const given = new URL(options.url);
+  const basic =
+    given.username || given.password
+      ? `Basic ${Buffer.from(`${decodeURIComponent(given.username)}:${decodeURIComponent(given.password)}`).toString('base64')}`
+      : undefined;
+  // Credentials never travel in the URL: they become a header sent to the registry's origin only.
+  const base = new URL(given.href);
+  base.username = '';
+  base.password = '';
   const origins = new Set([base.origin, ...(options.tarballOrigins ?? []).map((o) => new URL(o).origin)]);
-  const agent = new Agent({
-    keepAliveTimeout: 10_000,
-    keepAliveTimeoutThreshold: KEEP_ALIVE_TIMEOUT_THRESHOLD_MS,
+  const authorization = options.token ? `Bearer ${options.token}` : (options.authorization ?? basic);
+  const timeoutMs = options.timeoutMs ?? 300_000;
+  const retries = options.retries ?? 2;
+  const agent = createDispatcher({
     connections: 64,
-    headersTimeout: options.headersTimeoutMs ?? 15_000,
-    bodyTimeout: options.bodyTimeoutMs ?? 60_000,
+    connectTimeoutMs: options.connectTimeoutMs ?? 5_000,
+    headersTimeoutMs: options.headersTimeoutMs ?? 15_000,
+    bodyTimeoutMs: options.bodyTimeoutMs ?? 60_000,
+    lookup: options.lookup ?? createCachedLookup(),
+    ...(options.network ? { network: options.network } : {}),
   });
 
   function authFor(url: URL): Record<string, string> {
-    // The token is for the registry; a separate tarball host does not get it.
-    return options.token && url.origin === base.origin ? { authorization: `Bearer ${options.token}` } : {};
+    // The credentials are for the registry; a separate tarball host does not get them.
+    return authorization && url.origin === base.origin ? { authorization } : {};
   }
 
   async function send(
@@ -73,30 +102,47 @@ export function createUpstream(options: UpstreamOptions): Upstream {
     method: string,
     headers: Record<string, string>,
     body?: Buffer,
-    redirected = false,
   ): Promise<UpstreamResponse> {
-    // A redirect target is chosen by the upstream (a download CDN), not by a client.
-    if (!redirected && !origins.has(url.origin))
+    if (!origins.has(url.origin))
       throw new UpstreamError(502, `refusing to fetch ${url.origin}: not the upstream registry`);
-    try {
-      const res = await request(url, {
-        method: method as 'GET',
-        headers: {
-          ...(options.userAgent ? { 'user-agent': options.userAgent } : {}),
-          ...headers,
-          ...authFor(url),
-        },
-        body,
-        dispatcher: agent,
-      });
-      return { statusCode: res.statusCode, headers: res.headers, body: res.body };
-    } catch (err) {
-      const timeout =
-        err instanceof undiciErrors.HeadersTimeoutError ||
-        err instanceof undiciErrors.BodyTimeoutError ||
-        err instanceof undiciErrors.ConnectTimeoutError;
-      const reason = err instanceof Error ? err.message : String(err);
-      throw new UpstreamError(timeout ? 504 : 502, `upstream registry ${url.origin} failed: ${reason}`);
+    // One deadline over headers and body: a trickling upstream cannot hold a client (or a
+    // connection of the pool) for longer, however often a byte arrives.
+    const signal = AbortSignal.timeout(timeoutMs);
+    for (let attempt = 0; ; attempt++) {
+      try {
+        const res = await request(url, {
+          method: method as 'GET',
+          headers: {
+            ...(options.userAgent ? { 'user-agent': options.userAgent } : {}),
+            ...headers,
+            ...authFor(url),
+          },
+          body,
+          signal,
+          dispatcher: agent,
+        });
+        return { statusCode: res.statusCode, headers: res.headers, body: res.body };
+      } catch (err) {
+        // A request that never reached the upstream (name lookup, connect) is safe to send again.
+        if (
+          attempt < retries &&
+          !signal.aborted &&
+          isConnectFailure(err) &&
+          (method === 'GET' || method === 'HEAD')
+        )
+          continue;
+        const timeout =
+          signal.aborted ||
+          err instanceof undiciErrors.HeadersTimeoutError ||
+          err instanceof undiciErrors.BodyTimeoutError ||
+          err instanceof undiciErrors.ConnectTimeoutError;
+        const reason = signal.aborted
+          ? `no response within ${timeoutMs} ms`
+          : err instanceof Error
+            ? describeCause(err)
+            : String(err);
+        throw new UpstreamError(timeout ? 504 : 502, `upstream registry ${url.origin} failed: ${reason}`);
+      }
     }
   }
 
@@ -113,7 +159,7 @@ export function createUpstream(options: UpstreamOptions): Upstream {
     async fetchTarball(raw, headers = {}) {
       let url = new URL(raw);
       for (let hop = 0; ; hop++) {
-        const res = await send(url, 'GET', headers, undefined, hop > 0);
+        const res = await send(url, 'GET', headers);
         if (!REDIRECT_STATUSES.has(res.statusCode)) return res;
         res.body.resume();
         const location = res.headers.location;
@@ -141,8 +187,15 @@ export function createUpstream(options: UpstreamOptions): Upstream {
             502,
             `${from} redirected from https to http (${next.origin}); not followed`,
           );
-        // Credentials are for the registry: authFor only adds the token on its origin, and a
-        // header the caller passed is dropped once the redirect leaves the origin it was meant for.
+        // The `dist.tarball` check holds for redirects too: only the upstream and the
+        // --tarball-origin hosts are followed, never a host the upstream names on the fly.
+        if (!origins.has(next.origin))
+          throw new UpstreamError(
+            502,
+            `${from} redirected to ${next.origin}, which is not the upstream registry; allow it with --tarball-origin`,
+          );
+        // Credentials are for the registry: authFor only adds them on its origin, and a header
+        // the caller passed is dropped once the redirect leaves the origin it was meant for.
         if (next.origin !== url.origin) {
           headers = Object.fromEntries(
             Object.entries(headers).filter(([k]) => k.toLowerCase() !== 'authorization'),
@@ -159,4 +212,22 @@ export function createUpstream(options: UpstreamOptions): Upstream {
       return agent.close();
     },
   };
+}
+
+const CONNECT_FAILURES = new Set([
+  'ECONNREFUSED',
+  'ENOTFOUND',
+  'EAI_AGAIN',
+  'UND_ERR_CONNECT_TIMEOUT',
+  'EHOSTUNREACH',
+]);
+
+function isConnectFailure(err: unknown): boolean {
+  const e = err as { code?: string; cause?: { code?: string } };
+  return CONNECT_FAILURES.has(e.code ?? '') || CONNECT_FAILURES.has(e.cause?.code ?? '');
+}
+
+function describeCause(err: Error): string {
+  const cause = (err as { cause?: { code?: string; message?: string } }).cause;
+  return cause?.code && !err.message.includes(cause.code) ? `${err.message} (${cause.code})` : err.message;
 }

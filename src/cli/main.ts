@@ -43,7 +43,7 @@ Options (audit, check):
   --only NAME            audit only this package (repeatable)
   --lockfile FILE        lockfile name inside dir (package-lock.json or npm-shrinkwrap.json)
   --concurrency N        packages examined at once (default 32)
-  --timeout MS           time allowed for each upstream response (default 10000)
+  --timeout MS           deadline of each upstream request, body included (default 60000; 10000 to the headers)
   --retries N            retries on network errors, 5xx and 429 (default 2)
   --stats                print upstream request and byte counts on stderr
   -h, --help             this help

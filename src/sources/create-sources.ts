@@ -110,7 +110,7 @@ export async function resolveSourceConfig(opts: {
     ...(flags.noCache
       ? {}
       : { cacheDir: resolveCacheDir({ env, ...(flags.cacheDir ? { override: flags.cacheDir } : {}) }) }),
-    http: timeoutMs === undefined ? {} : { headersTimeoutMs: timeoutMs, bodyTimeoutMs: timeoutMs },
+    http: timeoutMs === undefined ? {} : { timeoutMs, headersTimeoutMs: timeoutMs, bodyTimeoutMs: timeoutMs },
   };
 }
 

@@ -1,5 +1,6 @@
-// One HTTP client for every fact source: a keep-alive undici Agent, a concurrency cap, timeouts,
-// retries with backoff, decompression and a body-size limit. Failures come back as values that
+// One HTTP client for every fact source and the Action: undici over the shared dispatcher (npm's
+// proxy and TLS settings, a name cache), a queue and a circuit breaker per origin, a total
+// deadline per request, retries with backoff, decompression and a body-size limit. Failures come back as values that
 // name the source and the URL, so one slow or broken upstream never throws through the engine.
 
 import type { Readable } from 'node:stream';
@@ -13,17 +14,31 @@ import {
   inflateSync,
   type ZlibOptions,
 } from 'node:zlib';
-import { Agent, request } from 'undici';
+import { request } from 'undici';
+import { type BreakerSnapshot, type CircuitBreaker, createCircuitBreaker } from './circuit-breaker.js';
+import {
+  type CachedLookup,
+  createCachedLookup,
+  createDispatcher,
+  type NetworkConfig,
+} from './http-dispatcher.js';
 import type { SourceStats } from './types.js';
 
 export interface HttpClientOptions {
-  /** Requests in flight at once across all sources. */
+  /** Requests in flight at once to one origin; each origin has its own queue and connection pool. */
   maxConcurrency?: number;
-  /** Time allowed until the response headers arrive. */
+  /**
+   * Total deadline of one request, from the first attempt to the last body byte, backoff and
+   * retries included: a trickling body fails on time however often a byte arrives.
+   */
+  timeoutMs?: number;
+  /** Time allowed per attempt until the response headers arrive. */
   headersTimeoutMs?: number;
   /** Longest silence allowed between two chunks of the body. */
   bodyTimeoutMs?: number;
-  /** Retries after the first attempt (network errors, 5xx, 429). */
+  /** Time allowed to open a connection (name lookup included); short, so a retry fits the deadline. */
+  connectTimeoutMs?: number;
+  /** Retries after the first attempt (network errors, timeouts, 5xx, 429) within the deadline. */
   retries?: number;
   /** First backoff delay; doubles per retry, with jitter. */
   backoffBaseMs?: number;
@@ -31,28 +46,41 @@ export interface HttpClientOptions {
   /** A `Retry-After` above this is not waited for: the request fails at once. */
   retryAfterCapMs?: number;
   /**
-   * After this many requests to one origin in a row fail (retries exhausted), further requests to
-   * it fail at once for `breakerCooldownMs`, naming the last failure: an upstream that is down
-   * costs one timeout per run, not one per package. 0 disables.
+   * After this many attempts to one origin in a row fail (name resolution, connect, timeout, 5xx),
+   * every further attempt to it (queued requests and retries included) fails at once for
+   * `breakerCooldownMs`, naming the last failure; then one probe decides. 0 disables.
    */
   breakerThreshold?: number;
   breakerCooldownMs?: number;
   /** Decoded bodies above this fail with 'document too large'. */
   maxBodyBytes?: number;
   userAgent?: string;
+  /** Proxy and TLS settings, as npm's configuration gives them. */
+  network?: NetworkConfig;
   /** Injected so tests can record backoff delays instead of sleeping through them. */
   sleep?: (ms: number) => Promise<void>;
   random?: () => number;
+  /** The breakers' clock, injected like `sleep`. */
+  now?: () => number;
+  /** Name cache (shared between clients of one process); a fresh one per client by default. */
+  lookup?: CachedLookup;
 }
 
 export interface HttpRequest {
   url: string;
   /** Names the upstream in failure reasons (`registry`, `downloads API`, `GitHub API`). */
   source: string;
+  /** GET by default; only GET and HEAD are retried after the request may have reached the server. */
+  method?: 'GET' | 'HEAD' | 'POST' | 'PATCH' | 'PUT' | 'DELETE';
+  body?: string | Buffer;
   headers?: Record<string, string>;
   /** Counters of the calling source, incremented per attempt. */
   stats?: SourceStats;
   maxBodyBytes?: number;
+  /** Overrides the client's deadline for this request. */
+  timeoutMs?: number;
+  /** False: a redirect is returned as the response (same-origin redirects are followed otherwise). */
+  followRedirects?: boolean;
   /**
    * Whether a status is worth retrying. Defaults to 5xx and 429; sources with their own
    * meaning for a status (GitHub's exhausted rate limit) return false to handle it themselves.
@@ -66,83 +94,122 @@ export type HttpResult =
   | { status: 'response'; statusCode: number; headers: HttpHeaders; body: Buffer; url: string }
   | { status: 'unavailable'; source: string; reason: string };
 
+/** What /health and reports say about one upstream origin. */
+export interface OriginHealth extends BreakerSnapshot {
+  origin: string;
+  /** The source that last asked it (`registry`, `downloads API`, ...). */
+  source: string;
+}
+
 export interface HttpClient {
   request(req: HttpRequest): Promise<HttpResult>;
   /** Totals over every source sharing this client. */
   stats(): { requests: number; bytes: number; retries: number };
+  /** Each origin asked so far, with its breaker's state. */
+  health(): OriginHealth[];
   close(): Promise<void>;
 }
 
 const DEFAULTS = {
   maxConcurrency: 32,
+  timeoutMs: 60_000,
   headersTimeoutMs: 10_000,
   bodyTimeoutMs: 30_000,
+  connectTimeoutMs: 5_000,
   retries: 2,
   backoffBaseMs: 250,
   backoffMaxMs: 4_000,
   retryAfterCapMs: 10_000,
-  breakerThreshold: 8,
+  breakerThreshold: 5,
   breakerCooldownMs: 30_000,
   maxBodyBytes: 64 * 1024 * 1024,
 };
 
 const MAX_REDIRECTS = 3;
 
-/**
- * A connection is not reused within this long of the idle timeout a server announces in its
- * `Keep-Alive` header. undici's default (2 s) is longer than the whole idle window of servers that
- * announce 1 s, and then every request opens a new connection; half a second still leaves a wide
- * margin against the server closing a connection just as a request goes out.
- */
-export const KEEP_ALIVE_TIMEOUT_THRESHOLD_MS = 500;
+export { KEEP_ALIVE_TIMEOUT_THRESHOLD_MS } from './http-dispatcher.js';
 
 class TooLargeError extends Error {}
+
+const IDEMPOTENT = new Set(['GET', 'HEAD', 'PUT', 'DELETE']);
 
 export function createHttpClient(options: HttpClientOptions = {}): HttpClient {
   const opts = { ...DEFAULTS, ...stripUndefined(options) };
   const sleep = options.sleep ?? ((ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms)));
   const random = options.random ?? Math.random;
-  const agent = new Agent({
-    keepAliveTimeout: 10_000,
-    keepAliveTimeoutThreshold: KEEP_ALIVE_TIMEOUT_THRESHOLD_MS,
+  const now = options.now ?? Date.now;
+  const dispatcher = createDispatcher({
     connections: opts.maxConcurrency,
-    headersTimeout: opts.headersTimeoutMs,
-    bodyTimeout: opts.bodyTimeoutMs,
+    connectTimeoutMs: Math.min(opts.connectTimeoutMs, opts.timeoutMs),
+    headersTimeoutMs: opts.headersTimeoutMs,
+    bodyTimeoutMs: opts.bodyTimeoutMs,
+    lookup: options.lookup ?? createCachedLookup(),
+    ...(options.network ? { network: options.network } : {}),
   });
-  const limit = createSemaphore(opts.maxConcurrency);
   const totals = { requests: 0, bytes: 0, retries: 0 };
-  const breakers = new Map<string, { failures: number; openedAtMs?: number; lastReason?: string }>();
+  const origins = new Map<
+    string,
+    { breaker: CircuitBreaker; limit: ReturnType<typeof createSemaphore>; source: string }
+  >();
+  const originFor = (origin: string, source: string) => {
+    let o = origins.get(origin);
+    if (!o) {
+      o = {
+        breaker: createCircuitBreaker({
+          threshold: opts.breakerThreshold,
+          cooldownMs: opts.breakerCooldownMs,
+          now,
+        }),
+        limit: createSemaphore(opts.maxConcurrency),
+        source,
+      };
+      origins.set(origin, o);
+    }
+    o.source = source;
+    return o;
+  };
 
-  async function attempt(req: HttpRequest, url: string): Promise<AttemptResult> {
+  async function attempt(
+    req: HttpRequest,
+    url: string,
+    deadlineAt: number,
+    deadlineMs: number,
+  ): Promise<AttemptResult> {
     totals.requests++;
     if (req.stats) req.stats.requests++;
     const maxBodyBytes = req.maxBodyBytes ?? opts.maxBodyBytes;
-    // Our own timers: undici's run on a coarse (about one second) clock, stay as a backstop.
+    // Our own timers: undici's run on a coarse (about one second) clock and restart on every
+    // chunk, so they stay only as a backstop. The deadline timer runs through the whole body.
     const controller = new AbortController();
-    let timedOut: 'headers' | 'body' | undefined;
-    let timer = setTimeout(() => {
-      timedOut = 'headers';
+    let timedOut: 'headers' | 'body' | 'deadline' | undefined;
+    let body: Readable | undefined;
+    const abort = (why: 'headers' | 'body' | 'deadline') => {
+      timedOut = why;
       controller.abort();
-    }, opts.headersTimeoutMs);
+      body?.destroy(new Error(`${why} timeout`));
+    };
+    const remaining = Math.max(1, deadlineAt - performance.now());
+    const deadlineTimer = setTimeout(() => abort('deadline'), remaining);
+    let idleTimer =
+      opts.headersTimeoutMs < remaining
+        ? setTimeout(() => abort('headers'), opts.headersTimeoutMs)
+        : undefined;
     try {
       const res = await request(url, {
-        dispatcher: agent,
-        method: 'GET',
+        dispatcher,
+        method: req.method ?? 'GET',
         signal: controller.signal,
         headers: {
           'accept-encoding': 'gzip, deflate, br',
           'user-agent': opts.userAgent ?? 'lockwarden',
           ...req.headers,
         },
-        headersTimeout: opts.headersTimeoutMs,
-        bodyTimeout: opts.bodyTimeoutMs,
+        ...(req.body !== undefined ? { body: req.body } : {}),
       });
+      body = res.body;
       const armBodyTimer = () => {
-        clearTimeout(timer);
-        timer = setTimeout(() => {
-          timedOut = 'body';
-          res.body.destroy(new Error('body timeout'));
-        }, opts.bodyTimeoutMs);
+        clearTimeout(idleTimer);
+        idleTimer = setTimeout(() => abort('body'), opts.bodyTimeoutMs);
       };
       armBodyTimer();
       const headers = flattenHeaders(res.headers);
@@ -151,70 +218,74 @@ export function createHttpClient(options: HttpClientOptions = {}): HttpClient {
         res.body.destroy();
         return { kind: 'final', reason: tooLarge(declared, maxBodyBytes) };
       }
-      const body = await readBody(res.body, headers['content-encoding'], maxBodyBytes, (n) => {
+      const decoded = await readBody(res.body, headers['content-encoding'], maxBodyBytes, (n) => {
         armBodyTimer();
         totals.bytes += n;
         if (req.stats) req.stats.bytes += n;
       });
-      return { kind: 'response', statusCode: res.statusCode, headers, body };
+      return { kind: 'response', statusCode: res.statusCode, headers, body: decoded };
     } catch (err) {
       if (err instanceof TooLargeError) return { kind: 'final', reason: err.message };
-      if (timedOut === 'headers') return { kind: 'network', reason: describeTimeout('headers', opts) };
-      if (timedOut === 'body') return { kind: 'network', reason: describeTimeout('body', opts) };
-      return { kind: 'network', reason: describeNetworkError(err, opts) };
+      if (timedOut)
+        return { kind: 'network', reason: describeTimeout(timedOut, opts, deadlineMs), sent: true };
+      return { kind: 'network', reason: describeNetworkError(err, opts), sent: !isConnectError(err) };
     } finally {
-      clearTimeout(timer);
+      clearTimeout(deadlineTimer);
+      clearTimeout(idleTimer);
     }
   }
 
   async function run(req: HttpRequest): Promise<HttpResult> {
-    const origin = new URL(req.url).origin;
-    const breaker = breakers.get(origin) ?? { failures: 0 };
-    breakers.set(origin, breaker);
-    if (breaker.openedAtMs !== undefined) {
-      if (Date.now() - breaker.openedAtMs < opts.breakerCooldownMs) {
-        if (req.stats) req.stats.errors++;
-        return {
-          status: 'unavailable',
-          source: req.source,
-          reason: `${req.source} ${origin} unreachable: ${breaker.failures} requests in a row failed, the last with "${breaker.lastReason}"; not asked again for ${Math.round(opts.breakerCooldownMs / 1000)} s`,
-        };
-      }
-      // Half-open: let requests through again; one more failure reopens the breaker.
-      breaker.openedAtMs = undefined;
-      breaker.failures = Math.max(0, opts.breakerThreshold - 1);
-    }
-    const fail = (reason: string, upstreamFault = false): HttpResult => {
+    const startOrigin = new URL(req.url).origin;
+    const deadlineMs = req.timeoutMs ?? opts.timeoutMs;
+    const deadlineAt = performance.now() + deadlineMs;
+    const method = req.method ?? 'GET';
+    const fail = (reason: string): HttpResult => {
       if (req.stats) req.stats.errors++;
-      if (upstreamFault && opts.breakerThreshold > 0) {
-        breaker.failures++;
-        breaker.lastReason = reason;
-        if (breaker.failures >= opts.breakerThreshold) breaker.openedAtMs = Date.now();
-      }
       return { status: 'unavailable', source: req.source, reason: `${req.source} ${req.url}: ${reason}` };
+    };
+    const refused = (origin: string, snapshot: BreakerSnapshot): HttpResult => {
+      if (req.stats) req.stats.errors++;
+      return {
+        status: 'unavailable',
+        source: req.source,
+        reason: `${req.source} ${origin} unreachable: ${snapshot.failures} requests in a row failed, the last with "${snapshot.lastFailure}"; not asked again for ${Math.round(opts.breakerCooldownMs / 1000)} s`,
+      };
     };
     const shouldRetry = req.shouldRetry ?? ((code: number) => code === 429 || code >= 500);
     let url = req.url;
     let redirects = 0;
     for (let retry = 0; ; retry++) {
-      const result = await limit(() => attempt(req, url));
+      const origin = new URL(url).origin;
+      const o = originFor(origin, req.source);
+      // The breaker is asked after the queue: requests that waited while the origin went down
+      // fail at once instead of each paying for their own timeout.
+      const result: AttemptResult = await o.limit(async () => {
+        if (o.breaker.admit() === 'refused') return { kind: 'refused' };
+        const r = await attempt(req, url, deadlineAt, deadlineMs);
+        if (r.kind === 'network') o.breaker.failure(r.reason);
+        else if (r.kind === 'response' && r.statusCode >= 500) o.breaker.failure(`HTTP ${r.statusCode}`);
+        else o.breaker.success();
+        return r;
+      });
       let retryReason: string;
       let waitMs: number | undefined;
+      if (result.kind === 'refused') return refused(origin, o.breaker.snapshot());
       if (result.kind === 'final') return fail(result.reason);
       if (result.kind === 'network') {
         retryReason = result.reason;
-      } else if (isRedirect(result.statusCode) && result.headers.location) {
+        if (result.sent && !IDEMPOTENT.has(method)) return fail(retryReason);
+      } else if (req.followRedirects !== false && isRedirect(result.statusCode) && result.headers.location) {
         const next = new URL(result.headers.location, url);
         // A fact source never follows an upstream to another host.
-        if (next.origin !== new URL(url).origin) {
+        if (next.origin !== startOrigin) {
           return fail(`redirected to another host (${next.origin}); not followed`);
         }
         if (++redirects > MAX_REDIRECTS) return fail(`more than ${MAX_REDIRECTS} redirects`);
         url = next.href;
         retry--; // a redirect is not a retry
-
         continue;
-      } else if (shouldRetry(result.statusCode, result.headers)) {
+      } else if (IDEMPOTENT.has(method) && shouldRetry(result.statusCode, result.headers)) {
         retryReason = `HTTP ${result.statusCode}`;
         const retryAfterMs = parseRetryAfter(result.headers['retry-after']);
         if (retryAfterMs !== undefined) {
@@ -226,7 +297,6 @@ export function createHttpClient(options: HttpClientOptions = {}): HttpClient {
           waitMs = retryAfterMs;
         }
       } else {
-        breaker.failures = 0;
         return {
           status: 'response',
           statusCode: result.statusCode,
@@ -235,25 +305,30 @@ export function createHttpClient(options: HttpClientOptions = {}): HttpClient {
           url,
         };
       }
-      if (retry >= opts.retries) {
-        return fail(retry === 0 ? retryReason : `${retryReason} (after ${retry + 1} attempts)`, true);
-      }
+      const after = retry === 0 ? '' : ` (after ${retry + 1} attempts)`;
+      if (retry >= opts.retries) return fail(`${retryReason}${after}`);
+      const wait = waitMs ?? backoffDelay(retry, opts.backoffBaseMs, opts.backoffMaxMs, random);
+      // A retry that cannot finish before the deadline is not started.
+      if (performance.now() + wait >= deadlineAt) return fail(`${retryReason}${after}`);
       totals.retries++;
-      await sleep(waitMs ?? backoffDelay(retry, opts.backoffBaseMs, opts.backoffMaxMs, random));
+      await sleep(wait);
     }
   }
 
   return {
     request: run,
     stats: () => ({ ...totals }),
-    close: () => agent.close(),
+    health: () => [...origins].map(([origin, o]) => ({ origin, source: o.source, ...o.breaker.snapshot() })),
+    close: () => dispatcher.close(),
   };
 }
 
 type AttemptResult =
   | { kind: 'response'; statusCode: number; headers: HttpHeaders; body: Buffer }
-  | { kind: 'network'; reason: string }
-  | { kind: 'final'; reason: string };
+  /** `sent`: the request may have reached the server (only idempotent ones are sent again). */
+  | { kind: 'network'; reason: string; sent: boolean }
+  | { kind: 'final'; reason: string }
+  | { kind: 'refused' };
 
 /** Full jitter over an exponentially growing window: spreads retries of many clients apart. */
 export function backoffDelay(retry: number, baseMs: number, maxMs: number, random: () => number): number {
@@ -331,10 +406,29 @@ function formatBytes(n: number): string {
   return `${n} bytes`;
 }
 
-function describeTimeout(phase: 'headers' | 'body', opts: typeof DEFAULTS): string {
+function describeTimeout(
+  phase: 'headers' | 'body' | 'deadline',
+  opts: typeof DEFAULTS,
+  deadlineMs = opts.timeoutMs,
+): string {
+  if (phase === 'deadline') return `timed out: no complete response within the ${deadlineMs} ms deadline`;
   return phase === 'headers'
     ? `timed out after ${opts.headersTimeoutMs} ms waiting for response headers`
     : `timed out after ${opts.bodyTimeoutMs} ms without receiving body data`;
+}
+
+/** Errors raised before the request was written: sending it again cannot repeat its effect. */
+function isConnectError(err: unknown): boolean {
+  const e = err as { code?: string; cause?: { code?: string } };
+  const code = e.code ?? e.cause?.code;
+  return (
+    code === 'ECONNREFUSED' ||
+    code === 'ENOTFOUND' ||
+    code === 'EAI_AGAIN' ||
+    code === 'UND_ERR_CONNECT_TIMEOUT' ||
+    code === 'EHOSTUNREACH' ||
+    code === 'ENETUNREACH'
+  );
 }
 
 function describeNetworkError(err: unknown, opts: typeof DEFAULTS): string {

@@ -30,6 +30,8 @@ export type Fault = FaultCommon &
     | { kind: 'huge'; bytes: number; declareLength?: boolean }
     /** Headers and the start of a body, then silence. */
     | { kind: 'stall-body' }
+    /** Headers, then one byte of body every `intervalMs`, forever. */
+    | { kind: 'trickle'; intervalMs: number }
     /** Drops the connection without answering. */
     | { kind: 'reset' }
   );
@@ -148,6 +150,12 @@ async function applyFault(fault: Fault, res: ServerResponse): Promise<void> {
     case 'reset':
       res.socket?.destroy();
       return;
+    case 'trickle': {
+      res.writeHead(200, { 'content-type': 'application/json' });
+      const t = setInterval(() => (res.destroyed ? clearInterval(t) : res.write(' ')), fault.intervalMs);
+      res.on('close', () => clearInterval(t));
+      return;
+    }
     case 'delay':
       return;
   }

@@ -45,6 +45,8 @@ export interface ProxyHarnessOptions {
   /** Replaces parts of the real sources (a source that throws, for failure tests). */
   wrapSources?: (sources: ClosableSources) => Sources;
   headersTimeoutMs?: number;
+  /** Total deadline of one upstream request. */
+  timeoutMs?: number;
   /** Upstream documents above this fail as too large. */
   maxBodyBytes?: number;
   /** A (fake) GitHub REST API for tag lookups, with the token that selects it over git. */
@@ -107,6 +109,7 @@ export async function startProxyHarness(options: ProxyHarnessOptions = {}): Prom
         retries: options.retries ?? 0,
         headersTimeoutMs: options.headersTimeoutMs ?? 2_000,
         bodyTimeoutMs: 2_000,
+        ...(options.timeoutMs ? { timeoutMs: options.timeoutMs } : {}),
         ...(options.maxBodyBytes ? { maxBodyBytes: options.maxBodyBytes } : {}),
       },
     },

@@ -140,6 +140,40 @@ describe('upstream failures', () => {
   });
 });
 
+describe('upstream credentials and deadlines', () => {
+  it('sends the Basic auth of --upstream user:password@ for tarballs too, and only to the upstream', async () => {
+    h = await start({
+      wrapSources: (real): Sources => ({
+        ...real,
+        registry: { ...real.registry, url: real.registry.url.replace('http://', 'http://ci%40corp:s3cret@') },
+      }),
+    });
+    await h.request({ url: '/strict/left-pad' });
+    // A private registry that answers tarball requests without credentials with 401.
+    h.registry.fault({
+      kind: 'status',
+      status: 401,
+      match: (r) => r.path.endsWith('.tgz') && !r.headers.authorization,
+    });
+    const tgz = await h.request({ url: '/strict/left-pad/-/left-pad-1.0.0.tgz' });
+    expect(tgz.status).toBe(200);
+    const sent = h.registry.requests
+      .filter((r) => r.path.endsWith('.tgz'))
+      .map((r) => r.headers.authorization);
+    expect(sent).toEqual([`Basic ${Buffer.from('ci@corp:s3cret').toString('base64')}`]);
+  });
+
+  it('answers 504 for a packument that trickles in past the deadline', async () => {
+    h = await start({ timeoutMs: 400 });
+    h.registry.fault({ kind: 'trickle', intervalMs: 20 });
+    const started = performance.now();
+    const res = await h.request({ url: '/strict/left-pad' });
+    expect(res.status).toBe(504);
+    expect(res.json().error).toMatch(/upstream registry failed for left-pad: .*400 ms deadline/);
+    expect(performance.now() - started).toBeLessThan(2_000);
+  });
+});
+
 describe('tarball redirects', () => {
   let cdn: FakeServer | undefined;
   afterEach(async () => {
@@ -165,9 +199,9 @@ describe('tarball redirects', () => {
       ...(times ? { times } : {}),
     });
 
-  it('follows a redirect to another host, without the upstream token', async () => {
+  it('follows a redirect to a --tarball-origin host, without the upstream token', async () => {
     cdn = await startCdn();
-    h = await start({ app: { upstreamToken: 'upstream-secret' } });
+    h = await start({ app: { upstreamToken: 'upstream-secret', tarballOrigins: [cdn.url] } });
     await h.request({ url: '/strict/left-pad' });
     redirectTarballs(`${cdn.url}again`);
     const res = await h.request({ url: '/strict/left-pad/-/left-pad-1.0.0.tgz' });
@@ -180,6 +214,19 @@ describe('tarball redirects', () => {
       ['/again', undefined],
       ['/blob/left-pad.tgz', undefined],
     ]);
+  });
+
+  it('refuses a redirect to a host that is neither the upstream nor a --tarball-origin', async () => {
+    cdn = await startCdn();
+    h = await start({ app: { upstreamToken: 'upstream-secret' } });
+    await h.request({ url: '/strict/left-pad' });
+    redirectTarballs(`${cdn.url.replace('127.0.0.1', 'localhost')}blob/left-pad.tgz`);
+    const res = await h.request({ url: '/strict/left-pad/-/left-pad-1.0.0.tgz' });
+    expect(res.status).toBe(502);
+    expect(res.json().error).toMatch(
+      /redirected to http:\/\/localhost:\d+, which is not the upstream registry; allow it with --tarball-origin$/,
+    );
+    expect(cdn.requests).toHaveLength(0);
   });
 
   const refused: Array<{ title: string; location: (cdnUrl: string) => string; error: RegExp }> = [

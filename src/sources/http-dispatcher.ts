@@ -1,0 +1,159 @@
+// The connection layer under every outbound request (fact sources, the proxy's tarballs and
+// pass-through, the Action's GitHub and service calls): one undici dispatcher built the way npm
+// would connect — its proxy settings (`proxy`, `https-proxy`, `noproxy`, HTTP(S)_PROXY/NO_PROXY),
+// its TLS settings (`ca`/`cafile`, `strict-ssl`) — plus a name cache so a host that does not
+// resolve costs one lookup per run, not one per request.
+import { lookup as dnsLookup, type LookupAddress, type LookupOptions } from 'node:dns';
+import { Agent, type Dispatcher, EnvHttpProxyAgent } from 'undici';
+
+/** How npm reaches the network, as read from its configuration (see npm-config.ts). */
+export interface NetworkConfig {
+  /** Proxy for http:// URLs (`proxy`, HTTP_PROXY). */
+  httpProxy?: string;
+  /** Proxy for https:// URLs (`https-proxy`, HTTPS_PROXY; else `proxy`). */
+  httpsProxy?: string;
+  /** Comma-separated hosts (domain suffixes) reached directly (`noproxy`, NO_PROXY). */
+  noProxy?: string;
+  /** Certificate authorities to trust instead of Node's bundle (`ca`, `cafile`). */
+  ca?: string[];
+  /** `strict-ssl=false` accepts any certificate, as npm does. */
+  strictSsl?: boolean;
+}
+
+/**
+ * A connection is not reused within this long of the idle timeout a server announces in its
+ * `Keep-Alive` header. undici's default (2 s) is longer than the whole idle window of servers that
+ * announce 1 s, and then every request opens a new connection; half a second still leaves a wide
+ * margin against the server closing a connection just as a request goes out.
+ */
+export const KEEP_ALIVE_TIMEOUT_THRESHOLD_MS = 500;
+
+export interface DispatcherOptions {
+  network?: NetworkConfig;
+  /** Connections per origin: undici keeps a separate pool per origin, so a slow host never takes another's. */
+  connections: number;
+  connectTimeoutMs: number;
+  headersTimeoutMs?: number;
+  bodyTimeoutMs?: number;
+  lookup?: CachedLookup;
+}
+
+export function createDispatcher(opts: DispatcherOptions): Dispatcher {
+  const net = opts.network ?? {};
+  const tls = {
+    ...(net.ca && net.ca.length > 0 ? { ca: net.ca } : {}),
+    ...(net.strictSsl === false ? { rejectUnauthorized: false } : {}),
+  };
+  const connect = {
+    timeout: opts.connectTimeoutMs,
+    ...(opts.lookup ? { lookup: opts.lookup } : {}),
+    ...tls,
+  };
+  const agentOptions = {
+    keepAliveTimeout: 10_000,
+    keepAliveTimeoutThreshold: KEEP_ALIVE_TIMEOUT_THRESHOLD_MS,
+    connections: opts.connections,
+    connect,
+    ...(opts.headersTimeoutMs ? { headersTimeout: opts.headersTimeoutMs } : {}),
+    ...(opts.bodyTimeoutMs ? { bodyTimeout: opts.bodyTimeoutMs } : {}),
+  };
+  if (!net.httpProxy && !net.httpsProxy) return new Agent(agentOptions);
+  // Empty strings, not undefined: undici would otherwise read process.env itself, and the
+  // environment that counts is the one npm's configuration was read from.
+  return new EnvHttpProxyAgent({
+    ...agentOptions,
+    httpProxy: net.httpProxy ?? '',
+    httpsProxy: net.httpsProxy ?? net.httpProxy ?? '',
+    noProxy: net.noProxy ?? '',
+    // TLS to the registry through the tunnel, and to an https proxy, trusts the same CAs.
+    requestTls: tls,
+    proxyTls: tls,
+  });
+}
+
+type LookupCallback = (
+  err: NodeJS.ErrnoException | null,
+  address: string | LookupAddress[],
+  family?: number,
+) => void;
+
+export type CachedLookup = (hostname: string, options: LookupOptions, callback: LookupCallback) => void;
+
+export interface CachedLookupOptions {
+  /** How long a resolved name is reused. */
+  ttlMs?: number;
+  /** How long a failed lookup (ENOTFOUND, EAI_AGAIN) is answered from the cache. */
+  negativeTtlMs?: number;
+  maxEntries?: number;
+  now?: () => number;
+  /** Injected in tests. */
+  resolve?: (hostname: string) => Promise<LookupAddress[]>;
+}
+
+/**
+ * `dns.lookup` with a cache, failures included, and one lookup in flight per name. undici's
+ * `interceptors.dns` caches only successes and rewrites the origin to an address (which a proxy
+ * tunnel and `noproxy` must not see); failing lookups run in libuv's four-thread pool, so a
+ * downloads host that does not resolve would otherwise stall every registry lookup behind it.
+ */
+export function createCachedLookup(options: CachedLookupOptions = {}): CachedLookup {
+  const ttlMs = options.ttlMs ?? 60_000;
+  const negativeTtlMs = options.negativeTtlMs ?? 30_000;
+  const maxEntries = options.maxEntries ?? 1_000;
+  const now = options.now ?? Date.now;
+  const resolve =
+    options.resolve ??
+    ((hostname: string) =>
+      new Promise<LookupAddress[]>((ok, fail) =>
+        dnsLookup(hostname, { all: true }, (err, addresses) => (err ? fail(err) : ok(addresses))),
+      ));
+  const cache = new Map<string, { expiresAt: number; addresses?: LookupAddress[]; error?: Error }>();
+  const pending = new Map<string, Promise<LookupAddress[]>>();
+
+  const lookupAll = (hostname: string): Promise<LookupAddress[]> => {
+    const hit = cache.get(hostname);
+    if (hit && hit.expiresAt > now()) {
+      return hit.error ? Promise.reject(hit.error) : Promise.resolve(hit.addresses!);
+    }
+    let p = pending.get(hostname);
+    if (!p) {
+      p = resolve(hostname).then(
+        (addresses) => {
+          remember(hostname, { expiresAt: now() + ttlMs, addresses });
+          return addresses;
+        },
+        (error: Error) => {
+          remember(hostname, { expiresAt: now() + negativeTtlMs, error });
+          throw error;
+        },
+      );
+      p.finally(() => pending.delete(hostname)).catch(() => {});
+      pending.set(hostname, p);
+    }
+    return p;
+  };
+  const remember = (
+    hostname: string,
+    entry: { expiresAt: number; addresses?: LookupAddress[]; error?: Error },
+  ) => {
+    cache.delete(hostname);
+    if (cache.size >= maxEntries) cache.delete(cache.keys().next().value!);
+    cache.set(hostname, entry);
+  };
+
+  return (hostname, opts, callback) => {
+    lookupAll(hostname).then(
+      (all) => {
+        const family = typeof opts.family === 'number' ? opts.family : 0;
+        const fitting = family === 0 ? all : all.filter((a) => a.family === family);
+        if (fitting.length === 0) {
+          const err: NodeJS.ErrnoException = new Error(`getaddrinfo ENOTFOUND ${hostname}`);
+          err.code = 'ENOTFOUND';
+          callback(err, opts.all ? [] : '');
+        } else if (opts.all) callback(null, fitting);
+        else callback(null, fitting[0]!.address, fitting[0]!.family);
+      },
+      (err: NodeJS.ErrnoException) => callback(err, opts.all ? [] : ''),
+    );
+  };
+}

@@ -1,0 +1,201 @@
+// The HTTP layer against upstreams that trickle, hang, go down and do not resolve: every request
+// ends within its deadline, an outage costs a few attempts, and one origin never slows another.
+import type { LookupAddress } from 'node:dns';
+import { afterEach, describe, expect, it } from 'vitest';
+import { createCircuitBreaker } from '../../src/sources/circuit-breaker.js';
+import { createHttpClient, type HttpClient } from '../../src/sources/http-client.js';
+import { createCachedLookup } from '../../src/sources/http-dispatcher.js';
+import { type FakeServer, startFakeServer } from '../helpers/fake-upstream.js';
+
+const servers: FakeServer[] = [];
+let client: HttpClient | undefined;
+
+afterEach(async () => {
+  await client?.close();
+  client = undefined;
+  for (const s of servers.splice(0)) await s.close();
+});
+
+async function serve(handler: Parameters<typeof startFakeServer>[0]): Promise<FakeServer> {
+  const s = await startFakeServer(handler);
+  servers.push(s);
+  return s;
+}
+
+describe('deadline', () => {
+  it('fails a trickling body at the total deadline although bytes keep arriving', async () => {
+    const upstream = await serve((_req, res) => {
+      res.writeHead(200, { 'content-type': 'application/json' });
+      const t = setInterval(() => (res.destroyed ? clearInterval(t) : res.write(' ')), 20);
+      res.on('close', () => clearInterval(t));
+    });
+    client = createHttpClient({ timeoutMs: 300, bodyTimeoutMs: 1_000, retries: 2 });
+    const started = performance.now();
+    const res = await client.request({ url: `${upstream.url}doc`, source: 'registry' });
+    const took = performance.now() - started;
+    expect(res).toMatchObject({
+      status: 'unavailable',
+      reason: expect.stringContaining('no complete response within the 300 ms deadline'),
+    });
+    // Retries never extend a request past its deadline.
+    expect(took).toBeLessThan(1_000);
+    expect(upstream.requests).toHaveLength(1);
+  });
+});
+
+describe('retries', () => {
+  it('retries a reset connection of an idempotent request but never a POST that may have arrived', async () => {
+    const upstream = await serve((_req, res) => {
+      res.end('{}');
+    });
+    upstream.fault({ kind: 'reset', times: 1 });
+    client = createHttpClient({ sleep: async () => {} });
+    expect(await client.request({ url: `${upstream.url}a`, source: 'x' })).toMatchObject({
+      status: 'response',
+      statusCode: 200,
+    });
+    expect(upstream.requests).toHaveLength(2);
+    upstream.fault({ kind: 'reset', times: 1 });
+    const post = await client.request({ url: `${upstream.url}b`, source: 'x', method: 'POST', body: '{}' });
+    expect(post).toMatchObject({ status: 'unavailable', reason: expect.stringContaining('closed') });
+    expect(upstream.requests).toHaveLength(3);
+  });
+});
+
+describe('circuit breaker', () => {
+  it('lets one probe through when half-open, on the injected clock', () => {
+    let t = 0;
+    const b = createCircuitBreaker({ threshold: 2, cooldownMs: 1_000, now: () => t });
+    b.failure('connect timeout');
+    expect(b.admit()).toBe('closed');
+    b.failure('connect timeout');
+    expect(b.snapshot()).toMatchObject({ state: 'open', failures: 2, lastFailure: 'connect timeout' });
+    t = 999;
+    expect(b.admit()).toBe('refused');
+    t = 1_000;
+    expect(b.snapshot().state).toBe('half-open');
+    expect(b.admit()).toBe('probe');
+    // Everyone else waits for the probe's outcome.
+    for (let i = 0; i < 9; i++) expect(b.admit()).toBe('refused');
+    b.failure('connect timeout');
+    expect(b.snapshot()).toMatchObject({ state: 'open', openedAtMs: 1_000 });
+    t = 2_000;
+    expect(b.admit()).toBe('probe');
+    b.success();
+    expect(b.snapshot()).toEqual({ state: 'closed', failures: 0, lastFailure: 'connect timeout' });
+    expect(b.admit()).toBe('closed');
+  });
+
+  it('sends one of ten concurrent requests to a half-open upstream that is still down', async () => {
+    let t = 0;
+    const upstream = await serve((_req, res) => {
+      res.writeHead(503);
+      res.end();
+    });
+    client = createHttpClient({
+      retries: 0,
+      breakerThreshold: 1,
+      breakerCooldownMs: 1_000,
+      now: () => t,
+      sleep: async () => {},
+    });
+    await client.request({ url: `${upstream.url}first`, source: 'registry' });
+    expect(client.health()).toEqual([
+      expect.objectContaining({ origin: upstream.url.slice(0, -1), source: 'registry', state: 'open' }),
+    ]);
+    t = 5_000;
+    const results = await Promise.all(
+      Array.from({ length: 10 }, (_, i) =>
+        client!.request({ url: `${upstream.url}p${i}`, source: 'registry' }),
+      ),
+    );
+    expect(results.every((r) => r.status === 'unavailable')).toBe(true);
+    expect(upstream.requests).toHaveLength(2);
+  });
+
+  it('fails queued requests and retries at once once a hanging origin opens its breaker', async () => {
+    const hanging = await serve(() => new Promise(() => {}));
+    client = createHttpClient({
+      maxConcurrency: 4,
+      headersTimeoutMs: 200,
+      retries: 3,
+      breakerThreshold: 4,
+      sleep: async () => {},
+    });
+    const started = performance.now();
+    const results = await Promise.all(
+      Array.from({ length: 40 }, (_, i) =>
+        client!.request({ url: `${hanging.url}d${i}`, source: 'downloads API' }),
+      ),
+    );
+    const took = performance.now() - started;
+    expect(results.every((r) => r.status === 'unavailable')).toBe(true);
+    // The four in flight time out and open the breaker (a slot freed by the first failures lets at
+    // most three more out meanwhile); none of the other 33 requests, nor any retry, goes out.
+    expect(hanging.requests.length).toBeLessThanOrEqual(7);
+    expect(took).toBeLessThan(2_000);
+    expect(results.at(-1)).toMatchObject({
+      reason: expect.stringMatching(
+        /downloads API http:\/\/127\.0\.0\.1:\d+ unreachable: 4 requests in a row failed/,
+      ),
+    });
+  });
+
+  it('keeps another origin fast while one hangs', async () => {
+    const hanging = await serve(() => new Promise(() => {}));
+    const healthy = await serve((_req, res) => {
+      res.end('{}');
+    });
+    client = createHttpClient({
+      maxConcurrency: 2,
+      headersTimeoutMs: 1_500,
+      retries: 0,
+      breakerThreshold: 2,
+    });
+    const stuck = Array.from({ length: 6 }, (_, i) =>
+      client!.request({ url: `${hanging.url}d${i}`, source: 'downloads API' }),
+    );
+    const started = performance.now();
+    const ok = await Promise.all(
+      Array.from({ length: 6 }, (_, i) =>
+        client!.request({ url: `${healthy.url}p${i}`, source: 'registry' }),
+      ),
+    );
+    expect(ok.every((r) => r.status === 'response')).toBe(true);
+    expect(performance.now() - started).toBeLessThan(1_000);
+    expect((await Promise.all(stuck)).every((r) => r.status === 'unavailable')).toBe(true);
+  });
+});
+
+describe('name cache', () => {
+  it('answers a failed lookup from the cache and runs one lookup per name at a time', async () => {
+    let t = 0;
+    const asked: string[] = [];
+    const lookup = createCachedLookup({
+      now: () => t,
+      negativeTtlMs: 1_000,
+      ttlMs: 5_000,
+      resolve: async (host): Promise<LookupAddress[]> => {
+        asked.push(host);
+        await new Promise((r) => setTimeout(r, 10));
+        if (host === 'down.invalid')
+          throw Object.assign(new Error(`getaddrinfo ENOTFOUND ${host}`), { code: 'ENOTFOUND' });
+        return [{ address: '127.0.0.1', family: 4 }];
+      },
+    });
+    const look = (host: string) =>
+      new Promise<{ err: NodeJS.ErrnoException | null; address: unknown }>((resolve) =>
+        lookup(host, { all: true }, (err, address) => resolve({ err, address })),
+      );
+    const first = await Promise.all(Array.from({ length: 20 }, () => look('down.invalid')));
+    expect(first.every((r) => r.err?.code === 'ENOTFOUND')).toBe(true);
+    expect((await look('down.invalid')).err?.code).toBe('ENOTFOUND');
+    expect(asked).toEqual(['down.invalid']);
+    t = 1_000;
+    await look('down.invalid');
+    expect(asked).toEqual(['down.invalid', 'down.invalid']);
+    expect(await look('up.test')).toEqual({ err: null, address: [{ address: '127.0.0.1', family: 4 }] });
+    await look('up.test');
+    expect(asked.filter((h) => h === 'up.test')).toHaveLength(1);
+  });
+});
