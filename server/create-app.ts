@@ -5,6 +5,7 @@ import Koa, { type Context, type Next } from 'koa';
 import { type Logger, pino } from 'pino';
 import { isLockwardenError } from '../src/errors.js';
 import type { Policy, PopularIndex } from '../src/policy/types.js';
+import type { NetworkConfig } from '../src/sources/http-dispatcher.js';
 import type { Sources } from '../src/sources/types.js';
 import { ADMIN_PREFIX, createAdminRoutes } from './admin-routes.js';
 import { type AdminToken, createAdminToken } from './admin-token.js';
@@ -26,6 +27,12 @@ export interface CreateAppOptions {
   popular: PopularIndex;
   /** Token for tarball and pass-through requests to the upstream registry. */
   upstreamToken?: string;
+  /** The `authorization` header npm's configuration gives for the upstream (when no token is set). */
+  upstreamAuthorization?: string;
+  /** The upstream as configured, `user:password@` included (sent as Basic auth); the registry source's URL otherwise. */
+  upstreamUrl?: string;
+  /** npm's proxy and TLS settings for the upstream. */
+  network?: NetworkConfig;
   /** Extra origins tarballs may come from (registries with a separate download host). */
   tarballOrigins?: string[];
   now?: () => Date;
@@ -142,8 +149,10 @@ export async function createApp(options: CreateAppOptions): Promise<LockwardenSe
     onError: (err, name) => logger.error({ err, package: name }, 'package evaluation failed'),
   });
   const upstream = createUpstream({
-    url: options.sources.registry.url,
+    url: options.upstreamUrl ?? options.sources.registry.url,
     ...(options.upstreamToken ? { token: options.upstreamToken } : {}),
+    ...(options.upstreamAuthorization ? { authorization: options.upstreamAuthorization } : {}),
+    ...(options.network ? { network: options.network } : {}),
     ...(options.tarballOrigins ? { tarballOrigins: options.tarballOrigins } : {}),
     userAgent: `lockwarden/${options.version ?? '0'}`,
   });

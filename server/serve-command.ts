@@ -95,7 +95,7 @@ export async function runServe(argv: string[], io: ServeIo): Promise<number> {
       env: io.env,
       cwd: io.cwd,
     });
-    const upstreamToken = settings.upstreamToken ?? config.registryToken;
+    const upstreamToken = settings.upstreamToken;
     if (upstreamToken) config.registryToken = upstreamToken;
     sources = createSources(config);
     const popular = createPopularIndex(sources.popular);
@@ -103,7 +103,13 @@ export async function runServe(argv: string[], io: ServeIo): Promise<number> {
       dataDir: settings.dataDir,
       sources,
       popular,
-      ...(upstreamToken ? { upstreamToken } : {}),
+      ...(upstreamToken
+        ? { upstreamToken }
+        : config.registryAuthorization
+          ? { upstreamAuthorization: config.registryAuthorization }
+          : {}),
+      ...(config.registryUrl ? { upstreamUrl: config.registryUrl } : {}),
+      ...(config.http.network ? { network: config.http.network } : {}),
       ...(settings.tarballOrigins.length > 0 ? { tarballOrigins: settings.tarballOrigins } : {}),
       ...(io.env.LOCKWARDEN_ADMIN_TOKEN ? { adminToken: io.env.LOCKWARDEN_ADMIN_TOKEN } : {}),
       resetAdminToken: settings.resetAdminToken,

@@ -5,7 +5,7 @@ import { flushDiskCaches, resolveCacheDir } from './disk-cache.js';
 import { createDownloadsSource } from './downloads-source.js';
 import { createTagsSource } from './github-tags-source.js';
 import { createHttpClient, type HttpClient, type HttpClientOptions } from './http-client.js';
-import { readNpmAuthToken, readNpmRegistry, readNpmScopeRegistries } from './npm-config.js';
+import { loadNpmConfig, type NpmConfigOptions } from './npm-config.js';
 import { readPopularList } from './popular-list.js';
 import { createRegistrySource, normalizeRegistryUrl } from './registry-source.js';
 import type { PopularList, RegistrySource, Sources } from './types.js';
@@ -26,11 +26,14 @@ export interface SourceFlags {
 export interface SourceConfig {
   /** Undefined: resolved from npm's configuration on first use. */
   registryUrl?: string;
+  /** Bearer token for the registry (`--upstream-token`); beats `registryAuthorization`. */
   registryToken?: string;
-  /** `@scope:registry` from npm's configuration: scope -> registry URL (with its token). */
-  scopeRegistries?: { scope: string; url: string; token?: string }[];
+  /** The `authorization` header npm's configuration gives for the registry (token or Basic). */
+  registryAuthorization?: string;
+  /** `@scope:registry` from npm's configuration: scope -> registry URL (with its credentials). */
+  scopeRegistries?: { scope: string; url: string; authorization?: string }[];
   /** Where npm's configuration is read from when `registryUrl` is deferred. */
-  npm: { cwd: string; env: NodeJS.ProcessEnv };
+  npm: NpmConfigOptions;
   downloadsUrl: string;
   githubApiUrl: string;
   githubToken?: string;
@@ -50,20 +53,33 @@ export async function resolveSourceConfig(opts: {
   flags: SourceFlags;
   env: NodeJS.ProcessEnv;
   cwd: string;
-  /** False when the policy needs nothing from the registry: npm is then not asked up front. */
+  /** False when the policy needs nothing from the registry: its URL is then not checked up front. */
   needsRegistry?: boolean;
+  /**
+   * The project's `.npmrc` from elsewhere (the Action: the base commit's), replacing the file in
+   * `cwd`; `null` when the project has none there.
+   */
+  projectNpmrc?: NpmConfigOptions['projectNpmrc'];
 }): Promise<SourceConfig> {
   const { flags, env, cwd } = opts;
-  const npm = { cwd, env };
+  const npm: NpmConfigOptions = {
+    cwd,
+    env,
+    ...(opts.projectNpmrc !== undefined ? { projectNpmrc: opts.projectNpmrc } : {}),
+  };
+  // npm's configuration is read in process (no npm child), so always: its proxy and TLS settings
+  // apply to every source, not only the registry.
+  const npmConfig = await loadNpmConfig(npm);
   let registryUrl: string | undefined;
   if (flags.registry) registryUrl = normalizeRegistryUrl(flags.registry, 'registry URL (--registry)');
-  else if (opts.needsRegistry !== false) registryUrl = await readNpmRegistry(npm);
-  const registryToken = registryUrl ? await readNpmAuthToken(registryUrl, npm) : undefined;
+  else if (opts.needsRegistry !== false) registryUrl = npmConfig.registry;
+  const registryAuthorization = registryUrl ? npmConfig.authorizationFor(registryUrl) : undefined;
   const scopeRegistries = [];
-  for (const [scope, url] of await readNpmScopeRegistries(npm)) {
-    const token = await readNpmAuthToken(url, npm);
-    scopeRegistries.push({ scope, url, ...(token ? { token } : {}) });
+  for (const [scope, url] of npmConfig.scopeRegistries) {
+    const authorization = npmConfig.authorizationFor(url);
+    scopeRegistries.push({ scope, url, ...(authorization ? { authorization } : {}) });
   }
+  const network = npmConfig.network;
 
   const url = (
     what: string,
@@ -88,7 +104,7 @@ export async function resolveSourceConfig(opts: {
   const githubToken = flags.githubToken || env.GITHUB_TOKEN || undefined;
   return {
     ...(registryUrl ? { registryUrl } : {}),
-    ...(registryToken ? { registryToken } : {}),
+    ...(registryAuthorization ? { registryAuthorization } : {}),
     ...(scopeRegistries.length > 0 ? { scopeRegistries } : {}),
     npm,
     downloadsUrl: url(
@@ -110,7 +126,12 @@ export async function resolveSourceConfig(opts: {
     ...(flags.noCache
       ? {}
       : { cacheDir: resolveCacheDir({ env, ...(flags.cacheDir ? { override: flags.cacheDir } : {}) }) }),
-    http: timeoutMs === undefined ? {} : { timeoutMs, headersTimeoutMs: timeoutMs, bodyTimeoutMs: timeoutMs },
+    http: {
+      ...(timeoutMs === undefined
+        ? {}
+        : { timeoutMs, headersTimeoutMs: timeoutMs, bodyTimeoutMs: timeoutMs }),
+      ...(Object.keys(network).length > 0 ? { network } : {}),
+    },
   };
 }
 
@@ -127,19 +148,28 @@ export function createSources(
   const popular = opts.popular ?? readPopularList();
   const now = opts.now ?? (() => new Date());
   const cacheDir = config.cacheDir;
-  const registryFor = (url: string, token: string | undefined) =>
-    createRegistrySource({ url, http, now, ...(token ? { token } : {}), ...(cacheDir ? { cacheDir } : {}) });
+  const registryFor = (url: string, authorization: string | undefined) =>
+    createRegistrySource({
+      url,
+      http,
+      now,
+      ...(authorization ? { authorization } : {}),
+      ...(cacheDir ? { cacheDir } : {}),
+    });
   const defaultRegistry = config.registryUrl
-    ? registryFor(config.registryUrl, config.registryToken)
+    ? registryFor(
+        config.registryUrl,
+        config.registryToken ? `Bearer ${config.registryToken}` : config.registryAuthorization,
+      )
     : createDeferredRegistrySource(async () => {
-        const url = await readNpmRegistry(config.npm);
-        return registryFor(url, await readNpmAuthToken(url, config.npm));
+        const npm = await loadNpmConfig(config.npm);
+        return registryFor(npm.registry, npm.authorizationFor(npm.registry));
       });
   const registry =
     config.scopeRegistries && config.scopeRegistries.length > 0
       ? createScopedRegistrySource(
           defaultRegistry,
-          new Map(config.scopeRegistries.map((r) => [r.scope, registryFor(r.url, r.token)])),
+          new Map(config.scopeRegistries.map((r) => [r.scope, registryFor(r.url, r.authorization)])),
         )
       : defaultRegistry;
   return {

@@ -449,6 +449,13 @@ function describeNetworkError(err: unknown, opts: typeof DEFAULTS): string {
     case 'ENOTFOUND':
     case 'EAI_AGAIN':
       return 'host name could not be resolved';
+    case 'DEPTH_ZERO_SELF_SIGNED_CERT':
+    case 'SELF_SIGNED_CERT_IN_CHAIN':
+    case 'UNABLE_TO_VERIFY_LEAF_SIGNATURE':
+    case 'UNABLE_TO_GET_ISSUER_CERT_LOCALLY':
+    case 'CERT_HAS_EXPIRED':
+    case 'ERR_TLS_CERT_ALTNAME_INVALID':
+      return `TLS certificate not accepted (${code}); give npm the CA that signs it (cafile or ca in .npmrc)`;
     case 'Z_DATA_ERROR':
     case 'Z_BUF_ERROR':
     case 'ERR_PADDING_1':

@@ -1,38 +1,64 @@
-// The registry the user's npm is configured with, so lockwarden checks what npm would install
-// and never names a registry host itself. The .npmrc files are read directly (fast); only when
-// none sets a registry is npm asked, once, for its built-in default.
-import { execFile } from 'node:child_process';
-import { readFile } from 'node:fs/promises';
-import { dirname, join, resolve } from 'node:path';
+// npm's configuration as npm itself reads it, through @npmcli/config (npm's own loader): builtin,
+// global, user and project `.npmrc` (the project's at the project root only), `npm_config_*`
+// variables, `${VAR}` substitution and npm's defaults. From it: the registry lockwarden checks
+// against (so it never names a registry host itself), scoped registries, the credentials npm would
+// send to a URL (nerf-darted `_authToken`, `_auth`, `username`/`_password`), and how npm reaches
+// the network (`proxy`, `https-proxy`, `noproxy`, HTTP(S)_PROXY/NO_PROXY, `ca`, `cafile`,
+// `strict-ssl`).
+import { realpathSync } from 'node:fs';
+import { delimiter, dirname, join } from 'node:path';
+import Config from '@npmcli/config';
+import npmDefinitions from '@npmcli/config/lib/definitions/index.js';
+import envReplace from '@npmcli/config/lib/env-replace.js';
+import nerfDart from '@npmcli/config/lib/nerf-dart.js';
 import ini from 'ini';
 import { LockwardenError } from '../errors.js';
+import type { NetworkConfig } from './http-dispatcher.js';
 import { normalizeRegistryUrl } from './registry-source.js';
+
+const { definitions, flatten, shorthands } = npmDefinitions;
 
 export interface NpmConfigOptions {
   cwd: string;
   env: NodeJS.ProcessEnv;
-  /** Home directory for `~/.npmrc`; defaults to `HOME`/`USERPROFILE` from `env`. */
+  /** Home directory for `~/.npmrc`; defaults to `HOME` from `env`. */
   homeDir?: string;
-  /** The npm executable asked for the built-in default. */
-  npmCommand?: string;
-  npmTimeoutMs?: number;
+  /**
+   * The project's `.npmrc` supplied from elsewhere instead of the file at the project root (the
+   * Action reads it at the pull request's base commit: the head's copy is untrusted). `null`: the
+   * project has none.
+   */
+  projectNpmrc?: { text: string; origin: string } | null;
+  /** npm's own directory, for its builtin `npmrc`; found from `npm_execpath` or PATH by default. */
+  npmPath?: string;
 }
 
-interface ConfigLayer {
-  /** Where the values came from, for error messages. */
-  origin: string;
-  values: Record<string, unknown>;
+export interface NpmConfig {
+  /** The default registry, with a trailing slash. */
+  registry: string;
+  /** `@scope` (lower case) -> registry URL. */
+  scopeRegistries: Map<string, string>;
+  /** The `authorization` header npm would send to `url`, or undefined. */
+  authorizationFor(url: string): string | undefined;
+  network: NetworkConfig;
 }
 
-/** The configured registry URL, with a trailing slash. Throws ECONFIG when none can be found or it is invalid. */
-export async function readNpmRegistry(opts: NpmConfigOptions): Promise<string> {
-  for (const layer of await readConfigLayers(opts)) {
-    const value = layer.values.registry;
-    if (typeof value === 'string' && value.trim() !== '') {
-      return normalizeRegistryUrl(expandEnv(value, opts.env, layer.origin), `registry in ${layer.origin}`);
-    }
+const loaded = new WeakMap<NpmConfigOptions, Promise<NpmConfig>>();
+
+/** npm's configuration for `opts`, loaded once per options object (one run asks several times). */
+export function loadNpmConfig(opts: NpmConfigOptions): Promise<NpmConfig> {
+  let p = loaded.get(opts);
+  if (!p) {
+    p = load(opts);
+    p.catch(() => loaded.delete(opts));
+    loaded.set(opts, p);
   }
-  return normalizeRegistryUrl(await runNpmConfigGet(opts), 'registry printed by `npm config get registry`');
+  return p;
+}
+
+/** The configured registry URL, with a trailing slash. Throws ECONFIG when it is invalid. */
+export async function readNpmRegistry(opts: NpmConfigOptions): Promise<string> {
+  return (await loadNpmConfig(opts)).registry;
 }
 
 /**
@@ -40,144 +66,193 @@ export async function readNpmRegistry(opts: NpmConfigOptions): Promise<string> {
  * their facts must come from there too (a public package of the same name is another package).
  */
 export async function readNpmScopeRegistries(opts: NpmConfigOptions): Promise<Map<string, string>> {
-  const scopes = new Map<string, string>();
-  for (const layer of await readConfigLayers(opts)) {
-    for (const [key, value] of Object.entries(layer.values)) {
+  return (await loadNpmConfig(opts)).scopeRegistries;
+}
+
+/** The `authorization` header npm would send to `url` (the most specific nerf-darted path first). */
+export async function readNpmAuthorization(url: string, opts: NpmConfigOptions): Promise<string | undefined> {
+  return (await loadNpmConfig(opts)).authorizationFor(url);
+}
+
+async function load(opts: NpmConfigOptions): Promise<NpmConfig> {
+  const env = { ...opts.env, ...(opts.homeDir ? { HOME: opts.homeDir, USERPROFILE: opts.homeDir } : {}) };
+  const supplied = opts.projectNpmrc;
+  // npm's loader reads the project file itself; the one hook for supplying it from elsewhere is the
+  // project step, which then takes the text through the same parsing (`${VAR}`, types) npm uses.
+  class SuppliedProjectConfig extends Config {
+    override async loadProjectConfig() {
+      if (supplied === undefined) return super.loadProjectConfig();
+      await this.loadLocalPrefix();
+      const layer = this.data.get('project')!;
+      layer.source = supplied ? supplied.origin : '(supplied: none)';
+      this.sources.set(layer.source, 'project');
+      if (!supplied) return;
+      const raw = ini.parse(supplied.text) as Record<string, unknown>;
+      layer.raw = raw;
+      for (const [k, v] of Object.entries(raw)) {
+        const name = envReplace(k, this.env);
+        layer.data[name] = this.parseField(v, name);
+      }
+    }
+  }
+  const config = new SuppliedProjectConfig({
+    definitions,
+    flatten,
+    shorthands,
+    npmPath: opts.npmPath ?? findNpmPath(env) ?? join(opts.cwd, '.no-npm-install'),
+    env,
+    argv: [process.execPath, 'lockwarden'],
+    cwd: opts.cwd,
+    execPath: process.execPath,
+    platform: process.platform,
+    warn: false,
+  });
+  try {
+    await config.load();
+  } catch (err) {
+    throw new LockwardenError('ECONFIG', `npm configuration could not be read: ${(err as Error).message}`, {
+      cause: err,
+    });
+  }
+
+  const text = (key: string): string | undefined => {
+    const v = config.get(key);
+    return typeof v === 'string' && v !== '' ? v : undefined;
+  };
+  const registry = normalizeRegistryUrl(
+    checkExpanded(valueFrom(config, 'registry'), 'registry'),
+    `registry in ${originOf(config, 'registry')}`,
+  );
+
+  const scopeRegistries = new Map<string, string>();
+  // Every layer's keys, most important layer first (`config.get` resolves the value).
+  for (const where of LAYERS) {
+    for (const key of Object.keys(config.data.get(where)?.data ?? {})) {
       const m = /^(@[a-z0-9][a-z0-9._~-]*):registry$/i.exec(key);
-      if (!m || typeof value !== 'string' || value.trim() === '') continue;
-      const scope = m[1]!.toLowerCase();
-      if (scopes.has(scope)) continue; // an earlier layer takes precedence
-      scopes.set(
-        scope,
-        normalizeRegistryUrl(expandEnv(value, opts.env, layer.origin), `${key} in ${layer.origin}`),
+      const value = m ? text(key) : undefined;
+      if (!m || !value || scopeRegistries.has(m[1]!.toLowerCase())) continue;
+      scopeRegistries.set(
+        m[1]!.toLowerCase(),
+        normalizeRegistryUrl(checkExpanded(value, key), `${key} in npm configuration`),
       );
     }
   }
-  return scopes;
-}
 
-/** The `//host/path/:_authToken` for `registryUrl`, the most specific path first, or undefined. */
-export async function readNpmAuthToken(
-  registryUrl: string,
-  opts: NpmConfigOptions,
-): Promise<string | undefined> {
-  const url = new URL(registryUrl);
-  const segments = url.pathname.split('/').filter(Boolean);
-  const candidates: string[] = [];
-  for (let i = segments.length; i >= 0; i--) {
-    const path = segments.slice(0, i).join('/');
-    candidates.push(`//${url.host}/${path ? `${path}/` : ''}:_authToken`);
-  }
-  const layers = await readConfigLayers(opts);
-  for (const key of candidates) {
-    for (const layer of layers) {
-      const value = layer.values[key];
-      if (typeof value === 'string' && value !== '') return expandEnv(value, opts.env, layer.origin);
+  const authorizationFor = (url: string): string | undefined => {
+    // npm-registry-fetch's rule: the nerf-darted URL, then each shorter path on the same host.
+    let key: string;
+    try {
+      key = nerfDart(url);
+    } catch {
+      return undefined;
     }
-  }
-  return undefined;
-}
-
-/** Config layers by precedence: environment, project `.npmrc` files (nearest first), user, global. */
-async function readConfigLayers(opts: NpmConfigOptions): Promise<ConfigLayer[]> {
-  const layers: ConfigLayer[] = [{ origin: 'the environment', values: readEnvConfig(opts.env) }];
-  const home = opts.homeDir ?? opts.env.HOME ?? opts.env.USERPROFILE;
-  const userConfig = envValue(opts.env, 'npm_config_userconfig') ?? (home ? join(home, '.npmrc') : undefined);
-  const prefix =
-    envValue(opts.env, 'npm_config_prefix') ?? opts.env.PREFIX ?? dirname(dirname(process.execPath));
-  const globalConfig = envValue(opts.env, 'npm_config_globalconfig') ?? join(prefix, 'etc', 'npmrc');
-
-  let dir = resolve(opts.cwd);
-  for (;;) {
-    const file = join(dir, '.npmrc');
-    if (file !== (userConfig && resolve(userConfig))) {
-      const values = await readIniFile(file);
-      if (values) layers.push({ origin: file, values });
-    }
-    const parent = dirname(dir);
-    if (parent === dir) break;
-    dir = parent;
-  }
-  for (const file of [userConfig, globalConfig]) {
-    if (!file) continue;
-    const values = await readIniFile(resolve(opts.cwd, file));
-    if (values) layers.push({ origin: file, values });
-  }
-  return layers;
-}
-
-async function readIniFile(file: string): Promise<Record<string, unknown> | undefined> {
-  let text: string;
-  try {
-    text = await readFile(file, 'utf8');
-  } catch {
-    return undefined;
-  }
-  return ini.parse(text) as Record<string, unknown>;
-}
-
-/** `npm_config_*` variables, case-insensitive, as npm reads them (`_` in the key stays `_`). */
-function readEnvConfig(env: NodeJS.ProcessEnv): Record<string, unknown> {
-  const values: Record<string, unknown> = Object.create(null);
-  for (const [key, value] of Object.entries(env)) {
-    if (value === undefined || !/^npm_config_/i.test(key)) continue;
-    values[key.slice('npm_config_'.length).toLowerCase()] = value;
-  }
-  return values;
-}
-
-function envValue(env: NodeJS.ProcessEnv, name: string): string | undefined {
-  for (const [key, value] of Object.entries(env)) {
-    if (key.toLowerCase() === name && value) return value;
-  }
-  return undefined;
-}
-
-/** npm's `${VAR}` substitution; `${VAR?}` may be unset. */
-function expandEnv(value: string, env: NodeJS.ProcessEnv, origin: string): string {
-  return value.replace(
-    /(\\*)\$\{([^${}?]+)(\?)?\}/g,
-    (whole, escapes: string, name: string, optional?: string) => {
-      if (escapes.length % 2 === 1) return whole.slice(1);
-      const replacement = env[name];
-      if (replacement === undefined && !optional) {
-        throw new LockwardenError(
-          'ECONFIG',
-          `${origin} refers to \${${name}}, which is not set in the environment`,
-        );
+    while (key.length > 2) {
+      const token = text(`${key}:_authToken`);
+      if (token) return `Bearer ${checkExpanded(token, `${key}:_authToken`)}`;
+      const user = text(`${key}:username`);
+      const password = text(`${key}:_password`);
+      if (user && password) {
+        const plain = Buffer.from(checkExpanded(password, `${key}:_password`), 'base64').toString('utf8');
+        return `Basic ${Buffer.from(`${checkExpanded(user, `${key}:username`)}:${plain}`).toString('base64')}`;
       }
-      return escapes + (replacement ?? '');
-    },
-  );
+      const auth = text(`${key}:_auth`);
+      if (auth) return `Basic ${checkExpanded(auth, `${key}:_auth`)}`;
+      const shorter = key.replace(/[^/]+\/$/, '');
+      if (shorter === key) break;
+      key = shorter;
+    }
+    return undefined;
+  };
+
+  return { registry, scopeRegistries, authorizationFor, network: networkFrom(config, env) };
 }
 
-function runNpmConfigGet(opts: NpmConfigOptions): Promise<string> {
-  const command = opts.npmCommand ?? (process.platform === 'win32' ? 'npm.cmd' : 'npm');
-  return new Promise((resolvePromise, reject) => {
-    execFile(
-      command,
-      ['config', 'get', 'registry'],
-      {
-        cwd: opts.cwd,
-        env: opts.env,
-        timeout: opts.npmTimeoutMs ?? 15_000,
-        shell: process.platform === 'win32',
-      },
-      (err, stdout, stderr) => {
-        const value = stdout.trim().split('\n').at(-1)?.trim() ?? '';
-        if (err || value === '') {
-          const why = err ? (stderr.trim().split('\n').at(-1) ?? err.message) : 'it printed nothing';
-          reject(
-            new LockwardenError(
-              'ECONFIG',
-              `could not determine the npm registry: no .npmrc sets it and \`npm config get registry\` failed (${why}); pass --registry or set npm_config_registry`,
-              { cause: err ?? undefined },
-            ),
-          );
-          return;
-        }
-        resolvePromise(value);
-      },
+/**
+ * npm's network settings: `https-proxy` or else `proxy` for every request when set; otherwise the
+ * environment (`https_proxy` for https, `https_proxy`/`http_proxy`/`proxy` for http, any case),
+ * as @npmcli/agent does; `noproxy` or else NO_PROXY; `ca` or `cafile`; `strict-ssl`.
+ */
+function networkFrom(config: Config, env: NodeJS.ProcessEnv): NetworkConfig {
+  const flat = config.flat;
+  const str = (v: unknown) => (typeof v === 'string' && v !== '' ? v : undefined);
+  const lower: Record<string, string> = {};
+  for (const [k, v] of Object.entries(env)) if (v) lower[k.toLowerCase()] = v;
+  const configured = str(flat.httpsProxy) ?? str(flat.proxy);
+  const httpsProxy = configured ?? lower.https_proxy;
+  const httpProxy = configured ?? lower.https_proxy ?? lower.http_proxy ?? lower.proxy;
+  const noProxy = str(flat.noProxy) ?? lower.no_proxy;
+  const ca = flat.ca;
+  return {
+    ...(httpProxy ? { httpProxy } : {}),
+    ...(httpsProxy ? { httpsProxy } : {}),
+    ...(noProxy ? { noProxy } : {}),
+    ...(Array.isArray(ca) && ca.length > 0
+      ? { ca: ca.map(String) }
+      : typeof ca === 'string' && ca
+        ? { ca: [ca] }
+        : {}),
+    ...(flat.strictSSL === false ? { strictSsl: false } : {}),
+  };
+}
+
+const LAYERS = ['cli', 'env', 'project', 'user', 'global', 'builtin'] as const;
+
+/** Where `key`'s value comes from: the first layer that sets it, or npm's defaults. */
+function originOf(config: Config, key: string): string {
+  for (const where of LAYERS) {
+    const layer = config.data.get(where);
+    if (layer && Object.hasOwn(layer.data, key)) return where === 'env' ? 'the environment' : layer.source;
+  }
+  return "npm's defaults";
+}
+
+/**
+ * `key`'s value; a layer whose value npm dropped as invalid (it would warn and fall back to the
+ * next layer, for the registry usually the public one) is an error naming the file instead.
+ */
+function valueFrom(config: Config, key: string): string {
+  for (const where of LAYERS) {
+    const layer = config.data.get(where);
+    if (!layer || !Object.hasOwn(layer.raw ?? {}, key)) continue;
+    if (!Object.hasOwn(layer.data, key)) {
+      const source = where === 'env' ? 'the environment' : layer.source;
+      throw new LockwardenError(
+        'ECONFIG',
+        `${key} in ${source} ${JSON.stringify(String(layer.raw[key]))} is not a valid URL`,
+      );
+    }
+    break;
+  }
+  const value = config.get(key);
+  if (typeof value !== 'string' || value === '')
+    throw new LockwardenError('ECONFIG', `npm configuration sets no ${key}; pass --registry`);
+  return value;
+}
+
+/** npm leaves an unset `${VAR}` in place; a URL or credential with one in it is a mistake to report. */
+function checkExpanded(value: string, key: string): string {
+  const m = /(?<!\\)\$\{([^${}?]+)\}/.exec(value);
+  if (m) {
+    throw new LockwardenError(
+      'ECONFIG',
+      `npm configuration: ${key} refers to \${${m[1]}}, which is not set in the environment`,
     );
-  });
+  }
+  return value;
+}
+
+/** npm's own directory (for its builtin npmrc): from `npm_execpath`, or the `npm` on PATH. */
+function findNpmPath(env: NodeJS.ProcessEnv): string | undefined {
+  const execPath = env.npm_execpath;
+  if (execPath && /npm-cli\.js$/.test(execPath)) return dirname(dirname(execPath));
+  for (const dir of (env.PATH ?? '').split(delimiter)) {
+    if (!dir) continue;
+    try {
+      const real = realpathSync(join(dir, process.platform === 'win32' ? 'npm.cmd' : 'npm'));
+      if (/npm-cli\.js$/.test(real)) return dirname(dirname(real));
+    } catch {
+      // not here
+    }
+  }
+  return undefined;
 }

@@ -19,7 +19,10 @@ import type {
 export interface RegistrySourceOptions {
   /** Registry base URL; a trailing slash is added when missing. */
   url: string;
+  /** Bearer token (beats `authorization`). */
   token?: string;
+  /** A ready `authorization` header (npm's `_auth`, `username`/`_password`, or a Bearer token). */
+  authorization?: string;
   /** Directory for the on-disk cache; no disk cache when omitted. */
   cacheDir?: string;
   http?: HttpClient;
@@ -99,6 +102,7 @@ export function createRegistrySource(options: RegistrySourceOptions): RegistrySo
     // An ETag only validates the representation it came with.
     if (cached?.entry.etag && cached.key === req.keys[0]) headers['if-none-match'] = cached.entry.etag;
     if (options.token) headers.authorization = `Bearer ${options.token}`;
+    else if (options.authorization) headers.authorization = options.authorization;
     else if (basicAuth) headers.authorization = basicAuth;
     const res = await http.request({ url: docUrl, source: SOURCE, headers, stats });
 

@@ -143,6 +143,7 @@ describe('upstream failures', () => {
 describe('upstream credentials and deadlines', () => {
   it('sends the Basic auth of --upstream user:password@ for tarballs too, and only to the upstream', async () => {
     h = await start({
+      // The URL the upstream is given; serve passes --upstream as typed (createApp's upstreamUrl).
       wrapSources: (real): Sources => ({
         ...real,
         registry: { ...real.registry, url: real.registry.url.replace('http://', 'http://ci%40corp:s3cret@') },

@@ -65,7 +65,7 @@ describe('resolveSourceConfig', () => {
       const config = await resolveSourceConfig({ flags: {}, env: isolatedEnv(), cwd: root });
       expect(config).toMatchObject({
         registryUrl: registry.url,
-        registryToken: 'npm-secret',
+        registryAuthorization: 'Bearer npm-secret',
         downloadsUrl: 'https://api.npmjs.org/',
         githubApiUrl: 'https://api.github.com/',
         gitBaseUrl: 'https://github.com',
@@ -211,7 +211,7 @@ describe('@scope:registry', () => {
       );
       const config = await resolveSourceConfig({ flags: {}, env: isolatedEnv(), cwd: project });
       expect(config.scopeRegistries).toEqual([
-        { scope: '@corp', url: privateRegistry.url, token: 'corp-secret' },
+        { scope: '@corp', url: privateRegistry.url, authorization: 'Bearer corp-secret' },
       ]);
       const sources = createSources(config, { now: () => NOW });
       try {
