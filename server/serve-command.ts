@@ -215,10 +215,7 @@ export function parseServeArgs(argv: string[], env: NodeJS.ProcessEnv, cwd: stri
       },
     }));
   } catch (err) {
-    throw new LockwardenError(
-      'EUSAGE',
-      `lockwarden serve: ${(err as Error).message}; see lockwarden serve --help`,
-    );
+    throw new LockwardenError('EUSAGE', `${(err as Error).message}; see lockwarden serve --help`);
   }
   if (values.help) return 'help';
   const str = (flag: string, envName?: string): string | undefined => {

@@ -3,7 +3,7 @@
 import { mkdir, readFile, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { mapConcurrent } from '../engine/map-concurrent.js';
-import { buildReport, type Report, type ReportFinding } from '../engine/report.js';
+import { buildReport, groupUnavailable, type Report, type ReportFinding } from '../engine/report.js';
 import { runAudit } from '../engine/run-audit.js';
 import { LockwardenError } from '../errors.js';
 import { diffInventories } from '../lockfile/diff-lockfiles.js';
@@ -114,6 +114,7 @@ export function mergeReports(reports: readonly Report[]): Report {
     merged.warnings.push(...r.warnings);
     if (r.exitCode === 1 || (r.exitCode === 3 && merged.exitCode === 0)) merged.exitCode = r.exitCode;
   }
+  merged.unavailable = groupUnavailable(merged.findings);
   return merged;
 }
 

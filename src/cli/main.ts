@@ -14,7 +14,7 @@ import { resolveCacheDir } from '../sources/disk-cache.js';
 import type { Sources } from '../sources/types.js';
 import { TOOL_VERSION } from '../version.js';
 import { createProgress } from './progress.js';
-import { renderReport } from './render-report.js';
+import { renderHeader, renderReport } from './render-report.js';
 
 export interface CliIo {
   stdout: NodeJS.WritableStream & { isTTY?: boolean };
@@ -25,14 +25,58 @@ export interface CliIo {
   now?: () => Date;
 }
 
-const HELP = `lockwarden ${TOOL_VERSION}: supply-chain guardrails for npm
-
-Usage:
+const USAGE = `Usage:
   lockwarden audit [dir] [options]         check every pinned version in dir's package-lock.json
   lockwarden check <name[@version]>...     would these packages be allowed? (latest when no version)
   lockwarden update [name...] [dir]        move pins to the newest versions the policy allows (update --help)
   lockwarden serve [options]               run the policy service and registry proxy (serve --help)
+`;
 
+const EXIT_CODES = `Exit codes: 0 clean or alerts only, 1 blocking findings, 2 usage or configuration error,
+3 facts unavailable under a policy that blocks on unavailable facts.
+`;
+
+const AUDIT_HELP = `lockwarden audit [dir] [options]
+
+Checks every pinned version in dir's package-lock.json (or npm-shrinkwrap.json) against the policy;
+dir defaults to the current directory.
+
+Options:
+  --policy FILE          policy file (JSON or YAML); default: lockwarden.policy.json in dir, else built-in
+  --lockfile FILE        lockfile name inside dir (package-lock.json or npm-shrinkwrap.json)
+  --only NAME            audit only this package (repeatable; a name not in the lockfile is an error)
+  --json                 print the versioned JSON report on stdout
+  --verbose              list the packages behind each group of unavailable facts
+  --registry URL         upstream registry; default: the registry npm is configured with
+  --downloads-url URL    downloads API base URL (env LOCKWARDEN_DOWNLOADS_URL)
+  --github-api-url URL   GitHub API base URL (env GITHUB_API_URL; token from GITHUB_TOKEN)
+  --cache-dir DIR        on-disk cache (env LOCKWARDEN_CACHE_DIR; default: user cache dir)
+  --concurrency N        packages examined at once (default 32)
+  --timeout MS           time allowed for each upstream response (default 10000)
+  --retries N            retries on network errors, 5xx and 429 (default 2)
+  --stats                print upstream request and byte counts on stderr
+  -h, --help             this help
+
+${EXIT_CODES}`;
+
+const CHECK_HELP = `lockwarden check <name[@version]>... [options]
+
+Would these packages be allowed? A name without a version is checked at its latest version, and
+the report says which version that was.
+
+Options:
+  --policy FILE          policy file (JSON or YAML); default: lockwarden.policy.json here, else built-in
+  --json                 print the versioned JSON report on stdout
+  --verbose              list the packages behind each group of unavailable facts
+  --registry URL, --downloads-url URL, --github-api-url URL, --cache-dir DIR, --concurrency N,
+  --timeout MS, --retries N, --stats: as for audit (lockwarden audit --help)
+  -h, --help             this help
+
+${EXIT_CODES}`;
+
+const HELP = `lockwarden ${TOOL_VERSION}: supply-chain guardrails for npm
+
+${USAGE}
 Options (audit, check):
   --policy FILE          policy file (JSON or YAML); default: lockwarden.policy.json in dir, else built-in
   --registry URL         upstream registry; default: the registry npm is configured with
@@ -40,6 +84,7 @@ Options (audit, check):
   --github-api-url URL   GitHub API base URL (env GITHUB_API_URL; token from GITHUB_TOKEN)
   --cache-dir DIR        on-disk cache (env LOCKWARDEN_CACHE_DIR; default: user cache dir)
   --json                 print the versioned JSON report on stdout
+  --verbose              list the packages behind each group of unavailable facts
   --only NAME            audit only this package (repeatable)
   --lockfile FILE        lockfile name inside dir (package-lock.json or npm-shrinkwrap.json)
   --concurrency N        packages examined at once (default 32)
@@ -49,9 +94,7 @@ Options (audit, check):
   -h, --help             this help
   -v, --version          print the version
 
-Exit codes: 0 clean or alerts only, 1 blocking findings, 2 usage or configuration error,
-3 facts unavailable under a policy that blocks on unavailable facts.
-`;
+${EXIT_CODES}`;
 
 const COMMON_OPTIONS = {
   policy: { type: 'string' },
@@ -60,6 +103,7 @@ const COMMON_OPTIONS = {
   'github-api-url': { type: 'string' },
   'cache-dir': { type: 'string' },
   json: { type: 'boolean', default: false },
+  verbose: { type: 'boolean', default: false },
   only: { type: 'string', multiple: true },
   lockfile: { type: 'string' },
   concurrency: { type: 'string' },
@@ -123,7 +167,7 @@ async function runCheckOrAudit(
 ): Promise<number> {
   const { values, positionals } = parseCommandArgs(args);
   if (values.help) {
-    io.stdout.write(HELP);
+    io.stdout.write(command === 'audit' ? AUDIT_HELP : CHECK_HELP);
     return 0;
   }
   const now = resolveNow(values.now, io);
@@ -137,8 +181,12 @@ async function runCheckOrAudit(
       `audit takes one directory, got ${positionals.length}: ${positionals.join(' ')}`,
     );
   }
+  if (command === 'audit') await assertDirectory(dir, positionals[0] ?? '.');
   const refs = command === 'check' ? parseCheckSpecs(positionals) : [];
   const policy = await resolvePolicy(values.policy, dir, io.cwd);
+  const color = io.stdout.isTTY === true && !io.env.NO_COLOR;
+  // The header at once: the facts can take a while, and a blank screen reads as a hang.
+  if (!values.json) io.stdout.write(`${renderHeader(policy, { color })}\n`);
   // Bad input is reported before any upstream is contacted.
   const inventory =
     command === 'audit'
@@ -150,6 +198,16 @@ async function runCheckOrAudit(
           }),
         })
       : undefined;
+  if (inventory && values.only && values.only.length > 0) {
+    const { unmatchedOnly } = await import('../engine/run-audit.js');
+    const missing = unmatchedOnly(inventory, values.only);
+    if (missing.length > 0) {
+      throw new LockwardenError(
+        'EUSAGE',
+        `--only: ${missing.map((n) => JSON.stringify(n)).join(', ')} ${missing.length === 1 ? 'is' : 'are'} not in ${inventory.file}; nothing would be checked for ${missing.length === 1 ? 'it' : 'them'}`,
+      );
+    }
+  }
 
   const [{ readPopularList }, { createPopularIndex }] = await Promise.all([
     import('../sources/popular-list.js'),
@@ -167,7 +225,9 @@ async function runCheckOrAudit(
           needsRegistry: needs.registry || resolvesLatest,
         })
       : offlineSources();
-  const progress = createProgress(io.stderr, { enabled: !values.json && io.stderr.isTTY === true });
+  const progress = createProgress(io.stderr, {
+    mode: io.stderr.isTTY === true ? (values.json ? 'off' : 'bar') : 'lines',
+  });
   try {
     let report: Report;
     if (command === 'audit') {
@@ -193,14 +253,20 @@ async function runCheckOrAudit(
         ...(concurrency === undefined ? {} : { concurrency }),
         onProgress: progress.update,
       });
-      report = buildReport({ verdicts, policy, now });
+      report = buildReport({ verdicts, policy, now, requested: refs });
     }
     progress.done();
     if (values.stats) io.stderr.write(`${formatStats(sources)}\n`);
     if (values.json) io.stdout.write(`${JSON.stringify(report, null, 2)}\n`);
     else {
-      const color = io.stdout.isTTY === true && !io.env.NO_COLOR;
-      io.stdout.write(renderReport(report, { color, noun: command === 'audit' ? 'packages' : 'names' }));
+      io.stdout.write(
+        renderReport(report, {
+          color,
+          header: false,
+          verbose: values.verbose,
+          noun: command === 'audit' ? 'packages' : 'names',
+        }),
+      );
     }
     return report.exitCode;
   } finally {
@@ -283,6 +349,26 @@ export function resolveNow(flag: string | undefined, io: CliIo): Date {
     return new Date(t);
   }
   return io.now ? io.now() : new Date();
+}
+
+/** `audit /nonexistent` says so, rather than that the directory has no lockfile. */
+async function assertDirectory(dir: string, given: string): Promise<void> {
+  const { stat } = await import('node:fs/promises');
+  let isDirectory: boolean;
+  try {
+    isDirectory = (await stat(dir)).isDirectory();
+  } catch (err) {
+    const code = (err as NodeJS.ErrnoException).code;
+    throw new LockwardenError(
+      'EUSAGE',
+      code === 'ENOENT' ? `${given}: no such directory` : `${given}: cannot read: ${(err as Error).message}`,
+    );
+  }
+  if (!isDirectory)
+    throw new LockwardenError(
+      'EUSAGE',
+      `${given}: not a directory; audit takes the project directory (use --lockfile for another file name)`,
+    );
 }
 
 export async function resolvePolicy(flag: string | undefined, dir: string, cwd: string): Promise<Policy> {

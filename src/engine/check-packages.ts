@@ -3,7 +3,7 @@
 import { evaluateVersion } from '../policy/evaluate.js';
 import type { Policy, PopularIndex, Verdict } from '../policy/types.js';
 import type { Sources } from '../sources/types.js';
-import { gatherFacts, type PackageRef } from './gather-facts.js';
+import { type FactProgress, gatherFacts, type PackageRef } from './gather-facts.js';
 
 export type { PackageRef } from './gather-facts.js';
 
@@ -13,7 +13,7 @@ export interface CheckContext {
   now: Date;
   popular: PopularIndex;
   concurrency?: number;
-  onProgress?: (done: number, total: number) => void;
+  onProgress?: (progress: FactProgress) => void;
 }
 
 export async function checkPackages(refs: readonly PackageRef[], ctx: CheckContext): Promise<Verdict[]> {

@@ -94,22 +94,6 @@ function abbreviatedIsEnough(packument: Packument, policy: Policy, now: Date): b
   return now.getTime() - modified >= windowMs;
 }
 
-async function gatherForName(
-  name: string,
-  refs: PackageRef[],
-  ctx: { policy: Policy; sources: Sources; now: Date; needs: FactNeeds; registry: RegistryTraits },
-  downloadsPromise: Promise<Map<string, Fact<WeeklyDownloads>> | undefined>,
-): Promise<GatheredFacts[]> {
-  const gathered = await gatherRegistryFacts(name, refs, ctx);
-  if (ctx.needs.downloads) {
-    // The one bulk downloads lookup runs alongside the registry work; join it only now.
-    const dl =
-      (await downloadsPromise)?.get(name) ?? registryUnavailable('downloads', `no answer for ${name}`);
-    for (const g of gathered) g.facts.weeklyDownloads = dl;
-  }
-  return gathered;
-}
-
 async function gatherRegistryFacts(
   name: string,
   refs: PackageRef[],
@@ -223,6 +207,19 @@ async function tagsFor(
   return readRepositoryTags(sources, repository);
 }
 
+/** How far the facts of a run are: packages complete, and per kind of lookup, in any order. */
+export interface FactProgress {
+  /** Refs whose facts are all in. */
+  done: number;
+  total: number;
+  /** Per lookup (`registry`, `downloads`): refs whose facts of that kind are in. */
+  lookups: { name: string; done: number; total: number }[];
+}
+
+/** Names per downloads lookup handed to the source: each answer moves the progress. */
+const DOWNLOADS_CHUNK = 128;
+const SCOPED_DOWNLOADS_CHUNK = 32;
+
 /** Facts for every ref, in the same order. */
 export async function gatherFacts(
   refs: readonly PackageRef[],
@@ -231,7 +228,7 @@ export async function gatherFacts(
     sources: Sources;
     now: Date;
     concurrency?: number;
-    onProgress?: (done: number, total: number) => void;
+    onProgress?: (progress: FactProgress) => void;
   },
 ): Promise<GatheredFacts[]> {
   const needs = factNeeds(ctx.policy);
@@ -242,26 +239,73 @@ export async function gatherFacts(
     else byName.set(ref.name, [i]);
   });
   const names = [...byName.keys()];
-  // One bulk downloads lookup runs alongside the registry work.
-  const downloads = needs.downloads
-    ? ctx.sources.downloads.getWeeklyDownloads(names)
-    : Promise.resolve(undefined);
+
+  // Progress counts refs per lookup; a ref is done when every lookup it needs is in. The
+  // lookups run side by side and finish in any order: no package waits for another's.
+  const lookups = [{ name: 'registry', done: 0, total: refs.length }];
+  if (needs.downloads) lookups.push({ name: 'downloads', done: 0, total: refs.length });
+  const pending = new Map(names.map((n) => [n, lookups.length]));
+  let done = 0;
+  const report = () =>
+    ctx.onProgress?.({ done, total: refs.length, lookups: lookups.map((l) => ({ ...l })) });
+  const arrived = (lookup: number, batch: readonly string[]) => {
+    for (const name of batch) {
+      const count = byName.get(name)!.length;
+      lookups[lookup]!.done += count;
+      const left = pending.get(name)! - 1;
+      pending.set(name, left);
+      if (left === 0) done += count;
+    }
+    report();
+  };
+  report();
+
+  // The downloads lookups run alongside the registry work, in chunks so that each answer counts.
+  const downloads = new Map<string, Fact<WeeklyDownloads>>();
+  const downloadsDone = needs.downloads
+    ? Promise.all(
+        chunkNames(names).map(async (chunk) => {
+          const answers = await ctx.sources.downloads.getWeeklyDownloads(chunk);
+          for (const name of chunk)
+            downloads.set(
+              name,
+              answers.get(name) ?? registryUnavailable('downloads', `no answer for ${name}`),
+            );
+          arrived(1, chunk);
+        }),
+      )
+    : Promise.resolve([]);
   const out = new Array<GatheredFacts>(refs.length);
   const registry: RegistryTraits = {};
-  let done = 0;
-  await mapConcurrent(names, ctx.concurrency ?? 32, async (name) => {
+  const registryDone = mapConcurrent(names, ctx.concurrency ?? 32, async (name) => {
     const indexes = byName.get(name)!;
-    const gathered = await gatherForName(
+    const gathered = await gatherRegistryFacts(
       name,
       indexes.map((i) => refs[i]!),
       { ...ctx, needs, registry },
-      downloads,
     );
     indexes.forEach((i, k) => {
       out[i] = gathered[k]!;
     });
-    done += indexes.length;
-    ctx.onProgress?.(done, refs.length);
+    arrived(0, [name]);
   });
+  await Promise.all([registryDone, downloadsDone]);
+  if (needs.downloads) {
+    for (const [name, indexes] of byName) {
+      for (const i of indexes) out[i]!.facts.weeklyDownloads = downloads.get(name)!;
+    }
+  }
   return out;
+}
+
+/** Unscoped names in chunks of one bulk request; scoped names (asked one by one) in smaller ones. */
+function chunkNames(names: readonly string[]): string[][] {
+  const unscoped = names.filter((n) => !n.startsWith('@')).sort();
+  const scoped = names.filter((n) => n.startsWith('@')).sort();
+  const chunks: string[][] = [];
+  for (let i = 0; i < unscoped.length; i += DOWNLOADS_CHUNK)
+    chunks.push(unscoped.slice(i, i + DOWNLOADS_CHUNK));
+  for (let i = 0; i < scoped.length; i += SCOPED_DOWNLOADS_CHUNK)
+    chunks.push(scoped.slice(i, i + SCOPED_DOWNLOADS_CHUNK));
+  return chunks;
 }

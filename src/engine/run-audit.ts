@@ -3,6 +3,7 @@ import { type LockfileEntry, type LockfileInventory, readLockfile } from '../loc
 import type { Policy, PopularIndex } from '../policy/types.js';
 import type { Sources } from '../sources/types.js';
 import { checkPackages } from './check-packages.js';
+import type { FactProgress } from './gather-facts.js';
 import { buildReport, type Report } from './report.js';
 
 export interface RunAuditOptions {
@@ -17,9 +18,23 @@ export interface RunAuditOptions {
   /** Only entries passing this test (the Action's `scope: changed`). */
   filter?: (entry: LockfileEntry) => boolean;
   concurrency?: number;
-  onProgress?: (done: number, total: number) => void;
+  onProgress?: (progress: FactProgress) => void;
   /** An inventory already read (the Action reads it to diff against the base). */
   inventory?: LockfileInventory;
+}
+
+/**
+ * `--only` names that match nothing in the lockfile (neither an entry, an alias nor a skipped
+ * entry): a typo there would otherwise check nothing and pass.
+ */
+export function unmatchedOnly(inventory: LockfileInventory, only: readonly string[]): string[] {
+  const present = new Set<string>();
+  for (const e of inventory.entries) {
+    present.add(e.name);
+    if (e.alias !== undefined) present.add(e.alias);
+  }
+  for (const s of inventory.skipped) present.add(s.name);
+  return [...new Set(only)].filter((name) => !present.has(name));
 }
 
 export async function runAudit(

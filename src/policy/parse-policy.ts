@@ -85,8 +85,6 @@ export const policyFileSchema = z
   })
   .describe('A lockwarden policy');
 
-type PolicyFile = z.infer<typeof policyFileSchema>;
-
 const KNOWN_KEYS = Object.keys(policyFileSchema.shape);
 
 function formatPath(path: readonly PropertyKey[]): string {
@@ -110,10 +108,14 @@ function closestKey(key: string): string | undefined {
   return KNOWN_KEYS.find((k) => k.toLowerCase() === lower);
 }
 
-function problemsFromZod(error: z.ZodError): PolicyProblem[] {
+function problemsFromZod(
+  issues: readonly z.core.$ZodIssue[],
+  prefix: readonly PropertyKey[] = [],
+): PolicyProblem[] {
   const problems: PolicyProblem[] = [];
-  for (const issue of error.issues) {
-    const path = formatPath(issue.path);
+  for (const issue of issues) {
+    const at = [...prefix, ...issue.path];
+    const path = formatPath(at);
     if (issue.code === 'unrecognized_keys') {
       for (const key of issue.keys) {
         const hint = path === '' ? closestKey(key) : undefined;
@@ -125,39 +127,68 @@ function problemsFromZod(error: z.ZodError): PolicyProblem[] {
       continue;
     }
     const input = (issue as { input?: unknown }).input;
+    // A list entry written as an object that fails inside (an unknown or mistyped key): report
+    // those nested problems, not the union's "expected a string or an object".
+    if (issue.code === 'invalid_union' && isPlainObject(input) && issue.errors.length === 2) {
+      problems.push(...problemsFromZod(issue.errors[1]!, at));
+      continue;
+    }
     problems.push({ path, message: `${issue.message}, got ${describeInput(input)}` });
   }
   return problems;
 }
 
-function normalizeEntries(
-  entries: PolicyFile['allow'],
-  key: 'allow' | 'block',
-  problems: PolicyProblem[],
-): ListEntry[] {
+function isPlainObject(value: unknown): value is Record<string, unknown> {
+  return typeof value === 'object' && value !== null && !Array.isArray(value);
+}
+
+/**
+ * The allow and block entries that can be read as entries at all (a string, or an object whose
+ * `package` is one): checked even when the schema failed elsewhere, so every problem shows at once.
+ */
+function normalizeEntries(raw: unknown, key: 'allow' | 'block', problems: PolicyProblem[]): ListEntry[] {
   const out: ListEntry[] = [];
-  entries.forEach((raw, i) => {
-    const obj = typeof raw === 'string' ? { package: raw } : raw;
+  if (!Array.isArray(raw)) return out;
+  raw.forEach((item: unknown, i) => {
+    const obj = typeof item === 'string' ? { package: item } : isPlainObject(item) ? item : undefined;
+    if (!obj || typeof obj.package !== 'string') return; // reported by the schema
     const parsed = parseListSpec(obj.package);
-    const path = typeof raw === 'string' ? `${key}[${i}]` : `${key}[${i}].package`;
+    const path = typeof item === 'string' ? `${key}[${i}]` : `${key}[${i}].package`;
+    let ok = true;
     if ('problem' in parsed) {
       problems.push({ path, message: parsed.problem });
-      return;
+      ok = false;
     }
-    if (obj.expires !== undefined && Number.isNaN(expiryTime(obj.expires))) {
+    const expires = obj.expires;
+    if (typeof expires === 'string' && Number.isNaN(expiryTime(expires))) {
       problems.push({
         path: `${key}[${i}].expires`,
-        message: `expected a date (YYYY-MM-DD) or a timestamp with a zone (2026-12-31T18:00:00Z), got ${describeInput(obj.expires)}`,
+        message: `expected a date (YYYY-MM-DD) or a timestamp with a zone (2026-12-31T18:00:00Z), got ${describeInput(expires)}`,
       });
-      return;
+      ok = false;
     }
+    if (!ok || 'problem' in parsed) return;
     const entry: ListEntry = { spec: obj.package.trim(), namePattern: parsed.namePattern };
     if (parsed.range !== undefined) entry.range = parsed.range;
-    if (obj.reason !== undefined) entry.reason = obj.reason;
-    if (obj.expires !== undefined) entry.expires = obj.expires;
+    if (typeof obj.reason === 'string') entry.reason = obj.reason;
+    if (typeof expires === 'string') entry.expires = expires;
     out.push(entry);
   });
   return out;
+}
+
+/** Problems in the order their keys are declared in the schema, then by position in a list. */
+function sortProblems(problems: PolicyProblem[]): PolicyProblem[] {
+  const rank = (p: PolicyProblem) => {
+    const top = /^[^.[]*/.exec(p.path)?.[0] ?? '';
+    const i = KNOWN_KEYS.indexOf(top);
+    return i === -1 ? KNOWN_KEYS.length : i;
+  };
+  const index = (p: PolicyProblem) => Number(/^[^.[]*\[(\d+)\]/.exec(p.path)?.[1] ?? -1);
+  return problems
+    .map((p, order) => ({ p, order }))
+    .sort((a, b) => rank(a.p) - rank(b.p) || index(a.p) - index(b.p) || a.order - b.order)
+    .map(({ p }) => p);
 }
 
 function fail(file: string, problems: PolicyProblem[]): never {
@@ -174,12 +205,12 @@ export function validatePolicy(input: unknown, opts: { file: string }): Policy {
     fail(opts.file, [{ path: '', message: `expected an object, got ${describeInput(input)}` }]);
   }
   const result = policyFileSchema.safeParse(input, { reportInput: true });
-  if (!result.success) fail(opts.file, problemsFromZod(result.error));
+  const raw = input as Record<string, unknown>;
+  const problems: PolicyProblem[] = result.success ? [] : problemsFromZod(result.error.issues);
+  const allow = normalizeEntries(raw.allow, 'allow', problems);
+  const block = normalizeEntries(raw.block, 'block', problems);
+  if (!result.success || problems.length > 0) fail(opts.file, sortProblems(problems));
   const file = result.data;
-  const problems: PolicyProblem[] = [];
-  const allow = normalizeEntries(file.allow, 'allow', problems);
-  const block = normalizeEntries(file.block, 'block', problems);
-  if (problems.length > 0) fail(opts.file, problems);
   return {
     id: file.id,
     name: file.name ?? file.id,

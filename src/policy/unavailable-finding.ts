@@ -17,6 +17,8 @@ export function unavailableFinding(
     effect,
     scope,
     source: fact.source,
+    // What could not be had and why, apart from the sentence: reports group outages by these.
+    evidence: { fact: what, reason: fact.reason },
     message: `${what} unavailable: ${fact.reason} (onUnavailable: ${effect})`,
     hint:
       effect === 'block'

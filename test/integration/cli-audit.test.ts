@@ -216,7 +216,16 @@ describe.each<RegistryShape>(['public', 'mirror'])(
         alerts: 1,
         unavailable: 1,
         skipped: 0,
+        blockedByFindings: 5,
+        alertsByFindings: 0,
       });
+      expect(report.unavailable).toEqual([
+        expect.objectContaining({
+          source: 'repository',
+          facts: ['repository tags'],
+          packages: ['gitlab-pkg@1.0.0'],
+        }),
+      ]);
       expect(report.exitCode).toBe(1);
       expect(result.code).toBe(1);
       const young = report.findings.find((f) => f.rule === 'cooling-off')!;
@@ -414,13 +423,88 @@ describe('sources down, slow or returning garbage', () => {
   });
 });
 
+describe('outages apart from findings in the text report', () => {
+  let registry: FakeRegistry;
+  let cacheDir: string;
+  beforeAll(async () => {
+    registry = await startFakeRegistry({ shape: 'public', packuments: PACKUMENTS });
+    cacheDir = mkdtempSync(path.join(tmpdir(), 'lockwarden-cache-'));
+  });
+  afterAll(async () => {
+    await registry.close();
+    rmSync(cacheDir, { recursive: true, force: true });
+  });
+
+  const textArgs = async (extra: string[] = []) => {
+    const args = baseArgs(registry.url, cacheDir).filter((a) => a !== '--json');
+    args[args.indexOf('--downloads-url') + 1] = await closedPortUrl();
+    const policy = path.join(work, 'policy-outage.json');
+    writeFileSync(policy, JSON.stringify({ ...POLICY, onUnavailable: 'block', suspiciousVersion: false }));
+    args[args.indexOf('--policy') + 1] = policy;
+    return [...args, '--retries', '0', ...extra];
+  };
+
+  it('groups unavailable facts by source and cause in a few lines, and counts them apart', async () => {
+    const result = await run(await textArgs(), { GITHUB_TOKEN: 'test-token' });
+    const lines = result.stdout.split('\n');
+    expect(lines[0]).toBe('lockwarden · policy ci (block, onUnavailable: block)');
+    // Findings are listed per package; the outage is one line, with no package named.
+    expect(result.stdout).toContain('young-pkg@1.1.0  BLOCK');
+    expect(result.stdout).not.toMatch(/UNAVAILABLE/);
+    const start = lines.indexOf('Facts unavailable for 7 packages (blocked by onUnavailable: block)');
+    expect(start).toBeGreaterThan(0);
+    expect(lines.slice(start + 1, start + 3)).toEqual([
+      '  downloads API: connection refused: weekly downloads of 7 packages',
+      '  retry when downloads API is reachable; --verbose lists the packages',
+    ]);
+    expect(lines.at(-2)).toBe(
+      '10 packages: 3 blocked, 0 alerts; facts unavailable for 7 (downloads API: 7), which blocks them',
+    );
+    expect(result.code).toBe(1);
+  });
+
+  it('lists the packages behind each group with --verbose', async () => {
+    const result = await run(await textArgs(['--verbose']), { GITHUB_TOKEN: 'test-token' });
+    const lines = result.stdout.split('\n');
+    const at = lines.indexOf('  downloads API: connection refused: weekly downloads of 7 packages');
+    expect(lines.slice(at + 1, at + 4)).toEqual([
+      '    @acme/thing@3.0.0, expres@1.0.0, gitlab-pkg@1.0.0, good-pkg@2.0.0, tiny-pkg@1.0.0,',
+      '    untagged-pkg@1.2.0, young-pkg@1.1.0',
+      '  retry when downloads API is reachable',
+    ]);
+  });
+});
+
+describe('--only', () => {
+  it('names a package that is not in the lockfile instead of checking nothing', async () => {
+    const result = await run([
+      'audit',
+      project,
+      '--only',
+      'good-pkg',
+      '--only',
+      'no-such-pkg',
+      '--registry',
+      'http://127.0.0.1:9/',
+    ]);
+    expect(result.code).toBe(2);
+    expect(result.stderr).toBe(
+      `lockwarden: --only: "no-such-pkg" is not in ${path.join(project, 'package-lock.json')}; nothing would be checked for it\n`,
+    );
+  });
+});
+
 describe('usage and configuration errors exit 2', () => {
   it.each([
     [['audit', '--bogus'], /Unknown option '--bogus'/],
     [['frobnicate'], /unknown command "frobnicate"/],
     [['check'], /check needs at least one package name/],
     [['check', '../etc/passwd'], /not a valid package spec|expected name or name@version/],
-    [['audit', '/nonexistent-dir-for-lockwarden'], /no package-lock\.json or npm-shrinkwrap\.json/],
+    [
+      ['audit', '/nonexistent-dir-for-lockwarden'],
+      /^lockwarden: \/nonexistent-dir-for-lockwarden: no such directory\n$/,
+    ],
+    [['audit', '/etc/hostname'], /\/etc\/hostname: not a directory/],
     [
       ['audit', '.', '--policy', '/nonexistent/policy.json'],
       /\/nonexistent\/policy\.json: cannot read policy file: no such file/,

@@ -101,6 +101,11 @@ describe('lockwarden check', () => {
       [
         'lockwarden · policy check (block, onUnavailable: alert)',
         '',
+        // Which version a name without one was checked at.
+        'Checked',
+        '  left-pad@1.3.1 (latest): block',
+        '  expres (latest: unknown): block',
+        '',
         'cooling-off (1)',
         '  left-pad@1.3.1  BLOCK',
         '    why:  left-pad@1.3.1 was published 2 days ago (cooling-off 7 days); it passes on 2026-11-27',
@@ -114,7 +119,7 @@ describe('lockwarden check', () => {
         'Notices',
         '  i expres is unknown to the registry; only name-level guardrails were evaluated',
         '',
-        '2 names checked: 2 blocked, 0 alerts, 0 unavailable, 0 skipped',
+        '2 names: 2 blocked, 0 alerts',
         '',
       ].join('\n'),
     );

@@ -171,6 +171,18 @@ describe('runServe', () => {
     expect(code).toBe(2);
     expect(err.text()).toMatch(/bad\.json: invalid policy, 1 problem:\n.*coolingOffDays/);
   });
+
+  it('names the command once in a usage error', async () => {
+    const err = capture();
+    const code = await runServe(['--bogus'], {
+      stdout: capture().stream,
+      stderr: err.stream,
+      env: env(),
+      cwd: dir,
+    });
+    expect(code).toBe(2);
+    expect(err.text()).toBe("lockwarden serve: Unknown option '--bogus'; see lockwarden serve --help\n");
+  });
 });
 
 describe('parseServeArgs', () => {
@@ -185,7 +197,7 @@ describe('parseServeArgs', () => {
       argv: ['--upstream', 'ftp://x'],
       error: /upstream registry URL \(--upstream\) "ftp:\/\/x" must be http:\/\/ or https:\/\//,
     },
-    { argv: ['--bogus'], error: /lockwarden serve: Unknown option '--bogus'/ },
+    { argv: ['--bogus'], error: /^Unknown option '--bogus'/ },
     { argv: ['--log-level', 'loud'], error: /--log-level: expected fatal, error/ },
     { argv: ['--domain', 'not a domain'], error: /--domain: expected a DNS name/ },
     { argv: ['extra'], error: /Unexpected argument 'extra'/ },

@@ -102,6 +102,48 @@ describe('validatePolicy', () => {
     expect(problems.map((p) => p.split(':')[0])).toEqual(['action', 'coolingOffDays', 'minWeeklyDownloads']);
   });
 
+  it.each([
+    [
+      // The README's example: a top-level problem and one inside a list entry.
+      { id: 'x', coolingOffDays: '7d', allow: ['lodash', { package: 'x', expires: 'soon' }] },
+      [
+        'coolingOffDays: expected a number >= 0 (days; 0 disables), got "7d"',
+        'allow[1].expires: expected a date (YYYY-MM-DD) or a timestamp with a zone (2026-12-31T18:00:00Z), got "soon"',
+      ],
+    ],
+    [
+      {
+        id: 'x',
+        block: [{ package: 'a@>>1' }],
+        allow: [
+          { package: 'x', expirs: '2026-01-01' },
+          { package: 3 },
+          'Bad Name!',
+          { package: 'y', reason: 1 },
+        ],
+        action: 'deny',
+      },
+      [
+        'action: expected "block" or "alert", got "deny"',
+        'allow[0].expirs: unknown key',
+        'allow[1].package: expected a package spec string, got 3',
+        'allow[2]: expected a package name, "@scope/*", a glob like "eslint-plugin-*" or "name@<semver range>", got "Bad Name!"',
+        'allow[3].reason: expected a string, got 1',
+        'block[0].package: expected a semver range after "@", got ">>1" in "a@>>1"',
+      ],
+    ],
+    [
+      { id: 'x', allow: [{ package: 'Bad!', expires: 'soon' }, 7] },
+      [
+        'allow[0].package: expected a package name, "@scope/*", a glob like "eslint-plugin-*" or "name@<semver range>", got "Bad!"',
+        'allow[0].expires: expected a date (YYYY-MM-DD) or a timestamp with a zone (2026-12-31T18:00:00Z), got "soon"',
+        'allow[1]: expected a package spec string or an object {"package", "reason", "expires"}, got 7',
+      ],
+    ],
+  ])('reports nested problems together with the others: %j', (input, expected) => {
+    expect(problemsOf(input)).toEqual(expected);
+  });
+
   it('names the file and lists problems in the error message', () => {
     expect(() => validatePolicy({ id: 'x', coolingOffDays: '7d' }, { file: 'policies/strict.json' })).toThrow(
       'policies/strict.json: invalid policy, 1 problem:\n  coolingOffDays: expected a number >= 0 (days; 0 disables), got "7d"',
