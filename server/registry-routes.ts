@@ -15,6 +15,7 @@ import {
   routeFromHost,
   versionFromTarballFile,
 } from './registry-path.js';
+import { parseRefusalSegments, refusalUrl, sendRefusal, wantsRefusalRedirect } from './send-refusal.js';
 import { discardBody, streamBody } from './stream-body.js';
 import type { Upstream } from './upstream.js';
 
@@ -90,6 +91,8 @@ export function createRegistryRoutes(options: RegistryRoutesOptions): Middleware
     stored: StoredPolicy;
     label: string | null;
     prefixUrl: string;
+    /** Serving a refusal redirect's target: answer 403 here, never redirect again. */
+    refusalPage?: boolean;
   }
 
   function entries(
@@ -163,7 +166,7 @@ export function createRegistryRoutes(options: RegistryRoutesOptions): Middleware
     switch (state.kind) {
       case 'refused':
         recordBlocked(call, state.findings, null);
-        sendError(call.ctx, 403, state.message);
+        refuseWith(call, state.message, state.name, null);
         return;
       case 'not-found':
         sendError(call.ctx, 404, `${state.name} is not in the upstream registry`);
@@ -172,6 +175,30 @@ export function createRegistryRoutes(options: RegistryRoutesOptions): Middleware
         sendError(call.ctx, state.status, state.message);
         return;
     }
+  }
+
+  /** A 403 with the reason where every client prints it; bun is sent to a URL that says it. */
+  function refuseWith(call: Call, message: string, name: string, version: string | null): void {
+    if (!call.refusalPage && wantsRefusalRedirect(call.ctx)) {
+      call.ctx.status = 302;
+      call.ctx.set('cache-control', 'no-store');
+      call.ctx.set('location', refusalUrl(call.prefixUrl, name, version, message));
+      call.ctx.body = { error: message };
+      return;
+    }
+    sendRefusal(call.ctx, message);
+  }
+
+  /** Where a refusal redirect lands: the verdict is evaluated again, the slug only read by people. */
+  async function refusalPage(call: Call, target: { name: string; version: string | null }): Promise<void> {
+    const { ctx, stored } = call;
+    const { state } = await packages.lookup(stored, target.name);
+    if (state.kind === 'refused') return sendRefusal(ctx, state.message);
+    const hidden =
+      state.kind === 'ok' && target.version !== null ? state.hidden.get(target.version) : undefined;
+    if (hidden) return sendRefusal(ctx, blockMessage(hidden, stored));
+    const what = target.version === null ? target.name : `${target.name}@${target.version}`;
+    return sendError(ctx, 404, `${what} is not refused by policy ${stored.policy.id} (any more); try again`);
   }
 
   async function versionManifest(
@@ -204,7 +231,7 @@ export function createRegistryRoutes(options: RegistryRoutesOptions): Middleware
         verdict.findings.filter((f) => f.effect === 'block'),
         verdict.version,
       );
-      return sendError(ctx, 403, blockMessage(verdict, stored));
+      return refuseWith(call, blockMessage(verdict, stored), state.name, verdict.version);
     }
     const labelHint =
       semver.valid(spec, { loose: true }) === null
@@ -237,7 +264,7 @@ export function createRegistryRoutes(options: RegistryRoutesOptions): Middleware
         hidden.findings.filter((f) => f.effect === 'block'),
         hidden.version,
       );
-      return sendError(ctx, 403, blockMessage(hidden, stored));
+      return refuseWith(call, blockMessage(hidden, stored), name, hidden.version);
     }
     const verdict = state.evaluation.versions.get(version) as Verdict;
     if (verdict.decision === 'alert') {
@@ -281,6 +308,14 @@ export function createRegistryRoutes(options: RegistryRoutesOptions): Middleware
     if (segments.length === 1 && segments[0] === 'ping') {
       ctx.body = {};
       return;
+    }
+    const refused = parseRefusalSegments(segments);
+    if (refused) {
+      if (ctx.method !== 'GET' && ctx.method !== 'HEAD') {
+        ctx.set('allow', 'GET, HEAD');
+        return sendError(ctx, 405, READ_ONLY(policyId));
+      }
+      return refusalPage({ ...call, refusalPage: true }, refused);
     }
     if (segments[0] === 'package' && segments.length >= 3) {
       const scoped = segments[1]!.startsWith('@');

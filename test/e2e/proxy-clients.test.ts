@@ -15,6 +15,7 @@ import { type ProxyHarness, startProxyHarness } from '../helpers/proxy-harness.j
 const PNPM = resolve('node_modules/pnpm/bin/pnpm.cjs');
 const PNPM12 = resolve('node_modules/pnpm12/bin/pnpm.mjs');
 const YARN = resolve('node_modules/yarn/bin/yarn.js');
+const YARN4 = resolve('node_modules/yarn4/bin/yarn.js');
 const BUN = resolve('node_modules/bun/bin/bun.exe');
 let h: ProxyHarness;
 let base: string;
@@ -211,6 +212,8 @@ describe('pnpm through the proxy', () => {
     const refused = await run(process.execPath, [PNPM, 'add', 'expres'], dir, env);
     expect(refused.code).not.toBe(0);
     expect(refused.stdout + refused.stderr).toMatch(/403/);
+    // pnpm prints the status text of a refused request.
+    expect(refused.stdout + refused.stderr).toMatch(/expres looks like express .*blocked by policy strict/);
     const logged = h.service.audit.query({ label: 'pnpm-ci', package: 'expres' }).entries;
     expect(logged[0]).toMatchObject({
       rule: 'typosquatting',
@@ -249,6 +252,12 @@ describe('pnpm 12 through the proxy', () => {
       '@acme/is-odd': '^3.0.0',
       'left-pad': '^1.1.0',
     });
+    const refused = await pnpm12(['add', 'expres'], dir, await clientEnv(registry));
+    expect(refused.code).not.toBe(0);
+    // pnpm 12 prints the status text of a refused document request.
+    expect(refused.stdout + refused.stderr).toMatch(
+      /403 expres looks like express .*blocked by policy strict/,
+    );
   });
 
   it('a frozen lockfile pinned to blocked versions fails at the refused tarball, and the service stays up', async () => {
@@ -327,6 +336,43 @@ describe('yarn (classic) through the proxy', () => {
   });
 });
 
+describe('yarn 4 through the proxy', () => {
+  it('resolves to the newest allowed version and prints the reason of a refusal', async () => {
+    const dir = await project();
+    const registry = `${base}/strict~yarn4-ci/`;
+    await writeFile(
+      join(dir, '.yarnrc.yml'),
+      [
+        `npmRegistryServer: "${registry}"`,
+        'unsafeHttpWhitelist: ["127.0.0.1"]',
+        'enableTelemetry: false',
+        'enableGlobalCache: false',
+        'nodeLinker: node-modules',
+        '',
+      ].join('\n'),
+    );
+    await writeFile(join(dir, 'yarn.lock'), '');
+    const env = await clientEnv(registry);
+    const yarn4 = (args: string[]) => run(process.execPath, [YARN4, ...args], dir, env);
+    const res = await yarn4(['add', 'left-pad', '@acme/is-odd']);
+    expect(res.code, res.stdout + res.stderr).toBe(0);
+    expect(await installedVersion(dir, 'left-pad')).toBe('1.1.0');
+    expect(await installedVersion(dir, '@acme/is-odd')).toBe('3.0.0');
+    const refused = await yarn4(['add', 'expres']);
+    expect(refused.code).not.toBe(0);
+    // yarn 4 prints the status text.
+    expect(refused.stdout + refused.stderr).toMatch(
+      /403 \(expres looks like express .*blocked by policy strict/,
+    );
+    expect(h.service.audit.query({ label: 'yarn4-ci', package: 'expres' }).entries[0]).toMatchObject({
+      rule: 'typosquatting',
+      outcome: 'blocked',
+      // yarn 4 sends its HTTP library's user agent.
+      userAgent: expect.stringMatching(/^got /),
+    });
+  });
+});
+
 describe('bun through the proxy', () => {
   it('resolves to the newest allowed version and fails on a blocked package', async () => {
     const dir = await project();
@@ -338,6 +384,8 @@ describe('bun through the proxy', () => {
     const refused = await run(BUN, ['add', 'expres'], dir, env);
     expect(refused.code).not.toBe(0);
     expect(refused.stdout + refused.stderr).toMatch(/403/);
+    // bun prints only the URL it ended at: it is redirected to one that spells out the reason.
+    expect(refused.stdout + refused.stderr).toMatch(/-\/refused\/expres\/-\/expres-looks-like-express-/);
     expect(h.service.audit.query({ label: 'bun-ci', package: 'expres' }).entries[0]).toMatchObject({
       rule: 'typosquatting',
       outcome: 'blocked',

@@ -543,6 +543,44 @@ describe('per-version documents, dist-tags, pass-through and writes', () => {
     expect(badLabel.json().error).toMatch(/is not a consumer label/);
   });
 
+  it('puts the reason of a refusal in the body, the npm-notice header and the status text; bun is redirected to it', async () => {
+    await start();
+    const base = await h.listen();
+    for (const path of [
+      '/strict/evil-pkg',
+      '/strict/left-pad/1.2.0',
+      '/strict/left-pad/-/left-pad-1.2.0.tgz',
+    ]) {
+      const res = await fetch(`${base}${path}`, { headers: { 'user-agent': 'npm/11.0.0' } });
+      expect(res.status, path).toBe(403);
+      const reason = ((await res.json()) as { error: string }).error;
+      expect(reason).toMatch(/blocked by policy strict|cooling-off 7 days/);
+      expect(res.headers.get('npm-notice')).toBe(reason);
+      expect(res.statusText).toBe(reason);
+    }
+    const bun = await fetch(`${base}/strict/left-pad/-/left-pad-1.2.0.tgz`, {
+      headers: { 'user-agent': 'Bun/1.4.5 npm/? node/v24' },
+      redirect: 'manual',
+    });
+    expect(bun.status).toBe(302);
+    const location = bun.headers.get('location')!;
+    expect(location).toMatch(
+      /^http:\/\/127\.0\.0\.1:\d+\/strict\/-\/refused\/left-pad\/1\.2\.0\/left-pad@1\.2\.0-was-published-2-days-ago-cooling-off-7-days/,
+    );
+    const landed = await fetch(location, { headers: { 'user-agent': 'Bun/1.4.5' }, redirect: 'manual' });
+    expect(landed.status).toBe(403);
+    expect(landed.statusText).toMatch(/^left-pad@1\.2\.0 was published 2 days ago/);
+    // The slug is never echoed: the verdict is evaluated again.
+    const forged = await fetch(`${base}/strict/-/refused/left-pad/1.1.0/you-have-been-hacked`);
+    expect(forged.status).toBe(404);
+    expect(await forged.text()).not.toMatch(/hacked/);
+    const scoped = await fetch(`${base}/strict/@acme%2futil`, {
+      headers: { 'user-agent': 'Bun/1.4.5' },
+      redirect: 'manual',
+    });
+    expect(scoped.status).toBe(200);
+  });
+
   it('refuses publish, unpublish and dist-tag changes as read-only', async () => {
     await start();
     for (const [method, url] of [

@@ -1,0 +1,56 @@
+// A refusal (403) reaches each client through the part of the response that client prints.
+// Measured with npm 11, pnpm 10 and 12, yarn 1.22 and 4, bun 1.4 (docs/server.md has the table):
+// npm prints the body's `error`, the `npm-notice` header and the status text; pnpm and yarn 4
+// print the status text; yarn 1 prints the body's `error` for documents; bun prints only the
+// method, the URL it ended at and the status. So the reason goes into the body, the header and
+// the status text, and bun is redirected to a URL that spells it out.
+import type { Context } from 'koa';
+import { sendError } from './http-error.js';
+
+/** Where bun is sent for a refusal: `-/refused/<name>/<version or ->/<reason as a slug>`. */
+export const REFUSED_SEGMENT = 'refused';
+const MAX_HEADER_CHARS = 1024;
+const MAX_SLUG_CHARS = 160;
+
+export function sendRefusal(ctx: Context, message: string): void {
+  sendError(ctx, 403, message);
+  const line = headerSafe(message);
+  ctx.set('npm-notice', line);
+  // The reason phrase: HTTP/1.1 allows any visible text there, and several clients print it.
+  ctx.message = line;
+}
+
+/** Bun prints nothing of a 403 but its URL; other clients print the reason as it is. */
+export function wantsRefusalRedirect(ctx: Context): boolean {
+  return (ctx.method === 'GET' || ctx.method === 'HEAD') && /^bun\//i.test(ctx.get('user-agent'));
+}
+
+/** The refusal URL under `prefixUrl`; the slug is only for reading, the verdict is re-evaluated. */
+export function refusalUrl(prefixUrl: string, name: string, version: string | null, message: string): string {
+  const slug =
+    message
+      .toLowerCase()
+      .replace(/[^a-z0-9.@]+/g, '-')
+      .replace(/^-+|-+$/g, '')
+      .slice(0, MAX_SLUG_CHARS) || 'refused';
+  const path = name.startsWith('@')
+    ? name.split('/').map(encodeURIComponent).join('/')
+    : encodeURIComponent(name);
+  return `${prefixUrl}-/${REFUSED_SEGMENT}/${path}/${encodeURIComponent(version ?? '-')}/${slug}`;
+}
+
+/** Parses `refused/<name>/<version or ->/<slug>` special segments. */
+export function parseRefusalSegments(
+  segments: readonly string[],
+): { name: string; version: string | null } | undefined {
+  if (segments[0] !== REFUSED_SEGMENT) return undefined;
+  const scoped = segments[1]?.startsWith('@') ?? false;
+  const rest = segments.slice(scoped ? 3 : 2);
+  if (segments.length < (scoped ? 3 : 2) || rest.length !== 2) return undefined;
+  const name = scoped ? `${segments[1]}/${segments[2]}` : segments[1]!;
+  return { name, version: rest[0] === '-' ? null : rest[0]! };
+}
+
+function headerSafe(text: string): string {
+  return text.replace(/[^\x20-\x7e]/g, '?').slice(0, MAX_HEADER_CHARS);
+}
