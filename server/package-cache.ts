@@ -368,6 +368,8 @@ export function createPackageCache(options: PackageCacheOptions): PackageCache {
       keep: (v) => !state.hidden.has(v),
       // The requested name, not the document's: tarball links must lead back to what was checked.
       rewriteTarball: (_name, version) => `${PREFIX_MARKER}${tarballPath(state.name, version)}`,
+      // Provenance is fetched through the policy too: a client never leaves the proxy for it.
+      rewriteAttestations: (_name, version) => `${PREFIX_MARKER}${attestationsPath(state.name, version)}`,
     });
     const document = abbreviated ? abbreviatePackument(packument) : packument;
     const text = Buffer.from(JSON.stringify(document));
@@ -444,9 +446,21 @@ export function createPackageCache(options: PackageCacheOptions): PackageCache {
           const manifest = Object.hasOwn(versions, version) ? versions[version] : undefined;
           const dist = manifest?.dist;
           if (!manifest || typeof dist?.tarball !== 'string') return manifest;
+          const attestations = dist.attestations as { url?: unknown } | undefined;
           return {
             ...manifest,
-            dist: { ...dist, tarball: `${prefixUrl}${tarballPath(state.name, version)}` },
+            dist: {
+              ...dist,
+              tarball: `${prefixUrl}${tarballPath(state.name, version)}`,
+              ...(typeof attestations?.url === 'string'
+                ? {
+                    attestations: {
+                      ...attestations,
+                      url: `${prefixUrl}${attestationsPath(state.name, version)}`,
+                    },
+                  }
+                : {}),
+            },
           };
         },
       };
@@ -491,6 +505,11 @@ function slotKey(stored: StoredPolicy, name: string): string {
 export function tarballPath(name: string, version: string): string {
   const unscoped = name.startsWith('@') ? name.slice(name.indexOf('/') + 1) : name;
   return `${name}/-/${unscoped}-${encodeURIComponent(version)}.tgz`;
+}
+
+/** `-/npm/v1/attestations/<name>@<version>`, where npm looks for provenance. */
+export function attestationsPath(name: string, version: string): string {
+  return `-/npm/v1/attestations/${encodeURIComponent(name)}@${encodeURIComponent(version)}`;
 }
 
 function refusalOf(

@@ -1,6 +1,3 @@
-// The npm registry side of the service: `/<policy>[~<label>]/...` answers what npm, pnpm, yarn
-// and bun ask for, with every document filtered and every tarball checked by the engine's
-// verdicts. It only translates verdicts: hide versions, refuse with 403, log.
 import type { Context, Middleware } from 'koa';
 import semver from 'semver';
 import type { Finding, Verdict } from '../src/policy/types.js';
@@ -8,14 +5,20 @@ import type { AuditLog, NewAuditEntry } from './audit-log.js';
 import type { AuditThrottle } from './audit-throttle.js';
 import { HttpError, sendError } from './http-error.js';
 import { blockMessage, type PackageCache, type PackageState, type ServedVariant } from './package-cache.js';
-import type { PolicyStore, StoredPolicy } from './policy-store.js';
+import type { PolicyStore } from './policy-store.js';
 import {
   LABEL_SEPARATOR,
   parseRegistryPath,
   routeFromHost,
   versionFromTarballFile,
 } from './registry-path.js';
-import { parseRefusalSegments, refusalUrl, sendRefusal, wantsRefusalRedirect } from './send-refusal.js';
+import {
+  createSpecialEndpoints,
+  markStale,
+  READ_ONLY,
+  type RegistryCall,
+} from './registry-special-endpoints.js';
+import { refusalUrl, sendRefusal, wantsRefusalRedirect } from './send-refusal.js';
 import { discardBody, streamBody } from './stream-body.js';
 import type { Upstream } from './upstream.js';
 
@@ -35,20 +38,15 @@ export interface RegistryRoutesOptions {
 
 const ABBREVIATED = 'application/vnd.npm.install-v1+json';
 const SAFE_HOST = /^(?:[A-Za-z0-9.-]+|\[[0-9A-Fa-f:.]+\])(?::\d{1,5})?$/;
-const MAX_PASS_THROUGH_BODY_BYTES = 16 * 1024 * 1024;
-const READ_ONLY = (policyId: string) =>
-  `lockwarden serves policy "${policyId}" read-only: publish, unpublish, dist-tag and user changes go to the upstream registry directly`;
-
-/** Pass-through endpoints under `/-/` and the methods they accept. */
-const PASS_THROUGH: ReadonlyArray<{ match: (s: readonly string[]) => boolean; methods: readonly string[] }> =
-  [
-    { match: (s) => s[0] === 'npm' && s[1] === 'v1' && s[2] === 'security', methods: ['POST', 'GET'] },
-    { match: (s) => s[0] === 'v1' && s[1] === 'search', methods: ['GET'] },
-    { match: (s) => s.join('/') === 'npm/v1/keys', methods: ['GET'] },
-  ];
-
 export function createRegistryRoutes(options: RegistryRoutesOptions): Middleware {
   const { policies, packages, audit, auditThrottle } = options;
+  type Call = RegistryCall;
+  const special = createSpecialEndpoints({
+    packages,
+    upstream: options.upstream,
+    refuse: (call, state) => refuse(call, state),
+    refuseWith: (call, message, name, version) => refuseWith(call, message, name, version),
+  });
 
   return async function registryRoutes(ctx: Context): Promise<void> {
     let route: { policyId: string; label: string | null } | undefined;
@@ -85,15 +83,6 @@ export function createRegistryRoutes(options: RegistryRoutesOptions): Middleware
     }
     return versionManifest(call, state, request.spec);
   };
-
-  interface Call {
-    ctx: Context;
-    stored: StoredPolicy;
-    label: string | null;
-    prefixUrl: string;
-    /** Serving a refusal redirect's target: answer 403 here, never redirect again. */
-    refusalPage?: boolean;
-  }
 
   function entries(
     call: Call,
@@ -187,18 +176,6 @@ export function createRegistryRoutes(options: RegistryRoutesOptions): Middleware
       return;
     }
     sendRefusal(call.ctx, message);
-  }
-
-  /** Where a refusal redirect lands: the verdict is evaluated again, the slug only read by people. */
-  async function refusalPage(call: Call, target: { name: string; version: string | null }): Promise<void> {
-    const { ctx, stored } = call;
-    const { state } = await packages.lookup(stored, target.name);
-    if (state.kind === 'refused') return sendRefusal(ctx, state.message);
-    const hidden =
-      state.kind === 'ok' && target.version !== null ? state.hidden.get(target.version) : undefined;
-    if (hidden) return sendRefusal(ctx, blockMessage(hidden, stored));
-    const what = target.version === null ? target.name : `${target.name}@${target.version}`;
-    return sendError(ctx, 404, `${what} is not refused by policy ${stored.policy.id} (any more); try again`);
   }
 
   async function versionManifest(
@@ -301,86 +278,6 @@ export function createRegistryRoutes(options: RegistryRoutesOptions): Middleware
     // Stream the bytes straight through; Koa ends the response when the upstream body ends.
     streamBody(ctx, res.body);
   }
-
-  async function special(call: Call, segments: readonly string[]): Promise<void> {
-    const { ctx } = call;
-    const policyId = call.stored.policy.id;
-    if (segments.length === 1 && segments[0] === 'ping') {
-      ctx.body = {};
-      return;
-    }
-    const refused = parseRefusalSegments(segments);
-    if (refused) {
-      if (ctx.method !== 'GET' && ctx.method !== 'HEAD') {
-        ctx.set('allow', 'GET, HEAD');
-        return sendError(ctx, 405, READ_ONLY(policyId));
-      }
-      return refusalPage({ ...call, refusalPage: true }, refused);
-    }
-    if (segments[0] === 'package' && segments.length >= 3) {
-      const scoped = segments[1]!.startsWith('@');
-      const name = scoped ? `${segments[1]}/${segments[2]}` : segments[1]!;
-      const rest = segments.slice(scoped ? 3 : 2);
-      if (rest[0] === 'dist-tags') {
-        if (ctx.method !== 'GET' && ctx.method !== 'HEAD') {
-          ctx.set('allow', 'GET, HEAD');
-          return sendError(ctx, 405, READ_ONLY(policyId));
-        }
-        const { state, staleReason } = await packages.lookup(call.stored, name);
-        markStale(ctx, staleReason);
-        if (state.kind !== 'ok') return refuse(call, state);
-        const tags = packages.variant(call.stored, state, call.prefixUrl, false).distTags;
-        if (rest.length === 1) {
-          ctx.body = { ...tags };
-          return;
-        }
-        const tag = rest[1]!;
-        if (rest.length === 2 && Object.hasOwn(tags, tag)) {
-          ctx.body = JSON.stringify(tags[tag]);
-          ctx.type = 'application/json';
-          return;
-        }
-        return sendError(ctx, 404, `${name} has no dist-tag ${JSON.stringify(tag)} under policy ${policyId}`);
-      }
-    }
-    if (
-      segments[0] === 'user' ||
-      segments[0] === 'whoami' ||
-      (segments[0] === 'npm' && segments[2] === 'tokens')
-    ) {
-      return sendError(ctx, 405, READ_ONLY(policyId));
-    }
-    const pass = PASS_THROUGH.find((p) => p.match(segments));
-    if (!pass) return sendError(ctx, 404, `/-/${segments.join('/')} is not an endpoint lockwarden serves`);
-    if (!pass.methods.includes(ctx.method) && !(ctx.method === 'HEAD' && pass.methods.includes('GET'))) {
-      ctx.set('allow', pass.methods.join(', '));
-      return sendError(ctx, 405, `${ctx.method} is not allowed on /-/${segments.join('/')}`);
-    }
-    const body = ctx.method === 'POST' ? await readRawBody(ctx) : undefined;
-    const headers: Record<string, string> = {};
-    for (const name of ['accept', 'content-type', 'content-encoding', 'npm-command', 'user-agent']) {
-      const value = ctx.get(name);
-      if (value) headers[name] = value;
-    }
-    const res = await options.upstream.passThrough({
-      method: ctx.method,
-      path: `-/${segments.map(encodeURIComponent).join('/')}`,
-      search: ctx.search,
-      headers,
-      ...(body ? { body } : {}),
-    });
-    ctx.status = res.statusCode;
-    if (ctx.method === 'HEAD' || res.statusCode === 204 || res.statusCode === 304) {
-      // No body goes to the client; drain it so the upstream connection is reused.
-      discardBody(res.body);
-      return;
-    }
-    for (const name of ['content-type', 'content-encoding', 'content-length', 'etag']) {
-      const value = res.headers[name];
-      if (typeof value === 'string') ctx.set(name, value);
-    }
-    streamBody(ctx, res.body);
-  }
 }
 
 function wantsAbbreviated(accept: string): boolean {
@@ -440,12 +337,6 @@ function matchesEtag(header: string, etag: string): boolean {
   return header.split(',').some((t) => t.trim().replace(/^W\//, '') === etag);
 }
 
-function markStale(ctx: Context, reason: string | null): void {
-  if (reason === null) return;
-  ctx.set('x-lockwarden-stale', reason.replace(/[^\x20-\x7e]/g, '?').slice(0, 512));
-  ctx.set('warning', '110 lockwarden "Response is Stale"');
-}
-
 function baseUrl(ctx: Context, publicUrl: string | undefined): string {
   if (publicUrl) return publicUrl;
   const host = ctx.host;
@@ -460,16 +351,4 @@ function safeOrigin(raw: string): string {
   } catch {
     return 'an invalid URL';
   }
-}
-
-async function readRawBody(ctx: Context): Promise<Buffer> {
-  const chunks: Buffer[] = [];
-  let size = 0;
-  for await (const chunk of ctx.req) {
-    size += (chunk as Buffer).length;
-    if (size > MAX_PASS_THROUGH_BODY_BYTES)
-      throw new HttpError(413, `request body is larger than ${MAX_PASS_THROUGH_BODY_BYTES} bytes`);
-    chunks.push(chunk as Buffer);
-  }
-  return Buffer.concat(chunks);
 }

@@ -28,3 +28,23 @@ export function discardBody(body: Readable): void {
 export function clientGone(ctx: Context): boolean {
   return ctx.req.destroyed || ctx.res.destroyed || ctx.res.writableEnded;
 }
+
+/** Reads a whole upstream body, or undefined (and the rest discarded) past `maxBytes`. */
+export async function readBody(body: Readable, maxBytes: number): Promise<Buffer | undefined> {
+  body.on('error', ignore);
+  const chunks: Buffer[] = [];
+  let size = 0;
+  try {
+    for await (const chunk of body) {
+      size += (chunk as Buffer).length;
+      if (size > maxBytes) {
+        body.destroy();
+        return undefined;
+      }
+      chunks.push(chunk as Buffer);
+    }
+  } catch {
+    return undefined;
+  }
+  return Buffer.concat(chunks);
+}

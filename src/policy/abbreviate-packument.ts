@@ -25,6 +25,9 @@ const VERSION_FIELDS = [
   'cpu',
   'libc',
   'funding',
+  // Not in the public registry's abbreviated documents, but license checkers (`pnpm licenses`)
+  // read it from the install document, and a proxy should not be the reason it is missing.
+  'license',
   'dist',
   'hasInstallScript',
   '_hasShrinkwrap',

@@ -1,6 +1,7 @@
 // Removes versions from a packument the way a registry would if they had never been published,
 // so every client (npm, pnpm, yarn, bun) resolves to what is left without knowing a proxy exists.
 // Pure: the caller decides which versions to keep and where tarballs are served from.
+import { createHash } from 'node:crypto';
 import semver from 'semver';
 import type { Manifest, Packument } from '../sources/types.js';
 
@@ -9,6 +10,8 @@ export interface FilterPackumentOptions {
   keep: (version: string) => boolean;
   /** New `dist.tarball` for a kept version; omitted: tarball URLs stay as they are. */
   rewriteTarball?: (name: string, version: string, originalUrl: string) => string;
+  /** New `dist.attestations.url` for a kept version; omitted: attestation URLs stay as they are. */
+  rewriteAttestations?: (name: string, version: string, originalUrl: string) => string;
 }
 
 /** A dist-tag that pointed at a removed version. `to: null` means the tag was dropped. */
@@ -48,7 +51,7 @@ export function filterPackument(
   packument: Packument,
   options: FilterPackumentOptions,
 ): FilterPackumentResult {
-  const { keep, rewriteTarball } = options;
+  const { keep } = options;
   const sourceVersions: Record<string, unknown> = isObject(packument.versions) ? packument.versions : {};
   const versions = createMap<Manifest>();
   const removed: string[] = [];
@@ -60,9 +63,7 @@ export function filterPackument(
       removed.push(version);
       continue;
     }
-    versions[version] = rewriteTarball
-      ? withTarball(packument.name, version, manifest, rewriteTarball)
-      : manifest;
+    versions[version] = withDistUrls(packument.name, version, manifest, options);
   }
 
   const out = Object.assign(createMap<unknown>(), packument) as Packument;
@@ -95,19 +96,67 @@ export function filterPackument(
     }
     out['dist-tags'] = tags;
   }
+  if (removed.length > 0) describeServedDocument(packument, out, removed);
 
   return { packument: out, removed, distTagChanges };
 }
 
-function withTarball(
+/**
+ * A document with versions removed must not claim the upstream's `modified` and `_rev`: those
+ * describe the hidden versions (a client comparing them would see a change that is not there, or
+ * miss the one that is). `modified` becomes the newest time of what is served; `_rev` keeps its
+ * CouchDB shape (`<n>-<32 hex>`) with a hash of the upstream revision and what was removed, so it
+ * changes exactly when the served document does.
+ */
+function describeServedDocument(source: Packument, out: Packument, removed: readonly string[]): void {
+  const time = isObject(out.time) ? out.time : undefined;
+  let newest: number | undefined;
+  if (time) {
+    for (const [key, value] of Object.entries(time)) {
+      if (key === 'modified' || typeof value !== 'string') continue;
+      const ms = Date.parse(value);
+      if (!Number.isNaN(ms) && (newest === undefined || ms > newest)) newest = ms;
+    }
+  }
+  const modified = newest === undefined ? undefined : new Date(newest).toISOString();
+  if (time && 'modified' in time) {
+    if (modified === undefined) delete time.modified;
+    else time.modified = modified;
+  }
+  if (typeof source.modified === 'string') {
+    // An abbreviated upstream document has no times to recompute from: say nothing rather than wrong.
+    if (modified === undefined) delete out.modified;
+    else out.modified = modified;
+  }
+  if (typeof source._rev === 'string') {
+    const generation = /^(\d+)-/.exec(source._rev)?.[1] ?? '1';
+    const digest = createHash('sha256')
+      .update(source._rev)
+      .update('\u0000')
+      .update(removed.join('\u0000'))
+      .digest('hex')
+      .slice(0, 32);
+    out._rev = `${generation}-${digest}`;
+  }
+}
+
+function withDistUrls(
   name: string,
   version: string,
   manifest: Record<string, unknown>,
-  rewrite: NonNullable<FilterPackumentOptions['rewriteTarball']>,
+  { rewriteTarball, rewriteAttestations }: FilterPackumentOptions,
 ): Manifest {
   const dist = manifest.dist;
-  if (!isObject(dist) || typeof dist.tarball !== 'string') return manifest as Manifest;
-  return { ...manifest, dist: { ...dist, tarball: rewrite(name, version, dist.tarball) } } as Manifest;
+  if (!isObject(dist) || (!rewriteTarball && !rewriteAttestations)) return manifest as Manifest;
+  const next: Record<string, unknown> = { ...dist };
+  if (rewriteTarball && typeof dist.tarball === 'string') {
+    next.tarball = rewriteTarball(name, version, dist.tarball);
+  }
+  const attestations = dist.attestations;
+  if (rewriteAttestations && isObject(attestations) && typeof attestations.url === 'string') {
+    next.attestations = { ...attestations, url: rewriteAttestations(name, version, attestations.url) };
+  }
+  return { ...manifest, dist: next } as Manifest;
 }
 
 /**

@@ -614,6 +614,92 @@ describe('per-version documents, dist-tags, pass-through and writes', () => {
     ]);
   });
 
+  it('serves documents that describe what they serve: modified, _rev, license, attestations', async () => {
+    const doc = leftPad();
+    doc._rev = '7-0123456789abcdef0123456789abcdef';
+    for (const m of Object.values(doc.versions)) {
+      m.license = 'MIT';
+      m.dist!.attestations = {
+        url: `http://127.0.0.1:9/-/npm/v1/attestations/left-pad@${m.version}`,
+        provenance: { predicateType: 'https://slsa.dev/provenance/v1' },
+      };
+    }
+    await start({ packuments: [doc, scoped()] });
+    const full = (await h.request({ url: '/strict~ci/left-pad' })).json();
+    expect(full.time.modified).toBe(full.time['1.2.0-beta.1']);
+    expect(full.time.modified).not.toBe(doc.time.modified);
+    expect(full._rev).toMatch(/^7-[0-9a-f]{32}$/);
+    expect(full._rev).not.toBe(doc._rev);
+    expect(full.versions['1.1.0'].dist.attestations.url).toBe(
+      'http://127.0.0.1:4880/strict~ci/-/npm/v1/attestations/left-pad@1.1.0',
+    );
+    const abbreviated = (
+      await h.request({ url: '/strict/left-pad', headers: { accept: ABBREVIATED } })
+    ).json();
+    expect(abbreviated.modified).toBe(full.time.modified);
+    expect(abbreviated.versions['1.1.0'].license).toBe('MIT');
+    expect(abbreviated.versions['1.1.0'].dist.attestations.url).toBe(
+      'http://127.0.0.1:4880/strict/-/npm/v1/attestations/left-pad@1.1.0',
+    );
+    const manifest = (await h.request({ url: '/strict/left-pad/1.1.0' })).json();
+    expect(manifest.dist.attestations.url).toBe(
+      'http://127.0.0.1:4880/strict/-/npm/v1/attestations/left-pad@1.1.0',
+    );
+
+    h.registry.fault({
+      kind: 'status',
+      status: 200,
+      match: (r) => r.path.startsWith('/-/npm/v1/attestations/'),
+      body: JSON.stringify({ attestations: [{ predicateType: 'https://slsa.dev/provenance/v1' }] }),
+    });
+    const served = await h.request({ url: '/strict/-/npm/v1/attestations/left-pad@1.1.0' });
+    expect(served.status).toBe(200);
+    expect(served.json().attestations).toHaveLength(1);
+    const hidden = await h.request({ url: '/strict/-/npm/v1/attestations/left-pad@1.2.0' });
+    expect(hidden.status).toBe(403);
+    expect(hidden.json().error).toMatch(/cooling-off 7 days/);
+    const scopedRes = await h.request({ url: '/strict/-/npm/v1/attestations/@acme%2futil@2.0.0' });
+    expect(scopedRes.status).toBe(200);
+    expect(h.registry.requests.filter((r) => r.path.includes('attestations')).map((r) => r.path)).toEqual([
+      '/-/npm/v1/attestations/left-pad@1.1.0',
+      '/-/npm/v1/attestations/@acme%2futil@2.0.0',
+    ]);
+  });
+
+  it('rewrites search results to the latest served version and leaves out refused packages', async () => {
+    await start();
+    const result = (name: string, version: string) => ({
+      package: { name, version, date: '2026-11-20T00:00:00.000Z', description: name },
+      score: { final: 1 },
+    });
+    h.registry.fault({
+      kind: 'status',
+      status: 200,
+      match: (r) => r.path === '/-/v1/search',
+      body: JSON.stringify({
+        objects: [
+          result('left-pad', '1.2.0'),
+          result('evil-pkg', '1.0.0'),
+          result('@acme/util', '2.0.0'),
+          result('fresh-only', '0.1.0'),
+          result('not-in-upstream', '1.0.0'),
+        ],
+        total: 40,
+        time: 'now',
+      }),
+    });
+    const res = await h.request({ url: '/strict/-/v1/search?text=pad' });
+    expect(res.status).toBe(200);
+    const body = res.json();
+    expect(
+      body.objects.map(
+        (o: { package: { name: string; version: string } }) => `${o.package.name}@${o.package.version}`,
+      ),
+    ).toEqual(['left-pad@1.1.0', '@acme/util@2.0.0']);
+    expect(body.objects[0].package.date).toBe(leftPad().time['1.1.0']);
+    expect(body.total).toBe(37);
+  });
+
   it('routes by host name when a wildcard domain is configured', async () => {
     await start({ app: { domain: 'npm.example.test' } });
     const res = await h.request({ url: '/left-pad', headers: { host: 'strict-web.npm.example.test' } });

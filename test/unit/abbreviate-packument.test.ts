@@ -140,3 +140,12 @@ describe('abbreviatePackument', () => {
 function ownValue(obj: object, key: string): any {
   return Object.getOwnPropertyDescriptor(obj, key)?.value;
 }
+
+describe('abbreviatePackument: license', () => {
+  it('keeps the per-version license', () => {
+    const out = abbreviatePackument(
+      buildPackument({ versions: { '1.0.0': buildManifest({ license: 'MIT' }) } }),
+    );
+    expect(out.versions['1.0.0']!.license).toBe('MIT');
+  });
+});

@@ -214,3 +214,60 @@ describe('filterPackument: dist-tag repair', () => {
 function ownValue(obj: object, key: string): any {
   return Object.getOwnPropertyDescriptor(obj, key)?.value;
 }
+
+describe('filterPackument: the served document describes itself', () => {
+  const withRev = (doc: Packument) => ({ ...doc, _rev: '42-0123456789abcdef0123456789abcdef' });
+
+  it.each([
+    { hidden: [], modified: '2024-03-01T00:00:00.000Z', rev: '42-0123456789abcdef0123456789abcdef' },
+    { hidden: ['2.0.0'], modified: '2024-01-03T00:00:00.000Z', rev: /^42-[0-9a-f]{32}$/ },
+    { hidden: ['1.1.0', '2.0.0'], modified: '2024-01-02T00:00:00.000Z', rev: /^42-[0-9a-f]{32}$/ },
+  ])('hiding $hidden: time.modified $modified, _rev $rev', ({ hidden, modified, rev }) => {
+    const doc = withRev(buildPackument('pkg', ['1.0.0', '1.1.0', '2.0.0'], { latest: '2.0.0' }));
+    const { packument } = filterPackument(doc, { keep: keepAllBut(...hidden) });
+    expect(packument.time?.modified).toBe(modified);
+    expect(packument._rev).toMatch(rev);
+  });
+
+  it('gives different revisions to different sets of hidden versions, the same to the same', () => {
+    const doc = { ...buildPackument('pkg', ['1.0.0', '1.1.0', '2.0.0'], { latest: '2.0.0' }), _rev: '3-abc' };
+    const a = filterPackument(doc, { keep: keepAllBut('2.0.0') }).packument._rev;
+    const b = filterPackument(doc, { keep: keepAllBut('1.1.0') }).packument._rev;
+    expect(a).not.toBe(b);
+    expect(filterPackument(doc, { keep: keepAllBut('2.0.0') }).packument._rev).toBe(a);
+  });
+
+  it('recomputes an abbreviated top-level modified from time, or drops it when there is no time', () => {
+    const full = {
+      ...buildPackument('pkg', ['1.0.0', '2.0.0'], { latest: '2.0.0' }),
+      modified: '2024-03-01T00:00:00.000Z',
+    };
+    expect(filterPackument(full, { keep: keepAllBut('2.0.0') }).packument.modified).toBe(
+      '2024-01-02T00:00:00.000Z',
+    );
+    const { time: _time, ...abbreviated } = full;
+    expect(filterPackument(abbreviated, { keep: keepAllBut('2.0.0') }).packument).not.toHaveProperty(
+      'modified',
+    );
+    expect(filterPackument(abbreviated, { keep: () => true }).packument.modified).toBe(
+      '2024-03-01T00:00:00.000Z',
+    );
+  });
+
+  it('rewrites attestation URLs of kept versions', () => {
+    const doc = buildPackument('pkg', ['1.0.0'], { latest: '1.0.0' });
+    doc.versions['1.0.0']!.dist!.attestations = {
+      url: 'http://127.0.0.1:9/-/npm/v1/attestations/pkg@1.0.0',
+      provenance: { predicateType: 'https://slsa.dev/provenance/v1' },
+    };
+    const { packument } = filterPackument(doc, {
+      keep: () => true,
+      rewriteAttestations: (name, version) => `http://proxy/p/-/npm/v1/attestations/${name}@${version}`,
+    });
+    expect(packument.versions['1.0.0']!.dist!.attestations).toEqual({
+      url: 'http://proxy/p/-/npm/v1/attestations/pkg@1.0.0',
+      provenance: { predicateType: 'https://slsa.dev/provenance/v1' },
+    });
+    expect(packument.versions['1.0.0']!.dist!.tarball).toBe('http://127.0.0.1:9/pkg/-/pkg-1.0.0.tgz');
+  });
+});
