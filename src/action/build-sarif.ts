@@ -47,6 +47,11 @@ const RULE_TEXT: Record<RuleId, { name: string; short: string; help: string; sev
     help: 'The policy blocks this package or version. Remove the dependency or change the block list entry.',
     severity: '8.0',
   },
+  'semver-honesty': {
+    name: 'SemverHonesty',
+    short: 'Minor or patch update breaks the public interface',
+    help: 'The update removes or narrows part of the package interface (exports, types, engines, peers) in a minor or patch release. Stay on the old version, treat it as a major update, or allow it with a reason.',
+  },
 };
 
 export function sarifLevel(f: ReportFinding): SarifLevel | undefined {

@@ -28,6 +28,7 @@ export interface CliIo {
 const USAGE = `Usage:
   lockwarden audit [dir] [options]         check every pinned version in dir's package-lock.json
   lockwarden check <name[@version]>...     would these packages be allowed? (latest when no version)
+  lockwarden check <name@old..new>...      is this minor/patch update free of breaking interface changes?
   lockwarden update [name...] [dir]        move pins to the newest versions the policy allows (update --help)
   lockwarden serve [options]               run the policy service and registry proxy (serve --help)
 `;
@@ -128,6 +129,10 @@ export async function runCli(argv: readonly string[], io: CliIo): Promise<number
     if (command === 'serve') {
       const { runServe } = await import('../../server/serve-command.js');
       return await runServe(rest, io);
+    }
+    if (command === 'check' && rest.some((a) => !a.startsWith('-') && a.includes('..'))) {
+      const { runCheckSemver } = await import('./check-semver-command.js');
+      return await runCheckSemver(rest, io);
     }
     if (command === 'update') {
       const { runUpdate } = await import('./update-command.js');

@@ -5,6 +5,7 @@ import { parseArgs } from 'node:util';
 import type { UpdateResult } from '../engine/update-lockfile.js';
 import { LockwardenError } from '../errors.js';
 import type { PopularIndex } from '../policy/types.js';
+import { resolveCacheDir } from '../sources/disk-cache.js';
 import { TOOL_VERSION } from '../version.js';
 import { type CliIo, formatStats, openSources, optionalInteger, resolveNow, resolvePolicy } from './main.js';
 
@@ -79,6 +80,10 @@ export async function runUpdate(args: readonly string[], io: CliIo): Promise<num
       sources,
       popular,
       now,
+      cacheDir: resolveCacheDir({
+        env: io.env,
+        ...(values['cache-dir'] ? { override: values['cache-dir'] } : {}),
+      }),
     });
     if (values.stats) io.stderr.write(`${formatStats(sources)}\n`);
     const exitCode = result.unavailable ? 3 : 0;
@@ -139,6 +144,10 @@ export function renderUpdate(result: UpdateResult, opts: { dryRun: boolean }): s
   }
   if (lines.length === 0)
     lines.push('Nothing to update: every pin is at the newest version the policy allows.');
+  if (result.semver.length > 0) {
+    lines.push('Semver honesty:');
+    for (const f of result.semver) lines.push(`  ${f.message}`);
+  }
   if (result.skipped.length > 0) {
     lines.push('Skipped newer versions:');
     for (const s of result.skipped) lines.push(`  ${s.name} ${s.version}: ${s.reason}`);
@@ -158,6 +167,7 @@ function updateJson(result: UpdateResult, dryRun: boolean, exitCode: number) {
     removed: result.removed,
     ranges: result.ranges,
     skipped: result.skipped,
+    semver: result.semver,
     exitCode,
   };
 }

@@ -53,6 +53,8 @@ export interface PolicyPackumentCache {
   decisions(): Map<string, PackumentDecision>;
   /** Names whose packument could not be had, with why. */
   failures(): Map<string, PackumentUnavailableError>;
+  /** Hides one more version of an already decided name (a finding made after resolution). */
+  veto(name: string, version: string, finding: Finding): void;
 }
 
 export function createPolicyPackumentCache(
@@ -106,14 +108,7 @@ export function createPolicyPackumentCache(
     });
     const { keep, hidden } = selectUpdateCandidates(evaluation.versions, ctx.pinned.get(name));
     const { packument } = filterPackument(upstream, { keep: (v) => keep.has(v) });
-    // pacote reads these documents with ordinary property access; give it ordinary objects.
-    const filtered: Packument = {
-      ...packument,
-      versions: { ...packument.versions },
-      ...(packument['dist-tags'] ? { 'dist-tags': { ...packument['dist-tags'] } } : {}),
-      ...(packument.time ? { time: { ...packument.time } } : {}),
-    };
-    return { name, upstream, filtered, hidden };
+    return { name, upstream, filtered: plain(packument), hidden };
   }
 
   return {
@@ -128,5 +123,21 @@ export function createPolicyPackumentCache(
     decide,
     decisions: () => settled,
     failures: () => failed,
+    veto(name, version, finding) {
+      const d = settled.get(name);
+      if (!d) return;
+      d.hidden.set(version, finding);
+      d.filtered = plain(filterPackument(d.filtered, { keep: (v) => v !== version }).packument);
+    },
+  };
+}
+
+/** pacote reads these documents with ordinary property access; give it ordinary objects. */
+function plain(packument: Packument): Packument {
+  return {
+    ...packument,
+    versions: { ...packument.versions },
+    ...(packument['dist-tags'] ? { 'dist-tags': { ...packument['dist-tags'] } } : {}),
+    ...(packument.time ? { time: { ...packument.time } } : {}),
   };
 }

@@ -12,6 +12,7 @@ import { readLockfile } from '../lockfile/read-lockfile.js';
 import type { Finding, Policy, PopularIndex } from '../policy/types.js';
 import { describeSkip } from '../policy/update-candidates.js';
 import type { Sources } from '../sources/types.js';
+import { createSemverHonestyChecker } from './check-semver-honesty.js';
 import { DEPENDENCY_FIELDS, movedRange, rewriteManifestText } from './edit-manifest-ranges.js';
 import { mapConcurrent } from './map-concurrent.js';
 import {
@@ -32,6 +33,8 @@ export interface UpdateOptions {
   sources: Sources;
   popular: PopularIndex;
   now: Date;
+  /** On-disk cache for semver-honesty comparisons. */
+  cacheDir?: string;
 }
 
 export interface VersionMove {
@@ -66,6 +69,8 @@ export interface UpdateResult {
   /** `--latest`: the package.json ranges moved. */
   ranges: RangeMove[];
   skipped: SkippedVersion[];
+  /** semver-honesty findings on the updates made (alerts, and comparisons that were unavailable). */
+  semver: Finding[];
   /** Whether package-lock.json (and package.json files) were written. */
   wrote: boolean;
   /** Newer versions hidden because their facts were unavailable under `onUnavailable: block`. */
@@ -127,25 +132,40 @@ export async function updateLockfile(opts: UpdateOptions): Promise<UpdateResult>
       if (staged === dir) restore.push({ file, text: m.text });
       await writeFile(file, m.next);
     }
-    const arb = new Arborist({ ...arboristOptions, path: staged });
+    const honesty =
+      opts.policy.semverHonesty === 'off'
+        ? undefined
+        : createSemverHonestyChecker({
+            policy: opts.policy,
+            sources: opts.sources,
+            ...(opts.cacheDir ? { cacheDir: opts.cacheDir } : {}),
+          });
+    // Semver honesty judges a pair (from → to), so it can only run after a resolution. Under
+    // `block` a dishonest release is hidden like any blocked version and Arborist resolves again.
     let idealTree: Arborist.Node;
-    try {
-      idealTree = await arb.buildIdealTree({
-        update: opts.names.length > 0 ? { names: [...opts.names] } : { all: true },
-      } as Arborist.BuildIdealTreeOptions);
-    } catch (err) {
-      throw explainResolveError(err, cache, opts.now);
+    let moves: ReturnType<typeof diffVersions>;
+    let semverFindings: Finding[] = [];
+    for (let round = 0; ; round++) {
+      const arb = new Arborist({ ...arboristOptions, path: staged });
+      try {
+        idealTree = await arb.buildIdealTree({
+          update: opts.names.length > 0 ? { names: [...opts.names] } : { all: true },
+        } as Arborist.BuildIdealTreeOptions);
+      } catch (err) {
+        throw explainResolveError(err, cache, opts.now);
+      }
+      moves = diffVersions(pinned, registryVersions(idealTree));
+      if (!honesty) break;
+      const checked: Finding[][] = [];
+      await mapConcurrent(moves.updated, SEMVER_CONCURRENCY, async (m, i) => {
+        checked[i] = await honesty.check(m.name, m.from, m.to);
+      });
+      semverFindings = checked.flat();
+      const vetoes = semverFindings.filter((f) => f.effect === 'block' && f.outcome !== 'unavailable');
+      if (vetoes.length === 0 || round >= MAX_SEMVER_ROUNDS) break;
+      for (const f of vetoes) cache.veto(f.name, f.version!, f);
     }
-
-    const after = new Map<string, Set<string>>();
-    for (const node of idealTree.inventory.values() as Iterable<NodeLike>) {
-      if (!isRegistryNode(node)) continue;
-      const name = node.packageName ?? node.name;
-      const set = after.get(name) ?? new Set<string>();
-      set.add(node.version!);
-      after.set(name, set);
-    }
-    const { updated, added, removed } = diffVersions(pinned, after);
+    const { updated, added, removed } = moves;
     const skipped = collectSkipped(idealTree, cache.decisions(), opts, ranges);
     const changed = updated.length + added.length + removed.length + ranges.length > 0;
     let wrote = false;
@@ -162,14 +182,33 @@ export async function updateLockfile(opts: UpdateOptions): Promise<UpdateResult>
       removed,
       ranges,
       skipped,
+      semver: semverFindings.filter((f) => f.effect !== 'allow'),
       wrote,
-      unavailable: skipped.some((s) => s.finding.outcome === 'unavailable' && s.effect === 'block'),
+      unavailable: [...skipped.map((s) => s.finding), ...semverFindings].some(
+        (f) => f.outcome === 'unavailable' && f.effect === 'block',
+      ),
       arborist: { idealTree },
     };
   } finally {
     for (const r of restore) await writeFile(r.file, r.text);
     if (staged !== dir) await rm(staged, { recursive: true, force: true });
   }
+}
+
+const SEMVER_CONCURRENCY = 8;
+/** Resolutions after the first, each hiding the dishonest releases the last one picked. */
+const MAX_SEMVER_ROUNDS = 4;
+
+function registryVersions(tree: Arborist.Node): Map<string, Set<string>> {
+  const out = new Map<string, Set<string>>();
+  for (const node of tree.inventory.values() as Iterable<NodeLike>) {
+    if (!isRegistryNode(node)) continue;
+    const name = node.packageName ?? node.name;
+    const set = out.get(name) ?? new Set<string>();
+    set.add(node.version!);
+    out.set(name, set);
+  }
+  return out;
 }
 
 function isRegistryNode(node: NodeLike): boolean {

@@ -82,6 +82,10 @@ export const policyFileSchema = z
       .enum(['allow', 'alert', 'block'], expect('expected "allow", "alert" or "block"'))
       .default('alert')
       .describe('What a guardrail whose facts could not be fetched yields; always reported as unavailable'),
+    semverHonesty: z
+      .enum(['off', 'alert', 'block'], expect('expected "off", "alert" or "block"'))
+      .default('alert')
+      .describe('Breaking interface changes in a minor or patch update: off, alert, or block'),
   })
   .describe('A lockwarden policy');
 
@@ -224,6 +228,7 @@ export function validatePolicy(input: unknown, opts: { file: string }): Policy {
     allow,
     block,
     onUnavailable: file.onUnavailable,
+    semverHonesty: file.semverHonesty,
   };
 }
 
@@ -270,6 +275,7 @@ export function serializePolicy(policy: Policy): Record<string, unknown> {
     allow: policy.allow.map(serializeEntry),
     block: policy.block.map(serializeEntry),
     onUnavailable: policy.onUnavailable,
+    semverHonesty: policy.semverHonesty,
   };
 }
 
@@ -287,4 +293,5 @@ export const DEFAULT_POLICY: Policy = Object.freeze({
   allow: [],
   block: [],
   onUnavailable: 'alert',
+  semverHonesty: 'alert',
 }) as Policy;

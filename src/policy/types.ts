@@ -9,7 +9,8 @@ export type RuleId =
   | 'popularity'
   | 'typosquatting'
   | 'suspicious-version'
-  | 'blocklist';
+  | 'blocklist'
+  | 'semver-honesty';
 export const RULE_IDS: readonly RuleId[] = [
   'not-on-registry',
   'cooling-off',
@@ -17,6 +18,7 @@ export const RULE_IDS: readonly RuleId[] = [
   'typosquatting',
   'suspicious-version',
   'blocklist',
+  'semver-honesty',
 ];
 
 /** One allow or block list entry, normalized from the policy file. */
@@ -48,6 +50,8 @@ export interface Policy {
   allow: ListEntry[];
   block: ListEntry[];
   onUnavailable: UnavailableAction;
+  /** Breaking interface changes in a minor or patch update (`update`, the Action, `check a@1..2`). */
+  semverHonesty: 'off' | 'alert' | 'block';
 }
 
 /**

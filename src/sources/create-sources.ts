@@ -8,7 +8,7 @@ import { createHttpClient, type HttpClient, type HttpClientOptions } from './htt
 import { loadNpmConfig, type NpmConfigOptions } from './npm-config.js';
 import { readPopularList } from './popular-list.js';
 import { createRegistrySource, normalizeRegistryUrl } from './registry-source.js';
-import type { PopularList, RegistrySource, Sources } from './types.js';
+import type { PopularList, RegistrySource, Sources, TarballResult } from './types.js';
 
 export interface SourceFlags {
   /** `--registry`: overrides npm's configuration. */
@@ -198,6 +198,17 @@ export function createSources(
   };
 }
 
+function tarballOf(
+  source: RegistrySource,
+  name: string,
+  version: string,
+  opts: Parameters<NonNullable<RegistrySource['getTarball']>>[2],
+): Promise<TarballResult> {
+  if (!source.getTarball)
+    return Promise.resolve({ status: 'unavailable', source: 'registry', reason: 'tarballs not supported' });
+  return source.getTarball(name, version, opts);
+}
+
 /** Packages of a scope with its own `@scope:registry` are asked there, the rest of the default. */
 function createScopedRegistrySource(
   fallback: RegistrySource,
@@ -213,6 +224,7 @@ function createScopedRegistrySource(
     },
     getPackument: (name, opts) => sourceFor(name).getPackument(name, opts),
     getManifest: (name, version) => sourceFor(name).getManifest(name, version),
+    getTarball: (name, version, opts) => tarballOf(sourceFor(name), name, version, opts),
     stats() {
       const total = fallback.stats();
       for (const s of scoped.values()) {
@@ -244,6 +256,7 @@ function createDeferredRegistrySource(resolve: () => Promise<RegistrySource>): R
     },
     getPackument: async (name, o) => (await get()).getPackument(name, o),
     getManifest: async (name, version) => (await get()).getManifest(name, version),
+    getTarball: async (name, version, opts) => tarballOf(await get(), name, version, opts),
     stats: () => inner?.stats() ?? { requests: 0, bytes: 0, cacheHits: 0, errors: 0 },
   };
 }

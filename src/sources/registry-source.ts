@@ -2,6 +2,7 @@
 // Public registries answer the abbreviated Accept header, ETags and gzip; mirrors may ignore all
 // three. Either way callers get a result value: ok (maybe from cache), not-found, or unavailable.
 
+import { createHash } from 'node:crypto';
 import { LockwardenError } from '../errors.js';
 import { type CacheEntry, createDiskCache } from './disk-cache.js';
 import { createHttpClient, type HttpClient } from './http-client.js';
@@ -209,8 +210,66 @@ export function createRegistrySource(options: RegistrySourceOptions): RegistrySo
         return result.status === 'ok' ? { status: 'ok', manifest: result.value } : result;
       });
     },
+    async getTarball(name, version, opts) {
+      assertValidPackageName(name, 'tarball');
+      const why = explainInvalidVersionSegment(version);
+      if (why !== undefined) {
+        throw new LockwardenError('EINVALIDNAME', `tarball: ${JSON.stringify(version)} of ${name}: ${why}`);
+      }
+      // A document's dist.tarball may name any host; bytes (and credentials) only come from here.
+      let tarUrl = `${url}${name}/-/${name.replace(/^@[^/]+\//, '')}-${encodeURIComponent(version)}.tgz`;
+      if (opts.tarballUrl) {
+        try {
+          if (new URL(opts.tarballUrl).origin === origin) tarUrl = new URL(opts.tarballUrl).href;
+        } catch {
+          // unparseable: the registry's own path is used
+        }
+      }
+      const headers: Record<string, string> = { accept: 'application/octet-stream' };
+      if (options.token) headers.authorization = `Bearer ${options.token}`;
+      else if (basicAuth) headers.authorization = basicAuth;
+      const res = await http.request({
+        url: tarUrl,
+        source: SOURCE,
+        headers,
+        stats,
+        maxBodyBytes: opts.maxBytes,
+      });
+      if (res.status === 'unavailable') return res;
+      if (res.statusCode === 404) return { status: 'not-found' };
+      if (res.statusCode !== 200) {
+        stats.errors++;
+        return {
+          status: 'unavailable',
+          source: SOURCE,
+          reason: `${SOURCE} ${tarUrl}: unexpected HTTP ${res.statusCode}`,
+        };
+      }
+      if (opts.integrity && !matchesIntegrity(res.body, opts.integrity)) {
+        stats.errors++;
+        return {
+          status: 'unavailable',
+          source: SOURCE,
+          reason: `${SOURCE} ${tarUrl}: the tarball does not match the integrity the registry published`,
+        };
+      }
+      return { status: 'ok', bytes: res.body };
+    },
     stats: () => ({ ...stats }),
   };
+}
+
+/** Whether `bytes` match one of the Subresource Integrity hashes (sha512/sha384/sha256/sha1) given. */
+function matchesIntegrity(bytes: Buffer, integrity: string): boolean {
+  const known = new Set(['sha512', 'sha384', 'sha256', 'sha1']);
+  let checked = false;
+  for (const token of integrity.trim().split(/\s+/)) {
+    const m = /^(sha\d+)-([A-Za-z0-9+/=]+)/.exec(token);
+    if (!m || !known.has(m[1]!)) continue;
+    checked = true;
+    if (createHash(m[1]!).update(bytes).digest('base64') === m[2]) return true;
+  }
+  return !checked;
 }
 
 /** `http://host/path` → `http://host/path/`; throws ECONFIG for anything that is not an http(s) URL. */

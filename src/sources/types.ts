@@ -40,6 +40,11 @@ export type ManifestResult =
   | { status: 'not-found' }
   | { status: 'unavailable'; source: string; reason: string };
 
+export type TarballResult =
+  | { status: 'ok'; bytes: Buffer }
+  | { status: 'not-found' }
+  | { status: 'unavailable'; source: string; reason: string };
+
 export interface RegistrySource {
   /** Base URL of the upstream registry, with a trailing slash. */
   readonly url: string;
@@ -50,6 +55,16 @@ export interface RegistrySource {
   getPackument(name: string, opts: { full: boolean; revalidate?: boolean }): Promise<PackumentResult>;
   /** The per-version document `/<name>/<version>` (repository data without the whole packument). */
   getManifest(name: string, version: string): Promise<ManifestResult>;
+  /**
+   * The packed tarball of name@version as bytes, from this registry only (a `dist.tarball` on
+   * another host is fetched at this registry's own tarball path), checked against `integrity`
+   * when given, at most `maxBytes`. Never unpacked or run here. Optional: fakes may lack it.
+   */
+  getTarball?(
+    name: string,
+    version: string,
+    opts: { tarballUrl?: string; integrity?: string; maxBytes: number },
+  ): Promise<TarballResult>;
   /** Counters for benchmarks and reports. */
   stats(): SourceStats;
 }

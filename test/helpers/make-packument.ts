@@ -16,6 +16,8 @@ export interface VersionSpec {
   gitHead?: string;
   /** Extra manifest fields, merged last. */
   extra?: Record<string, unknown>;
+  /** Extra files in the tarball (path inside the package → text); package.json gets `extra` too. */
+  files?: Record<string, string>;
 }
 
 export interface PackumentSpec {
@@ -60,6 +62,7 @@ export function makePackument(spec: PackumentSpec): FullPackument {
       _npmUser: { name: 'test-publisher', email: 'publisher@example.test' },
       ...v.extra,
     };
+    if (v.files) filesOf.set(manifest, v.files);
     const tarball = makeTarball(manifest);
     manifest.dist = {
       tarball: tarballUrl(registryUrl, spec.name, v.version),
@@ -141,16 +144,39 @@ function filler(length: number, seed: number): string {
   return parts.join(' ').slice(0, length);
 }
 
+/** Extra tarball files per manifest (kept off the manifest, which is served as JSON). */
+const filesOf = new WeakMap<Manifest, Record<string, string>>();
+const INTERFACE_FIELDS = [
+  'exports',
+  'types',
+  'module',
+  'bin',
+  'engines',
+  'peerDependencies',
+  'peerDependenciesMeta',
+];
+
 function tarballContents(manifest: Manifest): { path: string; content: Buffer }[] {
-  const pkg: Record<string, unknown> = { name: manifest.name, version: manifest.version, main: 'index.js' };
+  const pkg: Record<string, unknown> = {
+    name: manifest.name,
+    version: manifest.version,
+    main: manifest.main ?? 'index.js',
+  };
   if (manifest.dependencies) pkg.dependencies = manifest.dependencies;
   if (manifest.scripts) pkg.scripts = manifest.scripts;
+  for (const field of INTERFACE_FIELDS) if (manifest[field] !== undefined) pkg[field] = manifest[field];
+  const extra = Object.entries(filesOf.get(manifest) ?? {}).map(([file, text]) => ({
+    path: `package/${file}`,
+    content: Buffer.from(text),
+  }));
+  const index = {
+    path: 'package/index.js',
+    content: Buffer.from(`module.exports = ${JSON.stringify(`${manifest.name}@${manifest.version}`)};\n`),
+  };
   return [
+    ...extra,
     { path: 'package/package.json', content: Buffer.from(`${JSON.stringify(pkg, null, 2)}\n`) },
-    {
-      path: 'package/index.js',
-      content: Buffer.from(`module.exports = ${JSON.stringify(`${manifest.name}@${manifest.version}`)};\n`),
-    },
+    ...(extra.some((f) => f.path === index.path) ? [] : [index]),
   ];
 }
 

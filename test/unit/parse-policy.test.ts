@@ -38,6 +38,7 @@ describe('validatePolicy', () => {
       allow: [],
       block: [],
       onUnavailable: 'alert',
+      semverHonesty: 'alert',
     });
   });
 
@@ -49,6 +50,7 @@ describe('validatePolicy', () => {
     [{ id: 'x', coolingOffDays: -1 }, ['coolingOffDays: expected a number >= 0 (days; 0 disables), got -1']],
     [{ id: 'x', action: 'deny' }, ['action: expected "block" or "alert", got "deny"']],
     [{ id: 'x', onUnavailable: 'pass' }, ['onUnavailable: expected "allow", "alert" or "block", got "pass"']],
+    [{ id: 'x', semverHonesty: true }, ['semverHonesty: expected "off", "alert" or "block", got true']],
     [{ id: 'x', typosquatting: 'yes' }, ['typosquatting: expected true or false (typosquatting), got "yes"']],
     [
       { id: 'Bad Id' },

@@ -1,0 +1,159 @@
+// semver-honesty end to end: packages built for the test (real tarballs with .d.ts files) on a
+// fake registry, compared through `lockwarden check name@old..new` and `lockwarden update`.
+import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import { PassThrough } from 'node:stream';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { runCli } from '../../src/cli/main.js';
+import type { Report } from '../../src/engine/report.js';
+import { type FakeRegistry, startFakeRegistry } from '../helpers/fake-registry.js';
+import { SEMVER_PACKUMENTS } from '../helpers/semver-packages.js';
+
+const NOW = new Date('2026-12-07T12:00:00.000Z');
+
+let registry: FakeRegistry;
+let work: string;
+
+async function run(argv: string[], policy: Record<string, unknown> = {}) {
+  const policyFile = path.join(work, `policy-${Math.random().toString(36).slice(2)}.json`);
+  writeFileSync(policyFile, JSON.stringify({ id: 'ci', typosquatting: false, ...policy }));
+  const cacheDir = mkdtempSync(path.join(work, 'cache-'));
+  const stdout = new PassThrough();
+  const stderr = new PassThrough();
+  const out: Buffer[] = [];
+  const err: Buffer[] = [];
+  stdout.on('data', (c: Buffer) => out.push(c));
+  stderr.on('data', (c: Buffer) => err.push(c));
+  const code = await runCli(
+    [...argv, '--registry', registry.url, '--cache-dir', cacheDir, '--policy', policyFile],
+    {
+      stdout,
+      stderr,
+      env: { PATH: process.env.PATH },
+      cwd: work,
+      now: () => NOW,
+    },
+  );
+  return { code, stdout: Buffer.concat(out).toString(), stderr: Buffer.concat(err).toString() };
+}
+
+beforeAll(async () => {
+  registry = await startFakeRegistry({ shape: 'mirror', packuments: SEMVER_PACKUMENTS(NOW) });
+  work = mkdtempSync(path.join(tmpdir(), 'lockwarden-semver-'));
+});
+
+afterAll(async () => {
+  await registry.close();
+  rmSync(work, { recursive: true, force: true });
+});
+
+describe('lockwarden check name@old..new', () => {
+  it('flags a minor that removes a .d.ts export', async () => {
+    const r = await run(['check', 'lib-x@2.3.0..2.4.0', '--json']);
+    expect(r.stderr).toBe('');
+    expect(r.code).toBe(0); // alert by default
+    const report = JSON.parse(r.stdout) as Report;
+    expect(report.findings.map((f) => f.message)).toEqual([
+      'lib-x 2.3.0 → 2.4.0 removes export parseOptions from "lib-x/utils" (types: dist/utils.d.ts): a breaking change in a minor release',
+    ]);
+    expect(report.findings[0]).toMatchObject({ rule: 'semver-honesty', effect: 'alert', version: '2.4.0' });
+  });
+
+  it('flags a minor that narrows engines.node, and blocks under semverHonesty: block', async () => {
+    const r = await run(['check', 'engine-pkg@1.0.0..1.1.0'], { semverHonesty: 'block' });
+    expect(r.code).toBe(1);
+    expect(r.stdout).toContain(
+      'engine-pkg 1.0.0 → 1.1.0 narrows engines.node >=14 → >=18: a breaking change in a minor release',
+    );
+  });
+
+  it('passes a minor that only adds exports', async () => {
+    const r = await run(['check', 'additive-pkg@1.0.0..1.1.0', '--json']);
+    expect(r.code).toBe(0);
+    expect((JSON.parse(r.stdout) as Report).findings).toEqual([]);
+  });
+
+  it('names parameters made required, properties made required and narrowed types', async () => {
+    const r = await run(['check', 'api-pkg@1.0.0..1.0.1', '--json']);
+    const messages = (JSON.parse(r.stdout) as Report).findings.map((f) => f.message);
+    expect(messages).toEqual([
+      'api-pkg 1.0.0 → 1.0.1 adds a required parameter to connect() in "api-pkg" (types: index.d.ts): a breaking change in a patch release',
+      'api-pkg 1.0.0 → 1.0.1 makes property Options.timeout required in "api-pkg" (types: index.d.ts): a breaking change in a patch release',
+      'api-pkg 1.0.0 → 1.0.1 narrows the type of Mode in "api-pkg" (types: index.d.ts): "fast" | "slow" → "fast": a breaking change in a patch release',
+    ]);
+  });
+
+  it('compares the export names of JavaScript without types', async () => {
+    const r = await run(['check', 'plain-js@1.0.0..1.1.0', '--json']);
+    expect((JSON.parse(r.stdout) as Report).findings.map((f) => f.message)).toEqual([
+      'plain-js 1.0.0 → 1.1.0 removes export legacy from "plain-js" (js: index.js): a breaking change in a minor release',
+    ]);
+  });
+
+  it('says nothing about a major, and reports an unreachable tarball as unavailable', async () => {
+    const major = await run(['check', 'lib-x@2.3.0..3.0.0', '--json']);
+    expect((JSON.parse(major.stdout) as Report).findings).toEqual([]);
+    registry.fault({ kind: 'status', status: 500, match: (req) => req.path.endsWith('.tgz') });
+    try {
+      const r = await run(['check', 'engine-pkg@1.0.0..1.1.0', '--json', '--retries', '0'], {
+        semverHonesty: 'block',
+        onUnavailable: 'block',
+      });
+      expect(r.code).toBe(3);
+      const f = (JSON.parse(r.stdout) as Report).findings[0]!;
+      expect(f).toMatchObject({ rule: 'semver-honesty', outcome: 'unavailable', effect: 'block' });
+    } finally {
+      registry.clearFaults();
+    }
+  });
+});
+
+describe('lockwarden update with semver honesty', () => {
+  function writeApp(dir: string) {
+    mkdirSync(dir, { recursive: true });
+    const dependencies = { 'lib-x': '^2.3.0', 'additive-pkg': '^1.0.0' };
+    writeFileSync(
+      path.join(dir, 'package.json'),
+      JSON.stringify({ name: 'app', version: '1.0.0', dependencies }),
+    );
+    writeFileSync(
+      path.join(dir, 'package-lock.json'),
+      JSON.stringify({
+        name: 'app',
+        version: '1.0.0',
+        lockfileVersion: 3,
+        requires: true,
+        packages: {
+          '': { name: 'app', version: '1.0.0', dependencies },
+          'node_modules/lib-x': { version: '2.3.0' },
+          'node_modules/additive-pkg': { version: '1.0.0' },
+        },
+      }),
+    );
+  }
+
+  it('alert: updates and names the breaking change', async () => {
+    const dir = path.join(work, 'alert-app');
+    writeApp(dir);
+    const r = await run(['update', dir]);
+    expect(r.code).toBe(0);
+    expect(r.stdout).toContain('  additive-pkg 1.0.0 → 1.1.0\n  lib-x 2.3.0 → 2.4.0\n');
+    expect(r.stdout).toContain(
+      'Semver honesty:\n  lib-x 2.3.0 → 2.4.0 removes export parseOptions from "lib-x/utils" (types: dist/utils.d.ts): a breaking change in a minor release\n',
+    );
+  });
+
+  it('block: holds the dishonest release back and says why', async () => {
+    const dir = path.join(work, 'block-app');
+    writeApp(dir);
+    const r = await run(['update', dir], { semverHonesty: 'block' });
+    expect(r.code).toBe(0);
+    expect(r.stdout).toContain('Updated the following:\n  additive-pkg 1.0.0 → 1.1.0\n');
+    expect(r.stdout).toContain(
+      '  lib-x 2.4.0: semver-honesty (lib-x 2.3.0 → 2.4.0 removes export parseOptions from "lib-x/utils" (types: dist/utils.d.ts): a breaking change in a minor release)',
+    );
+    const lock = JSON.parse(readFileSync(path.join(dir, 'package-lock.json'), 'utf8'));
+    expect(lock.packages['node_modules/lib-x'].version).toBe('2.3.0');
+  });
+});
