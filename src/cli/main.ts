@@ -130,7 +130,8 @@ export async function runCli(argv: readonly string[], io: CliIo): Promise<number
       const { runServe } = await import('../../server/serve-command.js');
       return await runServe(rest, io);
     }
-    if (command === 'check' && rest.some((a) => !a.startsWith('-') && a.includes('..'))) {
+    // `check name@1.2.0..1.3.0`: an update to compare, not a version to check.
+    if (command === 'check' && rest.some((a) => /^.+@[^@/]+\.\.[^@/]+$/.test(a))) {
       const { runCheckSemver } = await import('./check-semver-command.js');
       return await runCheckSemver(rest, io);
     }
