@@ -51,6 +51,7 @@ const RULE_TEXT: Record<RuleId, { name: string; short: string; help: string; sev
     name: 'SemverHonesty',
     short: 'Minor or patch update breaks the public interface',
     help: 'The update removes or narrows part of the package interface (exports, types, engines, peers) in a minor or patch release. Stay on the old version, treat it as a major update, or allow it with a reason.',
+    severity: '3.0',
   },
 };
 
