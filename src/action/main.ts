@@ -8,9 +8,10 @@ import { isLockwardenError } from '../errors.js';
 import { createPopularIndex } from '../policy/popular-index.js';
 import { createSources, resolveSourceConfig } from '../sources/create-sources.js';
 import { resolveCacheDir } from '../sources/disk-cache.js';
+import { assertGitHubTokenStaysHome, npmConfigEnvironment } from './keep-secrets-home.js';
 import { type ActionInputs, INPUT_NAMES, parseActionInputs, type RawInputs } from './parse-action-inputs.js';
 import { parseEventContext } from './parse-event-context.js';
-import { type InlineEngine, runAction } from './run-action.js';
+import { type EngineSettings, type InlineEngine, runAction } from './run-action.js';
 
 /** The slice of `@actions/core` the Action uses; tests pass a recording fake. */
 export interface ActionCore {
@@ -35,6 +36,7 @@ export interface RunDeps {
   createEngine?: (
     inputs: ActionInputs,
     env: NodeJS.ProcessEnv,
+    settings: EngineSettings,
   ) => Promise<InlineEngine & { close?(): Promise<void> }>;
 }
 
@@ -57,15 +59,17 @@ export function createActionCore(): ActionCore {
   };
 }
 
-async function defaultEngine(inputs: ActionInputs, env: NodeJS.ProcessEnv) {
+async function defaultEngine(inputs: ActionInputs, env: NodeJS.ProcessEnv, settings: EngineSettings) {
   const config = await resolveSourceConfig({
     flags: {
       ...(inputs.registry ? { registry: inputs.registry } : {}),
       ...(inputs.githubToken ? { githubToken: inputs.githubToken } : {}),
     },
-    env,
+    env: npmConfigEnvironment(env),
     cwd: env.GITHUB_WORKSPACE ?? process.cwd(),
+    projectNpmrc: settings.projectNpmrc,
   });
+  assertGitHubTokenStaysHome(config, inputs.githubToken);
   const sources = createSources(config);
   return { sources, popular: createPopularIndex(sources.popular), close: () => sources.close() };
 }
@@ -143,8 +147,8 @@ export async function run(deps: RunDeps = {}): Promise<void> {
           : {}),
       },
       now: now(),
-      createEngine: async (i) => {
-        engine = await (deps.createEngine ?? defaultEngine)(i, env);
+      createEngine: async (i, settings) => {
+        engine = await (deps.createEngine ?? defaultEngine)(i, env, settings);
         return engine;
       },
       log: (message) => core.info(message),

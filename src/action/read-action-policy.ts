@@ -9,6 +9,7 @@ import { isLockwardenError, LockwardenError } from '../errors.js';
 import { DEFAULT_POLICY, parsePolicy } from '../policy/parse-policy.js';
 import type { Policy } from '../policy/types.js';
 import type { BaseFile } from './read-base-file.js';
+import { assertInsideRepository } from './repository-path.js';
 
 export interface PolicyNotice {
   level: 'warning';
@@ -51,6 +52,7 @@ function joinRepoPath(dir: string, file: string): string {
 
 /** The head commit's text of a repository-relative file, or undefined when it does not exist. */
 async function readHeadText(workspace: string, file: string): Promise<string | undefined> {
+  await assertInsideRepository(workspace, file);
   try {
     return await readFile(path.resolve(workspace, file), 'utf8');
   } catch (err) {
@@ -64,6 +66,7 @@ async function readHeadText(workspace: string, file: string): Promise<string | u
 
 async function readHeadPolicy(opts: ReadActionPolicyOptions): Promise<ActionPolicy> {
   if (opts.policyFile) {
+    await assertInsideRepository(opts.workspace, opts.policyFile);
     return {
       policy: await readPolicyFile(path.resolve(opts.workspace, opts.policyFile)),
       file: opts.policyFile,

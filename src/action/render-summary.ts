@@ -21,6 +21,8 @@ export interface SummaryInput {
   reportPath?: string;
   /** Said right under the headline: the pull request changes the policy file, and which one applied. */
   policyNotices?: readonly string[];
+  /** Likewise for the project `.npmrc`. */
+  configNotices?: readonly string[];
   maxBytes?: number;
 }
 
@@ -108,6 +110,10 @@ export function renderSummary(input: SummaryInput): string {
   out.push('');
   for (const notice of input.policyNotices ?? []) {
     out.push(`> ⚠️ **Policy:** ${escapeMarkdown(notice)}`);
+    out.push('');
+  }
+  for (const notice of input.configNotices ?? []) {
+    out.push(`> ⚠️ **npm configuration:** ${escapeMarkdown(notice)}`);
     out.push('');
   }
   const via =

@@ -26,9 +26,11 @@ import { describeLockfileChanges, type LockfileChanges } from './describe-lockfi
 import { createGitHubApi, type GitHubApi } from './github-api.js';
 import type { ActionInputs } from './parse-action-inputs.js';
 import type { EventContext } from './parse-event-context.js';
+import { readActionNpmrc } from './read-action-npmrc.js';
 import { type ActionPolicy, readActionPolicy } from './read-action-policy.js';
 import { type BaseFile, hasCommit, readBaseFile } from './read-base-file.js';
 import { renderComment, renderSummary, STICKY_COMMENT_MARKER, type SummaryInput } from './render-summary.js';
+import { assertInsideRepository, readRepositoryText } from './repository-path.js';
 import { type Annotation, selectAnnotations, selectSkippedAnnotations } from './select-annotations.js';
 
 export interface ActionEnvironment {
@@ -51,13 +53,21 @@ export interface InlineEngine {
   popular: PopularIndex;
 }
 
+export interface EngineSettings {
+  /** The project `.npmrc` (on a pull request: the base commit's), or null for none. */
+  projectNpmrc: { text: string; origin: string } | null;
+}
+
 export interface RunActionInput {
   inputs: ActionInputs;
   event: EventContext;
   environment: ActionEnvironment;
   now: Date;
-  /** Creates the sources (inline mode only); the caller closes them. */
-  createEngine: (inputs: ActionInputs) => Promise<InlineEngine>;
+  /**
+   * Creates the sources (inline mode only); the caller closes them. `settings` carries what the
+   * repository contributes to npm's configuration, read where the run trusts it.
+   */
+  createEngine: (inputs: ActionInputs, settings: EngineSettings) => Promise<InlineEngine>;
   log?: (message: string) => void;
 }
 
@@ -153,6 +163,24 @@ function baseReader(input: RunActionInput, base: BaseCommit): (file: string) => 
 }
 
 /**
+ * Everything the lockfile reader opens in the checkout (the lockfile, the package.json beside it,
+ * each workspace's) must resolve inside the repository; see repository-path.ts.
+ */
+async function assertProjectInsideRepository(workspace: string, file: string): Promise<void> {
+  await assertInsideRepository(workspace, file);
+  const dir = path.posix.dirname(file);
+  await assertInsideRepository(workspace, joinRepoPath(dir, 'package.json'));
+  // Read once more for its folder list only: the reader may not open anything outside either.
+  const text = await readRepositoryText(workspace, file);
+  if (text === undefined) return;
+  for (const folder of workspaceFolders(text)) {
+    const folderPath = path.posix.normalize(joinRepoPath(dir, folder));
+    await assertInsideRepository(workspace, folderPath);
+    await assertInsideRepository(workspace, `${folderPath}/package.json`);
+  }
+}
+
+/**
  * The workspace package.json files of the base lockfile, read at the base commit too: without
  * them Arborist sees no workspaces, and a monorepo's every workspace would look new in the diff.
  */
@@ -176,6 +204,7 @@ async function planLockfile(
 ): Promise<LockfilePlan> {
   const dir = path.posix.dirname(file);
   const absDir = path.resolve(input.environment.workspace, dir);
+  await assertProjectInsideRepository(input.environment.workspace, file);
   const inventory = await readLockfile(absDir, {
     lockfile: path.posix.basename(file),
     ...(input.environment.cacheDir ? { cacheDir: input.environment.cacheDir } : {}),
@@ -342,11 +371,21 @@ export async function runAction(input: RunActionInput): Promise<ActionResult> {
         ...(input.log ? { log: input.log } : {}),
       });
   const policy = actionPolicy ? applyModeToPolicy(actionPolicy.policy, inputs.mode) : undefined;
+  const npmrc = inputs.service
+    ? undefined
+    : await readActionNpmrc({
+        workspace: environment.workspace,
+        workingDirectory: inputs.workingDirectory,
+        ...(policyAtBase && base
+          ? { readBase: baseReader(input, base), baseLabel: base.sha.slice(0, 12) }
+          : {}),
+        ...(input.log ? { log: input.log } : {}),
+      });
   if (!listChanges) base = undefined;
 
   let enginePromise: Promise<InlineEngine> | undefined;
   const engine = () => {
-    enginePromise ??= input.createEngine(inputs);
+    enginePromise ??= input.createEngine(inputs, { projectNpmrc: npmrc?.config ?? null });
     return enginePromise;
   };
 
@@ -396,6 +435,7 @@ export async function runAction(input: RunActionInput): Promise<ActionResult> {
       : { mode: 'inline' },
     reportPath,
     ...(actionPolicy?.notice ? { policyNotices: [actionPolicy.notice.message] } : {}),
+    ...(npmrc?.notice ? { configNotices: [npmrc.notice.message] } : {}),
   };
   const warnings: string[] = [];
   if (inputs.comment) {
@@ -416,6 +456,9 @@ export async function runAction(input: RunActionInput): Promise<ActionResult> {
     outcome,
     annotations: [
       ...policyAnnotations(actionPolicy),
+      ...(npmrc?.notice
+        ? [{ ...npmrc.notice, title: 'lockwarden: npm configuration' } satisfies Annotation]
+        : []),
       ...selectAnnotations(report.findings),
       ...selectSkippedAnnotations(skippedAdded),
     ],

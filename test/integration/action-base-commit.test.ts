@@ -1,6 +1,15 @@
 // What the Action reads at the pull request's base commit, against real git repositories: the
 // base lockfile with its workspaces, so a monorepo's diff lists exactly what the pull request did.
-import { cpSync, existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import {
+  cpSync,
+  existsSync,
+  mkdirSync,
+  mkdtempSync,
+  readFileSync,
+  rmSync,
+  symlinkSync,
+  writeFileSync,
+} from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -70,6 +79,7 @@ beforeAll(async () => {
           { version: '1.3.9', publishedAt: new Date(daysAgo(2)) },
         ],
       }),
+      makePackument({ name: 'kept', versions: [{ version: '1.0.0', publishedAt: new Date(daysAgo(500)) }] }),
     ],
   });
 });
@@ -79,7 +89,7 @@ afterAll(async () => {
   if (work) rmSync(work, { recursive: true, force: true });
 });
 
-function prEnv(repo: { dir: string; baseSha: string; headSha: string }, name: string): NodeJS.ProcessEnv {
+function prEnv(repo: { dir: string; baseSha: string; headSha: string }, name: string) {
   const eventPath = path.join(work, `${name}-event.json`);
   writeFileSync(
     eventPath,
@@ -195,4 +205,64 @@ describe.skipIf(!haveOrigami)('a workspace monorepo (the Origami lockfile, 88 wo
       [],
     );
   }, 120_000);
+});
+
+describe('files that resolve outside the repository', () => {
+  const SECRET = 'root:x:0:0:root:/root:/bin/bash\nSHELL=/bin/secret-runner-value\n';
+  it.each([
+    { what: 'the lockfile', file: 'package-lock.json', inputs: {} as Record<string, string> },
+    { what: 'the package.json beside the lockfile', file: 'package.json', inputs: {} },
+    { what: 'a workspace package.json', file: 'packages/web/package.json', inputs: {} },
+    { what: 'the policy named by the input', file: 'lockwarden.yml', inputs: { policy: 'lockwarden.yml' } },
+    { what: 'the policy found by name', file: 'lockwarden.policy.yml', inputs: {} },
+    { what: 'the project .npmrc', file: '.npmrc', inputs: {} },
+  ])('$what is refused, naming the path and quoting nothing', async ({ file, inputs }) => {
+    const outside = path.join(work, 'runner-secrets');
+    writeFileSync(outside, SECRET);
+    const repo = commitPair(
+      path.join(work, `outside-${file.replace(/\W/g, '-')}`),
+      (dir) => writeMonorepo(dir, '1.3.8'),
+      (dir) => {
+        writeMonorepo(dir, '1.3.9');
+        rmSync(path.join(dir, file), { force: true });
+        symlinkSync(outside, path.join(dir, file));
+      },
+    );
+    const fake = createRecordingCore({ registry: registry.url, ...inputs });
+    // A push: the head's files are what gets read.
+    const env = { ...prEnv(repo, `outside-${file.replace(/\W/g, '-')}`), GITHUB_EVENT_NAME: 'push' };
+    writeFileSync(env.GITHUB_EVENT_PATH!, JSON.stringify({ before: repo.baseSha, after: repo.headSha }));
+    await run({ core: fake.core, env, now: () => NOW });
+    const failed = fake.of('setFailed').map((a) => String(a[0]));
+    expect(failed).toEqual([
+      `lockwarden: ${file}: resolves outside the repository (a symbolic link?); lockwarden reads only files inside the checkout, and did not read it`,
+    ]);
+    const everything = JSON.stringify([
+      fake.of('setFailed'),
+      fake.of('error'),
+      fake.of('warning'),
+      fake.of('info'),
+      fake.summaries,
+    ]);
+    expect(everything).not.toContain('root:x');
+    expect(everything).not.toContain('secret-runner-value');
+  });
+
+  it('a link that stays inside the repository is followed', async () => {
+    const repo = commitPair(
+      path.join(work, 'inside-link'),
+      (dir) => writeMonorepo(dir, '1.3.8'),
+      (dir) => {
+        writeMonorepo(dir, '1.3.9');
+        writeFileSync(path.join(dir, 'policies.yml'), POLICY);
+        rmSync(path.join(dir, 'lockwarden.yml'));
+        symlinkSync('policies.yml', path.join(dir, 'lockwarden.yml'));
+      },
+    );
+    const fake = createRecordingCore({ registry: registry.url, policy: 'lockwarden.yml' });
+    const env = { ...prEnv(repo, 'inside-link'), GITHUB_EVENT_NAME: 'push' };
+    writeFileSync(env.GITHUB_EVENT_PATH!, JSON.stringify({ before: repo.baseSha, after: repo.headSha }));
+    await run({ core: fake.core, env, now: () => NOW });
+    expect(fake.outputs()).toMatchObject({ blocked: '1' });
+  });
 });
