@@ -39,16 +39,16 @@ export interface AdminRoutesOptions {
   now: () => Date;
   publicUrl?: string;
   /** For the health endpoint. */
-  health: () => Record<string, unknown>;
+  health: () => Promise<Record<string, unknown>>;
 }
 
 export function createAdminRoutes(options: AdminRoutesOptions): Router {
   const router = new Router({ prefix: ADMIN_PREFIX });
   const { policies, audit } = options;
 
-  router.get('/health', (ctx) => {
+  router.get('/health', async (ctx) => {
     ctx.set('cache-control', 'no-store');
-    ctx.body = { status: 'ok', ...options.health() };
+    ctx.body = { status: 'ok', ...(await options.health()) };
   });
 
   const presentedToken = (ctx: Context): string | undefined =>
@@ -62,7 +62,7 @@ export function createAdminRoutes(options: AdminRoutesOptions): Router {
   const requireToken = async (ctx: Context, next: Next) => {
     const token = presentedToken(ctx);
     if (token === undefined || !options.token.verify(token)) {
-      if (token !== undefined && options.checkTokens.grantOf(token)) {
+      if (token !== undefined && (await options.checkTokens.grantOf(token))) {
         throw new HttpError(
           403,
           'this is a check token: it may only call POST /-/lockwarden/v1/policies/<id>/check; this endpoint needs the admin token',
@@ -85,7 +85,7 @@ export function createAdminRoutes(options: AdminRoutesOptions): Router {
         ? undefined
         : options.token.verify(token)
           ? { name: 'admin', policies: null }
-          : options.checkTokens.grantOf(token);
+          : await options.checkTokens.grantOf(token);
     if (!grant) {
       throw unauthorized(
         ctx,
@@ -119,14 +119,14 @@ export function createAdminRoutes(options: AdminRoutesOptions): Router {
     };
   };
 
-  const find = (id: string): StoredPolicy => {
-    const stored = policies.get(id);
+  const find = async (id: string): Promise<StoredPolicy> => {
+    const stored = await policies.get(id);
     if (!stored) throw new HttpError(404, `no policy "${id}"`);
     return stored;
   };
 
-  router.get('/policies', requireToken, (ctx) => {
-    ctx.body = { policies: policies.list().map((p) => describe(ctx, p)) };
+  router.get('/policies', requireToken, async (ctx) => {
+    ctx.body = { policies: (await policies.list()).map((p) => describe(ctx, p)) };
   });
   router.post('/policies', requireToken, async (ctx) => {
     const stored = await policies.create(await readJsonBody(ctx));
@@ -134,8 +134,8 @@ export function createAdminRoutes(options: AdminRoutesOptions): Router {
     ctx.set('location', `${ADMIN_PREFIX}/policies/${stored.policy.id}`);
     ctx.body = describe(ctx, stored);
   });
-  router.get('/policies/:id', requireToken, (ctx) => {
-    ctx.body = describe(ctx, find(ctx.params.id!));
+  router.get('/policies/:id', requireToken, async (ctx) => {
+    ctx.body = describe(ctx, await find(ctx.params.id!));
   });
   router.put('/policies/:id', requireToken, async (ctx) => {
     const stored = await policies.update(ctx.params.id!, await readJsonBody(ctx));
@@ -147,7 +147,7 @@ export function createAdminRoutes(options: AdminRoutesOptions): Router {
   });
 
   router.post('/policies/:id/check', requireCheckToken, async (ctx) => {
-    const stored = find(ctx.params.id!);
+    const stored = await find(ctx.params.id!);
     const body = await readJsonBody(ctx);
     const { refs, label } = parseCheckBody(body, ctx.query.label);
     // A dry run (the Action's `mode: alert`) is the same policy with `action: alert`, decided by
@@ -184,7 +184,8 @@ export function createAdminRoutes(options: AdminRoutesOptions): Router {
         });
       }
     }
-    audit.record(logged);
+    // Answered once the entries are durable: a block CI was told about is in the log.
+    await audit.record(logged);
     const p = policy;
     ctx.body = {
       policy: {
@@ -198,13 +199,13 @@ export function createAdminRoutes(options: AdminRoutesOptions): Router {
     };
   });
 
-  router.get('/check-tokens', requireToken, (ctx) => {
-    ctx.body = { tokens: options.checkTokens.list(), configured: options.checkTokens.configured };
+  router.get('/check-tokens', requireToken, async (ctx) => {
+    ctx.body = { tokens: await options.checkTokens.list(), configured: options.checkTokens.configured };
   });
   router.post('/check-tokens', requireToken, async (ctx) => {
     const issued = await options.checkTokens.issue(
       await readJsonBody(ctx),
-      (id) => policies.get(id) !== undefined,
+      async (id) => (await policies.get(id)) !== undefined,
     );
     ctx.status = 201;
     ctx.set('cache-control', 'no-store');
@@ -215,8 +216,8 @@ export function createAdminRoutes(options: AdminRoutesOptions): Router {
     ctx.status = 204;
   });
 
-  router.get('/audit', requireToken, (ctx) => {
-    ctx.body = audit.query(parseAuditQuery(ctx.query));
+  router.get('/audit', requireToken, async (ctx) => {
+    ctx.body = await audit.query(parseAuditQuery(ctx.query));
   });
 
   router.get('/cache', requireToken, (ctx) => {

@@ -1,14 +1,8 @@
 // The admin API token. Given by env (LOCKWARDEN_ADMIN_TOKEN) it is never stored; otherwise one is
-// generated on first start, printed once, and only its SHA-256 is kept in the data directory.
+// generated on first start, printed once, and only its SHA-256 is kept by the state store (the
+// data directory, or PostgreSQL, where every replica accepts the token the first one generated).
 import { createHash, randomBytes, timingSafeEqual } from 'node:crypto';
-import { Low } from 'lowdb';
-import { AtomicJsonFile } from './atomic-json-file.js';
-
-interface TokenFile {
-  version: 1;
-  tokenSha256: string | null;
-  createdAt: string | null;
-}
+import type { SettingRecords } from './state-store.js';
 
 export interface AdminToken {
   /** Constant-time check of a presented token. */
@@ -17,35 +11,39 @@ export interface AdminToken {
   readonly generated: string | null;
 }
 
+const KEY = 'tokenSha256';
+
 function sha256(text: string): Buffer {
   return createHash('sha256').update(text).digest();
 }
 
 export async function createAdminToken(opts: {
-  file: string;
+  settings: SettingRecords;
   fromEnv?: string;
   reset?: boolean;
-  now: () => Date;
 }): Promise<AdminToken> {
   let expected: Buffer;
   let generated: string | null = null;
   if (opts.fromEnv !== undefined && opts.fromEnv !== '') {
     expected = sha256(opts.fromEnv);
   } else {
-    const db = new Low<TokenFile>(new AtomicJsonFile(opts.file), {
-      version: 1,
-      tokenSha256: null,
-      createdAt: null,
-    });
-    await db.read();
-    const known = db.data.tokenSha256;
+    const known = await opts.settings.get(KEY);
     if (!opts.reset && typeof known === 'string' && /^[0-9a-f]{64}$/.test(known)) {
       expected = Buffer.from(known, 'hex');
     } else {
-      generated = `lw_${randomBytes(24).toString('base64url')}`;
-      expected = sha256(generated);
-      db.data = { version: 1, tokenSha256: expected.toString('hex'), createdAt: opts.now().toISOString() };
-      await db.write();
+      const candidate = `lw_${randomBytes(24).toString('base64url')}`;
+      const hash = sha256(candidate).toString('hex');
+      let kept: string;
+      if (opts.reset || known !== undefined) {
+        await opts.settings.put(KEY, hash);
+        kept = hash;
+      } else {
+        // Replicas starting together on one database: the first one's token wins, and only it
+        // prints a token.
+        kept = await opts.settings.putIfAbsent(KEY, hash);
+      }
+      if (kept === hash) generated = candidate;
+      expected = Buffer.from(kept, 'hex');
     }
   }
   return {

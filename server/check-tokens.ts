@@ -4,10 +4,7 @@
 // in memory and in `check-tokens.json`: a heap dump, an error message or a copy of the data
 // directory cannot carry a token. An issued token is shown once, in the answer that issues it.
 import { createHash, randomBytes, timingSafeEqual } from 'node:crypto';
-import { Low } from 'lowdb';
-import { LockwardenError } from '../src/errors.js';
-import { AtomicJsonFile } from './atomic-json-file.js';
-import { HttpError } from './http-error.js';
+import { StoreError, type TokenRecord, type TokenRecords } from './state-store.js';
 
 /** What a presented token may do. */
 export interface CheckGrant {
@@ -26,22 +23,16 @@ export interface IssuedCheckToken {
 }
 
 export interface CheckTokens {
-  grantOf(presented: string): CheckGrant | undefined;
+  grantOf(presented: string): Promise<CheckGrant | undefined>;
   /** How many were configured at start (they are not listed). */
   readonly configured: number;
-  list(): IssuedCheckToken[];
+  list(): Promise<IssuedCheckToken[]>;
   /** Validates `{name, policies?}` and issues a token; the token is in the answer only. */
-  issue(input: unknown, policyExists: (id: string) => boolean): Promise<IssuedCheckToken & { token: string }>;
+  issue(
+    input: unknown,
+    policyExists: (id: string) => Promise<boolean>,
+  ): Promise<IssuedCheckToken & { token: string }>;
   revoke(id: string): Promise<void>;
-}
-
-interface StoredToken extends IssuedCheckToken {
-  sha256: string;
-}
-
-interface TokenFile {
-  version: 1;
-  tokens: StoredToken[];
 }
 
 const NAME = /^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$/;
@@ -51,30 +42,18 @@ function sha256(text: string): Buffer {
   return createHash('sha256').update(text).digest();
 }
 
-export async function createCheckTokens(opts: {
-  file: string;
+export function createCheckTokens(opts: {
+  records: TokenRecords;
   configured: readonly string[];
   now: () => Date;
-  onCorrupt?: (file: string, movedTo: string, reason: string) => void;
-}): Promise<CheckTokens> {
+}): CheckTokens {
   const configured = opts.configured.filter((t) => t !== '').map(sha256);
-  const db = new Low<TokenFile>(
-    new AtomicJsonFile(opts.file, opts.onCorrupt ? { onCorrupt: opts.onCorrupt } : {}),
-    { version: 1, tokens: [] },
-  );
-  await db.read();
-  const problems = problemsInFile(db.data);
-  if (problems.length > 0) {
-    throw new LockwardenError('ECONFIG', `${opts.file}: ${problems.join('; ')}; fix or remove the file`, {
-      details: problems,
-    });
-  }
-  // Issued tokens by hash: a lookup by the hash of what was presented reveals nothing useful about
-  // any token through its timing, since nobody can choose what a hash starts with.
-  const byHash = new Map<string, StoredToken>();
-  for (const t of db.data.tokens) byHash.set(t.sha256, t);
+  const { records } = opts;
+  // Ids being revoked here, refused at once: a revocation never waits on the store, and one the
+  // store refused stays refused on this replica while it stays listed to be retried.
+  const revoking = new Set<string>();
 
-  const shown = ({ id, name, policies, createdAt }: StoredToken): IssuedCheckToken => ({
+  const shown = ({ id, name, policies, createdAt }: TokenRecord): IssuedCheckToken => ({
     id,
     name,
     policies: policies ? [...policies] : null,
@@ -83,29 +62,34 @@ export async function createCheckTokens(opts: {
 
   return {
     configured: configured.length,
-    grantOf(presented) {
+    async grantOf(presented) {
       const h = sha256(presented);
       // Every configured token is compared, so the time taken says nothing about which matched.
       let ok = false;
       for (const expected of configured) ok = timingSafeEqual(h, expected) || ok;
       if (ok) return { name: 'configured', policies: null };
-      const issued = byHash.get(h.toString('hex'));
-      return issued ? { name: issued.name, policies: issued.policies } : undefined;
+      // Issued tokens are looked up by the hash of what was presented: the timing reveals nothing
+      // useful about any token, since nobody can choose what a hash starts with.
+      const issued = await records.byHash(h.toString('hex'));
+      return issued && !revoking.has(issued.id)
+        ? { name: issued.name, policies: issued.policies }
+        : undefined;
     },
-    list: () => db.data.tokens.map(shown),
+    list: async () => (await records.list()).map(shown),
     async issue(input, policyExists) {
-      const problems: string[] = [];
-      const body = (input ?? {}) as { name?: unknown; policies?: unknown };
       if (typeof input !== 'object' || input === null || Array.isArray(input)) {
-        throw new HttpError(400, 'request body: expected {"name": "...", "policies": ["<policy id>", ...]}');
+        throw new StoreError(
+          'invalid',
+          'request body: expected {"name": "...", "policies": ["<policy id>", ...]}',
+        );
       }
+      const problems: string[] = [];
+      const body = input as { name?: unknown; policies?: unknown };
       for (const key of Object.keys(body)) {
         if (key !== 'name' && key !== 'policies') problems.push(`${key}: unknown field`);
       }
       if (typeof body.name !== 'string' || !NAME.test(body.name)) {
         problems.push('name: expected letters, digits, ".", "_" or "-" (up to 64), e.g. "ci-web"');
-      } else if (db.data.tokens.some((t) => t.name === body.name)) {
-        problems.push(`name: a token named "${body.name}" exists; revoke it first or pick another name`);
       }
       let policies: string[] | null = null;
       if (body.policies !== undefined && body.policies !== null) {
@@ -115,51 +99,37 @@ export async function createCheckTokens(opts: {
           policies = [];
           for (const [i, id] of body.policies.entries()) {
             if (typeof id !== 'string') problems.push(`policies[${i}]: expected a policy id`);
-            else if (!policyExists(id)) problems.push(`policies[${i}]: no policy "${id}"`);
+            else if (!(await policyExists(id))) problems.push(`policies[${i}]: no policy "${id}"`);
             else if (!policies.includes(id)) policies.push(id);
           }
         }
       }
-      if (db.data.tokens.length >= MAX_ISSUED)
-        problems.push(`at most ${MAX_ISSUED} issued tokens; revoke some`);
       if (problems.length > 0) {
-        throw new HttpError(400, `request body: ${problems.join('; ')}`, { extra: { problems } });
+        throw new StoreError('invalid', `request body: ${problems.join('; ')}`, problems);
       }
       const token = `lwc_${randomBytes(24).toString('base64url')}`;
-      const stored: StoredToken = {
+      const record: TokenRecord = {
         id: randomBytes(8).toString('hex'),
         name: body.name as string,
         policies,
         createdAt: opts.now().toISOString(),
         sha256: sha256(token).toString('hex'),
       };
-      db.data.tokens.push(stored);
       try {
-        await db.write();
+        // The store refuses a taken name or a full list; a refused or failed insert leaves no trace.
+        await records.insert(record, MAX_ISSUED);
       } catch (err) {
-        // Nobody will ever see this token: it must not stay listed, hold its name, or reach the
-        // file with the next write.
-        const at = db.data.tokens.indexOf(stored);
-        if (at !== -1) db.data.tokens.splice(at, 1);
+        if (err instanceof StoreError && err.kind === 'conflict') {
+          throw new StoreError('invalid', `request body: ${err.message}`, [err.message]);
+        }
         throw err;
       }
-      byHash.set(stored.sha256, stored);
-      return { ...shown(stored), token };
+      return { ...shown(record), token };
     },
     async revoke(id) {
-      const at = db.data.tokens.findIndex((t) => t.id === id);
-      if (at === -1) throw new HttpError(404, `no issued check token with id "${id}"`);
-      const [gone] = db.data.tokens.splice(at, 1);
-      // Refused from now on, before the file is written: revoking must never wait on the disk.
-      byHash.delete(gone!.sha256);
-      try {
-        await db.write();
-      } catch (err) {
-        // Still in the file, so a restart would accept it again: it stays listed (and refused) so
-        // that the revocation can be retried instead of answering "no issued check token".
-        db.data.tokens.splice(Math.min(at, db.data.tokens.length), 0, gone!);
-        throw err;
-      }
+      const known = (await records.list()).some((t) => t.id === id);
+      if (known) revoking.add(id);
+      await records.remove(id);
     },
   };
 }
@@ -171,7 +141,7 @@ export async function createCheckTokens(opts: {
  * fail every check, an entry without an id could never be revoked, and a token stored twice would
  * come back after a restart when one copy was revoked.
  */
-function problemsInFile(data: unknown): string[] {
+export function problemsInTokenFile(data: unknown): string[] {
   const tokens = (data as { tokens?: unknown } | null)?.tokens;
   if (typeof data !== 'object' || !Array.isArray(tokens)) return ['expected {"version": 1, "tokens": [...]}'];
   const problems: string[] = [];

@@ -9,19 +9,23 @@ import type { NetworkConfig } from '../src/sources/http-dispatcher.js';
 import type { Sources } from '../src/sources/types.js';
 import { ADMIN_PREFIX, createAdminRoutes } from './admin-routes.js';
 import { type AdminToken, createAdminToken } from './admin-token.js';
-import { type AuditLog, createAuditLog } from './audit-log.js';
+import type { AuditLog } from './audit-log.js';
 import { createAuditThrottle } from './audit-throttle.js';
 import { createCheckTokens } from './check-tokens.js';
+import { createEmbeddedStore } from './embedded-store.js';
 import { HttpError, sendError } from './http-error.js';
 import { createPackageCache, type PackageCache } from './package-cache.js';
 import { createPolicyStore, type PolicyStore } from './policy-store.js';
 import { displayUrl } from './redact-url.js';
 import { createRegistryRoutes } from './registry-routes.js';
+import { type StateStore, StoreError } from './state-store.js';
 import { createUpstream, type Upstream, UpstreamError } from './upstream.js';
 
 export interface CreateAppOptions {
-  /** Directory for policies.json, audit.json, admin-token.json and check-tokens.json. */
+  /** Directory for policies.json, audit/, admin-token.json and check-tokens.json. */
   dataDir: string;
+  /** Where state lives; the embedded store in `dataDir` when omitted. */
+  store?: (defaults: { now: () => Date; logger: Logger; audit: AuditSettings }) => Promise<StateStore>;
   /** Fact sources; the registry source is the upstream packuments come from. */
   sources: Sources;
   popular: PopularIndex;
@@ -59,24 +63,26 @@ export interface CreateAppOptions {
     maxEntries: number;
     prefetchConcurrency: number;
   }>;
-  audit?: Partial<{
-    maxEntries: number;
-    maxAgeDays: number;
-    flushIntervalMs: number;
-    dedupeMs: number;
-    maxLabelsPerEvent: number;
-  }>;
+  audit?: Partial<AuditSettings>;
+}
+
+export interface AuditSettings {
+  maxEntries: number;
+  maxAgeDays: number;
+  dedupeMs: number;
+  maxLabelsPerEvent: number;
 }
 
 export interface LockwardenService {
   app: Koa;
   policies: PolicyStore;
   audit: AuditLog;
+  store: StateStore;
   packages: PackageCache;
   upstream: Upstream;
   adminToken: AdminToken;
   logger: Logger;
-  /** Flushes the audit log and closes upstream connections (not the sources: the caller owns them). */
+  /** Commits the audit log, closes the store and upstream connections (not the sources: the caller owns them). */
   close(): Promise<void>;
 }
 
@@ -88,10 +94,9 @@ export const CACHE_DEFAULTS = {
   maxEntries: 20_000,
   prefetchConcurrency: 4,
 };
-export const AUDIT_DEFAULTS = {
+export const AUDIT_DEFAULTS: AuditSettings = {
   maxEntries: 100_000,
   maxAgeDays: 90,
-  flushIntervalMs: 1_000,
   dedupeMs: 60 * 60_000,
   /** Distinct labels and user agents logged per package version and rule per dedupe window. */
   maxLabelsPerEvent: 32,
@@ -107,38 +112,43 @@ export async function createApp(options: CreateAppOptions): Promise<LockwardenSe
     );
   const startedAt = now();
 
+  const auditSettings = { ...AUDIT_DEFAULTS, ...options.audit };
+  const store = options.store
+    ? await options.store({ now, logger, audit: auditSettings })
+    : await createEmbeddedStore({
+        dataDir: options.dataDir,
+        now,
+        audit: { maxEntries: auditSettings.maxEntries, maxAgeDays: auditSettings.maxAgeDays },
+        onAuditError: (err) => logger.error({ err }, 'audit log commit failed; will retry'),
+        onCorrupt,
+        onMigrated: (file, entries, movedTo) =>
+          logger.info({ file, entries, movedTo }, 'moved the audit log into audit/ segments'),
+      });
+  const audit = store.audit;
   const policies = await createPolicyStore({
-    file: join(options.dataDir, 'policies.json'),
+    records: store.policies,
     filePolicies: options.filePolicies ?? [],
     now,
-    onCorrupt,
+    source: store.kind === 'embedded' ? join(options.dataDir, 'policies.json') : 'the database',
   });
-  const auditSettings = { ...AUDIT_DEFAULTS, ...options.audit };
-  const audit = await createAuditLog({
-    file: join(options.dataDir, 'audit.json'),
-    now,
-    maxEntries: auditSettings.maxEntries,
-    maxAgeDays: auditSettings.maxAgeDays,
-    flushIntervalMs: auditSettings.flushIntervalMs,
-    onError: (err) => logger.error({ err }, 'audit log write failed; will retry'),
-    onCorrupt,
+  // Another replica changed a policy: reload, so every replica enforces it within a second.
+  const stopWatching = store.onPoliciesChanged(() => {
+    policies.reload().catch((err: unknown) => logger.error({ err }, 'reloading policies failed'));
   });
   const auditThrottle = createAuditThrottle({
     windowMs: auditSettings.dedupeMs,
     maxVariantsPerSubject: auditSettings.maxLabelsPerEvent,
     maxKeys: 10_000,
   });
-  const checkTokens = await createCheckTokens({
-    file: join(options.dataDir, 'check-tokens.json'),
+  const checkTokens = createCheckTokens({
+    records: store.checkTokens,
     configured: options.checkTokens ?? [],
     now,
-    onCorrupt,
   });
   const adminToken = await createAdminToken({
-    file: join(options.dataDir, 'admin-token.json'),
+    settings: store.settings,
     ...(options.adminToken === undefined ? {} : { fromEnv: options.adminToken }),
     reset: options.resetAdminToken ?? false,
-    now,
   });
   const packages = createPackageCache({
     sources: options.sources,
@@ -172,13 +182,16 @@ export async function createApp(options: CreateAppOptions): Promise<LockwardenSe
     try {
       await next();
     } catch (err) {
-      if (err instanceof HttpError) {
+      if (err instanceof StoreError) {
+        const status = err.kind === 'not-found' ? 404 : err.kind === 'conflict' ? 409 : 400;
+        sendError(ctx, status, err.message, err.problems ? { problems: err.problems } : undefined);
+      } else if (err instanceof HttpError) {
         for (const [k, v] of Object.entries(err.headers ?? {})) ctx.set(k, v);
         sendError(ctx, err.status, err.message, err.extra);
       } else if (err instanceof UpstreamError) {
         sendError(ctx, err.status, err.message);
       } else if (isLockwardenError(err) && (err.code === 'EINVALIDNAME' || err.code === 'EPOLICY')) {
-        sendError(ctx, 400, err.message);
+        sendError(ctx, 400, err.message, err.details === undefined ? undefined : { problems: err.details });
       } else {
         logger.error({ err, method: ctx.method, url: ctx.url }, 'request failed');
         sendError(ctx, 500, 'internal error in lockwarden; the service log has the details');
@@ -216,12 +229,13 @@ export async function createApp(options: CreateAppOptions): Promise<LockwardenSe
     popular: options.popular,
     now,
     ...(options.publicUrl ? { publicUrl: options.publicUrl } : {}),
-    health: () => ({
+    health: async () => ({
       version: options.version ?? null,
       startedAt: startedAt.toISOString(),
       upstream: displayUrl(options.sources.registry.url),
       upstreamStats: options.sources.registry.stats(),
-      policies: policies.list().map((p) => p.policy.id),
+      policies: (await policies.list()).map((p) => p.policy.id),
+      store: store.describe(),
       audit: { ...audit.stats(), ...auditThrottle.stats() },
       cache: packages.stats(),
       rssBytes: process.memoryUsage.rss(),
@@ -254,12 +268,14 @@ export async function createApp(options: CreateAppOptions): Promise<LockwardenSe
     app,
     policies,
     audit,
+    store,
     packages,
     upstream,
     adminToken,
     logger,
     async close() {
-      await audit.close();
+      stopWatching();
+      await store.close();
       await upstream.close();
     },
   };

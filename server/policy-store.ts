@@ -1,14 +1,14 @@
-// Policies the service enforces: the ones managed through the admin API (kept in a lowdb file in
-// the data directory) and the ones loaded from files with `--policy` (read-only here, so a
-// policy that lives in git is changed in git). Every change bumps a revision; caches and ETags
-// key on `cacheKey`, which also changes when a policy is deleted and created again.
-import { createHash } from 'node:crypto';
-import { Low } from 'lowdb';
-import { isLockwardenError, LockwardenError } from '../src/errors.js';
+// Policies the service enforces: the ones managed through the admin API (kept by the state store:
+// a file in the data directory, or PostgreSQL shared by replicas) and the ones loaded from files
+// with `--policy` (read-only here, so a policy that lives in git is changed in git). Requests read
+// an in-memory copy, replaced only after the store accepted a write, and reloaded when another
+// replica changed the policies. Caches and ETags key on `cacheKey`, which changes with every
+// revision and when a policy is deleted and created again.
+import { createHash, randomBytes } from 'node:crypto';
+import { LockwardenError } from '../src/errors.js';
 import { DEFAULT_POLICY, serializePolicy, validatePolicy } from '../src/policy/parse-policy.js';
 import type { Policy } from '../src/policy/types.js';
-import { AtomicJsonFile } from './atomic-json-file.js';
-import { HttpError } from './http-error.js';
+import { type PolicyRecord, type PolicyRecords, StoreError } from './state-store.js';
 
 export interface StoredPolicy {
   policy: Policy;
@@ -20,32 +20,23 @@ export interface StoredPolicy {
   updatedAt: string;
 }
 
-interface StoredRecord {
-  policy: Record<string, unknown>;
-  revision: number;
-  createdAt: string;
-  updatedAt: string;
-}
-
-interface PolicyFileData {
-  version: 1;
-  policies: StoredRecord[];
-}
-
 export interface PolicyStore {
-  get(id: string): StoredPolicy | undefined;
-  list(): StoredPolicy[];
+  get(id: string): Promise<StoredPolicy | undefined>;
+  list(): Promise<StoredPolicy[]>;
   create(input: unknown): Promise<StoredPolicy>;
   update(id: string, input: unknown): Promise<StoredPolicy>;
   remove(id: string): Promise<void>;
+  /** Reads the stored policies again (another replica changed them). */
+  reload(): Promise<void>;
 }
 
 export interface PolicyStoreOptions {
-  file: string;
+  records: PolicyRecords;
   /** Policies read from `--policy` files; they shadow stored policies of the same id. */
   filePolicies: ReadonlyArray<{ policy: Policy; file: string }>;
   now: () => Date;
-  onCorrupt?: (file: string, movedTo: string, reason: string) => void;
+  /** Where stored policies come from, for messages about one that does not validate. */
+  source: string;
 }
 
 function cacheKeyOf(policy: Policy, revision: number): string {
@@ -56,41 +47,40 @@ function cacheKeyOf(policy: Policy, revision: number): string {
 }
 
 function validateBody(input: unknown): Policy {
-  try {
-    return validatePolicy(input, { file: 'request body' });
-  } catch (err) {
-    if (isLockwardenError(err) && err.code === 'EPOLICY') {
-      throw new HttpError(400, err.message, { extra: { problems: err.details } });
-    }
-    throw err;
-  }
+  return validatePolicy(input, { file: 'request body' });
 }
 
 export async function createPolicyStore(options: PolicyStoreOptions): Promise<PolicyStore> {
-  const db = new Low<PolicyFileData>(new AtomicJsonFile(options.file, { onCorrupt: options.onCorrupt }), {
-    version: 1,
-    policies: [],
-  });
-  await db.read();
-  if (!Array.isArray(db.data.policies)) {
-    throw new LockwardenError(
-      'ECONFIG',
-      `${options.file}: expected {"policies": [...]}; fix or remove the file`,
-    );
-  }
-  const stored = new Map<string, StoredPolicy>();
-  db.data.policies.forEach((record, i) => {
-    const policy = validatePolicy(record.policy, { file: `${options.file} policies[${i}]` });
+  const { records } = options;
+  let stored = new Map<string, StoredPolicy>();
+
+  function fromRecord(record: PolicyRecord, at: string): StoredPolicy {
+    const policy = validatePolicy(record.policy, { file: `${options.source} policy "${record.id}"` });
+    if (policy.id !== record.id) {
+      throw new LockwardenError('EPOLICY', `${at}: policy id "${policy.id}" is stored as "${record.id}"`);
+    }
     const revision = Number.isSafeInteger(record.revision) && record.revision > 0 ? record.revision : 1;
-    stored.set(policy.id, {
+    return {
       policy,
       revision,
-      cacheKey: cacheKeyOf(policy, revision),
+      cacheKey: `${cacheKeyOf(policy, revision)}:${record.stamp}`,
       origin: { kind: 'store' },
       createdAt: record.createdAt,
       updatedAt: record.updatedAt,
-    });
-  });
+    };
+  }
+
+  async function load(): Promise<void> {
+    const next = new Map<string, StoredPolicy>();
+    for (const record of await records.list()) {
+      const same = stored.get(record.id);
+      const entry = fromRecord(record, options.source);
+      // Unchanged policies keep their object, so their cached evaluations stay in use.
+      next.set(record.id, same && same.cacheKey === entry.cacheKey ? same : entry);
+    }
+    stored = next;
+  }
+  await load();
 
   const fromFiles = new Map<string, StoredPolicy>();
   const loadedAt = options.now().toISOString();
@@ -112,98 +102,115 @@ export async function createPolicyStore(options: PolicyStoreOptions): Promise<Po
     });
   }
 
-  // Every deletion or edit makes a new key, so a recreated policy never meets its old cache entries.
-  let generation = 0;
-  const nextRevision = (id: string) => Math.max(stored.get(id)?.revision ?? 0, 0) + 1;
-
-  async function persist(): Promise<void> {
-    db.data = {
-      version: 1,
-      policies: [...stored.values()].map((s) => ({
-        policy: serializePolicy(s.policy),
-        revision: s.revision,
-        createdAt: s.createdAt,
-        updatedAt: s.updatedAt,
-      })),
-    };
-    await db.write();
-  }
-
   function assertWritable(id: string): void {
     const file = fromFiles.get(id);
     if (file && file.origin.kind === 'file') {
-      throw new HttpError(
-        409,
+      throw new StoreError(
+        'conflict',
         `policy "${id}" is loaded from ${file.origin.file}; change that file and restart the service`,
       );
     }
   }
 
-  function put(policy: Policy, revision: number, createdAt: string): StoredPolicy {
-    const now = options.now().toISOString();
-    const entry: StoredPolicy = {
-      policy,
+  function recordOf(policy: Policy, revision: number, createdAt: string): PolicyRecord {
+    return {
+      id: policy.id,
+      policy: serializePolicy(policy),
       revision,
-      cacheKey: `${cacheKeyOf(policy, revision)}:${++generation}:${now}`,
-      origin: { kind: 'store' },
       createdAt,
-      updatedAt: now,
+      updatedAt: options.now().toISOString(),
+      stamp: randomBytes(6).toString('base64url'),
     };
-    stored.set(policy.id, entry);
-    return entry;
   }
 
+  /** Copy-on-write: readers never see a change the store has not accepted. */
+  function publish(id: string, entry: StoredPolicy | undefined): void {
+    const next = new Map(stored);
+    if (entry) next.set(id, entry);
+    else next.delete(id);
+    stored = next;
+  }
+
+  const list = (): StoredPolicy[] => {
+    const all = new Map(stored);
+    for (const [id, p] of fromFiles) all.set(id, p);
+    return [...all.values()].sort((a, b) => a.policy.id.localeCompare(b.policy.id));
+  };
+
   const store: PolicyStore = {
-    get(id) {
+    async get(id) {
       return fromFiles.get(id) ?? stored.get(id);
     },
-    list() {
-      const all = new Map(stored);
-      for (const [id, p] of fromFiles) all.set(id, p);
-      return [...all.values()].sort((a, b) => a.policy.id.localeCompare(b.policy.id));
+    async list() {
+      return list();
     },
     async create(input) {
       const policy = validateBody(input);
       assertWritable(policy.id);
-      if (stored.has(policy.id)) {
-        throw new HttpError(
-          409,
-          `policy "${policy.id}" already exists; use PUT /-/lockwarden/v1/policies/${policy.id}`,
-        );
+      const record = recordOf(policy, 1, options.now().toISOString());
+      try {
+        await records.insert(record);
+      } catch (err) {
+        if (err instanceof StoreError && err.kind === 'conflict') {
+          throw new StoreError(
+            'conflict',
+            `policy "${policy.id}" already exists; use PUT /-/lockwarden/v1/policies/${policy.id}`,
+          );
+        }
+        throw err;
       }
-      const entry = put(policy, 1, options.now().toISOString());
-      await persist();
+      const entry = fromRecord(record, 'request body');
+      publish(policy.id, entry);
       return entry;
     },
     async update(id, input) {
       assertWritable(id);
       const existing = stored.get(id);
-      if (!existing) throw new HttpError(404, `no policy "${id}"`);
+      if (!existing) throw new StoreError('not-found', `no policy "${id}"`);
       const body =
         input !== null && typeof input === 'object' && !Array.isArray(input) && !('id' in input)
           ? { ...input, id }
           : input;
       const policy = validateBody(body);
       if (policy.id !== id) {
-        throw new HttpError(
-          400,
+        throw new LockwardenError(
+          'EPOLICY',
           `request body: id "${policy.id}" does not match the policy in the URL ("${id}")`,
         );
       }
-      const entry = put(policy, nextRevision(id), existing.createdAt);
-      await persist();
+      const record = recordOf(policy, existing.revision + 1, existing.createdAt);
+      try {
+        await records.replace(record);
+      } catch (err) {
+        // Another replica changed or deleted it meanwhile: show the caller what is stored now.
+        if (err instanceof StoreError) await load();
+        throw err;
+      }
+      const entry = fromRecord(record, 'request body');
+      publish(id, entry);
       return entry;
     },
     async remove(id) {
       assertWritable(id);
-      if (!stored.delete(id)) throw new HttpError(404, `no policy "${id}"`);
-      await persist();
+      try {
+        await records.remove(id);
+      } catch (err) {
+        if (err instanceof StoreError) await load();
+        throw err;
+      }
+      publish(id, undefined);
     },
+    reload: load,
   };
 
-  if (store.list().length === 0) {
-    put({ ...DEFAULT_POLICY }, 1, options.now().toISOString());
-    await persist();
+  if (list().length === 0) {
+    try {
+      await records.insert(recordOf({ ...DEFAULT_POLICY }, 1, options.now().toISOString()));
+    } catch (err) {
+      // Another replica starting at the same time stored it first.
+      if (!(err instanceof StoreError && err.kind === 'conflict')) throw err;
+    }
+    await load();
   }
   return store;
 }

@@ -54,12 +54,12 @@ export function createRegistryRoutes(options: RegistryRoutesOptions): Middleware
       route = routeFromHost(
         ctx.host,
         options.domain,
-        policies.list().map((p) => p.policy.id),
+        (await policies.list()).map((p) => p.policy.id),
       );
     const parsed = parseRegistryPath(ctx.path, route);
     if (!parsed.ok) return sendError(ctx, parsed.status, parsed.message);
     const { policyId, label, request } = parsed.value;
-    const stored = policies.get(policyId);
+    const stored = await policies.get(policyId);
     if (!stored) return sendError(ctx, 404, `no policy "${policyId}" on this lockwarden service`);
 
     // A host-routed request names its own host; the public URL is for path routing.
@@ -104,14 +104,17 @@ export function createRegistryRoutes(options: RegistryRoutesOptions): Middleware
     }));
   }
 
-  /** Logs refusals once per policy, label, package, version, rule and user agent per window. */
-  function recordBlocked(call: Call, findings: readonly Finding[], version: string | null): void {
+  /**
+   * Logs refusals once per policy, label, package, version, rule and user agent per window;
+   * resolves when they are durable, so a refusal is answered only once it is in the log.
+   */
+  function recordBlocked(call: Call, findings: readonly Finding[], version: string | null): Promise<void> {
     const nowMs = options.now().getTime();
     const variant = JSON.stringify([call.label, call.ctx.get('user-agent').slice(0, 256)]);
     const fresh = findings.filter((f) =>
       auditThrottle.admit(JSON.stringify([call.stored.policy.id, f.name, version, f.rule]), variant, nowMs),
     );
-    audit.record(entries(call, fresh, 'blocked', version));
+    return audit.record(entries(call, fresh, 'blocked', version));
   }
 
   /** Logs the findings of one verdict that have the given effect. */
@@ -121,7 +124,7 @@ export function createRegistryRoutes(options: RegistryRoutesOptions): Middleware
     effect: 'block' | 'alert',
     outcome: NewAuditEntry['outcome'],
   ): void {
-    audit.record(
+    void audit.record(
       entries(
         call,
         verdict.findings.filter((f) => f.effect === effect),
@@ -148,13 +151,13 @@ export function createRegistryRoutes(options: RegistryRoutesOptions): Middleware
         ),
       );
     }
-    audit.record(out);
+    void audit.record(out);
   }
 
-  function refuse(call: Call, state: Exclude<PackageState, { kind: 'ok' }>): void {
+  async function refuse(call: Call, state: Exclude<PackageState, { kind: 'ok' }>): Promise<void> {
     switch (state.kind) {
       case 'refused':
-        recordBlocked(call, state.findings, null);
+        await recordBlocked(call, state.findings, null);
         refuseWith(call, state.message, state.name, null);
         return;
       case 'not-found':
@@ -203,7 +206,7 @@ export function createRegistryRoutes(options: RegistryRoutesOptions): Middleware
         : spec;
     const verdict = state.hidden.get(named);
     if (verdict) {
-      recordBlocked(
+      await recordBlocked(
         call,
         verdict.findings.filter((f) => f.effect === 'block'),
         verdict.version,
@@ -236,7 +239,7 @@ export function createRegistryRoutes(options: RegistryRoutesOptions): Middleware
     if (!manifest) return sendError(ctx, 404, `${name}@${version} is not in the upstream registry`);
     const hidden = state.hidden.get(version);
     if (hidden) {
-      recordBlocked(
+      await recordBlocked(
         call,
         hidden.findings.filter((f) => f.effect === 'block'),
         hidden.version,

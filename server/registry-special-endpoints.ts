@@ -28,7 +28,7 @@ export interface RegistryCall {
 export interface SpecialEndpointDeps {
   packages: PackageCache;
   upstream: Upstream;
-  refuse(call: RegistryCall, state: Exclude<PackageState, { kind: 'ok' }>): void;
+  refuse(call: RegistryCall, state: Exclude<PackageState, { kind: 'ok' }>): Promise<void>;
   refuseWith(call: RegistryCall, message: string, name: string, version: string | null): void;
 }
 

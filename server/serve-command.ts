@@ -12,6 +12,7 @@ import { createSources, resolveSourceConfig } from '../src/sources/create-source
 import { normalizeRegistryUrl } from '../src/sources/registry-source.js';
 import { TOOL_VERSION } from '../src/version.js';
 import { AUDIT_DEFAULTS, CACHE_DEFAULTS, createApp, type LockwardenService } from './create-app.js';
+import type { StoredPolicy } from './policy-store.js';
 import { displayUrl } from './redact-url.js';
 
 export const DEFAULT_PORT = 4880;
@@ -148,7 +149,12 @@ export async function runServe(argv: string[], io: ServeIo): Promise<number> {
           : settings.host;
     const base = (settings.publicUrl ?? `http://${shownHost}:${port}`).replace(/\/+$/, '');
     const upstreamShown = displayUrl(sources.registry.url);
-    printBanner(io.stdout, { base, service, upstream: upstreamShown });
+    printBanner(io.stdout, {
+      base,
+      service,
+      upstream: upstreamShown,
+      policies: await service.policies.list(),
+    });
     logger.info({ url: base, upstream: upstreamShown, dataDir: settings.dataDir }, 'listening');
     io.onListening?.({ url: base, service });
     await waitForStop(io.signal, logger);
@@ -319,7 +325,7 @@ export function parseServeArgs(argv: string[], env: NodeJS.ProcessEnv, cwd: stri
 
 function printBanner(
   out: NodeJS.WritableStream,
-  info: { base: string; service: LockwardenService; upstream: string },
+  info: { base: string; service: LockwardenService; upstream: string; policies: readonly StoredPolicy[] },
 ): void {
   const lines = [`lockwarden serve: listening on ${info.base}/ (upstream ${info.upstream})`];
   if (info.service.adminToken.generated) {
@@ -329,13 +335,13 @@ function printBanner(
     );
   }
   lines.push('', 'Install through a policy by setting:');
-  for (const p of info.service.policies.list()) {
+  for (const p of info.policies) {
     const from = p.origin.kind === 'file' ? ` (from ${p.origin.file})` : '';
     lines.push(
       `  NPM_CONFIG_REGISTRY=${info.base}/${p.policy.id}/    # ${p.policy.name}, ${p.policy.action} mode${from}`,
     );
   }
-  const example = info.service.policies.list()[0]?.policy.id ?? '<policy-id>';
+  const example = info.policies[0]?.policy.id ?? '<policy-id>';
   lines.push(
     `Add a consumer label for the audit log after "~": NPM_CONFIG_REGISTRY=${info.base}/${example}~<label>/`,
   );

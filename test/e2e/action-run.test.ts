@@ -456,7 +456,7 @@ describe('service mode', () => {
       annotations(inline, 'error').filter((a) => a.file),
     );
     expect(viaService.summary).toContain(`verdicts service ${serviceUrl} (policy team)`);
-    const logged = service.audit.query({ policy: 'team' });
+    const logged = await service.audit.query({ policy: 'team' });
     expect(JSON.stringify(logged)).toContain('lodahs');
   });
 
@@ -484,7 +484,7 @@ describe('service mode', () => {
     expect(result.code).toBe(0);
     expect(result.outputs).toMatchObject({ blocked: '0', alerts: '2' });
     // The dry run is the service's engine's verdict, logged as alerts, not blocks.
-    const outcomes = service.audit.query({ policy: 'team' }).entries.map((e) => e.outcome);
+    const outcomes = (await service.audit.query({ policy: 'team' })).entries.map((e) => e.outcome);
     expect(outcomes.slice(0, 2)).toEqual(['alert', 'alert']);
   });
 

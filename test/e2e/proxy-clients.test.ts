@@ -175,7 +175,7 @@ describe('npm through the proxy', () => {
     expect(res.stderr).toMatch(/403/);
     expect(res.stderr).toMatch(/left-pad@1\.2\.0 was published 2 days ago \(cooling-off 7 days\)/);
     expect(h.registry.requests.map((r) => r.path)).not.toContain('/left-pad/-/left-pad-1.2.0.tgz');
-    expect(h.service.audit.query({ label: 'ci-job', outcome: 'blocked' }).entries).toEqual([
+    expect((await h.service.audit.query({ label: 'ci-job', outcome: 'blocked' })).entries).toEqual([
       expect.objectContaining({ package: 'left-pad', version: '1.2.0', rule: 'cooling-off' }),
     ]);
   });
@@ -191,7 +191,7 @@ describe('npm through the proxy', () => {
     expect(res.code, res.stderr).toBe(0);
     expect(await installedVersion(dir, 'left-pad')).toBe('1.2.0');
     expect(await installedVersion(dir, '@acme/is-odd')).toBe('3.0.1');
-    const alerts = h.service.audit.query({ policy: 'watch', outcome: 'alert' }).entries;
+    const alerts = (await h.service.audit.query({ policy: 'watch', outcome: 'alert' })).entries;
     expect(alerts.map((e) => `${e.package}@${e.version} ${e.rule}`).sort()).toEqual([
       '@acme/is-odd@3.0.1 cooling-off',
       'left-pad@1.2.0 cooling-off',
@@ -214,7 +214,7 @@ describe('pnpm through the proxy', () => {
     expect(refused.stdout + refused.stderr).toMatch(/403/);
     // pnpm prints the status text of a refused request.
     expect(refused.stdout + refused.stderr).toMatch(/expres looks like express .*blocked by policy strict/);
-    const logged = h.service.audit.query({ label: 'pnpm-ci', package: 'expres' }).entries;
+    const logged = (await h.service.audit.query({ label: 'pnpm-ci', package: 'expres' })).entries;
     expect(logged[0]).toMatchObject({
       rule: 'typosquatting',
       outcome: 'blocked',
@@ -281,9 +281,9 @@ describe('pnpm 12 through the proxy', () => {
     const after = await project();
     const ok = await run('npm', ['install', 'left-pad'], after, await clientEnv(`${base}/strict/`));
     expect(ok.code, ok.stderr).toBe(0);
-    expect(h.service.audit.query({ label: 'pnpm12-ci', outcome: 'blocked' }).entries.length).toBeGreaterThan(
-      0,
-    );
+    expect(
+      (await h.service.audit.query({ label: 'pnpm12-ci', outcome: 'blocked' })).entries.length,
+    ).toBeGreaterThan(0);
   });
 });
 
@@ -310,7 +310,7 @@ describe('yarn (classic) through the proxy', () => {
     expect(refused.code).not.toBe(0);
     // yarn prints the service's reason.
     expect(refused.stdout + refused.stderr).toMatch(/expres looks like express .*blocked by policy strict/);
-    expect(h.service.audit.query({ label: 'yarn-ci', package: 'expres' }).entries[0]).toMatchObject({
+    expect((await h.service.audit.query({ label: 'yarn-ci', package: 'expres' })).entries[0]).toMatchObject({
       rule: 'typosquatting',
       outcome: 'blocked',
       userAgent: expect.stringMatching(/^yarn\//),
@@ -331,7 +331,7 @@ describe('yarn (classic) through the proxy', () => {
     expect(pinned.code).not.toBe(0);
     expect(pinned.stdout + pinned.stderr).toMatch(/403/);
     expect(
-      h.service.audit.query({ label: 'yarn-ci', package: 'left-pad', outcome: 'blocked' }).entries[0],
+      (await h.service.audit.query({ label: 'yarn-ci', package: 'left-pad', outcome: 'blocked' })).entries[0],
     ).toMatchObject({ version: '1.2.0', rule: 'cooling-off' });
   });
 });
@@ -364,7 +364,7 @@ describe('yarn 4 through the proxy', () => {
     expect(refused.stdout + refused.stderr).toMatch(
       /403 \(expres looks like express .*blocked by policy strict/,
     );
-    expect(h.service.audit.query({ label: 'yarn4-ci', package: 'expres' }).entries[0]).toMatchObject({
+    expect((await h.service.audit.query({ label: 'yarn4-ci', package: 'expres' })).entries[0]).toMatchObject({
       rule: 'typosquatting',
       outcome: 'blocked',
       // yarn 4 sends its HTTP library's user agent.
@@ -386,7 +386,7 @@ describe('bun through the proxy', () => {
     expect(refused.stdout + refused.stderr).toMatch(/403/);
     // bun prints only the URL it ended at: it is redirected to one that spells out the reason.
     expect(refused.stdout + refused.stderr).toMatch(/-\/refused\/expres\/-\/expres-looks-like-express-/);
-    expect(h.service.audit.query({ label: 'bun-ci', package: 'expres' }).entries[0]).toMatchObject({
+    expect((await h.service.audit.query({ label: 'bun-ci', package: 'expres' })).entries[0]).toMatchObject({
       rule: 'typosquatting',
       outcome: 'blocked',
       userAgent: expect.stringMatching(/^Bun\//i),

@@ -6,6 +6,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import { createCheckTokens } from '../../server/check-tokens.js';
+import { createEmbeddedStore } from '../../server/embedded-store.js';
 import { makePackument } from '../helpers/make-packument.js';
 import { daysAgo, NOW } from '../helpers/make-policy.js';
 import { type ProxyHarness, startProxyHarness } from '../helpers/proxy-harness.js';
@@ -179,7 +180,7 @@ describe('check tokens', () => {
       expect(res.status, `${method} ${path}`).toBe(403);
       expect(res.json().error).toMatch(/^this is a check token: .*needs the admin token$/);
     }
-    expect(h.service.policies.get('sneaky')).toBeUndefined();
+    expect(await h.service.policies.get('sneaky')).toBeUndefined();
     const wrong = await as('nope', 'POST', '/policies/strict/check', check);
     expect(wrong.status).toBe(401);
     expect(wrong.json().error).toBe('the token is neither a check token nor the admin token');
@@ -271,6 +272,15 @@ describe('check tokens issued through the API', () => {
 });
 
 describe('check-tokens.json', () => {
+  const openTokens = async (dataDir: string) => {
+    const store = await createEmbeddedStore({
+      dataDir,
+      now: () => NOW,
+      audit: { maxEntries: 1_000, maxAgeDays: 0 },
+    });
+    await store.close();
+    return createCheckTokens({ records: store.checkTokens, configured: [], now: () => NOW });
+  };
   const hash = (token: string) => createHash('sha256').update(token).digest('hex');
   const stored = (overrides: Record<string, unknown> = {}) => ({
     id: '0123456789abcdef',
@@ -317,7 +327,7 @@ describe('check-tokens.json', () => {
         const file = join(dir, 'check-tokens.json');
         const text = JSON.stringify(content);
         await writeFile(file, text);
-        const opening = createCheckTokens({ file, configured: [], now: () => NOW });
+        const opening = openTokens(dir);
         await expect(opening).rejects.toMatchObject({
           code: 'ECONFIG',
           message: expect.stringContaining(file),
@@ -336,10 +346,10 @@ describe('check-tokens.json', () => {
       const file = join(dir, 'check-tokens.json');
       const all = stored({ id: 'fedcba9876543210', name: 'ci-all', policies: null, sha256: hash('lwc_all') });
       await writeFile(file, JSON.stringify({ version: 1, tokens: [stored(), all] }));
-      const tokens = await createCheckTokens({ file, configured: [], now: () => NOW });
-      expect(tokens.grantOf('lwc_web')).toEqual({ name: 'ci-web', policies: ['strict'] });
-      expect(tokens.grantOf('lwc_all')).toEqual({ name: 'ci-all', policies: null });
-      expect(tokens.grantOf('lwc_other')).toBeUndefined();
+      const tokens = await openTokens(dir);
+      expect(await tokens.grantOf('lwc_web')).toEqual({ name: 'ci-web', policies: ['strict'] });
+      expect(await tokens.grantOf('lwc_all')).toEqual({ name: 'ci-all', policies: null });
+      expect(await tokens.grantOf('lwc_other')).toBeUndefined();
     } finally {
       await rm(dir, { recursive: true, force: true });
     }
@@ -425,7 +435,7 @@ describe('check API', () => {
       outcome: 'block',
       effect: 'block',
     });
-    const logged = h.service.audit.query({ source: 'ci' }).entries;
+    const logged = (await h.service.audit.query({ source: 'ci' })).entries;
     // Newest first; a pinned version of a name the registry does not know is not on the registry.
     expect(logged.map((e) => [e.package, e.version, e.rule, e.outcome, e.label, e.userAgent])).toEqual([
       ['expres', '1.0.0', 'not-on-registry', 'blocked', 'pipeline-7', 'lockwarden-action/0.1.0'],
@@ -563,5 +573,27 @@ describe('check API dry run', () => {
     const bad = await post({ packages: [], mode: 'block' });
     expect(bad.status).toBe(400);
     expect(bad.json().error).toBe('request body: "mode" may only be "alert" (a dry run), got "block"');
+  });
+});
+
+describe('policies the disk refused', () => {
+  it('are neither served nor kept: the change is visible only once stored, and a retry succeeds', async () => {
+    h = await startProxyHarness({ packuments: packuments() });
+    const file = join(h.dataDir, 'policies.json');
+    await rm(file, { force: true });
+    // A directory where the file goes: every write's rename fails.
+    await mkdir(file);
+    const body = { id: 'team', coolingOffDays: 3 };
+    expect((await h.admin('POST', '/policies', body)).status).toBe(500);
+    expect((await h.admin('GET', '/policies/team')).status).toBe(404);
+    expect((await h.request({ url: '/team/left-pad' })).status).toBe(404);
+    expect((await h.admin('DELETE', '/policies/default')).status).toBe(500);
+    expect((await h.admin('GET', '/policies/default')).status).toBe(200);
+
+    await rmdir(file);
+    expect((await h.admin('POST', '/policies', body)).status).toBe(201);
+    expect((await h.request({ url: '/team/left-pad' })).status).toBe(200);
+    await h.restart();
+    expect((await h.admin('GET', '/policies/team')).status).toBe(200);
   });
 });

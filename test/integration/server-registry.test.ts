@@ -130,7 +130,7 @@ describe('packuments in block mode', () => {
     expect(res.json().versions['1.1.0'].dist.tarball).toBe(
       'http://127.0.0.1:4880/strict~api-image/left-pad/-/left-pad-1.1.0.tgz',
     );
-    const { entries } = h.service.audit.query({});
+    const { entries } = await h.service.audit.query({});
     expect(entries).toEqual([
       expect.objectContaining({
         policy: 'strict',
@@ -167,7 +167,7 @@ describe('packuments in block mode', () => {
         `http://h${i}.example.test/strict/left-pad/-/left-pad-1.0.0.tgz`,
       );
     }
-    const stored = h.service.policies.get('strict')!;
+    const stored = (await h.service.policies.get('strict'))!;
     const { state } = await h.service.packages.lookup(stored, 'left-pad');
     if (state.kind !== 'ok') throw new Error(`expected left-pad to be served, got ${state.kind}`);
     expect(state.variants.size).toBe(8);
@@ -190,34 +190,34 @@ describe('packuments in block mode', () => {
         403,
       );
     }
-    const blocked = () => h.service.audit.query({ outcome: 'blocked' }).entries;
-    expect(blocked().map((e) => `${e.package}@${e.version} ${e.rule}`)).toEqual([
+    const blocked = async () => (await h.service.audit.query({ outcome: 'blocked' })).entries;
+    expect((await blocked()).map((e) => `${e.package}@${e.version} ${e.rule}`)).toEqual([
       'left-pad@1.2.0 cooling-off',
       'evil-pkg@null blocklist',
     ]);
     await h.request({ url: '/strict/evil-pkg', headers: { 'user-agent': 'pnpm/10.0.0' } });
     await h.request({ url: '/strict~ci/evil-pkg', headers: npm });
-    expect(blocked()).toHaveLength(4);
+    expect(await blocked()).toHaveLength(4);
     h.clock.advance(61 * 60_000);
     await h.request({ url: '/strict/evil-pkg', headers: npm });
-    expect(blocked()).toHaveLength(5);
+    expect(await blocked()).toHaveLength(5);
   });
 
   it('logs hidden versions once per label within the dedupe window', async () => {
     await start();
     for (let i = 0; i < 5; i++) await h.request({ url: '/strict/left-pad' });
     await h.request({ url: '/strict~other-label/left-pad' });
-    expect(h.service.audit.query({}).entries.map((e) => e.label)).toEqual(['other-label', null]);
+    expect((await h.service.audit.query({})).entries.map((e) => e.label)).toEqual(['other-label', null]);
     // A refreshed evaluation with the same hidden versions does not log again within the hour...
     h.clock.advance(20 * 60_000);
     await h.request({ url: '/strict/left-pad' });
     await h.request({ url: '/strict/left-pad' });
-    expect(h.service.audit.query({}).entries).toHaveLength(2);
+    expect((await h.service.audit.query({})).entries).toHaveLength(2);
     // ...and does after it.
     h.clock.advance(60 * 60_000);
     await h.request({ url: '/strict/left-pad' });
     await h.request({ url: '/strict/left-pad' });
-    expect(h.service.audit.query({}).entries).toHaveLength(3);
+    expect((await h.service.audit.query({})).entries).toHaveLength(3);
   });
 
   it('logs hidden versions again after the policy is edited, even when the same versions stay hidden', async () => {
@@ -226,7 +226,7 @@ describe('packuments in block mode', () => {
     await h.request({ url: '/team/left-pad' });
     expect((await h.admin('PUT', '/policies/team', { id: 'team', coolingOffDays: 5 })).status).toBe(200);
     await h.request({ url: '/team/left-pad' });
-    const reasons = h.service.audit.query({ outcome: 'hidden' }).entries.map((e) => e.reason);
+    const reasons = (await h.service.audit.query({ outcome: 'hidden' })).entries.map((e) => e.reason);
     expect(reasons).toEqual([
       expect.stringMatching(/cooling-off 5 days/),
       expect.stringMatching(/cooling-off 7 days/),
@@ -239,19 +239,19 @@ describe('packuments in block mode', () => {
       await h.request({ url: `/strict~label-${i}/left-pad` });
       await h.request({ url: `/strict~label-${i}/evil-pkg`, headers: { 'user-agent': `bot/${i}` } });
     }
-    const entries = () => h.service.audit.query({}).entries;
-    const count = (outcome: string) => entries().filter((e) => e.outcome === outcome).length;
-    expect(count('hidden')).toBe(3);
-    expect(count('blocked')).toBe(3);
+    const entries = async () => (await h.service.audit.query({})).entries;
+    const count = async (outcome: string) => (await entries()).filter((e) => e.outcome === outcome).length;
+    expect(await count('hidden')).toBe(3);
+    expect(await count('blocked')).toBe(3);
     const health = await h.request({ url: '/-/lockwarden/v1/health' });
     expect(health.json()).toMatchObject({ audit: { suppressed: 14 } });
     // Other packages and versions have their own allowance...
     await h.request({ url: '/strict~label-x/left-pad/-/left-pad-1.2.0.tgz' });
-    expect(count('blocked')).toBe(4);
+    expect(await count('blocked')).toBe(4);
     // ...and the window starts over.
     h.clock.advance(61 * 60_000);
     await h.request({ url: '/strict~label-new/evil-pkg' });
-    expect(count('blocked')).toBe(5);
+    expect(await count('blocked')).toBe(5);
   });
 
   it('answers 304 to a matching If-None-Match and changes the ETag when the policy changes', async () => {
@@ -342,7 +342,7 @@ describe('dependency prefetch', () => {
       hits: before.hits + 1,
     });
     // Prefetching logs nothing: only what clients ask for is in the audit log.
-    expect(h.service.audit.query({ package: 'left-pad' }).entries).toHaveLength(1);
+    expect((await h.service.audit.query({ package: 'left-pad' })).entries).toHaveLength(1);
   });
 
   it('can be turned off', async () => {
@@ -361,7 +361,7 @@ describe('package-level refusals', () => {
     expect(res.json().error).toMatch(
       /^expres looks like express \(35M weekly downloads\).*; blocked by policy strict$/,
     );
-    expect(h.service.audit.query({ rule: 'typosquatting' }).entries).toEqual([
+    expect((await h.service.audit.query({ rule: 'typosquatting' })).entries).toEqual([
       expect.objectContaining({ package: 'expres', version: null, outcome: 'blocked' }),
     ]);
   });
@@ -447,7 +447,7 @@ describe('tarballs', () => {
       /^left-pad@1\.2\.0 was published 2 days ago .*; blocked by policy strict$/,
     );
     expect(h.registry.requests.map((r) => r.path)).not.toContain('/left-pad/-/left-pad-1.2.0.tgz');
-    expect(h.service.audit.query({ outcome: 'blocked' }).entries).toEqual([
+    expect((await h.service.audit.query({ outcome: 'blocked' })).entries).toEqual([
       expect.objectContaining({ package: 'left-pad', version: '1.2.0', label: 'ci', rule: 'cooling-off' }),
     ]);
   });
@@ -465,7 +465,7 @@ describe('tarballs', () => {
     expect(tgz.raw.equals(makeTarball(leftPad().versions['1.2.0']!))).toBe(true);
     const ok = await h.request({ url: '/watch/left-pad/-/left-pad-1.0.0.tgz' });
     expect(ok.status).toBe(200);
-    expect(h.service.audit.query({}).entries).toEqual([
+    expect((await h.service.audit.query({})).entries).toEqual([
       expect.objectContaining({
         policy: 'watch',
         package: 'left-pad',
@@ -537,7 +537,9 @@ describe('per-version documents, dist-tags, pass-through and writes', () => {
     expect(h.registry.requests.some((r) => r.path === '/latest' || r.path === '/beta')).toBe(false);
     // The label never names the package; it is recorded as the label.
     await h.request({ url: '/strict~lodash/fresh-only/latest' });
-    expect(h.service.audit.query({ package: 'fresh-only' }).entries[0]).toMatchObject({ label: 'lodash' });
+    expect((await h.service.audit.query({ package: 'fresh-only' })).entries[0]).toMatchObject({
+      label: 'lodash',
+    });
     const badLabel = await h.request({ url: '/strict~no%20spaces/left-pad' });
     expect(badLabel.status).toBe(404);
     expect(badLabel.json().error).toMatch(/is not a consumer label/);
@@ -711,7 +713,7 @@ describe('per-version documents, dist-tags, pass-through and writes', () => {
       url: '/left-pad/-/left-pad-1.2.0.tgz',
       headers: { host: 'strict-web.npm.example.test' },
     });
-    expect(h.service.audit.query({ outcome: 'blocked' }).entries[0]).toMatchObject({
+    expect((await h.service.audit.query({ outcome: 'blocked' })).entries[0]).toMatchObject({
       policy: 'strict',
       label: 'web',
     });

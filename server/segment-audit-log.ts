@@ -1,0 +1,341 @@
+// The embedded audit log: append-only JSON lines in segment files (`audit/<first id>.jsonl`),
+// one write and one fsync per group commit, an in-memory index for queries (audit-index.ts), and
+// retention that deletes whole segments. A segment is named by the first id it was opened for, so
+// the next id survives even when every entry has expired: ids are never handed out twice.
+// A crash (kill -9, power loss) loses at most the commit under way; a torn last line is cut off
+// at start. An `audit.json` of earlier versions is moved into a first segment on first start.
+import { copyFile, mkdir, open, readdir, readFile, rename, unlink } from 'node:fs/promises';
+import { join } from 'node:path';
+import { AtomicJsonFile } from './atomic-json-file.js';
+import { AuditIndex, type EntryLocation } from './audit-index.js';
+import {
+  type AuditEntry,
+  type AuditLog,
+  type AuditRetention,
+  createGroupCommit,
+  DAY_MS,
+  type NewAuditEntry,
+  pageSize,
+  problemOfEntry,
+} from './audit-log.js';
+
+export interface SegmentAuditLogOptions extends AuditRetention {
+  /** Directory of the segment files. */
+  dir: string;
+  /** An `audit.json` of earlier versions to move into the first segment. */
+  legacyFile?: string;
+  now: () => Date;
+  /** Entries per segment (retention drops whole segments); a tenth of maxEntries by default. */
+  segmentEntries?: number;
+  /** Wait before retrying a failed commit. */
+  retryMs?: number;
+  onError?: (err: unknown) => void;
+  /** A file with unusable content was kept as `movedTo`; what was usable is kept. */
+  onCorrupt?: (file: string, movedTo: string, reason: string) => void;
+  onMigrated?: (file: string, entries: number, movedTo: string) => void;
+}
+
+interface Segment {
+  first: number;
+  file: string;
+  size: number;
+  entries: number;
+  oldestMs: number;
+  newestMs: number;
+}
+
+const SEGMENT_NAME = /^(\d{12,})\.jsonl$/;
+const segmentFile = (dir: string, first: number) => join(dir, `${String(first).padStart(12, '0')}.jsonl`);
+
+async function syncDir(dir: string): Promise<void> {
+  const handle = await open(dir, 'r');
+  try {
+    await handle.sync();
+  } finally {
+    await handle.close();
+  }
+}
+
+export async function createSegmentAuditLog(options: SegmentAuditLogOptions): Promise<AuditLog> {
+  const { dir } = options;
+  const segmentEntries = options.segmentEntries ?? Math.max(1_000, Math.ceil(options.maxEntries / 10));
+  await mkdir(dir, { recursive: true });
+  const index = new AuditIndex();
+  const segments: Segment[] = [];
+  let nextId = 1;
+
+  // An earlier version's audit.json first, so its entries become the first segment.
+  const promised = options.legacyFile ? await migrateLegacy(options.legacyFile) : 1;
+  const names = (await readdir(dir))
+    .map((name) => SEGMENT_NAME.exec(name))
+    .filter((m): m is RegExpExecArray => m !== null)
+    .map((m) => Number(m[1]))
+    .sort((a, b) => a - b);
+  for (const first of names) segments.push(await loadSegment(first, first === names.at(-1)));
+  nextId = Math.max(promised, index.lastId() + 1, segments.at(-1)?.first ?? 1);
+  let active = segments.at(-1);
+  let appender = active ? await open(active.file, 'a') : undefined;
+  if (!active) await roll();
+
+  /** Reads one segment into the index; the last one is cut after its last complete line. */
+  async function loadSegment(first: number, last: boolean): Promise<Segment> {
+    const file = segmentFile(dir, first);
+    const bytes = await readFile(file);
+    const segment: Segment = {
+      first,
+      file,
+      size: bytes.length,
+      entries: 0,
+      oldestMs: Number.POSITIVE_INFINITY,
+      newestMs: Number.NEGATIVE_INFINITY,
+    };
+    let start = 0;
+    let bad = 0;
+    let firstProblem: string | null = null;
+    while (start < bytes.length) {
+      const end = bytes.indexOf(10, start);
+      if (end === -1) {
+        if (last) {
+          // A write cut short by a crash: it was never acknowledged (its fsync had not returned).
+          const handle = await open(file, 'r+');
+          try {
+            await handle.truncate(start);
+            await handle.sync();
+          } finally {
+            await handle.close();
+          }
+          segment.size = start;
+        } else {
+          bad++;
+          firstProblem ??= `bytes ${start}..${bytes.length}: an incomplete line`;
+        }
+        break;
+      }
+      let entry: unknown;
+      let problem: string | null;
+      try {
+        entry = JSON.parse(bytes.toString('utf8', start, end));
+        problem = problemOfEntry(entry, index.lastId());
+      } catch (err) {
+        problem = `: ${(err as Error).message}`;
+      }
+      if (problem === null) {
+        const e = entry as AuditEntry;
+        index.add(e, { segment: first, offset: start, length: end - start });
+        const t = Date.parse(e.time);
+        segment.entries++;
+        segment.oldestMs = Math.min(segment.oldestMs, t);
+        segment.newestMs = Math.max(segment.newestMs, t);
+      } else {
+        bad++;
+        firstProblem ??= `line at byte ${start}${problem}`;
+      }
+      start = end + 1;
+    }
+    if (bad > 0) {
+      const copy = `${file}.corrupt-${Date.now()}`;
+      await copyFile(file, copy);
+      options.onCorrupt?.(file, copy, `${bad} malformed line(s) left out (first: ${firstProblem})`);
+    }
+    return segment;
+  }
+
+  /**
+   * Moves the entries of an `audit.json` into the first segment (when there is none yet), then
+   * renames the file so it is not read again. Returns the next id the file promised (1 without a file).
+   */
+  async function migrateLegacy(file: string): Promise<number> {
+    const data = await new AtomicJsonFile<unknown>(file, { onCorrupt: options.onCorrupt }).read();
+    if (data === null) return 1;
+    const raw = (data as { entries?: unknown }).entries;
+    const list: unknown[] = Array.isArray(raw) ? raw : [];
+    const kept: AuditEntry[] = [];
+    let firstProblem: string | null = Array.isArray(raw) ? null : 'expected {"entries": [...]}';
+    list.forEach((entry, i) => {
+      const problem = problemOfEntry(entry, kept.at(-1)?.id ?? 0);
+      if (problem === null) kept.push(entry as AuditEntry);
+      else firstProblem ??= `entries[${i}]${problem}`;
+    });
+    const stored = (data as { nextId?: unknown }).nextId;
+    const promised = Math.max(
+      Number.isSafeInteger(stored) ? (stored as number) : 1,
+      (kept.at(-1)?.id ?? 0) + 1,
+    );
+    // A crash after the segment was written and before the rename leaves both: the segment wins.
+    const hasSegments = (await readdir(dir)).some((name) => SEGMENT_NAME.test(name));
+    if (!hasSegments) {
+      const first = kept[0]?.id ?? promised;
+      const target = segmentFile(dir, first);
+      const temp = `${target}.tmp`;
+      const handle = await open(temp, 'w', 0o600);
+      try {
+        await handle.writeFile(kept.map((e) => `${JSON.stringify(e)}\n`).join(''));
+        await handle.sync();
+      } finally {
+        await handle.close();
+      }
+      await rename(temp, target);
+      await syncDir(dir);
+    }
+    const movedTo = `${file}.migrated-${Date.now()}`;
+    await rename(file, movedTo);
+    if (firstProblem !== null) {
+      options.onCorrupt?.(
+        file,
+        movedTo,
+        `${list.length - kept.length} of ${list.length} entries are malformed and were left out (first: ${firstProblem})`,
+      );
+    }
+    options.onMigrated?.(file, kept.length, movedTo);
+    return promised;
+  }
+
+  /** Starts a new segment named by the next id, and makes its name durable. */
+  async function roll(): Promise<void> {
+    const file = segmentFile(dir, nextId);
+    const handle = await open(file, 'a', 0o600);
+    await handle.sync();
+    await syncDir(dir);
+    await appender?.close().catch(() => {});
+    appender = handle;
+    active = {
+      first: nextId,
+      file,
+      size: 0,
+      entries: 0,
+      oldestMs: Number.POSITIVE_INFINITY,
+      newestMs: Number.NEGATIVE_INFINITY,
+    };
+    segments.push(active);
+  }
+
+  const spanMs = options.maxAgeDays > 0 ? (options.maxAgeDays * DAY_MS) / 10 : Number.POSITIVE_INFINITY;
+  let damaged = false;
+
+  async function commit(batch: Array<NewAuditEntry & { time: string }>): Promise<void> {
+    const nowMs = options.now().getTime();
+    if (
+      damaged ||
+      active!.entries >= segmentEntries ||
+      (active!.entries > 0 && nowMs - active!.oldestMs > spanMs)
+    ) {
+      await roll();
+      damaged = false;
+    }
+    const segment = active!;
+    const firstId = nextId;
+    const lines: string[] = new Array(batch.length);
+    const located: Array<[AuditEntry, EntryLocation]> = new Array(batch.length);
+    let offset = segment.size;
+    for (let i = 0; i < batch.length; i++) {
+      const { time, ...rest } = batch[i]!;
+      const entry: AuditEntry = { id: firstId + i, time, ...rest };
+      const line = JSON.stringify(entry);
+      const length = Buffer.byteLength(line);
+      lines[i] = line;
+      located[i] = [entry, { segment: segment.first, offset, length }];
+      offset += length + 1;
+    }
+    const bytes = Buffer.from(`${lines.join('\n')}\n`);
+    try {
+      await appender!.write(bytes, 0, bytes.length);
+      await appender!.datasync();
+    } catch (err) {
+      // Nothing of a failed batch may stay in the file, or its retry would log it twice: cut the
+      // file back; if even that fails, the next commit starts a new segment (the torn tail is
+      // left out when the file is read).
+      await appender!.truncate(segment.size).catch(() => {
+        damaged = true;
+      });
+      if (damaged) nextId = firstId + batch.length;
+      throw err;
+    }
+    nextId = firstId + batch.length;
+    segment.size = offset;
+    for (const [entry, at] of located) index.add(entry, at);
+    segment.entries += batch.length;
+    const t = Date.parse(batch[0]!.time);
+    segment.oldestMs = Math.min(segment.oldestMs, t);
+    segment.newestMs = Math.max(segment.newestMs, Date.parse(batch.at(-1)!.time));
+    await applyRetention(nowMs);
+  }
+
+  /** Deletes whole segments (never the active one) that are over the count or past the age. */
+  async function applyRetention(nowMs: number): Promise<void> {
+    const cutoff = options.maxAgeDays > 0 ? nowMs - options.maxAgeDays * DAY_MS : Number.NEGATIVE_INFINITY;
+    while (segments.length > 1) {
+      const oldest = segments[0]!;
+      const overCount = index.size - oldest.entries >= options.maxEntries;
+      const expired = oldest.entries === 0 || oldest.newestMs < cutoff;
+      if (!overCount && !expired) break;
+      await unlink(oldest.file).catch((err: NodeJS.ErrnoException) => {
+        if (err.code !== 'ENOENT') throw err;
+      });
+      segments.shift();
+      index.dropFirst(index.rowsBefore(segments[0]!.first));
+    }
+  }
+
+  const group = createGroupCommit({
+    commit,
+    now: options.now,
+    retryMs: options.retryMs ?? 1_000,
+    ...(options.onError ? { onError: options.onError } : {}),
+  });
+
+  async function readEntries(found: EntryLocation[]): Promise<AuditEntry[]> {
+    const bySegment = new Map<number, EntryLocation[]>();
+    for (const at of found) {
+      const list = bySegment.get(at.segment);
+      if (list) list.push(at);
+      else bySegment.set(at.segment, [at]);
+    }
+    const read = new Map<EntryLocation, AuditEntry>();
+    await Promise.all(
+      [...bySegment].map(async ([first, locations]) => {
+        let handle: Awaited<ReturnType<typeof open>>;
+        try {
+          handle = await open(segmentFile(dir, first), 'r');
+        } catch (err) {
+          // Dropped by retention since the index was consulted.
+          if ((err as NodeJS.ErrnoException).code === 'ENOENT') return;
+          throw err;
+        }
+        try {
+          for (const at of locations) {
+            const buffer = Buffer.allocUnsafe(at.length);
+            await handle.read(buffer, 0, at.length, at.offset);
+            read.set(at, JSON.parse(buffer.toString('utf8')) as AuditEntry);
+          }
+        } finally {
+          await handle.close();
+        }
+      }),
+    );
+    return found.map((at) => read.get(at)).filter((e): e is AuditEntry => e !== undefined);
+  }
+
+  return {
+    record: group.record,
+    async query(q) {
+      await group.flush();
+      const limit = pageSize(q);
+      const nowMs = options.now().getTime();
+      const notBefore =
+        options.maxAgeDays > 0 ? nowMs - options.maxAgeDays * DAY_MS : Number.NEGATIVE_INFINITY;
+      const { found, more } = index.query(q, limit, notBefore);
+      const entries = await readEntries(found);
+      return { entries, nextCursor: more && entries.length > 0 ? entries.at(-1)!.id : null };
+    },
+    flush: group.flush,
+    stats() {
+      return { entries: index.size, ...group.stats() };
+    },
+    async close() {
+      await group.flush();
+      group.close();
+      await appender?.close().catch(() => {});
+      appender = undefined;
+    },
+  };
+}
