@@ -129,7 +129,7 @@ export async function run(deps: RunDeps = {}): Promise<void> {
       ...(env.GITHUB_REPOSITORY ? { repository: env.GITHUB_REPOSITORY } : {}),
     });
     core.debug(
-      `scope ${inputs.scope}; lockfiles ${inputs.lockfiles.join(', ')}; base ${event.baseSha ?? 'none'}`,
+      `scope ${inputs.scope}; lockfiles ${inputs.lockfiles.join(', ') || '(detected)'}; base ${event.baseSha ?? 'none'}`,
     );
 
     const result = await runAction({

@@ -2,6 +2,7 @@
 // overrides the policy file by accident: only inputs the workflow actually set are laid over it.
 import { posix } from 'node:path';
 import { LockwardenError } from '../errors.js';
+import { isKnownLockfileName, LOCKFILE_NAMES } from '../lockfile/lockfile-formats.js';
 
 /** Raw input values by their `action.yml` name; empty strings already mapped to undefined. */
 export type RawInputs = Readonly<Record<string, string | undefined>>;
@@ -18,7 +19,10 @@ export interface ServiceInputs {
 export interface ActionInputs {
   /** Policy file, relative to the workspace (already joined with `working-directory`). */
   policyFile?: string;
-  /** Lockfiles, relative to the workspace (already joined with `working-directory`), posix separators. */
+  /**
+   * Lockfiles, relative to the workspace (already joined with `working-directory`), posix
+   * separators; empty when the input is not set: every lockfile in `workingDirectory` is checked.
+   */
   lockfiles: string[];
   /** Relative to the workspace; `.` for the repository root. */
   workingDirectory: string;
@@ -50,7 +54,6 @@ export const INPUT_NAMES = [
 
 /** Events whose payload names a base commit, so `scope: changed` is the natural default. */
 const CHANGE_EVENTS = new Set(['pull_request', 'pull_request_target', 'merge_group']);
-const LOCKFILE_NAMES = new Set(['package-lock.json', 'npm-shrinkwrap.json']);
 const POLICY_ID = /^[a-z0-9][a-z0-9_-]{0,62}$/;
 
 function inputError(name: string, message: string): LockwardenError {
@@ -103,7 +106,9 @@ function parseHttpUrl(name: string, value: string): string {
 
 /** Lockfile list: one per line or comma-separated, as monorepo workflows tend to write it. */
 function parseLockfiles(value: string | undefined, base: string): string[] {
-  const items = (value ?? 'package-lock.json')
+  // Not given: every lockfile in working-directory is detected when the Action runs.
+  if (value === undefined) return [];
+  const items = value
     .split(/[\n,]/)
     .map((s) => s.trim())
     .filter((s) => s !== '');
@@ -111,8 +116,8 @@ function parseLockfiles(value: string | undefined, base: string): string[] {
   const out: string[] = [];
   for (const item of items) {
     const file = workspacePath('lockfile', item, base);
-    if (!LOCKFILE_NAMES.has(posix.basename(file))) {
-      throw inputError('lockfile', `"${item}" is not a package-lock.json or npm-shrinkwrap.json`);
+    if (!isKnownLockfileName(posix.basename(file))) {
+      throw inputError('lockfile', `"${item}" is not one of ${LOCKFILE_NAMES.join(', ')}`);
     }
     if (!out.includes(file)) out.push(file);
   }

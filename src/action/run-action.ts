@@ -7,6 +7,7 @@ import { buildReport, groupUnavailable, type Report, type ReportFinding } from '
 import { runAudit } from '../engine/run-audit.js';
 import { LockwardenError } from '../errors.js';
 import { diffInventories } from '../lockfile/diff-lockfiles.js';
+import { detectLockfiles, LOCKFILE_NAMES } from '../lockfile/lockfile-formats.js';
 import {
   type LockfileEntry,
   type LockfileInventory,
@@ -322,6 +323,20 @@ function policyAnnotations(p: ActionPolicy | undefined): Annotation[] {
   ];
 }
 
+/** Input `lockfile` not set: every lockfile in `working-directory`, repository-relative. */
+async function detectActionLockfiles(input: RunActionInput): Promise<string[]> {
+  const dir = input.inputs.workingDirectory;
+  const names = await detectLockfiles(path.resolve(input.environment.workspace, dir));
+  if (names.length === 0) {
+    throw new LockwardenError(
+      'EINPUT',
+      `input \`lockfile\`: not set, and ${dir} has no lockfile (looked for ${LOCKFILE_NAMES.join(', ')})`,
+    );
+  }
+  input.log?.(`lockfiles found in ${dir}: ${names.join(', ')}`);
+  return names.map((name) => joinRepoPath(dir, name));
+}
+
 export async function runAction(input: RunActionInput): Promise<ActionResult> {
   const { inputs, event, environment } = input;
   const api =
@@ -392,13 +407,19 @@ export async function runAction(input: RunActionInput): Promise<ActionResult> {
   const reports: Report[] = [];
   const changes: LockfileChanges[] = [];
   const skippedAdded: SkippedEntry[] = [];
-  for (const file of inputs.lockfiles) {
+  const lockfiles = inputs.lockfiles.length > 0 ? inputs.lockfiles : await detectActionLockfiles(input);
+  for (const file of lockfiles) {
     const plan = await planLockfile(file, input, base);
     if (plan.changes) changes.push(plan.changes);
     for (const s of plan.skippedAdded ?? []) skippedAdded.push(rebaseSkipped(s, plan.dir));
     reports.push(await checkLockfile(plan, input, engine, policy));
   }
   const report = mergeReports(reports);
+  if (inputs.lockfiles.length === 0 && lockfiles.length > 1) {
+    report.warnings.unshift(
+      `several lockfiles in ${inputs.workingDirectory}: ${lockfiles.join(', ')}; all of them were checked (keep the one your package manager uses, or set input \`lockfile\`)`,
+    );
+  }
   const outcome = decideOutcome(report);
 
   const reportPath = path.join(environment.tempDir, 'lockwarden', 'report.json');

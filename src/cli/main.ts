@@ -26,7 +26,7 @@ export interface CliIo {
 }
 
 const USAGE = `Usage:
-  lockwarden audit [dir] [options]         check every pinned version in dir's package-lock.json
+  lockwarden audit [dir] [options]         check every pinned version in dir's lockfile(s)
   lockwarden check <name[@version]>...     would these packages be allowed? (latest when no version)
   lockwarden check <name@old..new>...      is this minor/patch update free of breaking interface changes?
   lockwarden update [name...] [dir]        move pins to the newest versions the policy allows (update --help)
@@ -87,7 +87,8 @@ Options (audit, check):
   --json                 print the versioned JSON report on stdout
   --verbose              list the packages behind each group of unavailable facts
   --only NAME            audit only this package (repeatable)
-  --lockfile FILE        lockfile name inside dir (package-lock.json or npm-shrinkwrap.json)
+  --lockfile FILE        lockfile inside dir: package-lock.json, npm-shrinkwrap.json, pnpm-lock.yaml,
+                         yarn.lock (classic or Berry) or bun.lock; default: every one dir has
   --concurrency N        packages examined at once (default 32)
   --timeout MS           deadline of each upstream request, body included (default 60000; 10000 to the headers)
   --retries N            retries on network errors, 5xx and 429 (default 2)
@@ -196,7 +197,7 @@ async function runCheckOrAudit(
   // Bad input is reported before any upstream is contacted.
   const inventory =
     command === 'audit'
-      ? await (await import('../lockfile/read-lockfile.js')).readLockfile(dir, {
+      ? await (await import('../lockfile/read-lockfile.js')).readProjectLockfiles(dir, {
           ...(values.lockfile === undefined ? {} : { lockfile: values.lockfile }),
           cacheDir: resolveCacheDir({
             env: io.env,

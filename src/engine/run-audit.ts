@@ -1,5 +1,9 @@
 // `lockwarden audit` and the Action's inline mode: lockfile in, report out.
-import { type LockfileEntry, type LockfileInventory, readLockfile } from '../lockfile/read-lockfile.js';
+import {
+  type LockfileEntry,
+  type LockfileInventory,
+  readProjectLockfiles,
+} from '../lockfile/read-lockfile.js';
 import type { Policy, PopularIndex } from '../policy/types.js';
 import type { Sources } from '../sources/types.js';
 import { checkPackages } from './check-packages.js';
@@ -42,7 +46,7 @@ export async function runAudit(
 ): Promise<{ report: Report; inventory: LockfileInventory }> {
   const inventory =
     opts.inventory ??
-    (await readLockfile(opts.dir, opts.lockfile === undefined ? {} : { lockfile: opts.lockfile }));
+    (await readProjectLockfiles(opts.dir, opts.lockfile === undefined ? {} : { lockfile: opts.lockfile }));
   const only = opts.only && opts.only.length > 0 ? new Set(opts.only) : undefined;
   const entries = inventory.entries.filter(
     (e) =>

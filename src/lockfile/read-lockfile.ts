@@ -11,8 +11,11 @@ import semver from 'semver';
 import { isLockwardenError, LockwardenError } from '../errors.js';
 import { createDiskCache } from '../sources/disk-cache.js';
 import { TOOL_VERSION } from '../version.js';
+import { mergeInventories, SKIP_REASONS, type Source, tarballMismatch } from './build-inventory.js';
 import { locateLockfileLines } from './locate-lines.js';
+import { detectLockfiles, LOCKFILE_NAMES, lockfileFormat, readFormat } from './lockfile-formats.js';
 import { describeJsonError, type LockfileDocument, parseLockfileText } from './parse-lockfile-text.js';
+import { directoryFiles, textFiles } from './project-files.js';
 
 export interface LockfileLocation {
   /** The lockfile, relative to the project directory (e.g. `package-lock.json`). */
@@ -63,8 +66,8 @@ export interface LockfileInventory {
 
 export interface ReadLockfileOptions {
   /**
-   * The lockfile to read, absolute or relative to `dir`. Defaults to the one npm uses:
-   * `npm-shrinkwrap.json` when present, else `package-lock.json`.
+   * The lockfile to read, absolute or relative to `dir`. Defaults to the first one found, in
+   * the order of `LOCKFILE_NAMES` (npm's own pick first: the shrinkwrap, then package-lock.json).
    */
   lockfile?: string;
   /**
@@ -89,6 +92,16 @@ export async function readLockfile(dir: string, opts: ReadLockfileOptions = {}):
   const text = await readText(lockfile, display);
 
   const lockDir = path.dirname(lockfile);
+  const format = lockfileFormat(lockfile);
+  if (format !== 'npm') {
+    return readFormat(format, {
+      text,
+      file: lockfile,
+      display,
+      files: directoryFiles(lockDir),
+      fallbackRoot: path.basename(lockDir),
+    });
+  }
   if ((await arboristPicks(lockDir)) === path.basename(lockfile)) {
     if (opts.cacheDir) return readCachedInventory(opts.cacheDir, lockDir, lockfile, display, text, root);
     return loadInventory({
@@ -196,6 +209,16 @@ export async function readLockfileText(
   workspaceManifests?: ReadonlyMap<string, string>,
 ): Promise<LockfileInventory> {
   const dirName = path.posix.basename(path.posix.dirname(toPosix(name)));
+  const format = lockfileFormat(name);
+  if (format !== 'npm') {
+    return readFormat(format, {
+      text: lockfileText,
+      file: name,
+      display: name,
+      files: textFiles(packageJsonText),
+      fallbackRoot: dirName === '' || dirName === '.' ? '(root)' : dirName,
+    });
+  }
   return readCopy(
     lockfileText,
     packageJsonText,
@@ -237,14 +260,46 @@ async function readCopy(
   }
 }
 
-async function findLockfile(root: string): Promise<string> {
-  const picked = await arboristPicks(root);
-  if (picked === undefined) {
-    throw new LockwardenError(
-      'ELOCKFILE',
-      `no ${PACKAGE_LOCK} or ${SHRINKWRAP} in ${root}; run npm install --package-lock-only`,
+/**
+ * Every lockfile of the project in `dir` (npm's, pnpm's, yarn's, bun's), or just `opts.lockfile`.
+ * A project that has several gets them all audited; a warning on each inventory says so.
+ */
+export async function readLockfiles(
+  dir: string,
+  opts: ReadLockfileOptions = {},
+): Promise<LockfileInventory[]> {
+  if (opts.lockfile !== undefined) return [await readLockfile(dir, opts)];
+  const root = path.resolve(dir);
+  const names = await detectLockfiles(root);
+  if (names.length === 0) throw noLockfile(root);
+  const inventories: LockfileInventory[] = [];
+  for (const name of names) inventories.push(await readLockfile(root, { ...opts, lockfile: name }));
+  if (names.length > 1) {
+    inventories[0]!.warnings.unshift(
+      `several lockfiles in ${root}: ${names.join(', ')}; all of them were audited (keep the one your package manager uses)`,
     );
   }
+  return inventories;
+}
+
+/** `readLockfiles` as one inventory: a name@version in several lockfiles is one entry with all their locations. */
+export async function readProjectLockfiles(
+  dir: string,
+  opts: ReadLockfileOptions = {},
+): Promise<LockfileInventory> {
+  return mergeInventories(await readLockfiles(dir, opts));
+}
+
+function noLockfile(root: string): LockwardenError {
+  return new LockwardenError(
+    'ELOCKFILE',
+    `no lockfile in ${root} (looked for ${LOCKFILE_NAMES.join(', ')}); run your package manager's install (e.g. npm install --package-lock-only)`,
+  );
+}
+
+async function findLockfile(root: string): Promise<string> {
+  const [picked] = await detectLockfiles(root);
+  if (picked === undefined) throw noLockfile(root);
   return path.join(root, picked);
 }
 
@@ -276,7 +331,7 @@ async function readText(file: string, display: string): Promise<string> {
     if (code === 'ENOENT') {
       throw new LockwardenError(
         'ELOCKFILE',
-        `${file}: no such lockfile; run npm install --package-lock-only`,
+        `${file}: no such lockfile; run your package manager's install (e.g. npm install --package-lock-only)`,
       );
     }
     throw new LockwardenError('ELOCKFILE', `${file}: cannot read: ${(err as Error).message}`, { cause: err });
@@ -357,9 +412,6 @@ async function loadInventory(input: LoadInput): Promise<LockfileInventory> {
   inventory.warnings.unshift(...warnings);
   return inventory;
 }
-
-/** Where a node's package comes from. */
-type Source = { kind: 'registry' } | { kind: 'git' | 'file' | 'remote' | 'unknown'; spec: string };
 
 interface Accumulator {
   entry: LockfileEntry;
@@ -549,13 +601,6 @@ function displayName(node: Arborist.Node): string {
   return `${node.name} (npm:${node.packageName})`;
 }
 
-const SKIP_REASONS: Record<Exclude<Source['kind'], 'registry'>, string> = {
-  git: 'git dependency: fetched from a git host, not from a registry',
-  file: 'local file dependency: not from a registry',
-  remote: 'remote tarball URL: not from a registry',
-  unknown: 'unrecognised source: not from a registry',
-};
-
 /**
  * BFS from the root over dependency edges, once for the whole tree: for every reachable node,
  * the node it was first reached from. Links are crossed to their targets so that workspace
@@ -633,29 +678,6 @@ function specType(name: string, spec: string, cache: Map<string, string | undefi
   }
   cache.set(id, type);
   return type;
-}
-
-/**
- * Why a registry-style tarball URL does not belong to name@version, or undefined when it
- * does. Registries serve `<name>/-/<unscoped name>-<version>.tgz`, possibly under a path prefix.
- */
-function tarballMismatch(resolved: string, name: string, version: string): string | undefined {
-  // Cheaper than new URL() for thousands of entries: the path starts after "scheme://host".
-  const hostStart = resolved.indexOf('://');
-  const pathStart = hostStart === -1 ? -1 : resolved.indexOf('/', hostStart + 3);
-  if (pathStart === -1) return 'is not a registry tarball URL';
-  let pathname: string;
-  try {
-    pathname = decodeURIComponent(resolved.slice(pathStart).replace(/[?#].*$/s, ''));
-  } catch {
-    return 'has an unparseable URL';
-  }
-  const marker = pathname.lastIndexOf('/-/');
-  if (marker === -1) return 'is not a registry tarball URL';
-  const unscoped = name.startsWith('@') ? name.slice(name.indexOf('/') + 1) : name;
-  const expected = `/${name}/-/${unscoped}-${version}.tgz`;
-  if (pathname.endsWith(expected)) return undefined;
-  return `resolves to ${pathname.slice(pathname.lastIndexOf('/', marker - 1) + 1)}`;
 }
 
 function edgeWarnings(tree: Arborist.Node): string[] {

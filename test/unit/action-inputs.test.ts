@@ -20,7 +20,7 @@ function inputError(raw: RawInputs, eventName = 'pull_request'): string {
 describe('parseActionInputs', () => {
   it('applies nothing but the documented defaults', () => {
     expect(parseActionInputs({}, { eventName: 'pull_request' })).toEqual({
-      lockfiles: ['package-lock.json'],
+      lockfiles: [],
       workingDirectory: '.',
       scope: 'changed',
       comment: false,
@@ -41,6 +41,14 @@ describe('parseActionInputs', () => {
   it('keeps an explicit scope whatever the event', () => {
     expect(parseActionInputs({ scope: 'all' }, { eventName: 'pull_request' }).scope).toBe('all');
     expect(parseActionInputs({ scope: 'changed' }, { eventName: 'push' }).scope).toBe('changed');
+  });
+
+  it('accepts the lockfiles of pnpm, yarn and bun', () => {
+    const inputs = parseActionInputs(
+      { lockfile: 'pnpm-lock.yaml, web/yarn.lock\nbun.lock' },
+      { eventName: 'push' },
+    );
+    expect(inputs.lockfiles).toEqual(['pnpm-lock.yaml', 'web/yarn.lock', 'bun.lock']);
   });
 
   it('resolves lockfile, policy and sarif paths against working-directory', () => {
@@ -92,7 +100,11 @@ describe('parseActionInputs', () => {
     ],
     ['mode block', { mode: 'block' }, /input `mode`: "block" is not an override/],
     ['unknown mode', { mode: 'dry' }, /input `mode`: expected "alert"/],
-    ['yarn lockfile', { lockfile: 'yarn.lock' }, /input `lockfile`: "yarn.lock" is not a package-lock.json/],
+    [
+      'unknown lockfile',
+      { lockfile: 'Gemfile.lock' },
+      /input `lockfile`: "Gemfile.lock" is not one of npm-shrinkwrap.json, package-lock.json, pnpm-lock.yaml, yarn.lock, bun.lock/,
+    ],
     [
       'lockfile outside',
       { lockfile: '../other/package-lock.json' },

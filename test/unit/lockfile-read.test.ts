@@ -410,7 +410,7 @@ describe('readLockfile errors', () => {
     const dir = await projects.write({ 'package.json': '{"name":"app"}' });
     await expectError(
       readLockfile(dir),
-      `no package-lock.json or npm-shrinkwrap.json in ${dir}; run npm install --package-lock-only`,
+      `no lockfile in ${dir} (looked for npm-shrinkwrap.json, package-lock.json, pnpm-lock.yaml, yarn.lock, bun.lock); run your package manager's install (e.g. npm install --package-lock-only)`,
     );
   });
 

@@ -1,0 +1,455 @@
+// pnpm, yarn (classic and Berry) and bun lockfiles read into the same inventory as npm's.
+// The `clients/` fixtures are one project locked by each real client against a loopback registry.
+import { readFile } from 'node:fs/promises';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { afterEach, describe, expect, it } from 'vitest';
+import { LockwardenError } from '../../src/errors.js';
+import { mergeInventories } from '../../src/lockfile/build-inventory.js';
+import { detectLockfiles, lockfileFormat } from '../../src/lockfile/lockfile-formats.js';
+import {
+  type LockfileInventory,
+  readLockfile,
+  readLockfiles,
+  readLockfileText,
+} from '../../src/lockfile/read-lockfile.js';
+import { createTempProjects } from '../helpers/lockfile-builders.js';
+
+const fixtures = fileURLToPath(new URL('../fixtures/lockfiles/', import.meta.url));
+const projects = createTempProjects();
+afterEach(() => projects.cleanup());
+
+/** `name@version alias=x | path | flags`, one per entry. */
+function summarize(inventory: LockfileInventory): string[] {
+  return inventory.entries.map((e) => {
+    const flags = (['dev', 'optional', 'peer', 'bundled'] as const).filter((f) => e[f]);
+    return [
+      `${e.name}@${e.version}${e.alias ? ` alias=${e.alias}` : ''}`,
+      e.path.join(' > '),
+      flags.join(','),
+    ].join(' | ');
+  });
+}
+
+/** Every location points at a line where an entry of that package begins. */
+async function expectLinesBeginEntries(dir: string, inventory: LockfileInventory): Promise<void> {
+  const lines = (await readFile(path.join(dir, path.basename(inventory.file)), 'utf8')).split('\n');
+  for (const entry of inventory.entries) {
+    for (const { line, key } of entry.locations) {
+      const text = lines[line - 1] ?? '';
+      expect(text, `${entry.name}@${entry.version} at line ${line}`).toMatch(/^\S|^ {2}\S|^ {4}"/);
+      expect(text, `${key} at line ${line}`).toContain(
+        entry.alias && !text.includes(entry.name) ? entry.alias : entry.name,
+      );
+    }
+  }
+}
+
+async function expectError(promise: Promise<unknown>, message: RegExp): Promise<void> {
+  const err = await promise.then(
+    () => undefined,
+    (e: unknown) => e,
+  );
+  expect(err).toBeInstanceOf(LockwardenError);
+  expect((err as LockwardenError).code).toBe('ELOCKFILE');
+  expect((err as LockwardenError).message).toMatch(message);
+}
+
+describe('one project locked by npm, pnpm, yarn classic, yarn Berry and bun', () => {
+  const clients = ['npm', 'pnpm', 'yarn-classic', 'yarn-berry', 'bun'] as const;
+  const expected = [
+    '@acme/is-odd@3.0.0 | app > @acme/is-odd | ',
+    'dev-tool@2.0.0 | app > dev-tool | dev',
+    'left-pad@1.0.0 alias=pad | app > pad (npm:left-pad) | ',
+    'left-pad@1.1.0 | app > left-pad | ',
+  ];
+
+  it.each(clients)('%s: the same entries, paths and flags', async (client) => {
+    const dir = path.join(fixtures, 'clients', client);
+    const inventory = await readLockfile(dir);
+    expect(summarize(inventory)).toEqual(expected);
+    expect(inventory.root).toBe('app');
+    expect(inventory.warnings).toEqual([]);
+    expect(inventory.skipped.map((s) => `${s.name} ${s.spec}`)).toEqual([
+      'lib workspace',
+      'local-thing file:vendor/local-thing',
+    ]);
+    await expectLinesBeginEntries(dir, inventory);
+  });
+
+  it.each(['npm', 'pnpm', 'yarn-classic', 'bun'] as const)(
+    '%s: resolved and integrity kept where the lockfile has them',
+    async (client) => {
+      const inventory = await readLockfile(path.join(fixtures, 'clients', client));
+      const leftPad = inventory.entries.find((e) => e.name === 'left-pad' && e.version === '1.1.0')!;
+      expect(leftPad.integrity).toMatch(/^sha512-NNcmoy/);
+      if (client !== 'pnpm')
+        expect(leftPad.resolved).toMatch(/^http:\/\/127\.0\.0\.1:4873\/left-pad\/-\/left-pad-1\.1\.0\.tgz/);
+    },
+  );
+
+  it('pnpm: each entry is annotated on its packages key, once per name@version', async () => {
+    const dir = path.join(fixtures, 'clients', 'pnpm');
+    const inventory = await readLockfile(dir);
+    const text = (await readFile(path.join(dir, 'pnpm-lock.yaml'), 'utf8')).split('\n');
+    const isOdd = inventory.entries.find((e) => e.name === '@acme/is-odd')!;
+    expect(isOdd.locations).toHaveLength(1);
+    expect(text[isOdd.locations[0]!.line - 1]).toBe("  '@acme/is-odd@3.0.0':");
+  });
+});
+
+describe('pnpm-lock.yaml', () => {
+  it('lockfileVersion 6.0: peers suffixes, aliases, git, file:, workspaces, dev and optional', async () => {
+    const dir = path.join(fixtures, 'pnpm-v6');
+    const inventory = await readLockfile(dir);
+    expect(inventory.lockfileVersion).toBe(6);
+    expect(summarize(inventory)).toEqual([
+      '@acme/is-odd@3.0.0 | web > @web/ui > @acme/is-odd | ',
+      'fsevents-ish@2.3.3 | web > fsevents-ish | optional',
+      'js-tokens@4.0.0 | web > react > loose-envify > js-tokens | ',
+      'left-pad@1.0.0 alias=pad | web > pad (npm:left-pad) | ',
+      'left-pad@1.1.0 | web > left-pad | ',
+      'loose-envify@1.4.0 | web > react > loose-envify | ',
+      'react@18.2.0 | web > react | ',
+      'react-dom@18.2.0 | web > react-dom | ',
+      'scheduler@0.23.0 | web > react-dom > scheduler | ',
+    ]);
+    expect(inventory.skipped.map((s) => [s.name, s.spec, s.reason])).toEqual([
+      ['@web/ui', 'workspace', 'workspace packages/ui: local source, not from a registry'],
+      ['local-thing', 'file:vendor/local-thing', 'local file dependency: not from a registry'],
+      [
+        'tiny-lib',
+        'https://codeload.github.com/acme/tiny-lib/tar.gz/5c1f9b0',
+        'git dependency: fetched from a git host, not from a registry',
+      ],
+    ]);
+    const reactDom = inventory.entries.find((e) => e.name === 'react-dom')!;
+    expect(reactDom.locations[0]!.key).toBe('/react-dom@18.2.0(react@18.2.0)');
+    await expectLinesBeginEntries(dir, inventory);
+  });
+
+  it('lockfileVersion 9.0: catalogs, patches, peer variants, git and dev-only packages', async () => {
+    const text = `lockfileVersion: '9.0'
+
+settings:
+  autoInstallPeers: true
+  excludeLinksFromLockfile: false
+
+catalogs:
+  default:
+    react:
+      specifier: ^18.2.0
+      version: 18.2.0
+
+patchedDependencies:
+  left-pad@1.1.0:
+    hash: 4c3b2a
+    path: patches/left-pad@1.1.0.patch
+
+importers:
+
+  .:
+    dependencies:
+      left-pad:
+        specifier: ^1.1.0
+        version: 1.1.0(patch_hash=4c3b2a)
+      react:
+        specifier: 'catalog:'
+        version: 18.2.0
+      ui-kit:
+        specifier: ^1.0.0
+        version: 1.0.0(react@18.2.0)
+      tool:
+        specifier: git+https://git.example.test/tool.git#abc123
+        version: git+https://git.example.test/tool.git#abc123
+    devDependencies:
+      tester:
+        specifier: ^1.0.0
+        version: 1.0.0(react@18.2.0)
+
+packages:
+
+  left-pad@1.1.0:
+    resolution: {integrity: sha512-aaa=}
+
+  react@18.2.0:
+    resolution: {integrity: sha512-bbb=}
+
+  tester@1.0.0:
+    resolution: {integrity: sha512-ccc=}
+    peerDependencies:
+      react: '*'
+
+  tool@git+https://git.example.test/tool.git#abc123:
+    resolution: {commit: abc123, repo: https://git.example.test/tool.git, type: git}
+    version: 0.3.0
+
+  ui-kit@1.0.0:
+    resolution: {integrity: sha512-ddd=}
+    peerDependencies:
+      react: '>=17'
+
+snapshots:
+
+  left-pad@1.1.0(patch_hash=4c3b2a): {}
+
+  react@18.2.0: {}
+
+  tester@1.0.0(react@18.2.0):
+    dependencies:
+      react: 18.2.0
+      ui-kit: 1.0.0(react@18.2.0)
+
+  tool@git+https://git.example.test/tool.git#abc123: {}
+
+  ui-kit@1.0.0(react@18.2.0):
+    dependencies:
+      react: 18.2.0
+`;
+    const inventory = await readLockfileText(text, JSON.stringify({ name: 'app' }), 'pnpm-lock.yaml');
+    expect(summarize(inventory)).toEqual([
+      'left-pad@1.1.0 | app > left-pad | ',
+      'react@18.2.0 | app > react | ',
+      'tester@1.0.0 | app > tester | dev',
+      'ui-kit@1.0.0 | app > ui-kit | ',
+    ]);
+    const lineOf = (needle: string) => text.split('\n').lastIndexOf(needle) + 1;
+    expect(inventory.entries.map((e) => [e.name, e.integrity, e.locations[0]!.line])).toEqual([
+      ['left-pad', 'sha512-aaa=', lineOf('  left-pad@1.1.0:')],
+      ['react', 'sha512-bbb=', lineOf('  react@18.2.0:')],
+      ['tester', 'sha512-ccc=', lineOf('  tester@1.0.0:')],
+      ['ui-kit', 'sha512-ddd=', lineOf('  ui-kit@1.0.0:')],
+    ]);
+    expect(lineOf('  left-pad@1.1.0:')).toBeGreaterThan(lineOf('packages:'));
+    expect(inventory.skipped).toEqual([
+      {
+        name: 'tool',
+        spec: 'git+https://git.example.test/tool.git#abc123',
+        reason: 'git dependency: fetched from a git host, not from a registry',
+        location: {
+          file: 'pnpm-lock.yaml',
+          line: lineOf('  tool@git+https://git.example.test/tool.git#abc123:'),
+          key: 'tool@git+https://git.example.test/tool.git#abc123',
+        },
+      },
+    ]);
+  });
+
+  it('refuses other lockfile versions and broken YAML, naming the file and line', async () => {
+    await expectError(
+      readLockfileText("lockfileVersion: '5.4'\n", undefined, 'pnpm-lock.yaml'),
+      /pnpm-lock\.yaml: lockfileVersion 5\.4 is not supported \(6\.0 and 9\.0 are/,
+    );
+    await expectError(
+      readLockfileText(
+        "lockfileVersion: '9.0'\npackages:\n  a@1.0.0: {resolution: {integrity: x}\n",
+        undefined,
+        'pnpm-lock.yaml',
+      ),
+      /pnpm-lock\.yaml: invalid YAML at line \d/,
+    );
+    await expectError(readLockfileText('- a\n- b\n', undefined, 'pnpm-lock.yaml'), /not a pnpm lockfile/);
+  });
+});
+
+describe('yarn.lock', () => {
+  it('classic: git, remote tarballs and file: are skipped; no package.json is said, not hidden', async () => {
+    const text = `# THIS IS AN AUTOGENERATED FILE. DO NOT EDIT THIS FILE DIRECTLY.
+# yarn lockfile v1
+
+
+"@scope/pkg@^1.0.0", "@scope/pkg@^1.2.0":
+  version "1.2.3"
+  resolved "http://127.0.0.1:4873/@scope/pkg/-/pkg-1.2.3.tgz#0123456789abcdef"
+  integrity sha512-scoped==
+  dependencies:
+    dep "~2.0.0"
+
+dep@~2.0.0:
+  version "2.0.1"
+  resolved "http://127.0.0.1:4873/dep/-/dep-2.0.1.tgz"
+  integrity sha512-dep==
+
+"gitdep@git+https://git.example.test/gitdep.git#v1":
+  version "1.0.0"
+  resolved "git+https://git.example.test/gitdep.git#0a1b2c"
+
+"remote@http://127.0.0.1:4873/files/remote.tgz":
+  version "3.0.0"
+  resolved "http://127.0.0.1:4873/files/remote.tgz"
+`;
+    const inventory = await readLockfileText(text, undefined, 'yarn.lock');
+    expect(summarize(inventory)).toEqual([
+      '@scope/pkg@1.2.3 | (root) > @scope/pkg | ',
+      'dep@2.0.1 | (root) > @scope/pkg > dep | ',
+    ]);
+    expect(inventory.entries[0]!.locations).toEqual([
+      { file: 'yarn.lock', line: 5, key: '@scope/pkg@^1.0.0' },
+    ]);
+    expect(inventory.entries[0]!.resolved).toBe(
+      'http://127.0.0.1:4873/@scope/pkg/-/pkg-1.2.3.tgz#0123456789abcdef',
+    );
+    expect(inventory.skipped.map((s) => [s.name, s.spec, s.location?.line])).toEqual([
+      ['gitdep', 'git+https://git.example.test/gitdep.git#0a1b2c', 17],
+      ['remote', 'http://127.0.0.1:4873/files/remote.tgz', 21],
+    ]);
+    expect(inventory.warnings[0]).toMatch(/package\.json not found: yarn classic does not lock/);
+  });
+
+  it('Berry: patches check the version they patch; workspaces, git and portals are skipped', async () => {
+    const text = `__metadata:
+  version: 8
+  cacheKey: 10c0
+
+"app@workspace:.":
+  version: 0.0.0-use.local
+  resolution: "app@workspace:."
+  dependencies:
+    gitdep: "https://git.example.test/gitdep.git#commit=0a1b2c"
+    left-pad: "patch:left-pad@npm%3A^1.1.0#~/.yarn/patches/left-pad-npm-1.1.0-abc.patch"
+    tools: "workspace:^"
+  languageName: unknown
+  linkType: soft
+
+"gitdep@https://git.example.test/gitdep.git#commit=0a1b2c":
+  version: 1.0.0
+  resolution: "gitdep@https://git.example.test/gitdep.git#commit=0a1b2c"
+  languageName: node
+  linkType: hard
+
+"left-pad@npm:1.1.0":
+  version: 1.1.0
+  resolution: "left-pad@npm:1.1.0"
+  checksum: 10c0/abc
+  languageName: node
+  linkType: hard
+
+"left-pad@patch:left-pad@npm%3A^1.1.0#~/.yarn/patches/left-pad-npm-1.1.0-abc.patch":
+  version: 1.1.0
+  resolution: "left-pad@patch:left-pad@npm%3A1.1.0#~/.yarn/patches/left-pad-npm-1.1.0-abc.patch::version=1.1.0&hash=abc"
+  checksum: 10c0/def
+  languageName: node
+  linkType: hard
+
+"tools@workspace:^, tools@workspace:tools":
+  version: 0.0.0-use.local
+  resolution: "tools@workspace:tools"
+  dependencies:
+    left-pad: "npm:1.1.0"
+  languageName: unknown
+  linkType: soft
+`;
+    const inventory = await readLockfileText(text, undefined, 'yarn.lock');
+    expect(inventory.root).toBe('app');
+    expect(summarize(inventory)).toEqual(['left-pad@1.1.0 | app > left-pad | ']);
+    expect(inventory.entries[0]!.locations.map((l) => l.line)).toEqual([21, 28]);
+    expect(inventory.skipped.map((s) => [s.name, s.spec, s.reason])).toEqual([
+      [
+        'gitdep',
+        'https://git.example.test/gitdep.git#commit=0a1b2c',
+        'git dependency: fetched from a git host, not from a registry',
+      ],
+      ['tools', 'workspace', 'workspace tools: local source, not from a registry'],
+    ]);
+  });
+
+  it('refuses text that is not a yarn.lock', async () => {
+    await expectError(
+      readLockfileText('a:\n  b: [\n', undefined, 'yarn.lock'),
+      /yarn\.lock: not a readable yarn\.lock/,
+    );
+  });
+});
+
+describe('bun.lock', () => {
+  it('nested copies, aliases, git, workspaces and optional peers', async () => {
+    const text = `{
+  "lockfileVersion": 1,
+  "workspaces": {
+    "": {
+      "name": "app",
+      "dependencies": { "a": "^1.0.0", "pad": "npm:left-pad@1.0.0", "g": "github:acme/g" },
+      "devDependencies": { "b": "^1.0.0" },
+    },
+    "packages/w": { "name": "w", "dependencies": { "a": "2.0.0" } },
+  },
+  "packages": {
+    "a": ["a@1.0.0", "", { "dependencies": { "c": "^1.0.0" } }, "sha512-a1=="],
+    "b": ["b@1.0.0", "", { "dependencies": { "a": "^2.0.0" }, "peerDependencies": { "x": "*" }, "optionalPeers": ["x"] }, "sha512-b=="],
+    "b/a": ["a@2.0.0", "", {}, "sha512-a2=="],
+    "c": ["c@1.0.0", "", {}, "sha512-c=="],
+    "g": ["g@github:acme/g#0a1b2c", {}, "acme-g-0a1b2c"],
+    "pad": ["left-pad@1.0.0", "", {}, "sha512-lp=="],
+    "w": ["w@workspace:packages/w"],
+    "w/a": ["a@2.0.0", "", {}, "sha512-a2=="],
+  }
+}
+`;
+    const inventory = await readLockfileText(text, undefined, 'bun.lock');
+    expect(summarize(inventory)).toEqual(
+      [
+        'a@1.0.0 | app > a | ',
+        // Both paths are as short; the root's own dependencies are walked before workspaces.
+        'a@2.0.0 | app > b > a | ',
+        'c@1.0.0 | app > a > c | ',
+        'b@1.0.0 | app > b | dev',
+        'left-pad@1.0.0 alias=pad | app > pad (npm:left-pad) | ',
+      ].sort((x, y) => (x < y ? -1 : 1)),
+    );
+    const a2 = inventory.entries.find((e) => e.name === 'a' && e.version === '2.0.0')!;
+    expect(a2.locations.map((l) => `${l.key}:${l.line}`)).toEqual(['b/a:14', 'w/a:19']);
+    expect(a2.integrity).toBe('sha512-a2==');
+    expect(inventory.skipped.map((s) => [s.name, s.spec])).toEqual([
+      ['g', 'github:acme/g#0a1b2c'],
+      ['w', 'workspace'],
+    ]);
+  });
+
+  it('refuses the binary bun.lockb, broken JSON and unknown versions', async () => {
+    await expectError(
+      readLockfileText('\0bun-lockfile-format-v0\n', undefined, 'bun.lockb'),
+      /bun install --save-text-lockfile/,
+    );
+    await expectError(
+      readLockfileText('{"lockfileVersion": 1, "packages": {', undefined, 'bun.lock'),
+      /bun\.lock: not a readable bun\.lock at line 1/,
+    );
+    await expectError(
+      readLockfileText('{"lockfileVersion": 9}', undefined, 'bun.lock'),
+      /lockfileVersion 9 is not supported/,
+    );
+  });
+});
+
+describe('detection', () => {
+  it('names formats by file name', () => {
+    expect(
+      ['package-lock.json', 'a/pnpm-lock.yaml', 'yarn.lock', 'bun.lock', 'x.json'].map(lockfileFormat),
+    ).toEqual(['npm', 'pnpm', 'yarn', 'bun', 'npm']);
+  });
+
+  it('finds every lockfile present and audits them all, saying so', async () => {
+    const pnpm = await readFile(path.join(fixtures, 'clients/pnpm/pnpm-lock.yaml'), 'utf8');
+    const yarn = await readFile(path.join(fixtures, 'clients/yarn-classic/yarn.lock'), 'utf8');
+    const pkg = await readFile(path.join(fixtures, 'clients/pnpm/package.json'), 'utf8');
+    const dir = await projects.write({ 'package.json': pkg, 'pnpm-lock.yaml': pnpm, 'yarn.lock': yarn });
+    expect(await detectLockfiles(dir)).toEqual(['pnpm-lock.yaml', 'yarn.lock']);
+    const inventories = await readLockfiles(dir);
+    expect(inventories.map((i) => path.basename(i.file))).toEqual(['pnpm-lock.yaml', 'yarn.lock']);
+    expect(inventories[0]!.warnings[0]).toMatch(
+      /several lockfiles in .*: pnpm-lock\.yaml, yarn\.lock; all of them were audited/,
+    );
+    const merged = mergeInventories(inventories);
+    const isOdd = merged.entries.find((e) => e.name === '@acme/is-odd')!;
+    expect(isOdd.locations.map((l) => l.file)).toEqual(['pnpm-lock.yaml', 'yarn.lock']);
+    expect(merged.entries).toHaveLength(4);
+  });
+
+  it('says which names it looked for when there is none', async () => {
+    const dir = await projects.write({ 'package.json': '{}' });
+    await expectError(
+      readLockfiles(dir),
+      /no lockfile in .* \(looked for npm-shrinkwrap\.json, package-lock\.json, pnpm-lock\.yaml, yarn\.lock, bun\.lock\)/,
+    );
+  });
+});
