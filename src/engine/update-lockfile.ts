@@ -89,7 +89,9 @@ export async function updateLockfile(opts: UpdateOptions): Promise<UpdateResult>
   if (lockfileName !== 'package-lock.json' && lockfileName !== 'npm-shrinkwrap.json') {
     throw new LockwardenError(
       'EUSAGE',
-      `${inventory.file}: update rewrites package-lock.json only for now; other lockfile formats follow`,
+      // pnpm, yarn and bun resolve with their own algorithms, which only they can reproduce: the
+      // policy reaches them through the registry proxy, which hides what it would block.
+      `${inventory.file}: update rewrites package-lock.json and npm-shrinkwrap.json only; for pnpm, yarn and bun lockfiles run \`lockwarden serve\` and update with your package manager against it (e.g. NPM_CONFIG_REGISTRY=http://127.0.0.1:4880/<policy>/ pnpm update), which never resolves to a version the policy blocks`,
     );
   }
   const pinned = new Map<string, Set<string>>();

@@ -300,4 +300,19 @@ describe('lockwarden update', () => {
     const r2 = await run(['update', project]);
     expect(r2.code).toBe(2);
   });
+
+  it('says how to update a pnpm, yarn or bun project instead of guessing their resolution', async () => {
+    writeJson(path.join(project, 'package.json'), { name: 'app', dependencies: { 'left-pad': '^1.1.0' } });
+    writeFileSync(
+      path.join(project, 'pnpm-lock.yaml'),
+      "lockfileVersion: '9.0'\n\nimporters:\n\n  .:\n    dependencies:\n      left-pad:\n        specifier: ^1.1.0\n        version: 1.1.0\n\npackages:\n\n  left-pad@1.1.0:\n    resolution: {integrity: sha512-x}\n\nsnapshots:\n\n  left-pad@1.1.0: {}\n",
+    );
+    const before = readFileSync(path.join(project, 'pnpm-lock.yaml'), 'utf8');
+    const r = await run(['update', project]);
+    expect(r.code).toBe(2);
+    expect(r.stderr).toMatch(
+      /pnpm-lock\.yaml: update rewrites package-lock\.json and npm-shrinkwrap\.json only; for pnpm, yarn and bun lockfiles run `lockwarden serve`/,
+    );
+    expect(readFileSync(path.join(project, 'pnpm-lock.yaml'), 'utf8')).toBe(before);
+  });
 });
