@@ -128,7 +128,8 @@ export function findLookalike(
     if (hit.spelling && changesToKnownWord(name, hit.target, search, listed)) continue;
     best = { ...hit, monthly };
   }
-  return best
-    ? { target: best.target, targetMonthlyDownloads: best.monthly, technique: best.technique }
-    : null;
+  if (!best) return null;
+  // Asked last, since most names match nothing: the wider list is decoded on first use.
+  if (!listed && index.isEstablished?.(name)) return null;
+  return { target: best.target, targetMonthlyDownloads: best.monthly, technique: best.technique };
 }

@@ -1,6 +1,7 @@
 // The embedded popular-package list as a lookup table, read by the popularity fallback and the
 // typosquatting guardrail. `lockwarden check <name>` builds it on every run, so building must
 // cost next to nothing: the compact `[name, monthly]` pairs go straight into a native Map.
+import type { KnownNames } from './known-names.js';
 import type { PopularIndex, PopularPackage } from './types.js';
 
 /** Downloads per week from a monthly count: a month is about 4.3 weeks. */
@@ -9,6 +10,8 @@ export const WEEKS_PER_MONTH = 4.3;
 export interface PopularListInput {
   asOf: string;
   packages: readonly PopularPackage[] | readonly (readonly [string, number])[];
+  /** The wider list of established names, built on first use: most names never need it. */
+  known?: () => KnownNames;
 }
 
 /** A popular index that can also be walked, which the look-alike search needs. */
@@ -18,6 +21,11 @@ export interface PopularNameIndex extends PopularIndex {
   has(name: string): boolean;
   /** Every name on the list, most downloaded first. */
   names(): readonly string[];
+  /**
+   * Whether the name is established: on this list or on the wider list of known names
+   * (data/known-packages.json). Absent on indexes without the wider list.
+   */
+  isEstablished?(name: string): boolean;
 }
 
 function validCount(count: unknown): count is number {
@@ -60,8 +68,15 @@ export function createPopularIndex(list: PopularListInput): PopularNameIndex {
     return byName;
   };
 
+  let known: KnownNames | undefined;
   return {
     asOf: list.asOf,
+    isEstablished(name) {
+      if (table().has(name)) return true;
+      if (!list.known) return false;
+      known ??= list.known();
+      return known.has(name);
+    },
     get size() {
       return table().size;
     },

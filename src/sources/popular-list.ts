@@ -3,13 +3,14 @@
 // inlines it into the Action bundle, vitest reads it from the source tree. No path arithmetic.
 import data from '../../data/popular-packages.json' with { type: 'json' };
 import type { PopularPackage } from '../policy/types.js';
+import { readKnownNames } from './known-packages.js';
 import type { PopularList } from './types.js';
 
 let cached: PopularList | undefined;
 
 /** The shipped popular-package list, validated once per process. */
 export function readPopularList(): PopularList {
-  cached ??= parsePopularList(data, 'data/popular-packages.json');
+  cached ??= { ...parsePopularList(data, 'data/popular-packages.json'), known: readKnownNames };
   return cached;
 }
 

@@ -1,5 +1,6 @@
 // The facts behind the guardrails, each behind a small interface so that the engine, the
 // CLI, the Action and the proxy can share one implementation and tests can swap in fakes.
+import type { KnownNames } from '../policy/known-names.js';
 import type { Fact, PopularPackage, WeeklyDownloads } from '../policy/types.js';
 
 /** The parts of a version manifest lockwarden reads. Registries may omit any of them. */
@@ -86,6 +87,8 @@ export interface PopularList {
   /** Date the list was generated (YYYY-MM-DD). */
   asOf: string;
   packages: readonly PopularPackage[];
+  /** The wider list of established names, decoded on first use (see known-names.ts). */
+  known?: () => KnownNames;
 }
 
 export interface SourceStats {
