@@ -224,8 +224,14 @@ describe('pnpm through the proxy', () => {
 });
 
 describe('pnpm 12 through the proxy', () => {
-  const pnpm12 = (args: string[], dir: string, env: NodeJS.ProcessEnv) =>
-    run(process.execPath, [PNPM12, ...args], dir, env);
+  // pnpm 12 wraps its error reports at 80 columns without a terminal (COLUMNS does not change it),
+  // breaking URLs after a '/': unwrap, so the assertions read each message as one line.
+  const unwrap = (text: string) =>
+    text.replace(/\n[ \t]+/g, (_m, at: number) => (text[at - 1] === '/' ? '' : ' '));
+  const pnpm12 = async (args: string[], dir: string, env: NodeJS.ProcessEnv) => {
+    const res = await run(process.execPath, [PNPM12, ...args], dir, env);
+    return { ...res, stdout: unwrap(res.stdout), stderr: unwrap(res.stderr) };
+  };
   /** pnpm 12 has its own age gate (a day by default); off, so the proxy is what decides. */
   const configure = (dir: string, registry: string) =>
     Promise.all([
