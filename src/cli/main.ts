@@ -31,6 +31,7 @@ const USAGE = `Usage:
   lockwarden check <name@old..new>...      is this minor/patch update free of breaking interface changes?
   lockwarden update [name...] [dir]        move pins to the newest versions the policy allows (update --help)
   lockwarden serve [options]               run the policy service and registry proxy (serve --help)
+  lockwarden cache prune|clear [options]   trim or empty the on-disk cache (cache --help)
 `;
 
 const EXIT_CODES = `Exit codes: 0 clean or alerts only, 1 blocking findings, 2 usage or configuration error,
@@ -52,6 +53,7 @@ Options:
   --downloads-url URL    downloads API base URL (env LOCKWARDEN_DOWNLOADS_URL)
   --github-api-url URL   GitHub API base URL (env GITHUB_API_URL; token from GITHUB_TOKEN)
   --cache-dir DIR        on-disk cache (env LOCKWARDEN_CACHE_DIR; default: user cache dir)
+  --cache-max-mb N       size limit of the cache directory (env LOCKWARDEN_CACHE_MAX_MB; default 1024)
   --concurrency N        packages examined at once (default 32)
   --timeout MS           time allowed for each upstream response (default 10000)
   --retries N            retries on network errors, 5xx and 429 (default 2)
@@ -104,6 +106,7 @@ const COMMON_OPTIONS = {
   'downloads-url': { type: 'string' },
   'github-api-url': { type: 'string' },
   'cache-dir': { type: 'string' },
+  'cache-max-mb': { type: 'string' },
   json: { type: 'boolean', default: false },
   verbose: { type: 'boolean', default: false },
   only: { type: 'string', multiple: true },
@@ -140,10 +143,14 @@ export async function runCli(argv: readonly string[], io: CliIo): Promise<number
       const { runUpdate } = await import('./update-command.js');
       return await runUpdate(rest, io);
     }
+    if (command === 'cache') {
+      const { runCacheCommand } = await import('./cache-command.js');
+      return await runCacheCommand(rest, io);
+    }
     if (command !== 'audit' && command !== 'check') {
       throw new LockwardenError(
         'EUSAGE',
-        `unknown command "${command}"; expected audit, check, update or serve (lockwarden --help)`,
+        `unknown command "${command}"; expected audit, check, update, serve or cache (lockwarden --help)`,
       );
     }
     return await runCheckOrAudit(command, rest, io);
@@ -230,6 +237,7 @@ async function runCheckOrAudit(
           timeoutMs,
           retries,
           needsRegistry: needs.registry || resolvesLatest,
+          now,
         })
       : offlineSources();
   const progress = createProgress(io.stderr, {
@@ -288,10 +296,17 @@ export async function openSources(
     'downloads-url'?: string | undefined;
     'github-api-url'?: string | undefined;
     'cache-dir'?: string | undefined;
+    'cache-max-mb'?: string | undefined;
   },
   dir: string,
   io: CliIo,
-  opts: { timeoutMs: number | undefined; retries: number | undefined; needsRegistry: boolean },
+  opts: {
+    timeoutMs: number | undefined;
+    retries: number | undefined;
+    needsRegistry: boolean;
+    /** The run's clock (`--now`): cache freshness and retention follow it too. */
+    now?: Date;
+  },
 ): Promise<Sources & { close(): Promise<void> }> {
   const { timeoutMs, retries } = opts;
   const { resolveSourceConfig, createSources } = await import('../sources/create-sources.js');
@@ -301,6 +316,7 @@ export async function openSources(
       downloadsUrl: values['downloads-url'],
       githubApiUrl: values['github-api-url'],
       cacheDir: values['cache-dir'],
+      ...(values['cache-max-mb'] === undefined ? {} : { cacheMaxMb: Number(values['cache-max-mb']) }),
       timeoutMs,
     },
     env: io.env,
@@ -308,7 +324,8 @@ export async function openSources(
     needsRegistry: opts.needsRegistry,
   });
   if (retries !== undefined) config.http.retries = retries;
-  return createSources(config);
+  const now = opts.now;
+  return createSources(config, now ? { now: () => now } : {});
 }
 
 /** Sources for policies that need no facts: any use is a bug, so it fails loudly. */

@@ -2,7 +2,9 @@
 // Everything uncertain becomes an `unavailable` fact naming the source; nothing here decides.
 import { parsePublishTime } from '../policy/format.js';
 import { parseRepository } from '../policy/repository.js';
+import { PREVIOUS_SAMPLE, previousStableVersions } from '../policy/suspicious-version.js';
 import type { Fact, Policy, RepositoryTags, VersionFacts, WeeklyDownloads } from '../policy/types.js';
+import type { VersionRecord } from '../sources/fact-cache.js';
 import type { Manifest, ManifestResult, Packument, Sources } from '../sources/types.js';
 import { mapConcurrent } from './map-concurrent.js';
 
@@ -103,6 +105,8 @@ async function gatherRegistryFacts(
   const base: VersionFacts = {};
   const wantRegistry = needs.registry || (needs.resolveLatest && refs.some((r) => r.version === null));
   if (!wantRegistry) return refs.map((ref) => ({ version: ref.version, facts: { ...base } }));
+  const kept = await factsFromCache(name, refs, ctx);
+  if (kept) return kept;
 
   // Tag checks need the repository, which abbreviated documents lack: when the registry serves
   // abbreviated documents, ask for the small per-version documents alongside the packument
@@ -182,29 +186,79 @@ async function gatherRegistryFacts(
         facts.publishedAt = fact;
         if (upperBound) facts.publishedAtIsUpperBound = true;
       }
-      if (needs.tags)
-        facts.repositoryTags = await tagsFor(name, version, packument, sources, manifests.get(version));
+      const record: VersionRecord = {};
+      const manifest: Manifest | undefined = packument.versions[version];
+      const published = packument.time?.[version];
+      if (typeof published === 'string') record.publishedAt = published;
+      if (typeof manifest?.dist?.integrity === 'string') record.integrity = manifest.dist.integrity;
+      if (needs.tags) {
+        const repository = await repositoryFor(name, version, packument, sources, manifests.get(version));
+        if ('unavailable' in repository) facts.repositoryTags = repository.unavailable;
+        else {
+          record.repository = repository.value ?? null;
+          record.previousVersions = previousStableVersions(knownVersions, version, PREVIOUS_SAMPLE);
+          facts.repositoryTags = await readRepositoryTags(sources, repository.value);
+        }
+      }
+      if (Object.keys(record).length > 0) sources.registry.facts?.put(name, version, record);
       return { version, facts };
     }),
   );
 }
 
-async function tagsFor(
+/**
+ * Facts for refs whose every needed fact was kept from an earlier run: a version's publish time,
+ * repository and earlier versions do not change, so no document is asked for. Undefined when any
+ * ref lacks one (or names no version: the latest moves), and the document is read as usual.
+ */
+async function factsFromCache(
+  name: string,
+  refs: PackageRef[],
+  ctx: { sources: Sources; needs: FactNeeds },
+): Promise<GatheredFacts[] | undefined> {
+  const { sources, needs } = ctx;
+  const store = sources.registry.facts;
+  if (!store || refs.some((r) => r.version === null)) return undefined;
+  const records: VersionRecord[] = [];
+  for (const ref of refs) {
+    const record = await store.get(name, ref.version!);
+    if (!record) return undefined;
+    if (needs.times && record.publishedAt === undefined) return undefined;
+    if (needs.tags && (!Object.hasOwn(record, 'repository') || record.previousVersions === undefined))
+      return undefined;
+    records.push(record);
+  }
+  return Promise.all(
+    refs.map(async (ref, i): Promise<GatheredFacts> => {
+      const record = records[i]!;
+      const facts: VersionFacts = { packageKnown: { status: 'ok', value: true } };
+      if (needs.times) facts.publishedAt = { status: 'ok', value: record.publishedAt! };
+      if (needs.tags) {
+        facts.knownVersions = [ref.version!, ...record.previousVersions!];
+        facts.repositoryTags = await readRepositoryTags(sources, record.repository ?? undefined);
+      }
+      return { version: ref.version, facts };
+    }),
+  );
+}
+
+/** The repository field of name@version: from the document, else from the per-version document. */
+async function repositoryFor(
   name: string,
   version: string,
   packument: Packument,
   sources: Sources,
   prefetched: Promise<ManifestResult> | undefined,
-) {
+): Promise<{ value: unknown } | { unavailable: Fact<never> }> {
   const manifest: Manifest | undefined = packument.versions[version];
   let repository = manifest?.repository ?? packument.repository;
   if (repository === undefined && !packument.time) {
     // Abbreviated documents carry no repository: the per-version document is small and has it.
     const m = await (prefetched ?? sources.registry.getManifest(name, version));
-    if (m.status === 'unavailable') return registryUnavailable(m.source, m.reason);
+    if (m.status === 'unavailable') return { unavailable: registryUnavailable(m.source, m.reason) };
     if (m.status === 'ok') repository = m.manifest.repository;
   }
-  return readRepositoryTags(sources, repository);
+  return { value: repository };
 }
 
 /** How far the facts of a run are: packages complete, and per kind of lookup, in any order. */

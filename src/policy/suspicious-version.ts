@@ -32,7 +32,8 @@ export function findTag(tags: ReadonlySet<string>, name: string, version: string
   return tagCandidates(name.toLowerCase(), version.toLowerCase()).find((t) => tags.has(t));
 }
 
-const PREVIOUS_SAMPLE = 5;
+/** How many earlier stable versions the regression evidence looks at. */
+export const PREVIOUS_SAMPLE = 5;
 
 // The proxy evaluates every version of a packument against the same list: sort it once.
 const sortedCache = new WeakMap<readonly string[], string[]>();

@@ -1,8 +1,10 @@
 // Wires the fact sources from flags and environment. This is the only place in src/sources that
 // reads environment variables: everything below receives plain values.
 import { LockwardenError } from '../errors.js';
+import { pruneCache } from './cache-maintenance.js';
 import { flushDiskCaches, resolveCacheDir } from './disk-cache.js';
 import { createDownloadsSource } from './downloads-source.js';
+import { flushFactCaches } from './fact-cache.js';
 import { createTagsSource } from './github-tags-source.js';
 import { createHttpClient, type HttpClient, type HttpClientOptions } from './http-client.js';
 import { loadNpmConfig, type NpmConfigOptions } from './npm-config.js';
@@ -19,6 +21,8 @@ export interface SourceFlags {
   cacheDir?: string;
   /** Disables the on-disk cache. */
   noCache?: boolean;
+  /** `--cache-max-mb`: limit of the cache directory in MiB. */
+  cacheMaxMb?: number;
   /** Time allowed for each upstream's response headers. */
   timeoutMs?: number;
 }
@@ -41,6 +45,8 @@ export interface SourceConfig {
   gitBaseUrl: string;
   /** Undefined: no disk cache. */
   cacheDir?: string;
+  /** Limit of the cache directory, kept when a run closes its sources (default 1 GiB). */
+  cacheMaxBytes?: number;
   http: HttpClientOptions;
 }
 
@@ -126,6 +132,7 @@ export async function resolveSourceConfig(opts: {
     ...(flags.noCache
       ? {}
       : { cacheDir: resolveCacheDir({ env, ...(flags.cacheDir ? { override: flags.cacheDir } : {}) }) }),
+    ...cacheLimit(flags.cacheMaxMb, env),
     http: {
       ...(timeoutMs === undefined
         ? {}
@@ -133,6 +140,19 @@ export async function resolveSourceConfig(opts: {
       ...(Object.keys(network).length > 0 ? { network } : {}),
     },
   };
+}
+
+/** `--cache-max-mb` or `LOCKWARDEN_CACHE_MAX_MB`, in bytes. */
+export function cacheLimit(flag: number | undefined, env: NodeJS.ProcessEnv): { cacheMaxBytes?: number } {
+  const raw = flag ?? (env.LOCKWARDEN_CACHE_MAX_MB ? Number(env.LOCKWARDEN_CACHE_MAX_MB) : undefined);
+  if (raw === undefined) return {};
+  if (!Number.isFinite(raw) || raw <= 0) {
+    throw new LockwardenError(
+      'EUSAGE',
+      `cache limit (--cache-max-mb or LOCKWARDEN_CACHE_MAX_MB): expected a positive number of MiB, got ${JSON.stringify(String(raw))}`,
+    );
+  }
+  return { cacheMaxBytes: Math.round(raw * 1024 * 1024) };
 }
 
 export interface ClosableSources extends Sources {
@@ -192,6 +212,17 @@ export function createSources(
     }),
     popular,
     close: async () => {
+      flushFactCaches();
+      if (cacheDir) {
+        try {
+          pruneCache(cacheDir, {
+            now: now(),
+            ...(config.cacheMaxBytes === undefined ? {} : { maxBytes: config.cacheMaxBytes }),
+          });
+        } catch {
+          // The cache only saves time: keeping it small must not fail the run.
+        }
+      }
       await flushDiskCaches();
       await http.close();
     },
@@ -225,6 +256,10 @@ function createScopedRegistrySource(
     getPackument: (name, opts) => sourceFor(name).getPackument(name, opts),
     getManifest: (name, version) => sourceFor(name).getManifest(name, version),
     getTarball: (name, version, opts) => tarballOf(sourceFor(name), name, version, opts),
+    facts: {
+      get: async (name, version) => sourceFor(name).facts?.get(name, version),
+      put: (name, version, record) => sourceFor(name).facts?.put(name, version, record),
+    },
     stats() {
       const total = fallback.stats();
       for (const s of scoped.values()) {
@@ -257,6 +292,11 @@ function createDeferredRegistrySource(resolve: () => Promise<RegistrySource>): R
     getPackument: async (name, o) => (await get()).getPackument(name, o),
     getManifest: async (name, version) => (await get()).getManifest(name, version),
     getTarball: async (name, version, opts) => tarballOf(await get(), name, version, opts),
+    facts: {
+      get: async (name, version) => (await get()).facts?.get(name, version),
+      // Facts are learned from a document, which resolved the registry first.
+      put: (name, version, record) => inner?.facts?.put(name, version, record),
+    },
     stats: () => inner?.stats() ?? { requests: 0, bytes: 0, cacheHits: 0, errors: 0 },
   };
 }

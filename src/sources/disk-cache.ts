@@ -97,6 +97,8 @@ interface Store {
   compaction: Compaction | undefined;
   /** After a failed compaction, the next waits until the log has grown past this. */
   compactAfterBytes: number;
+  /** Keys this process read or wrote: a prune keeps them (a run still uses them). */
+  used: Set<string>;
 }
 
 interface Compaction {
@@ -127,30 +129,32 @@ export async function flushDiskCaches(): Promise<void> {
   stores.clear();
 }
 
+function storeOf(dir: string): Store {
+  let store = stores.get(dir);
+  if (!store) {
+    store = {
+      dir,
+      path: join(dir, CACHE_LOG_FILE),
+      fd: undefined,
+      ino: -1,
+      scannedTo: 0,
+      index: new Map(),
+      liveBytes: 0,
+      disabled: false,
+      compaction: undefined,
+      compactAfterBytes: 0,
+      used: new Set(),
+    };
+    stores.set(dir, store);
+  }
+  return store;
+}
+
 export function createDiskCache(dir: string): DiskCache {
-  const storeOf = (): Store => {
-    let store = stores.get(dir);
-    if (!store) {
-      store = {
-        dir,
-        path: join(dir, CACHE_LOG_FILE),
-        fd: undefined,
-        ino: -1,
-        scannedTo: 0,
-        index: new Map(),
-        liveBytes: 0,
-        disabled: false,
-        compaction: undefined,
-        compactAfterBytes: 0,
-      };
-      stores.set(dir, store);
-    }
-    return store;
-  };
   return {
     dir,
     async read(namespace, key) {
-      const store = storeOf();
+      const store = storeOf(dir);
       try {
         return readEntry(store, indexKey(namespace, key));
       } catch {
@@ -158,7 +162,7 @@ export function createDiskCache(dir: string): DiskCache {
       }
     },
     async write(namespace, key, entry) {
-      const store = storeOf();
+      const store = storeOf(dir);
       try {
         writeEntry(store, namespace, key, entry);
       } catch {
@@ -167,6 +171,68 @@ export function createDiskCache(dir: string): DiskCache {
       }
     },
   };
+}
+
+export interface PruneResult {
+  /** Entries left, and the bytes of the log after the prune. */
+  entries: number;
+  bytes: number;
+  removed: number;
+}
+
+/**
+ * Forgets the entries fetched before `fetchedBeforeMs`, then the oldest while the live ones take
+ * more than `maxBytes`, except those this process read or wrote (still in use), and compacts the
+ * log so the space is given back. Other processes sharing the directory reopen the compacted log.
+ * Undefined when the cache cannot be opened.
+ */
+export function pruneDiskCache(
+  dir: string,
+  opts: { fetchedBeforeMs?: number; maxBytes?: number },
+): PruneResult | undefined {
+  const store = storeOf(dir);
+  try {
+    if (open(store) === undefined) return undefined;
+    refresh(store);
+    if (store.fd === undefined) return undefined;
+    if (store.compaction) compactionStep(store, Number.POSITIVE_INFINITY);
+    const size = (e: IndexEntry) => PREFIX_BYTES + e.headerBytes + e.bodyBytes;
+    let live = 0;
+    for (const e of store.index.values()) live += size(e);
+    const oldestFirst = [...store.index].sort((a, b) => a[1].fetchedAtMs - b[1].fetchedAtMs);
+    let removed = 0;
+    for (const [id, entry] of oldestFirst) {
+      if (store.used.has(id)) continue;
+      const expired = opts.fetchedBeforeMs !== undefined && entry.fetchedAtMs < opts.fetchedBeforeMs;
+      if (!expired && !(opts.maxBytes !== undefined && live > opts.maxBytes)) continue;
+      store.index.delete(id);
+      store.liveBytes -= size(entry);
+      live -= size(entry);
+      removed++;
+    }
+    if (removed > 0 && startCompaction(store)) compactionStep(store, Number.POSITIVE_INFINITY);
+    if (store.fd === undefined) return undefined;
+    return { entries: store.index.size, bytes: fstatSync(store.fd).size, removed };
+  } catch {
+    return undefined;
+  }
+}
+
+/** Removes the cache log (and temporary logs) of a directory; other files there are left alone. */
+export function clearDiskCache(dir: string): void {
+  const store = stores.get(dir);
+  if (store) disable(store);
+  stores.delete(dir);
+  rmSync(join(dir, CACHE_LOG_FILE), { force: true });
+  let names: string[] = [];
+  try {
+    names = readdirSync(dir);
+  } catch {
+    return;
+  }
+  for (const name of names)
+    if (name.startsWith(`${CACHE_LOG_FILE}.`) && name.endsWith('.tmp'))
+      rmSync(join(dir, name), { force: true });
 }
 
 function indexKey(namespace: string, key: string): string {
@@ -302,6 +368,7 @@ function readEntry(store: Store, id: string): CacheEntry | undefined {
     found = store.index.get(id);
     if (!found) return undefined;
   }
+  store.used.add(id);
   const length = found.headerBytes + found.bodyBytes;
   const raw = Buffer.allocUnsafe(length);
   if (readSync(store.fd!, raw, 0, length, found.at + PREFIX_BYTES) < length || crc32(raw) !== found.crc) {
@@ -345,6 +412,7 @@ function writeEntry(store: Store, namespace: string, key: string, entry: CacheEn
   const fd = store.fd;
   if (fd === undefined) return;
   const id = indexKey(namespace, key);
+  store.used.add(id);
   const bodyCrc = crc32(entry.body);
   const current = store.index.get(id);
   const unchanged = current?.bodyBytes === entry.body.length && current.bodyCrc === bodyCrc;

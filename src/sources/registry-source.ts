@@ -5,6 +5,7 @@
 import { createHash } from 'node:crypto';
 import { LockwardenError } from '../errors.js';
 import { type CacheEntry, createDiskCache } from './disk-cache.js';
+import { createFactCache, type VersionRecord } from './fact-cache.js';
 import { createHttpClient, type HttpClient } from './http-client.js';
 import { assertValidPackageName, encodePackageName, explainInvalidVersionSegment } from './package-name.js';
 import { type ParseResult, parseManifest, parsePackument } from './parse-registry-document.js';
@@ -57,6 +58,7 @@ export function createRegistrySource(options: RegistrySourceOptions): RegistrySo
   const http = options.http ?? createHttpClient();
   const cache = options.cacheDir ? createDiskCache(options.cacheDir) : undefined;
   const now = options.now ?? (() => new Date());
+  const factCache = options.cacheDir ? createFactCache(options.cacheDir, url, now) : undefined;
   const freshnessMs = options.freshnessMs ?? DEFAULT_FRESHNESS_MS;
   const namespace = `registry:${url}`;
   const stats: SourceStats = { requests: 0, bytes: 0, cacheHits: 0, errors: 0 };
@@ -255,6 +257,15 @@ export function createRegistrySource(options: RegistrySourceOptions): RegistrySo
       }
       return { status: 'ok', bytes: res.body };
     },
+    ...(factCache
+      ? {
+          facts: {
+            get: async (name: string, version: string) => factCache.get(name, version),
+            put: (name: string, version: string, record: VersionRecord) =>
+              factCache.put(name, version, record),
+          },
+        }
+      : {}),
     stats: () => ({ ...stats }),
   };
 }

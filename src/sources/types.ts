@@ -2,6 +2,7 @@
 // CLI, the Action and the proxy can share one implementation and tests can swap in fakes.
 import type { KnownNames } from '../policy/known-names.js';
 import type { Fact, PopularPackage, WeeklyDownloads } from '../policy/types.js';
+import type { VersionRecord } from './fact-cache.js';
 
 /** The parts of a version manifest lockwarden reads. Registries may omit any of them. */
 export interface Manifest {
@@ -66,6 +67,14 @@ export interface RegistrySource {
     version: string,
     opts: { tarballUrl?: string; integrity?: string; maxBytes: number },
   ): Promise<TarballResult>;
+  /**
+   * Facts of published versions that never change (publish time, repository, integrity), kept
+   * across runs; absent without a disk cache.
+   */
+  readonly facts?: {
+    get(name: string, version: string): Promise<VersionRecord | undefined>;
+    put(name: string, version: string, record: VersionRecord): void;
+  };
   /** Counters for benchmarks and reports. */
   stats(): SourceStats;
 }

@@ -1,12 +1,13 @@
 // `lockwarden audit --json` end to end in-process: a generated lockfile, fake registry, downloads API
 // and GitHub API on loopback, an injected clock. Asserts the exact findings.
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { PassThrough } from 'node:stream';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { runCli } from '../../src/cli/main.js';
 import type { Report } from '../../src/engine/report.js';
+import { readCacheUsage } from '../../src/sources/cache-maintenance.js';
 import { type FakeDownloads, startFakeDownloads } from '../helpers/fake-downloads.js';
 import { type FakeGitHub, startFakeGitHub } from '../helpers/fake-github.js';
 import { type FakeRegistry, type RegistryShape, startFakeRegistry } from '../helpers/fake-registry.js';
@@ -491,6 +492,68 @@ describe('--only', () => {
     expect(result.stderr).toBe(
       `lockwarden: --only: "no-such-pkg" is not in ${path.join(project, 'package-lock.json')}; nothing would be checked for it\n`,
     );
+  });
+});
+
+describe('facts that never change are kept for good', () => {
+  it('a warm audit a day later asks the registry nothing for pinned versions, and old documents go', async () => {
+    // Mirror-shaped: no ETag, so the documents cannot be revalidated a day later.
+    const registry = await startFakeRegistry({ shape: 'mirror', packuments: PACKUMENTS });
+    const cacheDir = mkdtempSync(path.join(tmpdir(), 'lockwarden-cache-'));
+    try {
+      const args = baseArgs(registry.url, cacheDir);
+      const cold = await run(args, { GITHUB_TOKEN: 'test-token' });
+      const coldReport = JSON.parse(cold.stdout) as Report;
+      const coldRequests = registry.requests.length;
+      expect(coldRequests).toBeGreaterThan(0);
+      const coldUsage = readCacheUsage(cacheDir);
+      expect(coldUsage.factBytes).toBeGreaterThan(0);
+      expect(coldUsage.factBytes).toBeLessThan(coldUsage.documentBytes);
+
+      const dayLater = new Date(NOW.getTime() + 25 * 3600 * 1000).toISOString();
+      const warm = await run([...args, '--now', dayLater], { GITHUB_TOKEN: 'test-token' });
+      const warmReport = JSON.parse(warm.stdout) as Report;
+      expect(registry.requests.length).toBe(coldRequests);
+      expect(summarize(warmReport)).toEqual(summarize(coldReport));
+      // The documents of the day before were pruned when the run ended; the facts stay.
+      const warmUsage = readCacheUsage(cacheDir);
+      expect(warmUsage.documentBytes).toBeLessThan(coldUsage.documentBytes / 2);
+      expect(warmUsage.factBytes).toBeGreaterThan(0);
+
+      // And a third run still needs nothing from the registry.
+      await run([...args, '--now', dayLater], { GITHUB_TOKEN: 'test-token' });
+      expect(registry.requests.length).toBe(coldRequests);
+    } finally {
+      await registry.close();
+      rmSync(cacheDir, { recursive: true, force: true });
+    }
+  });
+});
+
+describe('lockwarden cache', () => {
+  it('prunes to the limit and clears only its own files', async () => {
+    const registry = await startFakeRegistry({ shape: 'public', packuments: PACKUMENTS });
+    const cacheDir = mkdtempSync(path.join(tmpdir(), 'lockwarden-cache-'));
+    try {
+      await run(baseArgs(registry.url, cacheDir), { GITHUB_TOKEN: 'test-token' });
+      writeFileSync(path.join(cacheDir, 'not-ours.txt'), 'keep me');
+      const before = readCacheUsage(cacheDir);
+      expect(before.documentBytes).toBeGreaterThan(0);
+      const pruned = await run(['cache', 'prune', '--cache-dir', cacheDir, '--cache-max-mb', '0.001']);
+      expect(pruned.code).toBe(0);
+      expect(pruned.stdout).toMatch(
+        /^lockwarden cache: .*: [\d.]+ MB: documents .* -> .*; \d+ documents and \d+ version facts removed\n$/,
+      );
+      const after = readCacheUsage(cacheDir);
+      expect(after.documentBytes + after.factBytes).toBeLessThanOrEqual(1100);
+      const cleared = await run(['cache', 'clear', '--cache-dir', cacheDir]);
+      expect(cleared.code).toBe(0);
+      expect(readdirSync(cacheDir)).toEqual(['not-ours.txt']);
+      expect((await run(['cache', 'shrink'])).code).toBe(2);
+    } finally {
+      await registry.close();
+      rmSync(cacheDir, { recursive: true, force: true });
+    }
   });
 });
 
