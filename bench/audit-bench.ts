@@ -2,9 +2,14 @@
 //   npm run bench                        generated 2,000-package lockfile, then ../shared/lockfiles/* if present
 //   npm run bench -- <dir> [<dir>...]    also (or only, with --only-given) real project directories
 //   npm run bench -- --generated         only the generated lockfile
+//   npm run bench -- --issue18           only the outage and warm-after-a-day benches
 // Prints wall time cold (empty cache) and warm (second run, cache on disk), upstream requests and
 // bytes, and peak RSS, with the machine noted. Targets (issue #2): cold <= 10 s, warm <= 2 s,
 // peak RSS <= 400 MB; `lockwarden check` of one name (typosquatting only) < 300 ms.
+// Issue #18: the Origami lockfile's warm audit a day after the cold one (the clock simulated with
+// --now) <= 2 s with the cache directory <= 30 MB after it; and an outage of the downloads API
+// (hanging, or a host that does not resolve) costs the generated 2,000-package audit with a
+// popularity floor at most 1.5x the same audit without the floor, with 0 registry facts lost.
 import { spawn } from 'node:child_process';
 import {
   existsSync,
@@ -13,6 +18,7 @@ import {
   readdirSync,
   readFileSync,
   rmSync,
+  statSync,
   writeFileSync,
 } from 'node:fs';
 import os from 'node:os';
@@ -40,6 +46,8 @@ const profileDir = args.includes('--profile')
   ? path.resolve(args[args.indexOf('--profile') + 1] ?? 'profiles')
   : undefined;
 const givenDirs = args.filter((a, i) => !a.startsWith('--') && args[i - 1] !== '--profile');
+// --issue18: only the outage and the warm-after-a-day benches (generated world and Origami).
+const issue18Only = args.includes('--issue18');
 
 function machine(): string {
   const cpu = os.cpus()[0]?.model ?? 'unknown cpu';
@@ -139,6 +147,8 @@ interface RunResult {
   code: number;
   maxRssMb: number;
   summary: string;
+  /** The JSON report, when the run printed one. */
+  report?: BenchReport;
   /** Upstream bytes per source, from the CLI's --stats line. */
   bytes: string;
 }
@@ -159,8 +169,9 @@ function runCli(argv: string[], env: NodeJS.ProcessEnv = {}, nodeArgs: string[] 
       const ms = Number(process.hrtime.bigint() - started) / 1e6;
       const rss = /LOCKWARDEN_BENCH_MAXRSS_KB=(\d+)/.exec(err);
       let summary = '';
+      let report: BenchReport | undefined;
       try {
-        const report = JSON.parse(out);
+        report = JSON.parse(out) as BenchReport;
         const s = report.summary;
         summary = `${s.checked} checked, ${s.blocked} blocked, ${s.alerts} alerts, ${s.unavailable} unavailable, ${s.skipped} skipped`;
       } catch {
@@ -169,9 +180,21 @@ function runCli(argv: string[], env: NodeJS.ProcessEnv = {}, nodeArgs: string[] 
       const bytes = [...err.matchAll(/(registry|downloads|tags): \d+ requests, (\d+) bytes/g)]
         .map((m) => `${m[1]} ${(Number(m[2]) / 1e6).toFixed(1)} MB`)
         .join(', ');
-      resolve({ ms, code: code ?? -1, maxRssMb: rss ? Number(rss[1]) / 1024 : Number.NaN, summary, bytes });
+      resolve({
+        ms,
+        code: code ?? -1,
+        maxRssMb: rss ? Number(rss[1]) / 1024 : Number.NaN,
+        summary,
+        bytes,
+        ...(report ? { report } : {}),
+      });
     });
   });
+}
+
+interface BenchReport {
+  summary: { checked: number; blocked: number; alerts: number; unavailable: number; skipped: number };
+  findings: { outcome: string; source?: string; rule: string }[];
 }
 
 function withLatency<T extends FakeServer>(server: T): T {
@@ -251,6 +274,134 @@ async function benchWorkload(work: string, w: Workload, policyFile: string, poli
   return { cold, warm };
 }
 
+/** Bytes of every file under `dir`. */
+function dirBytes(dir: string): number {
+  let total = 0;
+  for (const entry of readdirSync(dir, { withFileTypes: true })) {
+    const p = path.join(dir, entry.name);
+    total += entry.isDirectory() ? dirBytes(p) : statSync(p).size;
+  }
+  return total;
+}
+
+async function startWorld(w: Workload) {
+  const registry = withLatency(await startFakeRegistry({ shape: 'mirror', packuments: w.packuments }));
+  registry.precompute();
+  const counts = Object.fromEntries(w.packuments.map((p, i) => [p.name, 500 + ((i * 7919) % 100000)]));
+  const downloads = withLatency(await startFakeDownloads({ counts }));
+  return { registry, downloads, close: () => Promise.all([registry.close(), downloads.close()]) };
+}
+
+/**
+ * The warm audit a day after the cold one, against a registry that sends no ETag (like the
+ * mirror): facts that never change come from the fact cache, and the day-old documents are
+ * pruned when the run ends.
+ */
+async function benchWarmAfterDay(work: string, w: Workload, policyFile: string): Promise<void> {
+  const world = await startWorld(w);
+  const cacheDir = mkdtempSync(path.join(work, 'cache-day-'));
+  const argv = (now: Date) => [
+    'audit',
+    w.dir,
+    '--json',
+    '--policy',
+    policyFile,
+    '--registry',
+    world.registry.url,
+    '--downloads-url',
+    world.downloads.url,
+    '--cache-dir',
+    cacheDir,
+    '--now',
+    now.toISOString(),
+  ];
+  const dayLater = new Date(NOW.getTime() + 25 * 3600 * 1000);
+  const requests = () => world.registry.requests.length + world.downloads.requests.length;
+  const cold = await runCli(argv(NOW));
+  const afterCold = dirBytes(cacheDir);
+  const r0 = world.registry.requests.length;
+  const d0 = world.downloads.requests.length;
+  const warm = await runCli(argv(dayLater));
+  const afterWarm = dirBytes(cacheDir);
+  const r1 = requests();
+  const again = await runCli(argv(dayLater));
+  console.log(`\n## ${w.label}: warm a day after the cold audit (registry without ETags, clock moved 25 h)`);
+  console.log(`  cold: ${fmt(cold.ms)} exit ${cold.code}; cache directory ${mb(afterCold)}`);
+  console.log(
+    `  warm a day later: ${fmt(warm.ms)} (target <= 2 s) exit ${warm.code}; upstream requests: registry ${world.registry.requests.length - r0}, downloads ${world.downloads.requests.length - d0} (counts older than 12 h are asked again)`,
+  );
+  console.log(`  cache directory after it: ${mb(afterWarm)} (target <= 30 MB)`);
+  console.log(
+    `  once more the same day: ${fmt(again.ms)}, upstream requests: ${requests() - r1}; same findings: ${JSON.stringify(warm.report?.findings) === JSON.stringify(again.report?.findings)}`,
+  );
+  await world.close();
+  rmSync(cacheDir, { recursive: true, force: true });
+}
+
+/**
+ * An outage of the downloads API costs once: the same cold audit with a popularity floor while
+ * the downloads API hangs (accepts connections, never answers) or its host does not resolve,
+ * against the floor off, in the same run. Registry facts must not suffer from it.
+ */
+async function benchOutage(work: string, w: Workload): Promise<void> {
+  const world = await startWorld(w);
+  const hanging = await startFakeDownloads({});
+  hanging.fault({ kind: 'delay', ms: 3_600_000 });
+  const policy = (floor: number) => {
+    const file = path.join(work, `outage-${floor}.json`);
+    writeFileSync(
+      file,
+      JSON.stringify({ id: 'outage', coolingOffDays: 7, minWeeklyDownloads: floor, onUnavailable: 'block' }),
+    );
+    return file;
+  };
+  const audit = async (floor: number, downloadsUrl: string) => {
+    const cacheDir = mkdtempSync(path.join(work, 'cache-outage-'));
+    const r = await runCli([
+      'audit',
+      w.dir,
+      '--json',
+      '--policy',
+      policy(floor),
+      '--registry',
+      world.registry.url,
+      '--downloads-url',
+      downloadsUrl,
+      '--cache-dir',
+      cacheDir,
+    ]);
+    rmSync(cacheDir, { recursive: true, force: true });
+    const findings = r.report?.findings ?? [];
+    const registryLost = findings.filter(
+      (f) => f.outcome === 'unavailable' && f.source === 'registry',
+    ).length;
+    const downloadsLost = findings.filter(
+      (f) => f.outcome === 'unavailable' && f.rule === 'popularity',
+    ).length;
+    return { ...r, registryLost, downloadsLost };
+  };
+  // The baseline runs before and after the outages: the machine is shared, so its mean is fairer.
+  const off1 = await audit(0, world.downloads.url);
+  const hang = await audit(1000, hanging.url);
+  const dns = await audit(1000, 'http://downloads.invalid/');
+  const off2 = await audit(0, world.downloads.url);
+  const base = (off1.ms + off2.ms) / 2;
+  console.log(`\n## outage of the downloads API: ${w.label}, cooling-off 7 d, onUnavailable: block, cold`);
+  console.log(
+    `  popularity floor off: ${fmt(off1.ms)} and ${fmt(off2.ms)} (before and after), registry facts unavailable: ${off1.registryLost + off2.registryLost}`,
+  );
+  for (const [label, r] of [
+    ['floor 1,000/week, downloads API hanging', hang],
+    ['floor 1,000/week, downloads host not resolving', dns],
+  ] as const) {
+    console.log(
+      `  ${label}: ${fmt(r.ms)} = ${(r.ms / base).toFixed(2)}x (target <= 1.5x); registry facts unavailable: ${r.registryLost} (target 0); popularity unavailable: ${r.downloadsLost}; exit ${r.code}`,
+    );
+  }
+  console.log(`  requests the hanging downloads API received: ${hanging.requests.length}`);
+  await Promise.all([world.close(), hanging.close()]);
+}
+
 async function benchCheck(work: string): Promise<void> {
   const policy = path.join(work, 'typosquat-only.json');
   writeFileSync(policy, JSON.stringify({ id: 'typo', typosquatting: true }));
@@ -294,17 +445,22 @@ try {
   const realDirs = [...givenDirs.map((d) => path.resolve(d))];
   if (!onlyGiven && !generatedOnly && existsSync(shared)) {
     for (const d of readdirSync(shared, { withFileTypes: true }))
-      if (d.isDirectory()) realDirs.push(path.join(shared, d.name));
+      if (d.isDirectory() && (!issue18Only || d.name.includes('origami')))
+        realDirs.push(path.join(shared, d.name));
   }
   for (const d of realDirs) workloads.push(await realWorkload(work, d));
-  for (const w of workloads) {
+  for (const w of issue18Only ? [] : workloads) {
     for (const [label, file] of w === workloads[0] ? policyFiles : policyFiles.slice(0, 1)) {
       await benchWorkload(work, w, file, label);
     }
   }
-  await benchCheck(work);
+  const generated = workloads.find((w) => w.label.startsWith('generated'));
+  if (generated && !onlyGiven) await benchOutage(work, generated);
+  const origami = workloads.find((w) => w.label.includes('origami'));
+  if (origami) await benchWarmAfterDay(work, origami, policyFiles[0]![1]);
+  if (!issue18Only) await benchCheck(work);
   const actionBench = path.join(ROOT, 'bench/action-bench.mjs');
-  if (!onlyGiven && !generatedOnly && existsSync(actionBench)) {
+  if (!onlyGiven && !generatedOnly && !issue18Only && existsSync(actionBench)) {
     console.log('\n# GitHub Action benchmark');
     await new Promise<void>((resolve) => {
       spawn(process.execPath, [actionBench], { stdio: 'inherit' }).on('close', () => resolve());
