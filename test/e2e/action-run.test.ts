@@ -27,7 +27,12 @@ import {
 } from '../helpers/make-action-repo.js';
 import type { ProjectSpec } from '../helpers/make-lockfile.js';
 import { makePackument } from '../helpers/make-packument.js';
-import { type BundleRun, REPO_ROOT, runActionBundle } from '../helpers/run-action-bundle.js';
+import {
+  type BundleRun,
+  parseAnnotations,
+  REPO_ROOT,
+  runActionBundle,
+} from '../helpers/run-action-bundle.js';
 
 const FIXTURES = path.join(REPO_ROOT, 'test', 'fixtures', 'action');
 const REPO = 'octo-org/web-app';
@@ -113,28 +118,7 @@ function readReport(r: BundleRun): Report {
   return JSON.parse(readFileSync(r.outputs.report!, 'utf8')) as Report;
 }
 
-/** `::level title=...,file=...,line=N::message` lines, parsed and unescaped as the runner does. */
-function annotations(r: BundleRun, level: string) {
-  const decode = (s: string) =>
-    s
-      .replaceAll('%0D', '\r')
-      .replaceAll('%0A', '\n')
-      .replaceAll('%3A', ':')
-      .replaceAll('%2C', ',')
-      .replaceAll('%25', '%');
-  return r.commands
-    .filter((c) => c.startsWith(`::${level} `) || c.startsWith(`::${level}::`))
-    .map((c) => {
-      const m = /^::\w+(?: (.*?))?::(.*)$/.exec(c)!;
-      const props = Object.fromEntries(
-        (m[1] ?? '')
-          .split(',')
-          .filter(Boolean)
-          .map((kv) => [kv.slice(0, kv.indexOf('=')), decode(kv.slice(kv.indexOf('=') + 1))]),
-      );
-      return { ...props, message: decode(m[2]!) } as Record<string, string>;
-    });
-}
+const annotations = parseAnnotations;
 
 beforeAll(async () => {
   ensureActionBundle();

@@ -159,3 +159,26 @@ export async function runActionBundle(opts: BundleRunOptions): Promise<BundleRun
   }
   return result;
 }
+
+/** `::level title=...,file=...,line=N::message` lines, parsed and unescaped as the runner does. */
+export function parseAnnotations(r: BundleRun, level: string) {
+  const decode = (s: string) =>
+    s
+      .replaceAll('%0D', '\r')
+      .replaceAll('%0A', '\n')
+      .replaceAll('%3A', ':')
+      .replaceAll('%2C', ',')
+      .replaceAll('%25', '%');
+  return r.commands
+    .filter((c) => c.startsWith(`::${level} `) || c.startsWith(`::${level}::`))
+    .map((c) => {
+      const m = /^::\w+(?: (.*?))?::(.*)$/.exec(c)!;
+      const props = Object.fromEntries(
+        (m[1] ?? '')
+          .split(',')
+          .filter(Boolean)
+          .map((kv) => [kv.slice(0, kv.indexOf('=')), decode(kv.slice(kv.indexOf('=') + 1))]),
+      );
+      return { ...props, message: decode(m[2]!) } as Record<string, string>;
+    });
+}
