@@ -16,6 +16,7 @@ import { createEmbeddedStore } from './embedded-store.js';
 import { HttpError, sendError } from './http-error.js';
 import { createPackageCache, type PackageCache } from './package-cache.js';
 import { createPolicyStore, type PolicyStore } from './policy-store.js';
+import { createPostgresStore } from './postgres-store.js';
 import { displayUrl } from './redact-url.js';
 import { createRegistryRoutes } from './registry-routes.js';
 import { type StateStore, StoreError } from './state-store.js';
@@ -24,7 +25,13 @@ import { createUpstream, type Upstream, UpstreamError } from './upstream.js';
 export interface CreateAppOptions {
   /** Directory for policies.json, audit/, admin-token.json and check-tokens.json. */
   dataDir: string;
-  /** Where state lives; the embedded store in `dataDir` when omitted. */
+  /**
+   * PostgreSQL for policies, check tokens, settings and the audit log, shared by every replica on
+   * it (`postgres://...`); the embedded store in `dataDir` when omitted. `dataDir` still holds the
+   * package cache.
+   */
+  databaseUrl?: string;
+  /** Where state lives (tests); overrides `databaseUrl`. */
   store?: (defaults: { now: () => Date; logger: Logger; audit: AuditSettings }) => Promise<StateStore>;
   /** Fact sources; the registry source is the upstream packuments come from. */
   sources: Sources;
@@ -113,17 +120,25 @@ export async function createApp(options: CreateAppOptions): Promise<LockwardenSe
   const startedAt = now();
 
   const auditSettings = { ...AUDIT_DEFAULTS, ...options.audit };
+  const onAuditError = (err: unknown) => logger.error({ err }, 'audit log commit failed; will retry');
   const store = options.store
     ? await options.store({ now, logger, audit: auditSettings })
-    : await createEmbeddedStore({
-        dataDir: options.dataDir,
-        now,
-        audit: { maxEntries: auditSettings.maxEntries, maxAgeDays: auditSettings.maxAgeDays },
-        onAuditError: (err) => logger.error({ err }, 'audit log commit failed; will retry'),
-        onCorrupt,
-        onMigrated: (file, entries, movedTo) =>
-          logger.info({ file, entries, movedTo }, 'moved the audit log into audit/ segments'),
-      });
+    : options.databaseUrl
+      ? await createPostgresStore({
+          url: options.databaseUrl,
+          now,
+          audit: { maxEntries: auditSettings.maxEntries, maxAgeDays: auditSettings.maxAgeDays },
+          onError: (err) => logger.error({ err }, 'database error'),
+        })
+      : await createEmbeddedStore({
+          dataDir: options.dataDir,
+          now,
+          audit: { maxEntries: auditSettings.maxEntries, maxAgeDays: auditSettings.maxAgeDays },
+          onAuditError,
+          onCorrupt,
+          onMigrated: (file, entries, movedTo) =>
+            logger.info({ file, entries, movedTo }, 'moved the audit log into audit/ segments'),
+        });
   const audit = store.audit;
   const policies = await createPolicyStore({
     records: store.policies,

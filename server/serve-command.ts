@@ -41,6 +41,8 @@ Options (environment variable in brackets):
   --port N                 port to listen on (default ${DEFAULT_PORT}) [LOCKWARDEN_PORT]
   --host ADDR              address to bind (default ${DEFAULT_HOST}; 0.0.0.0 in containers) [LOCKWARDEN_HOST]
   --data DIR               state directory: policies, audit log, cache (default ./${DEFAULT_DATA_DIR}) [LOCKWARDEN_DATA_DIR]
+  --database-url URL       keep policies, tokens and the audit log in PostgreSQL (postgres://...), shared
+                           by every replica on it; --data then holds the package cache only [LOCKWARDEN_DATABASE_URL]
   --upstream URL           registry to proxy (default: the registry npm is configured with) [LOCKWARDEN_UPSTREAM]
   --upstream-token TOKEN   token for the upstream (default: npm's token for it) [LOCKWARDEN_UPSTREAM_TOKEN]
   --policy FILE            load a policy file (JSON/YAML, as for \`lockwarden audit\`); repeatable;
@@ -114,6 +116,7 @@ export async function runServe(argv: string[], io: ServeIo): Promise<number> {
       ...(settings.tarballOrigins.length > 0 ? { tarballOrigins: settings.tarballOrigins } : {}),
       ...(io.env.LOCKWARDEN_ADMIN_TOKEN ? { adminToken: io.env.LOCKWARDEN_ADMIN_TOKEN } : {}),
       resetAdminToken: settings.resetAdminToken,
+      ...(settings.databaseUrl ? { databaseUrl: settings.databaseUrl } : {}),
       ...(settings.checkTokens.length > 0 ? { checkTokens: settings.checkTokens } : {}),
       filePolicies,
       ...(settings.publicUrl ? { publicUrl: settings.publicUrl } : {}),
@@ -185,6 +188,7 @@ interface ServeSettings {
   auditMaxEntries: number;
   auditMaxAgeDays: number;
   resetAdminToken: boolean;
+  databaseUrl?: string;
   checkTokens: string[];
   prefetch: boolean;
   logLevel: string;
@@ -213,6 +217,7 @@ export function parseServeArgs(argv: string[], env: NodeJS.ProcessEnv, cwd: stri
         'cache-max-mb': { type: 'string' },
         'audit-max-entries': { type: 'string' },
         'audit-max-age-days': { type: 'string' },
+        'database-url': { type: 'string' },
         'reset-admin-token': { type: 'boolean' },
         'check-token': { type: 'string', multiple: true },
         'no-prefetch': { type: 'boolean' },
@@ -277,6 +282,13 @@ export function parseServeArgs(argv: string[], env: NodeJS.ProcessEnv, cwd: stri
       `--domain: expected a DNS name like npm.example.com, got ${JSON.stringify(domain)}`,
     );
   }
+  const databaseUrl = str('database-url', 'LOCKWARDEN_DATABASE_URL');
+  if (databaseUrl !== undefined && !/^postgres(?:ql)?:\/\//.test(databaseUrl)) {
+    throw new LockwardenError(
+      'EUSAGE',
+      `--database-url: expected postgres://user:password@host:5432/database, got a value starting ${JSON.stringify(databaseUrl.slice(0, 12))}`,
+    );
+  }
   const publicUrl = url('public-url', 'LOCKWARDEN_PUBLIC_URL', 'public URL');
   const upstream = url('upstream', 'LOCKWARDEN_UPSTREAM', 'upstream registry URL');
   const upstreamToken = str('upstream-token', 'LOCKWARDEN_UPSTREAM_TOKEN');
@@ -311,6 +323,7 @@ export function parseServeArgs(argv: string[], env: NodeJS.ProcessEnv, cwd: stri
       36_500,
     ),
     resetAdminToken: values['reset-admin-token'] === true,
+    ...(databaseUrl ? { databaseUrl } : {}),
     checkTokens: [
       ...((values['check-token'] as string[] | undefined) ?? []),
       ...(env.LOCKWARDEN_CHECK_TOKEN ?? '').split(','),

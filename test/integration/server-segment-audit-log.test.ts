@@ -5,8 +5,9 @@ import { mkdir, mkdtemp, readdir, readFile, rename, rm, writeFile } from 'node:f
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import type { AuditLog, NewAuditEntry } from '../../server/audit-log.js';
+import type { AuditLog } from '../../server/audit-log.js';
 import { createSegmentAuditLog, type SegmentAuditLogOptions } from '../../server/segment-audit-log.js';
+import { makeAuditEntry } from '../helpers/make-audit-entry.js';
 import { NOW } from '../helpers/make-policy.js';
 
 let dir: string;
@@ -37,20 +38,7 @@ const open = (overrides: Partial<SegmentAuditLogOptions> = {}) =>
     ...overrides,
   });
 
-function entry(i: number, overrides: Partial<NewAuditEntry> = {}): NewAuditEntry {
-  return {
-    policy: 'strict',
-    label: null,
-    source: 'registry',
-    package: `pkg-${i}`,
-    version: '1.0.0',
-    rule: 'cooling-off',
-    outcome: 'blocked',
-    reason: `pkg-${i}@1.0.0 was published 1 day ago`,
-    userAgent: 'npm/11',
-    ...overrides,
-  };
-}
+const entry = makeAuditEntry;
 
 async function segmentFiles(): Promise<string[]> {
   return (await readdir(auditDir())).filter((f) => f.endsWith('.jsonl')).sort();

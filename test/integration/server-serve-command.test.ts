@@ -172,6 +172,26 @@ describe('runServe', () => {
     expect(err.text()).toMatch(/bad\.json: invalid policy, 1 problem:\n.*coolingOffDays/);
   });
 
+  it('says which database it cannot reach, without its password, and exits 2', async () => {
+    const err = capture();
+    const code = await runServe(
+      [
+        '--port',
+        '0',
+        '--data',
+        'state',
+        '--upstream',
+        registry.url,
+        '--database-url',
+        `postgres://lw:s3cret@/lw?host=${dir}/nowhere`,
+      ],
+      { stdout: capture().stream, stderr: err.stream, env: env(), cwd: dir },
+    );
+    expect(code).toBe(2);
+    expect(err.text()).toMatch(/^lockwarden serve: database postgres:\/\/lw@\/lw: .*ENOENT/);
+    expect(err.text()).not.toContain('s3cret');
+  });
+
   it('names the command once in a usage error', async () => {
     const err = capture();
     const code = await runServe(['--bogus'], {
@@ -201,6 +221,10 @@ describe('parseServeArgs', () => {
     { argv: ['--log-level', 'loud'], error: /--log-level: expected fatal, error/ },
     { argv: ['--domain', 'not a domain'], error: /--domain: expected a DNS name/ },
     { argv: ['extra'], error: /Unexpected argument 'extra'/ },
+    {
+      argv: ['--database-url', 'mysql://db/x'],
+      error: /--database-url: expected postgres:\/\/user:password@host/,
+    },
   ];
   it.each(cases)('rejects $argv', ({ argv, env: e, error }) => {
     expect(() => parseServeArgs(argv, e ?? {}, '/srv')).toThrow(error);
@@ -232,6 +256,9 @@ describe('parseServeArgs', () => {
     expect(parseServeArgs(['--help'], {}, '/srv')).toBe('help');
     expect(parseServeArgs([], {}, '/srv')).toMatchObject({ prefetch: true });
     expect(parseServeArgs(['--no-prefetch'], {}, '/srv')).toMatchObject({ prefetch: false });
+    expect(parseServeArgs([], { LOCKWARDEN_DATABASE_URL: 'postgres://lw:pw@db/lw' }, '/srv')).toMatchObject({
+      databaseUrl: 'postgres://lw:pw@db/lw',
+    });
   });
 });
 
