@@ -4,10 +4,18 @@
 // installed, so it counts like any other violation of the policy.
 import { spec } from './format.js';
 import type { Finding, GuardrailContext } from './types.js';
+import { unavailableFinding } from './unavailable-finding.js';
 
 export function evaluateNotOnRegistry(ctx: GuardrailContext): Finding[] {
   const { facts, policy, name, version } = ctx;
-  if (version === null) return [];
+  if (version === null) {
+    // A ref with no version (`lockwarden check left-pad`) is the latest version: when the registry
+    // could not be asked, nothing was evaluated, and that must not read as a pass.
+    const known = facts.packageKnown;
+    if (known?.status === 'unavailable')
+      return [unavailableFinding(ctx, 'not-on-registry', 'version', known, 'latest version')];
+    return [];
+  }
   const known = facts.versionKnown;
   if (known?.status !== 'ok' || known.value) return [];
   const packageMissing = facts.packageKnown?.status === 'ok' && !facts.packageKnown.value;

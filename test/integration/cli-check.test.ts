@@ -8,6 +8,7 @@ import { runCli } from '../../src/cli/main.js';
 import type { Report } from '../../src/engine/report.js';
 import { startFakeDownloads } from '../helpers/fake-downloads.js';
 import { type FakeRegistry, startFakeRegistry } from '../helpers/fake-registry.js';
+import { closedPortUrl } from '../helpers/fake-upstream.js';
 import { makePackument } from '../helpers/make-packument.js';
 
 const NOW = new Date('2026-11-22T12:00:00.000Z');
@@ -94,6 +95,44 @@ describe('lockwarden check', () => {
       }),
     ]);
   });
+
+  it.each([
+    ['block', 3, 'block'],
+    ['alert', 0, 'alert'],
+  ] as const)(
+    'reports an unreachable registry as unavailable for a name without a version (onUnavailable: %s)',
+    async (onUnavailable, exitCode, effect) => {
+      const file = path.join(work, `policy-${onUnavailable}.json`);
+      writeFileSync(
+        file,
+        JSON.stringify({ id: 'check', coolingOffDays: 7, typosquatting: true, onUnavailable }),
+      );
+      const { code, out } = await run([
+        'check',
+        'left-pad',
+        '--json',
+        '--policy',
+        file,
+        '--registry',
+        await closedPortUrl(),
+        '--cache-dir',
+        path.join(work, `cache-down-${onUnavailable}`),
+      ]);
+      const report = JSON.parse(out) as Report;
+      expect(code).toBe(exitCode);
+      expect(report.summary.unavailable).toBe(1);
+      expect(report.findings).toEqual([
+        expect.objectContaining({
+          name: 'left-pad',
+          version: null,
+          outcome: 'unavailable',
+          effect,
+          source: 'registry',
+        }),
+      ]);
+      expect(report.findings[0]!.message).toMatch(/^latest version unavailable: /);
+    },
+  );
 
   it('renders a readable report grouped by rule with a summary line', async () => {
     const { out } = await run(['check', 'left-pad', 'expres', ...base()]);
