@@ -53,6 +53,12 @@ const RULE_TEXT: Record<RuleId, { name: string; short: string; help: string; sev
     help: 'The update removes or narrows part of the package interface (exports, types, engines, peers) in a minor or patch release. Stay on the old version, treat it as a major update, or allow it with a reason.',
     severity: '3.0',
   },
+  'lockfile-source': {
+    name: 'LockfileSource',
+    short: 'Lockfile entry resolves outside the trusted registries',
+    help: "The lockfile fetches this package from a host that is not the configured registry or one of the policy's registries, or records no integrity: an install from it bypasses the registry. Regenerate the entry from your registry, or add the host to the policy's registries if you trust it.",
+    severity: '8.0',
+  },
 };
 
 export function sarifLevel(f: ReportFinding): SarifLevel | undefined {

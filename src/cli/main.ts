@@ -249,6 +249,9 @@ async function runCheckOrAudit(
       const { runAudit } = await import('../engine/run-audit.js');
       ({ report } = await runAudit({
         dir,
+        ...(policy.lockfileSource && !/^https?:\/\//.test(sources.registry.url)
+          ? { registryUrl: await configuredRegistry(values.registry, dir, io) }
+          : {}),
         ...(inventory ? { inventory } : {}),
         ...(values.lockfile === undefined ? {} : { lockfile: values.lockfile }),
         policy,
@@ -326,6 +329,14 @@ export async function openSources(
   if (retries !== undefined) config.http.retries = retries;
   const now = opts.now;
   return createSources(config, now ? { now: () => now } : {});
+}
+
+/** The registry installs use, without opening a source: `--registry`, else npm's configuration. */
+async function configuredRegistry(flag: string | undefined, dir: string, io: CliIo): Promise<string> {
+  const { normalizeRegistryUrl } = await import('../sources/registry-source.js');
+  if (flag !== undefined) return normalizeRegistryUrl(flag, 'registry URL (--registry)');
+  const { readNpmRegistry } = await import('../sources/npm-config.js');
+  return readNpmRegistry({ cwd: dir, env: io.env });
 }
 
 /** Sources for policies that need no facts: any use is a bug, so it fails loudly. */

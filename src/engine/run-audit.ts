@@ -1,9 +1,13 @@
 // `lockwarden audit` and the Action's inline mode: lockfile in, report out.
+
+import npmDefinitions from '@npmcli/config/lib/definitions/index.js';
 import {
   type LockfileEntry,
   type LockfileInventory,
   readProjectLockfiles,
 } from '../lockfile/read-lockfile.js';
+import { strongestDecision } from '../policy/evaluate.js';
+import { evaluateLockfileSource } from '../policy/lockfile-source.js';
 import type { Policy, PopularIndex } from '../policy/types.js';
 import type { Sources } from '../sources/types.js';
 import { checkPackages } from './check-packages.js';
@@ -25,6 +29,11 @@ export interface RunAuditOptions {
   onProgress?: (progress: FactProgress) => void;
   /** An inventory already read (the Action reads it to diff against the base). */
   inventory?: LockfileInventory;
+  /**
+   * The registry installs fetch from, for the lockfile-source rule; defaults to the registry
+   * source's URL (pass it when the policy needs no registry facts and the source was not opened).
+   */
+  registryUrl?: string;
 }
 
 /**
@@ -39,6 +48,26 @@ export function unmatchedOnly(inventory: LockfileInventory, only: readonly strin
   }
   for (const s of inventory.skipped) present.add(s.name);
   return [...new Set(only)].filter((name) => !present.has(name));
+}
+
+/**
+ * Registries lockfile entries may resolve to: the configured one, the policy's `registries`, and
+ * for npm's own lockfiles npm's default registry, whose URLs npm rewrites to the configured
+ * registry at install time (`replace-registry-host`, default `npmjs`). Other clients fetch
+ * what the lockfile says.
+ */
+export function trustedRegistries(policy: Policy, configured: string, entry: LockfileEntry): string[] {
+  const out = [configured, ...policy.registries];
+  const npmOnly = entry.locations.every((l) =>
+    /(?:^|[\\/])(?:package-lock|npm-shrinkwrap)\.json$/.test(l.file),
+  );
+  if (npmOnly) out.push(npmDefaultRegistry());
+  return out;
+}
+
+function npmDefaultRegistry(): string {
+  // From npm's own config definitions, so that no registry host is written down here.
+  return (npmDefinitions.definitions as Record<string, { default?: unknown }>).registry?.default as string;
 }
 
 export async function runAudit(
@@ -64,8 +93,19 @@ export async function runAudit(
       ...(opts.onProgress === undefined ? {} : { onProgress: opts.onProgress }),
     },
   );
+  // Read after the checks: a registry source looked up on first use knows its URL only then.
+  const configured = opts.registryUrl ?? opts.sources.registry.url;
+  const judged = verdicts.map((verdict, i) => {
+    const entry = entries[i]!;
+    const registries = trustedRegistries(opts.policy, configured, entry);
+    const findings = evaluateLockfileSource(entry, { policy: opts.policy, registries });
+    if (findings.length === 0) return verdict;
+    // Not lifted by the allow list: it names packages, and this is about where bytes come from.
+    const all = [...verdict.findings, ...findings];
+    return { ...verdict, findings: all, decision: strongestDecision(all) };
+  });
   const report = buildReport({
-    verdicts,
+    verdicts: judged,
     policy: opts.policy,
     now: opts.now,
     entries,

@@ -86,6 +86,18 @@ export const policyFileSchema = z
       .enum(['off', 'alert', 'block'], expect('expected "off", "alert" or "block"'))
       .default('alert')
       .describe('Breaking interface changes in a minor or patch update: off, alert, or block'),
+    lockfileSource: flag('lockfileSource')
+      .default(true)
+      .describe(
+        'Lockfile entries must resolve to the configured registry or `registries`, with an integrity',
+      ),
+    registries: z
+      .array(
+        z.url({ protocol: /^https?$/, ...expect('expected an http(s) registry URL') }),
+        expect('expected an array of registry URLs'),
+      )
+      .default([])
+      .describe('Registry URLs besides the configured one that lockfile entries may resolve to'),
   })
   .describe('A lockwarden policy');
 
@@ -229,6 +241,8 @@ export function validatePolicy(input: unknown, opts: { file: string }): Policy {
     block,
     onUnavailable: file.onUnavailable,
     semverHonesty: file.semverHonesty,
+    lockfileSource: file.lockfileSource,
+    registries: file.registries,
   };
 }
 
@@ -276,6 +290,8 @@ export function serializePolicy(policy: Policy): Record<string, unknown> {
     block: policy.block.map(serializeEntry),
     onUnavailable: policy.onUnavailable,
     semverHonesty: policy.semverHonesty,
+    lockfileSource: policy.lockfileSource,
+    registries: policy.registries,
   };
 }
 
@@ -294,4 +310,6 @@ export const DEFAULT_POLICY: Policy = Object.freeze({
   block: [],
   onUnavailable: 'alert',
   semverHonesty: 'alert',
+  lockfileSource: true,
+  registries: [],
 }) as Policy;

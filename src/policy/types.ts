@@ -10,7 +10,8 @@ export type RuleId =
   | 'typosquatting'
   | 'suspicious-version'
   | 'blocklist'
-  | 'semver-honesty';
+  | 'semver-honesty'
+  | 'lockfile-source';
 export const RULE_IDS: readonly RuleId[] = [
   'not-on-registry',
   'cooling-off',
@@ -19,6 +20,7 @@ export const RULE_IDS: readonly RuleId[] = [
   'suspicious-version',
   'blocklist',
   'semver-honesty',
+  'lockfile-source',
 ];
 
 /** One allow or block list entry, normalized from the policy file. */
@@ -52,6 +54,10 @@ export interface Policy {
   onUnavailable: UnavailableAction;
   /** Breaking interface changes in a minor or patch update (`update`, the Action, `check a@1..2`). */
   semverHonesty: 'off' | 'alert' | 'block';
+  /** Lockfile entries must resolve to the configured registry or `registries`, with an integrity. */
+  lockfileSource: boolean;
+  /** Registry URLs besides the configured one that lockfile entries may resolve to. */
+  registries: string[];
 }
 
 /**

@@ -12,6 +12,8 @@ export interface LockDep {
   dependencies?: Record<string, string>;
   dev?: boolean;
   integrity?: string;
+  /** The tarball URL the entry records (most tests leave it out: nothing names a host). */
+  resolved?: string;
 }
 
 export interface ProjectSpec {
@@ -51,6 +53,7 @@ export function makeLockfile(spec: ProjectSpec): {
   };
   for (const d of spec.deps) {
     const entry: Record<string, unknown> = { version: d.version };
+    if (d.resolved) entry.resolved = d.resolved;
     if (d.integrity) entry.integrity = d.integrity;
     if (d.dev) entry.dev = true;
     if (d.dependencies) entry.dependencies = d.dependencies;

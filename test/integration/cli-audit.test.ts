@@ -768,3 +768,73 @@ describe('facts that would fail open', () => {
     }
   });
 });
+
+describe('lockfile sources', () => {
+  it('flags entries fetched from another host or without an integrity, naming the host, unless the policy lists it', async () => {
+    const registry = await startFakeRegistry({ shape: 'public', packuments: PACKUMENTS });
+    try {
+      const dir = writeProject(path.join(work, 'sources'), {
+        name: 'sources-app',
+        deps: [
+          {
+            name: 'good-pkg',
+            version: '2.0.0',
+            resolved: `${registry.url}good-pkg/-/good-pkg-2.0.0.tgz`,
+            integrity: 'sha512-good',
+          },
+          {
+            name: 'express',
+            version: '4.21.2',
+            resolved: 'https://user:secret@tarballs.evil.test/express/-/express-4.21.2.tgz',
+            integrity: 'sha512-evil',
+          },
+          { name: '@acme/thing', version: '3.0.0', resolved: `${registry.url}@acme/thing/-/thing-3.0.0.tgz` },
+          { name: 'tiny-pkg', version: '1.0.0', integrity: 'sha512-tiny' },
+        ],
+      });
+      const audit = async (policy: Record<string, unknown>) => {
+        const file = path.join(work, `sources-${Object.keys(policy).length}.json`);
+        writeFileSync(
+          file,
+          JSON.stringify({ id: 'src', coolingOffDays: 0, typosquatting: false, ...policy }),
+        );
+        const res = await run([
+          'audit',
+          dir,
+          '--json',
+          '--policy',
+          file,
+          '--registry',
+          registry.url,
+          '--cache-dir',
+          path.join(work, 'sources-cache'),
+        ]);
+        return { code: res.code, report: JSON.parse(res.stdout) as Report };
+      };
+      const strict = await audit({});
+      expect(strict.code).toBe(1);
+      const found = strict.report.findings.filter((f) => f.rule === 'lockfile-source');
+      expect(found.map((f) => [f.name, f.effect, f.observed])).toEqual([
+        ['@acme/thing', 'block', null],
+        ['express', 'block', 'https://tarballs.evil.test'],
+      ]);
+      expect(found[1]!.message).toMatch(
+        /^express@4\.21\.2 is fetched from https:\/\/tarballs\.evil\.test, which is not the configured registry/,
+      );
+      expect(found[1]!.locations?.[0]).toMatchObject({ file: 'package-lock.json' });
+      expect(JSON.stringify(strict.report)).not.toContain('secret');
+      expect(found[0]!.message).toMatch(/^@acme\/thing@3\.0\.0 has no integrity in the lockfile/);
+
+      const listed = await audit({ registries: ['https://tarballs.evil.test/'], action: 'alert' });
+      expect(listed.code).toBe(0);
+      expect(listed.report.findings.map((f) => [f.name, f.rule, f.effect])).toEqual([
+        ['@acme/thing', 'lockfile-source', 'alert'],
+      ]);
+      const off = await audit({ lockfileSource: false, action: 'block' });
+      expect(off.code).toBe(0);
+      expect(off.report.findings).toEqual([]);
+    } finally {
+      await registry.close();
+    }
+  });
+});

@@ -237,6 +237,8 @@ describe('run', () => {
         coolingOffDays: 0,
         typosquatting: false,
         block: [{ package: 'b@2', reason: 'CVE-0000-0001' }],
+        // The fixture was written against a registry on this port.
+        registries: ['http://127.0.0.1:4873/'],
       }),
     );
     const pushEvent = path.join(work, 'push.json');
@@ -266,7 +268,7 @@ describe('run', () => {
     });
     writeFileSync(
       path.join(workspace, 'lockwarden.policy.yml'),
-      'id: found\ncoolingOffDays: 0\ntyposquatting: false\nblock: ["a"]\n',
+      'id: found\ncoolingOffDays: 0\ntyposquatting: false\nblock: ["a"]\nregistries: ["http://127.0.0.1:4873/"]\n',
     );
     const pushEvent = path.join(work, 'push.json');
     writeFileSync(pushEvent, '{}');

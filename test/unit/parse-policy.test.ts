@@ -39,7 +39,20 @@ describe('validatePolicy', () => {
       block: [],
       onUnavailable: 'alert',
       semverHonesty: 'alert',
+      lockfileSource: true,
+      registries: [],
     });
+  });
+
+  it('reads lockfileSource and registries, and rejects registries that are not http(s) URLs', () => {
+    const p = validatePolicy(
+      { id: 'x', lockfileSource: false, registries: ['https://npm.example.test/'] },
+      { file: 'p.json' },
+    );
+    expect(p).toMatchObject({ lockfileSource: false, registries: ['https://npm.example.test/'] });
+    expect(() => validatePolicy({ id: 'x', registries: ['ftp://x/', 'nope'] }, { file: 'p.json' })).toThrow(
+      /registries\[0\]: expected an http\(s\) registry URL[\s\S]*registries\[1\]: expected an http\(s\) registry URL/,
+    );
   });
 
   it.each([

@@ -1,0 +1,81 @@
+// Where a lockfile says a package's bytes come from. An install from a lockfile fetches each
+// entry's `resolved` URL as written, so a pull request that points one at another host (or drops
+// its integrity) can hand a build any tarball while every name and version still looks right.
+// Every registry entry that names a URL must name a registry the policy trusts, with an integrity.
+import type { Finding, Policy } from './types.js';
+
+export interface LockfileSourceEntry {
+  name: string;
+  version: string;
+  /** The URL the lockfile records; absent when the lockfile leaves it to the configured registry. */
+  resolved?: string;
+  integrity?: string;
+}
+
+export interface LockfileSourceContext {
+  policy: Pick<Policy, 'id' | 'action' | 'lockfileSource'>;
+  /**
+   * Registry URLs an install may fetch from: the configured registry, the policy's `registries`,
+   * and registries the client itself rewrites to the configured one. Compared as URL prefixes.
+   */
+  registries: readonly string[];
+}
+
+export function evaluateLockfileSource(entry: LockfileSourceEntry, ctx: LockfileSourceContext): Finding[] {
+  if (!ctx.policy.lockfileSource) return [];
+  const spec = `${entry.name}@${entry.version}`;
+  const trusted = ctx.registries.map(parseUrl).filter((u): u is URL => u !== undefined);
+  const trustedHosts = [...new Set(trusted.map((u) => `${u.protocol}//${u.host}${u.pathname}`))].join(', ');
+  const base = {
+    name: entry.name,
+    version: entry.version,
+    rule: 'lockfile-source' as const,
+    outcome: ctx.policy.action,
+    effect: ctx.policy.action,
+    scope: 'version' as const,
+    threshold: trustedHosts,
+  };
+  const findings: Finding[] = [];
+  if (entry.resolved !== undefined && entry.resolved !== '') {
+    const url = parseUrl(entry.resolved);
+    if (url === undefined || !trusted.some((registry) => isUnder(url, registry))) {
+      const host = url === undefined ? 'an unparsable URL' : `${url.protocol}//${url.host}`;
+      findings.push({
+        ...base,
+        message: `${spec} is fetched from ${host}, which is not the configured registry or one of the policy's registries (${trustedHosts || 'none'}): an install from this lockfile bypasses them`,
+        hint: `regenerate the entry from your registry (npm install ${spec}), or add ${host} to "registries" in policy ${ctx.policy.id} if it is a registry you trust`,
+        observed: host,
+        evidence: { host: url?.host ?? null },
+      });
+    }
+  }
+  // An entry that names no URL is fetched from the configured registry by name and version; one
+  // that names a URL without a hash lets whoever serves that URL decide the bytes.
+  const named = entry.resolved !== undefined && entry.resolved !== '';
+  if (named && (entry.integrity === undefined || entry.integrity === '')) {
+    findings.push({
+      ...base,
+      message: `${spec} has no integrity in the lockfile: nothing pins the bytes an install gets`,
+      hint: `regenerate the entry from your registry (npm install ${spec}) so the lockfile records its integrity`,
+      threshold: 'an integrity hash',
+      observed: null,
+    });
+  }
+  return findings;
+}
+
+/** Same scheme and host (case-insensitive, default ports folded), path under the registry's path. */
+function isUnder(url: URL, registry: URL): boolean {
+  if (url.protocol !== registry.protocol || url.host !== registry.host) return false;
+  const prefix = registry.pathname.endsWith('/') ? registry.pathname : `${registry.pathname}/`;
+  return url.pathname.startsWith(prefix);
+}
+
+function parseUrl(raw: string): URL | undefined {
+  try {
+    const url = new URL(raw);
+    return url.protocol === 'http:' || url.protocol === 'https:' ? url : undefined;
+  } catch {
+    return undefined;
+  }
+}

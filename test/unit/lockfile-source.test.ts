@@ -1,0 +1,83 @@
+import { describe, expect, it } from 'vitest';
+import { evaluateLockfileSource } from '../../src/policy/lockfile-source.js';
+
+const REGISTRY = 'http://127.0.0.1:4873/';
+const PROXY = 'https://npm.example.test/strict~ci/';
+const ctx = (overrides: { lockfileSource?: boolean; action?: 'block' | 'alert' } = {}) => ({
+  policy: {
+    id: 'p',
+    action: overrides.action ?? ('block' as const),
+    lockfileSource: overrides.lockfileSource ?? true,
+  },
+  registries: [REGISTRY, PROXY],
+});
+
+describe('evaluateLockfileSource', () => {
+  it.each([
+    ['on the configured registry', `${REGISTRY}a/-/a-1.0.0.tgz`, 'sha512-x', []],
+    ['under a listed registry path', `${PROXY}a/-/a-1.0.0.tgz`, 'sha512-x', []],
+    ['no resolved: fetched from the configured registry by name', undefined, undefined, []],
+    ['no resolved, with integrity', undefined, 'sha512-x', []],
+    ['another host', 'https://evil.example.test/a/-/a-1.0.0.tgz', 'sha512-x', ['https://evil.example.test']],
+    [
+      'same host, another path than the listed one',
+      'https://npm.example.test/other/a/-/a-1.0.0.tgz',
+      'sha512-x',
+      ['https://npm.example.test'],
+    ],
+    [
+      'same host, another scheme',
+      'https://127.0.0.1:4873/a/-/a-1.0.0.tgz',
+      'sha512-x',
+      ['https://127.0.0.1:4873'],
+    ],
+    ['another port', 'http://127.0.0.1:4874/a/-/a-1.0.0.tgz', 'sha512-x', ['http://127.0.0.1:4874']],
+    [
+      'credentials are not echoed',
+      'https://u:pw@evil.example.test/a.tgz',
+      'sha512-x',
+      ['https://evil.example.test'],
+    ],
+    ['not a URL', 'not a url', 'sha512-x', ['an unparsable URL']],
+    ['a git URL', 'git+ssh://git@evil.example.test/a.git', 'sha512-x', ['an unparsable URL']],
+    ['on the registry without integrity', `${REGISTRY}a/-/a-1.0.0.tgz`, undefined, [null]],
+    [
+      'elsewhere without integrity',
+      'https://evil.example.test/a.tgz',
+      '',
+      ['https://evil.example.test', null],
+    ],
+  ])('%s', (_what, resolved, integrity, observed) => {
+    const findings = evaluateLockfileSource(
+      {
+        name: 'a',
+        version: '1.0.0',
+        ...(resolved === undefined ? {} : { resolved }),
+        ...(integrity === undefined ? {} : { integrity }),
+      },
+      ctx(),
+    );
+    expect(findings.map((f) => f.observed)).toEqual(observed);
+    for (const f of findings) {
+      expect(f).toMatchObject({
+        rule: 'lockfile-source',
+        effect: 'block',
+        outcome: 'block',
+        scope: 'version',
+      });
+      expect(f.message).not.toContain('pw@');
+      expect(f.hint).toMatch(/npm install a@1\.0\.0/);
+    }
+  });
+
+  it('follows the policy action and can be turned off', () => {
+    const entry = {
+      name: 'a',
+      version: '1.0.0',
+      resolved: 'https://evil.example.test/a.tgz',
+      integrity: 'x',
+    };
+    expect(evaluateLockfileSource(entry, ctx({ action: 'alert' }))[0]).toMatchObject({ effect: 'alert' });
+    expect(evaluateLockfileSource(entry, ctx({ lockfileSource: false }))).toEqual([]);
+  });
+});
