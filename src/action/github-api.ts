@@ -6,7 +6,10 @@ import { parseJsonBody, sendRequest } from './http-request.js';
 export interface GitHubApi {
   /** File content at a commit, or null when the file does not exist there. */
   getFileAtRef(path: string, ref: string): Promise<string | null>;
-  /** Creates or updates the one comment that starts with `marker`. */
+  /**
+   * Creates or updates the one comment that starts with `marker` and was written by the identity
+   * behind the token.
+   */
   upsertComment(pullNumber: number, marker: string, body: string): Promise<'created' | 'updated'>;
 }
 
@@ -20,6 +23,8 @@ export interface GitHubApiOptions {
 }
 
 const COMMENT_PAGES = 10;
+/** Who writes what the default GITHUB_TOKEN posts. */
+const ACTIONS_BOT_LOGIN = 'github-actions[bot]';
 
 function encodePath(path: string): string {
   return path.split('/').map(encodeURIComponent).join('/');
@@ -83,6 +88,21 @@ export function createGitHubApi(opts: GitHubApiOptions): GitHubApi {
 
     async upsertComment(pullNumber, marker, body) {
       const what = `comment on pull request #${pullNumber}`;
+      // Anyone can post a comment starting with the marker: only one written by the token's own
+      // identity is ours to edit, or the verdict would land in a comment its author can change
+      // back to "passed". A user token names itself at /user; installation tokens cannot read it
+      // (403), and the default GITHUB_TOKEN's comments are written by the Actions bot.
+      const self = await sendRequest({
+        method: 'GET',
+        url: `${base}/user`,
+        headers: headers('application/vnd.github+json'),
+        timeoutMs: opts.timeoutMs,
+      });
+      const selfLogin =
+        self.ok && self.statusCode === 200
+          ? (parseJsonBody(self.body) as { login?: unknown } | undefined)?.login
+          : undefined;
+      const author = typeof selfLogin === 'string' ? selfLogin : ACTIONS_BOT_LOGIN;
       let existing: number | undefined;
       for (let page = 1; page <= COMMENT_PAGES && existing === undefined; page++) {
         const res = await call(
@@ -97,8 +117,13 @@ export function createGitHubApi(opts: GitHubApiOptions): GitHubApi {
         const list = parseJsonBody(res.body);
         if (!Array.isArray(list))
           throw new LockwardenError('ECONFIG', `GitHub API (${what}): the comment list is not JSON`);
-        for (const c of list as { id?: unknown; body?: unknown }[]) {
-          if (typeof c?.body === 'string' && c.body.startsWith(marker) && typeof c.id === 'number') {
+        for (const c of list as { id?: unknown; body?: unknown; user?: { login?: unknown } | null }[]) {
+          if (
+            typeof c?.body === 'string' &&
+            c.body.startsWith(marker) &&
+            typeof c.id === 'number' &&
+            c.user?.login === author
+          ) {
             existing = c.id;
             break;
           }

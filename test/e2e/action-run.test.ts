@@ -383,6 +383,35 @@ describe('the sticky comment', () => {
     expect(comments[0]!.body).toMatch(
       /^<!-- lockwarden:sticky-comment -->\n## ⚠️ lockwarden: passed with alerts/,
     );
+    expect(comments[0]!.user.login).toBe('github-actions[bot]');
+  });
+
+  it("never edits someone else's comment that starts with the marker", async () => {
+    const planted = github.addComment(
+      REPO,
+      43,
+      'mallory',
+      '<!-- lockwarden:sticky-comment -->\n## ✅ lockwarden: passed',
+    );
+    const prEvent = { ...(event('pull_request.json') as Record<string, unknown>) };
+    const pr = { ...(prEvent.pull_request as Record<string, unknown>), number: 43 };
+    const result = await runActionBundle({
+      workspace: repo.dir,
+      eventName: 'pull_request',
+      event: { ...prEvent, number: 43, pull_request: pr },
+      repository: REPO,
+      apiUrl: github.url,
+      githubToken: TOKEN,
+      inputs: { registry: registry.url, policy: '.github/lockwarden.yml', comment: 'true' },
+      env: { LOCKWARDEN_DOWNLOADS_URL: downloads.url },
+    });
+    expect(result.code).toBe(1);
+    const comments = github.comments(REPO, 43);
+    expect(comments).toHaveLength(2);
+    expect(comments[0]!.id).toBe(planted.id);
+    expect(comments[0]!.body).toBe('<!-- lockwarden:sticky-comment -->\n## ✅ lockwarden: passed');
+    expect(comments[1]!.user.login).toBe('github-actions[bot]');
+    expect(comments[1]!.body).toMatch(/^<!-- lockwarden:sticky-comment -->\n## ❌ lockwarden: blocked/);
   });
 });
 

@@ -6,12 +6,16 @@ import { type FakeServer, sendJson, startFakeServer } from './fake-upstream.js';
 export interface FakeComment {
   id: number;
   body: string;
+  /** The author, as GitHub returns it. */
+  user: { login: string };
 }
 
 export interface FakeGitHubRepoApi extends FakeServer {
   /** `owner/repo` -> commit sha -> path -> content. */
   setFile(repo: string, sha: string, path: string, content: string): void;
   comments(repo: string, issue: number): FakeComment[];
+  /** A comment written by someone else (`login`). */
+  addComment(repo: string, issue: number, login: string, body: string): FakeComment;
 }
 
 async function readBody(req: IncomingMessage): Promise<string> {
@@ -21,7 +25,15 @@ async function readBody(req: IncomingMessage): Promise<string> {
 }
 
 export async function startFakeGitHubRepoApi(
-  options: { requireToken?: string } = {},
+  options: {
+    requireToken?: string;
+    /**
+     * Token -> login for user tokens, which can read `/user`. Any other token is an installation
+     * token, as the default GITHUB_TOKEN is: `/user` answers 403 and its comments are written by
+     * `github-actions[bot]`.
+     */
+    users?: Record<string, string>;
+  } = {},
 ): Promise<FakeGitHubRepoApi> {
   const files = new Map<string, string>();
   const comments = new Map<string, FakeComment[]>();
@@ -32,6 +44,13 @@ export async function startFakeGitHubRepoApi(
       return sendJson(res, 401, { message: 'Bad credentials' });
     }
     const url = new URL(recorded.url, 'http://127.0.0.1');
+    const token = (req.headers.authorization ?? '').replace(/^Bearer /, '');
+    const login = options.users?.[token];
+    if (url.pathname === '/user' && req.method === 'GET') {
+      if (login === undefined)
+        return sendJson(res, 403, { message: 'Resource not accessible by integration' });
+      return sendJson(res, 200, { login, type: 'User' });
+    }
     const contents = /^\/repos\/([^/]+)\/([^/]+)\/contents\/(.+)$/.exec(url.pathname);
     if (contents && req.method === 'GET') {
       const repo = `${decodeURIComponent(contents[1]!)}/${decodeURIComponent(contents[2]!)}`;
@@ -61,7 +80,7 @@ export async function startFakeGitHubRepoApi(
       }
       if (req.method === 'POST') {
         const body = JSON.parse(await readBody(req)) as { body: string };
-        const comment = { id: nextId++, body: body.body };
+        const comment = { id: nextId++, body: body.body, user: { login: login ?? 'github-actions[bot]' } };
         comments.set(key, [...items, comment]);
         return sendJson(res, 201, comment);
       }
@@ -87,5 +106,10 @@ export async function startFakeGitHubRepoApi(
       files.set(`${repo}\0${sha}\0${path}`, content);
     },
     comments: (repo, issue) => comments.get(`${repo}#${issue}`) ?? [],
+    addComment: (repo, issue, login, body) => {
+      const comment = { id: nextId++, body, user: { login } };
+      comments.set(`${repo}#${issue}`, [...(comments.get(`${repo}#${issue}`) ?? []), comment]);
+      return comment;
+    },
   };
 }
