@@ -248,6 +248,13 @@ export function validatePolicy(input: unknown, opts: { file: string }): Policy {
 
 // YAML support is loaded on first use: most policies are JSON, and `lockwarden check` start-up counts.
 let yamlParse: ((text: string, options: { maxAliasCount: number }) => unknown) | undefined;
+/**
+ * Hands the YAML parser over up front, for a bundle (the Action) that has no node_modules beside
+ * it for the lazy `require` to find.
+ */
+export function useYamlParser(parse: (text: string, options: { maxAliasCount: number }) => unknown): void {
+  yamlParse = parse;
+}
 function parseYaml(text: string): unknown {
   yamlParse ??= (createRequire(import.meta.url)('yaml') as typeof import('yaml')).parse;
   return yamlParse(text, { maxAliasCount: 100 });

@@ -1,7 +1,7 @@
 // The bundle is a release artifact: it must rebuild to the same bytes and run with no
 // node_modules next to it, the way the runner runs a tagged release.
 import { execFileSync } from 'node:child_process';
-import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -64,5 +64,23 @@ describe('scripts/build-action.mjs', () => {
     expect(result.stderr).toBe('');
     expect(result.code).toBe(1);
     expect(result.stdout).toContain('::error::lockwarden: input `mode`: "block" is not an override');
+  });
+
+  it('reads a YAML policy from a directory with no node_modules', async () => {
+    const workspace = mkdtempSync(path.join(work, 'ws-'));
+    // A policy with a mistake: the message proves the YAML was parsed (by the bundled parser).
+    writeFileSync(path.join(workspace, 'lockwarden.yml'), 'id: team\ncoolingOffDays: soon\n');
+    const result = await runActionBundle({
+      bundle: path.join(work, 'a', 'index.js'),
+      workspace,
+      eventName: 'push',
+      event: {},
+      apiUrl: 'http://127.0.0.1:9/',
+      inputs: { policy: 'lockwarden.yml' },
+    });
+    expect(result.stderr).toBe('');
+    expect(result.code).toBe(1);
+    expect(result.stdout).not.toContain('Cannot find module');
+    expect(result.stdout).toMatch(/::error::lockwarden: .*lockwarden\.yml: invalid policy.*coolingOffDays/);
   });
 });
