@@ -153,9 +153,10 @@ async function main() {
     }),
   );
   const project = makeInstallProject(helpers, age);
+  const prefetchProject = makePrefetchProject(helpers, age);
   const upstream = await helpers.startFakeRegistry({
     shape: 'public',
-    packuments: [...packuments, ...many, ...project.packuments],
+    packuments: [...packuments, ...many, ...project.packuments, ...prefetchProject.packuments],
     tarballs: { 'big-tarball@1.0.0': bigTarball },
   });
   // Served from precomputed bytes, as a CDN would: the shared cores go to npm and the proxy.
@@ -166,6 +167,7 @@ async function main() {
     tarball: null,
     rss: null,
     install: null,
+    prefetch: null,
   };
   let child = await startService(upstream.url);
   try {
@@ -302,6 +304,42 @@ async function main() {
         `  overhead: ${((mp / md - 1) * 100).toFixed(1)}% (medians); ${(paired * 100).toFixed(1)}% (median of per-round pairs)`,
       );
     }
+    if (!flags['skip-install']) {
+      log(
+        `\nprefetch traffic: cold npm install of ${prefetchProject.installed} packages whose dependencies' latest versions pull in ${prefetchProject.decoys} others (upstream requests per install):`,
+      );
+      results.prefetch = {};
+      for (const [label, env] of [
+        ['prefetch off', { BENCH_PREFETCH: '0' }],
+        ['prefetch on ', {}],
+      ]) {
+        await child.stop();
+        child = await startService(upstream.url, env);
+        const before = upstream.requests.length;
+        const ms = await npmInstall(prefetchProject.dependencies, `http://127.0.0.1:${child.port}/bench/`, {
+          prefix: 'pf-',
+          count: prefetchProject.installed,
+        });
+        // Prefetches still running after npm is done count too: wait until upstream traffic stops.
+        let seen = -1;
+        while (seen !== upstream.requests.length) {
+          seen = upstream.requests.length;
+          await new Promise((r) => setTimeout(r, 300));
+        }
+        const requests = upstream.requests.slice(before);
+        const documents = requests.filter((r) => !r.path.endsWith('.tgz')).length;
+        const stats = (await child.rss()).cache;
+        results.prefetch[label.trim()] = {
+          ms,
+          requests: requests.length,
+          documents,
+          prefetched: stats.prefetched,
+        };
+        log(
+          `  ${label}: ${requests.length} upstream requests (${documents} documents, ${requests.length - documents} tarballs), ${stats.prefetched} prefetched, install ${(ms / 1000).toFixed(2)} s`,
+        );
+      }
+    }
   } finally {
     await child.stop();
     await upstream.close();
@@ -335,10 +373,16 @@ async function loadHelpers() {
   return { helpers, undici };
 }
 
-async function startService(upstreamUrl) {
+async function startService(upstreamUrl, extraEnv = {}) {
   const dataDir = await mkdtemp(join(os.tmpdir(), 'lockwarden-bench-data-'));
   const child = fork(fileURLToPath(import.meta.url), ['--serve-child'], {
-    env: { ...process.env, BENCH_UPSTREAM: upstreamUrl, BENCH_DATA_DIR: dataDir, NODE_ENV: 'production' },
+    env: {
+      ...process.env,
+      ...extraEnv,
+      BENCH_UPSTREAM: upstreamUrl,
+      BENCH_DATA_DIR: dataDir,
+      NODE_ENV: 'production',
+    },
     // BENCH_CPU_PROF=<dir> writes a V8 CPU profile of the service for a closer look.
     execArgv: [
       '--expose-gc',
@@ -483,7 +527,60 @@ function makeInstallProject(helpers, age) {
   return { packuments, dependencies, count: names.length };
 }
 
-async function npmInstall(dependencies, registry) {
+/**
+ * A project whose installed tree differs from its packages' latest versions: each direct
+ * dependency asks for `^1` of a library whose latest (2.x) depends on a tree of decoys the install
+ * never needs. Prefetch that follows latest versions fetches the decoys; following ranges does not.
+ */
+function makePrefetchProject(helpers, age) {
+  const packuments = [];
+  const dependencies = {};
+  let decoys = 0;
+  for (let i = 0; i < 10; i++) {
+    const top = `pf-top-${i}`;
+    const lib = `pf-lib-${i}`;
+    dependencies[top] = '^1.0.0';
+    packuments.push(
+      helpers.makePackument({
+        name: top,
+        versions: [{ version: '1.0.0', publishedAt: age(100), dependencies: { [lib]: '^1.0.0' } }],
+      }),
+    );
+    const decoyDeps = {};
+    for (let k = 0; k < 5; k++) {
+      const decoy = `pf-decoy-${i}-${k}`;
+      decoyDeps[decoy] = '^1.0.0';
+      const leaves = {};
+      for (let m = 0; m < 3; m++) {
+        const leaf = `pf-decoy-${i}-${k}-${m}`;
+        leaves[leaf] = '^1.0.0';
+        packuments.push(
+          helpers.makePackument({ name: leaf, versions: [{ version: '1.0.0', publishedAt: age(100) }] }),
+        );
+        decoys++;
+      }
+      packuments.push(
+        helpers.makePackument({
+          name: decoy,
+          versions: [{ version: '1.0.0', publishedAt: age(100), dependencies: leaves }],
+        }),
+      );
+      decoys++;
+    }
+    packuments.push(
+      helpers.makePackument({
+        name: lib,
+        versions: [
+          { version: '1.0.0', publishedAt: age(200) },
+          { version: '2.0.0', publishedAt: age(100), dependencies: decoyDeps },
+        ],
+      }),
+    );
+  }
+  return { packuments, dependencies, installed: 20, decoys };
+}
+
+async function npmInstall(dependencies, registry, expect = { prefix: 'proj-pkg-', count: 70 }) {
   const dir = await mkdtemp(join(os.tmpdir(), 'lockwarden-bench-install-'));
   try {
     await writeFile(
@@ -528,8 +625,9 @@ async function npmInstall(dependencies, registry) {
     });
     const ms = performance.now() - started;
     const installed = await readdir(join(dir, 'node_modules'));
-    if (installed.filter((n) => n.startsWith('proj-pkg-')).length !== 70)
-      throw new Error(`expected 70 packages, got ${installed.length}`);
+    const count = installed.filter((n) => n.startsWith(expect.prefix)).length;
+    if (count !== expect.count)
+      throw new Error(`expected ${expect.count} ${expect.prefix}* packages, got ${count}`);
     return ms;
   } finally {
     await rm(dir, { recursive: true, force: true });

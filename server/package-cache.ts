@@ -13,9 +13,14 @@ import {
 import { ABBREVIATED_CONTENT_TYPE, abbreviatePackument } from '../src/policy/abbreviate-packument.js';
 import { type DistTagChange, filterPackument } from '../src/policy/filter-packument.js';
 import type { Finding, PopularIndex, Verdict } from '../src/policy/types.js';
-import { explainInvalidPackageName } from '../src/sources/package-name.js';
 import type { Manifest, Packument, Sources } from '../src/sources/types.js';
 import type { StoredPolicy } from './policy-store.js';
+import {
+  dependencyRanges,
+  MAX_PREFETCH_DEPTH,
+  MAX_PREFETCH_PER_CHAIN,
+  servedVersionFor,
+} from './prefetch-plan.js';
 import { redactUrlCredentials } from './redact-url.js';
 
 const gzip = promisify(gzipCallback);
@@ -117,6 +122,17 @@ export interface PackageCache {
   clear(): void;
 }
 
+interface PrefetchJob {
+  stored: StoredPolicy;
+  name: string;
+  key: string;
+  /** The range the dependent package asks for: the version followed next. */
+  range: string;
+  depth: number;
+  /** Shared by one chain: how many more packages it may fetch ahead. */
+  budget: { left: number };
+}
+
 interface Slot {
   key: string;
   state: PackageState;
@@ -128,7 +144,6 @@ interface Slot {
 
 const GZIP_MIN_BYTES = 1024;
 const MAX_PREFETCH_QUEUE = 1_000;
-const MAX_PREFETCH_PER_PACKAGE = 64;
 /**
  * Each distinct label or Host header is its own URL prefix and so its own body (and gzip). An
  * unauthenticated client can invent any number of them; past this many, the least recently used
@@ -146,18 +161,27 @@ export function createPackageCache(options: PackageCacheOptions): PackageCache {
   const pending = new Map<string, Promise<Slot>>();
   let totalBytes = 0;
   const counters = { hits: 0, misses: 0, evaluations: 0, upstreamFailures: 0, prefetched: 0 };
-  const prefetchQueue: Array<{ stored: StoredPolicy; name: string; key: string }> = [];
+  const prefetchQueue: PrefetchJob[] = [];
   const prefetchQueued = new Set<string>();
   let prefetchActive = 0;
 
-  function schedulePrefetch(stored: StoredPolicy, state: Extract<PackageState, { kind: 'ok' }>): void {
-    if (options.prefetchConcurrency <= 0) return;
-    for (const name of dependenciesOfLatest(state)) {
+  /** Queues the dependencies of `version` of a package just evaluated (see prefetch-plan.ts). */
+  function schedulePrefetch(
+    stored: StoredPolicy,
+    state: Extract<PackageState, { kind: 'ok' }>,
+    version: string | undefined,
+    depth: number,
+    budget: { left: number },
+  ): void {
+    if (options.prefetchConcurrency <= 0 || version === undefined || depth >= MAX_PREFETCH_DEPTH) return;
+    if (state.hidden.has(version) || !Object.hasOwn(state.packument.versions, version)) return;
+    for (const { name, range } of dependencyRanges(state.packument.versions[version])) {
       const key = slotKey(stored, name);
       if (slots.has(key) || pending.has(key) || prefetchQueued.has(key)) continue;
-      if (prefetchQueue.length >= MAX_PREFETCH_QUEUE) break;
+      if (prefetchQueue.length >= MAX_PREFETCH_QUEUE || budget.left <= 0) break;
+      budget.left--;
       prefetchQueued.add(key);
-      prefetchQueue.push({ stored, name, key });
+      prefetchQueue.push({ stored, name, key, range, depth: depth + 1, budget });
     }
     // After the current response is written: prefetching must not delay what a client waits for.
     if (prefetchQueue.length > 0) setImmediate(pumpPrefetch);
@@ -169,6 +193,12 @@ export function createPackageCache(options: PackageCacheOptions): PackageCache {
       prefetchActive++;
       counters.prefetched++;
       refresh(job.stored, job.name, undefined)
+        .then((slot) => {
+          if (slot.state.kind !== 'ok') return;
+          const served = servedView(slot.state);
+          const version = servedVersionFor(served.versions, served.distTags, job.range);
+          schedulePrefetch(job.stored, slot.state, version, job.depth, job.budget);
+        })
         .catch((err) => options.onError?.(err, job.name))
         .finally(() => {
           prefetchActive--;
@@ -338,7 +368,6 @@ export function createPackageCache(options: PackageCacheOptions): PackageCache {
         .update([...hidden.keys()].sort().join('\n'))
         .digest('base64url'),
     };
-    schedulePrefetch(stored, state);
     return slot(state, options.ttlMs, staleReason);
   }
 
@@ -413,6 +442,12 @@ export function createPackageCache(options: PackageCacheOptions): PackageCache {
       }
       counters.misses++;
       const fresh = await refresh(stored, name, slot);
+      // A client asked for this package: it is about to resolve the dependencies of (most
+      // likely) the served latest version. Prefetched packages follow their ranges from there.
+      if (fresh.state.kind === 'ok') {
+        const latest = servedView(fresh.state).distTags.latest;
+        schedulePrefetch(stored, fresh.state, latest, 0, { left: MAX_PREFETCH_PER_CHAIN });
+      }
       return { state: fresh.state, staleReason: fresh.staleReason };
     },
     variant(stored, state, prefixUrl, abbreviated) {
@@ -540,23 +575,21 @@ function noVersionLeftMessage(name: string, hidden: Map<string, Verdict>, stored
   return `no version of ${name} is allowed by policy ${stored.policy.id}: ${reasons.join('; ')}${more}`;
 }
 
-/** Valid names of the runtime dependencies of the version `latest` points at after filtering. */
-function dependenciesOfLatest(state: Extract<PackageState, { kind: 'ok' }>): string[] {
-  const original = state.packument['dist-tags']?.latest;
-  const change = state.distTagChanges.find((c) => c.tag === 'latest');
-  const latest = change ? change.to : original;
-  if (!latest || state.hidden.has(latest) || !Object.hasOwn(state.packument.versions, latest)) return [];
-  const manifest = state.packument.versions[latest]!;
-  const names = new Set<string>();
-  for (const field of ['dependencies', 'optionalDependencies', 'peerDependencies'] as const) {
-    const deps = manifest[field];
-    if (deps === null || typeof deps !== 'object' || Array.isArray(deps)) continue;
-    for (const name of Object.keys(deps)) {
-      if (explainInvalidPackageName(name) === undefined) names.add(name);
-      if (names.size >= MAX_PREFETCH_PER_PACKAGE) return [...names];
-    }
+/** The versions and dist-tags a client sees in the filtered document. */
+function servedView(state: Extract<PackageState, { kind: 'ok' }>): {
+  versions: string[];
+  distTags: Record<string, string>;
+} {
+  const distTags: Record<string, string> = Object.create(null);
+  for (const [tag, target] of Object.entries(state.packument['dist-tags'] ?? {})) {
+    if (typeof target === 'string' && !state.hidden.has(target)) distTags[tag] = target;
   }
-  return [...names];
+  for (const change of state.distTagChanges) {
+    if (change.to === null) delete distTags[change.tag];
+    else distTags[change.tag] = change.to;
+  }
+  const versions = Object.keys(state.packument.versions).filter((v) => !state.hidden.has(v));
+  return { versions, distTags };
 }
 
 /** Whether each hidden version is hidden (also) by one of the package verdict's own blocks. */

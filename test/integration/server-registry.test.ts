@@ -345,6 +345,43 @@ describe('dependency prefetch', () => {
     expect((await h.service.audit.query({ package: 'left-pad' })).entries).toHaveLength(1);
   });
 
+  it('follows the version each range resolves to, not the latest, and stops after three levels', async () => {
+    const pkg = (name: string, versions: Array<[string, Record<string, string>]>) =>
+      makePackument({
+        name,
+        versions: versions.map(([version, dependencies]) => ({
+          version,
+          publishedAt: new Date(daysAgo(60)),
+          dependencies,
+        })),
+      });
+    await start({
+      packuments: [
+        pkg('root-lib', [['1.0.0', { mid: '^1.0.0', aliased: 'npm:leaf-c@^1.0.0', gitdep: 'github:o/r' }]]),
+        // Latest is 2.x; the client resolves ^1.0.0 to 1.0.0, whose dependencies differ.
+        pkg('mid', [
+          ['1.0.0', { 'leaf-a': '^1.0.0' }],
+          ['2.0.0', { 'leaf-b': '^1.0.0' }],
+        ]),
+        pkg('leaf-a', [['1.0.0', { 'deep-1': '^1.0.0' }]]),
+        pkg('leaf-b', [['1.0.0', {}]]),
+        pkg('leaf-c', [['1.0.0', {}]]),
+        pkg('deep-1', [['1.0.0', { 'deep-2': '^1.0.0' }]]),
+        pkg('deep-2', [['1.0.0', {}]]),
+      ],
+    });
+    await h.request({ url: '/strict/root-lib' });
+    await expect.poll(() => h.service.packages.stats().evaluations).toBe(5);
+    await new Promise((resolve) => setTimeout(resolve, 50));
+    expect(h.registry.requests.map((r) => r.path).sort()).toEqual([
+      '/deep-1',
+      '/leaf-a',
+      '/leaf-c',
+      '/mid',
+      '/root-lib',
+    ]);
+  });
+
   it('can be turned off', async () => {
     await start({ packuments: [app(), leftPad()], app: { cache: { prefetchConcurrency: 0 } } });
     await h.request({ url: '/strict/app-lib' });
