@@ -16,7 +16,7 @@
 // names are within reach. The tables only narrow the search: every hit is still a variant the
 // rule spells out, found by the same lookup and reported in the same order, so the verdicts
 // are the rules' own (the tests compare them with the plain search, `spellOut`, name for name).
-import { type Hit, scopedHits, TIER_WEAK, unscopedHits } from './lookalike-rules.js';
+import { type Hit, scopedHits, unscopedHits } from './lookalike-rules.js';
 import { type SearchIndex, searchIndex, splitScoped } from './lookalike-search.js';
 import { nameWords } from './lookalike-variants.js';
 import { type PopularNameIndex, weeklyFromMonthly } from './popular-index.js';
@@ -53,14 +53,6 @@ export interface FindLookalikeOptions {
  */
 export const FAIR_SHARE_RATIO = 0.02;
 
-/**
- * A change that is no common typo (`one edit`) only counts against the top of the list (about
- * the 2,000 most downloaded packages) and for names of 6+ characters: lower down, such pairs
- * are mostly independent packages (`tryer`/`tryor`, `saxen`/`saxes`).
- */
-export const WEAK_EDIT_MIN_MONTHLY_DOWNLOADS = 50_000_000;
-const WEAK_EDIT_MIN_LENGTH = 6;
-
 /** npm refuses longer names; anything longer is not worth spelling out variants for. */
 const MAX_NAME_LENGTH = 214;
 
@@ -80,6 +72,19 @@ function changesToKnownWord(
   if (candidateWords.length !== targetWords.length) return false;
   const changed = candidateWords.filter((word, i) => word !== targetWords[i]);
   if (changed.length === 0) return false;
+  // In a name of several words, a word cut short or run on (`body-parse`, `rpc-websocket`) is
+  // the same word misspelled, however many names use the shorter one.
+  if (candidateWords.length >= 2) {
+    const truncated = candidateWords.some((word, i) => {
+      const was = targetWords[i]!;
+      return (
+        word !== was &&
+        Math.min(word.length, was.length) >= 4 &&
+        (was.startsWith(word) || word.startsWith(was))
+      );
+    });
+    if (truncated) return false;
+  }
   return changed.every((word) => {
     // A listed candidate must not vouch for itself.
     const own = candidateIsListed ? candidateWords.filter((w) => w === word).length : 0;
@@ -111,22 +116,20 @@ export function findLookalike(
   const candidateWeekly =
     options.candidateWeeklyDownloads ??
     (listed ? weeklyFromMonthly(index.monthlyDownloads(name) ?? 0) : undefined);
-  let best: (Hit & { monthly: number }) | null = null;
+  let best: (Hit & { monthly: number; score: number }) | null = null;
   for (const hit of hits) {
     if (hit.target === name) continue;
     const monthly = index.monthlyDownloads(hit.target);
     if (monthly === undefined) continue;
     if (candidateWeekly !== undefined && candidateWeekly >= weeklyFromMonthly(monthly) * FAIR_SHARE_RATIO)
       continue;
-    if (
-      hit.tier === TIER_WEAK &&
-      (monthly < WEAK_EDIT_MIN_MONTHLY_DOWNLOADS || name.length < WEAK_EDIT_MIN_LENGTH)
-    ) {
-      continue;
-    }
-    if (best && (hit.tier > best.tier || (hit.tier === best.tier && monthly <= best.monthly))) continue;
+    if (hit.minTargetMonthly !== undefined && monthly < hit.minTargetMonthly) continue;
+    // Stronger evidence first, but a target ten times as popular outweighs one tier: `reakt` is
+    // a mistyped `react`, not a shortened `reakit`.
+    const score = hit.tier - Math.log10(Math.max(monthly, 1));
+    if (best && score >= best.score) continue;
     if (hit.spelling && changesToKnownWord(name, hit.target, search, listed)) continue;
-    best = { ...hit, monthly };
+    best = { ...hit, monthly, score };
   }
   if (!best) return null;
   // Asked last, since most names match nothing: the wider list is decoded on first use.

@@ -7,16 +7,57 @@ export const SEPARATORS = /[-_.]/g;
 export const EDIT_ALPHABET = 'abcdefghijklmnopqrstuvwxyz0123456789-._';
 export const DIGIT = /[0-9]/;
 
-/** Glyphs that read like the target's letters in a terminal or a diff: [glyph, letter]. */
+/**
+ * Glyphs that read like the target's letters in a terminal or a diff: [glyph, letter]. The
+ * digits are the ones written for letters (`l0dash`, `ch4lk`, `typ3script`).
+ */
 export const HOMOGLYPHS: readonly (readonly [string, string])[] = [
   ['rn', 'm'],
   ['vv', 'w'],
   ['cl', 'd'],
   ['1', 'l'],
+  ['1', 'i'],
   ['0', 'o'],
   ['i', 'l'],
   ['5', 's'],
+  ['3', 'e'],
+  ['4', 'a'],
+  ['7', 't'],
+  ['8', 'b'],
+  ['9', 'g'],
 ];
+
+/**
+ * Glyphs only looked for as written in the candidate (`re4ct` for `react`), never the other way
+ * (`ut-a` for a listed `ut-4`): listed names rarely hold these digits, and spelling the letters
+ * of every name out as digits would cost every name dozens of lookups.
+ */
+const WRITTEN_ONLY = new Set(['1i', '3e', '4a', '7t', '8b', '9g']);
+
+function oneWay(glyph: string, letter: string): boolean {
+  return WRITTEN_ONLY.has(glyph + letter);
+}
+
+/**
+ * Words that attackers add to a popular name (`noblox.js-proxy`, `is-buffer-validator`,
+ * `ethers-provider2`) and that say nothing of their own. Kept short on purpose: words that
+ * real companion packages use (`-cli`, `-utils`, `-core`, `-plugin`) are left out.
+ */
+export const SQUAT_WORDS = new Set([
+  'proxy',
+  'proxies',
+  'compat',
+  'orm',
+  'import',
+  'validator',
+  'provider',
+  'official',
+  'latest',
+  'fixed',
+  'patched',
+  'secure',
+  'updated',
+]);
 
 export const PREFIX_AFFIXES = ['node-', 'node', 'npm-', 'js-'];
 // `-cli` is left out: `<library>-cli` is how most command-line wrappers are named (postcss-cli,
@@ -41,6 +82,23 @@ KEY_ROWS.forEach(([keys, offset], row) => {
   for (let i = 0; i < keys.length; i++) KEY_POSITIONS.set(keys[i]!, { row, x: i + offset });
 });
 
+/** The label of a glyph change: digits for letters are named as such (`a digit for a letter (0 for o)`). */
+export function glyphLabel(glyph: string, letter: string, written: string): string {
+  return DIGIT.test(written) && written.length === 1
+    ? `a digit for a letter (${written} for ${written === glyph ? letter : glyph})`
+    : `homoglyph ${glyph}/${letter}`;
+}
+
+/**
+ * A digit typed for the letter below it (`exp4ess`: `4` sits above `e` and `r`): the number row
+ * is half a key left of the top letter row.
+ */
+export function digitRowAdjacent(digit: string, letter: string): boolean {
+  const column = '1234567890'.indexOf(digit);
+  const key = KEY_POSITIONS.get(letter);
+  return column !== -1 && key !== undefined && key.row === 0 && Math.abs(key.x - column) <= 1;
+}
+
 /** Letters next to each other on a QWERTY keyboard. Digits in names are deliberate, so no digits. */
 export function keyboardAdjacent(a: string, b: string): boolean {
   const pa = KEY_POSITIONS.get(a);
@@ -49,9 +107,15 @@ export function keyboardAdjacent(a: string, b: string): boolean {
   return Math.abs(pa.row - pb.row) <= 1 && Math.abs(pa.x - pb.x) <= 1;
 }
 
-export function singleHomoglyph(a: string, b: string): string | null {
+/** The label when `written` stands for `meant` as a homoglyph, or null. */
+export function singleHomoglyph(written: string, meant: string): string | null {
   for (const [glyph, letter] of HOMOGLYPHS) {
-    if ((a === glyph && b === letter) || (a === letter && b === glyph)) return `homoglyph ${glyph}/${letter}`;
+    if (
+      (written === glyph && meant === letter) ||
+      (written === letter && meant === glyph && !oneWay(glyph, letter))
+    ) {
+      return glyphLabel(glyph, letter, written);
+    }
   }
   return null;
 }
@@ -83,8 +147,8 @@ export function homoglyphVariants(word: string): Map<string, string> {
       [glyph, letter],
       [letter, glyph],
     ] as const) {
-      if (!word.includes(from)) continue;
-      const label = `homoglyph ${glyph}/${letter}`;
+      if (!word.includes(from) || (from === letter && oneWay(glyph, letter))) continue;
+      const label = glyphLabel(glyph, letter, from);
       variants.set(word.split(from).join(to), label);
       for (let i = word.indexOf(from); i !== -1; i = word.indexOf(from, i + 1)) {
         variants.set(word.slice(0, i) + to + word.slice(i + from.length), label);

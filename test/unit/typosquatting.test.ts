@@ -6,9 +6,9 @@ import {
   FAIR_SHARE_RATIO,
   type FindLookalikeOptions,
   findLookalike,
-  WEAK_EDIT_MIN_MONTHLY_DOWNLOADS,
 } from '../../src/policy/find-lookalike.js';
 import { humanizeCount } from '../../src/policy/humanize-count.js';
+import { WEAK_EDIT_MIN_MONTHLY_DOWNLOADS } from '../../src/policy/lookalike-rules.js';
 import { SPELLED_OUT_CANDIDATES } from '../../src/policy/lookalike-search.js';
 import {
   createPopularIndex,
@@ -80,7 +80,21 @@ const CONSTRUCTED: readonly (readonly [candidate: string, target: string, techni
   ['ethres', 'ethers', 'characters swapped'],
   ['reactt', 'react', 'character repeated'],
   ['rnocha', 'mocha', 'homoglyph rn/m'],
-  ['l0dash', 'lodash', 'homoglyph 0/o'],
+  ['l0dash', 'lodash', 'a digit for a letter (0 for o)'],
+  // The shapes issue 15 found slipping through (the evaluation in typosquatting-eval.test.ts has more).
+  ['moahc', 'mocha', 'letters transposed'],
+  ['expsres', 'express', 'letter moved'],
+  ['expr4ss', 'express', 'a digit for a letter (4 for e)'],
+  ['typ3script', 'typescript', 'a digit for a letter (3 for e)'],
+  ['cr0ss.env', 'cross-env', 'separator changed, a digit for a letter (0 for o)'],
+  ['esl1nt-plugin_react', 'eslint-plugin-react', 'separator changed, a digit for a letter (1 for i)'],
+  ['chalc', 'chalk', 'one edit'],
+  ['reakt', 'react', 'one edit'],
+  ['dotenv-proxy', 'dotenv', 'word added (-proxy)'],
+  ['import-chalk', 'chalk', 'word added (import-)'],
+  ['ethers-provider2', 'ethers', 'word added (-provider2)'],
+  ['babel-loade', 'babel-loader', 'one character omitted'],
+  ['@vuw/compiler-sfc', '@vue/compiler-sfc', 'scope squat'],
   ['parser-body', 'body-parser', 'word order changed'],
   ['body_parser', 'body-parser', 'separator changed'],
   ['bodyparser', 'body-parser', 'separator changed'],
