@@ -56,6 +56,8 @@ export interface AuditLogStats {
   /** Duration of the last commit (write and fsync, or the INSERT): the window a crash can lose. */
   lastCommitMs: number;
   lastCommitError: string | null;
+  /** Entries not kept because commits kept failing and the queue was full. */
+  dropped: number;
 }
 
 export interface AuditLog {
@@ -123,7 +125,11 @@ export function createGroupCommit(options: {
   now: () => Date;
   retryMs: number;
   onError?: (err: unknown) => void;
+  /** Entries queued at most while commits fail; more are dropped and counted, so memory stays bounded. */
+  maxQueued?: number;
 }) {
+  const maxQueued = options.maxQueued ?? 100_000;
+  let dropped = 0;
   let queue: Array<NewAuditEntry & { time: string }> = [];
   let waiters: Array<() => void> = [];
   let running: Promise<void> | undefined;
@@ -166,8 +172,10 @@ export function createGroupCommit(options: {
   function start(): Promise<void> {
     running ??= run().finally(() => {
       running = undefined;
-      // Recorded after the last batch was taken but before this ran (a waiter's continuation).
-      if (queue.length > 0 && !retryTimer) setImmediate(start);
+      // Recorded after the last batch was taken but before this ran (a waiter's continuation):
+      // committed now, or after a failure tried once more for whoever waits on it (nobody waits
+      // for the retry timer).
+      if (queue.length > 0 && (!retryTimer || waiters.length > 0)) setImmediate(start);
     });
     return running;
   }
@@ -176,7 +184,10 @@ export function createGroupCommit(options: {
     record(entries: readonly NewAuditEntry[]): Promise<void> {
       if (entries.length === 0) return Promise.resolve();
       const time = options.now().toISOString();
-      for (const e of entries) queue.push({ ...e, time });
+      for (const e of entries) {
+        if (queue.length >= maxQueued) dropped++;
+        else queue.push({ ...e, time });
+      }
       const durable = new Promise<void>((resolve) => waiters.push(resolve));
       // Entries of the same turn of the event loop share a commit.
       if (!running) setImmediate(start);
@@ -188,7 +199,7 @@ export function createGroupCommit(options: {
       if (queue.length > 0) await start();
     },
     stats() {
-      return { pending: queue.length, commits, lastCommitMs, lastCommitError };
+      return { pending: queue.length, commits, lastCommitMs, lastCommitError, dropped };
     },
     close() {
       if (retryTimer) clearTimeout(retryTimer);

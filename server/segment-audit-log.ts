@@ -29,6 +29,8 @@ export interface SegmentAuditLogOptions extends AuditRetention {
   segmentEntries?: number;
   /** Wait before retrying a failed commit. */
   retryMs?: number;
+  /** Entries kept in memory at most while commits fail (default 100,000). */
+  maxQueued?: number;
   onError?: (err: unknown) => void;
   /** A file with unusable content was kept as `movedTo`; what was usable is kept. */
   onCorrupt?: (file: string, movedTo: string, reason: string) => void;
@@ -280,6 +282,7 @@ export async function createSegmentAuditLog(options: SegmentAuditLogOptions): Pr
     commit,
     now: options.now,
     retryMs: options.retryMs ?? 1_000,
+    ...(options.maxQueued ? { maxQueued: options.maxQueued } : {}),
     ...(options.onError ? { onError: options.onError } : {}),
   });
 
@@ -302,11 +305,34 @@ export async function createSegmentAuditLog(options: SegmentAuditLogOptions): Pr
           throw err;
         }
         try {
-          for (const at of locations) {
-            const buffer = Buffer.allocUnsafe(at.length);
-            await handle.read(buffer, 0, at.length, at.offset);
-            read.set(at, JSON.parse(buffer.toString('utf8')) as AuditEntry);
+          // Nearby lines (a page of recent entries is one stretch of the file) in one read each.
+          const sorted = [...locations].sort((x, y) => x.offset - y.offset);
+          const runs: EntryLocation[][] = [];
+          for (const at of sorted) {
+            const run = runs.at(-1);
+            const start = run?.[0]?.offset ?? 0;
+            const last = run?.at(-1);
+            if (
+              run &&
+              last &&
+              at.offset - (last.offset + last.length) < 16_384 &&
+              at.offset + at.length - start < 1 << 20
+            )
+              run.push(at);
+            else runs.push([at]);
           }
+          await Promise.all(
+            runs.map(async (run) => {
+              const start = run[0]!.offset;
+              const end = run.at(-1)!.offset + run.at(-1)!.length;
+              const buffer = Buffer.allocUnsafe(end - start);
+              await handle.read(buffer, 0, buffer.length, start);
+              for (const at of run) {
+                const text = buffer.toString('utf8', at.offset - start, at.offset - start + at.length);
+                read.set(at, JSON.parse(text) as AuditEntry);
+              }
+            }),
+          );
         } finally {
           await handle.close();
         }

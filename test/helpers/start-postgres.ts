@@ -50,7 +50,8 @@ function run(file: string, args: string[], asUser: { uid: number; gid: number } 
   });
 }
 
-export async function startPostgres(): Promise<TestPostgres> {
+/** `durable`: keep fsync on (benchmarks); tests run without it. */
+export async function startPostgres(options: { durable?: boolean } = {}): Promise<TestPostgres> {
   const bin = await findBinaries();
   const dir = await mkdtemp(join(tmpdir(), 'lockwarden-pg-'));
   const asUser = process.getuid?.() === 0 ? { uid: NOBODY, gid: NOBODY } : undefined;
@@ -67,7 +68,10 @@ export async function startPostgres(): Promise<TestPostgres> {
   let log = '';
   const server: ChildProcess = spawn(
     join(bin, 'postgres'),
-    ['-D', data, '-k', dir, '-c', 'listen_addresses=', '-c', 'fsync=off', '-c', 'max_connections=200'],
+    [
+      ...['-D', data, '-k', dir, '-c', 'listen_addresses=', '-c', 'max_connections=200'],
+      ...(options.durable ? [] : ['-c', 'fsync=off']),
+    ],
     { stdio: ['ignore', 'pipe', 'pipe'], ...asUser },
   );
   server.stdout!.on('data', (c: Buffer) => (log += c.toString()));

@@ -182,6 +182,20 @@ describe('segment audit log', () => {
     expect((await lines()).map((e) => e.package)).toEqual(['pkg-1', 'pkg-2']);
   });
 
+  it('bounds what waits in memory while commits fail, counting what it dropped', async () => {
+    log = await open({ segmentEntries: 1, retryMs: 60_000, maxQueued: 3, onError: () => {} });
+    await log.record([entry(1)]);
+    await rename(auditDir(), `${auditDir()}.away`);
+    await writeFile(auditDir(), 'not a directory');
+    await log.record([entry(2), entry(3)]);
+    await log.record([entry(4), entry(5)]);
+    expect(log.stats()).toMatchObject({ pending: 3, dropped: 1 });
+    await rm(auditDir());
+    await rename(`${auditDir()}.away`, auditDir());
+    await log.flush();
+    expect((await lines()).map((e) => e.package)).toEqual(['pkg-1', 'pkg-2', 'pkg-3', 'pkg-4']);
+  });
+
   it('moves an audit.json of earlier versions into the first segment, ids and all', async () => {
     const legacy = {
       version: 1,

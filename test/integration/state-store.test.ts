@@ -261,12 +261,13 @@ describe('two replicas on one PostgreSQL database', () => {
     await a.policies.update('team', { coolingOffDays: 2 });
     await expect.poll(async () => (await b.policies.get('team'))?.revision, { timeout: 1_000 }).toBe(2);
     expect((await b.policies.get('team'))?.cacheKey).toBe((await a.policies.get('team'))?.cacheKey);
-    // B edits what it has; a stale edit from A is refused instead of undoing B's.
+    // B edits revision 2; an edit A based on revision 2 as well is refused instead of undoing B's
+    // (whether A has heard of B's edit yet or not).
     await b.policies.update('team', { coolingOffDays: 3 });
-    await expect(a.policies.update('team', { coolingOffDays: 9 })).rejects.toMatchObject({
-      kind: 'conflict',
-    });
-    expect((await a.policies.get('team'))?.policy.coolingOffDays).toBe(3);
+    await expect(a.store.policies.replace(record('team', 3))).rejects.toMatchObject({ kind: 'conflict' });
+    await expect
+      .poll(async () => (await a.policies.get('team'))?.policy.coolingOffDays, { timeout: 1_000 })
+      .toBe(3);
     await b.policies.remove('team');
     await expect.poll(async () => await a.policies.get('team'), { timeout: 1_000 }).toBeUndefined();
 
