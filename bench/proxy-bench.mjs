@@ -3,8 +3,9 @@
 // loopback fake upstream, driven by an in-process undici load generator (32 connections, bounded
 // by time and request count, loopback only). Measures warm packument requests per second and p99
 // latency for 4 KB, 50 KB and 1 MB documents in block mode, tarball throughput, RSS with 1,000
-// packuments cached, and a real `npm install` of a 70-package project through the proxy versus
-// straight from the fake upstream, both with cold caches.
+// packuments cached, and a real `npm install` and `pnpm install` (pnpm 12) of a 70-package project
+// through the proxy versus straight from the fake upstream, all with cold caches, and the upstream
+// requests of one install with and without prefetch.
 //
 // Options: --duration SECONDS per scenario (default 5), --installs N rounds of npm installs (default 11),
 //          --skip-load, --skip-install, --json (machine-readable summary on stdout).
@@ -168,6 +169,7 @@ async function main() {
     rss: null,
     install: null,
     prefetch: null,
+    pnpmInstall: null,
   };
   let child = await startService(upstream.url);
   try {
@@ -304,6 +306,49 @@ async function main() {
         `  overhead: ${((mp / md - 1) * 100).toFixed(1)}% (medians); ${(paired * 100).toFixed(1)}% (median of per-round pairs)`,
       );
     }
+    if (!flags['skip-install']) {
+      log(
+        `\npnpm 12 install of the ${project.count}-package project, cold store and caches (${flags.installs} rounds, median):`,
+      );
+      const direct = [];
+      const proxied = [];
+      // Untimed: loads pnpm from disk once.
+      await pnpmInstall(project.dependencies, upstream.url);
+      for (let round = 0; round < Number(flags.installs); round++) {
+        await child.stop();
+        child = await startService(upstream.url);
+        await warmUp(
+          child.port,
+          many.slice(0, 200).map((p) => p.name),
+        );
+        const order = round % 2 === 0 ? ['direct', 'proxy'] : ['proxy', 'direct'];
+        for (const which of order) {
+          await settle();
+          if (which === 'direct') direct.push(await pnpmInstall(project.dependencies, upstream.url));
+          else proxied.push(await pnpmInstall(project.dependencies, `http://127.0.0.1:${child.port}/bench/`));
+        }
+      }
+      const md = median(direct);
+      const mp = median(proxied);
+      const paired = median(direct.map((d, i) => proxied[i] / d - 1));
+      results.pnpmInstall = {
+        directMs: direct,
+        proxyMs: proxied,
+        medianDirectMs: md,
+        medianProxyMs: mp,
+        pairedOverhead: paired,
+      };
+      log(
+        `  direct from the fake upstream: ${(md / 1000).toFixed(2)} s (${direct.map((d) => (d / 1000).toFixed(2)).join(', ')})`,
+      );
+      log(
+        `  through lockwarden (block):   ${(mp / 1000).toFixed(2)} s (${proxied.map((d) => (d / 1000).toFixed(2)).join(', ')})`,
+      );
+      log(
+        `  overhead: ${((mp / md - 1) * 100).toFixed(1)}% (medians); ${(paired * 100).toFixed(1)}% (median of per-round pairs); target within +20%`,
+      );
+    }
+
     if (!flags['skip-install']) {
       log(
         `\nprefetch traffic: cold npm install of ${prefetchProject.installed} packages whose dependencies' latest versions pull in ${prefetchProject.decoys} others (upstream requests per install):`,
@@ -628,6 +673,58 @@ async function npmInstall(dependencies, registry, expect = { prefix: 'proj-pkg-'
     const count = installed.filter((n) => n.startsWith(expect.prefix)).length;
     if (count !== expect.count)
       throw new Error(`expected ${expect.count} ${expect.prefix}* packages, got ${count}`);
+    return ms;
+  } finally {
+    await rm(dir, { recursive: true, force: true });
+  }
+}
+
+/** A cold pnpm 12 install (fresh store and cache, its own age gate off): the client whose bursts of
+ * parallel tarball requests met 504s through the proxy before connect failures were retried. */
+async function pnpmInstall(dependencies, registry, expect = { prefix: 'proj-pkg-', count: 70 }) {
+  const dir = await mkdtemp(join(os.tmpdir(), 'lockwarden-bench-pnpm-'));
+  try {
+    await writeFile(
+      join(dir, 'package.json'),
+      JSON.stringify({ name: 'bench-app', version: '1.0.0', private: true, dependencies }),
+    );
+    await writeFile(join(dir, '.npmrc'), `registry=${registry}\n`);
+    await writeFile(join(dir, 'pnpm-workspace.yaml'), 'minimumReleaseAge: 0\n');
+    const env = {};
+    for (const [k, v] of Object.entries(process.env)) if (!/^(npm_|pnpm_)/i.test(k)) env[k] = v;
+    Object.assign(env, {
+      HOME: dir,
+      PNPM_CONFIG_REGISTRY: registry,
+      PNPM_CONFIG_STORE_DIR: join(dir, '.pnpm-store'),
+      PNPM_CONFIG_CACHE_DIR: join(dir, '.pnpm-cache'),
+      PNPM_HOME: join(dir, '.pnpm-home'),
+      npm_config_fetch_retries: '0',
+      HTTP_PROXY: 'http://127.0.0.1:9',
+      HTTPS_PROXY: 'http://127.0.0.1:9',
+      NO_PROXY: '127.0.0.1,localhost',
+    });
+    const started = performance.now();
+    await new Promise((resolveInstall, reject) => {
+      execFile(
+        process.execPath,
+        [
+          join(root, 'node_modules/pnpm12/bin/pnpm.mjs'),
+          'install',
+          '--ignore-scripts',
+          '--no-frozen-lockfile',
+        ],
+        { cwd: dir, env, timeout: 300_000 },
+        (err, stdout, stderr) => {
+          if (err) return reject(new Error(`pnpm install failed: ${stdout}${stderr}`));
+          resolveInstall();
+        },
+      );
+    });
+    const ms = performance.now() - started;
+    const installed = await readdir(join(dir, 'node_modules', '.pnpm'));
+    const count = installed.filter((n) => n.startsWith(expect.prefix)).length;
+    if (count !== expect.count)
+      throw new Error(`pnpm: expected ${expect.count} ${expect.prefix}* packages, got ${count}`);
     return ms;
   } finally {
     await rm(dir, { recursive: true, force: true });
