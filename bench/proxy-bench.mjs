@@ -7,14 +7,19 @@
 // through the proxy versus straight from the fake upstream, all with cold caches, and the upstream
 // requests of one install with and without prefetch.
 //
+// Event-loop delay (perf_hooks.monitorEventLoopDelay) is printed for the service during the load
+// scenarios, and for the disk cache alone while it stores and reads back 8 MB documents (the way
+// it used to, synchronously, and as it does now, in the same run).
+//
 // Options: --duration SECONDS per scenario (default 5), --installs N rounds of npm installs (default 11),
-//          --skip-load, --skip-install, --json (machine-readable summary on stdout).
+//          --skip-load, --skip-install, --skip-disk-cache, --json (machine-readable summary on stdout).
 import { execFile, fork } from 'node:child_process';
 import { appendFileSync } from 'node:fs';
 import { mkdtemp, readdir, rm, writeFile } from 'node:fs/promises';
 import { createServer } from 'node:http';
 import os from 'node:os';
 import { dirname, join, resolve } from 'node:path';
+import { monitorEventLoopDelay } from 'node:perf_hooks';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 import { parseArgs } from 'node:util';
 import { ensureBuilt } from './ensure-built.mjs';
@@ -74,8 +79,13 @@ async function serveChild() {
   });
   const server = createServer({ keepAliveTimeout: 65_000 }, service.app.callback());
   server.listen(0, '127.0.0.1', () => process.send({ type: 'listening', port: server.address().port }));
+  const delay = monitorEventLoopDelay({ resolution: 1 });
+  delay.enable();
   process.on('message', async (msg) => {
-    if (msg.type === 'rss') {
+    if (msg.type === 'delay') {
+      process.send({ type: 'delay', p99Ms: delay.percentile(99) / 1e6, maxMs: delay.max / 1e6 });
+      delay.reset();
+    } else if (msg.type === 'rss') {
       // CPU time read before the collection the RSS figure needs, so it is not counted as load.
       const cpu = process.cpuUsage();
       globalThis.gc?.();
@@ -103,6 +113,7 @@ async function main() {
       installs: { type: 'string', default: '11' },
       'skip-install': { type: 'boolean', default: false },
       'skip-load': { type: 'boolean', default: false },
+      'skip-disk-cache': { type: 'boolean', default: false },
       json: { type: 'boolean', default: false },
     },
   });
@@ -178,6 +189,7 @@ async function main() {
 
     if (!flags['skip-load']) {
       log('warm packument requests (block mode, filtered and cached):');
+      await child.delay();
       for (const [i, s] of sized.entries()) {
         for (const encoding of ['identity', 'gzip']) {
           const headers = { accept: 'application/json', 'accept-encoding': encoding };
@@ -199,6 +211,14 @@ async function main() {
             `  ${s.label.padEnd(6)} ${encoding.padEnd(8)} ${fmt(r.rps).padStart(7)} req/s  p50 ${r.p50.toFixed(2)} ms  p99 ${r.p99.toFixed(2)} ms  (${kb(body.length)} served; ${ratio.toFixed(1)}x Verdaccio's ${s.verdaccio} req/s)`,
           );
         }
+      }
+
+      {
+        const d = await child.delay();
+        results.serviceEventLoopDelay = d;
+        log(
+          `  service event-loop delay during these: p99 ${d.p99Ms.toFixed(1)} ms, max ${d.maxMs.toFixed(1)} ms`,
+        );
       }
 
       log('\ntarball throughput (4 MB tarball, evaluated, streamed from upstream):');
@@ -244,6 +264,11 @@ async function main() {
       }
     }
     await pool.close();
+
+    if (!flags['skip-disk-cache']) {
+      log('\ndisk cache storing and reading back 8 MB documents (event-loop delay of this process):');
+      results.diskCache = await diskCacheDelay(log);
+    }
 
     if (!flags['skip-install']) {
       log(
@@ -393,6 +418,54 @@ async function main() {
 }
 
 // ---------------------------------------------------------------------------------------------
+/**
+ * The disk cache alone, as the proxy drives it while cold 8 MB documents arrive: each is stored,
+ * then read back, one after another, while a 1 ms timer measures how late the event loop runs.
+ * Synchronous I/O for every size (the cache before this change) and the current split.
+ */
+async function diskCacheDelay(log) {
+  const { createDiskCache, flushDiskCaches } = await import(
+    pathToFileURL(join(root, 'lib/src/sources/disk-cache.js')).href
+  );
+  const out = {};
+  const doc = Buffer.alloc(8 * 1024 * 1024, '{"versions":{}}');
+  for (const [label, options] of [
+    ['synchronous (before)', { syncIoMaxBytes: Number.POSITIVE_INFINITY }],
+    ['thread pool (now)', {}],
+  ]) {
+    const dir = await mkdtemp(join(os.tmpdir(), 'lockwarden-bench-cache-'));
+    try {
+      const cache = createDiskCache(dir, options);
+      const delay = monitorEventLoopDelay({ resolution: 1 });
+      const tick = setInterval(() => {}, 1);
+      delay.enable();
+      const started = performance.now();
+      for (let i = 0; i < 24; i++) {
+        const body = Buffer.from(doc);
+        body.writeUInt32LE(i, 0); // distinct bodies: every write stores 8 MB
+        await cache.write('bench', `doc-${i}`, { body, fetchedAtMs: Date.now() });
+        const back = await cache.read('bench', `doc-${i}`);
+        if (!back?.body.equals(body)) throw new Error('disk cache bench: read back a different body');
+        // A service turns its event loop between requests; without this the synchronous variant
+        // would hold it for the whole run and the timer would never get to record a delay.
+        await new Promise((r) => setImmediate(r));
+      }
+      const ms = performance.now() - started;
+      delay.disable();
+      clearInterval(tick);
+      await flushDiskCaches();
+      out[label] = { p99Ms: delay.percentile(99) / 1e6, maxMs: delay.max / 1e6, totalMs: ms };
+      log(
+        `  ${label.padEnd(22)} p99 ${(delay.percentile(99) / 1e6).toFixed(1)} ms, max ${(delay.max / 1e6).toFixed(1)} ms; 24 × (write + read) in ${ms.toFixed(0)} ms`,
+      );
+    } finally {
+      await rm(dir, { recursive: true, force: true });
+    }
+  }
+  return out;
+}
+
+// ---------------------------------------------------------------------------------------------
 /** The fake registry and packument builders from test/helpers, compiled once with esbuild. */
 async function loadHelpers() {
   const esbuild = await import('esbuild');
@@ -443,6 +516,17 @@ async function startService(upstreamUrl, extraEnv = {}) {
   child.removeAllListeners('exit');
   return {
     port,
+    /** Event-loop delay since the last call (p99 and max, ms). */
+    delay: () =>
+      new Promise((resolveDelay) => {
+        const onMessage = (m) => {
+          if (m.type !== 'delay') return;
+          child.off('message', onMessage);
+          resolveDelay(m);
+        };
+        child.on('message', onMessage);
+        child.send({ type: 'delay' });
+      }),
     rss: () =>
       new Promise((resolveRss) => {
         const onMessage = (m) => {

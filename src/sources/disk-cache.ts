@@ -22,6 +22,7 @@ import {
   statSync,
   writeSync,
 } from 'node:fs';
+import { open as openFile } from 'node:fs/promises';
 import { homedir } from 'node:os';
 import { join } from 'node:path';
 import { crc32 } from 'node:zlib';
@@ -68,6 +69,13 @@ const COMPACT_MIN_DEAD_BYTES = 64 * 1024 * 1024;
  * can be gigabytes, and a proxy must not stop answering while they are copied.
  */
 const COMPACT_SLICE_BYTES = 8 * 1024 * 1024;
+/**
+ * Bodies up to this size are read and written synchronously: a few microseconds each, cheaper
+ * than a round trip through the thread pool. Larger ones (a packument can be tens of MB; 8 MB took
+ * 65–98 ms of the event loop to write) go through the thread pool with a descriptor of their own,
+ * so a proxy keeps answering while they move.
+ */
+export const SYNC_IO_MAX_BYTES = 16 * 1024;
 /** Temporary logs of compactions that never finished (a process killed meanwhile) go after this. */
 const STALE_TEMP_MS = 60 * 60 * 1000;
 
@@ -99,6 +107,9 @@ interface Store {
   compactAfterBytes: number;
   /** Keys this process read or wrote: a prune keeps them (a run still uses them). */
   used: Set<string>;
+  /** Writes under way in the thread pool; closing waits for them. */
+  pending: Set<Promise<void>>;
+  syncIoMaxBytes: number;
 }
 
 interface Compaction {
@@ -115,6 +126,7 @@ const stores = new Map<string, Store>();
 
 /** Closes every cache log (each reopens on next use). Nothing is buffered: writes are on disk. */
 export async function flushDiskCaches(): Promise<void> {
+  for (const store of stores.values()) await Promise.allSettled([...store.pending]);
   for (const store of stores.values()) {
     try {
       // Judged on an index that includes what other processes appended since this one last
@@ -129,7 +141,7 @@ export async function flushDiskCaches(): Promise<void> {
   stores.clear();
 }
 
-function storeOf(dir: string): Store {
+function storeOf(dir: string, syncIoMaxBytes?: number): Store {
   let store = stores.get(dir);
   if (!store) {
     store = {
@@ -144,30 +156,40 @@ function storeOf(dir: string): Store {
       compaction: undefined,
       compactAfterBytes: 0,
       used: new Set(),
+      pending: new Set(),
+      syncIoMaxBytes: syncIoMaxBytes ?? SYNC_IO_MAX_BYTES,
     };
     stores.set(dir, store);
   }
   return store;
 }
 
-export function createDiskCache(dir: string): DiskCache {
+export function createDiskCache(
+  dir: string,
+  /** `syncIoMaxBytes`: tests of the log's own logic pin every body to the synchronous path. */
+  options: { syncIoMaxBytes?: number } = {},
+): DiskCache {
   return {
     dir,
     async read(namespace, key) {
-      const store = storeOf(dir);
+      const store = storeOf(dir, options.syncIoMaxBytes);
       try {
-        return readEntry(store, indexKey(namespace, key));
+        return await readEntry(store, indexKey(namespace, key));
       } catch {
         return undefined;
       }
     },
     async write(namespace, key, entry) {
-      const store = storeOf(dir);
-      try {
-        writeEntry(store, namespace, key, entry);
-      } catch {
+      const store = storeOf(dir, options.syncIoMaxBytes);
+      const done = writeEntry(store, namespace, key, entry).catch(() => {
         // Read-only or full disks only cost speed.
         disable(store);
+      });
+      store.pending.add(done);
+      try {
+        await done;
+      } finally {
+        store.pending.delete(done);
       }
     },
   };
@@ -360,7 +382,7 @@ function readHeader(fd: number, at: number, headerBytes: number): RecordHeader |
   return h as unknown as RecordHeader;
 }
 
-function readEntry(store: Store, id: string): CacheEntry | undefined {
+async function readEntry(store: Store, id: string): Promise<CacheEntry | undefined> {
   if (open(store) === undefined) return undefined;
   let found = store.index.get(id);
   if (!found) {
@@ -370,12 +392,22 @@ function readEntry(store: Store, id: string): CacheEntry | undefined {
   }
   store.used.add(id);
   const length = found.headerBytes + found.bodyBytes;
-  const raw = Buffer.allocUnsafe(length);
-  if (readSync(store.fd!, raw, 0, length, found.at + PREFIX_BYTES) < length || crc32(raw) !== found.crc) {
+  let raw: Buffer | undefined = Buffer.allocUnsafe(length);
+  if (found.bodyBytes <= store.syncIoMaxBytes) {
+    if (readSync(store.fd!, raw, 0, length, found.at + PREFIX_BYTES) < length) raw = undefined;
+  } else {
+    const ino = store.ino;
+    raw = await readAsync(store.path, ino, raw, found.at + PREFIX_BYTES);
+    // The log was replaced meanwhile (a compaction): the offset meant nothing there. A miss.
+    if (raw === undefined && (store.ino !== ino || store.index.get(id) !== found)) return undefined;
+  }
+  if (raw === undefined || crc32(raw) !== found.crc) {
     // Forgotten, so that the caller's next write of the same bytes stores them anew: a refresh
     // record would re-date the damaged copy, and the key would miss for good.
-    store.index.delete(id);
-    store.liveBytes -= PREFIX_BYTES + length;
+    if (store.index.get(id) === found) {
+      store.index.delete(id);
+      store.liveBytes -= PREFIX_BYTES + length;
+    }
     return undefined;
   }
   return {
@@ -404,7 +436,7 @@ function refresh(store: Store): void {
   scan(store);
 }
 
-function writeEntry(store: Store, namespace: string, key: string, entry: CacheEntry): void {
+async function writeEntry(store: Store, namespace: string, key: string, entry: CacheEntry): Promise<void> {
   if (open(store) === undefined) return;
   // Catch up first: a log another process compacted away (or a deleted directory) would swallow
   // the write, and a body another process stored since would otherwise get our refresh record.
@@ -428,20 +460,61 @@ function writeEntry(store: Store, namespace: string, key: string, entry: CacheEn
   );
   // A scan would take it for damage and throw away the rest of the log (a hostile key or ETag).
   if (header.length > MAX_HEADER_BYTES) return;
+  const body = unchanged ? Buffer.alloc(0) : entry.body;
   // One write per record: with O_APPEND the kernel places it whole at the end of the file.
-  writeRecord(fd, header, unchanged ? Buffer.alloc(0) : entry.body);
+  if (body.length <= store.syncIoMaxBytes) writeRecord(fd, header, body);
+  else {
+    const ino = store.ino;
+    if (!(await appendAsync(store.path, ino, recordParts(header, body)))) return;
+    // Closed or replaced meanwhile: the record went to a log this process no longer reads.
+    if (store.fd === undefined || store.ino !== ino || store.disabled) return;
+  }
   // Indexed by the next scan, which also learns where the record landed among other processes'.
   scan(store);
   compactIfWorthIt(store);
 }
 
-function writeRecord(fd: number, header: Buffer, body: Buffer): void {
+/** Reads `into.length` bytes at `at` through a descriptor of its own; undefined if the log changed. */
+async function readAsync(path: string, ino: number, into: Buffer, at: number): Promise<Buffer | undefined> {
+  const fh = await openFile(path, 'r');
+  try {
+    if ((await fh.stat()).ino !== ino) return undefined;
+    const { bytesRead } = await fh.read(into, 0, into.length, at);
+    return bytesRead === into.length ? into : undefined;
+  } finally {
+    await fh.close();
+  }
+}
+
+/**
+ * Appends one record with one writev through a descriptor of its own (the shared one may be
+ * closed and its number reused while the write waits in the thread pool). False when the log at
+ * `path` is no longer the one this process indexes.
+ */
+async function appendAsync(path: string, ino: number, parts: Buffer[]): Promise<boolean> {
+  const fh = await openFile(path, 'a');
+  try {
+    if ((await fh.stat()).ino !== ino) return false;
+    const total = parts.reduce((n, p) => n + p.length, 0);
+    const { bytesWritten } = await fh.writev(parts);
+    if (bytesWritten < total) throw new Error('short write to the cache log');
+    return true;
+  } finally {
+    await fh.close();
+  }
+}
+
+function recordParts(header: Buffer, body: Buffer): Buffer[] {
   const prefix = Buffer.allocUnsafe(PREFIX_BYTES);
   prefix.writeUInt32LE(MAGIC, 0);
   prefix.writeUInt32LE(header.length, 4);
   prefix.writeUInt32LE(body.length, 8);
   prefix.writeUInt32LE(crc32(body, crc32(header)), 12);
-  const record = Buffer.concat([prefix, header, body]);
+  return [prefix, header, body];
+}
+
+function writeRecord(fd: number, header: Buffer, body: Buffer): void {
+  const record = Buffer.concat(recordParts(header, body));
   if (writeSync(fd, record) < record.length) throw new Error('short write to the cache log');
 }
 

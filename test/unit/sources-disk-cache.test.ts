@@ -33,6 +33,8 @@ import {
 } from '../../src/sources/disk-cache.js';
 
 let dir: string;
+/** The log's own logic, with every body on the synchronous path (the async one is tested below). */
+const SYNC = { syncIoMaxBytes: Number.POSITIVE_INFINITY };
 
 beforeEach(async () => {
   dir = await mkdtemp(join(tmpdir(), 'lw-cache-'));
@@ -50,7 +52,7 @@ async function listFiles(root: string): Promise<string[]> {
 
 describe('createDiskCache', () => {
   it('round-trips body, etag and fetch time', async () => {
-    const cache = createDiskCache(dir);
+    const cache = createDiskCache(dir, SYNC);
     const body = Buffer.from('{"name":"x"}\n{"second":"line"}');
     await cache.write('registry:a', 'full:x', { body, etag: '"abc"', fetchedAtMs: 1234 });
     expect(await cache.read('registry:a', 'full:x')).toEqual({ body, etag: '"abc"', fetchedAtMs: 1234 });
@@ -74,33 +76,33 @@ describe('createDiskCache', () => {
     ['garbage file', () => Buffer.from('garbage that is not a record at all')],
     ['empty file', () => Buffer.alloc(0)],
   ])('treats a corrupt record (%s) as a miss, in this process and the next', async (_label, corrupt) => {
-    const cache = createDiskCache(dir);
+    const cache = createDiskCache(dir, SYNC);
     await cache.write('ns', 'k', { body: Buffer.from('{"ok":true}'), fetchedAtMs: 5 });
     const file = join(dir, CACHE_LOG_FILE);
     await writeFile(file, corrupt(await readFile(file)));
     expect(await cache.read('ns', 'k')).toBeUndefined();
     await flushDiskCaches(); // as a new process sees it
-    expect(await createDiskCache(dir).read('ns', 'k')).toBeUndefined();
+    expect(await createDiskCache(dir, SYNC).read('ns', 'k')).toBeUndefined();
   });
 
   it('keeps what precedes a damaged region, and the next write compacts it away', async () => {
-    const cache = createDiskCache(dir);
+    const cache = createDiskCache(dir, SYNC);
     await cache.write('ns', 'a', { body: Buffer.from('first'), fetchedAtMs: 1 });
     const file = join(dir, CACHE_LOG_FILE);
     await appendFile(file, 'torn bytes from a crash mid-write, not a record');
     await flushDiskCaches();
-    const next = createDiskCache(dir);
+    const next = createDiskCache(dir, SYNC);
     expect((await next.read('ns', 'a'))?.body.toString()).toBe('first');
     await next.write('ns', 'b', { body: Buffer.from('second'), fetchedAtMs: 2 });
     expect((await readFile(file)).includes('torn bytes')).toBe(false);
     await flushDiskCaches();
-    const third = createDiskCache(dir);
+    const third = createDiskCache(dir, SYNC);
     expect((await third.read('ns', 'a'))?.body.toString()).toBe('first');
     expect((await third.read('ns', 'b'))?.body.toString()).toBe('second');
   });
 
   it('re-dates an unchanged body with a small record instead of a second copy', async () => {
-    const cache = createDiskCache(dir);
+    const cache = createDiskCache(dir, SYNC);
     const body = Buffer.alloc(100_000, 'x');
     await cache.write('ns', 'k', { body, etag: '"1"', fetchedAtMs: 1 });
     const file = join(dir, CACHE_LOG_FILE);
@@ -109,12 +111,12 @@ describe('createDiskCache', () => {
     expect((await stat(file)).size - before).toBeLessThan(200);
     expect(await cache.read('ns', 'k')).toEqual({ body, etag: '"2"', fetchedAtMs: 2 });
     await flushDiskCaches();
-    expect(await createDiskCache(dir).read('ns', 'k')).toEqual({ body, etag: '"2"', fetchedAtMs: 2 });
+    expect(await createDiskCache(dir, SYNC).read('ns', 'k')).toEqual({ body, etag: '"2"', fetchedAtMs: 2 });
   });
 
   it('sees what another process appended, and survives its compaction', async () => {
     // A second path to the same directory is a second store with its own descriptor and index.
-    const ours = createDiskCache(dir);
+    const ours = createDiskCache(dir, SYNC);
     const theirs = createDiskCache(`${dir}/.`);
     await ours.write('ns', 'mine', { body: Buffer.from('1'), fetchedAtMs: 1 });
     await theirs.write('ns', 'theirs', { body: Buffer.from('2'), fetchedAtMs: 2 });
@@ -135,7 +137,7 @@ describe('createDiskCache', () => {
   });
 
   it('stores an unchanged body anew when the copy on disk is damaged', async () => {
-    const cache = createDiskCache(dir);
+    const cache = createDiskCache(dir, SYNC);
     const body = Buffer.from('{"name":"x","versions":{}}');
     await cache.write('ns', 'k', { body, etag: '"1"', fetchedAtMs: 1 });
     const file = join(dir, CACHE_LOG_FILE);
@@ -146,11 +148,11 @@ describe('createDiskCache', () => {
     await cache.write('ns', 'k', { body, etag: '"1"', fetchedAtMs: 2 });
     expect(await cache.read('ns', 'k')).toEqual({ body, etag: '"1"', fetchedAtMs: 2 });
     await flushDiskCaches();
-    expect(await createDiskCache(dir).read('ns', 'k')).toEqual({ body, etag: '"1"', fetchedAtMs: 2 });
+    expect(await createDiskCache(dir, SYNC).read('ns', 'k')).toEqual({ body, etag: '"1"', fetchedAtMs: 2 });
   });
 
   it('does not re-date a body another process replaced since this one last looked', async () => {
-    const ours = createDiskCache(dir);
+    const ours = createDiskCache(dir, SYNC);
     const theirs = createDiskCache(`${dir}/.`);
     const mine = Buffer.from('{"v":"mine"}');
     const other = Buffer.from('{"v":"theirs"}');
@@ -160,7 +162,7 @@ describe('createDiskCache', () => {
     const expected = { body: mine, etag: '"m"', fetchedAtMs: 3 };
     expect(await ours.read('ns', 'k')).toEqual(expected);
     await flushDiskCaches();
-    expect(await createDiskCache(dir).read('ns', 'k')).toEqual(expected);
+    expect(await createDiskCache(dir, SYNC).read('ns', 'k')).toEqual(expected);
   });
 
   it('ignores a refresh record that lands after another body for its key', async () => {
@@ -169,21 +171,25 @@ describe('createDiskCache', () => {
     const body = Buffer.from('{"v":1}');
     const other = Buffer.from('{"v":2}');
     const file = join(dir, CACHE_LOG_FILE);
-    const cache = createDiskCache(dir);
+    const cache = createDiskCache(dir, SYNC);
     await cache.write('ns', 'k', { body, etag: '"1"', fetchedAtMs: 1 });
     const bodyRecordEnd = (await stat(file)).size;
     await cache.write('ns', 'k', { body, etag: '"1b"', fetchedAtMs: 2 });
     await flushDiskCaches();
     const refreshRecord = (await readFile(file)).subarray(bodyRecordEnd);
     await truncate(file, bodyRecordEnd);
-    await createDiskCache(dir).write('ns', 'k', { body: other, etag: '"2"', fetchedAtMs: 3 });
+    await createDiskCache(dir, SYNC).write('ns', 'k', { body: other, etag: '"2"', fetchedAtMs: 3 });
     await flushDiskCaches();
     await appendFile(file, refreshRecord);
-    expect(await createDiskCache(dir).read('ns', 'k')).toEqual({ body: other, etag: '"2"', fetchedAtMs: 3 });
+    expect(await createDiskCache(dir, SYNC).read('ns', 'k')).toEqual({
+      body: other,
+      etag: '"2"',
+      fetchedAtMs: 3,
+    });
   });
 
   it('writes to the log another process compacted, not to the file it replaced', async () => {
-    const ours = createDiskCache(dir);
+    const ours = createDiskCache(dir, SYNC);
     const theirs = createDiskCache(`${dir}/.`);
     await ours.write('ns', 'a', { body: Buffer.from('a'), fetchedAtMs: 1 });
     await theirs.write('ns', 'b', { body: Buffer.from('b'), fetchedAtMs: 1 });
@@ -192,7 +198,7 @@ describe('createDiskCache', () => {
     await theirs.write('ns', 'c', { body: Buffer.from('c'), fetchedAtMs: 1 });
     await ours.write('ns', 'd', { body: Buffer.from('d'), fetchedAtMs: 1 });
     await flushDiskCaches();
-    const next = createDiskCache(dir);
+    const next = createDiskCache(dir, SYNC);
     for (const key of 'abcd') expect((await next.read('ns', key))?.body.toString()).toBe(key);
   });
 
@@ -206,20 +212,20 @@ describe('createDiskCache', () => {
   });
 
   it('keeps records other processes appended since its last look when it compacts on close', async () => {
-    const ours = createDiskCache(dir);
+    const ours = createDiskCache(dir, SYNC);
     const theirs = createDiskCache(`${dir}/.`);
     await ours.write('ns', 'mine', { body: Buffer.from('1'), fetchedAtMs: 1 });
     // More than the compaction threshold of live records this process has not indexed yet.
     const big = (fill: string) => Buffer.alloc(9 * 1024 * 1024, fill);
     for (const fill of 'abcdefgh') await theirs.write('ns', fill, { body: big(fill), fetchedAtMs: 2 });
     await flushDiskCaches();
-    const next = createDiskCache(dir);
+    const next = createDiskCache(dir, SYNC);
     expect((await next.read('ns', 'mine'))?.body.toString()).toBe('1');
     for (const fill of 'abcdefgh') expect((await next.read('ns', fill))?.body.equals(big(fill))).toBe(true);
   });
 
   it('skips an entry whose header would be too big to read back, without rewriting the log', async () => {
-    const cache = createDiskCache(dir);
+    const cache = createDiskCache(dir, SYNC);
     await cache.write('ns', 'a', { body: Buffer.from('a'), fetchedAtMs: 1 });
     const file = join(dir, CACHE_LOG_FILE);
     const before = await stat(file);
@@ -237,7 +243,7 @@ describe('createDiskCache', () => {
   });
 
   it('compacts in slices while reads and writes go on, and loses none of them', async () => {
-    const cache = createDiskCache(dir);
+    const cache = createDiskCache(dir, SYNC);
     const big = (fill: string) => Buffer.alloc(9 * 1024 * 1024, fill);
     await cache.write('ns', 'kept', { body: big('k'), etag: '"k1"', fetchedAtMs: 1 });
     await cache.write('ns', 'replaced', { body: big('r'), fetchedAtMs: 1 });
@@ -273,11 +279,11 @@ describe('createDiskCache', () => {
     };
     await check(cache);
     await flushDiskCaches();
-    await check(createDiskCache(dir));
+    await check(createDiskCache(dir, SYNC));
   });
 
   it('finishes a compaction under way when the caches are closed', async () => {
-    const cache = createDiskCache(dir);
+    const cache = createDiskCache(dir, SYNC);
     const big = (fill: string) => Buffer.alloc(9 * 1024 * 1024, fill);
     await cache.write('ns', 'kept', { body: big('k'), fetchedAtMs: 1 });
     await cache.write('ns', 'kept2', { body: big('l'), fetchedAtMs: 1 });
@@ -286,7 +292,7 @@ describe('createDiskCache', () => {
     const file = join(dir, CACHE_LOG_FILE);
     expect(statSync(file).size).toBeLessThan(30 * 1024 * 1024);
     expect((await readdir(dir)).filter((name) => name.endsWith('.tmp'))).toEqual([]);
-    const next = createDiskCache(dir);
+    const next = createDiskCache(dir, SYNC);
     expect((await next.read('ns', 'kept2'))?.body.equals(big('l'))).toBe(true);
   });
 
@@ -297,12 +303,12 @@ describe('createDiskCache', () => {
     await writeFile(fresh, 'x');
     const old = new Date(Date.now() - 2 * 60 * 60 * 1000);
     await utimes(stale, old, old);
-    await createDiskCache(dir).read('ns', 'k');
+    await createDiskCache(dir, SYNC).read('ns', 'k');
     expect((await readdir(dir)).sort()).toEqual([CACHE_LOG_FILE, `${CACHE_LOG_FILE}.998.busy.tmp`]);
   });
 
   it('mends a damaged log after giving up a compaction of a log another process replaced', async () => {
-    const ours = createDiskCache(dir);
+    const ours = createDiskCache(dir, SYNC);
     const theirs = createDiskCache(`${dir}/.`);
     const big = (fill: string) => Buffer.alloc(9 * 1024 * 1024, fill);
     for (const fill of 'abcdefghij') await ours.write('ns', 'churn', { body: big(fill), fetchedAtMs: 1 });
@@ -319,7 +325,7 @@ describe('createDiskCache', () => {
     await ours.write('ns', 'b', { body: Buffer.from('b'), fetchedAtMs: 2 });
     expect(readFileSync(file).includes('torn bytes')).toBe(false);
     await flushDiskCaches();
-    const next = createDiskCache(dir);
+    const next = createDiskCache(dir, SYNC);
     for (const key of 'ab') expect((await next.read('ns', key))?.body.toString()).toBe(key);
   });
 
@@ -329,7 +335,7 @@ describe('createDiskCache', () => {
   ])(
     'never brings back a replaced body when the replacement is damaged during a compaction (%s)',
     async (_label, readMeanwhile) => {
-      const cache = createDiskCache(dir);
+      const cache = createDiskCache(dir, SYNC);
       const big = (fill: string) => Buffer.alloc(9 * 1024 * 1024, fill);
       await cache.write('ns', 'k', { body: Buffer.from('old'), fetchedAtMs: 1 });
       await cache.write('ns', 'kept', { body: big('k'), fetchedAtMs: 1 });
@@ -343,7 +349,7 @@ describe('createDiskCache', () => {
       closeSync(fd);
       if (readMeanwhile) expect(await cache.read('ns', 'k')).toBeUndefined();
       await flushDiskCaches();
-      const next = createDiskCache(dir);
+      const next = createDiskCache(dir, SYNC);
       expect(await next.read('ns', 'k')).toBeUndefined();
       expect((await next.read('ns', 'kept'))?.body.equals(big('k'))).toBe(true);
       expect((await next.read('ns', 'churn'))?.body.equals(big('j'))).toBe(true);
@@ -353,7 +359,7 @@ describe('createDiskCache', () => {
   it.runIf(process.platform === 'linux')(
     'survives a compaction whose temporary log can neither be written nor removed',
     async () => {
-      const cache = createDiskCache(dir);
+      const cache = createDiskCache(dir, SYNC);
       const big = (fill: string) => Buffer.alloc(9 * 1024 * 1024, fill);
       await cache.write('ns', 'kept', { body: big('k'), fetchedAtMs: 1 });
       for (const fill of 'abcdefghij') await cache.write('ns', 'churn', { body: big(fill), fetchedAtMs: 2 });
@@ -399,5 +405,47 @@ describe('resolveCacheDir', () => {
     [{ env: {}, homeDir: '/home/u' }, '/home/u/.cache/lockwarden'],
   ])('%j → %s', (opts, expected) => {
     expect(resolveCacheDir(opts)).toBe(expected);
+  });
+});
+
+describe('large bodies', () => {
+  it('moves them through the thread pool: the event loop turns while one is written and read', async () => {
+    const cache = createDiskCache(dir);
+    const body = Buffer.alloc(8 * 1024 * 1024, 'x');
+    let turned = false;
+    setImmediate(() => {
+      turned = true;
+    });
+    const writing = cache.write('ns', 'big', { body, etag: '"1"', fetchedAtMs: 5 });
+    expect(turned).toBe(false);
+    await writing;
+    expect(turned).toBe(true);
+    turned = false;
+    setImmediate(() => {
+      turned = true;
+    });
+    const read = await cache.read('ns', 'big');
+    expect(turned).toBe(true);
+    expect(read?.body.equals(body)).toBe(true);
+    expect([read?.etag, read?.fetchedAtMs]).toEqual(['"1"', 5]);
+    // Small ones and large ones share the log; a new process reads both.
+    await cache.write('ns', 'small', { body: Buffer.from('tiny'), fetchedAtMs: 6 });
+    await cache.write('ns', 'big', { body, fetchedAtMs: 7 }); // same bytes: a refresh record
+    await flushDiskCaches();
+    const again = createDiskCache(dir);
+    expect((await again.read('ns', 'big'))?.fetchedAtMs).toBe(7);
+    expect((await again.read('ns', 'small'))?.body.toString()).toBe('tiny');
+    expect(statSync(join(dir, CACHE_LOG_FILE)).size).toBeLessThan(body.length + 4096);
+  });
+
+  it('waits for writes under way when the caches are closed', async () => {
+    const cache = createDiskCache(dir);
+    const writes = ['a', 'b', 'c'].map((k) =>
+      cache.write('ns', k, { body: Buffer.alloc(1024 * 1024, k), fetchedAtMs: 1 }),
+    );
+    await flushDiskCaches();
+    await Promise.all(writes);
+    const again = createDiskCache(dir);
+    for (const k of ['a', 'b', 'c']) expect((await again.read('ns', k))?.body[0]).toBe(k.charCodeAt(0));
   });
 });
