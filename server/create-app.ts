@@ -17,7 +17,7 @@ import { HttpError, sendError } from './http-error.js';
 import { createPackageCache, type PackageCache } from './package-cache.js';
 import { createPolicyStore, type PolicyStore } from './policy-store.js';
 import { createPostgresStore } from './postgres-store.js';
-import { displayUrl } from './redact-url.js';
+import { displayUrl, redactUrlCredentials } from './redact-url.js';
 import { createRegistryRoutes } from './registry-routes.js';
 import { type StateStore, StoreError } from './state-store.js';
 import { createUpstream, type Upstream, UpstreamError } from './upstream.js';
@@ -244,17 +244,27 @@ export async function createApp(options: CreateAppOptions): Promise<LockwardenSe
     popular: options.popular,
     now,
     ...(options.publicUrl ? { publicUrl: options.publicUrl } : {}),
-    health: async () => ({
-      version: options.version ?? null,
-      startedAt: startedAt.toISOString(),
-      upstream: displayUrl(options.sources.registry.url),
-      upstreamStats: options.sources.registry.stats(),
-      policies: (await policies.list()).map((p) => p.policy.id),
-      store: store.describe(),
-      audit: { ...audit.stats(), ...auditThrottle.stats() },
-      cache: packages.stats(),
-      rssBytes: process.memoryUsage.rss(),
-    }),
+    health: async () => {
+      // Each upstream's breaker: `degraded` while one is open or probing (the service still
+      // answers, from cached copies or with the unavailable facts its policies allow).
+      const sources = (options.sources.health?.() ?? []).map((h) => ({
+        ...h,
+        ...(h.lastFailure !== undefined ? { lastFailure: redactUrlCredentials(h.lastFailure) } : {}),
+      }));
+      return {
+        status: sources.some((s) => s.state !== 'closed') ? 'degraded' : 'ok',
+        sources,
+        version: options.version ?? null,
+        startedAt: startedAt.toISOString(),
+        upstream: displayUrl(options.sources.registry.url),
+        upstreamStats: options.sources.registry.stats(),
+        policies: (await policies.list()).map((p) => p.policy.id),
+        store: store.describe(),
+        audit: { ...audit.stats(), ...auditThrottle.stats() },
+        cache: packages.stats(),
+        rssBytes: process.memoryUsage.rss(),
+      };
+    },
   });
   app.use(admin.routes());
   app.use(admin.allowedMethods({ throw: false }));

@@ -211,6 +211,14 @@ export function createSources(
       ...(config.githubToken ? { token: config.githubToken } : {}),
     }),
     popular,
+    health: () =>
+      http.health().map(({ source, origin, state, failures, lastFailure }) => ({
+        source,
+        origin,
+        state,
+        failures,
+        ...(lastFailure !== undefined ? { lastFailure } : {}),
+      })),
     close: async () => {
       flushFactCaches();
       if (cacheDir) {

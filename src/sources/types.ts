@@ -112,4 +112,17 @@ export interface Sources {
   downloads: DownloadsSource;
   tags: TagsSource;
   popular: PopularList;
+  /** Each upstream origin asked so far and its circuit breaker's state (for /health). */
+  health?(): UpstreamHealth[];
+}
+
+export interface UpstreamHealth {
+  /** `registry`, `downloads API`, `GitHub API`, ... */
+  source: string;
+  origin: string;
+  /** `open`: not asked until the cool-down ends; `half-open`: one probe decides. */
+  state: 'closed' | 'open' | 'half-open';
+  /** Failed attempts in a row. */
+  failures: number;
+  lastFailure?: string;
 }

@@ -140,6 +140,31 @@ describe('upstream failures', () => {
   });
 });
 
+describe('/health', () => {
+  it("reports each upstream's state: degraded while the downloads API is down, the registry still closed", async () => {
+    h = await start({ filePolicies: [{ id: 'pop', minWeeklyDownloads: 10 }] });
+    expect((await h.admin('GET', '/health')).json()).toMatchObject({ status: 'ok' });
+    h.downloads.fault({ kind: 'status', status: 503 });
+    for (const name of ['a', 'b', 'c', 'd', 'e', 'f']) await h.sources.downloads.getWeeklyDownloads([name]);
+    const degraded = (await h.admin('GET', '/health')).json();
+    expect(degraded.status).toBe('degraded');
+    expect(degraded.sources).toEqual([
+      {
+        source: 'downloads API',
+        origin: h.downloads.url.replace(/\/$/, ''),
+        state: 'open',
+        failures: 5,
+        lastFailure: 'HTTP 503',
+      },
+    ]);
+    // The registry keeps answering meanwhile (the count is unavailable: an alert under this policy).
+    expect((await h.request({ url: '/pop/left-pad' })).status).toBe(200);
+    expect((await h.admin('GET', '/health')).json().sources).toContainEqual(
+      expect.objectContaining({ source: 'registry', state: 'closed' }),
+    );
+  });
+});
+
 describe('upstream credentials and deadlines', () => {
   it('sends the Basic auth of --upstream user:password@ for tarballs too, and only to the upstream', async () => {
     h = await start({
