@@ -1,6 +1,8 @@
 // The few GitHub REST calls the Action makes: a file at the base commit (when the checkout is
-// shallow) and the sticky pull request comment. Errors say which permission is missing.
+// shallow) and the sticky pull request comment, with the CLI's GitHub conventions
+// (src/sources/github-rest.ts) over the one HTTP layer. Errors say which permission is missing.
 import { LockwardenError } from '../errors.js';
+import { githubHeaders } from '../sources/github-rest.js';
 import { parseJsonBody, sendRequest } from './http-request.js';
 
 export interface GitHubApi {
@@ -33,11 +35,7 @@ function encodePath(path: string): string {
 export function createGitHubApi(opts: GitHubApiOptions): GitHubApi {
   const base = opts.apiUrl.replace(/\/+$/, '');
   const repoPath = `/repos/${encodeURIComponent(opts.owner)}/${encodeURIComponent(opts.repo)}`;
-  const headers = (accept: string): Record<string, string> => ({
-    accept,
-    'x-github-api-version': '2022-11-28',
-    ...(opts.token ? { authorization: `Bearer ${opts.token}` } : {}),
-  });
+  const headers = (accept: string) => githubHeaders(accept, opts.token);
 
   async function call(
     what: string,

@@ -1,6 +1,9 @@
-// The Action's own HTTP calls (GitHub REST, the lockwarden service): one request, a deadline,
-// a body-size cap, no redirects (a response never sends us to another host).
-import { request } from 'undici';
+// The Action's own HTTP calls (GitHub REST, the lockwarden service) on the one HTTP layer the fact
+// sources use (src/sources/http-client.ts): a deadline over headers and body, a body-size cap,
+// retries of idempotent requests (and of any request that never reached the server), the proxy
+// settings of the runner's environment, and no redirects: a response never sends us elsewhere.
+import { createHttpClient, type HttpClient } from '../sources/http-client.js';
+import { networkFromEnv } from '../sources/http-dispatcher.js';
 
 export interface ActionHttpRequest {
   method: 'GET' | 'POST' | 'PATCH';
@@ -16,54 +19,34 @@ export type ActionHttpResult =
   | { ok: false; reason: string };
 
 const DEFAULT_TIMEOUT_MS = 30_000;
-const DEFAULT_MAX_BODY_BYTES = 64 * 1024 * 1024;
 
-export async function sendRequest(req: ActionHttpRequest): Promise<ActionHttpResult> {
-  const timeoutMs = req.timeoutMs ?? DEFAULT_TIMEOUT_MS;
-  const maxBytes = req.maxBodyBytes ?? DEFAULT_MAX_BODY_BYTES;
-  const signal = AbortSignal.timeout(timeoutMs);
-  try {
-    const res = await request(req.url, {
-      method: req.method,
-      headers: { 'user-agent': 'lockwarden-action', ...req.headers },
-      body: req.body,
-      signal,
-      headersTimeout: timeoutMs,
-      bodyTimeout: timeoutMs,
-    });
-    const chunks: Buffer[] = [];
-    let size = 0;
-    for await (const chunk of res.body as AsyncIterable<Buffer>) {
-      size += chunk.length;
-      if (size > maxBytes) {
-        res.body.destroy();
-        return { ok: false, reason: `response larger than ${Math.round(maxBytes / 1024)} KB` };
-      }
-      chunks.push(chunk);
-    }
-    const headers: Record<string, string | undefined> = {};
-    for (const [k, v] of Object.entries(res.headers)) headers[k] = Array.isArray(v) ? v.join(', ') : v;
-    return { ok: true, statusCode: res.statusCode, headers, body: Buffer.concat(chunks, size) };
-  } catch (err) {
-    return { ok: false, reason: describeError(err, timeoutMs) };
-  }
+let shared: HttpClient | undefined;
+
+/** One client per process: its pools and breakers serve every call of the run. */
+function client(): HttpClient {
+  shared ??= createHttpClient({
+    userAgent: 'lockwarden-action',
+    network: networkFromEnv(process.env),
+    // The service answers a large check in one response that may take a while to compute.
+    headersTimeoutMs: 10 * 60_000,
+    bodyTimeoutMs: 60_000,
+  });
+  return shared;
 }
 
-function describeError(err: unknown, timeoutMs: number): string {
-  const e = err as { name?: string; code?: string; message?: string; cause?: { code?: string } };
-  const code = e.code ?? e.cause?.code;
-  if (
-    e.name === 'TimeoutError' ||
-    e.name === 'AbortError' ||
-    code === 'UND_ERR_HEADERS_TIMEOUT' ||
-    code === 'UND_ERR_BODY_TIMEOUT'
-  ) {
-    return `timed out after ${timeoutMs} ms`;
-  }
-  if (code === 'ECONNREFUSED') return 'connection refused';
-  if (code === 'ECONNRESET' || code === 'UND_ERR_SOCKET') return 'connection closed by the server';
-  if (code === 'ENOTFOUND' || code === 'EAI_AGAIN') return 'host not found';
-  return e.message ?? String(err);
+export async function sendRequest(req: ActionHttpRequest): Promise<ActionHttpResult> {
+  const res = await client().request({
+    url: req.url,
+    source: 'action',
+    method: req.method,
+    ...(req.headers ? { headers: req.headers } : {}),
+    ...(req.body !== undefined ? { body: req.body } : {}),
+    timeoutMs: req.timeoutMs ?? DEFAULT_TIMEOUT_MS,
+    ...(req.maxBodyBytes !== undefined ? { maxBodyBytes: req.maxBodyBytes } : {}),
+    followRedirects: false,
+  });
+  if (res.status === 'unavailable') return { ok: false, reason: res.cause ?? res.reason };
+  return { ok: true, statusCode: res.statusCode, headers: res.headers, body: res.body };
 }
 
 /** Parses a JSON body; undefined when it is not JSON. */

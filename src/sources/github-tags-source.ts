@@ -4,6 +4,7 @@
 import { execFile } from 'node:child_process';
 import type { Fact } from '../policy/types.js';
 import { createDiskCache } from './disk-cache.js';
+import { githubHeaders, shouldRetryGitHub } from './github-rest.js';
 import { createHttpClient, type HttpClient, type HttpHeaders } from './http-client.js';
 import type { SourceStats, TagsSource } from './types.js';
 
@@ -100,11 +101,7 @@ export function createTagsSource(options: TagsSourceOptions): TagsSource {
         url,
         source: API_SOURCE,
         stats,
-        headers: {
-          accept: 'application/vnd.github+json',
-          'x-github-api-version': '2022-11-28',
-          ...(options.token ? { authorization: `Bearer ${options.token}` } : {}),
-        },
+        headers: githubHeaders('application/vnd.github+json', options.token),
         shouldRetry: shouldRetryGitHub,
       });
       if (res.status === 'unavailable') return { ok: false, source: res.source, reason: res.reason };
@@ -248,14 +245,6 @@ export function parseNextLink(link: string | undefined): string | undefined {
     if (rel?.[1]?.split(/\s+/).includes('next')) return m![1];
   }
   return undefined;
-}
-
-function shouldRetryGitHub(code: number, headers: HttpHeaders): boolean {
-  // An exhausted primary limit lasts up to an hour: report it instead of waiting.
-  if ((code === 403 || code === 429) && headers['x-ratelimit-remaining'] === '0') return false;
-  // Secondary limits come with Retry-After; the client waits if it is short.
-  if (code === 403) return headers['retry-after'] !== undefined;
-  return code === 429 || code >= 500;
 }
 
 function describeStatus(code: number, headers: HttpHeaders, body: Buffer, now: Date): string {

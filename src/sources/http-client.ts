@@ -92,7 +92,8 @@ export type HttpHeaders = Record<string, string | undefined>;
 
 export type HttpResult =
   | { status: 'response'; statusCode: number; headers: HttpHeaders; body: Buffer; url: string }
-  | { status: 'unavailable'; source: string; reason: string };
+  /** `reason` names the source and URL; `cause` is the failure alone. */
+  | { status: 'unavailable'; source: string; reason: string; cause?: string };
 
 /** What /health and reports say about one upstream origin. */
 export interface OriginHealth extends BreakerSnapshot {
@@ -242,14 +243,21 @@ export function createHttpClient(options: HttpClientOptions = {}): HttpClient {
     const method = req.method ?? 'GET';
     const fail = (reason: string): HttpResult => {
       if (req.stats) req.stats.errors++;
-      return { status: 'unavailable', source: req.source, reason: `${req.source} ${req.url}: ${reason}` };
-    };
-    const refused = (origin: string, snapshot: BreakerSnapshot): HttpResult => {
-      if (req.stats) req.stats.errors++;
       return {
         status: 'unavailable',
         source: req.source,
-        reason: `${req.source} ${origin} unreachable: ${snapshot.failures} requests in a row failed, the last with "${snapshot.lastFailure}"; not asked again for ${Math.round(opts.breakerCooldownMs / 1000)} s`,
+        reason: `${req.source} ${req.url}: ${reason}`,
+        cause: reason,
+      };
+    };
+    const refused = (origin: string, snapshot: BreakerSnapshot): HttpResult => {
+      if (req.stats) req.stats.errors++;
+      const cause = `${snapshot.failures} requests in a row failed, the last with "${snapshot.lastFailure}"; not asked again for ${Math.round(opts.breakerCooldownMs / 1000)} s`;
+      return {
+        status: 'unavailable',
+        source: req.source,
+        reason: `${req.source} ${origin} unreachable: ${cause}`,
+        cause: `unreachable: ${cause}`,
       };
     };
     const shouldRetry = req.shouldRetry ?? ((code: number) => code === 429 || code >= 500);

@@ -21,6 +21,23 @@ export interface NetworkConfig {
 }
 
 /**
+ * The proxy settings npm (through @npmcli/agent) takes from the environment when its
+ * configuration names none: `https_proxy` for https URLs, `https_proxy`, `http_proxy` or `proxy`
+ * for http ones, `no_proxy` (names in any case).
+ */
+export function networkFromEnv(env: NodeJS.ProcessEnv): NetworkConfig {
+  const lower: Record<string, string> = {};
+  for (const [k, v] of Object.entries(env)) if (v) lower[k.toLowerCase()] = v;
+  const httpsProxy = lower.https_proxy;
+  const httpProxy = lower.https_proxy ?? lower.http_proxy ?? lower.proxy;
+  return {
+    ...(httpProxy ? { httpProxy } : {}),
+    ...(httpsProxy ? { httpsProxy } : {}),
+    ...(lower.no_proxy ? { noProxy: lower.no_proxy } : {}),
+  };
+}
+
+/**
  * A connection is not reused within this long of the idle timeout a server announces in its
  * `Keep-Alive` header. undici's default (2 s) is longer than the whole idle window of servers that
  * announce 1 s, and then every request opens a new connection; half a second still leaves a wide

@@ -13,7 +13,7 @@ import envReplace from '@npmcli/config/lib/env-replace.js';
 import nerfDart from '@npmcli/config/lib/nerf-dart.js';
 import ini from 'ini';
 import { LockwardenError } from '../errors.js';
-import type { NetworkConfig } from './http-dispatcher.js';
+import { type NetworkConfig, networkFromEnv } from './http-dispatcher.js';
 import { normalizeRegistryUrl } from './registry-source.js';
 
 const { definitions, flatten, shorthands } = npmDefinitions;
@@ -175,16 +175,12 @@ async function load(opts: NpmConfigOptions): Promise<NpmConfig> {
 function networkFrom(config: Config, env: NodeJS.ProcessEnv): NetworkConfig {
   const flat = config.flat;
   const str = (v: unknown) => (typeof v === 'string' && v !== '' ? v : undefined);
-  const lower: Record<string, string> = {};
-  for (const [k, v] of Object.entries(env)) if (v) lower[k.toLowerCase()] = v;
   const configured = str(flat.httpsProxy) ?? str(flat.proxy);
-  const httpsProxy = configured ?? lower.https_proxy;
-  const httpProxy = configured ?? lower.https_proxy ?? lower.http_proxy ?? lower.proxy;
-  const noProxy = str(flat.noProxy) ?? lower.no_proxy;
+  const fromEnv = networkFromEnv(env);
+  const noProxy = str(flat.noProxy) ?? fromEnv.noProxy;
   const ca = flat.ca;
   return {
-    ...(httpProxy ? { httpProxy } : {}),
-    ...(httpsProxy ? { httpsProxy } : {}),
+    ...(configured ? { httpProxy: configured, httpsProxy: configured } : fromEnv),
     ...(noProxy ? { noProxy } : {}),
     ...(Array.isArray(ca) && ca.length > 0
       ? { ca: ca.map(String) }
