@@ -61,6 +61,7 @@ describe('createHttpClient', () => {
       reason: expect.stringMatching(
         /^test http:\/\/127\.0\.0\.1:\d+\/bomb: document too large \(over 1\.\d MB; limit 1\.0 MB\)$/,
       ),
+      cause: expect.stringMatching(/^document too large/),
     });
   });
 
@@ -190,6 +191,7 @@ describe('circuit breaker per origin', () => {
       status: 'unavailable',
       source: 'registry',
       reason: `registry ${server.url.replace(/\/$/, '')} unreachable: 3 requests in a row failed, the last with "HTTP 503"; not asked again for 30 s`,
+      cause: 'unreachable: 3 requests in a row failed, the last with "HTTP 503"; not asked again for 30 s',
     });
   });
 
