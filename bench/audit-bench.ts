@@ -46,7 +46,8 @@ const profileDir = args.includes('--profile')
   ? path.resolve(args[args.indexOf('--profile') + 1] ?? 'profiles')
   : undefined;
 const givenDirs = args.filter((a, i) => !a.startsWith('--') && args[i - 1] !== '--profile');
-// --issue18: only the outage and the warm-after-a-day benches (generated world and Origami).
+// --issue18: only the outage and the warm-after-a-day benches (generated world and Origami);
+// with --generated, only the outage bench.
 const issue18Only = args.includes('--issue18');
 
 function machine(): string {
@@ -149,6 +150,8 @@ interface RunResult {
   summary: string;
   /** The JSON report, when the run printed one. */
   report?: BenchReport;
+  /** Progress lines the CLI printed on stderr (no terminal: one every 10 s on long runs). */
+  progress: string[];
   /** Upstream bytes per source, from the CLI's --stats line. */
   bytes: string;
 }
@@ -186,6 +189,7 @@ function runCli(argv: string[], env: NodeJS.ProcessEnv = {}, nodeArgs: string[] 
         maxRssMb: rss ? Number(rss[1]) / 1024 : Number.NaN,
         summary,
         bytes,
+        progress: err.split('\n').filter((l) => l.startsWith('lockwarden: ') && l.includes(' packages')),
         ...(report ? { report } : {}),
       });
     });
@@ -326,9 +330,11 @@ async function benchWarmAfterDay(work: string, w: Workload, policyFile: string):
   const r1 = requests();
   const again = await runCli(argv(dayLater));
   console.log(`\n## ${w.label}: warm a day after the cold audit (registry without ETags, clock moved 25 h)`);
-  console.log(`  cold: ${fmt(cold.ms)} exit ${cold.code}; cache directory ${mb(afterCold)}`);
   console.log(
-    `  warm a day later: ${fmt(warm.ms)} (target <= 2 s) exit ${warm.code}; upstream requests: registry ${world.registry.requests.length - r0}, downloads ${world.downloads.requests.length - d0} (counts older than 12 h are asked again)`,
+    `  cold: ${fmt(cold.ms)} exit ${cold.code} (${cold.summary}); cache directory ${mb(afterCold)}`,
+  );
+  console.log(
+    `  warm a day later: ${fmt(warm.ms)} (target <= 2 s) exit ${warm.code}; upstream requests: registry ${world.registry.requests.length - r0}, downloads ${world.downloads.requests.length - d0} (only counts under twice the floor are asked again after 12 h)`,
   );
   console.log(`  cache directory after it: ${mb(afterWarm)} (target <= 30 MB)`);
   console.log(
@@ -399,6 +405,7 @@ async function benchOutage(work: string, w: Workload): Promise<void> {
     );
   }
   console.log(`  requests the hanging downloads API received: ${hanging.requests.length}`);
+  for (const line of hang.progress) console.log(`    hanging, progress: ${line}`);
   await Promise.all([world.close(), hanging.close()]);
 }
 

@@ -13,6 +13,7 @@ import {
 import { ABBREVIATED_CONTENT_TYPE, abbreviatePackument } from '../src/policy/abbreviate-packument.js';
 import { type DistTagChange, filterPackument } from '../src/policy/filter-packument.js';
 import type { Finding, PopularIndex, Verdict } from '../src/policy/types.js';
+import { joinFindingMessages } from '../src/policy/unavailable-finding.js';
 import type { Manifest, Packument, Sources } from '../src/sources/types.js';
 import type { StoredPolicy } from './policy-store.js';
 import {
@@ -554,15 +555,17 @@ function refusalOf(
   if (verdict.decision !== 'block') return undefined;
   const findings = verdict.findings.filter((f) => f.effect === 'block');
   return {
-    message: `${findings.map((f) => f.message).join('; ')}; blocked by policy ${stored.policy.id}`,
+    message: `${joinFindingMessages(findings)}; blocked by policy ${stored.policy.id}`,
     findings,
   };
 }
 
 export function blockMessage(verdict: Verdict, stored: StoredPolicy): string {
-  const reasons = verdict.findings.filter((f) => f.effect === 'block').map((f) => f.message);
+  const blocking = verdict.findings.filter((f) => f.effect === 'block');
   const text =
-    reasons.length > 0 ? reasons.join('; ') : `${verdict.name}@${verdict.version} could not be evaluated`;
+    blocking.length > 0
+      ? joinFindingMessages(blocking)
+      : `${verdict.name}@${verdict.version} could not be evaluated`;
   return `${text}; blocked by policy ${stored.policy.id}`;
 }
 

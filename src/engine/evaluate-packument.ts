@@ -59,7 +59,9 @@ export async function evaluatePackument(
   const needs = factNeeds(policy);
   const base: VersionFacts = { packageKnown: { status: 'ok', value: true } };
   if (needs.downloads) {
-    const dl = await sources.downloads.getWeeklyDownloads([name]);
+    const dl = await sources.downloads.getWeeklyDownloads([name], {
+      keepIfAtLeast: 2 * policy.minWeeklyDownloads,
+    });
     base.weeklyDownloads = dl.get(name) ?? {
       status: 'unavailable',
       source: 'downloads',

@@ -319,7 +319,9 @@ export async function gatherFacts(
   const downloadsDone = needs.downloads
     ? Promise.all(
         chunkNames(names).map(async (chunk) => {
-          const answers = await ctx.sources.downloads.getWeeklyDownloads(chunk);
+          const answers = await ctx.sources.downloads.getWeeklyDownloads(chunk, {
+            keepIfAtLeast: 2 * ctx.policy.minWeeklyDownloads,
+          });
           for (const name of chunk)
             downloads.set(
               name,

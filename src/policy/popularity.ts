@@ -9,8 +9,15 @@ export function evaluatePopularity(ctx: GuardrailContext): Finding[] {
   if (min <= 0) return [];
   const fact = facts.weeklyDownloads;
   if (!fact) return [];
-  if (fact.status === 'unavailable')
-    return [unavailableFinding(ctx, 'popularity', 'package', fact, 'weekly downloads')];
+  if (fact.status === 'unavailable') {
+    // Popular names fall back to the embedded list when the downloads API fails (their figure is
+    // then marked as a snapshot): say that this one could not.
+    const fallback =
+      ctx.popular.monthlyDownloads(name) === undefined
+        ? `; ${name} is not on the embedded list of popular packages (${ctx.popular.asOf}) to fall back on`
+        : '';
+    return [unavailableFinding(ctx, 'popularity', 'package', fact, 'weekly downloads', fallback)];
+  }
   const { count, origin, asOf } = fact.value;
   if (count >= min) return [];
   const where =

@@ -200,6 +200,8 @@ export function createSources(
       popular,
       now,
       ...(cacheDir ? { cacheDir } : {}),
+      // --timeout applies as given; otherwise the downloads API's own, shorter deadline.
+      ...(config.http.timeoutMs === undefined ? {} : { timeoutMs: config.http.timeoutMs }),
     }),
     tags: createTagsSource({
       apiUrl: config.githubApiUrl,

@@ -4,7 +4,7 @@
 import { weeklyFromMonthly } from '../policy/popular-index.js';
 import type { Fact, WeeklyDownloads } from '../policy/types.js';
 import { createDiskCache } from './disk-cache.js';
-import { createHttpClient, type HttpClient, type HttpResult } from './http-client.js';
+import { createHttpClient, createSemaphore, type HttpClient, type HttpResult } from './http-client.js';
 import { explainInvalidPackageName } from './package-name.js';
 import type { DownloadsSource, PopularList, SourceStats } from './types.js';
 
@@ -19,11 +19,28 @@ export interface DownloadsSourceOptions {
   cacheTtlMs?: number;
   /** Names per bulk request; the public API accepts at most 128. */
   batchSize?: number;
+  /** Deadline of one lookup, retries included. */
+  timeoutMs?: number;
 }
 
 const SOURCE = 'downloads API';
 const DEFAULT_TTL_MS = 12 * 60 * 60 * 1000;
+/** How long a count far above the caller's floor is kept (`keepIfAtLeast`). */
+const KEEP_HIGH_COUNT_MS = 7 * 24 * 60 * 60 * 1000;
 const MAX_BATCH = 128;
+/**
+ * A bulk lookup answers in well under a second when the API is up. A popularity figure is not worth
+ * holding an audit up for the HTTP layer's general deadline: one that takes longer leaves the
+ * fact unavailable (popular names fall back to the embedded list), and the breaker keeps the
+ * rest of the run from asking again.
+ */
+const DEFAULT_TIMEOUT_MS = 5_000;
+/**
+ * Lookups in flight at once, fewer than the HTTP layer's pool per origin: the deadline runs from
+ * when a request enters the HTTP layer, so a lookup must not spend it queued behind hundreds of
+ * scoped names on a busy machine (a healthy API would then look down).
+ */
+const MAX_IN_FLIGHT = 16;
 
 type Outcome = { count: number } | { failure: string };
 
@@ -37,6 +54,7 @@ export function createDownloadsSource(options: DownloadsSourceOptions): Download
   const batchSize = Math.min(options.batchSize ?? MAX_BATCH, MAX_BATCH);
   const namespace = `downloads:${url}`;
   const stats: SourceStats = { requests: 0, bytes: 0, cacheHits: 0, errors: 0 };
+  const inFlight = createSemaphore(MAX_IN_FLIGHT);
   const snapshot = new Map((options.popular?.packages ?? []).map((p) => [p.name, p.monthlyDownloads]));
 
   const toFact = (name: string, outcome: Outcome): Fact<WeeklyDownloads> => {
@@ -54,7 +72,14 @@ export function createDownloadsSource(options: DownloadsSourceOptions): Download
   async function ask(names: string[]): Promise<Map<string, Outcome>> {
     // Scoped names are sent unencoded (`@scope/name`), as the API documents them.
     const requestUrl = endpoint + names.map((n) => (n.startsWith('@') ? n : encodeURIComponent(n))).join(',');
-    const res = await http.request({ url: requestUrl, source: SOURCE, stats });
+    const res = await inFlight(() =>
+      http.request({
+        url: requestUrl,
+        source: SOURCE,
+        stats,
+        timeoutMs: options.timeoutMs ?? DEFAULT_TIMEOUT_MS,
+      }),
+    );
     return interpret(res, names, requestUrl);
   }
 
@@ -104,7 +129,7 @@ export function createDownloadsSource(options: DownloadsSourceOptions): Download
 
   return {
     url,
-    async getWeeklyDownloads(requested) {
+    async getWeeklyDownloads(requested, opts = {}) {
       const results = new Map<string, Fact<WeeklyDownloads>>();
       const unique = [...new Set(requested)];
       const nowMs = now().getTime();
@@ -121,8 +146,14 @@ export function createDownloadsSource(options: DownloadsSourceOptions): Download
             return;
           }
           const cached = await cache?.read(namespace, name);
+          const kept = cached ? parseCachedCount(cached.body) : undefined;
+          const age = cached ? nowMs - cached.fetchedAtMs : Number.POSITIVE_INFINITY;
           const count =
-            cached && nowMs - cached.fetchedAtMs < ttlMs ? parseCachedCount(cached.body) : undefined;
+            kept !== undefined &&
+            (age < ttlMs ||
+              (opts.keepIfAtLeast !== undefined && kept >= opts.keepIfAtLeast && age < KEEP_HIGH_COUNT_MS))
+              ? kept
+              : undefined;
           if (count !== undefined) {
             stats.cacheHits++;
             results.set(name, { status: 'ok', value: { count, origin: 'api' } });

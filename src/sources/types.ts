@@ -82,7 +82,17 @@ export interface RegistrySource {
 export interface DownloadsSource {
   readonly url: string;
   /** Weekly downloads for many names; batches unscoped names, asks scoped names one by one. */
-  getWeeklyDownloads(names: readonly string[]): Promise<Map<string, Fact<WeeklyDownloads>>>;
+  getWeeklyDownloads(
+    names: readonly string[],
+    opts?: {
+      /**
+       * A kept count at least this high is used for up to a week instead of half a day: a package
+       * with twice the floor does not fall under it within days, and asking again costs a request
+       * per scoped name.
+       */
+      keepIfAtLeast?: number;
+    },
+  ): Promise<Map<string, Fact<WeeklyDownloads>>>;
   stats(): SourceStats;
 }
 

@@ -511,7 +511,10 @@ describe('facts that never change are kept for good', () => {
       expect(coldUsage.factBytes).toBeLessThan(coldUsage.documentBytes);
 
       const dayLater = new Date(NOW.getTime() + 25 * 3600 * 1000).toISOString();
+      const downloadsAsked = downloads.askedNames().length;
       const warm = await run([...args, '--now', dayLater], { GITHUB_TOKEN: 'test-token' });
+      // Counts far above the floor (100) are kept for days; those under twice the floor are asked again.
+      expect(downloads.askedNames().slice(downloadsAsked)).toEqual([['tiny-pkg', 'vetted-pkg']]);
       const warmReport = JSON.parse(warm.stdout) as Report;
       expect(registry.requests.length).toBe(coldRequests);
       expect(summarize(warmReport)).toEqual(summarize(coldReport));

@@ -54,6 +54,42 @@ afterEach(async () => {
 });
 
 describe('downloads API', () => {
+  it('keeps a count far above the floor for days, and asks again for one near it', async () => {
+    await source().getWeeklyDownloads(['left-padder', 'tiny']);
+    const asked = api.requests.length;
+    const threeDaysLater = new Date(NOW.getTime() + 72 * HOUR);
+    const res = await source({ now: threeDaysLater }).getWeeklyDownloads(['left-padder', 'tiny'], {
+      keepIfAtLeast: 2000,
+    });
+    expect(res.get('left-padder')).toEqual({ status: 'ok', value: { count: 9_000_000, origin: 'api' } });
+    expect(api.requests.slice(asked).map((r) => r.path)).toEqual(['/downloads/point/last-week/tiny']);
+    const eightDaysLater = new Date(NOW.getTime() + 192 * HOUR);
+    await source({ now: eightDaysLater }).getWeeklyDownloads(['left-padder'], { keepIfAtLeast: 2000 });
+    expect(api.requests.at(-1)!.path).toBe('/downloads/point/last-week/left-padder');
+  });
+
+  it('gives a hanging API its own short deadline, and says which popular list it could not use', async () => {
+    api.fault({ kind: 'delay', ms: 60_000 });
+    const client = createHttpClient({ retries: 0 });
+    try {
+      const started = performance.now();
+      const res = await createDownloadsSource({
+        url: api.url,
+        http: client,
+        popular: POPULAR,
+        timeoutMs: 200,
+      }).getWeeklyDownloads(['tiny', 'left-padder']);
+      expect(performance.now() - started).toBeLessThan(5_000);
+      expect(res.get('tiny')).toMatchObject({
+        status: 'unavailable',
+        reason: expect.stringMatching(/200 ms deadline/),
+      });
+      expect(res.get('left-padder')).toMatchObject({ status: 'ok', value: { origin: 'snapshot' } });
+    } finally {
+      await client.close();
+    }
+  });
+
   it('reads one unscoped name in the single shape', async () => {
     const res = await source().getWeeklyDownloads(['tiny']);
     expect(res.get('tiny')).toEqual({ status: 'ok', value: { count: 12, origin: 'api' } });

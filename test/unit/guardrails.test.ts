@@ -185,6 +185,11 @@ describe('popularity', () => {
       }),
     );
     expect(f).toMatchObject({ outcome: 'unavailable', effect: 'alert', source: 'downloads' });
+    // Popular names fall back to the embedded list; the finding says this one could not.
+    expect(f!.message).toBe(
+      'weekly downloads unavailable: connection refused; left-pad is not on the embedded list of popular packages (2026-03-01) to fall back on (onUnavailable: alert)',
+    );
+    expect(f!.evidence).toEqual({ fact: 'weekly downloads', reason: 'connection refused' });
   });
 });
 

@@ -5,6 +5,7 @@ import { createProgress } from '../../src/cli/progress.js';
 import { gatherFacts } from '../../src/engine/gather-facts.js';
 import { buildReport, causeOf, groupUnavailable } from '../../src/engine/report.js';
 import type { Fact, Finding, WeeklyDownloads } from '../../src/policy/types.js';
+import { joinFindingMessages } from '../../src/policy/unavailable-finding.js';
 import type { PackumentResult, Sources } from '../../src/sources/types.js';
 import { makePolicy, NOW } from '../helpers/make-policy.js';
 
@@ -234,5 +235,29 @@ describe('groupUnavailable', () => {
     });
     expect(report.summary).toMatchObject({ blocked: 3, blockedByFindings: 0, unavailable: 3 });
     expect(report.exitCode).toBe(3);
+  });
+});
+
+describe('joinFindingMessages (a refusal reason)', () => {
+  it('says an outage once for every fact it took, and keeps other messages', () => {
+    const down = 'registry http://r/x: host name could not be resolved';
+    const text = joinFindingMessages([
+      unavailable('x', 'registry', down),
+      unavailable('x', 'registry', down, 'repository tags'),
+      unavailable('x', 'downloads API', 'downloads API http://d/x: connection refused', 'weekly downloads'),
+      {
+        ...unavailable('x', 'registry', down),
+        rule: 'typosquatting',
+        outcome: 'block',
+        message: 'x looks like y',
+      },
+    ]);
+    expect(text).toBe(
+      [
+        `publish time, repository tags unavailable: ${down} (onUnavailable: block)`,
+        'weekly downloads unavailable: downloads API http://d/x: connection refused (onUnavailable: block)',
+        'x looks like y',
+      ].join('; '),
+    );
   });
 });
