@@ -400,3 +400,50 @@ describe('bun through the proxy', () => {
     });
   });
 });
+
+describe('lockfiles written against the upstream: lockfile-source', () => {
+  it('lockwarden audit names the upstream host of npm and bun lockfiles that would bypass the proxy', async () => {
+    const { runCli } = await import('../../src/cli/main.js');
+    const { PassThrough } = await import('node:stream');
+    const audit = async (dir: string, lockfile: string, policy: Record<string, unknown>) => {
+      const file = join(dir, 'policy.json');
+      await writeFile(
+        file,
+        JSON.stringify({ id: 'src', coolingOffDays: 0, typosquatting: false, ...policy }),
+      );
+      const stdout = new PassThrough();
+      let out = '';
+      stdout.on('data', (c: Buffer) => (out += c));
+      const code = await runCli(
+        ['audit', dir, '--lockfile', lockfile, '--json', '--policy', file, '--registry', `${base}/strict/`],
+        { stdout, stderr: new PassThrough(), env: { PATH: process.env.PATH }, cwd: dir, now: () => NOW },
+      );
+      return {
+        code,
+        findings: JSON.parse(out).findings as Array<{ name: string; rule: string; observed: unknown }>,
+      };
+    };
+    const upstreamOrigin = new URL(h.registry.url).origin;
+    for (const [client, lockfile] of [
+      ['npm', 'package-lock.json'],
+      ['bun', 'bun.lock'],
+    ] as const) {
+      const dir = await project({ dependencies: { 'left-pad': '1.1.0' } });
+      // Installed straight from the upstream, as a developer without the proxy would.
+      const env = await clientEnv(h.registry.url);
+      const res =
+        client === 'npm'
+          ? await run('npm', ['install', '--omit-lockfile-registry-resolved=false'], dir, env)
+          : await run(BUN, ['install'], dir, env);
+      expect(res.code, res.stdout + res.stderr).toBe(0);
+      const found = await audit(dir, lockfile, {});
+      expect(found.code, client).toBe(1);
+      expect(
+        found.findings.map((f) => [f.name, f.rule, f.observed]),
+        client,
+      ).toEqual([['left-pad', 'lockfile-source', upstreamOrigin]]);
+      // Once the upstream is one of the policy's registries, the lockfile passes.
+      expect((await audit(dir, lockfile, { registries: [h.registry.url] })).code, client).toBe(0);
+    }
+  });
+});
