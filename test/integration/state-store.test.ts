@@ -280,4 +280,40 @@ describe('two replicas on one PostgreSQL database', () => {
     const seen = (await a.store.audit.query({})).entries.map((e) => e.package).sort();
     expect(seen).toEqual(['pkg-1', 'pkg-2']);
   });
+
+  it('a replica whose LISTEN connection was cut reconnects and catches up', async () => {
+    const url = await server.createDatabase();
+    const open = async () => {
+      const store = await createPostgresStore({ url, now, audit: retention, onError: () => {} });
+      cleanup.push(() => store.close());
+      const policies = await createPolicyStore({
+        records: store.policies,
+        filePolicies: [],
+        now,
+        source: 'db',
+      });
+      store.onPoliciesChanged(() => void policies.reload());
+      return { store, policies };
+    };
+    const a = await open();
+    const b = await open();
+    const admin = new pg.Client({ connectionString: url });
+    await admin.connect();
+    try {
+      // Every LISTEN connection is cut, as a database restart or a network blip would.
+      const { rowCount } = await admin.query(
+        "SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE query LIKE 'LISTEN%' AND pid <> pg_backend_pid()",
+      );
+      expect(rowCount).toBe(2);
+    } finally {
+      await admin.end();
+    }
+    expect(b.store.describe()).toMatchObject({ kind: 'postgres' });
+    // Changed while B is not listening: B reloads when it is back.
+    await a.policies.create({ id: 'team', coolingOffDays: 7 });
+    await expect.poll(async () => (await b.policies.get('team'))?.revision, { timeout: 5_000 }).toBe(1);
+    await expect.poll(() => b.store.describe().listening, { timeout: 5_000 }).toBe(true);
+    await a.policies.update('team', { coolingOffDays: 2 });
+    await expect.poll(async () => (await b.policies.get('team'))?.revision, { timeout: 1_000 }).toBe(2);
+  });
 });
