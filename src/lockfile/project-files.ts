@@ -1,6 +1,6 @@
 // What the pnpm, yarn and bun readers may read beside the lockfile: package.json files, from the
 // project directory or (for a pull request's base commit) from wherever the caller has them.
-import { readFile } from 'node:fs/promises';
+import { readFile, realpath } from 'node:fs/promises';
 import path from 'node:path';
 import { LockwardenError } from '../errors.js';
 import type { LockfileLocation } from './read-lockfile.js';
@@ -37,10 +37,13 @@ export function directoryFiles(dir: string): ProjectFiles {
   return {
     async read(relativePath) {
       const file = path.resolve(dir, relativePath);
-      // Only files inside the project: a workspace glob or link must not read elsewhere.
-      if (path.relative(dir, file).startsWith('..')) return undefined;
+      // Only files inside the project: a workspace glob, a `..` in a lockfile's importer key or a
+      // symbolic link (a pull request's package.json linked to /etc/passwd) must not read elsewhere.
+      if (!isInside(dir, file)) return undefined;
       try {
-        const text = await readFile(file, 'utf8');
+        const [root, real] = await Promise.all([realpath(dir), realpath(file)]);
+        if (!isInside(root, real)) return undefined;
+        const text = await readFile(real, 'utf8');
         return text.length > MAX_MANIFEST_BYTES ? undefined : text;
       } catch {
         return undefined;
@@ -58,6 +61,11 @@ export function directoryFiles(dir: string): ProjectFiles {
       }
     },
   };
+}
+
+function isInside(dir: string, file: string): boolean {
+  const relative = path.relative(dir, file);
+  return !relative.startsWith('..') && !path.isAbsolute(relative);
 }
 
 /** Just the root package.json (the base side of a pull request). */
@@ -85,7 +93,9 @@ export async function readManifest(
     }
     warnings.push(`${display}: not a JSON object; ignored`);
   } catch (err) {
-    warnings.push(`${display}: invalid JSON (${(err as Error).message}); ignored`);
+    // JSON.parse quotes the text it stopped at: keep the file's content out of the message.
+    const reason = (err as Error).message.replace(/"[^"]*"(\.\.\.)?/g, '…');
+    warnings.push(`${display}: invalid JSON (${reason}); ignored`);
   }
   return undefined;
 }

@@ -228,7 +228,9 @@ export function createRegistrySource(options: RegistrySourceOptions): RegistrySo
         }
       }
       const headers: Record<string, string> = { accept: 'application/octet-stream' };
+      // The same credentials as the registry's documents: tarUrl is on its origin (checked above).
       if (options.token) headers.authorization = `Bearer ${options.token}`;
+      else if (options.authorization) headers.authorization = options.authorization;
       else if (basicAuth) headers.authorization = basicAuth;
       const res = await http.request({
         url: tarUrl,

@@ -482,3 +482,27 @@ describe('credentials in the registry URL', () => {
     }
   });
 });
+
+describe('credentials for tarballs', () => {
+  it('sends the registry credentials npm has for it (_auth, username/_password) with tarballs too', async () => {
+    const reg = await startFakeRegistry({
+      packuments: [
+        makePackument({
+          name: 'private-pkg',
+          versions: [{ version: '1.0.0', publishedAt: new Date('2026-01-01T00:00:00Z') }],
+        }),
+      ],
+    });
+    try {
+      const authorization = `Basic ${Buffer.from('ci:pw').toString('base64')}`;
+      const source = createRegistrySource({ url: reg.url, authorization });
+      const tarball = await source.getTarball?.('private-pkg', '1.0.0', { maxBytes: 1_000_000 });
+      expect(tarball?.status).toBe('ok');
+      const asked = reg.requests.filter((r) => r.url.endsWith('.tgz'));
+      expect(asked).toHaveLength(1);
+      expect(asked[0]?.headers.authorization).toBe(authorization);
+    } finally {
+      await reg.close();
+    }
+  });
+});

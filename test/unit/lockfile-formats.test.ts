@@ -1,12 +1,13 @@
 // pnpm, yarn (classic and Berry) and bun lockfiles read into the same inventory as npm's.
 // The `clients/` fixtures are one project locked by each real client against a loopback registry.
-import { readFile } from 'node:fs/promises';
+import { mkdir, readFile, symlink } from 'node:fs/promises';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { afterEach, describe, expect, it } from 'vitest';
 import { LockwardenError } from '../../src/errors.js';
 import { mergeInventories } from '../../src/lockfile/build-inventory.js';
 import { detectLockfiles, lockfileFormat } from '../../src/lockfile/lockfile-formats.js';
+import { directoryFiles, readManifest } from '../../src/lockfile/project-files.js';
 import {
   type LockfileInventory,
   readLockfile,
@@ -451,5 +452,55 @@ describe('detection', () => {
       readLockfiles(dir),
       /no lockfile in .* \(looked for npm-shrinkwrap\.json, package-lock\.json, pnpm-lock\.yaml, yarn\.lock, bun\.lock\)/,
     );
+  });
+});
+
+describe('files read beside a lockfile', () => {
+  const pnpmLock = `lockfileVersion: '9.0'
+
+importers:
+
+  .:
+    dependencies: {}
+
+  packages/x:
+    dependencies:
+      left-pad:
+        specifier: 1.1.0
+        version: 1.1.0
+
+packages:
+
+  left-pad@1.1.0:
+    resolution: {integrity: sha512-abc}
+
+snapshots:
+
+  left-pad@1.1.0: {}
+`;
+
+  it('never reads a package.json that links outside the project, nor quotes one that is not JSON', async () => {
+    const outside = await projects.write({ 'secret.txt': 'root:x:0:0:runner-secret\n' });
+    const dir = await projects.write({
+      'pnpm-lock.yaml': pnpmLock,
+      'package.json': '{"name": "mono"}',
+      'packages/y/package.json': 'TOP-SECRET-CONTENT, not JSON',
+    });
+    await mkdir(path.join(dir, 'packages/x'));
+    await symlink(path.join(outside, 'secret.txt'), path.join(dir, 'packages/x/package.json'));
+    const inventory = await readLockfile(dir);
+    expect(inventory.entries.map((e) => `${e.name}@${e.version}`)).toEqual(['left-pad@1.1.0']);
+    const said = JSON.stringify(inventory);
+    expect(said).not.toContain('root:x');
+    expect(said).not.toContain('runner-secret');
+
+    const files = directoryFiles(dir);
+    expect(await files.read('packages/x/package.json')).toBeUndefined();
+    expect(await files.read('../secret.txt')).toBeUndefined();
+    const warnings: string[] = [];
+    expect(await readManifest(files, 'packages/y/package.json', warnings)).toBeUndefined();
+    expect(warnings).toHaveLength(1);
+    expect(warnings[0]).toMatch(/^packages\/y\/package\.json: invalid JSON \(.*\); ignored$/);
+    expect(warnings[0]).not.toContain('TOP-SECRET');
   });
 });
