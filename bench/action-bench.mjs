@@ -267,6 +267,10 @@ export async function runRealLockfileBench(dir, options = {}) {
     const repo = join(work, 'repo');
     cpSync(dir, repo, { recursive: true });
     const { writeFileSync } = await import('node:fs');
+    // The shared lockfiles name their registry `http://REGISTRY/`: point it at the fake, as a real
+    // project's lockfile points at the registry it installs from.
+    const lockText = readFileSync(join(repo, 'package-lock.json'), 'utf8');
+    writeFileSync(join(repo, 'package-lock.json'), lockText.replaceAll('http://REGISTRY/', registry.url));
     writeFileSync(
       join(repo, 'lockwarden.yml'),
       'id: bench\naction: block\ncoolingOffDays: 7\nminWeeklyDownloads: 1000\ntyposquatting: true\n',
@@ -285,6 +289,8 @@ export async function runRealLockfileBench(dir, options = {}) {
       env: { LOCKWARDEN_DOWNLOADS_URL: downloads.url, LOCKWARDEN_CACHE_DIR: join(work, 'cache') },
       measureRss: true,
       ...(opts.nodeArgs ? { nodeArgs: opts.nodeArgs } : {}),
+      // Another build (an older commit's) for before/after figures in one run.
+      ...(opts.bundle ? { bundle: opts.bundle } : {}),
     });
     const rssMb = r.maxRssBytes ? Math.round(r.maxRssBytes / 1024 / 1024) : null;
     return {
