@@ -77,6 +77,20 @@ async function loadHelpers() {
 
 const DAY_MS = 86_400_000;
 
+/** The registry, downloads and GitHub fakes, each registry request delayed by `latencyMs`. */
+async function startFakes(h, registryOptions, counts, latencyMs) {
+  const registry = await h.startFakeRegistry(registryOptions);
+  // Served from precomputed bytes, as a CDN would: the shared cores go to the Action, not the fake.
+  registry.precompute();
+  const downloads = await h.startFakeDownloads({ counts });
+  const github = await h.startFakeGitHubRepoApi();
+  if (latencyMs > 0) {
+    registry.fault({ kind: 'delay', ms: latencyMs });
+    downloads.fault({ kind: 'delay', ms: latencyMs });
+  }
+  return { registry, downloads, github };
+}
+
 export async function runActionBench(options = {}) {
   const opts = { packages: 2000, changed: 10, latencyMs: 20, ...options };
   const h = await loadHelpers();
@@ -100,15 +114,7 @@ export async function runActionBench(options = {}) {
     );
     counts[name(i)] = 50_000 + i;
   }
-  const registry = await h.startFakeRegistry({ packuments });
-  // Served from precomputed bytes, as a CDN would: the shared cores go to the Action, not the fake.
-  registry.precompute();
-  const downloads = await h.startFakeDownloads({ counts });
-  const github = await h.startFakeGitHubRepoApi();
-  if (opts.latencyMs > 0) {
-    registry.fault({ kind: 'delay', ms: opts.latencyMs });
-    downloads.fault({ kind: 'delay', ms: opts.latencyMs });
-  }
+  const { registry, downloads, github } = await startFakes(h, { packuments }, counts, opts.latencyMs);
 
   const work = mkdtempSync(join(tmpdir(), 'lockwarden-action-bench-'));
   try {
@@ -254,14 +260,12 @@ export async function runRealLockfileBench(dir, options = {}) {
     counts[name] = 50_000 + i++;
   }
   // Mirror-shaped: always the full document (with `time`), as the registry here serves them.
-  const registry = await h.startFakeRegistry({ packuments, shape: 'mirror' });
-  registry.precompute();
-  const downloads = await h.startFakeDownloads({ counts });
-  const github = await h.startFakeGitHubRepoApi();
-  if (opts.latencyMs > 0) {
-    registry.fault({ kind: 'delay', ms: opts.latencyMs });
-    downloads.fault({ kind: 'delay', ms: opts.latencyMs });
-  }
+  const { registry, downloads, github } = await startFakes(
+    h,
+    { packuments, shape: 'mirror' },
+    counts,
+    opts.latencyMs,
+  );
   const work = mkdtempSync(join(tmpdir(), 'lockwarden-action-bench-real-'));
   try {
     const repo = join(work, 'repo');

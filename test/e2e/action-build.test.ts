@@ -51,16 +51,19 @@ describe('scripts/build-action.mjs', () => {
     expect(first.toString('utf8')).not.toContain('popular-packages.json" with');
   });
 
-  it('runs from a directory with no node_modules', async () => {
-    const workspace = mkdtempSync(path.join(work, 'ws-'));
-    const result = await runActionBundle({
+  /** The first build, run on a push in an empty workspace far from any node_modules. */
+  const runBuilt = (workspace: string, inputs: Record<string, string>) =>
+    runActionBundle({
       bundle: path.join(work, 'a', 'index.js'),
       workspace,
       eventName: 'push',
       event: {},
       apiUrl: 'http://127.0.0.1:9/',
-      inputs: { mode: 'block' },
+      inputs,
     });
+
+  it('runs from a directory with no node_modules', async () => {
+    const result = await runBuilt(mkdtempSync(path.join(work, 'ws-')), { mode: 'block' });
     expect(result.stderr).toBe('');
     expect(result.code).toBe(1);
     expect(result.stdout).toContain('::error::lockwarden: input `mode`: "block" is not an override');
@@ -70,14 +73,7 @@ describe('scripts/build-action.mjs', () => {
     const workspace = mkdtempSync(path.join(work, 'ws-'));
     // A policy with a mistake: the message proves the YAML was parsed (by the bundled parser).
     writeFileSync(path.join(workspace, 'lockwarden.yml'), 'id: team\ncoolingOffDays: soon\n');
-    const result = await runActionBundle({
-      bundle: path.join(work, 'a', 'index.js'),
-      workspace,
-      eventName: 'push',
-      event: {},
-      apiUrl: 'http://127.0.0.1:9/',
-      inputs: { policy: 'lockwarden.yml' },
-    });
+    const result = await runBuilt(workspace, { policy: 'lockwarden.yml' });
     expect(result.stderr).toBe('');
     expect(result.code).toBe(1);
     expect(result.stdout).not.toContain('Cannot find module');

@@ -13,42 +13,16 @@ import {
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import type { ActionCore } from '../../src/action/main.js';
 import { run } from '../../src/action/main.js';
 import { type FakeRegistry, startFakeRegistry } from '../helpers/fake-registry.js';
 import { git } from '../helpers/make-action-repo.js';
 import { makePackument } from '../helpers/make-packument.js';
 import { daysAgo, NOW } from '../helpers/make-policy.js';
+import { createRecordingCore } from '../helpers/recording-action-core.js';
 
 // The real lockfiles beside the checkout (present in this project's CI, not on GitHub's runners).
 const ORIGAMI = path.resolve(import.meta.dirname, '../../../shared/lockfiles/Financial-Times__origami');
 const haveOrigami = existsSync(path.join(ORIGAMI, 'package-lock.json'));
-
-function createRecordingCore(inputs: Record<string, string>) {
-  const calls: { fn: string; args: unknown[] }[] = [];
-  const summaries: string[] = [];
-  const record =
-    (fn: string) =>
-    (...args: unknown[]) => {
-      calls.push({ fn, args });
-    };
-  const core: ActionCore = {
-    getInput: (name) => inputs[name] ?? '',
-    setOutput: record('setOutput'),
-    setFailed: record('setFailed'),
-    setSecret: record('setSecret'),
-    error: record('error'),
-    warning: record('warning'),
-    notice: record('notice'),
-    info: record('info'),
-    debug: record('debug'),
-    writeSummary: async (markdown) => {
-      summaries.push(markdown);
-    },
-  };
-  const of = (fn: string) => calls.filter((c) => c.fn === fn).map((c) => c.args);
-  return { core, summaries, of, outputs: () => Object.fromEntries(of('setOutput') as [string, string][]) };
-}
 
 /** Commits the files of `base`, applies `edit` to the working tree and commits that as head. */
 function commitPair(dir: string, base: (dir: string) => void, edit: (dir: string) => void) {

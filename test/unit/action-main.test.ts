@@ -4,7 +4,7 @@ import { cpSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:f
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { type ActionCore, run } from '../../src/action/main.js';
+import { run } from '../../src/action/main.js';
 import { escapeMarkdown } from '../../src/action/render-summary.js';
 import { type FakeGitHubRepoApi, startFakeGitHubRepoApi } from '../helpers/fake-github-repo-api.js';
 import { type FakeRegistry, startFakeRegistry } from '../helpers/fake-registry.js';
@@ -13,44 +13,9 @@ import { type ActionRepo, lineOfKey, makeActionRepo, readLockText } from '../hel
 import { makeLockfile } from '../helpers/make-lockfile.js';
 import { makePackument } from '../helpers/make-packument.js';
 import { daysAgo, NOW } from '../helpers/make-policy.js';
+import { createRecordingCore } from '../helpers/recording-action-core.js';
 
-interface Call {
-  fn: string;
-  args: unknown[];
-}
-
-function createFakeCore(inputs: Record<string, string>, opts: { summaryFails?: boolean } = {}) {
-  const calls: Call[] = [];
-  const summaries: string[] = [];
-  const record =
-    (fn: string) =>
-    (...args: unknown[]) => {
-      calls.push({ fn, args });
-    };
-  const core: ActionCore = {
-    getInput: (name) => inputs[name] ?? '',
-    setOutput: record('setOutput'),
-    setFailed: record('setFailed'),
-    setSecret: record('setSecret'),
-    error: record('error'),
-    warning: record('warning'),
-    notice: record('notice'),
-    info: record('info'),
-    debug: record('debug'),
-    writeSummary: async (markdown) => {
-      if (opts.summaryFails) throw new Error('GITHUB_STEP_SUMMARY is not set');
-      summaries.push(markdown);
-    },
-  };
-  const of = (fn: string) => calls.filter((c) => c.fn === fn).map((c) => c.args);
-  return {
-    core,
-    calls,
-    summaries,
-    of,
-    outputs: () => Object.fromEntries(of('setOutput') as [string, string][]),
-  };
-}
+const createFakeCore = createRecordingCore;
 
 let registry: FakeRegistry;
 let github: FakeGitHubRepoApi;
