@@ -64,12 +64,11 @@ export async function runCheckSemver(args: readonly string[], io: CliIo): Promis
         ...(values['cache-dir'] ? { override: values['cache-dir'] } : {}),
       }),
     });
-    const verdicts: Verdict[] = await Promise.all(
-      pairs.map(async ({ name, from, to }) => {
-        const findings = await checker.check(name, from, to);
-        return { name, version: to, decision: strongestDecision(findings), findings, notices: [] };
-      }),
-    );
+    const found = await checker.checkMany(pairs);
+    const verdicts: Verdict[] = pairs.map(({ name, to }, i) => {
+      const findings = found[i]!;
+      return { name, version: to, decision: strongestDecision(findings), findings, notices: [] };
+    });
     const report = buildReport({ verdicts, policy, now });
     if (values.stats) io.stderr.write(`${formatStats(sources)}\n`);
     if (values.json) io.stdout.write(`${JSON.stringify(report, null, 2)}\n`);

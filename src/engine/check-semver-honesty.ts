@@ -15,6 +15,8 @@ import { createDiskCache, type DiskCache } from '../sources/disk-cache.js';
 import type { Manifest, Sources } from '../sources/types.js';
 import { TarballError, type UnpackedPackage, unpackTarball } from '../sources/unpack-tarball.js';
 import { TOOL_VERSION } from '../version.js';
+import type { DeclarationPair } from './compare-declarations.js';
+import { mapConcurrent } from './map-concurrent.js';
 
 export interface SemverHonestyOptions {
   policy: Policy;
@@ -27,9 +29,17 @@ export interface SemverHonestyOptions {
   maxUnpackedBytes?: number;
 }
 
+export interface UpdatePair {
+  name: string;
+  from: string;
+  to: string;
+}
+
 export interface SemverHonestyChecker {
   /** Findings for one update; [] for majors, prereleases, downgrades and `semverHonesty: off`. */
   check(name: string, from: string, to: string): Promise<Finding[]>;
+  /** Findings for many updates, in order; their declarations are compared in one program. */
+  checkMany(pairs: readonly UpdatePair[]): Promise<Finding[][]>;
   /** Comparisons run (not answered from a cache), for benchmarks. */
   stats(): { compared: number; cacheHits: number };
 }
@@ -41,6 +51,10 @@ const MAX_FILE_BYTES = 8 * 1024 * 1024;
 const CACHE_NAMESPACE = `semver-honesty:v1:${TOOL_VERSION}`;
 
 type Comparison = { status: 'ok'; changes: InterfaceChange[] } | { status: 'unavailable'; reason: string };
+
+const FETCH_CONCURRENCY = 8;
+/** Pairs compared in one TypeScript program (bounded so a huge update does not hold every file at once). */
+const PAIRS_PER_PROGRAM = 64;
 
 const WANTED = /(^package\.json$)|\.d\.[cm]?ts$|\.[cm]?js$/;
 
@@ -74,7 +88,12 @@ export function createSemverHonestyChecker(opts: SemverHonestyOptions): SemverHo
     }
   }
 
-  async function compare(name: string, from: string, to: string): Promise<Comparison> {
+  type Prepared =
+    | Comparison
+    | { status: 'prepared'; manifestChanges: InterfaceChange[]; pair: DeclarationPair };
+
+  /** Everything but the TypeScript comparison: cache, packument, tarballs, package.json. */
+  async function prepare(name: string, from: string, to: string): Promise<Prepared> {
     const key = `${name}@${from}..${to}`;
     const cached = await disk?.read(CACHE_NAMESPACE, key);
     if (cached) {
@@ -93,53 +112,99 @@ export function createSemverHonestyChecker(opts: SemverHonestyOptions): SemverHo
         reason: doc.status === 'not-found' ? `the registry does not know ${name}` : doc.reason,
       };
     }
-    let before: UnpackedPackage;
-    let after: UnpackedPackage;
-    let oldIface: ReturnType<typeof readPackageInterface>;
-    let newIface: ReturnType<typeof readPackageInterface>;
     try {
-      [before, after] = await Promise.all([
+      const [before, after] = await Promise.all([
         fetchPackage(name, from, doc.packument.versions[from]),
         fetchPackage(name, to, doc.packument.versions[to]),
       ]);
-      oldIface = readPackageInterface(parseManifestText(before), before.files);
-      newIface = readPackageInterface(parseManifestText(after), after.files);
+      const oldIface = readPackageInterface(parseManifestText(before), before.files);
+      const newIface = readPackageInterface(parseManifestText(after), after.files);
+      return {
+        status: 'prepared',
+        manifestChanges: compareManifestInterfaces(oldIface, newIface),
+        pair: {
+          before: { texts: before.texts, entries: oldIface.entries },
+          after: { texts: after.texts, entries: newIface.entries },
+        },
+      };
     } catch (err) {
       if (err instanceof TarballError) return { status: 'unavailable', reason: err.message };
       throw err;
     }
-    counters.compared++;
-    // The TypeScript compiler is large: loaded on the first comparison, never for runs without one.
-    const { compareDeclarations } = await import('./compare-declarations.js');
-    const changes = [
-      ...compareManifestInterfaces(oldIface, newIface),
-      ...compareDeclarations(
-        { texts: before.texts, entries: oldIface.entries },
-        { texts: after.texts, entries: newIface.entries },
-      ),
-    ];
-    void disk?.write(CACHE_NAMESPACE, key, {
-      body: Buffer.from(JSON.stringify(changes)),
-      fetchedAtMs: Date.now(),
+  }
+
+  /** Compares every pair not compared yet, the TypeScript part of all of them in one program. */
+  async function compareAll(todo: { key: string; name: string; from: string; to: string }[]) {
+    const settle = new Map<string, { resolve: (c: Comparison) => void; reject: (e: unknown) => void }>();
+    for (const t of todo) {
+      const p = new Promise<Comparison>((resolve, reject) => settle.set(t.key, { resolve, reject }));
+      p.catch(() => {}); // awaited by the caller; never an unhandled rejection
+      memo.set(t.key, p);
+    }
+    try {
+      const prepared: Prepared[] = new Array(todo.length);
+      await mapConcurrent(todo, FETCH_CONCURRENCY, async (t, i) => {
+        prepared[i] = await prepare(t.name, t.from, t.to);
+      });
+      const ready = todo
+        .map((t, i) => ({ t, p: prepared[i]! }))
+        .filter(
+          (x): x is { t: (typeof todo)[number]; p: Extract<Prepared, { status: 'prepared' }> } =>
+            x.p.status === 'prepared',
+        );
+      // The TypeScript compiler is large: loaded on the first comparison, never for runs without one.
+      const declared =
+        ready.length > 0 ? (await import('./compare-declarations.js')).compareDeclarationPairs : undefined;
+      for (let start = 0; start < ready.length; start += PAIRS_PER_PROGRAM) {
+        const chunk = ready.slice(start, start + PAIRS_PER_PROGRAM);
+        const changes = declared!(chunk.map((x) => x.p.pair));
+        chunk.forEach((x, k) => {
+          counters.compared++;
+          const all = [...x.p.manifestChanges, ...changes[k]!];
+          void disk?.write(CACHE_NAMESPACE, x.t.key, {
+            body: Buffer.from(JSON.stringify(all)),
+            fetchedAtMs: Date.now(),
+          });
+          settle.get(x.t.key)!.resolve({ status: 'ok', changes: all });
+        });
+      }
+      todo.forEach((t, i) => {
+        const p = prepared[i]!;
+        if (p.status !== 'prepared') settle.get(t.key)!.resolve(p);
+      });
+    } catch (err) {
+      for (const s of settle.values()) s.reject(err);
+    }
+  }
+
+  async function checkMany(pairs: readonly UpdatePair[]): Promise<Finding[][]> {
+    const policy = opts.policy;
+    const wanted = pairs.map((p) => {
+      const bump = classifyBump(p.from, p.to);
+      const judged = policy.semverHonesty !== 'off' && (bump === 'minor' || bump === 'patch');
+      return judged ? `${p.name}@${p.from}..${p.to}` : undefined;
     });
-    return { status: 'ok', changes };
+    const todo = new Map<string, { key: string; name: string; from: string; to: string }>();
+    pairs.forEach((p, i) => {
+      const key = wanted[i];
+      if (key !== undefined && !memo.has(key) && !todo.has(key)) todo.set(key, { key, ...p });
+    });
+    if (todo.size > 0) await compareAll([...todo.values()]);
+    return Promise.all(
+      pairs.map(async ({ name, from, to }, i) => {
+        const key = wanted[i];
+        if (key === undefined) return [];
+        const result = await memo.get(key)!;
+        if (result.status === 'unavailable') return [unavailable(name, from, to, result.reason, policy)];
+        return evaluateSemverHonesty({ name, from, to, changes: result.changes, policy });
+      }),
+    );
   }
 
   return {
+    checkMany,
     async check(name, from, to) {
-      const policy = opts.policy;
-      if (policy.semverHonesty === 'off') return [];
-      const bump = classifyBump(from, to);
-      if (bump !== 'minor' && bump !== 'patch') return [];
-      const key = `${name}@${from}..${to}`;
-      let pending = memo.get(key);
-      if (!pending) {
-        pending = compare(name, from, to);
-        memo.set(key, pending);
-      }
-      const result = await pending;
-      if (result.status === 'unavailable') return [unavailable(name, from, to, result.reason, policy)];
-      return evaluateSemverHonesty({ name, from, to, changes: result.changes, policy });
+      return (await checkMany([{ name, from, to }]))[0]!;
     },
     stats: () => ({ ...counters }),
   };

@@ -2,7 +2,8 @@
 // API. Both versions are loaded into ONE in-memory program (under /old/ and /new/), so the checker
 // can ask whether an old type is assignable to the new one. Files come from the unpacked tarballs;
 // nothing is read from disk but TypeScript's own lib files, which are parsed once per process.
-import ts from 'typescript';
+import { createRequire } from 'node:module';
+import type * as ts from 'typescript';
 import type { EntryPoint } from '../policy/package-interface.js';
 import type { InterfaceChange } from '../policy/semver-honesty.js';
 
@@ -12,13 +13,25 @@ export interface DeclarationSide {
   entries: readonly EntryPoint[];
 }
 
+// Loaded through require: an ESM import of this 9 MB CommonJS file first scans all of it for
+// named exports, which costs about a second on every run (measured in bench/update-bench.ts).
+const tsc = createRequire(import.meta.url)('typescript') as typeof import('typescript');
+
 const OPTIONS: ts.CompilerOptions = {
-  target: ts.ScriptTarget.ES2022,
-  module: ts.ModuleKind.ESNext,
-  moduleResolution: ts.ModuleResolutionKind.Bundler,
-  // No lib.dom: it costs more to parse than a whole comparison, and a DOM type left unresolved
-  // compares as `any`, which can only hide a change, never invent one.
-  lib: ['lib.es2022.d.ts'],
+  target: tsc.ScriptTarget.ES2022,
+  module: tsc.ModuleKind.ESNext,
+  moduleResolution: tsc.ModuleResolutionKind.Bundler,
+  // The core of the standard library only (Promise, Map, Set, iterables): the whole of es2022 took
+  // twice as long for the same findings (bench/update-bench.ts, 20 typed packages: 8.9 s → 4.9 s),
+  // and no lib.dom. A global type left unresolved compares as `any`, which can hide a change in a
+  // parameter of that type but never invent one.
+  lib: [
+    'lib.es5.d.ts',
+    'lib.es2015.collection.d.ts',
+    'lib.es2015.iterable.d.ts',
+    'lib.es2015.promise.d.ts',
+    'lib.es2015.symbol.d.ts',
+  ],
   types: [],
   noEmit: true,
   skipLibCheck: true,
@@ -29,7 +42,7 @@ const OPTIONS: ts.CompilerOptions = {
 
 // lib.*.d.ts are the same for every comparison: parse them once.
 const libFiles = new Map<string, ts.SourceFile | undefined>();
-const libDir = ts.sys.getExecutingFilePath().replace(/[^/\\]+$/, '');
+const libDir = tsc.sys.getExecutingFilePath().replace(/[^/\\]+$/, '');
 
 function createHost(files: Map<string, string>): ts.CompilerHost {
   const dirs = new Set<string>();
@@ -39,22 +52,22 @@ function createHost(files: Map<string, string>): ts.CompilerHost {
   }
   const isLib = (f: string) => f.startsWith(libDir);
   return {
-    fileExists: (f) => files.has(f) || (isLib(f) && ts.sys.fileExists(f)),
-    readFile: (f) => files.get(f) ?? (isLib(f) ? ts.sys.readFile(f) : undefined),
-    directoryExists: (d) => dirs.has(d.replace(/\/$/, '')) || (isLib(d) && ts.sys.directoryExists(d)),
+    fileExists: (f) => files.has(f) || (isLib(f) && tsc.sys.fileExists(f)),
+    readFile: (f) => files.get(f) ?? (isLib(f) ? tsc.sys.readFile(f) : undefined),
+    directoryExists: (d) => dirs.has(d.replace(/\/$/, '')) || (isLib(d) && tsc.sys.directoryExists(d)),
     getDirectories: () => [],
     getSourceFile: (f, languageVersion) => {
       if (isLib(f)) {
         if (!libFiles.has(f)) {
-          const text = ts.sys.readFile(f);
-          libFiles.set(f, text === undefined ? undefined : ts.createSourceFile(f, text, languageVersion));
+          const text = tsc.sys.readFile(f);
+          libFiles.set(f, text === undefined ? undefined : tsc.createSourceFile(f, text, languageVersion));
         }
         return libFiles.get(f);
       }
       const text = files.get(f);
-      return text === undefined ? undefined : ts.createSourceFile(f, text, languageVersion);
+      return text === undefined ? undefined : tsc.createSourceFile(f, text, languageVersion);
     },
-    getDefaultLibFileName: (o) => ts.getDefaultLibFilePath(o),
+    getDefaultLibFileName: (o) => tsc.getDefaultLibFilePath(o),
     getDefaultLibLocation: () => libDir,
     writeFile: () => {},
     getCurrentDirectory: () => '/',
@@ -66,49 +79,83 @@ function createHost(files: Map<string, string>): ts.CompilerHost {
 
 const short = (text: string) => (text.length > 80 ? `${text.slice(0, 77)}...` : text);
 
-export function compareDeclarations(before: DeclarationSide, after: DeclarationSide): InterfaceChange[] {
-  const pairs: { entry: EntryPoint; old: string; now: string; kind: 'types' | 'js' }[] = [];
-  for (const entry of before.entries) {
-    const next = after.entries.find((e) => e.subpath === entry.subpath);
-    if (!next) continue; // a removed subpath is reported from the exports map
-    if (entry.types && next.types) pairs.push({ entry, old: entry.types, now: next.types, kind: 'types' });
-    else if (!entry.types && !next.types && entry.js && next.js)
-      pairs.push({ entry, old: entry.js, now: next.js, kind: 'js' });
-  }
-  if (pairs.length === 0) return [];
+export interface DeclarationPair {
+  before: DeclarationSide;
+  after: DeclarationSide;
+}
 
+/** One pair; see compareDeclarationPairs. */
+export function compareDeclarations(before: DeclarationSide, after: DeclarationSide): InterfaceChange[] {
+  return compareDeclarationPairs([{ before, after }])[0]!;
+}
+
+/**
+ * Many pairs in one program: setting up a checker (merging the lib globals) costs more than
+ * comparing a typical package, so a run's comparisons share one (bench/update-bench.ts).
+ */
+export function compareDeclarationPairs(items: readonly DeclarationPair[]): InterfaceChange[][] {
+  interface Job {
+    item: number;
+    entry: EntryPoint;
+    old: string;
+    now: string;
+    kind: 'types' | 'js';
+  }
+  const jobs: Job[] = [];
   const files = new Map<string, string>();
-  for (const [f, t] of before.texts) files.set(`/old/${f}`, t);
-  for (const [f, t] of after.texts) files.set(`/new/${f}`, t);
-  const roots = pairs.flatMap((p) => [`/old/${p.old}`, `/new/${p.now}`]).filter((f) => files.has(f));
+  items.forEach(({ before, after }, item) => {
+    const mine: Job[] = [];
+    for (const entry of before.entries) {
+      const next = after.entries.find((e) => e.subpath === entry.subpath);
+      if (!next) continue; // a removed subpath is reported from the exports map
+      if (entry.types && next.types)
+        mine.push({ item, entry, old: entry.types, now: next.types, kind: 'types' });
+      else if (!entry.types && !next.types && entry.js && next.js)
+        mine.push({ item, entry, old: entry.js, now: next.js, kind: 'js' });
+    }
+    if (mine.length === 0 || sameFiles(before.texts, after.texts)) return; // nothing can differ
+    jobs.push(...mine);
+    for (const [f, t] of before.texts) files.set(`/${item}/old/${f}`, t);
+    for (const [f, t] of after.texts) files.set(`/${item}/new/${f}`, t);
+  });
+  const out: InterfaceChange[][] = items.map(() => []);
+  if (jobs.length === 0) return out;
+  const roots = jobs
+    .flatMap((j) => [`/${j.item}/old/${j.old}`, `/${j.item}/new/${j.now}`])
+    .filter((f) => files.has(f));
   // JavaScript entries are read for their export names only: their imports are not followed.
-  const jsOnly = pairs.every((p) => p.kind === 'js');
-  const program = ts.createProgram({
+  const jsOnly = jobs.every((j) => j.kind === 'js');
+  const program = tsc.createProgram({
     rootNames: roots,
     options: jsOnly ? { ...OPTIONS, noResolve: true, lib: ['lib.es5.d.ts'] } : OPTIONS,
     host: createHost(files),
   });
   const checker = program.getTypeChecker();
-  const out: InterfaceChange[] = [];
-  for (const pair of pairs) {
-    const oldExports = exportsOf(program, checker, `/old/${pair.old}`);
-    const newExports = exportsOf(program, checker, `/new/${pair.now}`);
+  for (const job of jobs) {
+    const oldExports = exportsOf(program, checker, `/${job.item}/old/${job.old}`);
+    const newExports = exportsOf(program, checker, `/${job.item}/new/${job.now}`);
     if (!oldExports || !newExports) continue;
-    const where = `${pair.kind}: ${pair.old}`;
-    const base = { entry: pair.entry.specifier, where };
+    const where = `${job.kind}: ${job.old}`;
+    const base = { entry: job.entry.specifier, where };
     for (const [name, oldSym] of oldExports) {
       const newSym = newExports.get(name);
       if (!newSym) {
-        out.push({ kind: 'declaration-removed', subject: name, ...base });
+        out[job.item]!.push({ kind: 'declaration-removed', subject: name, ...base });
         continue;
       }
-      if (pair.kind === 'types') {
+      if (job.kind === 'types') {
         const change = compareSymbol(checker, name, resolve(checker, oldSym), resolve(checker, newSym));
-        if (change) out.push({ ...change, ...base });
+        if (change) out[job.item]!.push({ ...change, ...base });
       }
     }
   }
   return out;
+}
+
+function sameFiles(a: ReadonlyMap<string, string>, b: ReadonlyMap<string, string>): boolean {
+  if (a.size !== b.size) return false;
+  for (const [f, t] of a) if (b.get(f) !== t) return false;
+  return true;
 }
 
 function exportsOf(
@@ -125,7 +172,7 @@ function exportsOf(
 }
 
 function resolve(checker: ts.TypeChecker, s: ts.Symbol): ts.Symbol {
-  return s.flags & ts.SymbolFlags.Alias ? checker.getAliasedSymbol(s) : s;
+  return s.flags & tsc.SymbolFlags.Alias ? checker.getAliasedSymbol(s) : s;
 }
 
 type Change = Omit<InterfaceChange, 'entry' | 'where'>;
@@ -137,44 +184,44 @@ function compareSymbol(
   b: ts.Symbol,
 ): Change | undefined {
   const TypeLike =
-    ts.SymbolFlags.Interface | ts.SymbolFlags.TypeAlias | ts.SymbolFlags.Class | ts.SymbolFlags.Enum;
-  if (a.flags & ts.SymbolFlags.Value && !(b.flags & ts.SymbolFlags.Value))
+    tsc.SymbolFlags.Interface | tsc.SymbolFlags.TypeAlias | tsc.SymbolFlags.Class | tsc.SymbolFlags.Enum;
+  if (a.flags & tsc.SymbolFlags.Value && !(b.flags & tsc.SymbolFlags.Value))
     return { kind: 'declaration-removed', subject: `${name} (as a value)` };
-  if (a.flags & TypeLike && !(b.flags & (TypeLike | ts.SymbolFlags.Value)))
+  if (a.flags & TypeLike && !(b.flags & (TypeLike | tsc.SymbolFlags.Value)))
     return { kind: 'declaration-removed', subject: `${name} (as a type)` };
 
-  if (a.flags & (ts.SymbolFlags.Function | ts.SymbolFlags.Variable | ts.SymbolFlags.Class)) {
+  if (a.flags & (tsc.SymbolFlags.Function | tsc.SymbolFlags.Variable | tsc.SymbolFlags.Class)) {
     const ta = checker.getTypeOfSymbol(a);
     const tb = checker.getTypeOfSymbol(b);
-    for (const kind of [ts.SignatureKind.Call, ts.SignatureKind.Construct]) {
+    for (const kind of [tsc.SignatureKind.Call, tsc.SignatureKind.Construct]) {
       const change = compareSignatures(
         checker,
-        kind === ts.SignatureKind.Construct ? `new ${name}` : name,
+        kind === tsc.SignatureKind.Construct ? `new ${name}` : name,
         checker.getSignaturesOfType(ta, kind),
         checker.getSignaturesOfType(tb, kind),
       );
       if (change) return change;
     }
   }
-  if (a.flags & (ts.SymbolFlags.Interface | ts.SymbolFlags.Class)) {
+  if (a.flags & (tsc.SymbolFlags.Interface | tsc.SymbolFlags.Class)) {
     const ta = checker.getDeclaredTypeOfSymbol(a);
     const tb = checker.getDeclaredTypeOfSymbol(b);
     for (const prop of checker.getPropertiesOfType(ta)) {
       const next = checker.getPropertyOfType(tb, prop.name);
       if (!next) return { kind: 'property-removed', subject: `${name}.${prop.name}` };
-      if (prop.flags & ts.SymbolFlags.Optional && !(next.flags & ts.SymbolFlags.Optional))
+      if (prop.flags & tsc.SymbolFlags.Optional && !(next.flags & tsc.SymbolFlags.Optional))
         return { kind: 'property-required', subject: `${name}.${prop.name}` };
     }
   }
-  if (a.flags & ts.SymbolFlags.TypeAlias && b.flags & ts.SymbolFlags.TypeAlias) {
+  if (a.flags & tsc.SymbolFlags.TypeAlias && b.flags & tsc.SymbolFlags.TypeAlias) {
     const ta = checker.getDeclaredTypeOfSymbol(a);
     const tb = checker.getDeclaredTypeOfSymbol(b);
     if (!checker.isTypeAssignableTo(ta, tb)) {
       return {
         kind: 'type-narrowed',
         subject: name,
-        from: short(checker.typeToString(ta, undefined, ts.TypeFormatFlags.InTypeAlias)),
-        to: short(checker.typeToString(tb, undefined, ts.TypeFormatFlags.InTypeAlias)),
+        from: short(checker.typeToString(ta, undefined, tsc.TypeFormatFlags.InTypeAlias)),
+        to: short(checker.typeToString(tb, undefined, tsc.TypeFormatFlags.InTypeAlias)),
       };
     }
   }
@@ -195,8 +242,8 @@ function paramsOf(checker: ts.TypeChecker, sig: ts.Signature): Params {
   for (const p of params) {
     const decl = p.valueDeclaration;
     const optional =
-      decl && ts.isParameter(decl) ? checker.isOptionalParameter(decl) || !!decl.dotDotDotToken : false;
-    if (decl && ts.isParameter(decl) && decl.dotDotDotToken) rest = true;
+      decl && tsc.isParameter(decl) ? checker.isOptionalParameter(decl) || !!decl.dotDotDotToken : false;
+    if (decl && tsc.isParameter(decl) && decl.dotDotDotToken) rest = true;
     if (!optional) required++;
   }
   return { required, total: params.length, rest, params };

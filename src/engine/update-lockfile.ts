@@ -158,11 +158,7 @@ export async function updateLockfile(opts: UpdateOptions): Promise<UpdateResult>
       }
       moves = diffVersions(pinned, registryVersions(idealTree));
       if (!honesty) break;
-      const checked: Finding[][] = [];
-      await mapConcurrent(moves.updated, SEMVER_CONCURRENCY, async (m, i) => {
-        checked[i] = await honesty.check(m.name, m.from, m.to);
-      });
-      semverFindings = checked.flat();
+      semverFindings = (await honesty.checkMany(moves.updated)).flat();
       const vetoes = semverFindings.filter((f) => f.effect === 'block' && f.outcome !== 'unavailable');
       if (vetoes.length === 0 || round >= MAX_SEMVER_ROUNDS) break;
       for (const f of vetoes) cache.veto(f.name, f.version!, f);
@@ -197,7 +193,6 @@ export async function updateLockfile(opts: UpdateOptions): Promise<UpdateResult>
   }
 }
 
-const SEMVER_CONCURRENCY = 8;
 /** Resolutions after the first, each hiding the dishonest releases the last one picked. */
 const MAX_SEMVER_ROUNDS = 4;
 
