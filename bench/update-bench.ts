@@ -69,7 +69,11 @@ function runCli(argv: string[]): Promise<Run> {
 
 const fmt = (ms: number) => (ms >= 1000 ? `${(ms / 1000).toFixed(2)} s` : `${ms.toFixed(0)} ms`);
 
-/** 2,000 packages pinned at 1.0.0; 1.1.0 is allowed, 1.2.0 is two days old. Sizes as in the audit bench. */
+/**
+ * The audit bench's generated lockfile, shaped for updating: 2,000 packages pinned at 1.0.0 with a
+ * newer 1.1.0; as in the audit bench, 5% published something inside the cooling-off window (their
+ * 1.2.0 is two days old) and document sizes run from tens of KB to a few MB.
+ */
 function generated(): { deps: { name: string; version: string }[]; packuments: FullPackument[] } {
   const rand = rng(42);
   const deps = Array.from({ length: 2000 }, (_, i) => ({
@@ -84,13 +88,14 @@ function generated(): { deps: { name: string; version: string }[]; packuments: F
         : r < 0.15
           ? 100_000 + rand() * 400_000
           : 10_000 + rand() * 70_000;
+    const young = rand() < 0.05;
     return makePackument({
       name,
       targetBytes,
       versions: [
         { version: '1.0.0', publishedAt: ago(400) },
         { version: '1.1.0', publishedAt: ago(60) },
-        { version: '1.2.0', publishedAt: ago(2) },
+        ...(young ? [{ version: '1.2.0', publishedAt: ago(2) }] : []),
       ],
     });
   });

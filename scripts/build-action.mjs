@@ -44,6 +44,17 @@ export async function buildAction({ outfile }) {
     mainFields: ['module', 'main'],
     conditions: ['node', 'import'],
     banner: { js: BANNER },
+    // The TypeScript compiler (semver-honesty) is bundled in: the runner has no node_modules.
+    plugins: [
+      {
+        name: 'bundled-typescript',
+        setup(b) {
+          b.onResolve({ filter: /\/load-typescript\.js$/ }, () => ({
+            path: join(root, 'src/engine/load-typescript.bundle.ts'),
+          }));
+        },
+      },
+    ],
     // JSON data (the embedded popular-package list) is inlined by the bundler.
     loader: { '.json': 'json' },
     legalComments: 'eof',

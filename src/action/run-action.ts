@@ -298,6 +298,10 @@ async function checkLockfile(
       popular,
       now,
       ...(plan.filter ? { filter: plan.filter } : {}),
+      // semver-honesty judges what the change moved: each updated entry against its old version.
+      updates: (plan.changes?.updated ?? []).flatMap((u) =>
+        u.from.map((from) => ({ name: u.name, from, to: u.to })),
+      ),
     }));
   }
   // `scope: changed` lists the skipped entries the change brings, whatever their name: a new git

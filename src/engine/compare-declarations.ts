@@ -2,10 +2,10 @@
 // API. Both versions are loaded into ONE in-memory program (under /old/ and /new/), so the checker
 // can ask whether an old type is assignable to the new one. Files come from the unpacked tarballs;
 // nothing is read from disk but TypeScript's own lib files, which are parsed once per process.
-import { createRequire } from 'node:module';
 import type * as ts from 'typescript';
 import type { EntryPoint } from '../policy/package-interface.js';
 import type { InterfaceChange } from '../policy/semver-honesty.js';
+import { loadTypeScript } from './load-typescript.js';
 
 export interface DeclarationSide {
   /** File texts by package-relative path. */
@@ -13,9 +13,7 @@ export interface DeclarationSide {
   entries: readonly EntryPoint[];
 }
 
-// Loaded through require: an ESM import of this 9 MB CommonJS file first scans all of it for
-// named exports, which costs about a second on every run (measured in bench/update-bench.ts).
-const tsc = createRequire(import.meta.url)('typescript') as typeof import('typescript');
+const tsc = loadTypeScript();
 
 const OPTIONS: ts.CompilerOptions = {
   target: tsc.ScriptTarget.ES2022,

@@ -85,7 +85,7 @@ export function publishedAtFact(
  * The abbreviated document is enough when its `modified` proves every version older than the
  * cooling-off period (and the tag grace period): nothing was published inside the window.
  */
-function abbreviatedIsEnough(packument: Packument, policy: Policy, now: Date): boolean {
+export function abbreviatedIsEnough(packument: Packument, policy: Policy, now: Date): boolean {
   if (packument.time) return true;
   const modified = typeof packument.modified === 'string' ? parsePublishTime(packument.modified) : null;
   if (modified === null) return false;

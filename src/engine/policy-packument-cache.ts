@@ -8,7 +8,7 @@ import type { Finding, Policy, PopularIndex } from '../policy/types.js';
 import { selectUpdateCandidates } from '../policy/update-candidates.js';
 import type { Packument, Sources } from '../sources/types.js';
 import { evaluatePackument } from './evaluate-packument.js';
-import { factNeeds } from './gather-facts.js';
+import { abbreviatedIsEnough, factNeeds } from './gather-facts.js';
 
 export interface PolicyPackumentContext {
   policy: Policy;
@@ -21,8 +21,6 @@ export interface PolicyPackumentContext {
 
 export interface PackumentDecision {
   name: string;
-  /** The upstream document (every version). */
-  upstream: Packument;
   /** What Arborist sees. */
   filtered: Packument;
   hidden: Map<string, Finding>;
@@ -94,7 +92,16 @@ export function createPolicyPackumentCache(
   };
 
   async function load(name: string): Promise<PackumentDecision> {
-    const result = await ctx.sources.registry.getPackument(name, { full: needs.times });
+    // As in audit: the small abbreviated document first, the full one (with publish times) only
+    // when something may have been published inside the cooling-off window.
+    let result = await ctx.sources.registry.getPackument(name, { full: false });
+    if (
+      result.status === 'ok' &&
+      needs.times &&
+      !abbreviatedIsEnough(result.packument, ctx.policy, ctx.now)
+    ) {
+      result = await ctx.sources.registry.getPackument(name, { full: true });
+    }
     if (result.status === 'not-found') throw new PackumentUnavailableError(name, 'not found', true);
     if (result.status === 'unavailable')
       throw new PackumentUnavailableError(name, `${result.source}: ${result.reason}`, false);
@@ -108,7 +115,7 @@ export function createPolicyPackumentCache(
     });
     const { keep, hidden } = selectUpdateCandidates(evaluation.versions, ctx.pinned.get(name));
     const { packument } = filterPackument(upstream, { keep: (v) => keep.has(v) });
-    return { name, upstream, filtered: plain(packument), hidden };
+    return { name, filtered: plain(packument), hidden };
   }
 
   return {

@@ -120,7 +120,17 @@ export async function updateLockfile(opts: UpdateOptions): Promise<UpdateResult>
     ignoreScripts: true,
   } as unknown as Arborist.Options;
 
+  // Arborist asks for packuments one at a time; the pinned ones are known now, so fetch and judge
+  // them concurrently first (Arborist then finds them ready). Failures surface when Arborist asks.
+  const prefetch = mapConcurrent(
+    opts.names.length > 0 ? opts.names : [...pinned.keys()],
+    PREFETCH_CONCURRENCY,
+    async (name) => {
+      await cache.decide(name).catch(() => {});
+    },
+  );
   const manifests = opts.latest ? await planRangeMoves(dir, opts.names, cache, arboristOptions) : [];
+  await prefetch;
   const ranges = manifests.flatMap((m) => m.moves);
 
   // A dry run with range moves resolves a staged copy; a real run edits in place and puts the
@@ -193,6 +203,7 @@ export async function updateLockfile(opts: UpdateOptions): Promise<UpdateResult>
   }
 }
 
+const PREFETCH_CONCURRENCY = 32;
 /** Resolutions after the first, each hiding the dishonest releases the last one picked. */
 const MAX_SEMVER_ROUNDS = 4;
 

@@ -1,0 +1,98 @@
+// The built Action on a pull request that bumps a package whose minor release removes a .d.ts
+// export: the job summary names the breaking change (semverHonesty: alert) or blocks (block).
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import type { Report } from '../../src/engine/report.js';
+import { ensureActionBundle } from '../helpers/ensure-action-bundle.js';
+import { type FakeDownloads, startFakeDownloads } from '../helpers/fake-downloads.js';
+import { type FakeGitHubRepoApi, startFakeGitHubRepoApi } from '../helpers/fake-github-repo-api.js';
+import { type FakeRegistry, startFakeRegistry } from '../helpers/fake-registry.js';
+import { type ActionRepo, makeActionRepo } from '../helpers/make-action-repo.js';
+import { REPO_ROOT, runActionBundle } from '../helpers/run-action-bundle.js';
+import { SEMVER_PACKUMENTS } from '../helpers/semver-packages.js';
+
+const FIXTURES = path.join(REPO_ROOT, 'test', 'fixtures', 'action');
+const TOKEN = 'ghs_e2e_token';
+
+let registry: FakeRegistry;
+let downloads: FakeDownloads;
+let github: FakeGitHubRepoApi;
+let work: string;
+let repo: ActionRepo;
+
+function run(policy: string) {
+  const event = JSON.parse(
+    readFileSync(path.join(FIXTURES, 'pull_request.json'), 'utf8')
+      .replaceAll('__BASE_SHA__', repo.baseSha)
+      .replaceAll('__BEFORE_SHA__', repo.baseSha)
+      .replaceAll('__HEAD_SHA__', repo.headSha)
+      .replaceAll('__API_URL__', github.url),
+  );
+  return runActionBundle({
+    workspace: repo.dir,
+    eventName: 'pull_request',
+    event,
+    repository: 'octo-org/web-app',
+    apiUrl: github.url,
+    githubToken: TOKEN,
+    inputs: { registry: registry.url, policy },
+    env: { LOCKWARDEN_DOWNLOADS_URL: downloads.url },
+  });
+}
+
+beforeAll(async () => {
+  ensureActionBundle();
+  registry = await startFakeRegistry({ packuments: SEMVER_PACKUMENTS(new Date()) });
+  downloads = await startFakeDownloads();
+  github = await startFakeGitHubRepoApi({ requireToken: TOKEN });
+  work = mkdtempSync(path.join(tmpdir(), 'lockwarden-action-semver-'));
+  repo = makeActionRepo({
+    dir: path.join(work, 'repo'),
+    base: {
+      deps: [
+        { name: 'lib-x', version: '2.3.0' },
+        { name: 'additive-pkg', version: '1.0.0' },
+      ],
+    },
+    head: {
+      deps: [
+        { name: 'lib-x', version: '2.4.0' },
+        { name: 'additive-pkg', version: '1.1.0' },
+      ],
+    },
+    files: {
+      '.github/semver-alert.yml': 'id: team\ncoolingOffDays: 7\ntyposquatting: false\n',
+      '.github/semver-block.yml': 'id: team\ncoolingOffDays: 7\ntyposquatting: false\nsemverHonesty: block\n',
+    },
+  });
+}, 120_000);
+
+afterAll(async () => {
+  await Promise.all([registry?.close(), downloads?.close(), github?.close()]);
+  if (work) rmSync(work, { recursive: true, force: true });
+});
+
+const MESSAGE =
+  'lib-x 2.3.0 → 2.4.0 removes export parseOptions from "lib-x/utils" (types: dist/utils.d.ts): a breaking change in a minor release';
+
+describe('the Action on a PR that bumps a dishonest minor', () => {
+  it('shows the semver finding in the job summary and passes under alert', async () => {
+    const r = await run('.github/semver-alert.yml');
+    expect(r.code).toBe(0);
+    expect(r.summary).toMatch(/\| lib-x \| 2\.4\.0 \| semver-honesty \(alert\) \|/);
+    expect(r.summary).toContain(MESSAGE);
+    const report = JSON.parse(readFileSync(r.outputs.report!, 'utf8')) as Report;
+    expect(report.findings.map((f) => `${f.name}@${f.version}:${f.rule}:${f.effect}`)).toEqual([
+      'lib-x@2.4.0:semver-honesty:alert',
+    ]);
+    expect(report.findings[0]!.locations?.[0]?.file).toBe('package-lock.json');
+  }, 60_000);
+
+  it('fails the step under semverHonesty: block', async () => {
+    const r = await run('.github/semver-block.yml');
+    expect(r.code).toBe(1);
+    expect(r.summary).toContain(MESSAGE);
+  }, 60_000);
+});
