@@ -17,6 +17,12 @@ import { type FullPackument, makePackument } from '../test/helpers/make-packumen
 const ROOT = path.resolve(import.meta.dirname, '../..');
 const CLI = path.join(ROOT, 'bench/child-cli.mjs');
 const LATENCY_MS = 20;
+// --profile DIR: V8 CPU profiles of the CLI runs (open them in Chrome DevTools).
+const profileAt = process.argv.indexOf('--profile');
+const PROFILE =
+  profileAt > 0
+    ? ['--cpu-prof', '--cpu-prof-dir', path.resolve(process.argv[profileAt + 1] ?? 'profiles')]
+    : [];
 const NOW = new Date();
 const DAY = 86400000;
 const ago = (days: number) => new Date(NOW.getTime() - days * DAY);
@@ -45,7 +51,7 @@ interface Run {
 function runCli(argv: string[]): Promise<Run> {
   return new Promise((resolve, reject) => {
     const started = process.hrtime.bigint();
-    const child = spawn(process.execPath, [CLI, ...argv], {
+    const child = spawn(process.execPath, [...PROFILE, CLI, ...argv], {
       env: { PATH: process.env.PATH, HOME: process.env.HOME },
       stdio: ['ignore', 'pipe', 'pipe'],
     });
@@ -74,12 +80,23 @@ const fmt = (ms: number) => (ms >= 1000 ? `${(ms / 1000).toFixed(2)} s` : `${ms.
  * newer 1.1.0; as in the audit bench, 5% published something inside the cooling-off window (their
  * 1.2.0 is two days old) and document sizes run from tens of KB to a few MB.
  */
-function generated(): { deps: { name: string; version: string }[]; packuments: FullPackument[] } {
+function generated(directCount?: number): Workload {
   const rand = rng(42);
-  const deps = Array.from({ length: 2000 }, (_, i) => ({
+  const countAt = process.argv.indexOf('--count');
+  const count = countAt > 0 ? Number(process.argv[countAt + 1]) : 2000;
+  const deps = Array.from({ length: count }, (_, i) => ({
     name: i % 10 === 0 ? `@bench-scope${i % 7}/upd-${i}` : `bench-upd-${i.toString(36)}`,
     version: '1.0.0',
   }));
+  // Tree-shaped: the first `directCount` packages are the root's dependencies and share the rest
+  // out among them as their own dependencies (hoisted, as npm lays them out).
+  const children = new Map<string, Record<string, string>>();
+  if (directCount !== undefined) {
+    for (let i = directCount; i < deps.length; i++) {
+      const parent = deps[i % directCount]!.name;
+      children.set(parent, { ...children.get(parent), [deps[i]!.name]: '^1.0.0' });
+    }
+  }
   const packuments = deps.map(({ name }) => {
     const r = rand();
     const targetBytes =
@@ -89,21 +106,28 @@ function generated(): { deps: { name: string; version: string }[]; packuments: F
           ? 100_000 + rand() * 400_000
           : 10_000 + rand() * 70_000;
     const young = rand() < 0.05;
+    const own = children.get(name);
+    const dependencies = own ? { dependencies: own } : {};
     return makePackument({
       name,
       targetBytes,
       versions: [
-        { version: '1.0.0', publishedAt: ago(400) },
-        { version: '1.1.0', publishedAt: ago(60) },
-        ...(young ? [{ version: '1.2.0', publishedAt: ago(2) }] : []),
+        { version: '1.0.0', publishedAt: ago(400), ...dependencies },
+        { version: '1.1.0', publishedAt: ago(60), ...dependencies },
+        ...(young ? [{ version: '1.2.0', publishedAt: ago(2), ...dependencies }] : []),
       ],
     });
   });
-  return { deps, packuments };
+  const root = deps.slice(0, directCount ?? deps.length);
+  return {
+    deps: deps.map((d) => (children.has(d.name) ? { ...d, dependencies: children.get(d.name)! } : d)),
+    packuments,
+    rootDependencies: Object.fromEntries(root.map((d) => [d.name, `^${d.version}`])),
+  };
 }
 
 /** 20 packages with a few hundred lines of declarations each; every third one breaks something. */
-function typedPackages(): { deps: { name: string; version: string }[]; packuments: FullPackument[] } {
+function typedPackages(): Workload {
   const decl = (i: number, minor: number, breaking: boolean) => {
     const lines: string[] = [];
     for (let k = 0; k < 60; k++) {
@@ -135,10 +159,16 @@ function typedPackages(): { deps: { name: string; version: string }[]; packument
   return { deps, packuments };
 }
 
+interface Workload {
+  deps: { name: string; version: string; dependencies?: Record<string, string> }[];
+  packuments: FullPackument[];
+  rootDependencies?: Record<string, string>;
+}
+
 async function bench(
   label: string,
   work: string,
-  workload: { deps: { name: string; version: string }[]; packuments: FullPackument[] },
+  workload: Workload,
   policies: [string, Record<string, unknown>][],
 ) {
   const registry = await startFakeRegistry({ shape: 'public', packuments: workload.packuments });
@@ -150,7 +180,9 @@ async function bench(
       const dir = writeProject(mkdtempSync(path.join(work, 'project-')), {
         name: 'bench-app',
         deps: workload.deps,
-        rootDependencies: Object.fromEntries(workload.deps.map((d) => [d.name, `^${d.version}`])),
+        rootDependencies:
+          workload.rootDependencies ??
+          Object.fromEntries(workload.deps.map((d) => [d.name, `^${d.version}`])),
       });
       const policyFile = path.join(dir, 'policy.json');
       writeFileSync(policyFile, JSON.stringify(policy));
@@ -172,6 +204,7 @@ async function bench(
         const out = JSON.parse(r.stdout);
         const semver = (out.semver as unknown[]).length;
         summary = `${out.updated.length} updated, ${out.skipped.length} skipped, ${semver} semver findings`;
+        if (semver > 0) summary += `, e.g. "${out.semver[0].message}"`;
       } catch {
         // summary stays the first line of stderr
       }
@@ -194,7 +227,27 @@ try {
   console.log(`# lockwarden update benchmark\nmachine: ${machine()}\ndate: ${NOW.toISOString()}`);
   const only = process.argv.slice(2);
   if (only.length === 0 || only.includes('--generated')) {
-    await bench('update, generated lockfile (target cold <= 15 s)', work, generated(), [
+    await bench(
+      'update, generated lockfile, 100 direct dependencies (target cold <= 15 s)',
+      work,
+      generated(100),
+      [
+        [
+          'cooling-off 7 d, semverHonesty off',
+          { id: 'b', coolingOffDays: 7, typosquatting: true, semverHonesty: 'off' },
+        ],
+        [
+          'cooling-off 7 d, semverHonesty alert (default)',
+          { id: 'b', coolingOffDays: 7, typosquatting: true, semverHonesty: 'alert' },
+        ],
+      ],
+    );
+  }
+  if (only.length === 0 || only.includes('--flat')) {
+    // Every entry a direct dependency of the root (the audit bench's shape): Arborist builds a
+    // virtual copy of the root, with all its edges, for each edge it resolves, so this costs
+    // O(direct dependencies²) inside Arborist, whatever the policy.
+    await bench('update, generated lockfile, all 2,000 direct', work, generated(), [
       [
         'cooling-off 7 d, semverHonesty off',
         { id: 'b', coolingOffDays: 7, typosquatting: true, semverHonesty: 'off' },

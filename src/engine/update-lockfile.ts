@@ -168,6 +168,10 @@ export async function updateLockfile(opts: UpdateOptions): Promise<UpdateResult>
       }
       moves = diffVersions(pinned, registryVersions(idealTree));
       if (!honesty) break;
+      // Resolving a large tree keeps the event loop busy for seconds, during which the registry
+      // may close idle keep-alive connections unnoticed; one turn of the loop lets the HTTP client
+      // see those closes before the tarball requests go out, instead of failing on dead sockets.
+      await new Promise<void>((resolve) => setImmediate(resolve));
       semverFindings = (await honesty.checkMany(moves.updated)).flat();
       const vetoes = semverFindings.filter((f) => f.effect === 'block' && f.outcome !== 'unavailable');
       if (vetoes.length === 0 || round >= MAX_SEMVER_ROUNDS) break;
