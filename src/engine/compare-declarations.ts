@@ -278,11 +278,14 @@ function compareSignatures(
           const ot = checker.getTypeOfSymbol(op);
           const nt = checker.getTypeOfSymbol(np);
           if (!checker.isTypeAssignableTo(ot, nt)) {
+            const from = short(checker.typeToString(ot));
+            const to = short(checker.typeToString(nt));
+            // Same text, other declaration (`Options` got a required property): the names say
+            // nothing, the change to that type is reported under its own name.
             problem = {
               kind: 'type-narrowed',
               subject: `${name}(${op.name})`,
-              from: short(checker.typeToString(ot)),
-              to: short(checker.typeToString(nt)),
+              ...(from === to ? {} : { from, to }),
             };
           }
         }
