@@ -191,7 +191,14 @@ describe('block mode on a pull request', () => {
 
   it('checks only what the pull request added or changed', () => {
     const asked = new Set(registry.requests.map((r) => decodeURIComponent(r.path.slice(1))));
-    expect([...asked].sort()).toEqual(['left-pad', 'lodahs', 'new-dep']);
+    // The updated entry's two tarballs: semver-honesty (default alert) compares 1.3.0 and 1.3.1.
+    expect([...asked].sort()).toEqual([
+      'left-pad',
+      'left-pad/-/left-pad-1.3.0.tgz',
+      'left-pad/-/left-pad-1.3.1.tgz',
+      'lodahs',
+      'new-dep',
+    ]);
   });
 
   it('sets the outputs and writes the JSON report and SARIF', () => {

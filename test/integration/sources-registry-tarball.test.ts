@@ -53,7 +53,7 @@ describe('getTarball', () => {
     expect(other.requests.length).toBe(before);
   });
 
-  it('refuses bytes that do not match the integrity, and tarballs over the size limit', async () => {
+  it('refuses bytes that do not match the integrity', async () => {
     const source = createRegistrySource({ url: registry.url, http: createHttpClient() });
     const wrong = `sha512-${Buffer.alloc(64).toString('base64')}`;
     const res = await source.getTarball!('@acme/lib', '1.0.0', { integrity: wrong, maxBytes: 1e6 });
@@ -61,8 +61,6 @@ describe('getTarball', () => {
       status: 'unavailable',
       reason: expect.stringContaining('does not match the integrity'),
     });
-    const small = await source.getTarball!('@acme/lib', '1.0.0', { maxBytes: 10 });
-    expect(small).toMatchObject({ status: 'unavailable', reason: expect.stringContaining('too large') });
     expect(await source.getTarball!('@acme/lib', '9.9.9', { maxBytes: 1e6 })).toEqual({
       status: 'not-found',
     });
