@@ -68,14 +68,16 @@ export class AtomicJsonFile<T> implements Adapter<T> {
     const temp = join(dirname(this.file), `.${basename(this.file)}.${randomBytes(4).toString('hex')}.tmp`);
     const handle = await open(temp, 'w', 0o600);
     try {
-      await handle.writeFile(text, 'utf8');
-      await handle.sync();
-    } finally {
-      await handle.close();
-    }
-    try {
+      try {
+        await handle.writeFile(text, 'utf8');
+        await handle.sync();
+      } finally {
+        await handle.close();
+      }
       await rename(temp, this.file);
     } catch (err) {
+      // A full disk fails the write or the sync: a temporary file left behind would take the
+      // space freed later, so it goes whatever step failed.
       await unlink(temp).catch(() => {});
       throw err;
     }

@@ -17,7 +17,7 @@ import { HttpError, sendError } from './http-error.js';
 import { createPackageCache, type PackageCache } from './package-cache.js';
 import { createPolicyStore, type PolicyStore } from './policy-store.js';
 import { createPostgresStore } from './postgres-store.js';
-import { displayUrl, redactUrlCredentials } from './redact-url.js';
+import { displayUrl, redactQuery, redactUrlCredentials } from './redact-url.js';
 import { createRegistryRoutes } from './registry-routes.js';
 import { type StateStore, StoreError } from './state-store.js';
 import { createUpstream, type Upstream, UpstreamError } from './upstream.js';
@@ -208,7 +208,7 @@ export async function createApp(options: CreateAppOptions): Promise<LockwardenSe
       } else if (isLockwardenError(err) && (err.code === 'EINVALIDNAME' || err.code === 'EPOLICY')) {
         sendError(ctx, 400, err.message, err.details === undefined ? undefined : { problems: err.details });
       } else {
-        logger.error({ err, method: ctx.method, url: ctx.url }, 'request failed');
+        logger.error({ err, method: ctx.method, url: redactQuery(ctx.url) }, 'request failed');
         sendError(ctx, 500, 'internal error in lockwarden; the service log has the details');
       }
     }
@@ -216,7 +216,7 @@ export async function createApp(options: CreateAppOptions): Promise<LockwardenSe
       logger.info(
         {
           method: ctx.method,
-          url: ctx.url.slice(0, 512),
+          url: redactQuery(ctx.url).slice(0, 512),
           status: ctx.status,
           ms: Math.round((performance.now() - started) * 10) / 10,
           ua: ctx.get('user-agent').slice(0, 128),

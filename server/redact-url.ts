@@ -17,3 +17,22 @@ const USERINFO = /\b([a-z][a-z0-9+.-]*:\/\/)[^\s/?#@"']*@/gi;
 export function redactUrlCredentials(text: string): string {
   return text.replace(USERINFO, '$1');
 }
+
+/**
+ * A request target for the log: the path, and the query's parameter names without their values
+ * (`?access_token=…` would otherwise put a token in every log line). Search terms go too: the log
+ * needs to say which endpoint was asked, not what for.
+ */
+export function redactQuery(target: string): string {
+  const q = target.indexOf('?');
+  if (q === -1) return target;
+  const names = target
+    .slice(q + 1)
+    .split('&')
+    .filter(Boolean)
+    .map((pair) => {
+      const eq = pair.indexOf('=');
+      return eq === -1 ? pair : `${pair.slice(0, eq)}=[redacted]`;
+    });
+  return `${target.slice(0, q)}?${names.join('&')}`;
+}

@@ -9,6 +9,7 @@ import { isLockwardenError, LockwardenError } from '../src/errors.js';
 import { createPopularIndex } from '../src/policy/popular-index.js';
 import type { Policy } from '../src/policy/types.js';
 import { createSources, resolveSourceConfig } from '../src/sources/create-sources.js';
+import { MAX_DOCUMENT_DEPTH } from '../src/sources/parse-registry-document.js';
 import { normalizeRegistryUrl } from '../src/sources/registry-source.js';
 import { TOOL_VERSION } from '../src/version.js';
 import { AUDIT_DEFAULTS, CACHE_DEFAULTS, createApp, type LockwardenService } from './create-app.js';
@@ -100,6 +101,10 @@ export async function runServe(argv: string[], io: ServeIo): Promise<number> {
     });
     const upstreamToken = settings.upstreamToken;
     if (upstreamToken) config.registryToken = upstreamToken;
+    // --cache-ttl bounds every copy: the document cache's and the one on disk beneath it.
+    config.registryFreshnessMs = settings.cacheTtlMs;
+    // The proxy serializes what it serves: a document nested too deeply is an upstream failure.
+    config.maxDocumentDepth = MAX_DOCUMENT_DEPTH;
     sources = createSources(config);
     const popular = createPopularIndex(sources.popular);
     service = await createApp({

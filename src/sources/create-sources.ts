@@ -45,6 +45,10 @@ export interface SourceConfig {
   gitBaseUrl: string;
   /** Undefined: no disk cache. */
   cacheDir?: string;
+  /** How old a cached registry document may be before it is revalidated (`serve --cache-ttl`). */
+  registryFreshnessMs?: number;
+  /** Registry documents nested deeper are unavailable (set by `serve`, which re-serializes them). */
+  maxDocumentDepth?: number;
   /** Limit of the cache directory, kept when a run closes its sources (default 1 GiB). */
   cacheMaxBytes?: number;
   http: HttpClientOptions;
@@ -175,6 +179,8 @@ export function createSources(
       now,
       ...(authorization ? { authorization } : {}),
       ...(cacheDir ? { cacheDir } : {}),
+      ...(config.registryFreshnessMs !== undefined ? { freshnessMs: config.registryFreshnessMs } : {}),
+      ...(config.maxDocumentDepth !== undefined ? { maxDocumentDepth: config.maxDocumentDepth } : {}),
     });
   const defaultRegistry = config.registryUrl
     ? registryFor(

@@ -5,8 +5,22 @@ import type { Manifest, Packument } from './types.js';
 
 export type ParseResult<T> = { ok: true; value: T } | { ok: false; reason: string };
 
-export function parsePackument(body: Buffer | string, requestedName: string): ParseResult<Packument> {
+/**
+ * Documents nested deeper than this are refused when the caller asks (the proxy): serializing one
+ * overflows the stack. Real registry documents nest about ten levels.
+ */
+export const MAX_DOCUMENT_DEPTH = 200;
+
+export function parsePackument(
+  body: Buffer | string,
+  requestedName: string,
+  /** Refuse documents nested deeper than this; unchecked when omitted (nothing re-serializes them). */
+  maxDepth?: number,
+): ParseResult<Packument> {
   const parsed = parseJsonObject(body);
+  if (parsed.ok && maxDepth !== undefined && nestedDeeperThan(parsed.value, maxDepth)) {
+    return { ok: false, reason: `document nested deeper than ${maxDepth} levels (not handled safely)` };
+  }
   if (!parsed.ok) return parsed;
   const doc = parsed.value;
   const versionsRaw = doc.versions;
@@ -51,6 +65,22 @@ function parseJsonObject(body: Buffer | string): ParseResult<Record<string, unkn
   }
   if (!isPlainObject(value)) return { ok: false, reason: 'document is not a JSON object' };
   return { ok: true, value };
+}
+
+/** Whether any object or array in `value` sits more than `limit` levels down. Recursion stops at `limit`. */
+function nestedDeeperThan(value: unknown, limit: number, depth = 1): boolean {
+  if (depth > limit) return true;
+  if (Array.isArray(value)) {
+    for (const item of value) {
+      if (item !== null && typeof item === 'object' && nestedDeeperThan(item, limit, depth + 1)) return true;
+    }
+  } else if (value !== null && typeof value === 'object') {
+    for (const key in value) {
+      const item = (value as Record<string, unknown>)[key];
+      if (item !== null && typeof item === 'object' && nestedDeeperThan(item, limit, depth + 1)) return true;
+    }
+  }
+  return false;
 }
 
 /** A null-prototype copy keeping only string values, or undefined when `value` is not an object. */

@@ -31,6 +31,8 @@ export interface RegistrySourceOptions {
   now?: () => Date;
   /** Within this age a cached document is used without asking the registry. */
   freshnessMs?: number;
+  /** Documents nested deeper than this are unavailable (the proxy re-serializes documents). */
+  maxDocumentDepth?: number;
 }
 
 const SOURCE = 'registry';
@@ -179,7 +181,7 @@ export function createRegistrySource(options: RegistrySourceOptions): RegistrySo
             storeKey: (doc) => (doc.time ? fullKey : abbrKey),
             path: encodePackageName(name),
             accept: full ? FULL_ACCEPT : ABBREVIATED_ACCEPT,
-            parse: (body) => parsePackument(body, name),
+            parse: (body) => parsePackument(body, name, options.maxDocumentDepth),
           });
           if (result.status !== 'ok') return result;
           return {

@@ -11,6 +11,7 @@ import { type CreateAppOptions, createApp, type LockwardenService } from '../../
 import { createPopularIndex } from '../../src/policy/popular-index.js';
 import type { PopularPackage } from '../../src/policy/types.js';
 import { type ClosableSources, createSources } from '../../src/sources/create-sources.js';
+import { MAX_DOCUMENT_DEPTH } from '../../src/sources/parse-registry-document.js';
 import type { Sources } from '../../src/sources/types.js';
 import { type FakeDownloads, startFakeDownloads } from './fake-downloads.js';
 import {
@@ -105,6 +106,8 @@ export async function startProxyHarness(options: ProxyHarnessOptions = {}): Prom
       ...(options.github ? { githubToken: options.github.token } : {}),
       gitBaseUrl: 'http://127.0.0.1:9',
       cacheDir: join(dataDir, 'cache'),
+      // As `serve` sets it: the proxy re-serializes documents.
+      maxDocumentDepth: MAX_DOCUMENT_DEPTH,
       http: {
         retries: options.retries ?? 0,
         headersTimeoutMs: options.headersTimeoutMs ?? 2_000,

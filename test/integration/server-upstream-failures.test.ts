@@ -140,6 +140,32 @@ describe('upstream failures', () => {
   });
 });
 
+describe('hostile documents', () => {
+  const deep = `{"name":"left-pad","versions":{},"x":${'['.repeat(20_000)}${']'.repeat(20_000)}}`;
+
+  it('answers a document nested too deeply with 502 and the reason, never a 500', async () => {
+    h = await start();
+    h.registry.fault({ kind: 'garbage', body: deep });
+    const res = await h.request({ url: '/strict/left-pad' });
+    expect(res.status).toBe(502);
+    expect(res.json().error).toMatch(
+      /upstream registry failed for left-pad: .*nested deeper than 200 levels/,
+    );
+  });
+
+  it('keeps serving the last good copy when the upstream turns to one', async () => {
+    h = await start();
+    expect((await h.request({ url: '/strict/left-pad' })).status).toBe(200);
+    h.registry.fault({ kind: 'garbage', body: deep });
+    // Past the TTL and the stale window, and past the source's own cache freshness.
+    h.clock.advance(day / 2);
+    const res = await h.request({ url: '/strict/left-pad' });
+    expect(res.status).toBe(200);
+    expect(Object.keys(res.json().versions)).toEqual(['1.0.0']);
+    expect(String(res.headers['x-lockwarden-stale'])).toMatch(/upstream registry/);
+  });
+});
+
 describe('/health', () => {
   it("reports each upstream's state: degraded while the downloads API is down, the registry still closed", async () => {
     h = await start({ filePolicies: [{ id: 'pop', minWeeklyDownloads: 10 }] });
