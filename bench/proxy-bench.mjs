@@ -183,6 +183,28 @@ async function main() {
     pnpmInstall: null,
   };
   let child = await startService(upstream.url);
+  /**
+   * Install rounds, direct and through a fresh service (empty document and upstream caches, its
+   * code warmed on other packages first, as a long-running service's would be), alternating which
+   * arm goes first, the disk let settle before each.
+   */
+  const pairedRounds = async (install) => {
+    const direct = [];
+    const proxied = [];
+    for (let round = 0; round < Number(flags.installs); round++) {
+      await child.stop();
+      child = await startService(upstream.url);
+      await warmUp(
+        child.port,
+        many.slice(0, 200).map((p) => p.name),
+      );
+      for (const which of round % 2 === 0 ? ['direct', 'proxy'] : ['proxy', 'direct']) {
+        await settle();
+        (which === 'direct' ? direct : proxied).push(await install(which));
+      }
+    }
+    return { direct, proxied };
+  };
   try {
     const base = `http://127.0.0.1:${child.port}`;
     const pool = new undici.Pool(base, { connections: CONNECTIONS, pipelining: 1, keepAliveTimeout: 30_000 });
@@ -274,36 +296,22 @@ async function main() {
       log(
         `\nnpm install of a ${project.count}-package project, cold caches (${flags.installs} rounds, median):`,
       );
-      const direct = [];
-      const proxied = [];
       const cpu = { upstreamDirect: [], upstreamProxied: [], service: [] };
       // Untimed: the first npm run of a session pays for loading npm itself from disk.
       await npmInstall(project.dependencies, upstream.url);
-      for (let round = 0; round < Number(flags.installs); round++) {
-        // A fresh service each round: empty document cache and empty upstream cache. Its code is
-        // warmed on other packages first, as a long-running service's would be.
-        await child.stop();
-        child = await startService(upstream.url);
-        await warmUp(
-          child.port,
-          many.slice(0, 200).map((p) => p.name),
-        );
-        const order = round % 2 === 0 ? ['direct', 'proxy'] : ['proxy', 'direct'];
-        for (const which of order) {
-          await settle();
-          if (which === 'direct') {
-            const upstreamBefore = process.cpuUsage();
-            direct.push(await npmInstall(project.dependencies, upstream.url));
-            cpu.upstreamDirect.push(cpuMs(process.cpuUsage(upstreamBefore)));
-          } else {
-            const serviceBefore = (await child.rss()).cpu;
-            const upstreamBefore = process.cpuUsage();
-            proxied.push(await npmInstall(project.dependencies, `http://127.0.0.1:${child.port}/bench/`));
-            cpu.upstreamProxied.push(cpuMs(process.cpuUsage(upstreamBefore)));
-            cpu.service.push(cpuMsDelta((await child.rss()).cpu, serviceBefore));
-          }
+      const { direct, proxied } = await pairedRounds(async (which) => {
+        const upstreamBefore = process.cpuUsage();
+        if (which === 'direct') {
+          const ms = await npmInstall(project.dependencies, upstream.url);
+          cpu.upstreamDirect.push(cpuMs(process.cpuUsage(upstreamBefore)));
+          return ms;
         }
-      }
+        const serviceBefore = (await child.rss()).cpu;
+        const ms = await npmInstall(project.dependencies, `http://127.0.0.1:${child.port}/bench/`);
+        cpu.upstreamProxied.push(cpuMs(process.cpuUsage(upstreamBefore)));
+        cpu.service.push(cpuMsDelta((await child.rss()).cpu, serviceBefore));
+        return ms;
+      });
       const md = median(direct);
       const mp = median(proxied);
       results.install = {
@@ -335,24 +343,14 @@ async function main() {
       log(
         `\npnpm 12 install of the ${project.count}-package project, cold store and caches (${flags.installs} rounds, median):`,
       );
-      const direct = [];
-      const proxied = [];
       // Untimed: loads pnpm from disk once.
       await pnpmInstall(project.dependencies, upstream.url);
-      for (let round = 0; round < Number(flags.installs); round++) {
-        await child.stop();
-        child = await startService(upstream.url);
-        await warmUp(
-          child.port,
-          many.slice(0, 200).map((p) => p.name),
-        );
-        const order = round % 2 === 0 ? ['direct', 'proxy'] : ['proxy', 'direct'];
-        for (const which of order) {
-          await settle();
-          if (which === 'direct') direct.push(await pnpmInstall(project.dependencies, upstream.url));
-          else proxied.push(await pnpmInstall(project.dependencies, `http://127.0.0.1:${child.port}/bench/`));
-        }
-      }
+      const { direct, proxied } = await pairedRounds((which) =>
+        pnpmInstall(
+          project.dependencies,
+          which === 'direct' ? upstream.url : `http://127.0.0.1:${child.port}/bench/`,
+        ),
+      );
       const md = median(direct);
       const mp = median(proxied);
       const paired = median(direct.map((d, i) => proxied[i] / d - 1));
