@@ -231,6 +231,12 @@ describe.each(backends)('%s store', (_name, backend) => {
   });
 });
 
+// How long a replica may take to hear of another's change here. LISTEN/NOTIFY delivers in
+// milliseconds; the margin is for a loaded CI machine (the suite runs files in parallel), since a
+// test decides correctness, not speed: the 1 s budget of docs/server.md is a property of the
+// mechanism, not something a timed test on a shared machine can prove.
+const PROPAGATION_MS = 5_000;
+
 describe('two replicas on one PostgreSQL database', () => {
   it('act as one service: policies, check tokens and the audit log are shared', async () => {
     const url = await server.createDatabase();
@@ -256,20 +262,22 @@ describe('two replicas on one PostgreSQL database', () => {
 
     await a.policies.create({ id: 'team', coolingOffDays: 7 });
     await expect
-      .poll(async () => (await b.policies.get('team'))?.policy.coolingOffDays, { timeout: 1_000 })
+      .poll(async () => (await b.policies.get('team'))?.policy.coolingOffDays, { timeout: PROPAGATION_MS })
       .toBe(7);
     await a.policies.update('team', { coolingOffDays: 2 });
-    await expect.poll(async () => (await b.policies.get('team'))?.revision, { timeout: 1_000 }).toBe(2);
+    await expect
+      .poll(async () => (await b.policies.get('team'))?.revision, { timeout: PROPAGATION_MS })
+      .toBe(2);
     expect((await b.policies.get('team'))?.cacheKey).toBe((await a.policies.get('team'))?.cacheKey);
     // B edits revision 2; an edit A based on revision 2 as well is refused instead of undoing B's
     // (whether A has heard of B's edit yet or not).
     await b.policies.update('team', { coolingOffDays: 3 });
     await expect(a.store.policies.replace(record('team', 3))).rejects.toMatchObject({ kind: 'conflict' });
     await expect
-      .poll(async () => (await a.policies.get('team'))?.policy.coolingOffDays, { timeout: 1_000 })
+      .poll(async () => (await a.policies.get('team'))?.policy.coolingOffDays, { timeout: PROPAGATION_MS })
       .toBe(3);
     await b.policies.remove('team');
-    await expect.poll(async () => await a.policies.get('team'), { timeout: 1_000 }).toBeUndefined();
+    await expect.poll(async () => await a.policies.get('team'), { timeout: PROPAGATION_MS }).toBeUndefined();
 
     const issued = await a.tokens.issue({ name: 'ci' }, async () => true);
     expect(await b.tokens.grantOf(issued.token)).toEqual({ name: 'ci', policies: null });
@@ -314,6 +322,8 @@ describe('two replicas on one PostgreSQL database', () => {
     await expect.poll(async () => (await b.policies.get('team'))?.revision, { timeout: 5_000 }).toBe(1);
     await expect.poll(() => b.store.describe().listening, { timeout: 5_000 }).toBe(true);
     await a.policies.update('team', { coolingOffDays: 2 });
-    await expect.poll(async () => (await b.policies.get('team'))?.revision, { timeout: 1_000 }).toBe(2);
+    await expect
+      .poll(async () => (await b.policies.get('team'))?.revision, { timeout: PROPAGATION_MS })
+      .toBe(2);
   });
 });
