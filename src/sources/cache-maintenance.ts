@@ -1,7 +1,7 @@
 // Keeps the cache directory small: whole documents only as long as they are useful, facts that
 // never change for good (until unused for long), and the whole under a size limit. Runs when a
 // CLI run closes its sources, and as `lockwarden cache prune`; `lockwarden cache clear` empties it.
-import { readdirSync, statSync } from 'node:fs';
+import { existsSync, readdirSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import { CACHE_LOG_FILE, clearDiskCache, pruneDiskCache } from './disk-cache.js';
 import { clearFactCache, factCacheBytes, pruneFactCache } from './fact-cache.js';
@@ -64,6 +64,8 @@ export function readCacheUsage(dir: string): CacheUsage {
 export function pruneCache(dir: string, opts: CacheMaintenanceOptions): PruneReport {
   const maxBytes = opts.maxBytes ?? DEFAULT_CACHE_MAX_BYTES;
   const before = readCacheUsage(dir);
+  // Nothing to prune, and opening the document log would create the directory.
+  if (!existsSync(dir)) return { before, after: before, documentsRemoved: 0, factsRemoved: 0 };
   // Facts are small and worth more per byte: they get up to a tenth of the limit first.
   const facts = pruneFactCache(dir, {
     now: opts.now,

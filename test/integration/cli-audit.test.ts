@@ -553,6 +553,10 @@ describe('lockwarden cache', () => {
       expect(cleared.code).toBe(0);
       expect(readdirSync(cacheDir)).toEqual(['not-ours.txt']);
       expect((await run(['cache', 'shrink'])).code).toBe(2);
+      // Pruning a cache that does not exist creates nothing.
+      const missing = path.join(cacheDir, 'missing');
+      expect((await run(['cache', 'prune', '--cache-dir', missing])).code).toBe(0);
+      expect(readdirSync(cacheDir)).toEqual(['not-ours.txt']);
     } finally {
       await registry.close();
       rmSync(cacheDir, { recursive: true, force: true });
