@@ -3,6 +3,7 @@
 //   npm run bench -- <dir> [<dir>...]    also (or only, with --only-given) real project directories
 //   npm run bench -- --generated         only the generated lockfile
 //   npm run bench -- --issue18           only the outage and warm-after-a-day benches
+// It also runs bench/lockfile-formats-bench.ts (reading a 2,000-package lockfile of each format).
 // Prints wall time cold (empty cache) and warm (second run, cache on disk), upstream requests and
 // bytes, and peak RSS, with the machine noted. Targets (issue #2): cold <= 10 s, warm <= 2 s,
 // peak RSS <= 400 MB; `lockwarden check` of one name (typosquatting only) < 300 ms.
@@ -466,6 +467,15 @@ try {
   const origami = workloads.find((w) => w.label.includes('origami'));
   if (origami) await benchWarmAfterDay(work, origami, policyFiles[0]![1]);
   if (!issue18Only) await benchCheck(work);
+  if (!onlyGiven && !issue18Only) {
+    // Reading pnpm, yarn and bun lockfiles (and npm's) of 2,000 packages, in its own process.
+    await new Promise<void>((resolve) => {
+      spawn(process.execPath, [path.join(ROOT, 'bench/run.mjs'), 'bench/lockfile-formats-bench.ts'], {
+        cwd: ROOT,
+        stdio: 'inherit',
+      }).on('close', () => resolve());
+    });
+  }
   const actionBench = path.join(ROOT, 'bench/action-bench.mjs');
   if (!onlyGiven && !generatedOnly && !issue18Only && existsSync(actionBench)) {
     console.log('\n# GitHub Action benchmark');

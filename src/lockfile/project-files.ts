@@ -137,3 +137,20 @@ export function splitLastAt(ident: string): [string, string] {
   const at = ident.lastIndexOf('@');
   return at <= 0 ? [ident, ''] : [ident.slice(0, at), ident.slice(at + 1)];
 }
+
+/** An alias (`*name`) where a YAML value begins. */
+const YAML_ALIAS = /(?:^|[\s[{,])\*[A-Za-z0-9_.-]/m;
+
+/**
+ * pnpm and yarn Berry never write YAML aliases, and each alias in a hostile lockfile could make
+ * the readers walk a whole map again: refused, naming the line.
+ */
+export function refuseYamlAliases(input: Pick<FormatInput, 'text' | 'display'>): void {
+  const at = input.text.search(YAML_ALIAS);
+  if (at === -1) return;
+  const line = input.text.slice(0, at + 1).split('\n').length;
+  throw lockfileError(
+    input.display,
+    `YAML alias at line ${line}: lockfiles have none; refusing to expand it`,
+  );
+}

@@ -250,6 +250,14 @@ snapshots:
       /pnpm-lock\.yaml: invalid YAML at line \d/,
     );
     await expectError(readLockfileText('- a\n- b\n', undefined, 'pnpm-lock.yaml'), /not a pnpm lockfile/);
+    await expectError(
+      readLockfileText(
+        "lockfileVersion: '9.0'\nsnapshots:\n  a@1.0.0: &big\n    dependencies: {b: 1.0.0}\n  c@1.0.0: *big\n",
+        undefined,
+        'pnpm-lock.yaml',
+      ),
+      /pnpm-lock\.yaml: YAML alias at line 5: lockfiles have none; refusing to expand it/,
+    );
   });
 });
 
@@ -352,6 +360,26 @@ dep@~2.0.0:
       ],
       ['tools', 'workspace', 'workspace tools: local source, not from a registry'],
     ]);
+  });
+
+  it('refuses unresolved merge conflicts and Berry YAML aliases', async () => {
+    const conflicted = `# yarn lockfile v1\n\n<<<<<<< HEAD\nleft-pad@^1.0.0:\n  version "1.1.0"\n=======\nleft-pad@^1.0.0:\n  version "1.2.0"\n>>>>>>> branch\n`;
+    const read = await readLockfileText(conflicted, undefined, 'yarn.lock').then(
+      (inventory) => inventory,
+      (err: unknown) => err,
+    );
+    // yarn resolves some conflicts itself (a merge); either way nothing passes silently.
+    if (read instanceof Error)
+      expect(read.message).toMatch(/yarn\.lock: (unresolved merge conflict|not a readable)/);
+    else expect((read as LockfileInventory).warnings.join('\n')).toMatch(/merge conflict markers/);
+    await expectError(
+      readLockfileText(
+        '__metadata:\n  version: 8\n\n"a@npm:1.0.0": &x\n  version: 1.0.0\n"b@npm:1.0.0": *x\n',
+        undefined,
+        'yarn.lock',
+      ),
+      /YAML alias at line 6/,
+    );
   });
 
   it('refuses text that is not a yarn.lock', async () => {
