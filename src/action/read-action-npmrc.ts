@@ -5,6 +5,10 @@
 // collects the token it is sent) must not be able to do so in the change it is checked in.
 // The `registry` input and the runner's own user and global npmrc are not in the repository and
 // stay trusted.
+import { mkdtemp, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import ini from 'ini';
 import type { BaseFile } from './read-base-file.js';
 import { readRepositoryText } from './repository-path.js';
 
@@ -38,8 +42,11 @@ export async function readActionNpmrc(opts: ReadActionNpmrcOptions): Promise<Pro
   const at = opts.baseLabel ? `the base commit ${opts.baseLabel}` : 'the base commit';
   const base = await opts.readBase(file);
   opts.log?.(`npm configuration: ${file} at ${at} ${base.found ? `(read via ${base.via})` : '(none)'}`);
-  const config = base.found ? { text: base.text, origin: `${file} at ${at}` } : null;
   const baseText = base.found ? base.text : undefined;
+  const config =
+    baseText === undefined
+      ? null
+      : { text: await pinFilesToBase(baseText, opts, at), origin: `${file} at ${at}` };
   if (head === baseText) return { config };
   const what =
     head === undefined
@@ -55,4 +62,51 @@ export async function readActionNpmrc(opts: ReadActionNpmrcOptions): Promise<Pro
       message: `${what}, because ${WHAT}; the change applies after merge`,
     },
   };
+}
+
+// Keys whose value names a file npm then reads. The base commit's `.npmrc` is trusted, but a
+// relative (or workspace) path in it points into the pull request's checkout: `cafile=certs/ca.pem`
+// would take the CA the pull request commits, `userconfig=.npmrc.ci` its registry and tokens.
+const FILE_KEYS = ['cafile', 'userconfig', 'globalconfig'] as const;
+
+/**
+ * The base `.npmrc` with every file it names inside the repository read at the base commit too:
+ * `cafile` is copied to a temporary file and pointed there; `userconfig`/`globalconfig` inside the
+ * repository are dropped (npm would layer the pull request's copy over the runner's own config).
+ */
+async function pinFilesToBase(text: string, opts: ReadActionNpmrcOptions, at: string): Promise<string> {
+  const parsed = ini.parse(text) as Record<string, unknown>;
+  const workspace = path.resolve(opts.workspace);
+  const replacements = new Map<string, string | undefined>();
+  for (const key of FILE_KEYS) {
+    const value = parsed[key];
+    if (typeof value !== 'string' || value === '' || /^~[/\\]/.test(value) || value.includes('${')) continue;
+    // npm resolves these against the directory it runs in, which is the workspace here.
+    const relative = path.relative(workspace, path.resolve(workspace, value));
+    if (relative.startsWith('..') || path.isAbsolute(relative)) continue;
+    const repoPath = relative.split(path.sep).join('/');
+    if (key !== 'cafile') {
+      opts.log?.(`npm configuration: ${key}=${repoPath} at ${at} names a file in the repository; ignored`);
+      replacements.set(key, undefined);
+      continue;
+    }
+    const ca = await opts.readBase!(repoPath);
+    if (!ca.found) {
+      opts.log?.(`npm configuration: cafile ${repoPath} is not in ${at}; ignored`);
+      replacements.set(key, undefined);
+      continue;
+    }
+    const dir = await mkdtemp(path.join(process.env.RUNNER_TEMP || tmpdir(), 'lockwarden-ca-'));
+    const copy = path.join(dir, 'ca.pem');
+    await writeFile(copy, ca.text, { mode: 0o600 });
+    opts.log?.(`npm configuration: cafile ${repoPath} read at ${at}`);
+    replacements.set(key, copy);
+  }
+  if (replacements.size === 0) return text;
+  const kept = text.split(/\r?\n/).filter((line) => {
+    const m = /^\s*"?([A-Za-z]+)"?\s*=/.exec(line);
+    return !(m && replacements.has(m[1]!));
+  });
+  for (const [key, value] of replacements) if (value !== undefined) kept.push(`${key}=${value}`);
+  return `${kept.join('\n')}\n`;
 }

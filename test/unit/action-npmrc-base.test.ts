@@ -1,0 +1,73 @@
+import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import ini from 'ini';
+import { afterEach, describe, expect, it } from 'vitest';
+import { readActionNpmrc } from '../../src/action/read-action-npmrc.js';
+import type { BaseFile } from '../../src/action/read-base-file.js';
+
+const dirs: string[] = [];
+afterEach(async () => {
+  await Promise.all(dirs.splice(0).map((d) => rm(d, { recursive: true, force: true })));
+});
+
+async function workspace(files: Record<string, string>): Promise<string> {
+  const dir = await mkdtemp(path.join(tmpdir(), 'lockwarden-npmrc-'));
+  dirs.push(dir);
+  for (const [name, text] of Object.entries(files)) await writeFile(path.join(dir, name), text);
+  return dir;
+}
+
+function baseOf(files: Record<string, string>) {
+  return async (file: string): Promise<BaseFile> =>
+    file in files ? { found: true, text: files[file]!, via: 'git' } : { found: false, via: 'git' };
+}
+
+describe('the base .npmrc names files in the repository', () => {
+  it('reads its cafile at the base commit and drops userconfig/globalconfig that point into the checkout', async () => {
+    const npmrc =
+      'registry=http://127.0.0.1:4873/\ncafile=ca.pem\nuserconfig=.npmrc.ci\nglobalconfig=./g.npmrc\n';
+    const dir = await workspace({
+      '.npmrc': npmrc,
+      'ca.pem': 'PR-CONTROLLED-CA',
+      '.npmrc.ci': 'registry=http://evil/',
+    });
+    const seen: string[] = [];
+    const res = await readActionNpmrc({
+      workspace: dir,
+      workingDirectory: '.',
+      readBase: baseOf({ '.npmrc': npmrc, 'ca.pem': 'BASE-CA' }),
+      log: (m) => seen.push(m),
+    });
+    const parsed = ini.parse(res.config!.text) as Record<string, string>;
+    expect(parsed.registry).toBe('http://127.0.0.1:4873/');
+    expect(parsed.userconfig).toBeUndefined();
+    expect(parsed.globalconfig).toBeUndefined();
+    expect(path.isAbsolute(parsed.cafile!)).toBe(true);
+    expect(await readFile(parsed.cafile!, 'utf8')).toBe('BASE-CA');
+    dirs.push(path.dirname(parsed.cafile!));
+    expect(seen.join('\n')).toMatch(/userconfig=\.npmrc\.ci .* ignored/);
+  });
+
+  it('leaves paths outside the repository (the runner’s own files) as they are', async () => {
+    const npmrc = 'cafile=/etc/ssl/corp-ca.pem\n';
+    const dir = await workspace({ '.npmrc': npmrc });
+    const res = await readActionNpmrc({
+      workspace: dir,
+      workingDirectory: '.',
+      readBase: baseOf({ '.npmrc': npmrc }),
+    });
+    expect(res.config!.text).toBe(npmrc);
+  });
+
+  it('drops a cafile the base commit does not have', async () => {
+    const npmrc = 'cafile=ca.pem\nstrict-ssl=true\n';
+    const dir = await workspace({ '.npmrc': npmrc, 'ca.pem': 'PR-CONTROLLED-CA' });
+    const res = await readActionNpmrc({
+      workspace: dir,
+      workingDirectory: '.',
+      readBase: baseOf({ '.npmrc': npmrc }),
+    });
+    expect(ini.parse(res.config!.text)).toEqual({ 'strict-ssl': true });
+  });
+});
