@@ -12,6 +12,7 @@ import {
   createDispatcher,
   type NetworkConfig,
 } from '../src/sources/http-dispatcher.js';
+import { discardBody } from './stream-body.js';
 
 export interface UpstreamResponse {
   statusCode: number;
@@ -161,7 +162,8 @@ export function createUpstream(options: UpstreamOptions): Upstream {
       for (let hop = 0; ; hop++) {
         const res = await send(url, 'GET', headers);
         if (!REDIRECT_STATUSES.has(res.statusCode)) return res;
-        res.body.resume();
+        // With an error listener: a redirect body that fails after this must not end the process.
+        discardBody(res.body);
         const location = res.headers.location;
         const from = `the tarball at ${url.origin}${url.pathname}`;
         if (hop === MAX_TARBALL_REDIRECTS)
