@@ -208,6 +208,9 @@ export function createHttpClient(options: HttpClientOptions = {}): HttpClient {
         ...(req.body !== undefined ? { body: req.body } : {}),
       });
       body = res.body;
+      // Destroying an unfinished undici body emits an 'error' (RequestAbortedError); with no
+      // listener that ends the process. Reads below see errors through their own iteration.
+      body.on('error', () => {});
       const armBodyTimer = () => {
         clearTimeout(idleTimer);
         idleTimer = setTimeout(() => abort('body'), opts.bodyTimeoutMs);

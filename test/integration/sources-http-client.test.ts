@@ -92,6 +92,31 @@ describe('createHttpClient', () => {
     },
   );
 
+  it('refuses a body whose declared length is over the limit without an unhandled error', async () => {
+    const unhandled: unknown[] = [];
+    const onError = (err: unknown) => unhandled.push(err);
+    process.on('uncaughtException', onError);
+    try {
+      server = await startFakeServer((_req, res) => {
+        // Headers first, then a body that keeps coming: the client must drop it mid-stream.
+        res.writeHead(200, { 'content-length': String(4 * 1024 * 1024) });
+        res.write(Buffer.alloc(64 * 1024));
+        setTimeout(() => res.end(Buffer.alloc(4 * 1024 * 1024 - 64 * 1024)), 50).unref();
+      });
+      client = createHttpClient({ maxBodyBytes: 1024 * 1024, retries: 0 });
+      expect(await client.request({ url: `${server.url}big`, source: 'test' })).toMatchObject({
+        status: 'unavailable',
+        reason: expect.stringMatching(/too large/),
+      });
+      // Let the destroyed body's events run before looking.
+      await new Promise((r) => setImmediate(r));
+      await new Promise((r) => setTimeout(r, 100));
+      expect(unhandled).toEqual([]);
+    } finally {
+      process.off('uncaughtException', onError);
+    }
+  });
+
   it('reports a body that is not valid gzip', async () => {
     server = await startFakeServer((_req, res) => {
       res.writeHead(200, { 'content-encoding': 'gzip' });
