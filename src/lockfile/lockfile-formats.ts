@@ -69,3 +69,28 @@ export async function readFormat(
       return (await import('./read-bun-lockfile.js')).readBunLockfile(input);
   }
 }
+
+/**
+ * Workspace folders a pnpm, yarn Berry or bun lockfile names (pnpm importers, Berry `workspace:`
+ * resolutions, bun's `workspaces` keys), for callers that fetch their package.json files (the
+ * Action at the base commit) or check where they lead. Yarn classic names none.
+ */
+export function otherFormatWorkspaceFolders(text: string): string[] {
+  const folders = new Set<string>();
+  const importers = /^importers:\r?\n([\s\S]*?)(?=^\S|(?![\s\S]))/m.exec(text)?.[1];
+  for (const m of importers?.matchAll(/^ {2}'?([^\s'][^']*?)'?:\s*$/gm) ?? []) folders.add(m[1]!);
+  for (const m of text.matchAll(/^ {2}resolution: "(?:@[^/"]+\/)?[^@"]+@workspace:([^"]+)"\s*$/gm)) {
+    folders.add(m[1]!);
+  }
+  const bun = /"workspaces"\s*:\s*\{/.exec(text);
+  if (bun) {
+    const rest = text.slice(bun.index);
+    const end = rest.indexOf('"packages"');
+    for (const m of (end === -1 ? rest : rest.slice(0, end)).matchAll(/^ {4}"([^"]*)"\s*:\s*\{/gm)) {
+      folders.add(m[1]!);
+    }
+  }
+  folders.delete('.');
+  folders.delete('');
+  return [...folders].sort();
+}

@@ -69,10 +69,21 @@ function isInside(dir: string, file: string): boolean {
 }
 
 /** Just the root package.json (the base side of a pull request). */
-export function textFiles(packageJsonText: string | undefined): ProjectFiles {
+/** The root package.json and the workspaces' (by folder) as text: the base side of a pull request. */
+export function textFiles(
+  packageJsonText: string | undefined,
+  workspaceManifests: ReadonlyMap<string, string> = new Map(),
+): ProjectFiles {
   return {
     async read(relativePath) {
-      return relativePath === 'package.json' ? packageJsonText : undefined;
+      if (relativePath === 'package.json') return packageJsonText;
+      const folder = path.posix.dirname(path.posix.normalize(relativePath));
+      return path.posix.basename(relativePath) === 'package.json'
+        ? workspaceManifests.get(folder)
+        : undefined;
+    },
+    async workspaces() {
+      return [...workspaceManifests.keys()];
     },
   };
 }

@@ -13,7 +13,13 @@ import { createDiskCache } from '../sources/disk-cache.js';
 import { TOOL_VERSION } from '../version.js';
 import { mergeInventories, SKIP_REASONS, type Source, tarballMismatch } from './build-inventory.js';
 import { locateLockfileLines } from './locate-lines.js';
-import { detectLockfiles, LOCKFILE_NAMES, lockfileFormat, readFormat } from './lockfile-formats.js';
+import {
+  detectLockfiles,
+  LOCKFILE_NAMES,
+  lockfileFormat,
+  otherFormatWorkspaceFolders,
+  readFormat,
+} from './lockfile-formats.js';
 import { describeJsonError, type LockfileDocument, parseLockfileText } from './parse-lockfile-text.js';
 import { directoryFiles, textFiles } from './project-files.js';
 
@@ -177,11 +183,16 @@ export function workspaceFolders(text: string, opts: { insideOnly?: boolean } = 
   try {
     doc = JSON.parse(text);
   } catch {
-    return []; // loadInventory reports the syntax error
+    // pnpm's importers, yarn Berry's and bun's workspaces (the readers report syntax errors).
+    return folderList(otherFormatWorkspaceFolders(text), opts);
   }
   const packages = (doc as { packages?: unknown } | null)?.packages;
   if (!packages || typeof packages !== 'object') return [];
-  return Object.keys(packages)
+  return folderList(Object.keys(packages), opts);
+}
+
+function folderList(keys: string[], opts: { insideOnly?: boolean }): string[] {
+  return keys
     .filter((k) => k !== '' && !k.startsWith('node_modules/') && !k.includes('/node_modules/'))
     .filter((k) => !path.isAbsolute(k))
     .filter((k) => !opts.insideOnly || isInsideFolder(k))
@@ -215,7 +226,7 @@ export async function readLockfileText(
       text: lockfileText,
       file: name,
       display: name,
-      files: textFiles(packageJsonText),
+      files: textFiles(packageJsonText, workspaceManifests),
       fallbackRoot: dirName === '' || dirName === '.' ? '(root)' : dirName,
     });
   }

@@ -13,6 +13,7 @@ import {
   readLockfile,
   readLockfiles,
   readLockfileText,
+  workspaceFolders,
 } from '../../src/lockfile/read-lockfile.js';
 import { createTempProjects } from '../helpers/lockfile-builders.js';
 
@@ -448,6 +449,36 @@ describe('bun.lock', () => {
       /lockfileVersion 9 is not supported/,
     );
   });
+});
+
+describe('the base side of a pull request (text only)', () => {
+  it.each([
+    ['pnpm-v6', 'pnpm-lock.yaml', 'packages/ui'],
+    ['clients/pnpm', 'pnpm-lock.yaml', 'packages/lib'],
+    ['clients/yarn-berry', 'yarn.lock', 'packages/lib'],
+    ['clients/yarn-classic', 'yarn.lock', 'packages/lib'],
+    ['clients/bun', 'bun.lock', 'packages/lib'],
+  ])(
+    '%s: with the workspace manifests, the same inventory as from the directory',
+    async (fixture, name, folder) => {
+      const dir = path.join(fixtures, fixture);
+      const text = await readFile(path.join(dir, name), 'utf8');
+      // Yarn classic's lockfile names no workspace: the caller knows them from the head.
+      if (name !== 'yarn.lock' || fixture.endsWith('berry')) expect(workspaceFolders(text)).toEqual([folder]);
+      const manifests = new Map([[folder, await readFile(path.join(dir, folder, 'package.json'), 'utf8')]]);
+      const fromText = await readLockfileText(
+        text,
+        await readFile(path.join(dir, 'package.json'), 'utf8'),
+        name,
+        manifests,
+      );
+      const fromDir = await readLockfile(dir);
+      expect(summarize(fromText)).toEqual(summarize(fromDir));
+      expect(fromText.skipped.map((s) => `${s.name} ${s.spec}`)).toEqual(
+        fromDir.skipped.map((s) => `${s.name} ${s.spec}`),
+      );
+    },
+  );
 });
 
 describe('detection', () => {
