@@ -89,7 +89,14 @@ export async function resolveSourceConfig(opts: {
     const authorization = npmConfig.authorizationFor(url);
     scopeRegistries.push({ scope, url, ...(authorization ? { authorization } : {}) });
   }
-  const network = npmConfig.network;
+  // npm's ca/strict-ssl are for its registries: the downloads API and GitHub keep Node's trust.
+  const tlsOrigins = [registryUrl, npmConfig.registry, ...npmConfig.scopeRegistries.values()]
+    .filter((u): u is string => typeof u === 'string')
+    .map((u) => new URL(u).origin);
+  const network = {
+    ...npmConfig.network,
+    ...(Object.keys(npmConfig.network).length > 0 ? { tlsOrigins } : {}),
+  };
 
   const url = (
     what: string,

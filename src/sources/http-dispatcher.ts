@@ -1,10 +1,10 @@
 // The connection layer under every outbound request (fact sources, the proxy's tarballs and
 // pass-through, the Action's GitHub and service calls): one undici dispatcher built the way npm
 // would connect — its proxy settings (`proxy`, `https-proxy`, `noproxy`, HTTP(S)_PROXY/NO_PROXY),
-// its TLS settings (`ca`/`cafile`, `strict-ssl`) — plus a name cache so a host that does not
+// its TLS settings (`ca`/`cafile`, `strict-ssl`; for its registries only) — plus a name cache so a host that does not
 // resolve costs one lookup per run, not one per request.
 import { lookup as dnsLookup, type LookupAddress, type LookupOptions } from 'node:dns';
-import { Agent, type Dispatcher, EnvHttpProxyAgent } from 'undici';
+import { Agent, Dispatcher, EnvHttpProxyAgent } from 'undici';
 
 /** How npm reaches the network, as read from its configuration (see npm-config.ts). */
 export interface NetworkConfig {
@@ -18,6 +18,12 @@ export interface NetworkConfig {
   ca?: string[];
   /** `strict-ssl=false` accepts any certificate, as npm does. */
   strictSsl?: boolean;
+  /**
+   * Origins (`https://host[:port]`) that `ca` and `strict-ssl` apply to: npm's settings are for its
+   * registries, and the downloads API and GitHub (which gets the github-token) keep Node's own
+   * trust. Absent: every origin (the proxy's upstream dispatcher, which reaches registries only).
+   */
+  tlsOrigins?: string[];
 }
 
 /**
@@ -57,6 +63,54 @@ export interface DispatcherOptions {
 
 export function createDispatcher(opts: DispatcherOptions): Dispatcher {
   const net = opts.network ?? {};
+  const customTls = (net.ca && net.ca.length > 0) || net.strictSsl === false;
+  if (!customTls || net.tlsOrigins === undefined) return createOneDispatcher(opts, net);
+  // Two connection pools: npm's TLS settings for its registries, Node's defaults for the rest.
+  const registries = new Set(net.tlsOrigins);
+  const { ca: _ca, strictSsl: _strict, ...plain } = net;
+  return new OriginRouter(
+    (origin) => registries.has(origin),
+    createOneDispatcher(opts, net),
+    createOneDispatcher(opts, plain),
+  );
+}
+
+/** Sends each request to `matched` when its origin matches, else to `other`. */
+class OriginRouter extends Dispatcher {
+  constructor(
+    private readonly matches: (origin: string) => boolean,
+    private readonly matched: Dispatcher,
+    private readonly other: Dispatcher,
+  ) {
+    super();
+  }
+  override dispatch(options: Dispatcher.DispatchOptions, handler: Dispatcher.DispatchHandler): boolean {
+    const origin = options.origin === undefined ? '' : new URL(String(options.origin)).origin;
+    return (this.matches(origin) ? this.matched : this.other).dispatch(options, handler);
+  }
+  override close(): Promise<void>;
+  override close(callback: () => void): void;
+  override close(callback?: () => void): Promise<void> | undefined {
+    const done = Promise.all([this.matched.close(), this.other.close()]).then(() => {});
+    if (!callback) return done;
+    done.then(callback, callback);
+    return undefined;
+  }
+  override destroy(): Promise<void>;
+  override destroy(err: Error | null): Promise<void>;
+  override destroy(callback: () => void): void;
+  override destroy(err: Error | null, callback: () => void): void;
+  override destroy(a?: Error | null | (() => void), b?: () => void): Promise<void> | undefined {
+    const err = typeof a === 'function' ? null : (a ?? null);
+    const callback = typeof a === 'function' ? a : b;
+    const done = Promise.all([this.matched.destroy(err), this.other.destroy(err)]).then(() => {});
+    if (!callback) return done;
+    done.then(callback, callback);
+    return undefined;
+  }
+}
+
+function createOneDispatcher(opts: DispatcherOptions, net: NetworkConfig): Dispatcher {
   const tls = {
     ...(net.ca && net.ca.length > 0 ? { ca: net.ca } : {}),
     ...(net.strictSsl === false ? { rejectUnauthorized: false } : {}),

@@ -9,6 +9,7 @@ import { PassThrough } from 'node:stream';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { runCli } from '../../src/cli/main.js';
 import type { Report } from '../../src/engine/report.js';
+import { createHttpClient } from '../../src/sources/http-client.js';
 import { makePackument } from '../helpers/make-packument.js';
 import {
   type ForwardProxy,
@@ -118,5 +119,28 @@ describe('npm network settings in the CLI', () => {
   it('accepts the certificate with strict-ssl=false, as npm does', async () => {
     const { report } = await check(`registry=${registryUrl}\nstrict-ssl=false\n`, {});
     expect(report.summary).toMatchObject({ allowed: 1 });
+  });
+});
+
+describe('npm TLS settings apply to its registries only', () => {
+  it('strict-ssl=false and ca reach the registry origins, not the downloads API or GitHub', async () => {
+    const registryOrigin = new URL(registryUrl).origin;
+    // The same server under another origin stands for any host that is not a registry.
+    const otherUrl = registryUrl.replace('localhost', '127.0.0.1');
+    for (const network of [
+      { strictSsl: false, tlsOrigins: [registryOrigin] },
+      { ca: [cert.cert], tlsOrigins: [registryOrigin] },
+    ]) {
+      const client = createHttpClient({ network, retries: 0 });
+      try {
+        const ok = await client.request({ url: `${registryUrl}left-pad`, source: 'registry' });
+        expect(ok.status).toBe('response');
+        const other = await client.request({ url: `${otherUrl}left-pad`, source: 'github' });
+        expect(other).toMatchObject({ status: 'unavailable' });
+        if (other.status === 'unavailable') expect(other.reason).toMatch(/SELF_SIGNED_CERT|certificate/i);
+      } finally {
+        await client.close();
+      }
+    }
   });
 });
