@@ -8,14 +8,8 @@ import { runAudit } from '../engine/run-audit.js';
 import { LockwardenError } from '../errors.js';
 import { diffInventories } from '../lockfile/diff-lockfiles.js';
 import { detectLockfiles, LOCKFILE_NAMES } from '../lockfile/lockfile-formats.js';
-import {
-  type LockfileEntry,
-  type LockfileInventory,
-  readLockfile,
-  readLockfileText,
-  type SkippedEntry,
-  workspaceFolders,
-} from '../lockfile/read-lockfile.js';
+import type { LockfileEntry, LockfileInventory, SkippedEntry } from '../lockfile/lockfile-inventory.js';
+import { readLockfile, readLockfileText, workspaceFolders } from '../lockfile/read-lockfile.js';
 import type { Policy, PopularIndex } from '../policy/types.js';
 import type { Sources } from '../sources/types.js';
 import { TOOL_VERSION } from '../version.js';

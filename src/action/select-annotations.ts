@@ -1,7 +1,7 @@
 // Which annotations the run emits. One per violating lockfile entry and severity, on the line of
 // the entry's key, so a reviewer sees the problem on the exact line of the diff.
 import type { ReportFinding } from '../engine/report.js';
-import type { SkippedEntry } from '../lockfile/read-lockfile.js';
+import type { SkippedEntry } from '../lockfile/lockfile-inventory.js';
 import type { Finding } from '../policy/types.js';
 
 export type AnnotationLevel = 'error' | 'warning' | 'notice';

@@ -1,6 +1,6 @@
 // The versioned report every adapter renders (CLI text/JSON, Action annotations/summary/SARIF).
 // Decide once here; renderers only format.
-import type { LockfileEntry, LockfileLocation, SkippedEntry } from '../lockfile/read-lockfile.js';
+import type { LockfileEntry, LockfileLocation, SkippedEntry } from '../lockfile/lockfile-inventory.js';
 import type {
   Decision,
   Finding,

@@ -1,11 +1,8 @@
 // `lockwarden audit` and the Action's inline mode: lockfile in, report out.
 
 import npmDefinitions from '@npmcli/config/lib/definitions/index.js';
-import {
-  type LockfileEntry,
-  type LockfileInventory,
-  readProjectLockfiles,
-} from '../lockfile/read-lockfile.js';
+import type { LockfileEntry, LockfileInventory } from '../lockfile/lockfile-inventory.js';
+import { readProjectLockfiles } from '../lockfile/read-lockfile.js';
 import { strongestDecision } from '../policy/evaluate.js';
 import { evaluateLockfileSource } from '../policy/lockfile-source.js';
 import type { Finding, Policy, PopularIndex, Verdict } from '../policy/types.js';

@@ -4,7 +4,12 @@
 // dependency path, and npm's dev / optional flags (reachable only through such edges).
 import path from 'node:path';
 import semver from 'semver';
-import type { LockfileEntry, LockfileInventory, LockfileLocation, SkippedEntry } from './read-lockfile.js';
+import type {
+  LockfileEntry,
+  LockfileInventory,
+  LockfileLocation,
+  SkippedEntry,
+} from './lockfile-inventory.js';
 
 export interface GraphEdge {
   /** Id of the node it leads to. */

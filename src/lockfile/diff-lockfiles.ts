@@ -6,7 +6,7 @@
 // The same name@version with another `resolved` or `integrity` is a change too: it can be another
 // tarball (a different registry, a tampered lockfile), and must be checked again.
 import semver from 'semver';
-import type { LockfileEntry, LockfileInventory, SkippedEntry } from './read-lockfile.js';
+import type { LockfileEntry, LockfileInventory, SkippedEntry } from './lockfile-inventory.js';
 
 export interface LockfileDiff {
   /** name@version in head whose name is not in base at all. */

@@ -2,8 +2,8 @@
 // in read-lockfile.ts) come first; pnpm, yarn and bun lockfiles have readers of their own.
 import { stat } from 'node:fs/promises';
 import path from 'node:path';
+import type { LockfileInventory } from './lockfile-inventory.js';
 import type { FormatInput } from './project-files.js';
-import type { LockfileInventory } from './read-lockfile.js';
 
 export type LockfileFormat = 'npm' | 'pnpm' | 'yarn' | 'bun';
 

@@ -1,9 +1,9 @@
-// What the pnpm, yarn and bun readers may read beside the lockfile: package.json files, from the
+// What the lockfile readers may read beside the lockfile: package.json files, from the
 // project directory or (for a pull request's base commit) from wherever the caller has them.
 import { readFile, realpath } from 'node:fs/promises';
 import path from 'node:path';
 import { LockwardenError } from '../errors.js';
-import type { LockfileLocation } from './read-lockfile.js';
+import type { LockfileLocation } from './lockfile-inventory.js';
 
 export interface ProjectFiles {
   /** A file's text by its path relative to the lockfile's directory (posix), or undefined. */
@@ -61,6 +61,19 @@ export function directoryFiles(dir: string): ProjectFiles {
       }
     },
   };
+}
+
+/** A file's text, or undefined when it cannot be read (absent is not an error here). */
+export async function readOptionalText(file: string): Promise<string | undefined> {
+  try {
+    return await readFile(file, 'utf8');
+  } catch {
+    return undefined;
+  }
+}
+
+export function toPosix(p: string): string {
+  return p.split(path.sep).join('/');
 }
 
 function isInside(dir: string, file: string): boolean {

@@ -11,6 +11,7 @@ import {
   SKIP_REASONS,
   tarballMismatch,
 } from './build-inventory.js';
+import type { LockfileInventory } from './lockfile-inventory.js';
 import {
   dependencyMap,
   type FormatInput,
@@ -21,7 +22,6 @@ import {
   readManifest,
   splitIdent,
 } from './project-files.js';
-import type { LockfileInventory } from './read-lockfile.js';
 
 const SUPPORTED_VERSIONS = new Set([0, 1, 2]);
 

@@ -12,6 +12,7 @@ import {
   type Source,
   tarballMismatch,
 } from './build-inventory.js';
+import type { LockfileInventory } from './lockfile-inventory.js';
 import {
   type FormatInput,
   IMPORTER_FIELDS,
@@ -22,7 +23,6 @@ import {
   refuseYamlAliases,
   splitLastAt,
 } from './project-files.js';
-import type { LockfileInventory } from './read-lockfile.js';
 
 const SUPPORTED = new Set(['6.0', '6.1', '9.0']);
 

@@ -16,6 +16,7 @@ import {
   type Source,
   tarballMismatch,
 } from './build-inventory.js';
+import type { LockfileInventory } from './lockfile-inventory.js';
 import {
   dependencyMap,
   type FormatInput,
@@ -26,7 +27,6 @@ import {
   refuseYamlAliases,
   splitIdent,
 } from './project-files.js';
-import type { LockfileInventory } from './read-lockfile.js';
 
 /**
  * The line of every descriptor in the file's top-level keys. A key line is the only kind that

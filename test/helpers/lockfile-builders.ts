@@ -2,7 +2,7 @@
 import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
-import type { LockfileEntry, LockfileInventory } from '../../src/lockfile/read-lockfile.js';
+import type { LockfileEntry, LockfileInventory } from '../../src/lockfile/lockfile-inventory.js';
 
 export function makeLockfileEntry(
   overrides: Partial<LockfileEntry> & { name: string; version: string },

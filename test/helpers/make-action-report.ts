@@ -1,7 +1,7 @@
 // Builders for the Action's unit tests: findings, verdicts and reports through the real
 // `buildReport`, so renderers are tested on what the engine actually produces.
 import { buildReport, type Report } from '../../src/engine/report.js';
-import type { LockfileEntry } from '../../src/lockfile/read-lockfile.js';
+import type { LockfileEntry } from '../../src/lockfile/lockfile-inventory.js';
 import type { Finding, Policy, Verdict } from '../../src/policy/types.js';
 import { makePolicy, NOW } from './make-policy.js';
 

@@ -4,7 +4,7 @@ import {
   selectAnnotations,
   selectSkippedAnnotations,
 } from '../../src/action/select-annotations.js';
-import type { SkippedEntry } from '../../src/lockfile/read-lockfile.js';
+import type { SkippedEntry } from '../../src/lockfile/lockfile-inventory.js';
 import { makeEntry, makeReport } from '../helpers/make-action-report.js';
 
 describe('selectAnnotations', () => {

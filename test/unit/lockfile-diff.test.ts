@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { diffInventories, type LockfileDiff } from '../../src/lockfile/diff-lockfiles.js';
-import type { LockfileEntry, SkippedEntry } from '../../src/lockfile/read-lockfile.js';
+import type { LockfileEntry, SkippedEntry } from '../../src/lockfile/lockfile-inventory.js';
 import { makeInventory, makeLockfileEntry } from '../helpers/lockfile-builders.js';
 
 /** The diff as plain strings, so a table row reads like a changelog. */

@@ -7,9 +7,9 @@ import { afterEach, describe, expect, it } from 'vitest';
 import { LockwardenError } from '../../src/errors.js';
 import { mergeInventories } from '../../src/lockfile/build-inventory.js';
 import { detectLockfiles, lockfileFormat } from '../../src/lockfile/lockfile-formats.js';
+import type { LockfileInventory } from '../../src/lockfile/lockfile-inventory.js';
 import { directoryFiles, readManifest } from '../../src/lockfile/project-files.js';
 import {
-  type LockfileInventory,
   readLockfile,
   readLockfiles,
   readLockfileText,

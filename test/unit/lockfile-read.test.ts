@@ -3,13 +3,8 @@ import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { afterEach, describe, expect, it } from 'vitest';
 import { LockwardenError } from '../../src/errors.js';
-import {
-  type LockfileEntry,
-  type LockfileInventory,
-  readLockfile,
-  readLockfileText,
-  workspaceFolders,
-} from '../../src/lockfile/read-lockfile.js';
+import type { LockfileEntry, LockfileInventory } from '../../src/lockfile/lockfile-inventory.js';
+import { readLockfile, readLockfileText, workspaceFolders } from '../../src/lockfile/read-lockfile.js';
 import { createTempProjects, makeV3LockText } from '../helpers/lockfile-builders.js';
 
 const fixtures = fileURLToPath(new URL('../fixtures/lockfiles/', import.meta.url));
