@@ -189,6 +189,7 @@ export function createHttpClient(options: HttpClientOptions = {}): HttpClient {
       controller.abort();
       body?.destroy(new Error(`${why} timeout`));
     };
+    // run() does not start an attempt with less than 1 ms left.
     const remaining = Math.max(1, deadlineAt - performance.now());
     const deadlineTimer = setTimeout(() => abort('deadline'), remaining);
     let idleTimer =
@@ -271,14 +272,29 @@ export function createHttpClient(options: HttpClientOptions = {}): HttpClient {
       const o = originFor(origin, req.source);
       // The breaker is asked after the queue: requests that waited while the origin went down
       // fail at once instead of each paying for their own timeout.
-      const result: AttemptResult = await o.limit(async () => {
-        if (o.breaker.admit() === 'refused') return { kind: 'refused' };
-        const r = await attempt(req, url, deadlineAt, deadlineMs);
-        if (r.kind === 'network') o.breaker.failure(r.reason);
-        else if (r.kind === 'response' && r.statusCode >= 500) o.breaker.failure(`HTTP ${r.statusCode}`);
-        else o.breaker.success();
-        return r;
+      // A request whose deadline passes while it waits for a slot is not sent (it would be aborted
+      // at once) and says nothing about the origin's health: no breaker failure, or a few slow
+      // documents holding the slots would open the breaker for everyone.
+      const waitedOut = (): AttemptResult => ({
+        kind: 'final',
+        reason: `deadline passed while waiting for a connection to ${origin} (${deadlineMs} ms deadline, ${opts.maxConcurrency} requests in flight)`,
       });
+      const queueDeadline = new AbortController();
+      const queueTimer = setTimeout(() => queueDeadline.abort(), Math.max(0, deadlineAt - performance.now()));
+      const result = await o
+        .limit<AttemptResult>(
+          async () => {
+            if (deadlineAt - performance.now() < 1) return waitedOut();
+            if (o.breaker.admit() === 'refused') return { kind: 'refused' };
+            const r = await attempt(req, url, deadlineAt, deadlineMs);
+            if (r.kind === 'network') o.breaker.failure(r.reason);
+            else if (r.kind === 'response' && r.statusCode >= 500) o.breaker.failure(`HTTP ${r.statusCode}`);
+            else o.breaker.success();
+            return r;
+          },
+          { signal: queueDeadline.signal, onGiveUp: waitedOut },
+        )
+        .finally(() => clearTimeout(queueTimer));
       let retryReason: string;
       let waitMs: number | undefined;
       if (result.kind === 'refused') return refused(origin, o.breaker.snapshot());
@@ -491,13 +507,31 @@ function stripUndefined<T extends object>(o: T): Partial<T> {
 }
 
 /** Runs at most `max` tasks at once; the rest wait in arrival order. */
-export function createSemaphore(max: number): <T>(task: () => Promise<T>) => Promise<T> {
+export function createSemaphore(
+  max: number,
+): <T>(task: () => Promise<T>, giveUp?: { signal: AbortSignal; onGiveUp: () => T }) => Promise<T> {
   let active = 0;
   const waiting: (() => void)[] = [];
-  return async (task) => {
+  return async (task, giveUp) => {
     // A finishing task hands its slot straight to the next waiter, so no newcomer can slip in between.
-    if (active >= max) await new Promise<void>((resolve) => waiting.push(resolve));
-    else active++;
+    if (active >= max) {
+      if (giveUp?.signal.aborted) return giveUp.onGiveUp();
+      // A waiter whose signal fires leaves the queue without ever holding a slot.
+      const gotSlot = await new Promise<boolean>((resolve) => {
+        const onSlot = () => {
+          giveUp?.signal.removeEventListener('abort', onAbort);
+          resolve(true);
+        };
+        const onAbort = () => {
+          const i = waiting.indexOf(onSlot);
+          if (i >= 0) waiting.splice(i, 1);
+          resolve(false);
+        };
+        waiting.push(onSlot);
+        giveUp?.signal.addEventListener('abort', onAbort, { once: true });
+      });
+      if (!gotSlot) return giveUp!.onGiveUp();
+    } else active++;
     try {
       return await task();
     } finally {

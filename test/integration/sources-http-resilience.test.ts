@@ -41,6 +41,41 @@ describe('deadline', () => {
     expect(took).toBeLessThan(1_000);
     expect(upstream.requests).toHaveLength(1);
   });
+  it('fails requests whose deadline passes in the origin queue without sending them or opening the breaker', async () => {
+    // Two trickling documents hold both slots past the others' deadlines; the upstream is healthy.
+    const upstream = await serve((req, res) => {
+      res.writeHead(200, { 'content-type': 'application/json' });
+      if (!req.url?.startsWith('/slow')) return void res.end('{}');
+      const t = setInterval(() => (res.destroyed ? clearInterval(t) : res.write(' ')), 20);
+      res.on('close', () => clearInterval(t));
+    });
+    client = createHttpClient({ maxConcurrency: 2, breakerThreshold: 3, retries: 0, timeoutMs: 10_000 });
+    const slow = [0, 1].map((i) =>
+      client!.request({ url: `${upstream.url}slow${i}`, source: 'registry', timeoutMs: 600 }),
+    );
+    const queued = await Promise.all(
+      Array.from({ length: 6 }, (_, i) =>
+        client!.request({ url: `${upstream.url}q${i}`, source: 'registry', timeoutMs: 150 }),
+      ),
+    );
+    for (const r of queued) {
+      expect(r).toMatchObject({
+        status: 'unavailable',
+        reason: expect.stringContaining(
+          `deadline passed while waiting for a connection to ${upstream.url.slice(0, -1)}`,
+        ),
+      });
+    }
+    await Promise.all(slow);
+    // Only the two trickling documents were sent; their two timeouts stay below the threshold,
+    // so the healthy upstream still answers.
+    expect(upstream.requests.map((r) => r.url)).toEqual(['/slow0', '/slow1']);
+    expect(client.health()[0]).toMatchObject({ failures: 2 });
+    expect(await client.request({ url: `${upstream.url}after`, source: 'registry' })).toMatchObject({
+      status: 'response',
+      statusCode: 200,
+    });
+  });
 });
 
 describe('retries', () => {
