@@ -3,8 +3,9 @@
 // CLI run closes its sources, and as `lockwarden cache prune`; `lockwarden cache clear` empties it.
 import { existsSync, readdirSync, statSync } from 'node:fs';
 import { join } from 'node:path';
-import { CACHE_LOG_FILE, clearDiskCache, pruneDiskCache } from './disk-cache.js';
+import { CACHE_LOG_FILE } from './cache-log.js';
 import { clearFactCache, factCacheBytes, pruneFactCache } from './fact-cache.js';
+import { clearDiskCache, pruneDiskCache } from './prune-disk-cache.js';
 
 /**
  * Documents (packuments, download counts, tag lists, lockfile inventories) older than this are

@@ -25,12 +25,8 @@ import {
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
-import {
-  CACHE_LOG_FILE,
-  createDiskCache,
-  flushDiskCaches,
-  resolveCacheDir,
-} from '../../src/sources/disk-cache.js';
+import { CACHE_LOG_FILE } from '../../src/sources/cache-log.js';
+import { createDiskCache, flushDiskCaches, resolveCacheDir } from '../../src/sources/disk-cache.js';
 
 let dir: string;
 /** The log's own logic, with every body on the synchronous path (the async one is tested below). */

@@ -3,13 +3,14 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { pruneCache, readCacheUsage } from '../../src/sources/cache-maintenance.js';
-import { createDiskCache, flushDiskCaches, pruneDiskCache } from '../../src/sources/disk-cache.js';
+import { createDiskCache, flushDiskCaches } from '../../src/sources/disk-cache.js';
 import {
   createFactCache,
   FACT_CACHE_FILE,
   flushFactCaches,
   pruneFactCache,
 } from '../../src/sources/fact-cache.js';
+import { pruneDiskCache } from '../../src/sources/prune-disk-cache.js';
 
 const DAY = 86400000;
 const T0 = new Date('2026-11-22T12:00:00.000Z');
