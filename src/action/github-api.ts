@@ -9,6 +9,11 @@ export interface GitHubApi {
   /** File content at a commit, or null when the file does not exist there. */
   getFileAtRef(path: string, ref: string): Promise<string | null>;
   /**
+   * Every file (blob) path of a commit's tree; `truncated` when GitHub cut the recursive listing
+   * short (very large trees).
+   */
+  listFilesAtRef?(ref: string): Promise<{ paths: string[]; truncated: boolean }>;
+  /**
    * Creates or updates the one comment that starts with `marker` and was written by the identity
    * behind the token.
    */
@@ -82,6 +87,27 @@ export function createGitHubApi(opts: GitHubApiOptions): GitHubApi {
       if (res.statusCode !== 200)
         throw new LockwardenError('ECONFIG', `GitHub API (${what}): HTTP ${res.statusCode}`);
       return res.body.toString('utf8');
+    },
+
+    async listFilesAtRef(ref) {
+      const what = `listing the files at ${ref.slice(0, 12)}`;
+      const res = await call(
+        what,
+        'GET',
+        `${repoPath}/git/trees/${encodeURIComponent(ref)}?recursive=1`,
+        'application/vnd.github+json',
+        'contents: read',
+      );
+      if (res.statusCode !== 200)
+        throw new LockwardenError('ECONFIG', `GitHub API (${what}): HTTP ${res.statusCode}`);
+      const doc = parseJsonBody(res.body) as { tree?: unknown; truncated?: unknown } | undefined;
+      if (!doc || !Array.isArray(doc.tree))
+        throw new LockwardenError('ECONFIG', `GitHub API (${what}): the tree is not JSON`);
+      const paths: string[] = [];
+      for (const item of doc.tree as { path?: unknown; type?: unknown }[]) {
+        if (item?.type === 'blob' && typeof item.path === 'string') paths.push(item.path);
+      }
+      return { paths, truncated: doc.truncated === true };
     },
 
     async upsertComment(pullNumber, marker, body) {

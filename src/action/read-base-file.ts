@@ -58,3 +58,40 @@ export async function readBaseFile(opts: {
   const text = await opts.api.getFileAtRef(opts.path, opts.sha);
   return text === null ? { found: false, via: 'api' } : { found: true, text, via: 'api' };
 }
+
+/** The base commit's file paths (repository-relative, posix); `complete` is false when cut short. */
+export type BaseFileList =
+  | { paths: string[]; complete: boolean; via: 'git' | 'api' }
+  | { unavailable: string };
+
+/**
+ * Every file path of the base commit under `dir` (`.` for all): from the clone with `git ls-tree`,
+ * else through the git trees API. What a checkout without the commit and without a token cannot
+ * list is `unavailable`, with the reason, never an empty list that would look like "no files".
+ */
+export async function listBaseFiles(opts: {
+  workspace: string;
+  sha: string;
+  dir: string;
+  api?: GitHubApi;
+  commitPresent?: boolean;
+}): Promise<BaseFileList> {
+  const present = opts.commitPresent ?? (await hasCommit(opts.workspace, opts.sha));
+  if (present) {
+    const scope = opts.dir === '.' || opts.dir === '' ? [] : ['--', opts.dir];
+    const res = await git(opts.workspace, ['ls-tree', '-r', '-z', '--name-only', opts.sha, ...scope]);
+    if (res.code === 0) return { paths: res.stdout.split('\0').filter(Boolean), complete: true, via: 'git' };
+  }
+  if (!opts.api?.listFilesAtRef) {
+    return {
+      unavailable: `the checkout does not have the base commit ${opts.sha.slice(0, 12)} and no \`github-token\` is set (use \`fetch-depth: 0\` in actions/checkout or keep the default token)`,
+    };
+  }
+  const listed = await opts.api.listFilesAtRef(opts.sha);
+  const prefix = opts.dir === '.' || opts.dir === '' ? '' : `${opts.dir.replace(/\/+$/, '')}/`;
+  return {
+    paths: listed.paths.filter((p) => p.startsWith(prefix)),
+    complete: !listed.truncated,
+    via: 'api',
+  };
+}

@@ -2,7 +2,6 @@
 // outcome, annotations, summary, outputs). `main.ts` renders it; tests call it directly.
 import { mkdir, readFile, writeFile } from 'node:fs/promises';
 import path from 'node:path';
-import { mapConcurrent } from '../engine/map-concurrent.js';
 import { buildReport, groupUnavailable, type Report, type ReportFinding } from '../engine/report.js';
 import { runAudit } from '../engine/run-audit.js';
 import { LockwardenError } from '../errors.js';
@@ -23,7 +22,8 @@ import type { ActionInputs } from './parse-action-inputs.js';
 import type { EventContext } from './parse-event-context.js';
 import { readActionNpmrc } from './read-action-npmrc.js';
 import { type ActionPolicy, readActionPolicy } from './read-action-policy.js';
-import { type BaseFile, hasCommit, readBaseFile } from './read-base-file.js';
+import { type BaseFile, hasCommit, listBaseFiles, readBaseFile } from './read-base-file.js';
+import { readBaseWorkspaces } from './read-base-workspaces.js';
 import { renderComment, renderSummary, STICKY_COMMENT_MARKER, type SummaryInput } from './render-summary.js';
 import { assertInsideRepository, readRepositoryText } from './repository-path.js';
 import { type Annotation, selectAnnotations, selectSkippedAnnotations } from './select-annotations.js';
@@ -146,15 +146,17 @@ interface BaseCommit {
   filter: boolean;
 }
 
+function baseAt(input: RunActionInput, base: BaseCommit) {
+  return {
+    workspace: input.environment.workspace,
+    sha: base.sha,
+    commitPresent: base.commitPresent,
+    ...(base.api ? { api: base.api } : {}),
+  };
+}
+
 function baseReader(input: RunActionInput, base: BaseCommit): (file: string) => Promise<BaseFile> {
-  return (file) =>
-    readBaseFile({
-      workspace: input.environment.workspace,
-      sha: base.sha,
-      path: file,
-      commitPresent: base.commitPresent,
-      ...(base.api ? { api: base.api } : {}),
-    });
+  return (file) => readBaseFile({ ...baseAt(input, base), path: file });
 }
 
 /**
@@ -173,23 +175,6 @@ async function assertProjectInsideRepository(workspace: string, file: string): P
     await assertInsideRepository(workspace, folderPath);
     await assertInsideRepository(workspace, `${folderPath}/package.json`);
   }
-}
-
-/**
- * The workspace package.json files of the base lockfile, read at the base commit too: without
- * them Arborist sees no workspaces, and a monorepo's every workspace would look new in the diff.
- */
-async function readBaseWorkspaceManifests(
-  lockfileText: string,
-  dir: string,
-  read: (file: string) => Promise<BaseFile>,
-): Promise<Map<string, string>> {
-  const manifests = new Map<string, string>();
-  await mapConcurrent(workspaceFolders(lockfileText, { insideOnly: true }), 8, async (folder) => {
-    const found = await read(joinRepoPath(dir, `${folder}/package.json`));
-    if (found.found) manifests.set(folder, found.text);
-  });
-  return manifests;
 }
 
 async function planLockfile(
@@ -221,11 +206,21 @@ async function planLockfile(
       baseInventory = inventory;
     } else if (baseLock.found) {
       const basePackageJson = await read(joinRepoPath(dir, 'package.json'));
+      const packageJsonText = basePackageJson.found ? basePackageJson.text : undefined;
+      const workspaces = await readBaseWorkspaces({
+        lockfileText: baseLock.text,
+        file,
+        dir,
+        packageJsonText,
+        read,
+        list: () => listBaseFiles({ ...baseAt(input, base), dir }),
+      });
+      inventory.warnings.push(...workspaces.warnings);
       baseInventory = await readLockfileText(
         baseLock.text,
-        basePackageJson.found ? basePackageJson.text : undefined,
+        packageJsonText,
         path.posix.basename(file),
-        await readBaseWorkspaceManifests(baseLock.text, dir, read),
+        workspaces.manifests,
       );
     }
   } catch (err) {

@@ -1,5 +1,5 @@
 // A loopback GitHub REST API for what the Action itself calls: file contents at a commit (raw media
-// type) and issue comments (list, create, update). Tags and releases live in fake-github.ts.
+// type), a commit's recursive tree, and issue comments (list, create, update). Tags and releases live in fake-github.ts.
 import type { IncomingMessage } from 'node:http';
 import { type FakeServer, sendJson, startFakeServer } from './fake-upstream.js';
 
@@ -13,6 +13,8 @@ export interface FakeComment {
 export interface FakeGitHubRepoApi extends FakeServer {
   /** `owner/repo` -> commit sha -> path -> content. */
   setFile(repo: string, sha: string, path: string, content: string): void;
+  /** Answer the recursive tree of `sha` with `truncated: true` (GitHub's cap on large trees). */
+  truncateTree(repo: string, sha: string): void;
   comments(repo: string, issue: number): FakeComment[];
   /** A comment written by someone else (`login`). */
   addComment(repo: string, issue: number, login: string, body: string): FakeComment;
@@ -36,6 +38,7 @@ export async function startFakeGitHubRepoApi(
   } = {},
 ): Promise<FakeGitHubRepoApi> {
   const files = new Map<string, string>();
+  const truncated = new Set<string>();
   const comments = new Map<string, FakeComment[]>();
   let nextId = 1000;
 
@@ -68,6 +71,29 @@ export async function startFakeGitHubRepoApi(
       res.writeHead(200, { 'content-type': 'application/vnd.github.raw; charset=utf-8' });
       res.end(text);
       return;
+    }
+    const tree = /^\/repos\/([^/]+)\/([^/]+)\/git\/trees\/([^/]+)$/.exec(url.pathname);
+    if (tree && req.method === 'GET') {
+      const prefix = `${decodeURIComponent(tree[1]!)}/${decodeURIComponent(tree[2]!)}\0${decodeURIComponent(tree[3]!)}\0`;
+      const paths = [...files.keys()].filter((k) => k.startsWith(prefix)).map((k) => k.slice(prefix.length));
+      if (paths.length === 0) return sendJson(res, 404, { message: 'Not Found' });
+      // Only blobs are set; GitHub lists their folders as `tree` entries too.
+      const folders = new Set(
+        paths.flatMap((p) =>
+          p
+            .split('/')
+            .slice(0, -1)
+            .map((_, i, a) => a.slice(0, i + 1).join('/')),
+        ),
+      );
+      return sendJson(res, 200, {
+        sha: tree[3],
+        tree: [
+          ...[...folders].map((p) => ({ path: p, type: 'tree', mode: '040000' })),
+          ...paths.map((p) => ({ path: p, type: 'blob', mode: '100644' })),
+        ],
+        truncated: truncated.has(prefix),
+      });
     }
     const list = /^\/repos\/([^/]+)\/([^/]+)\/issues\/(\d+)\/comments$/.exec(url.pathname);
     if (list) {
@@ -104,6 +130,9 @@ export async function startFakeGitHubRepoApi(
     ...server,
     setFile: (repo, sha, path, content) => {
       files.set(`${repo}\0${sha}\0${path}`, content);
+    },
+    truncateTree: (repo, sha) => {
+      truncated.add(`${repo}\0${sha}\0`);
     },
     comments: (repo, issue) => comments.get(`${repo}#${issue}`) ?? [],
     addComment: (repo, issue, login, body) => {
