@@ -227,16 +227,20 @@ async function runCheckOrAudit(
     import('../sources/popular-list.js'),
     import('../policy/popular-index.js'),
   ]);
+  const { typosquattingNeedsHistory } = await import('../policy/typosquatting.js');
   const popular: PopularIndex = createPopularIndex(readPopularList());
   const needs = factNeeds(policy);
-  // A name-only policy (typosquatting, lists) needs no upstream: skip the HTTP stack entirely.
+  // A name-only policy (typosquatting, lists) needs no upstream: skip the HTTP stack entirely,
+  // unless a name looks like a popular one: its packument's history may show it established.
   const resolvesLatest = needs.resolveLatest && refs.some((r) => r.version === null);
+  const names = [...refs.map((r) => r.name), ...(inventory?.entries.map((e) => e.name) ?? [])];
+  const lookalikes = policy.typosquatting && names.some((n) => typosquattingNeedsHistory(policy, n, popular));
   const sources =
-    needs.registry || needs.downloads || needs.tags || resolvesLatest
+    needs.registry || needs.downloads || needs.tags || resolvesLatest || lookalikes
       ? await openSources(values, dir, io, {
           timeoutMs,
           retries,
-          needsRegistry: needs.registry || resolvesLatest,
+          needsRegistry: needs.registry || resolvesLatest || lookalikes,
           now,
         })
       : offlineSources();

@@ -12,8 +12,9 @@ import type {
   Verdict,
   VersionFacts,
 } from '../policy/types.js';
+import { typosquattingNeedsHistory } from '../policy/typosquatting.js';
 import type { Packument, Sources } from '../sources/types.js';
-import { factNeeds, publishedAtFact } from './gather-facts.js';
+import { factNeeds, nameHistoryFact, publishedAtFact } from './gather-facts.js';
 import { mapConcurrent } from './map-concurrent.js';
 
 /**
@@ -70,6 +71,16 @@ export async function evaluatePackument(
   }
   const versionKeys = Object.keys(packument.versions ?? {});
   base.knownVersions = versionKeys;
+  if (typosquattingNeedsHistory(policy, name, popular)) {
+    // As in the CLI: a flagged name's history can clear it. An abbreviated document has no
+    // publish times, so the full one is read (one more request, for flagged names only).
+    let full = packument;
+    if (!packument.time) {
+      const result = await sources.registry.getPackument(name, { full: true });
+      if (result.status === 'ok') full = result.packument;
+    }
+    base.nameHistory = nameHistoryFact(name, full, sources.registry.url);
+  }
 
   const tagsByVersion = needs.tags
     ? await readTagsPerVersion(packument, versionKeys, sources)

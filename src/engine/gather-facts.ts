@@ -1,9 +1,18 @@
 // Fetches exactly the facts a policy needs for a set of name@version refs, through the sources.
 // Everything uncertain becomes an `unavailable` fact naming the source; nothing here decides.
 import { parsePublishTime } from '../policy/format.js';
+import { establishment, nameHistoryOf } from '../policy/name-history.js';
 import { parseRepository } from '../policy/repository.js';
 import { PREVIOUS_SAMPLE, previousStableVersions } from '../policy/suspicious-version.js';
-import type { Fact, Policy, RepositoryTags, VersionFacts, WeeklyDownloads } from '../policy/types.js';
+import type {
+  Fact,
+  Policy,
+  PopularIndex,
+  RepositoryTags,
+  VersionFacts,
+  WeeklyDownloads,
+} from '../policy/types.js';
+import { typosquattingNeedsHistory } from '../policy/typosquatting.js';
 import type { VersionRecord } from '../sources/fact-cache.js';
 import type { Manifest, ManifestResult, Packument, Sources } from '../sources/types.js';
 import { mapConcurrent } from './map-concurrent.js';
@@ -99,11 +108,20 @@ export function abbreviatedIsEnough(packument: Packument, policy: Policy, now: D
 async function gatherRegistryFacts(
   name: string,
   refs: PackageRef[],
-  ctx: { policy: Policy; sources: Sources; now: Date; needs: FactNeeds; registry: RegistryTraits },
+  ctx: {
+    policy: Policy;
+    sources: Sources;
+    now: Date;
+    needs: FactNeeds;
+    registry: RegistryTraits;
+    /** The name looks like a popular one: its history (from the full document) may clear it. */
+    history: boolean;
+  },
 ): Promise<GatheredFacts[]> {
-  const { policy, sources, now, needs } = ctx;
+  const { policy, sources, now, needs, history } = ctx;
   const base: VersionFacts = {};
-  const wantRegistry = needs.registry || (needs.resolveLatest && refs.some((r) => r.version === null));
+  const wantRegistry =
+    needs.registry || history || (needs.resolveLatest && refs.some((r) => r.version === null));
   if (!wantRegistry) return refs.map((ref) => ({ version: ref.version, facts: { ...base } }));
   const kept = await factsFromCache(name, refs, ctx);
   if (kept) return kept;
@@ -128,7 +146,7 @@ async function gatherRegistryFacts(
     const doc = result.packument;
     // A pinned version the (possibly cached) document lacks may have been published since.
     const lacksPinned = refs.some((r) => r.version !== null && !Object.hasOwn(doc.versions, r.version));
-    if ((needs.times && !abbreviatedIsEnough(doc, policy, now)) || lacksPinned) {
+    if ((needs.times && !abbreviatedIsEnough(doc, policy, now)) || lacksPinned || (history && !doc.time)) {
       result = await sources.registry.getPackument(name, { full: true, revalidate: lacksPinned });
     }
     // Asked for the full document and still no times (a cache ignoring Vary: Accept, say): the
@@ -156,11 +174,13 @@ async function gatherRegistryFacts(
       const facts: VersionFacts = { ...base, packageKnown: fact };
       if (needs.times) facts.publishedAt = fact;
       if (needs.tags) facts.repositoryTags = fact;
+      if (history) facts.nameHistory = fact;
       return { version: ref.version, facts };
     });
   }
   const packument = result.packument;
   const knownVersions = Object.keys(packument.versions ?? {});
+  if (history) base.nameHistory = nameHistoryFact(name, packument, sources.registry.url);
   return Promise.all(
     refs.map(async (ref): Promise<GatheredFacts> => {
       const version = ref.version ?? packument['dist-tags']?.latest ?? null;
@@ -191,6 +211,9 @@ async function gatherRegistryFacts(
       const published = packument.time?.[version];
       if (typeof published === 'string') record.publishedAt = published;
       if (typeof manifest?.dist?.integrity === 'string') record.integrity = manifest.dist.integrity;
+      const nameHistory = base.nameHistory;
+      if (nameHistory?.status === 'ok' && establishment(nameHistory.value, now).established)
+        record.nameHistory = nameHistory.value;
       if (needs.tags) {
         const repository = await repositoryFor(name, version, packument, sources, manifests.get(version));
         if ('unavailable' in repository) facts.repositoryTags = repository.unavailable;
@@ -206,6 +229,14 @@ async function gatherRegistryFacts(
   );
 }
 
+/** The history fact of a flagged name: unavailable when the document carries no publish times. */
+export function nameHistoryFact(name: string, packument: Packument, registryUrl: string) {
+  const value = nameHistoryOf(packument);
+  return value
+    ? ({ status: 'ok', value } as const)
+    : registryUnavailable('registry', `${registryUrl} returned ${name} without publish times`);
+}
+
 /**
  * Facts for refs whose every needed fact was kept from an earlier run: a version's publish time,
  * repository and earlier versions do not change, so no document is asked for. Undefined when any
@@ -214,7 +245,7 @@ async function gatherRegistryFacts(
 async function factsFromCache(
   name: string,
   refs: PackageRef[],
-  ctx: { sources: Sources; needs: FactNeeds },
+  ctx: { sources: Sources; needs: FactNeeds; now: Date; history: boolean },
 ): Promise<GatheredFacts[] | undefined> {
   const { sources, needs } = ctx;
   const store = sources.registry.facts;
@@ -224,6 +255,9 @@ async function factsFromCache(
     const record = await store.get(name, ref.version!);
     if (!record) return undefined;
     if (needs.times && record.publishedAt === undefined) return undefined;
+    // Only an established history is kept; a name not (yet) established reads its document.
+    if (ctx.history && !(record.nameHistory && establishment(record.nameHistory, ctx.now).established))
+      return undefined;
     if (needs.tags && (!Object.hasOwn(record, 'repository') || record.previousVersions === undefined))
       return undefined;
     records.push(record);
@@ -232,6 +266,7 @@ async function factsFromCache(
     refs.map(async (ref, i): Promise<GatheredFacts> => {
       const record = records[i]!;
       const facts: VersionFacts = { packageKnown: { status: 'ok', value: true } };
+      if (ctx.history) facts.nameHistory = { status: 'ok', value: record.nameHistory! };
       if (needs.times) facts.publishedAt = { status: 'ok', value: record.publishedAt! };
       if (needs.tags) {
         facts.knownVersions = [ref.version!, ...record.previousVersions!];
@@ -281,6 +316,8 @@ export async function gatherFacts(
     policy: Policy;
     sources: Sources;
     now: Date;
+    /** The embedded list: names the typosquatting guardrail flags get their history read. */
+    popular: PopularIndex;
     concurrency?: number;
     onProgress?: (progress: FactProgress) => void;
   },
@@ -338,7 +375,7 @@ export async function gatherFacts(
     const gathered = await gatherRegistryFacts(
       name,
       indexes.map((i) => refs[i]!),
-      { ...ctx, needs, registry },
+      { ...ctx, needs, registry, history: typosquattingNeedsHistory(ctx.policy, name, ctx.popular) },
     );
     indexes.forEach((i, k) => {
       out[i] = gathered[k]!;

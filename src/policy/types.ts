@@ -1,4 +1,5 @@
 // Shared vocabulary of the pure core. Everything here is data: no I/O, no clock.
+import type { NameHistory } from './name-history.js';
 
 export type PolicyAction = 'block' | 'alert';
 export type UnavailableAction = 'allow' | 'alert' | 'block';
@@ -105,6 +106,11 @@ export interface VersionFacts {
   publishedAtIsUpperBound?: boolean;
   /** Every version of the package (for tag-regression evidence). */
   knownVersions?: string[];
+  /**
+   * The name's publishing history, for typosquatting: present when the name looks like a popular
+   * one and the engine read its packument. Absent or unavailable keeps the look-alike finding.
+   */
+  nameHistory?: Fact<NameHistory>;
 }
 
 /** Outcome of one finding. `unavailable` findings carry `effect` from `onUnavailable`. */

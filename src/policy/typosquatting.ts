@@ -2,8 +2,9 @@
 // findLookalike (find-lookalike.ts) against the embedded list, never against live downloads.
 import { FAIR_SHARE_RATIO, findLookalike } from './find-lookalike.js';
 import { humanizeCount } from './humanize-count.js';
+import { establishment } from './name-history.js';
 import { isPopularNameIndex, type PopularNameIndex, weeklyFromMonthly } from './popular-index.js';
-import type { Finding, GuardrailContext, PopularIndex } from './types.js';
+import type { Finding, GuardrailContext, Policy, PopularIndex } from './types.js';
 
 /**
  * The context's index as one the search can use. createPopularIndex's can be walked; a bare
@@ -27,6 +28,14 @@ function asNameIndex(popular: PopularIndex): PopularNameIndex {
 
 const bareIndexCache = new WeakMap<PopularIndex, PopularNameIndex>();
 
+/**
+ * Whether the guardrail flags `name` on the name alone: the engine then reads the name's packument
+ * so that its history (nameHistory) can clear an established package in every adapter alike.
+ */
+export function typosquattingNeedsHistory(policy: Policy, name: string, popular: PopularIndex): boolean {
+  return policy.typosquatting && findLookalike(name, asNameIndex(popular)) !== null;
+}
+
 /** The typosquatting guardrail: at most one finding, naming the package the name imitates. */
 export function evaluateTyposquatting(ctx: GuardrailContext): Finding[] {
   if (!ctx.policy.typosquatting) return [];
@@ -38,6 +47,24 @@ export function evaluateTyposquatting(ctx: GuardrailContext): Finding[] {
   if (!lookalike) return [];
   const listed = index.monthlyDownloads(ctx.name);
   const candidateWeekly = listed === undefined ? undefined : weeklyFromMonthly(listed);
+
+  // A name published years ago with a long release history is an established package that happens
+  // to look like a popular one, not a fresh squat (thresholds in name-history.ts). Without that
+  // evidence (no document, an outage, an abbreviated one) the finding stands: never a silent pass.
+  const history = ctx.facts.nameHistory;
+  const standing = history?.status === 'ok' ? establishment(history.value, ctx.now) : undefined;
+  if (standing?.established) return [];
+  const historyEvidence =
+    history === undefined
+      ? 'not read'
+      : history.status === 'unavailable'
+        ? `unavailable (${history.source}: ${history.reason})`
+        : {
+            firstPublished: history.value.firstPublished,
+            versions: history.value.versionCount,
+            spreadDays: standing!.spreadDays,
+            shortOf: standing!.shortOf,
+          };
 
   const targetWeekly = weeklyFromMonthly(lookalike.targetMonthlyDownloads);
   const { name } = ctx;
@@ -61,6 +88,7 @@ export function evaluateTyposquatting(ctx: GuardrailContext): Finding[] {
         technique,
         targetWeeklyDownloads: targetWeekly,
         candidateWeeklyDownloads: candidateWeekly ?? null,
+        history: historyEvidence,
       },
     },
   ];

@@ -8,6 +8,7 @@
 // One file per cache directory, JSON lines, appended in one write per run: several processes may
 // share the directory, and a line torn by a crash is skipped. Kept apart from the document log so
 // that reading the facts of a 3,000-package lockfile reads a megabyte, not the documents.
+
 import { randomBytes } from 'node:crypto';
 import {
   closeSync,
@@ -22,6 +23,7 @@ import {
   writeSync,
 } from 'node:fs';
 import { join } from 'node:path';
+import type { NameHistory } from '../policy/name-history.js';
 
 /** What is known about one published version; a field is absent when it was not learned. */
 export interface VersionRecord {
@@ -33,6 +35,11 @@ export interface VersionRecord {
   integrity?: string;
   /** Stable versions published before this one, newest first (for tag-regression evidence). */
   previousVersions?: string[];
+  /**
+   * The name's history when it made a look-alike established (typosquatting). Kept because an
+   * established name stays established: its first publish does not move and time only adds age.
+   */
+  nameHistory?: NameHistory;
 }
 
 export interface FactCache {
@@ -55,6 +62,7 @@ interface Line {
   p?: unknown;
   i?: string;
   k?: string[];
+  h?: NameHistory;
   /** Day (since the epoch) the record was last used: prune drops records unused for long. */
   u: number;
 }
@@ -105,6 +113,18 @@ function load(dir: string, nowMs: number): Store {
   return store;
 }
 
+function isNameHistory(value: unknown): value is NameHistory {
+  if (typeof value !== 'object' || value === null) return false;
+  const h = value as Record<string, unknown>;
+  const dateOrNull = (v: unknown) => v === null || typeof v === 'string';
+  return (
+    dateOrNull(h.firstPublished) &&
+    dateOrNull(h.lastPublished) &&
+    Number.isInteger(h.versionCount) &&
+    Number.isInteger(h.datedVersions)
+  );
+}
+
 function parseLine(raw: string): Line | undefined {
   if (raw.length > MAX_LINE_BYTES) return undefined;
   let value: unknown;
@@ -120,6 +140,7 @@ function parseLine(raw: string): Line | undefined {
   if (l.t !== undefined && typeof l.t !== 'string') return undefined;
   if (l.i !== undefined && typeof l.i !== 'string') return undefined;
   if (l.k !== undefined && !(Array.isArray(l.k) && l.k.every((v) => typeof v === 'string'))) return undefined;
+  if (l.h !== undefined && !isNameHistory(l.h)) return undefined;
   return l as unknown as Line;
 }
 
@@ -146,6 +167,7 @@ export function createFactCache(
       if (Object.hasOwn(line, 'p')) record.repository = line.p;
       if (line.i !== undefined) record.integrity = line.i;
       if (line.k !== undefined) record.previousVersions = line.k;
+      if (line.h !== undefined) record.nameHistory = line.h;
       return record;
     },
     put(name, version, record) {
@@ -159,6 +181,7 @@ export function createFactCache(
       if (record.repository !== undefined) line.p = record.repository;
       if (record.integrity !== undefined) line.i = record.integrity;
       if (record.previousVersions !== undefined) line.k = record.previousVersions;
+      if (record.nameHistory !== undefined) line.h = record.nameHistory;
       if (JSON.stringify(line).length > MAX_LINE_BYTES) return; // a hostile repository field
       store.records.set(key, line);
       store.dirty.add(key);

@@ -516,7 +516,10 @@ describe('facts that never change are kept for good', () => {
       // Counts far above the floor (100) are kept for days; those under twice the floor are asked again.
       expect(downloads.askedNames().slice(downloadsAsked)).toEqual([['tiny-pkg', 'vetted-pkg']]);
       const warmReport = JSON.parse(warm.stdout) as Report;
-      expect(registry.requests.length).toBe(coldRequests);
+      // Except the look-alike `expres`: not established, so its history is read again each run.
+      const lookalikeOnly = (from: number) =>
+        registry.requests.slice(from).filter((r) => !/^\/expres(\/|$)/.test(r.url));
+      expect(lookalikeOnly(coldRequests)).toEqual([]);
       expect(summarize(warmReport)).toEqual(summarize(coldReport));
       // The documents of the day before were pruned when the run ended; the facts stay.
       const warmUsage = readCacheUsage(cacheDir);
@@ -525,7 +528,7 @@ describe('facts that never change are kept for good', () => {
 
       // And a third run still needs nothing from the registry.
       await run([...args, '--now', dayLater], { GITHUB_TOKEN: 'test-token' });
-      expect(registry.requests.length).toBe(coldRequests);
+      expect(lookalikeOnly(coldRequests)).toEqual([]);
     } finally {
       await registry.close();
       rmSync(cacheDir, { recursive: true, force: true });

@@ -136,6 +136,7 @@ describe('gatherFacts progress', () => {
       policy: makePolicy({ coolingOffDays: 7, minWeeklyDownloads: 100 }),
       sources,
       now: NOW,
+      popular: { asOf: '2026-03-01', monthlyDownloads: () => undefined },
       onProgress: (p) =>
         seen.push(`${p.done}/${p.total} ${p.lookups.map((l) => `${l.name}:${l.done}`).join(' ')}`),
     });

@@ -311,6 +311,8 @@ describe('evaluateTyposquatting', () => {
           technique: 'one character omitted',
           targetWeeklyDownloads: 35_000_000,
           candidateWeeklyDownloads: null,
+          // No packument read (typosquatting-history.test.ts covers the history).
+          history: 'not read',
         },
       },
     ]);
