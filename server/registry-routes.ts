@@ -3,8 +3,9 @@ import semver from 'semver';
 import type { Finding, Verdict } from '../src/policy/types.js';
 import type { AuditLog, NewAuditEntry } from './audit-log.js';
 import type { AuditThrottle } from './audit-throttle.js';
+import { blockMessage, type PackageState, type ServedVariant } from './evaluate-package-state.js';
 import { HttpError, sendError } from './http-error.js';
-import { blockMessage, type PackageCache, type PackageState, type ServedVariant } from './package-cache.js';
+import type { PackageCache } from './package-cache.js';
 import type { PolicyStore } from './policy-store.js';
 import {
   LABEL_SEPARATOR,

@@ -8,8 +8,9 @@ import {
   explainInvalidPackageName,
   explainInvalidVersionSegment,
 } from '../src/sources/package-name.js';
+import { blockMessage, type PackageState } from './evaluate-package-state.js';
 import { HttpError, sendError } from './http-error.js';
-import { blockMessage, type PackageCache, type PackageState } from './package-cache.js';
+import type { PackageCache } from './package-cache.js';
 import type { StoredPolicy } from './policy-store.js';
 import { filterSearchResults } from './search-results.js';
 import { parseRefusalSegments, sendRefusal } from './send-refusal.js';
