@@ -5,6 +5,7 @@ import { execFile } from 'node:child_process';
 import { cp, mkdir, mkdtemp, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
+import { bunBinary } from './bun-binary.js';
 
 export type LockClient = 'npm' | 'pnpm' | 'yarn-classic' | 'yarn-berry' | 'bun';
 export const LOCK_CLIENTS: readonly LockClient[] = ['npm', 'pnpm', 'yarn-classic', 'yarn-berry', 'bun'];
@@ -21,7 +22,8 @@ const BIN = {
   pnpm: path.resolve('node_modules/pnpm/bin/pnpm.cjs'),
   yarn: path.resolve('node_modules/yarn/bin/yarn.js'),
   berry: path.resolve('node_modules/yarn4/bin/yarn.js'),
-  bun: path.resolve('node_modules/bun/bin/bun.exe'),
+  // The platform package's binary: installs with --ignore-scripts (CI) leave bun's bin a placeholder.
+  bun: bunBinary(),
 };
 
 export interface LockProject {
