@@ -10,7 +10,10 @@ import { Agent, Dispatcher, EnvHttpProxyAgent } from 'undici';
 export interface NetworkConfig {
   /** Proxy for http:// URLs (`proxy`, HTTP_PROXY). */
   httpProxy?: string;
-  /** Proxy for https:// URLs (`https-proxy`, HTTPS_PROXY; else `proxy`). */
+  /**
+   * Proxy for https:// URLs: npm's `https-proxy` or else `proxy` (npm-registry-fetch passes either
+   * for every URL), else HTTPS_PROXY only; absent: https goes direct even with an http proxy.
+   */
   httpsProxy?: string;
   /** Comma-separated hosts (domain suffixes) reached directly (`noproxy`, NO_PROXY). */
   noProxy?: string;
@@ -75,7 +78,7 @@ export function createDispatcher(opts: DispatcherOptions): Dispatcher {
   );
 }
 
-/** Sends each request to `matched` when its origin matches, else to `other`. */
+/** Sends each request to `matched` when its origin (`https://host[:port]`) matches, else to `other`. */
 class OriginRouter extends Dispatcher {
   constructor(
     private readonly matches: (origin: string) => boolean,
@@ -131,15 +134,19 @@ function createOneDispatcher(opts: DispatcherOptions, net: NetworkConfig): Dispa
   if (!net.httpProxy && !net.httpsProxy) return new Agent(agentOptions);
   // Empty strings, not undefined: undici would otherwise read process.env itself, and the
   // environment that counts is the one npm's configuration was read from.
-  return new EnvHttpProxyAgent({
+  const proxied = new EnvHttpProxyAgent({
     ...agentOptions,
     httpProxy: net.httpProxy ?? '',
-    httpsProxy: net.httpsProxy ?? net.httpProxy ?? '',
+    httpsProxy: net.httpsProxy ?? '',
     noProxy: net.noProxy ?? '',
     // TLS to the registry through the tunnel, and to an https proxy, trusts the same CAs.
     requestTls: tls,
     proxyTls: tls,
   });
+  if (net.httpsProxy) return proxied;
+  // No proxy for https (npm takes only https_proxy for https URLs): EnvHttpProxyAgent would fall
+  // back to the http proxy, so https origins get a plain Agent.
+  return new OriginRouter((origin) => origin.startsWith('https:'), new Agent(agentOptions), proxied);
 }
 
 type LookupCallback = (

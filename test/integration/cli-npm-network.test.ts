@@ -116,6 +116,24 @@ describe('npm network settings in the CLI', () => {
     expect(untrusted.report.findings[0]?.message).toMatch(/SELF_SIGNED_CERT/);
   });
 
+  it('goes direct to an https registry when only HTTP_PROXY is set, as npm does', async () => {
+    // @npmcli/agent takes https_proxy alone for https URLs from the environment; undici's
+    // EnvHttpProxyAgent would fall back to the http proxy.
+    proxy.connects.length = 0;
+    const { report } = await check(`registry=${registryUrl}\ncafile=${cert.certFile}\n`, {
+      HTTP_PROXY: proxy.url,
+    });
+    expect(report.summary, JSON.stringify(report)).toMatchObject({ allowed: 1, unavailable: 0 });
+    expect(proxy.connects).toEqual([]);
+    // A configured `proxy` (npm passes https-proxy || proxy for every URL) still tunnels https.
+    const configured = await check(
+      `registry=${registryUrl}\ncafile=${cert.certFile}\nproxy=${proxy.url}\n`,
+      {},
+    );
+    expect(configured.report.summary).toMatchObject({ allowed: 1 });
+    expect(proxy.connects).toEqual([new URL(registryUrl).host]);
+  });
+
   it('accepts the certificate with strict-ssl=false, as npm does', async () => {
     const { report } = await check(`registry=${registryUrl}\nstrict-ssl=false\n`, {});
     expect(report.summary).toMatchObject({ allowed: 1 });
