@@ -46,6 +46,8 @@ export interface CreateAppOptions {
   network?: NetworkConfig;
   /** Extra origins tarballs may come from (registries with a separate download host). */
   tarballOrigins?: string[];
+  /** Deadline of each tarball or pass-through request to the upstream, redirects and body included. */
+  upstreamTimeoutMs?: number;
   now?: () => Date;
   /** Fixed admin token (LOCKWARDEN_ADMIN_TOKEN); otherwise generated once and stored hashed. */
   adminToken?: string;
@@ -179,6 +181,7 @@ export async function createApp(options: CreateAppOptions): Promise<LockwardenSe
     ...(options.upstreamAuthorization ? { authorization: options.upstreamAuthorization } : {}),
     ...(options.network ? { network: options.network } : {}),
     ...(options.tarballOrigins ? { tarballOrigins: options.tarballOrigins } : {}),
+    ...(options.upstreamTimeoutMs === undefined ? {} : { timeoutMs: options.upstreamTimeoutMs }),
     userAgent: `lockwarden/${options.version ?? '0'}`,
   });
 

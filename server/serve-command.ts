@@ -51,6 +51,8 @@ Options (environment variable in brackets):
   --public-url URL         base URL clients use, for tarball links and printed lines [LOCKWARDEN_PUBLIC_URL]
   --domain DOMAIN          also route <policy>[-<label>].DOMAIN host names [LOCKWARDEN_DOMAIN]
   --tarball-origin URL     another origin tarballs may come from; repeatable
+  --timeout MS             deadline of each upstream request, body included: documents and facts (default
+                           60000), tarballs and pass-through (default 300000) [LOCKWARDEN_TIMEOUT]
   --trust-proxy            trust X-Forwarded-Proto/Host from a reverse proxy
   --cache-ttl SECONDS      re-evaluate a package after this long (default ${CACHE_DEFAULTS.ttlMs / 1000}) [LOCKWARDEN_CACHE_TTL]
   --cache-max-mb N         memory for cached documents (default ${CACHE_DEFAULTS.maxBytes / 1024 / 1024})
@@ -95,6 +97,7 @@ export async function runServe(argv: string[], io: ServeIo): Promise<number> {
       flags: {
         ...(settings.upstream ? { registry: settings.upstream } : {}),
         cacheDir: resolve(settings.dataDir, 'cache'),
+        ...(settings.timeoutMs === undefined ? {} : { timeoutMs: settings.timeoutMs }),
       },
       env: io.env,
       cwd: io.cwd,
@@ -119,6 +122,7 @@ export async function runServe(argv: string[], io: ServeIo): Promise<number> {
       ...(config.registryUrl ? { upstreamUrl: config.registryUrl } : {}),
       ...(config.http.network ? { network: config.http.network } : {}),
       ...(settings.tarballOrigins.length > 0 ? { tarballOrigins: settings.tarballOrigins } : {}),
+      ...(settings.timeoutMs === undefined ? {} : { upstreamTimeoutMs: settings.timeoutMs }),
       ...(io.env.LOCKWARDEN_ADMIN_TOKEN ? { adminToken: io.env.LOCKWARDEN_ADMIN_TOKEN } : {}),
       resetAdminToken: settings.resetAdminToken,
       ...(settings.databaseUrl ? { databaseUrl: settings.databaseUrl } : {}),
@@ -183,6 +187,8 @@ interface ServeSettings {
   dataDir: string;
   upstream?: string;
   upstreamToken?: string;
+  /** --timeout: deadline of each upstream request (the sources' and the proxy's tarballs and pass-through). */
+  timeoutMs?: number;
   policyFiles: string[];
   publicUrl?: string;
   domain?: string;
@@ -227,6 +233,7 @@ export function parseServeArgs(argv: string[], env: NodeJS.ProcessEnv, cwd: stri
         'check-token': { type: 'string', multiple: true },
         'no-prefetch': { type: 'boolean' },
         'log-level': { type: 'string' },
+        timeout: { type: 'string' },
         help: { type: 'boolean', short: 'h' },
       },
     }));
@@ -297,7 +304,12 @@ export function parseServeArgs(argv: string[], env: NodeJS.ProcessEnv, cwd: stri
   const publicUrl = url('public-url', 'LOCKWARDEN_PUBLIC_URL', 'public URL');
   const upstream = url('upstream', 'LOCKWARDEN_UPSTREAM', 'upstream registry URL');
   const upstreamToken = str('upstream-token', 'LOCKWARDEN_UPSTREAM_TOKEN');
+  const timeoutMs =
+    str('timeout', 'LOCKWARDEN_TIMEOUT') === undefined
+      ? undefined
+      : int('timeout', 'LOCKWARDEN_TIMEOUT', 0, 1, 3_600_000);
   return {
+    ...(timeoutMs === undefined ? {} : { timeoutMs }),
     port: int('port', 'LOCKWARDEN_PORT', DEFAULT_PORT, 0, 65_535),
     host: str('host', 'LOCKWARDEN_HOST') ?? DEFAULT_HOST,
     dataDir: resolve(cwd, str('data', 'LOCKWARDEN_DATA_DIR') ?? DEFAULT_DATA_DIR),

@@ -2,8 +2,8 @@
 // (streamed, never buffered or altered) and the endpoints passed through (audit, search, keys).
 // Every URL is built from the upstream's origin or checked against it: a client can never make
 // the service talk to another host, and a tarball redirect is followed only to the upstream's
-// origin and the --tarball-origin hosts. Connections go through the shared dispatcher (npm's
-// proxy and TLS settings, the name cache).
+// origin and the --tarball-origin hosts. Connections go through a dispatcher of its own, built by
+// the sources' createDispatcher (npm's proxy and TLS settings, a name cache of its own).
 import type { Readable } from 'node:stream';
 import { request, errors as undiciErrors } from 'undici';
 import {
@@ -33,7 +33,10 @@ export interface UpstreamOptions {
   network?: NetworkConfig;
   headersTimeoutMs?: number;
   bodyTimeoutMs?: number;
-  /** Total deadline of one upstream request, body included (a tarball streamed to a client too). */
+  /**
+   * Total deadline of one tarball or pass-through request, redirects and body included (a tarball
+   * streamed to a client too); default 300 s.
+   */
   timeoutMs?: number;
   connectTimeoutMs?: number;
   /** Connect failures of GET/HEAD requests are retried this often within the deadline. */
@@ -102,13 +105,11 @@ export function createUpstream(options: UpstreamOptions): Upstream {
     url: URL,
     method: string,
     headers: Record<string, string>,
+    signal: AbortSignal,
     body?: Buffer,
   ): Promise<UpstreamResponse> {
     if (!origins.has(url.origin))
       throw new UpstreamError(502, `refusing to fetch ${url.origin}: not the upstream registry`);
-    // One deadline over headers and body: a trickling upstream cannot hold a client (or a
-    // connection of the pool) for longer, however often a byte arrives.
-    const signal = AbortSignal.timeout(timeoutMs);
     for (let attempt = 0; ; attempt++) {
       try {
         const res = await request(url, {
@@ -159,8 +160,11 @@ export function createUpstream(options: UpstreamOptions): Upstream {
     },
     async fetchTarball(raw, headers = {}) {
       let url = new URL(raw);
+      // One deadline over every hop, headers and body: a trickling upstream cannot hold a client
+      // (or a connection of the pool) for longer, however often a byte arrives or it redirects.
+      const signal = AbortSignal.timeout(timeoutMs);
       for (let hop = 0; ; hop++) {
-        const res = await send(url, 'GET', headers);
+        const res = await send(url, 'GET', headers, signal);
         if (!REDIRECT_STATUSES.has(res.statusCode)) return res;
         // With an error listener: a redirect body that fails after this must not end the process.
         discardBody(res.body);
@@ -208,7 +212,7 @@ export function createUpstream(options: UpstreamOptions): Upstream {
     },
     passThrough({ method, path, search, headers, body }) {
       const url = new URL(path + search, base);
-      return send(url, method, headers, body);
+      return send(url, method, headers, AbortSignal.timeout(timeoutMs), body);
     },
     close() {
       return agent.close();

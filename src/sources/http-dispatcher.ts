@@ -1,5 +1,5 @@
 // The connection layer under every outbound request (fact sources, the proxy's tarballs and
-// pass-through, the Action's GitHub and service calls): one undici dispatcher built the way npm
+// pass-through, the Action's GitHub and service calls): undici dispatchers built the way npm
 // would connect — its proxy settings (`proxy`, `https-proxy`, `noproxy`, HTTP(S)_PROXY/NO_PROXY),
 // its TLS settings (`ca`/`cafile`, `strict-ssl`; for its registries only) — plus a name cache so a host that does not
 // resolve costs one lookup per run, not one per request.

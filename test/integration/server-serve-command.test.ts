@@ -218,6 +218,7 @@ describe('parseServeArgs', () => {
       error: /upstream registry URL \(--upstream\) "ftp:\/\/x" must be http:\/\/ or https:\/\//,
     },
     { argv: ['--bogus'], error: /^Unknown option '--bogus'/ },
+    { argv: ['--timeout', '0'], error: /--timeout: expected an integer from 1 to 3600000, got "0"/ },
     { argv: ['--log-level', 'loud'], error: /--log-level: expected fatal, error/ },
     { argv: ['--domain', 'not a domain'], error: /--domain: expected a DNS name/ },
     { argv: ['extra'], error: /Unexpected argument 'extra'/ },
@@ -253,6 +254,11 @@ describe('parseServeArgs', () => {
     expect(parseServeArgs([], { LOCKWARDEN_POLICY: 'x.yaml, y.yaml' }, '/srv')).toMatchObject({
       policyFiles: ['/srv/x.yaml', '/srv/y.yaml'],
     });
+    expect(parseServeArgs(['--timeout', '5000'], { LOCKWARDEN_TIMEOUT: '1' }, '/srv')).toMatchObject({
+      timeoutMs: 5_000,
+    });
+    expect(parseServeArgs([], { LOCKWARDEN_TIMEOUT: '7000' }, '/srv')).toMatchObject({ timeoutMs: 7_000 });
+    expect(parseServeArgs([], {}, '/srv')).not.toHaveProperty('timeoutMs');
     expect(parseServeArgs(['--help'], {}, '/srv')).toBe('help');
     expect(parseServeArgs([], {}, '/srv')).toMatchObject({ prefetch: true });
     expect(parseServeArgs(['--no-prefetch'], {}, '/srv')).toMatchObject({ prefetch: false });

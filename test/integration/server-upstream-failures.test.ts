@@ -1,6 +1,7 @@
 // Upstream down, slow or returning garbage: the last good document with a header saying so, or a
 // 502/504 with the reason; never an unfiltered document.
 import { afterEach, describe, expect, it } from 'vitest';
+import { createUpstream, UpstreamError } from '../../server/upstream.js';
 import { flushDiskCaches } from '../../src/sources/disk-cache.js';
 import type { Sources } from '../../src/sources/types.js';
 import { type FakeServer, startFakeServer } from '../helpers/fake-upstream.js';
@@ -9,9 +10,10 @@ import { daysAgo } from '../helpers/make-policy.js';
 import { type ProxyHarness, startProxyHarness } from '../helpers/proxy-harness.js';
 
 const day = 86_400_000;
-let h: ProxyHarness;
+let h: ProxyHarness | undefined;
 afterEach(async () => {
   await h?.close();
+  h = undefined;
 });
 
 const leftPad = () =>
@@ -243,7 +245,7 @@ describe('tarball redirects', () => {
       res.end(Buffer.from('tarball bytes from the cdn'));
     });
   const redirectTarballs = (location: string, times?: number) =>
-    h.registry.fault({
+    h!.registry.fault({
       kind: 'status',
       status: 302,
       headers: { location },
@@ -301,5 +303,35 @@ describe('tarball redirects', () => {
     expect(res.status).toBe(502);
     expect(res.json().error).toMatch(error);
     expect(h.registry.requests.filter((r) => r.path.endsWith('.tgz')).length).toBeLessThanOrEqual(4);
+  });
+});
+
+describe('upstream deadline', () => {
+  it('covers a whole tarball redirect chain with one deadline, not one per hop', async () => {
+    // Each hop answers after 200 ms: three hops fit a 300 ms deadline only if every hop got its own.
+    const slow = await startFakeServer((_req, res, recorded) => {
+      const next = { '/a.tgz': '/b.tgz', '/b.tgz': '/c.tgz' }[recorded.path];
+      const t = setTimeout(() => {
+        if (next) res.writeHead(302, { location: next }).end();
+        else res.writeHead(200).end('bytes');
+      }, 200);
+      res.on('close', () => clearTimeout(t));
+    });
+    const upstream = createUpstream({ url: slow.url, timeoutMs: 300 });
+    try {
+      const err = await upstream.fetchTarball(`${slow.url}a.tgz`).then(
+        () => undefined,
+        (e: unknown) => e,
+      );
+      expect(err).toBeInstanceOf(UpstreamError);
+      expect(err).toMatchObject({
+        status: 504,
+        message: expect.stringContaining('no response within 300 ms'),
+      });
+      expect(slow.requests.map((r) => r.path)).not.toContain('/c.tgz');
+    } finally {
+      await upstream.close();
+      await slow.close();
+    }
   });
 });
