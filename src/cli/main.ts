@@ -100,7 +100,8 @@ Options (audit, check):
 
 ${EXIT_CODES}`;
 
-const COMMON_OPTIONS = {
+/** Where facts come from and how they are fetched and cached: the same for every command that reads them. */
+export const SOURCE_OPTIONS = {
   policy: { type: 'string' },
   registry: { type: 'string' },
   'downloads-url': { type: 'string' },
@@ -108,15 +109,19 @@ const COMMON_OPTIONS = {
   'cache-dir': { type: 'string' },
   'cache-max-mb': { type: 'string' },
   json: { type: 'boolean', default: false },
-  verbose: { type: 'boolean', default: false },
-  only: { type: 'string', multiple: true },
-  lockfile: { type: 'string' },
-  concurrency: { type: 'string' },
   timeout: { type: 'string' },
   retries: { type: 'string' },
   stats: { type: 'boolean', default: false },
   now: { type: 'string' },
   help: { type: 'boolean', short: 'h', default: false },
+} as const;
+
+const COMMON_OPTIONS = {
+  ...SOURCE_OPTIONS,
+  verbose: { type: 'boolean', default: false },
+  only: { type: 'string', multiple: true },
+  lockfile: { type: 'string' },
+  concurrency: { type: 'string' },
 } as const;
 
 export async function runCli(argv: readonly string[], io: CliIo): Promise<number> {

@@ -7,7 +7,15 @@ import { LockwardenError } from '../errors.js';
 import type { PopularIndex } from '../policy/types.js';
 import { resolveCacheDir } from '../sources/disk-cache.js';
 import { TOOL_VERSION } from '../version.js';
-import { type CliIo, formatStats, openSources, optionalInteger, resolveNow, resolvePolicy } from './main.js';
+import {
+  type CliIo,
+  formatStats,
+  openSources,
+  optionalInteger,
+  resolveNow,
+  resolvePolicy,
+  SOURCE_OPTIONS,
+} from './main.js';
 
 const UPDATE_HELP = `lockwarden ${TOOL_VERSION}: lockwarden update [name...] [dir] [options]
 
@@ -22,7 +30,8 @@ Options:
   --json                 print the result as JSON
   --registry URL         upstream registry; default: the registry npm is configured with
   --cache-dir DIR        on-disk cache (env LOCKWARDEN_CACHE_DIR)
-  --timeout MS           time allowed for each upstream response (default 10000)
+  --cache-max-mb N       size limit of the cache directory (env LOCKWARDEN_CACHE_MAX_MB; default 1024)
+  --timeout MS           deadline of each upstream request, body included (default 60000; 10000 to the headers)
   --retries N            retries on network errors, 5xx and 429 (default 2)
   --stats                print upstream request and byte counts on stderr
 
@@ -31,19 +40,9 @@ Exit codes: 0 updated or nothing to do, 1 the policy allows no version a range n
 `;
 
 const UPDATE_OPTIONS = {
-  policy: { type: 'string' },
+  ...SOURCE_OPTIONS,
   latest: { type: 'boolean', default: false },
   'dry-run': { type: 'boolean', default: false },
-  json: { type: 'boolean', default: false },
-  registry: { type: 'string' },
-  'downloads-url': { type: 'string' },
-  'github-api-url': { type: 'string' },
-  'cache-dir': { type: 'string' },
-  timeout: { type: 'string' },
-  retries: { type: 'string' },
-  stats: { type: 'boolean', default: false },
-  now: { type: 'string' },
-  help: { type: 'boolean', short: 'h', default: false },
 } as const;
 
 export async function runUpdate(args: readonly string[], io: CliIo): Promise<number> {
