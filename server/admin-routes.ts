@@ -4,6 +4,7 @@
 // policies it names), so CI secrets cannot change policies or read the audit log.
 import Router from '@koa/router';
 import type { Context, Next } from 'koa';
+import { addSemverFindings, type UpdateRef } from '../src/engine/add-semver-findings.js';
 import { checkPackages, type PackageRef } from '../src/engine/check-packages.js';
 import { serializePolicy } from '../src/policy/parse-policy.js';
 import { type PopularIndex, RULE_IDS, type Verdict } from '../src/policy/types.js';
@@ -37,6 +38,8 @@ export interface AdminRoutesOptions {
   sources: Sources;
   popular: PopularIndex;
   now: () => Date;
+  /** On-disk cache for semver-honesty comparisons. */
+  cacheDir?: string;
   publicUrl?: string;
   /** For the health endpoint. */
   health: () => Promise<Record<string, unknown>>;
@@ -160,12 +163,20 @@ export function createAdminRoutes(options: AdminRoutesOptions): Router {
       );
     }
     const policy = mode === 'alert' ? { ...stored.policy, action: 'alert' as const } : stored.policy;
-    const verdicts: Verdict[] = await checkPackages(refs, {
-      policy,
-      sources: options.sources,
-      now: options.now(),
-      popular: options.popular,
-    });
+    const updates = parseCheckUpdates(body, refs.length);
+    // semver-honesty on the updates the caller names (the Action's changed entries), through the
+    // same engine call as inline mode, so both modes give the same verdicts.
+    const verdicts: Verdict[] = await addSemverFindings(
+      await checkPackages(refs, {
+        policy,
+        sources: options.sources,
+        now: options.now(),
+        popular: options.popular,
+      }),
+      refs,
+      updates,
+      { policy, sources: options.sources, ...(options.cacheDir ? { cacheDir: options.cacheDir } : {}) },
+    );
     const userAgent = ctx.get('user-agent').slice(0, 256) || null;
     const logged: NewAuditEntry[] = [];
     for (const v of verdicts) {
@@ -195,6 +206,8 @@ export function createAdminRoutes(options: AdminRoutesOptions): Router {
         onUnavailable: p.onUnavailable,
         revision: stored.revision,
       },
+      // Tells the Action its updates were judged (a service without semver honesty omits it).
+      updatesChecked: updates.length,
       verdicts,
     };
   });
@@ -229,6 +242,46 @@ export function createAdminRoutes(options: AdminRoutesOptions): Router {
   });
 
   return router;
+}
+
+/**
+ * The optional `updates` of a check request: `[{name, from, to}]`, each judged for semver honesty
+ * against the verdict of `name@to` (at most one per package checked).
+ */
+function parseCheckUpdates(body: unknown, packages: number): UpdateRef[] {
+  const updates = (body as { updates?: unknown }).updates;
+  if (updates === undefined) return [];
+  if (!Array.isArray(updates))
+    throw new HttpError(400, 'request body: "updates" must be an array of {name, from, to}');
+  if (updates.length > packages) {
+    throw new HttpError(
+      413,
+      `request body: ${updates.length} updates for ${packages} packages; at most one update per package`,
+    );
+  }
+  const problems: string[] = [];
+  const out: UpdateRef[] = [];
+  updates.forEach((entry, i) => {
+    const u = (entry ?? {}) as { name?: unknown; from?: unknown; to?: unknown };
+    const nameProblem =
+      typeof u.name === 'string' ? explainInvalidPackageName(u.name) : 'expected a package name';
+    if (nameProblem) problems.push(`updates[${i}].name: ${nameProblem}`);
+    for (const field of ['from', 'to'] as const) {
+      const v = u[field];
+      const problem =
+        typeof v === 'string' && v !== '' ? explainInvalidVersionSegment(v) : 'expected a version string';
+      if (problem) problems.push(`updates[${i}].${field}: ${problem}`);
+    }
+    if (problems.length === 0)
+      out.push({ name: u.name as string, from: u.from as string, to: u.to as string });
+  });
+  if (problems.length > 0) {
+    const shown = problems.slice(0, 20);
+    throw new HttpError(400, `request body: ${problems.length} problem(s):\n  ${shown.join('\n  ')}`, {
+      extra: { problems },
+    });
+  }
+  return out;
 }
 
 function parseCheckBody(body: unknown, labelParam: unknown): { refs: PackageRef[]; label: string | null } {

@@ -246,6 +246,7 @@ export async function createApp(options: CreateAppOptions): Promise<LockwardenSe
     sources: options.sources,
     popular: options.popular,
     now,
+    cacheDir: join(options.dataDir, 'cache'),
     ...(options.publicUrl ? { publicUrl: options.publicUrl } : {}),
     health: async () => {
       // Each upstream's breaker: `degraded` while one is open or probing (the service still

@@ -21,6 +21,11 @@ export interface ServiceCheckRequest {
    * Action converts the verdicts itself too, for a service that does not know the field.
    */
   mode?: 'alert';
+  /**
+   * Updates the pull request makes (`name from → to`), judged by the service for semver honesty
+   * against the verdict of `name@to`, as inline mode does; each goes with its target's batch.
+   */
+  updates?: readonly { name: string; from: string; to: string }[];
 }
 
 /** What the service says about its policy: what a report needs, not the whole policy. */
@@ -60,6 +65,7 @@ const responseSchema = z.looseObject({
     onUnavailable: z.enum(['allow', 'alert', 'block']),
     revision: z.number().optional(),
   }),
+  updatesChecked: z.number().optional(),
   verdicts: z.array(verdictSchema),
 });
 const DEFAULT_BATCH_SIZE = 5_000;
@@ -71,9 +77,14 @@ function describeBody(body: Buffer): string {
   return msg ? `: ${msg.slice(0, 300)}` : '';
 }
 
-export async function checkWithService(
-  req: ServiceCheckRequest,
-): Promise<{ policy: ServicePolicy; verdicts: Verdict[] }> {
+export interface ServiceCheckAnswer {
+  policy: ServicePolicy;
+  verdicts: Verdict[];
+  /** Updates were sent but the service did not say it judged them (it predates semver honesty). */
+  updatesIgnored?: boolean;
+}
+
+export async function checkWithService(req: ServiceCheckRequest): Promise<ServiceCheckAnswer> {
   const batchSize = Math.max(1, req.batchSize ?? DEFAULT_BATCH_SIZE);
   let policy: ServicePolicy | undefined;
   const verdicts: Verdict[] = [];
@@ -83,8 +94,12 @@ export async function checkWithService(
   }
   // Even with nothing to check, ask once: the report names the service's policy.
   if (batches.length === 0) batches.push([]);
+  let updatesIgnored = false;
   for (const batch of batches) {
-    const answer = await checkBatch(req, batch);
+    const inBatch = new Set(batch.map((p) => `${p.name}@${p.version}`));
+    const updates = (req.updates ?? []).filter((u) => inBatch.has(`${u.name}@${u.to}`));
+    const answer = await checkBatch(req, batch, updates);
+    if (updates.length > 0 && answer.updatesChecked === undefined) updatesIgnored = true;
     if (policy && (answer.policy.id !== policy.id || answer.policy.revision !== policy.revision)) {
       throw new LockwardenError(
         'ESERVICE',
@@ -94,13 +109,14 @@ export async function checkWithService(
     policy = answer.policy;
     verdicts.push(...answer.verdicts);
   }
-  return { policy: policy!, verdicts };
+  return { policy: policy!, verdicts, ...(updatesIgnored ? { updatesIgnored } : {}) };
 }
 
 async function checkBatch(
   req: ServiceCheckRequest,
   packages: readonly { name: string; version: string }[],
-): Promise<{ policy: ServicePolicy; verdicts: Verdict[] }> {
+  updates: NonNullable<ServiceCheckRequest['updates']>,
+): Promise<{ policy: ServicePolicy; verdicts: Verdict[]; updatesChecked?: number }> {
   const endpoint = new URL(
     `-/lockwarden/v1/policies/${encodeURIComponent(req.policyId)}/check`,
     req.url,
@@ -118,6 +134,9 @@ async function checkBatch(
     body: JSON.stringify({
       packages: packages.map((p) => ({ name: p.name, version: p.version })),
       ...(req.mode ? { mode: req.mode } : {}),
+      ...(updates.length > 0
+        ? { updates: updates.map((u) => ({ name: u.name, from: u.from, to: u.to })) }
+        : {}),
     }),
     timeoutMs: req.timeoutMs ?? 120_000,
   });
@@ -170,5 +189,6 @@ async function checkBatch(
     onUnavailable: p.onUnavailable,
   };
   if (p.revision !== undefined) policy.revision = p.revision;
-  return { policy, verdicts };
+  const checked = parsed.data.updatesChecked;
+  return { policy, verdicts, ...(checked === undefined ? {} : { updatesChecked: checked }) };
 }

@@ -250,6 +250,10 @@ async function checkLockfile(
 ): Promise<Report> {
   const { inputs, now } = input;
   let report: Report;
+  // semver-honesty judges what the change moved: each updated entry against its old version.
+  const updates = (plan.changes?.updated ?? []).flatMap((u) =>
+    u.from.map((from) => ({ name: u.name, from, to: u.to })),
+  );
   if (inputs.service) {
     const entries = plan.filter ? plan.inventory.entries.filter(plan.filter) : plan.inventory.entries;
     const answer = await checkWithService({
@@ -258,6 +262,7 @@ async function checkLockfile(
       policyId: inputs.service.policyId,
       ...(inputs.mode ? { mode: inputs.mode } : {}),
       packages: entries.map((e) => ({ name: e.name, version: e.version })),
+      updates,
       userAgent: `lockwarden-action/${TOOL_VERSION}${input.event.repository ? ` (${input.event.repository.owner}/${input.event.repository.repo}${input.event.pullNumber ? `#${input.event.pullNumber}` : ''})` : ''}`,
     });
     // The dry run is decided by the service's engine (the policy with `action: alert`), not
@@ -274,7 +279,14 @@ async function checkLockfile(
       now,
       entries,
       skipped: plan.inventory.skipped,
-      warnings: plan.inventory.warnings,
+      warnings: [
+        ...plan.inventory.warnings,
+        ...(answer.updatesIgnored
+          ? [
+              `the service at ${inputs.service.url} did not check the updated entries for semver honesty (it predates it); upgrade the service`,
+            ]
+          : []),
+      ],
     });
   } else {
     const { sources, popular } = await engine();
@@ -287,10 +299,7 @@ async function checkLockfile(
       popular,
       now,
       ...(plan.filter ? { filter: plan.filter } : {}),
-      // semver-honesty judges what the change moved: each updated entry against its old version.
-      updates: (plan.changes?.updated ?? []).flatMap((u) =>
-        u.from.map((from) => ({ name: u.name, from, to: u.to })),
-      ),
+      updates,
     }));
   }
   // `scope: changed` lists the skipped entries the change brings, whatever their name: a new git

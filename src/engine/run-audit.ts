@@ -5,8 +5,9 @@ import type { LockfileEntry, LockfileInventory } from '../lockfile/lockfile-inve
 import { readProjectLockfiles } from '../lockfile/read-lockfile.js';
 import { strongestDecision } from '../policy/evaluate.js';
 import { evaluateLockfileSource } from '../policy/lockfile-source.js';
-import type { Finding, Policy, PopularIndex, Verdict } from '../policy/types.js';
+import type { Policy, PopularIndex } from '../policy/types.js';
 import type { Sources } from '../sources/types.js';
+import { addSemverFindings } from './add-semver-findings.js';
 import { checkPackages } from './check-packages.js';
 import type { FactProgress } from './gather-facts.js';
 import { buildReport, type Report } from './report.js';
@@ -97,12 +98,17 @@ export async function runAudit(
       ...(opts.onProgress === undefined ? {} : { onProgress: opts.onProgress }),
     },
   );
-  if (opts.updates && opts.updates.length > 0 && opts.policy.semverHonesty !== 'off') {
-    await addSemverFindings(verdicts, entries, opts);
-  }
+  const checked =
+    opts.updates && opts.updates.length > 0
+      ? await addSemverFindings(verdicts, entries, opts.updates, {
+          policy: opts.policy,
+          sources: opts.sources,
+          ...(opts.cacheDir ? { cacheDir: opts.cacheDir } : {}),
+        })
+      : verdicts;
   // Read after the checks: a registry source looked up on first use knows its URL only then.
   const configured = opts.registryUrl ?? opts.sources.registry.url;
-  const judged = verdicts.map((verdict, i) => {
+  const judged = checked.map((verdict, i) => {
     const entry = entries[i]!;
     const registries = trustedRegistries(opts.policy, configured, entry);
     const findings = evaluateLockfileSource(entry, { policy: opts.policy, registries });
@@ -120,32 +126,4 @@ export async function runAudit(
     warnings: inventory.warnings,
   });
   return { report, inventory };
-}
-
-async function addSemverFindings(
-  verdicts: Verdict[],
-  entries: readonly LockfileEntry[],
-  opts: RunAuditOptions,
-): Promise<void> {
-  const { createSemverHonestyChecker } = await import('./check-semver-honesty.js');
-  const checker = createSemverHonestyChecker({
-    policy: opts.policy,
-    sources: opts.sources,
-    ...(opts.cacheDir ? { cacheDir: opts.cacheDir } : {}),
-  });
-  const updates = opts.updates!;
-  const found = await checker.checkMany(updates);
-  const byTarget = new Map<string, Finding[]>();
-  updates.forEach((u, i) => {
-    const key = `${u.name}@${u.to}`;
-    byTarget.set(key, [...(byTarget.get(key) ?? []), ...found[i]!]);
-  });
-  entries.forEach((e, i) => {
-    const extra = byTarget.get(`${e.name}@${e.version}`);
-    const v = verdicts[i]!;
-    // An allow entry bypasses every guardrail; a blocked package is already decided.
-    if (!extra || extra.length === 0 || v.allowedBy !== undefined) return;
-    const findings = [...v.findings, ...extra];
-    verdicts[i] = { ...v, findings, decision: strongestDecision(findings) };
-  });
 }

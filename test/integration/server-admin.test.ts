@@ -461,6 +461,20 @@ describe('check API', () => {
     ]);
     expect((await h.admin('POST', '/policies/default/check', { pkgs: [] })).status).toBe(400);
     expect((await h.admin('POST', '/policies/nope/check', { packages: [] })).status).toBe(404);
+    const updates = await h.admin('POST', '/policies/default/check', {
+      packages: [{ name: 'left-pad', version: '1.2.0' }],
+      updates: [{ name: '../x', from: '1.0.0', to: '1.2.0/../..' }],
+    });
+    expect(updates.status).toBe(400);
+    expect(updates.json().problems).toEqual([
+      'updates[0].name: name starts with "." or "_"',
+      'updates[0].to: version contains characters a version cannot have',
+    ]);
+    const tooMany = await h.admin('POST', '/policies/default/check', {
+      packages: [],
+      updates: [{ name: 'left-pad', from: '1.0.0', to: '1.2.0' }],
+    });
+    expect(tooMany.status).toBe(413);
   });
 });
 

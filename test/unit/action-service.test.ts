@@ -8,7 +8,13 @@ import { makeFinding } from '../helpers/make-action-report.js';
 
 const POLICY = { id: 'team', name: 'Team', action: 'block', onUnavailable: 'alert', revision: 3 };
 let mode: 'echo' | 'short' | 'swapped' | 'garbage' | 'bad-finding' = 'echo';
-let bodies: { packages: { name: string; version: string }[]; mode?: string }[] = [];
+let bodies: {
+  packages: { name: string; version: string }[];
+  mode?: string;
+  updates?: { name: string; from: string; to: string }[];
+}[] = [];
+/** Answer with `updatesChecked` (a service that judges semver honesty). */
+let judgesUpdates = true;
 let server: FakeServer;
 
 async function body(req: IncomingMessage): Promise<string> {
@@ -21,7 +27,7 @@ beforeAll(async () => {
   server = await startFakeServer(async (req, res, recorded) => {
     if (recorded.path === '/-/lockwarden/v1/policies/broken/check')
       return sendJson(res, 500, { error: 'internal error in lockwarden' });
-    const parsed = JSON.parse(await body(req)) as { packages: { name: string; version: string }[] };
+    const parsed = JSON.parse(await body(req)) as (typeof bodies)[number];
     bodies.push(parsed);
     const verdicts = parsed.packages.map((p) => ({
       name: p.name,
@@ -34,7 +40,8 @@ beforeAll(async () => {
     if (mode === 'short') verdicts.pop();
     if (mode === 'swapped') verdicts.reverse();
     if (mode === 'bad-finding') (verdicts[0]!.findings[0] as { rule: string }).rule = 'vibes';
-    return sendJson(res, 200, { policy: POLICY, verdicts });
+    const checked = judgesUpdates ? { updatesChecked: parsed.updates?.length ?? 0 } : {};
+    return sendJson(res, 200, { policy: POLICY, ...checked, verdicts });
   });
 });
 
@@ -69,6 +76,26 @@ describe('checkWithService', () => {
     bodies = [];
     await ask('team');
     expect(bodies.map((b) => Object.keys(b))).toEqual([['packages']]);
+  });
+
+  it('sends each update with the batch that holds its target, and notices a service that ignores them', async () => {
+    mode = 'echo';
+    bodies = [];
+    const updates = [
+      { name: 'd', from: '0.9.0', to: '1.0.0' },
+      { name: 'a', from: '0.8.0', to: '1.0.0' },
+      { name: 'zz', from: '1.0.0', to: '1.1.0' },
+    ];
+    const answer = await ask('team', { batchSize: 2, updates });
+    expect(bodies.map((b) => b.updates)).toEqual([[updates[1]], [updates[0]], undefined]);
+    expect(answer.updatesIgnored).toBeUndefined();
+    judgesUpdates = false;
+    try {
+      expect((await ask('team', { updates })).updatesIgnored).toBe(true);
+      expect((await ask('team')).updatesIgnored).toBeUndefined();
+    } finally {
+      judgesUpdates = true;
+    }
   });
 
   it('asks once with an empty list, for the policy', async () => {
