@@ -205,6 +205,9 @@ export function createAdminRoutes(options: AdminRoutesOptions): Router {
         action: p.action,
         onUnavailable: p.onUnavailable,
         revision: stored.revision,
+        // The Action judges where lockfile entries come from with these (it sends no URLs).
+        lockfileSource: p.lockfileSource,
+        registries: p.registries,
       },
       // Tells the Action its updates were judged (a service without semver honesty omits it).
       updatesChecked: updates.length,

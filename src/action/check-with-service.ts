@@ -28,8 +28,13 @@ export interface ServiceCheckRequest {
   updates?: readonly { name: string; from: string; to: string }[];
 }
 
-/** What the service says about its policy: what a report needs, not the whole policy. */
-export type ServicePolicy = Pick<Policy, 'id' | 'name' | 'action' | 'onUnavailable'> & { revision?: number };
+/**
+ * What the service says about its policy: what a report needs, not the whole policy, and what the
+ * Action needs to judge the lockfile's sources itself (the service sees names and versions only).
+ * A service that predates the lockfile-source rule sends neither field.
+ */
+export type ServicePolicy = Pick<Policy, 'id' | 'name' | 'action' | 'onUnavailable'> &
+  Partial<Pick<Policy, 'lockfileSource' | 'registries'>> & { revision?: number };
 
 const decision = z.enum(['allow', 'alert', 'block']);
 const findingSchema = z.looseObject({
@@ -64,6 +69,8 @@ const responseSchema = z.looseObject({
     action: z.enum(['block', 'alert']),
     onUnavailable: z.enum(['allow', 'alert', 'block']),
     revision: z.number().optional(),
+    lockfileSource: z.boolean().optional(),
+    registries: z.array(z.string()).optional(),
   }),
   updatesChecked: z.number().optional(),
   verdicts: z.array(verdictSchema),
@@ -189,6 +196,8 @@ async function checkBatch(
     onUnavailable: p.onUnavailable,
   };
   if (p.revision !== undefined) policy.revision = p.revision;
+  if (p.lockfileSource !== undefined) policy.lockfileSource = p.lockfileSource;
+  if (p.registries !== undefined) policy.registries = p.registries;
   const checked = parsed.data.updatesChecked;
   return { policy, verdicts, ...(checked === undefined ? {} : { updatesChecked: checked }) };
 }

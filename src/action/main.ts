@@ -8,6 +8,7 @@ import { isLockwardenError } from '../errors.js';
 import { createPopularIndex } from '../policy/popular-index.js';
 import { createSources, resolveSourceConfig } from '../sources/create-sources.js';
 import { resolveCacheDir } from '../sources/disk-cache.js';
+import { loadNpmConfig } from '../sources/npm-config.js';
 import { assertGitHubTokenStaysHome, npmConfigEnvironment } from './keep-secrets-home.js';
 import { type ActionInputs, INPUT_NAMES, parseActionInputs, type RawInputs } from './parse-action-inputs.js';
 import { parseEventContext } from './parse-event-context.js';
@@ -59,8 +60,8 @@ export function createActionCore(): ActionCore {
   };
 }
 
-async function defaultEngine(inputs: ActionInputs, env: NodeJS.ProcessEnv, settings: EngineSettings) {
-  const config = await resolveSourceConfig({
+function engineConfig(inputs: ActionInputs, env: NodeJS.ProcessEnv, settings: EngineSettings) {
+  return resolveSourceConfig({
     flags: {
       ...(inputs.registry ? { registry: inputs.registry } : {}),
       ...(inputs.githubToken ? { githubToken: inputs.githubToken } : {}),
@@ -69,6 +70,10 @@ async function defaultEngine(inputs: ActionInputs, env: NodeJS.ProcessEnv, setti
     cwd: env.GITHUB_WORKSPACE ?? process.cwd(),
     projectNpmrc: settings.projectNpmrc,
   });
+}
+
+async function defaultEngine(inputs: ActionInputs, env: NodeJS.ProcessEnv, settings: EngineSettings) {
+  const config = await engineConfig(inputs, env, settings);
   assertGitHubTokenStaysHome(config, inputs.githubToken);
   const sources = createSources(config);
   return { sources, popular: createPopularIndex(sources.popular), close: () => sources.close() };
@@ -150,6 +155,11 @@ export async function run(deps: RunDeps = {}): Promise<void> {
       createEngine: async (i, settings) => {
         engine = await (deps.createEngine ?? defaultEngine)(i, env, settings);
         return engine;
+      },
+      // Service mode opens no sources: the registry inline mode's sources would use, no more.
+      configuredRegistry: async (i, settings) => {
+        const config = await engineConfig(i, env, settings);
+        return config.registryUrl ?? (await loadNpmConfig(config.npm)).registry;
       },
       log: (message) => core.info(message),
     });

@@ -2,6 +2,7 @@
 // outcome, annotations, summary, outputs). `main.ts` renders it; tests call it directly.
 import { mkdir, readFile, writeFile } from 'node:fs/promises';
 import path from 'node:path';
+import { judgeLockfileSources } from '../engine/judge-lockfile-sources.js';
 import { buildReport, groupUnavailable, type Report, type ReportFinding } from '../engine/report.js';
 import { runAudit } from '../engine/run-audit.js';
 import { LockwardenError } from '../errors.js';
@@ -63,6 +64,12 @@ export interface RunActionInput {
    * repository contributes to npm's configuration, read where the run trusts it.
    */
   createEngine: (inputs: ActionInputs, settings: EngineSettings) => Promise<InlineEngine>;
+  /**
+   * Service mode: the registry installs fetch from, as inline mode's sources would resolve it (the
+   * `registry` input, else npm's configuration with `settings`), for the lockfile-source rule.
+   * Defaults to the `registry` input alone.
+   */
+  configuredRegistry?: (inputs: ActionInputs, settings: EngineSettings) => Promise<string | undefined>;
   log?: (message: string) => void;
 }
 
@@ -247,6 +254,8 @@ async function checkLockfile(
   engine: () => Promise<InlineEngine>,
   /** Inline mode's policy (service mode uses the service's). */
   policy: Policy | undefined,
+  /** Service mode: the registry installs are configured with, for the lockfile-source rule. */
+  serviceRegistry: () => Promise<string | undefined>,
 ): Promise<Report> {
   const { inputs, now } = input;
   let report: Report;
@@ -273,8 +282,24 @@ async function checkLockfile(
         `the service at ${inputs.service.url} evaluated policy "${answer.policy.id}" with action ${answer.policy.action} although a dry run (input \`mode: alert\`) was asked for; upgrade the service`,
       );
     }
+    // The service judges names and versions; where the lockfile fetches them from is judged here,
+    // under the service policy's rule and against the registry inline mode would use (a project
+    // installing through the service's proxy configures the proxy as its registry).
+    const configured = await serviceRegistry();
+    const verdicts = judgeLockfileSources(
+      answer.verdicts,
+      entries,
+      {
+        id: answer.policy.id,
+        action: answer.policy.action,
+        // A service that predates the rule says nothing: its default (on, no extra registries).
+        lockfileSource: answer.policy.lockfileSource ?? true,
+        registries: answer.policy.registries ?? [],
+      },
+      configured === undefined ? [] : [configured],
+    );
     report = buildReport({
-      verdicts: answer.verdicts,
+      verdicts,
       policy: answer.policy,
       now,
       entries,
@@ -360,10 +385,11 @@ export async function runAction(input: RunActionInput): Promise<ActionResult> {
       `input \`scope\`: "changed" needs a base commit, and the ${event.eventName} event has none; use \`scope: all\``,
     );
   }
-  const policyAtBase = !inputs.service && event.changeKind !== undefined && event.baseSha !== undefined;
+  const npmrcAtBase = event.changeKind !== undefined && event.baseSha !== undefined;
+  const policyAtBase = !inputs.service && npmrcAtBase;
   const listChanges = inputs.scope === 'changed' || event.pullNumber !== undefined;
   let base: BaseCommit | undefined;
-  if (event.baseSha && (listChanges || policyAtBase)) {
+  if (event.baseSha && (listChanges || npmrcAtBase)) {
     base = {
       sha: event.baseSha,
       commitPresent: await hasCommit(environment.workspace, event.baseSha),
@@ -388,22 +414,27 @@ export async function runAction(input: RunActionInput): Promise<ActionResult> {
         ...(input.log ? { log: input.log } : {}),
       });
   const policy = actionPolicy ? applyModeToPolicy(actionPolicy.policy, inputs.mode) : undefined;
-  const npmrc = inputs.service
-    ? undefined
-    : await readActionNpmrc({
-        workspace: environment.workspace,
-        workingDirectory: inputs.workingDirectory,
-        ...(policyAtBase && base
-          ? { readBase: baseReader(input, base), baseLabel: base.sha.slice(0, 12) }
-          : {}),
-        ...(input.log ? { log: input.log } : {}),
-      });
+  // Service mode reads it too: the lockfile-source rule trusts the registry it configures, so a
+  // pull request must not be able to name its own (read at the base, as for the policy).
+  const npmrc = await readActionNpmrc({
+    workspace: environment.workspace,
+    workingDirectory: inputs.workingDirectory,
+    ...(npmrcAtBase && base ? { readBase: baseReader(input, base), baseLabel: base.sha.slice(0, 12) } : {}),
+    ...(input.log ? { log: input.log } : {}),
+  });
   if (!listChanges) base = undefined;
 
   let enginePromise: Promise<InlineEngine> | undefined;
   const engine = () => {
-    enginePromise ??= input.createEngine(inputs, { projectNpmrc: npmrc?.config ?? null });
+    enginePromise ??= input.createEngine(inputs, { projectNpmrc: npmrc.config });
     return enginePromise;
+  };
+  let registryPromise: Promise<string | undefined> | undefined;
+  const serviceRegistry = () => {
+    registryPromise ??= input.configuredRegistry
+      ? input.configuredRegistry(inputs, { projectNpmrc: npmrc.config })
+      : Promise.resolve(inputs.registry || undefined);
+    return registryPromise;
   };
 
   const reports: Report[] = [];
@@ -414,7 +445,7 @@ export async function runAction(input: RunActionInput): Promise<ActionResult> {
     const plan = await planLockfile(file, input, base);
     if (plan.changes) changes.push(plan.changes);
     for (const s of plan.skippedAdded ?? []) skippedAdded.push(rebaseSkipped(s, plan.dir));
-    reports.push(await checkLockfile(plan, input, engine, policy));
+    reports.push(await checkLockfile(plan, input, engine, policy, serviceRegistry));
   }
   const report = mergeReports(reports);
   if (inputs.lockfiles.length === 0 && lockfiles.length > 1) {

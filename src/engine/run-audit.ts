@@ -1,15 +1,13 @@
 // `lockwarden audit` and the Action's inline mode: lockfile in, report out.
 
-import npmDefinitions from '@npmcli/config/lib/definitions/index.js';
 import type { LockfileEntry, LockfileInventory } from '../lockfile/lockfile-inventory.js';
 import { readProjectLockfiles } from '../lockfile/read-lockfile.js';
-import { strongestDecision } from '../policy/evaluate.js';
-import { evaluateLockfileSource } from '../policy/lockfile-source.js';
 import type { Policy, PopularIndex } from '../policy/types.js';
 import type { Sources } from '../sources/types.js';
 import { addSemverFindings } from './add-semver-findings.js';
 import { checkPackages } from './check-packages.js';
 import type { FactProgress } from './gather-facts.js';
+import { judgeLockfileSources } from './judge-lockfile-sources.js';
 import { buildReport, type Report } from './report.js';
 
 export interface RunAuditOptions {
@@ -55,26 +53,6 @@ export function unmatchedOnly(inventory: LockfileInventory, only: readonly strin
   return [...new Set(only)].filter((name) => !present.has(name));
 }
 
-/**
- * Registries lockfile entries may resolve to: the configured one, the policy's `registries`, and
- * for npm's own lockfiles npm's default registry, whose URLs npm rewrites to the configured
- * registry at install time (`replace-registry-host`, default `npmjs`). Other clients fetch
- * what the lockfile says.
- */
-export function trustedRegistries(policy: Policy, configured: string, entry: LockfileEntry): string[] {
-  const out = [configured, ...policy.registries];
-  const npmOnly = entry.locations.every((l) =>
-    /(?:^|[\\/])(?:package-lock|npm-shrinkwrap)\.json$/.test(l.file),
-  );
-  if (npmOnly) out.push(npmDefaultRegistry());
-  return out;
-}
-
-function npmDefaultRegistry(): string {
-  // From npm's own config definitions, so that no registry host is written down here.
-  return (npmDefinitions.definitions as Record<string, { default?: unknown }>).registry?.default as string;
-}
-
 export async function runAudit(
   opts: RunAuditOptions,
 ): Promise<{ report: Report; inventory: LockfileInventory }> {
@@ -108,15 +86,7 @@ export async function runAudit(
       : verdicts;
   // Read after the checks: a registry source looked up on first use knows its URL only then.
   const configured = opts.registryUrl ?? opts.sources.registry.url;
-  const judged = checked.map((verdict, i) => {
-    const entry = entries[i]!;
-    const registries = trustedRegistries(opts.policy, configured, entry);
-    const findings = evaluateLockfileSource(entry, { policy: opts.policy, registries });
-    if (findings.length === 0) return verdict;
-    // Not lifted by the allow list: it names packages, and this is about where bytes come from.
-    const all = [...verdict.findings, ...findings];
-    return { ...verdict, findings: all, decision: strongestDecision(all) };
-  });
+  const judged = judgeLockfileSources(checked, entries, opts.policy, [configured]);
   const report = buildReport({
     verdicts: judged,
     policy: opts.policy,

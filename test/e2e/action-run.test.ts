@@ -480,6 +480,51 @@ describe('service mode', () => {
     expect(JSON.stringify(logged)).toContain('lodahs');
   });
 
+  it('judges where lockfile entries come from like inline mode, with the base commit .npmrc', async () => {
+    // The pull request points lodash at another host, drops ms's integrity, and names that host
+    // as the registry in .npmrc: the base commit's .npmrc decides which registry is trusted.
+    const foreign = 'http://127.0.0.1:9/';
+    const head: ProjectSpec = {
+      deps: HEAD.deps.map((d) =>
+        d.name === 'lodash'
+          ? { ...d, resolved: `${foreign}lodash/-/lodash-4.17.21.tgz`, integrity: 'sha512-bG9kYXNo' }
+          : d.name === 'ms'
+            ? { ...d, resolved: `${registry.url}ms/-/ms-2.1.2.tgz` }
+            : d,
+      ),
+    };
+    const sourced = makeActionRepo({
+      dir: path.join(work, 'sourced'),
+      base: BASE,
+      head,
+      files: {
+        '.github/lockwarden.yml': readFileSync(path.join(FIXTURES, 'policy-block.yml'), 'utf8'),
+        '.npmrc': `registry=${registry.url}\n`,
+      },
+      headFiles: { '.npmrc': `registry=${foreign}\n` },
+    });
+    const where = { workspace: sourced.dir, eventRepo: sourced, registryUrl: '' };
+    const inline = await run({ policy: '.github/lockwarden.yml' }, where);
+    const viaService = await run(
+      { 'service-url': serviceUrl, 'policy-id': 'team', 'service-token': ADMIN_TOKEN },
+      where,
+    );
+    expect(viaService.stderr).toBe('');
+    const sources = (r: Report) =>
+      r.findings.filter((f) => f.rule === 'lockfile-source').map((f) => [f.name, f.observed]);
+    expect(sources(readReport(viaService))).toEqual([
+      ['lodash', 'http://127.0.0.1:9'],
+      ['ms', null],
+    ]);
+    const strip = (r: Report) => ({ ...r, generatedAt: '' });
+    expect(strip(readReport(viaService))).toEqual(strip(readReport(inline)));
+    expect(viaService.code).toBe(1);
+    expect([viaService.outputs.blocked, viaService.outputs.checked]).toEqual([
+      inline.outputs.blocked,
+      inline.outputs.checked,
+    ]);
+  });
+
   it('says which input is wrong when the service refuses', async () => {
     const result = await run({ 'service-url': serviceUrl, 'policy-id': 'team', 'service-token': 'wrong' });
     expect(result.code).toBe(1);

@@ -418,6 +418,8 @@ describe('check API', () => {
       action: 'block',
       onUnavailable: 'alert',
       revision: 1,
+      lockfileSource: true,
+      registries: [],
     });
     expect(
       body.verdicts.map((v: { name: string; version: string; decision: string }) => [
