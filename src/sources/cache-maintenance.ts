@@ -1,7 +1,8 @@
 // Keeps the cache directory small: whole documents only as long as they are useful, facts that
 // never change for good (until unused for long), and the whole under a size limit. Runs when a
-// CLI run closes its sources, and as `lockwarden cache prune`; `lockwarden cache clear` empties it.
-import { existsSync, readdirSync, statSync } from 'node:fs';
+// CLI run closes its sources (at most once an hour, unless over the limit), and as
+// `lockwarden cache prune`; `lockwarden cache clear` empties it.
+import { closeSync, existsSync, openSync, readdirSync, rmSync, statSync, utimesSync } from 'node:fs';
 import { join } from 'node:path';
 import { CACHE_LOG_FILE } from './cache-log.js';
 import { clearFactCache, factCacheBytes, pruneFactCache } from './fact-cache.js';
@@ -85,10 +86,46 @@ export function pruneCache(dir: string, opts: CacheMaintenanceOptions): PruneRep
   };
 }
 
+/** How often a closing run prunes a cache that is within its limit. */
+export const PRUNE_INTERVAL_MS = 3600 * 1000;
+/** Empty file whose mtime says when the cache was last pruned (by the run's clock). */
+const PRUNED_STAMP = 'pruned-at';
+
+/**
+ * `pruneCache` when it is due: the directory is over its limit, or the last prune is an hour or
+ * more away on the run's clock. Pruning reads the whole fact file and the document log's index
+ * (tens of ms for a cache of a few hundred MB), which a `lockwarden check` of one name would
+ * otherwise pay on every run; expiry is measured in days, so an hour's delay keeps nothing long.
+ */
+export function pruneCacheIfDue(dir: string, opts: CacheMaintenanceOptions): PruneReport | undefined {
+  const usage = readCacheUsage(dir);
+  const stamp = join(dir, PRUNED_STAMP);
+  let last: number | undefined;
+  try {
+    last = statSync(stamp).mtimeMs;
+  } catch {
+    // never pruned
+  }
+  const over = usage.documentBytes + usage.factBytes > (opts.maxBytes ?? DEFAULT_CACHE_MAX_BYTES);
+  if (!over && last !== undefined && Math.abs(opts.now.getTime() - last) < PRUNE_INTERVAL_MS)
+    return undefined;
+  const report = pruneCache(dir, opts);
+  if (existsSync(dir)) {
+    try {
+      closeSync(openSync(stamp, 'a'));
+      utimesSync(stamp, opts.now, opts.now);
+    } catch {
+      // A read-only cache is pruned again next time.
+    }
+  }
+  return report;
+}
+
 /** Removes lockwarden's cache files from the directory (nothing else in it). */
 export function clearCache(dir: string): CacheUsage {
   const before = readCacheUsage(dir);
   clearDiskCache(dir);
   clearFactCache(dir);
+  rmSync(join(dir, PRUNED_STAMP), { force: true });
   return before;
 }

@@ -1,7 +1,7 @@
 // Wires the fact sources from flags and environment. This is the only place in src/sources that
 // reads environment variables: everything below receives plain values.
 import { LockwardenError } from '../errors.js';
-import { pruneCache } from './cache-maintenance.js';
+import { pruneCacheIfDue } from './cache-maintenance.js';
 import { flushDiskCaches, resolveCacheDir } from './disk-cache.js';
 import { createDownloadsSource } from './downloads-source.js';
 import { flushFactCaches } from './fact-cache.js';
@@ -238,7 +238,7 @@ export function createSources(
       flushFactCaches();
       if (cacheDir) {
         try {
-          pruneCache(cacheDir, {
+          pruneCacheIfDue(cacheDir, {
             now: now(),
             ...(config.cacheMaxBytes === undefined ? {} : { maxBytes: config.cacheMaxBytes }),
           });

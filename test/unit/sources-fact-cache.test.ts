@@ -2,7 +2,7 @@ import { appendFileSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { pruneCache, readCacheUsage } from '../../src/sources/cache-maintenance.js';
+import { pruneCache, pruneCacheIfDue, readCacheUsage } from '../../src/sources/cache-maintenance.js';
 import { createDiskCache, flushDiskCaches } from '../../src/sources/disk-cache.js';
 import {
   createFactCache,
@@ -119,5 +119,22 @@ describe('disk cache prune', () => {
     const next = createDiskCache(dir);
     expect(await next.read('registry:x', 'doc0')).toBeUndefined();
     expect(await next.read('registry:x', 'doc9')).toBeDefined();
+  });
+
+  it('prunes on close at most once an hour by the run clock, and at once when over the limit', async () => {
+    const cache = createDiskCache(dir);
+    for (let i = 0; i < 3; i++)
+      await cache.write('registry:x', `doc${i}`, {
+        body: Buffer.alloc(100_000, i),
+        fetchedAtMs: T0.getTime(),
+      });
+    await flushDiskCaches();
+    const within = { maxBytes: 1_000_000 };
+    expect(pruneCacheIfDue(dir, { now: T0, ...within })).toBeDefined(); // never pruned
+    expect(pruneCacheIfDue(dir, { now: new Date(T0.getTime() + 59 * 60_000), ...within })).toBeUndefined();
+    expect(pruneCacheIfDue(dir, { now: T0, maxBytes: 250_000 })).toMatchObject({ documentsRemoved: 1 });
+    expect(pruneCacheIfDue(dir, { now: new Date(T0.getTime() + 3600_000), ...within })).toBeDefined();
+    // A run whose clock is far behind the last prune (`--now` in the past) prunes too.
+    expect(pruneCacheIfDue(dir, { now: new Date(T0.getTime() - DAY), ...within })).toBeDefined();
   });
 });
