@@ -24,6 +24,7 @@ import { HttpError, readJsonBody } from './http-error.js';
 import type { PackageCache } from './package-cache.js';
 import type { PolicyStore, StoredPolicy } from './policy-store.js';
 import { LABEL_PATTERN } from './registry-path.js';
+import type { FindingEvent } from './webhook-hub.js';
 
 export const ADMIN_PREFIX = '/-/lockwarden/v1';
 const MAX_CHECK_PACKAGES = 10_000;
@@ -43,6 +44,15 @@ export interface AdminRoutesOptions {
   publicUrl?: string;
   /** For the health endpoint. */
   health: () => Promise<Record<string, unknown>>;
+  /** CI findings (webhooks, metrics); resolves once what must not be lost is durable. */
+  findings?: (events: FindingEvent[]) => Promise<void>;
+  onPolicyChanged?: (
+    id: string,
+    change: 'created' | 'updated' | 'deleted',
+    revision: number | null,
+  ) => Promise<void>;
+  /** Adds routes behind the admin token (webhook-routes.ts). */
+  extend?: (router: Router, requireToken: (ctx: Context, next: Next) => Promise<void>) => void;
 }
 
 export function createAdminRoutes(options: AdminRoutesOptions): Router {
@@ -133,6 +143,7 @@ export function createAdminRoutes(options: AdminRoutesOptions): Router {
   });
   router.post('/policies', requireToken, async (ctx) => {
     const stored = await policies.create(await readJsonBody(ctx));
+    await options.onPolicyChanged?.(stored.policy.id, 'created', stored.revision);
     ctx.status = 201;
     ctx.set('location', `${ADMIN_PREFIX}/policies/${stored.policy.id}`);
     ctx.body = describe(ctx, stored);
@@ -142,10 +153,12 @@ export function createAdminRoutes(options: AdminRoutesOptions): Router {
   });
   router.put('/policies/:id', requireToken, async (ctx) => {
     const stored = await policies.update(ctx.params.id!, await readJsonBody(ctx));
+    await options.onPolicyChanged?.(stored.policy.id, 'updated', stored.revision);
     ctx.body = describe(ctx, stored);
   });
   router.delete('/policies/:id', requireToken, async (ctx) => {
     await policies.remove(ctx.params.id!);
+    await options.onPolicyChanged?.(ctx.params.id!, 'deleted', null);
     ctx.status = 204;
   });
 
@@ -179,9 +192,19 @@ export function createAdminRoutes(options: AdminRoutesOptions): Router {
     );
     const userAgent = ctx.get('user-agent').slice(0, 256) || null;
     const logged: NewAuditEntry[] = [];
+    const acted: FindingEvent[] = [];
     for (const v of verdicts) {
       for (const f of v.findings) {
         if (f.effect === 'allow') continue;
+        acted.push({
+          policy: stored.policy.id,
+          label,
+          userAgent,
+          source: 'ci',
+          outcome: f.effect === 'block' ? 'blocked' : 'alert',
+          version: v.version,
+          finding: f,
+        });
         logged.push({
           policy: stored.policy.id,
           label,
@@ -196,7 +219,7 @@ export function createAdminRoutes(options: AdminRoutesOptions): Router {
       }
     }
     // Answered once the entries are durable: a block CI was told about is in the log.
-    await audit.record(logged);
+    await Promise.all([audit.record(logged), options.findings?.(acted)]);
     const p = policy;
     ctx.body = {
       policy: {
@@ -231,6 +254,8 @@ export function createAdminRoutes(options: AdminRoutesOptions): Router {
     await options.checkTokens.revoke(ctx.params.id!);
     ctx.status = 204;
   });
+
+  options.extend?.(router, requireToken);
 
   router.get('/audit', requireToken, async (ctx) => {
     ctx.body = await audit.query(parseAuditQuery(ctx.query));

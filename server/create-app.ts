@@ -1,5 +1,6 @@
 // Wires the service: policies, audit log, package cache, upstream and the Koa app. Tests call
 // `createApp(...)` and use `service.app.callback()` without opening a port.
+import { createHash, timingSafeEqual } from 'node:crypto';
 import { join } from 'node:path';
 import Koa, { type Context, type Next } from 'koa';
 import { type Logger, pino } from 'pino';
@@ -14,6 +15,7 @@ import { createAuditThrottle } from './audit-throttle.js';
 import { createCheckTokens } from './check-tokens.js';
 import { createEmbeddedStore } from './embedded-store.js';
 import { HttpError, sendError } from './http-error.js';
+import { createMetrics, type Metrics, routeKind } from './metrics.js';
 import { createPackageCache, type PackageCache } from './package-cache.js';
 import { createPolicyStore, type PolicyStore } from './policy-store.js';
 import { createPostgresStore } from './postgres-store.js';
@@ -21,6 +23,10 @@ import { displayUrl, redactQuery, redactUrlCredentials } from './redact-url.js';
 import { createRegistryRoutes } from './registry-routes.js';
 import { type StateStore, StoreError } from './state-store.js';
 import { createUpstream, type Upstream, UpstreamError } from './upstream.js';
+import { createWebhookDispatcher } from './webhook-address.js';
+import { createWebhookDelivery, type WebhookDelivery } from './webhook-delivery.js';
+import { createWebhookHub, type FindingEvent, type WebhookHub } from './webhook-hub.js';
+import { addWebhookRoutes } from './webhook-routes.js';
 
 export interface CreateAppOptions {
   /** Directory for policies.json, audit/, admin-token.json and check-tokens.json. */
@@ -73,6 +79,12 @@ export interface CreateAppOptions {
     prefetchConcurrency: number;
   }>;
   audit?: Partial<AuditSettings>;
+  /** `--allow-private-webhooks`: webhooks may go to loopback, link-local and private addresses. */
+  allowPrivateWebhooks?: boolean;
+  /** How often the outbox is polled for due messages (default 1 s); 0: never (tests call runOnce). */
+  webhookPollMs?: number;
+  /** `--metrics-token`: `/metrics` then needs it (or the admin token) as a bearer token. */
+  metricsToken?: string;
 }
 
 export interface AuditSettings {
@@ -91,6 +103,8 @@ export interface LockwardenService {
   upstream: Upstream;
   adminToken: AdminToken;
   logger: Logger;
+  webhooks: { hub: WebhookHub; delivery: WebhookDelivery };
+  metrics: Metrics;
   /** Commits the audit log, closes the store and upstream connections (not the sources: the caller owns them). */
   close(): Promise<void>;
 }
@@ -185,6 +199,56 @@ export async function createApp(options: CreateAppOptions): Promise<LockwardenSe
     userAgent: `lockwarden/${options.version ?? '0'}`,
   });
 
+  const metrics = createMetrics({
+    audit,
+    packageStats: () => packages.stats(),
+    webhookBacklog: () => store.outbox.backlog(),
+  });
+  const webhookDispatcher = createWebhookDispatcher({
+    allowPrivate: options.allowPrivateWebhooks ?? false,
+    connectTimeoutMs: 5_000,
+    responseTimeoutMs: 10_000,
+  });
+  const delivery = createWebhookDelivery({
+    outbox: store.outbox,
+    webhooks: store.webhooks,
+    dispatcher: webhookDispatcher,
+    allowPrivate: options.allowPrivateWebhooks ?? false,
+    now,
+    userAgent: `lockwarden/${options.version ?? '0'} (webhooks)`,
+    onAttempt: (m, outcome, dead) => {
+      metrics.webhookAttempt(m, outcome.ok, dead, outcome.ms);
+      if (!outcome.ok)
+        logger.warn(
+          { webhook: m.subscriptionId, message: m.id, status: outcome.status, error: outcome.error, dead },
+          dead
+            ? 'webhook delivery failed for the last time; kept as a dead letter'
+            : 'webhook delivery failed; will retry',
+        );
+    },
+    onError: (err) => logger.error({ err }, 'webhook delivery failed'),
+  });
+  const hub = await createWebhookHub({
+    webhooks: store.webhooks,
+    outbox: store.outbox,
+    now,
+    onEnqueued: () => delivery.wake(),
+    onError: (err) => logger.error({ err }, 'webhook outbox write failed'),
+  });
+  const findings = (events: readonly FindingEvent[]): Promise<void> => {
+    metrics.verdicts(events);
+    return hub.publishFindings(events);
+  };
+  const pollMs = options.webhookPollMs ?? 1_000;
+  if (pollMs > 0) delivery.start(pollMs);
+  // Delivered messages are kept a day (the API's counts, and coalescing needs their windows).
+  const pruneTimer = setInterval(() => {
+    store.outbox
+      .prune(now().getTime() - 86_400_000)
+      .catch((err) => logger.error({ err }, 'outbox prune failed'));
+  }, 10 * 60_000);
+  pruneTimer.unref();
+
   const app = new Koa({ proxy: options.trustProxy ?? false });
   app.silent = true;
   app.on('error', (err: unknown) => {
@@ -215,6 +279,7 @@ export async function createApp(options: CreateAppOptions): Promise<LockwardenSe
         sendError(ctx, 500, 'internal error in lockwarden; the service log has the details');
       }
     }
+    metrics.request(routeKind(ctx.path, ADMIN_PREFIX), ctx.status, (performance.now() - started) / 1000);
     if (logger.isLevelEnabled('info')) {
       logger.info(
         {
@@ -234,6 +299,25 @@ export async function createApp(options: CreateAppOptions): Promise<LockwardenSe
       ctx.body = {};
       return;
     }
+    if (ctx.path === '/metrics' && (ctx.method === 'GET' || ctx.method === 'HEAD')) {
+      if (options.metricsToken !== undefined) {
+        const presented = /^Bearer\s+(\S+)$/i.exec(ctx.get('authorization'))?.[1];
+        if (
+          presented === undefined ||
+          (!safeEqual(presented, options.metricsToken) && !adminToken.verify(presented))
+        ) {
+          ctx.set('www-authenticate', 'Bearer realm="lockwarden metrics"');
+          throw new HttpError(
+            401,
+            '/metrics needs "Authorization: Bearer <metrics token>" (--metrics-token)',
+          );
+        }
+      }
+      ctx.set('content-type', metrics.registry.contentType);
+      ctx.set('cache-control', 'no-store');
+      ctx.body = await metrics.registry.metrics();
+      return;
+    }
     await next();
   });
 
@@ -248,6 +332,17 @@ export async function createApp(options: CreateAppOptions): Promise<LockwardenSe
     now,
     cacheDir: join(options.dataDir, 'cache'),
     ...(options.publicUrl ? { publicUrl: options.publicUrl } : {}),
+    findings,
+    onPolicyChanged: (id, change, revision) => hub.policyChanged(id, change, revision),
+    extend: (router, requireToken) =>
+      addWebhookRoutes(router, requireToken, {
+        store,
+        hub,
+        delivery,
+        allowPrivate: options.allowPrivateWebhooks ?? false,
+        now,
+        policyExists: async (id) => (await policies.get(id)) !== undefined,
+      }),
     health: async () => {
       // Each upstream's breaker: `degraded` while one is open or probing (the service still
       // answers, from cached copies or with the unavailable facts its policies allow).
@@ -290,6 +385,7 @@ export async function createApp(options: CreateAppOptions): Promise<LockwardenSe
       ...(options.publicUrl ? { publicUrl: options.publicUrl.replace(/\/+$/, '') } : {}),
       ...(options.domain ? { domain: options.domain } : {}),
       auditThrottle,
+      findings,
     }),
   );
 
@@ -302,10 +398,24 @@ export async function createApp(options: CreateAppOptions): Promise<LockwardenSe
     upstream,
     adminToken,
     logger,
+    webhooks: { hub, delivery },
+    metrics,
     async close() {
       stopWatching();
+      clearInterval(pruneTimer);
+      await delivery.stop();
+      await hub.flush();
+      hub.close();
+      metrics.close();
+      await webhookDispatcher.close();
       await store.close();
       await upstream.close();
     },
   };
+}
+
+function safeEqual(a: string, b: string): boolean {
+  const x = createHash('sha256').update(a).digest();
+  const y = createHash('sha256').update(b).digest();
+  return timingSafeEqual(x, y);
 }

@@ -9,6 +9,7 @@ import { LockwardenError } from '../src/errors.js';
 import { AtomicJsonFile } from './atomic-json-file.js';
 import type { AuditRetention } from './audit-log.js';
 import { problemsInTokenFile } from './check-tokens.js';
+import { openEmbeddedOutbox } from './embedded-outbox.js';
 import { createSegmentAuditLog } from './segment-audit-log.js';
 import {
   type PolicyRecord,
@@ -17,6 +18,7 @@ import {
   StoreError,
   type TokenRecord,
 } from './state-store.js';
+import type { WebhookRecord } from './webhook-outbox.js';
 
 export interface EmbeddedStoreOptions {
   dataDir: string;
@@ -76,6 +78,11 @@ interface TokenFile {
 
 type SettingsFile = { version: 1 } & Record<string, unknown>;
 
+interface WebhookFile {
+  version: 1;
+  webhooks: WebhookRecord[];
+}
+
 export async function createEmbeddedStore(options: EmbeddedStoreOptions): Promise<StateStore> {
   const { dataDir, onCorrupt } = options;
   const policyDoc = new Document<PolicyFile>(
@@ -133,6 +140,21 @@ export async function createEmbeddedStore(options: EmbeddedStoreOptions): Promis
       await settingsDoc.change((data) => ({ ...data, [key]: value }));
     },
   };
+
+  const webhookDoc = new Document<WebhookFile>(
+    join(dataDir, 'webhooks.json'),
+    { version: 1, webhooks: [] },
+    onCorrupt,
+  );
+  if (!Array.isArray((await webhookDoc.read()).webhooks)) {
+    throw new LockwardenError(
+      'ECONFIG',
+      `${webhookDoc.file}: expected {"webhooks": [...]}; fix or remove the file`,
+    );
+  }
+  const outbox = await openEmbeddedOutbox(join(dataDir, 'webhooks'), (file, reason) =>
+    options.onCorrupt?.(file, file, reason),
+  );
 
   const audit = await createSegmentAuditLog({
     dir: join(dataDir, 'audit'),
@@ -207,8 +229,37 @@ export async function createEmbeddedStore(options: EmbeddedStoreOptions): Promis
     },
     settings,
     audit,
+    webhooks: {
+      async list() {
+        return webhookDoc.data.webhooks.map((w) => ({ ...w }));
+      },
+      async get(id) {
+        const w = webhookDoc.data.webhooks.find((x) => x.id === id);
+        return w ? { ...w } : undefined;
+      },
+      insert(record, limit) {
+        return webhookDoc.change((data) => {
+          if (data.webhooks.length >= limit)
+            throw new StoreError('conflict', `at most ${limit} webhooks; delete some`);
+          return { version: 1, webhooks: [...data.webhooks, record] };
+        });
+      },
+      async remove(id) {
+        await webhookDoc.change((data) => {
+          const webhooks = data.webhooks.filter((w) => w.id !== id);
+          if (webhooks.length === data.webhooks.length)
+            throw new StoreError('not-found', `no webhook "${id}"`);
+          return { version: 1, webhooks };
+        });
+        await outbox.removeSubscription(id);
+      },
+    },
+    outbox,
     onPoliciesChanged: () => () => {},
     describe: () => ({ kind: 'embedded', dataDir }),
-    close: () => audit.close(),
+    close: async () => {
+      await audit.close();
+      await outbox.close();
+    },
   };
 }

@@ -7,6 +7,7 @@ import pg from 'pg';
 import { LockwardenError } from '../src/errors.js';
 import type { AuditRetention } from './audit-log.js';
 import { AUDIT_TABLE, createPostgresAuditLog } from './postgres-audit-log.js';
+import { createPostgresOutbox, createPostgresWebhooks, WEBHOOK_MIGRATION } from './postgres-outbox.js';
 import { type PolicyRecord, type StateStore, StoreError, type TokenRecord } from './state-store.js';
 
 export interface PostgresStoreOptions {
@@ -61,6 +62,7 @@ const MIGRATIONS: readonly string[] = [
    CREATE INDEX lockwarden_audit_outcome ON ${AUDIT_TABLE} (outcome, id DESC);
    CREATE INDEX lockwarden_audit_source ON ${AUDIT_TABLE} (source, id DESC);
    CREATE INDEX lockwarden_audit_time ON ${AUDIT_TABLE} (time);`,
+  WEBHOOK_MIGRATION,
 ];
 
 /** The database URL as shown in health and errors: no password, no query. */
@@ -331,6 +333,8 @@ export async function createPostgresStore(options: PostgresStoreOptions): Promis
       },
     },
     audit,
+    webhooks: createPostgresWebhooks(pool),
+    outbox: createPostgresOutbox(pool),
     onPoliciesChanged(callback) {
       listeners.add(callback);
       return () => {

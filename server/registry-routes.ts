@@ -22,6 +22,7 @@ import {
 import { refusalUrl, sendRefusal, wantsRefusalRedirect } from './send-refusal.js';
 import { discardBody, streamBody } from './stream-body.js';
 import type { Upstream } from './upstream.js';
+import type { FindingEvent } from './webhook-hub.js';
 
 export interface RegistryRoutesOptions {
   policies: PolicyStore;
@@ -35,6 +36,11 @@ export interface RegistryRoutesOptions {
   domain?: string;
   /** Decides which refusals and hidden versions reach the audit log. */
   auditThrottle: AuditThrottle;
+  /**
+   * Every finding acted on, before the audit throttle (webhooks count each refusal, metrics each
+   * verdict); resolves once what must not be lost is durable.
+   */
+  findings?: (events: FindingEvent[]) => Promise<void>;
 }
 
 const ABBREVIATED = 'application/vnd.npm.install-v1+json';
@@ -115,7 +121,27 @@ export function createRegistryRoutes(options: RegistryRoutesOptions): Middleware
     const fresh = findings.filter((f) =>
       auditThrottle.admit(JSON.stringify([call.stored.policy.id, f.name, version, f.rule]), variant, nowMs),
     );
-    return audit.record(entries(call, fresh, 'blocked', version));
+    const logged = audit.record(entries(call, fresh, 'blocked', version));
+    if (!options.findings) return logged;
+    return Promise.all([logged, options.findings(events(call, findings, 'blocked', version))]).then(() => {});
+  }
+
+  function events(
+    call: Call,
+    findings: readonly Finding[],
+    outcome: FindingEvent['outcome'],
+    version: string | null,
+  ): FindingEvent[] {
+    const userAgent = call.ctx.get('user-agent').slice(0, 256) || null;
+    return findings.map((finding) => ({
+      policy: call.stored.policy.id,
+      label: call.label,
+      userAgent,
+      source: 'registry',
+      outcome,
+      version,
+      finding,
+    }));
   }
 
   /** Logs the findings of one verdict that have the given effect. */
@@ -125,14 +151,9 @@ export function createRegistryRoutes(options: RegistryRoutesOptions): Middleware
     effect: 'block' | 'alert',
     outcome: NewAuditEntry['outcome'],
   ): void {
-    void audit.record(
-      entries(
-        call,
-        verdict.findings.filter((f) => f.effect === effect),
-        outcome,
-        verdict.version,
-      ),
-    );
+    const acted = verdict.findings.filter((f) => f.effect === effect);
+    void audit.record(entries(call, acted, outcome, verdict.version));
+    void options.findings?.(events(call, acted, outcome, verdict.version));
   }
 
   function recordHidden(call: Call, state: Extract<PackageState, { kind: 'ok' }>): void {
@@ -153,6 +174,19 @@ export function createRegistryRoutes(options: RegistryRoutesOptions): Middleware
       );
     }
     void audit.record(out);
+    if (options.findings) {
+      const hidden: FindingEvent[] = [];
+      for (const [version, verdict] of state.hidden)
+        hidden.push(
+          ...events(
+            call,
+            verdict.findings.filter((f) => f.effect === 'block'),
+            'hidden',
+            version,
+          ),
+        );
+      void options.findings(hidden);
+    }
   }
 
   async function refuse(call: Call, state: Exclude<PackageState, { kind: 'ok' }>): Promise<void> {

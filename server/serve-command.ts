@@ -60,6 +60,8 @@ Options (environment variable in brackets):
   --audit-max-age-days N   audit log retention in days, 0 = forever (default ${AUDIT_DEFAULTS.maxAgeDays}) [LOCKWARDEN_AUDIT_MAX_AGE_DAYS]
   --no-prefetch            do not fetch the dependencies of a requested package ahead of the client
   --check-token TOKEN      a token for the check API only (CI); repeatable [LOCKWARDEN_CHECK_TOKEN, comma-separated]
+  --allow-private-webhooks let webhooks go to loopback, link-local and private addresses [LOCKWARDEN_ALLOW_PRIVATE_WEBHOOKS=1]
+  --metrics-token TOKEN    /metrics then needs "Authorization: Bearer TOKEN" (or the admin token) [LOCKWARDEN_METRICS_TOKEN]
   --reset-admin-token      generate and print a new admin token
   --log-level LEVEL        fatal, error, warn, info, debug, silent (default info) [LOCKWARDEN_LOG_LEVEL]
   -h, --help               show this help
@@ -131,6 +133,8 @@ export async function runServe(argv: string[], io: ServeIo): Promise<number> {
       ...(settings.publicUrl ? { publicUrl: settings.publicUrl } : {}),
       ...(settings.domain ? { domain: settings.domain } : {}),
       trustProxy: settings.trustProxy,
+      allowPrivateWebhooks: settings.allowPrivateWebhooks,
+      ...(settings.metricsToken ? { metricsToken: settings.metricsToken } : {}),
       logger,
       version: settings.version,
       cache: {
@@ -201,6 +205,8 @@ interface ServeSettings {
   resetAdminToken: boolean;
   databaseUrl?: string;
   checkTokens: string[];
+  allowPrivateWebhooks: boolean;
+  metricsToken?: string;
   prefetch: boolean;
   logLevel: string;
   version: string;
@@ -232,6 +238,8 @@ export function parseServeArgs(argv: string[], env: NodeJS.ProcessEnv, cwd: stri
         'reset-admin-token': { type: 'boolean' },
         'check-token': { type: 'string', multiple: true },
         'no-prefetch': { type: 'boolean' },
+        'allow-private-webhooks': { type: 'boolean' },
+        'metrics-token': { type: 'string' },
         'log-level': { type: 'string' },
         timeout: { type: 'string' },
         help: { type: 'boolean', short: 'h' },
@@ -295,6 +303,7 @@ export function parseServeArgs(argv: string[], env: NodeJS.ProcessEnv, cwd: stri
     );
   }
   const databaseUrl = str('database-url', 'LOCKWARDEN_DATABASE_URL');
+  const metricsToken = str('metrics-token', 'LOCKWARDEN_METRICS_TOKEN');
   if (databaseUrl !== undefined && !/^postgres(?:ql)?:\/\//.test(databaseUrl)) {
     throw new LockwardenError(
       'EUSAGE',
@@ -347,6 +356,10 @@ export function parseServeArgs(argv: string[], env: NodeJS.ProcessEnv, cwd: stri
     ]
       .map((t) => t.trim())
       .filter(Boolean),
+    allowPrivateWebhooks:
+      values['allow-private-webhooks'] === true ||
+      /^(1|true|yes)$/i.test(env.LOCKWARDEN_ALLOW_PRIVATE_WEBHOOKS ?? ''),
+    ...(metricsToken ? { metricsToken } : {}),
     prefetch: values['no-prefetch'] !== true,
     logLevel,
     version: TOOL_VERSION,

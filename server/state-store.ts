@@ -4,6 +4,7 @@
 // StoreError for what the caller did wrong (a conflict, a missing record) and their own errors
 // (disk, database) otherwise; the HTTP layer maps them to status codes.
 import type { AuditLog } from './audit-log.js';
+import type { OutboxRecords, WebhookRecords } from './webhook-outbox.js';
 
 /** not-found: no such record; conflict: it exists, changed meanwhile, or is read-only; invalid: bad input. */
 export type StoreErrorKind = 'not-found' | 'conflict' | 'invalid';
@@ -76,6 +77,9 @@ export interface StateStore {
   readonly checkTokens: TokenRecords;
   readonly settings: SettingRecords;
   readonly audit: AuditLog;
+  /** Webhook subscriptions and the outbox of messages to deliver (webhook-outbox.ts). */
+  readonly webhooks: WebhookRecords;
+  readonly outbox: OutboxRecords;
   /**
    * Calls `listener` when another process changed policies (PostgreSQL: LISTEN/NOTIFY, within a
    * second); the embedded store has one writer and never calls it. Returns the unsubscribe.
