@@ -59,7 +59,23 @@ const RULE_TEXT: Record<RuleId, { name: string; short: string; help: string; sev
     help: "The lockfile fetches this package from a host that is not the configured registry or one of the policy's registries, or records no integrity: an install from it bypasses the registry. Regenerate the entry from your registry, or add the host to the policy's registries if you trust it.",
     severity: '8.0',
   },
+  vulnerabilities: {
+    name: 'Vulnerabilities',
+    short: 'Version has a published advisory',
+    help: 'An advisory at or above the policy\'s vulnerabilities.minSeverity affects this version. Update to the first fixed version the finding names, or accept the advisory with an allow entry {"advisory", "reason", "expires"}.',
+    // Per result: the advisory's own score (below) is what code scanning shows.
+    severity: '7.0',
+  },
 };
+
+/** CVSS-style score of an advisory finding: the source's CVSS score, else its severity's band. */
+const SEVERITY_SCORE: Record<string, string> = { critical: '9.5', high: '8.0', moderate: '5.5', low: '2.0' };
+export function advisoryScore(f: ReportFinding): string | undefined {
+  if (f.rule !== 'vulnerabilities' || f.outcome === 'unavailable') return undefined;
+  const cvss = f.evidence?.cvssScore;
+  if (typeof cvss === 'number' && cvss > 0 && cvss <= 10) return cvss.toFixed(1);
+  return SEVERITY_SCORE[String(f.evidence?.severity)];
+}
 
 export function sarifLevel(f: ReportFinding): SarifLevel | undefined {
   if (f.outcome === 'unavailable') return f.effect === 'allow' ? undefined : 'note';
@@ -99,6 +115,9 @@ export function buildSarif(report: Report, opts: SarifOptions = {}): SarifLog {
     const level = sarifLevel(f);
     if (!level) continue;
     const spec = f.version === null ? f.name : `${f.name}@${f.version}`;
+    const score = advisoryScore(f);
+    // One alert per advisory: a version with two advisories has two results to track and close.
+    const advisory = typeof f.evidence?.advisory === 'string' ? `:${f.evidence.advisory}` : '';
     const text = `${f.message}${f.outcome === 'unavailable' && f.source ? ` (source: ${f.source})` : ''} To pass: ${f.hint}`;
     const locations = (f.locations ?? [])
       .filter((l) => Number.isSafeInteger(l.line) && l.line > 0)
@@ -116,8 +135,15 @@ export function buildSarif(report: Report, opts: SarifOptions = {}): SarifLog {
       message: { text },
       locations,
       // Stable across runs and line moves, so code scanning tracks one alert per package and rule.
-      partialFingerprints: { 'lockwarden/v1': `${spec}:${f.rule}:${f.outcome}` },
-      properties: { package: f.name, version: f.version, outcome: f.outcome, effect: f.effect },
+      partialFingerprints: { 'lockwarden/v1': `${spec}:${f.rule}${advisory}:${f.outcome}` },
+      properties: {
+        package: f.name,
+        version: f.version,
+        outcome: f.outcome,
+        effect: f.effect,
+        ...(score ? { 'security-severity': score, tags: ['security', 'vulnerability'] } : {}),
+        ...(advisory ? { advisory: f.evidence!.advisory } : {}),
+      },
     });
   }
   return {

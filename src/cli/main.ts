@@ -54,6 +54,7 @@ Options:
   --github-api-url URL   GitHub API base URL (env GITHUB_API_URL; token from GITHUB_TOKEN)
   --cache-dir DIR        on-disk cache (env LOCKWARDEN_CACHE_DIR; default: user cache dir)
   --cache-max-mb N       size limit of the cache directory (env LOCKWARDEN_CACHE_MAX_MB; default 1024)
+  --advisories SOURCE    registry (its bulk advisory endpoint, default) or osv (env LOCKWARDEN_OSV_URL)
   --concurrency N        packages examined at once (default 32)
   --timeout MS           time allowed for each upstream response (default 10000)
   --retries N            retries on network errors, 5xx and 429 (default 2)
@@ -71,7 +72,7 @@ Options:
   --policy FILE          policy file (JSON or YAML); default: lockwarden.policy.json here, else built-in
   --json                 print the versioned JSON report on stdout
   --verbose              list the packages behind each group of unavailable facts
-  --registry URL, --downloads-url URL, --github-api-url URL, --cache-dir DIR, --concurrency N,
+  --registry URL, --downloads-url URL, --github-api-url URL, --cache-dir DIR, --advisories SOURCE, --concurrency N,
   --timeout MS, --retries N, --stats: as for audit (lockwarden audit --help)
   -h, --help             this help
 
@@ -86,6 +87,7 @@ Options (audit, check):
   --downloads-url URL    downloads API base URL (env LOCKWARDEN_DOWNLOADS_URL)
   --github-api-url URL   GitHub API base URL (env GITHUB_API_URL; token from GITHUB_TOKEN)
   --cache-dir DIR        on-disk cache (env LOCKWARDEN_CACHE_DIR; default: user cache dir)
+  --advisories SOURCE    registry (its bulk advisory endpoint, default) or osv (env LOCKWARDEN_OSV_URL)
   --json                 print the versioned JSON report on stdout
   --verbose              list the packages behind each group of unavailable facts
   --only NAME            audit only this package (repeatable)
@@ -108,6 +110,7 @@ export const SOURCE_OPTIONS = {
   'github-api-url': { type: 'string' },
   'cache-dir': { type: 'string' },
   'cache-max-mb': { type: 'string' },
+  advisories: { type: 'string' },
   json: { type: 'boolean', default: false },
   timeout: { type: 'string' },
   retries: { type: 'string' },
@@ -241,11 +244,11 @@ async function runCheckOrAudit(
   const names = [...refs.map((r) => r.name), ...(inventory?.entries.map((e) => e.name) ?? [])];
   const lookalikes = policy.typosquatting && names.some((n) => typosquattingNeedsHistory(policy, n, popular));
   const sources =
-    needs.registry || needs.downloads || needs.tags || resolvesLatest || lookalikes
+    needs.registry || needs.downloads || needs.tags || needs.advisories || resolvesLatest || lookalikes
       ? await openSources(values, dir, io, {
           timeoutMs,
           retries,
-          needsRegistry: needs.registry || resolvesLatest || lookalikes,
+          needsRegistry: needs.registry || needs.advisories || resolvesLatest || lookalikes,
           now,
         })
       : offlineSources();
@@ -309,6 +312,7 @@ export async function openSources(
     'github-api-url'?: string | undefined;
     'cache-dir'?: string | undefined;
     'cache-max-mb'?: string | undefined;
+    advisories?: string | undefined;
   },
   dir: string,
   io: CliIo,
@@ -329,6 +333,7 @@ export async function openSources(
       githubApiUrl: values['github-api-url'],
       cacheDir: values['cache-dir'],
       ...(values['cache-max-mb'] === undefined ? {} : { cacheMaxMb: Number(values['cache-max-mb']) }),
+      ...(values.advisories === undefined ? {} : { advisories: values.advisories }),
       timeoutMs,
     },
     env: io.env,
@@ -358,6 +363,7 @@ function offlineSources(): Sources & { close(): Promise<void> } {
     registry: { url: '', getPackument: unused, getManifest: unused, stats },
     downloads: { url: '', getWeeklyDownloads: unused, stats },
     tags: { getTags: unused, stats },
+    advisories: { source: 'advisories', getAdvisories: unused, stats },
     popular: { asOf: '', packages: [] },
     close: async () => {},
   };

@@ -3,8 +3,10 @@
 import { parsePublishTime } from '../policy/format.js';
 import { establishment, nameHistoryOf } from '../policy/name-history.js';
 import { parseRepository } from '../policy/repository.js';
+import { bypassesCoolingOff, previousVersion } from '../policy/security-fast-lane.js';
 import { PREVIOUS_SAMPLE, previousStableVersions } from '../policy/suspicious-version.js';
 import type {
+  Advisory,
   Fact,
   Policy,
   PopularIndex,
@@ -30,6 +32,8 @@ export interface FactNeeds {
   times: boolean;
   downloads: boolean;
   tags: boolean;
+  /** Advisories per pinned version (the vulnerabilities rule). */
+  advisories: boolean;
 }
 
 export function factNeeds(policy: Policy): FactNeeds {
@@ -38,9 +42,13 @@ export function factNeeds(policy: Policy): FactNeeds {
     times,
     tags: policy.suspiciousVersion,
     downloads: policy.minWeeklyDownloads > 0,
+    advisories: policy.vulnerabilities !== undefined,
     registry: times,
     // `block: ["evil@*"]` can only match a version: a ref without one needs the latest resolved.
-    resolveLatest: [...policy.allow, ...policy.block].some((e) => e.range !== undefined),
+    // Likewise advisories: they concern versions.
+    resolveLatest:
+      policy.vulnerabilities !== undefined ||
+      [...policy.allow, ...policy.block].some((e) => e.range !== undefined),
   };
 }
 
@@ -245,9 +253,12 @@ export function nameHistoryFact(name: string, packument: Packument, registryUrl:
 async function factsFromCache(
   name: string,
   refs: PackageRef[],
-  ctx: { sources: Sources; needs: FactNeeds; now: Date; history: boolean },
+  ctx: { policy: Policy; sources: Sources; needs: FactNeeds; now: Date; history: boolean },
 ): Promise<GatheredFacts[] | undefined> {
   const { sources, needs } = ctx;
+  // A young version may be a security fix: the fast lane compares it with the version before it,
+  // which only the document lists.
+  const fastLane = needs.advisories && bypassesCoolingOff(ctx.policy) && ctx.policy.coolingOffDays > 0;
   const store = sources.registry.facts;
   if (!store || refs.some((r) => r.version === null)) return undefined;
   const records: VersionRecord[] = [];
@@ -255,6 +266,7 @@ async function factsFromCache(
     const record = await store.get(name, ref.version!);
     if (!record) return undefined;
     if (needs.times && record.publishedAt === undefined) return undefined;
+    if (fastLane && isYoung(record.publishedAt, ctx.policy, ctx.now)) return undefined;
     // Only an established history is kept; a name not (yet) established reads its document.
     if (ctx.history && !(record.nameHistory && establishment(record.nameHistory, ctx.now).established))
       return undefined;
@@ -275,6 +287,12 @@ async function factsFromCache(
       return { version: ref.version, facts };
     }),
   );
+}
+
+/** Published inside the cooling-off window (or when unknown): the fast lane may apply. */
+function isYoung(publishedAt: string | undefined, policy: Policy, now: Date): boolean {
+  const t = publishedAt === undefined ? null : parsePublishTime(publishedAt);
+  return t === null || now.getTime() - t < policy.coolingOffDays * DAY_MS;
 }
 
 /** The repository field of name@version: from the document, else from the per-version document. */
@@ -335,6 +353,8 @@ export async function gatherFacts(
   // lookups run side by side and finish in any order: no package waits for another's.
   const lookups = [{ name: 'registry', done: 0, total: refs.length }];
   if (needs.downloads) lookups.push({ name: 'downloads', done: 0, total: refs.length });
+  const advisoryLookup = lookups.length;
+  if (needs.advisories) lookups.push({ name: 'advisories', done: 0, total: refs.length });
   const pending = new Map(names.map((n) => [n, lookups.length]));
   let done = 0;
   const report = () =>
@@ -368,6 +388,27 @@ export async function gatherFacts(
         }),
       )
     : Promise.resolve([]);
+  // Advisories for the pinned versions, alongside the rest; the versions only the registry's
+  // answer names (the latest, the predecessors of young versions) are asked once it is in.
+  const advisories = new Map<string, Fact<Advisory[]>>();
+  const advisoriesDone = needs.advisories
+    ? Promise.all(
+        chunkNames(names, ADVISORY_CHUNK).map(async (chunk) => {
+          const wanted = new Map(
+            chunk.map((name) => [
+              name,
+              byName
+                .get(name)!
+                .map((i) => refs[i]!.version)
+                .filter((v): v is string => v !== null),
+            ]),
+          );
+          const answers = await askAdvisories(ctx.sources, wanted);
+          for (const [name, fact] of answers) advisories.set(name, fact);
+          arrived(advisoryLookup, chunk);
+        }),
+      )
+    : Promise.resolve([]);
   const out = new Array<GatheredFacts>(refs.length);
   const registry: RegistryTraits = {};
   const registryDone = mapConcurrent(names, ctx.concurrency ?? 32, async (name) => {
@@ -382,23 +423,87 @@ export async function gatherFacts(
     });
     arrived(0, [name]);
   });
-  await Promise.all([registryDone, downloadsDone]);
+  await Promise.all([registryDone, downloadsDone, advisoriesDone]);
   if (needs.downloads) {
     for (const [name, indexes] of byName) {
       for (const i of indexes) out[i]!.facts.weeklyDownloads = downloads.get(name)!;
     }
   }
+  if (needs.advisories) {
+    await askFollowUpAdvisories(refs, out, advisories, ctx);
+    for (const [name, indexes] of byName) {
+      for (const i of indexes) out[i]!.facts.advisories = advisories.get(name)!;
+    }
+  }
   return out;
 }
 
+/** Package names per advisory lookup handed to the source (each answer moves the progress). */
+const ADVISORY_CHUNK = 250;
+
+async function askAdvisories(
+  sources: Sources,
+  wanted: ReadonlyMap<string, readonly string[]>,
+): Promise<Map<string, Fact<Advisory[]>>> {
+  if (!sources.advisories) {
+    const none: Fact<Advisory[]> = {
+      status: 'unavailable',
+      source: 'advisories',
+      reason: 'no advisory source is configured',
+    };
+    return new Map([...wanted.keys()].map((name) => [name, none]));
+  }
+  return sources.advisories.getAdvisories(wanted);
+}
+
+/**
+ * The second, small advisory lookup: versions the first could not name, the latest a ref resolved
+ * to and, for the fast lane, the version before each young one. Merged into `advisories`; a
+ * failure here keeps the first answer (the fast lane then does not apply).
+ */
+async function askFollowUpAdvisories(
+  refs: readonly PackageRef[],
+  out: readonly GatheredFacts[],
+  advisories: Map<string, Fact<Advisory[]>>,
+  ctx: { policy: Policy; sources: Sources; now: Date },
+): Promise<void> {
+  const fastLane = bypassesCoolingOff(ctx.policy) && ctx.policy.coolingOffDays > 0;
+  const wanted = new Map<string, string[]>();
+  const add = (name: string, version: string) => {
+    const list = wanted.get(name) ?? [];
+    if (!list.includes(version)) list.push(version);
+    wanted.set(name, list);
+  };
+  refs.forEach((ref, i) => {
+    const { version, facts } = out[i]!;
+    if (version === null || advisories.get(ref.name)?.status !== 'ok') return;
+    if (ref.version === null) add(ref.name, version);
+    if (!fastLane || facts.publishedAt?.status !== 'ok' || facts.publishedAtIsUpperBound) return;
+    if (!isYoung(facts.publishedAt.value ?? undefined, ctx.policy, ctx.now)) return;
+    const previous = previousVersion(version, facts.knownVersions);
+    if (previous !== undefined) add(ref.name, previous);
+  });
+  if (wanted.size === 0) return;
+  const answers = await askAdvisories(ctx.sources, wanted);
+  for (const [name, fact] of answers) {
+    const first = advisories.get(name);
+    if (fact.status !== 'ok' || first?.status !== 'ok') continue;
+    const ids = new Set(first.value.map((a) => a.id));
+    advisories.set(name, {
+      status: 'ok',
+      value: [...first.value, ...fact.value.filter((a) => !ids.has(a.id))],
+    });
+  }
+}
+
 /** Unscoped names in chunks of one bulk request; scoped names (asked one by one) in smaller ones. */
-function chunkNames(names: readonly string[]): string[][] {
+function chunkNames(names: readonly string[], size?: number): string[][] {
   const unscoped = names.filter((n) => !n.startsWith('@')).sort();
   const scoped = names.filter((n) => n.startsWith('@')).sort();
   const chunks: string[][] = [];
-  for (let i = 0; i < unscoped.length; i += DOWNLOADS_CHUNK)
-    chunks.push(unscoped.slice(i, i + DOWNLOADS_CHUNK));
-  for (let i = 0; i < scoped.length; i += SCOPED_DOWNLOADS_CHUNK)
-    chunks.push(scoped.slice(i, i + SCOPED_DOWNLOADS_CHUNK));
+  for (let i = 0; i < unscoped.length; i += size ?? DOWNLOADS_CHUNK)
+    chunks.push(unscoped.slice(i, i + (size ?? DOWNLOADS_CHUNK)));
+  for (let i = 0; i < scoped.length; i += size ?? SCOPED_DOWNLOADS_CHUNK)
+    chunks.push(scoped.slice(i, i + (size ?? SCOPED_DOWNLOADS_CHUNK)));
   return chunks;
 }

@@ -3,9 +3,11 @@ import { evaluateCoolingOff } from './cooling-off.js';
 import { blocklistFinding, evaluateLists } from './lists.js';
 import { evaluateNotOnRegistry } from './not-on-registry.js';
 import { evaluatePopularity } from './popularity.js';
+import { applySecurityFastLane } from './security-fast-lane.js';
 import { evaluateSuspiciousVersion } from './suspicious-version.js';
 import type { Decision, Finding, GuardrailContext, Notice, Verdict } from './types.js';
 import { evaluateTyposquatting } from './typosquatting.js';
+import { evaluateVulnerabilities } from './vulnerabilities.js';
 
 const SEVERITY: Record<Decision, number> = { allow: 0, alert: 1, block: 2 };
 
@@ -20,12 +22,18 @@ export function evaluatePackageLevel(ctx: GuardrailContext): Finding[] {
   return [...evaluateTyposquatting(ctx), ...evaluatePopularity(ctx)];
 }
 
-/** Guardrails that judge one version. */
-export function evaluateVersionLevel(ctx: GuardrailContext): Finding[] {
+/** Guardrails that judge one version; their notices (allow-listed advisories) go to `notices`. */
+export function evaluateVersionLevel(ctx: GuardrailContext, notices: Notice[] = []): Finding[] {
   const missing = evaluateNotOnRegistry(ctx);
   // A version that does not exist has no publish time or tag to judge: the one finding says it all.
   if (missing.length > 0) return missing;
-  return [...evaluateCoolingOff(ctx), ...evaluateSuspiciousVersion(ctx)];
+  const vulnerabilities = evaluateVulnerabilities(ctx);
+  notices.push(...vulnerabilities.notices);
+  return [
+    ...applySecurityFastLane(ctx, evaluateCoolingOff(ctx)),
+    ...evaluateSuspiciousVersion(ctx),
+    ...vulnerabilities.findings,
+  ];
 }
 
 /**
@@ -68,6 +76,6 @@ export function evaluateVersion(ctx: GuardrailContext, packageFindings?: readonl
   const shared = packageFindings?.map((f) =>
     f.version === ctx.version ? f : { ...f, version: ctx.version },
   );
-  const findings = [...(shared ?? evaluatePackageLevel(ctx)), ...evaluateVersionLevel(ctx)];
+  const findings = [...(shared ?? evaluatePackageLevel(ctx)), ...evaluateVersionLevel(ctx, notices)];
   return verdict(findings);
 }

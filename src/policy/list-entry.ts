@@ -73,6 +73,6 @@ export function expiryTime(expires: string): number {
   return TIMESTAMP.test(expires) ? Date.parse(expires) : Number.NaN;
 }
 
-export function isExpired(entry: ListEntry, now: Date): boolean {
+export function isExpired(entry: Pick<ListEntry, 'expires'>, now: Date): boolean {
   return entry.expires !== undefined && expiryTime(entry.expires) <= now.getTime();
 }

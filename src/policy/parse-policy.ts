@@ -4,7 +4,8 @@ import { createRequire } from 'node:module';
 import { z } from 'zod';
 import { LockwardenError } from '../errors.js';
 import { expiryTime, parseListSpec } from './list-entry.js';
-import type { ListEntry, Policy } from './types.js';
+import type { AdvisoryAllowEntry, ListEntry, Policy } from './types.js';
+import { ADVISORY_ID_PATTERN, SEVERITIES } from './vulnerabilities.js';
 
 export interface PolicyProblem {
   /** Key path in the file, e.g. `allow[2].expires`; empty for the whole document. */
@@ -35,6 +36,24 @@ const listEntrySchema = z.union(
     }),
   ],
   expect('expected a package spec string or an object {"package", "reason", "expires"}'),
+);
+// Allow entries may also accept one advisory, wherever it appears.
+const advisoryEntrySchema = z.strictObject({
+  advisory: z
+    .string(expect('expected an advisory id'))
+    .regex(ADVISORY_ID_PATTERN, expect('expected an advisory id such as "GHSA-xxxx-xxxx-xxxx" or a CVE id'))
+    .describe("Advisory id (GHSA, CVE or the source's own id) accepted for every package it concerns"),
+  reason: z.string(expect('expected a string')).optional().describe('Why this exception exists'),
+  expires: z
+    .string(expect('expected a date (YYYY-MM-DD)'))
+    .optional()
+    .describe('The entry applies through this date (UTC) and is reported once expired'),
+});
+const allowEntrySchema = z.union(
+  [...listEntrySchema.options, advisoryEntrySchema],
+  expect(
+    'expected a package spec string, an object {"package", "reason", "expires"} or {"advisory", "reason", "expires"}',
+  ),
 );
 
 export const POLICY_ID_PATTERN = /^[a-z0-9][a-z0-9_-]{0,62}$/;
@@ -71,9 +90,11 @@ export const policyFileSchema = z
       .default(24)
       .describe('Hours after publish during which a missing tag is not yet suspicious'),
     allow: z
-      .array(listEntrySchema, expect('expected an array of package specs'))
+      .array(allowEntrySchema, expect('expected an array of package specs'))
       .default([])
-      .describe('Bypasses every guardrail (but not the block list)'),
+      .describe(
+        'Bypasses every guardrail (but not the block list); an advisory entry accepts that advisory only',
+      ),
     block: z
       .array(listEntrySchema, expect('expected an array of package specs'))
       .default([])
@@ -98,6 +119,20 @@ export const policyFileSchema = z
       )
       .default([])
       .describe('Registry URLs besides the configured one that lockfile entries may resolve to'),
+    vulnerabilities: z
+      .strictObject({
+        minSeverity: z
+          .enum(SEVERITIES, expect('expected "low", "moderate", "high" or "critical"'))
+          .describe('Advisories of this severity or above are findings'),
+      })
+      .optional()
+      .describe('Published advisories (registry bulk endpoint or OSV) as findings; absent: off'),
+    securityFixes: z
+      .enum(['bypass-cooling-off', 'normal'], expect('expected "bypass-cooling-off" or "normal"'))
+      .optional()
+      .describe(
+        'With vulnerabilities on (default bypass-cooling-off): a young version that fixes an advisory of the version before it passes cooling-off, with an alert',
+      ),
   })
   .describe('A lockwarden policy');
 
@@ -145,8 +180,9 @@ function problemsFromZod(
     const input = (issue as { input?: unknown }).input;
     // A list entry written as an object that fails inside (an unknown or mistyped key): report
     // those nested problems, not the union's "expected a string or an object".
-    if (issue.code === 'invalid_union' && isPlainObject(input) && issue.errors.length === 2) {
-      problems.push(...problemsFromZod(issue.errors[1]!, at));
+    if (issue.code === 'invalid_union' && isPlainObject(input) && issue.errors.length >= 2) {
+      const which = Object.hasOwn(input, 'advisory') && issue.errors.length === 3 ? 2 : 1;
+      problems.push(...problemsFromZod(issue.errors[which]!, at));
       continue;
     }
     problems.push({ path, message: `${issue.message}, got ${describeInput(input)}` });
@@ -193,6 +229,28 @@ function normalizeEntries(raw: unknown, key: 'allow' | 'block', problems: Policy
   return out;
 }
 
+/** Allow entries that name an advisory (their shape is checked by the schema; the date here). */
+function normalizeAdvisoryEntries(raw: unknown, problems: PolicyProblem[]): AdvisoryAllowEntry[] {
+  const out: AdvisoryAllowEntry[] = [];
+  if (!Array.isArray(raw)) return out;
+  raw.forEach((item: unknown, i) => {
+    if (!isPlainObject(item) || typeof item.advisory !== 'string' || Object.hasOwn(item, 'package')) return;
+    const expires = item.expires;
+    if (typeof expires === 'string' && Number.isNaN(expiryTime(expires))) {
+      problems.push({
+        path: `allow[${i}].expires`,
+        message: `expected a date (YYYY-MM-DD) or a timestamp with a zone (2026-12-31T18:00:00Z), got ${describeInput(expires)}`,
+      });
+      return;
+    }
+    const entry: AdvisoryAllowEntry = { advisory: item.advisory.trim() };
+    if (typeof item.reason === 'string') entry.reason = item.reason;
+    if (typeof expires === 'string') entry.expires = expires;
+    out.push(entry);
+  });
+  return out;
+}
+
 /** Problems in the order their keys are declared in the schema, then by position in a list. */
 function sortProblems(problems: PolicyProblem[]): PolicyProblem[] {
   const rank = (p: PolicyProblem) => {
@@ -225,6 +283,7 @@ export function validatePolicy(input: unknown, opts: { file: string }): Policy {
   const problems: PolicyProblem[] = result.success ? [] : problemsFromZod(result.error.issues);
   const allow = normalizeEntries(raw.allow, 'allow', problems);
   const block = normalizeEntries(raw.block, 'block', problems);
+  const allowAdvisories = normalizeAdvisoryEntries(raw.allow, problems);
   if (!result.success || problems.length > 0) fail(opts.file, sortProblems(problems));
   const file = result.data;
   return {
@@ -243,6 +302,9 @@ export function validatePolicy(input: unknown, opts: { file: string }): Policy {
     semverHonesty: file.semverHonesty,
     lockfileSource: file.lockfileSource,
     registries: file.registries,
+    ...(file.vulnerabilities ? { vulnerabilities: { minSeverity: file.vulnerabilities.minSeverity } } : {}),
+    ...(file.securityFixes ? { securityFixes: file.securityFixes } : {}),
+    ...(allowAdvisories.length > 0 ? { allowAdvisories } : {}),
   };
 }
 
@@ -293,12 +355,14 @@ export function serializePolicy(policy: Policy): Record<string, unknown> {
     typosquatting: policy.typosquatting,
     suspiciousVersion: policy.suspiciousVersion,
     suspiciousVersionGraceHours: policy.suspiciousVersionGraceHours,
-    allow: policy.allow.map(serializeEntry),
+    allow: [...policy.allow.map(serializeEntry), ...(policy.allowAdvisories ?? []).map((e) => ({ ...e }))],
     block: policy.block.map(serializeEntry),
     onUnavailable: policy.onUnavailable,
     semverHonesty: policy.semverHonesty,
     lockfileSource: policy.lockfileSource,
     registries: policy.registries,
+    ...(policy.vulnerabilities ? { vulnerabilities: { ...policy.vulnerabilities } } : {}),
+    ...(policy.securityFixes ? { securityFixes: policy.securityFixes } : {}),
   };
 }
 

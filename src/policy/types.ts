@@ -12,7 +12,8 @@ export type RuleId =
   | 'suspicious-version'
   | 'blocklist'
   | 'semver-honesty'
-  | 'lockfile-source';
+  | 'lockfile-source'
+  | 'vulnerabilities';
 export const RULE_IDS: readonly RuleId[] = [
   'not-on-registry',
   'cooling-off',
@@ -22,7 +23,34 @@ export const RULE_IDS: readonly RuleId[] = [
   'blocklist',
   'semver-honesty',
   'lockfile-source',
+  'vulnerabilities',
 ];
+
+/** Advisory severities, lowest first (the registry's names; OSV's MEDIUM reads as moderate). */
+export const SEVERITIES = ['low', 'moderate', 'high', 'critical'] as const;
+export type Severity = (typeof SEVERITIES)[number];
+
+/** A published advisory about some versions of one package, as the advisory sources deliver it. */
+export interface Advisory {
+  /** GHSA id when there is one (the registry's and OSV's advisories for npm have it). */
+  id: string;
+  /** Other ids of the same advisory (CVE, the registry's numeric id, OSV's). */
+  aliases: string[];
+  severity: Severity;
+  title: string;
+  url?: string;
+  /** CVSS base score (0-10) when the source gives one. */
+  cvssScore?: number;
+  /** The affected versions as a semver range (`<1.3.2`, `>=2.0.0 <2.1.4 || 3.0.0`). */
+  vulnerableVersions: string;
+}
+
+/** An allow-list entry that accepts one advisory (by id or alias) for every package it concerns. */
+export interface AdvisoryAllowEntry {
+  advisory: string;
+  reason?: string;
+  expires?: string;
+}
 
 /** One allow or block list entry, normalized from the policy file. */
 export interface ListEntry {
@@ -59,6 +87,15 @@ export interface Policy {
   lockfileSource: boolean;
   /** Registry URLs besides the configured one that lockfile entries may resolve to. */
   registries: string[];
+  /** Published advisories at or above `minSeverity` are findings; absent: the rule is off. */
+  vulnerabilities?: { minSeverity: Severity };
+  /**
+   * With `vulnerabilities` on: `bypass-cooling-off` (the default) lets a version inside the
+   * cooling-off window through, with an alert, when it fixes an advisory its predecessor has.
+   */
+  securityFixes?: 'bypass-cooling-off' | 'normal';
+  /** Allow entries that name an advisory instead of a package. */
+  allowAdvisories?: AdvisoryAllowEntry[];
 }
 
 /**
@@ -111,6 +148,11 @@ export interface VersionFacts {
    * one and the engine read its packument. Absent or unavailable keeps the look-alike finding.
    */
   nameHistory?: Fact<NameHistory>;
+  /**
+   * Advisories about the package that may concern this version or the ones before it (the
+   * guardrail matches their ranges); present when the policy has `vulnerabilities`.
+   */
+  advisories?: Fact<Advisory[]>;
 }
 
 /** Outcome of one finding. `unavailable` findings carry `effect` from `onUnavailable`. */

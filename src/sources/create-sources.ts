@@ -8,9 +8,11 @@ import { flushFactCaches } from './fact-cache.js';
 import { createTagsSource } from './github-tags-source.js';
 import { createHttpClient, type HttpClient, type HttpClientOptions } from './http-client.js';
 import { loadNpmConfig, type NpmConfigOptions } from './npm-config.js';
+import { createOsvAdvisorySource } from './osv-advisories-source.js';
 import { readPopularList } from './popular-list.js';
+import { createRegistryAdvisorySource } from './registry-advisories-source.js';
 import { createRegistrySource, normalizeRegistryUrl } from './registry-source.js';
-import type { PopularList, RegistrySource, Sources, TarballResult } from './types.js';
+import type { AdvisorySource, PopularList, RegistrySource, Sources, TarballResult } from './types.js';
 
 export interface SourceFlags {
   /** `--registry`: overrides npm's configuration. */
@@ -25,6 +27,8 @@ export interface SourceFlags {
   cacheMaxMb?: number;
   /** Time allowed for each upstream's response headers. */
   timeoutMs?: number;
+  /** `--advisories`: `registry` (the bulk endpoint, default) or `osv`. */
+  advisories?: string;
 }
 
 export interface SourceConfig {
@@ -51,6 +55,9 @@ export interface SourceConfig {
   maxDocumentDepth?: number;
   /** Limit of the cache directory, kept when a run closes its sources (default 1 GiB). */
   cacheMaxBytes?: number;
+  /** Where advisories come from: the registry's bulk endpoint (default), or OSV at `osvUrl`. */
+  advisories?: 'registry' | 'osv';
+  osvUrl?: string;
   http: HttpClientOptions;
 }
 
@@ -58,6 +65,7 @@ export interface SourceConfig {
 const DEFAULT_DOWNLOADS_URL = 'https://api.npmjs.org/';
 const DEFAULT_GITHUB_API_URL = 'https://api.github.com/';
 const DEFAULT_GIT_BASE_URL = 'https://github.com';
+const DEFAULT_OSV_URL = 'https://api.osv.dev/';
 
 export async function resolveSourceConfig(opts: {
   flags: SourceFlags;
@@ -119,7 +127,16 @@ export async function resolveSourceConfig(opts: {
     );
   }
   const githubToken = flags.githubToken || env.GITHUB_TOKEN || undefined;
+  const advisories = flags.advisories ?? (env.LOCKWARDEN_ADVISORIES || 'registry');
+  if (advisories !== 'registry' && advisories !== 'osv') {
+    throw new LockwardenError(
+      'EUSAGE',
+      `${flags.advisories !== undefined ? '--advisories' : 'LOCKWARDEN_ADVISORIES'}: expected "registry" or "osv", got ${JSON.stringify(advisories)}`,
+    );
+  }
   return {
+    advisories,
+    osvUrl: url('OSV URL', undefined, '', 'LOCKWARDEN_OSV_URL', DEFAULT_OSV_URL),
     ...(registryUrl ? { registryUrl } : {}),
     ...(registryAuthorization ? { registryAuthorization } : {}),
     ...(scopeRegistries.length > 0 ? { scopeRegistries } : {}),
@@ -198,6 +215,31 @@ export function createSources(
         const npm = await loadNpmConfig(config.npm);
         return registryFor(npm.registry, npm.authorizationFor(npm.registry));
       });
+  const advisoriesAt = (url: string, authorization: string | undefined) =>
+    createRegistryAdvisorySource({
+      registryUrl: url,
+      http,
+      now,
+      ...(authorization ? { authorization } : {}),
+      ...(cacheDir ? { cacheDir } : {}),
+    });
+  const advisories: AdvisorySource =
+    config.advisories === 'osv'
+      ? createOsvAdvisorySource({
+          url: config.osvUrl ?? DEFAULT_OSV_URL,
+          http,
+          now,
+          ...(cacheDir ? { cacheDir } : {}),
+        })
+      : config.registryUrl
+        ? advisoriesAt(
+            config.registryUrl,
+            config.registryToken ? `Bearer ${config.registryToken}` : config.registryAuthorization,
+          )
+        : createDeferredAdvisorySource(async () => {
+            const npm = await loadNpmConfig(config.npm);
+            return advisoriesAt(npm.registry, npm.authorizationFor(npm.registry));
+          });
   const registry =
     config.scopeRegistries && config.scopeRegistries.length > 0
       ? createScopedRegistrySource(
@@ -225,6 +267,7 @@ export function createSources(
       ...(config.cacheDir ? { cacheDir: config.cacheDir } : {}),
       ...(config.githubToken ? { token: config.githubToken } : {}),
     }),
+    advisories,
     popular,
     health: () =>
       http.health().map(({ source, origin, state, failures, lastFailure }) => ({
@@ -294,6 +337,23 @@ function createScopedRegistrySource(
       }
       return total;
     },
+  };
+}
+
+/** The registry's advisory endpoint, looked up on first use like the registry itself. */
+function createDeferredAdvisorySource(resolve: () => Promise<AdvisorySource>): AdvisorySource {
+  let inner: AdvisorySource | undefined;
+  let pending: Promise<AdvisorySource> | undefined;
+  return {
+    source: 'registry advisories',
+    async getAdvisories(versions) {
+      pending ??= resolve().then((source) => {
+        inner = source;
+        return source;
+      });
+      return (await pending).getAdvisories(versions);
+    },
+    stats: () => inner?.stats() ?? { requests: 0, bytes: 0, cacheHits: 0, errors: 0 },
   };
 }
 

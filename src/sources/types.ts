@@ -1,7 +1,7 @@
 // The facts behind the guardrails, each behind a small interface so that the engine, the
 // CLI, the Action and the proxy can share one implementation and tests can swap in fakes.
 import type { KnownNames } from '../policy/known-names.js';
-import type { Fact, PopularPackage, WeeklyDownloads } from '../policy/types.js';
+import type { Advisory, Fact, PopularPackage, WeeklyDownloads } from '../policy/types.js';
 import type { VersionRecord } from './fact-cache.js';
 
 /** The parts of a version manifest lockwarden reads. Registries may omit any of them. */
@@ -102,6 +102,17 @@ export interface TagsSource {
   stats(): SourceStats;
 }
 
+export interface AdvisorySource {
+  /** Names the source in findings and outage groups: `registry advisories` or `OSV`. */
+  readonly source: string;
+  /**
+   * Advisories per package name that concern at least one of the given versions (a source may
+   * return more: OSV answers per package). Names the source has nothing on get an empty list.
+   */
+  getAdvisories(versions: ReadonlyMap<string, readonly string[]>): Promise<Map<string, Fact<Advisory[]>>>;
+  stats(): SourceStats;
+}
+
 export interface PopularList {
   /** Date the list was generated (YYYY-MM-DD). */
   asOf: string;
@@ -121,6 +132,8 @@ export interface Sources {
   registry: RegistrySource;
   downloads: DownloadsSource;
   tags: TagsSource;
+  /** Advisories for the vulnerabilities rule; absent: the rule's facts are unavailable. */
+  advisories?: AdvisorySource;
   popular: PopularList;
   /** Each upstream origin asked so far and its circuit breaker's state (for /health). */
   health?(): UpstreamHealth[];

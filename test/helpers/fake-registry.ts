@@ -7,6 +7,7 @@
 import { createHash } from 'node:crypto';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { gzipSync } from 'node:zlib';
+import semver from 'semver';
 import type { Manifest, Packument } from '../../src/sources/types.js';
 import { type FakeServer, sendJson, startFakeServer } from './fake-upstream.js';
 import { type FullPackument, makeTarball, tarballUrl } from './make-packument.js';
@@ -20,6 +21,22 @@ export interface FakeRegistryOptions {
   tarballs?: Record<string, Buffer>;
   /** Keep `dist.tarball` as built instead of pointing it at this server. */
   keepTarballUrls?: boolean;
+  /**
+   * Serves the bulk advisory endpoint (`POST /-/npm/v1/security/advisories/bulk`) with these;
+   * without it the endpoint is a 404, as on the registry mirror.
+   */
+  advisories?: FakeAdvisory[];
+}
+
+/** One advisory as the registry's bulk endpoint lists it, with the package it concerns. */
+export interface FakeAdvisory {
+  name: string;
+  id: number;
+  ghsa: string;
+  severity: 'info' | 'low' | 'moderate' | 'high' | 'critical';
+  title: string;
+  vulnerable_versions: string;
+  cvss?: { score: number; vectorString: string };
 }
 
 export interface FakeRegistry extends FakeServer {
@@ -31,6 +48,8 @@ export interface FakeRegistry extends FakeServer {
    * them: benchmarks then spend the shared cores on the client, not on the fake.
    */
   precompute(): void;
+  /** Replaces the advisories the bulk endpoint serves. */
+  setAdvisories(advisories: FakeAdvisory[]): void;
   /** The document exactly as it would be served (after reshaping), for assertions. */
   served(name: string, opts?: { abbreviated?: boolean }): Packument | undefined;
 }
@@ -109,7 +128,12 @@ export async function startFakeRegistry(options: FakeRegistryOptions = {}): Prom
     return copy;
   };
 
-  const server = await startFakeServer((req, res) => {
+  let advisories = options.advisories;
+  const server = await startFakeServer(async (req, res) => {
+    if (req.method === 'POST' && req.url === '/-/npm/v1/security/advisories/bulk') {
+      if (!advisories) return sendJson(res, 404, { error: 'Not found' });
+      return sendBulkAdvisories(req, res, advisories);
+    }
     const route = parseRoute(req.url ?? '/');
     if (!route) return sendJson(res, 400, { error: 'bad request path' });
     const doc = docs.get(route.name);
@@ -198,6 +222,9 @@ export async function startFakeRegistry(options: FakeRegistryOptions = {}): Prom
         for (const version of Object.keys(doc.versions)) gzipOf(manifestBody(doc, version)!);
       }
     },
+    setAdvisories: (list) => {
+      advisories = list;
+    },
     served: (name, opts) => {
       const doc = docs.get(name);
       return doc && shaped(doc, opts?.abbreviated === true && fake.shape === 'public').doc;
@@ -272,4 +299,32 @@ export function toMirrorShape(doc: FullPackument): Packument {
 /** `2024-12-04T23:03:58.786Z` → `2024-12-04T23:03:58.786000+00:00`, the mirror's form. */
 export function toMirrorTimestamp(iso: string): string {
   return iso.replace(/\.(\d{3})Z$/, '.$1000+00:00');
+}
+
+/** The bulk endpoint: the advisories that concern any of the versions asked for, per name. */
+async function sendBulkAdvisories(
+  req: IncomingMessage,
+  res: ServerResponse,
+  advisories: readonly FakeAdvisory[],
+): Promise<void> {
+  const chunks: Buffer[] = [];
+  for await (const chunk of req) chunks.push(chunk as Buffer);
+  let asked: Record<string, string[]>;
+  try {
+    asked = JSON.parse(Buffer.concat(chunks).toString('utf8'));
+  } catch {
+    return sendJson(res, 400, { error: 'invalid JSON' });
+  }
+  const out: Record<string, unknown[]> = {};
+  for (const [name, versions] of Object.entries(asked)) {
+    const hits = advisories
+      .filter((a) => a.name === name && versions.some((v) => semver.satisfies(v, a.vulnerable_versions)))
+      .map(({ name: _name, ghsa, ...a }) => ({
+        ...a,
+        url: `https://github.com/advisories/${ghsa}`,
+        cwe: [],
+      }));
+    if (hits.length > 0) out[name] = hits;
+  }
+  sendJson(res, 200, out);
 }

@@ -152,7 +152,7 @@ describe('validatePolicy', () => {
       [
         'allow[0].package: expected a package name, "@scope/*", a glob like "eslint-plugin-*" or "name@<semver range>", got "Bad!"',
         'allow[0].expires: expected a date (YYYY-MM-DD) or a timestamp with a zone (2026-12-31T18:00:00Z), got "soon"',
-        'allow[1]: expected a package spec string or an object {"package", "reason", "expires"}, got 7',
+        'allow[1]: expected a package spec string, an object {"package", "reason", "expires"} or {"advisory", "reason", "expires"}, got 7',
       ],
     ],
   ])('reports nested problems together with the others: %j', (input, expected) => {
