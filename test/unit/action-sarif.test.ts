@@ -95,3 +95,37 @@ describe('buildSarif', () => {
     expect(JSON.parse(JSON.stringify(sarif))).toEqual(sarif);
   });
 });
+
+describe('buildSarif with advisories', () => {
+  const advisory = (id: string, severity: string, cvssScore?: number) => ({
+    rule: 'vulnerabilities' as const,
+    message: `lodash@4.17.20 has advisory ${id} (${severity})`,
+    evidence: { advisory: id, severity, ...(cvssScore === undefined ? {} : { cvssScore }) },
+  });
+  const report = makeReport([
+    {
+      entry: makeEntry('lodash', '4.17.20', [5]),
+      findings: [
+        advisory('GHSA-35jh-r3h4-6jhm', 'critical', 9.8),
+        advisory('GHSA-p6mc-m468-83gw', 'moderate'),
+      ],
+    },
+  ]);
+  const results = (
+    buildSarif(report).runs[0] as {
+      results: { properties: Record<string, unknown>; partialFingerprints: Record<string, string> }[];
+    }
+  ).results;
+
+  it('carries security-severity from the advisory: its CVSS score, else its severity band', () => {
+    expect(results.map((r) => [r.properties.advisory, r.properties['security-severity']])).toEqual([
+      ['GHSA-35jh-r3h4-6jhm', '9.8'],
+      ['GHSA-p6mc-m468-83gw', '5.5'],
+    ]);
+  });
+
+  it('tracks one alert per advisory', () => {
+    const prints = results.map((r) => r.partialFingerprints['lockwarden/v1']);
+    expect(new Set(prints).size).toBe(2);
+  });
+});
