@@ -13,7 +13,7 @@ export interface OsvRecord {
   database_specific?: Record<string, unknown>;
   affected: {
     package: { ecosystem: string; name: string };
-    ranges?: { type: string; events: Record<string, string>[] }[];
+    ranges?: { type: string; events: { introduced?: string; fixed?: string; last_affected?: string }[] }[];
     versions?: string[];
   }[];
   references?: { type: string; url: string }[];
