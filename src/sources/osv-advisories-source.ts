@@ -2,7 +2,8 @@
 // version: the fast lane and the first fixed version need every advisory of the package, not only
 // those of the pinned versions), up to 1,000 per request as the API allows; then each advisory's
 // record (`GET /v1/vulns/<id>`), kept until OSV reports a newer `modified` for it.
-import { fromVector } from 'ae-cvss-calculator';
+// A CommonJS package whose exports Node cannot name statically: imported whole.
+import cvss from 'ae-cvss-calculator';
 import type { Advisory, Fact, Severity } from '../policy/types.js';
 import { createAdvisoryCache } from './advisory-cache.js';
 import { createDiskCache } from './disk-cache.js';
@@ -252,7 +253,7 @@ function cvssScore(raw: unknown): number | undefined {
   for (const entry of Array.isArray(raw) ? raw.filter(isObject) : []) {
     if (typeof entry.score !== 'string') continue;
     try {
-      const score = fromVector(entry.score)?.calculateScores().base;
+      const score = cvss.fromVector(entry.score)?.calculateScores().base;
       if (typeof score === 'number' && Number.isFinite(score) && (best === undefined || score > best))
         best = score;
     } catch {
