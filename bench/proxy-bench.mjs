@@ -12,7 +12,8 @@
 // it used to, synchronously, and as it does now, in the same run).
 //
 // Options: --duration SECONDS per scenario (default 5), --installs N rounds of npm installs (default 11),
-//          --skip-load, --skip-install, --skip-disk-cache, --json (machine-readable summary on stdout).
+//          --skip-load, --skip-install, --skip-disk-cache, --only-pnpm (the pnpm install rounds alone),
+//          --json (machine-readable summary on stdout).
 import { execFile, fork } from 'node:child_process';
 import { appendFileSync } from 'node:fs';
 import { mkdtemp, readdir, rm, writeFile } from 'node:fs/promises';
@@ -95,6 +96,25 @@ async function serveChild() {
         cpu,
         cache: service.packages.stats(),
       });
+    } else if (msg.type === 'profile-start' || msg.type === 'profile-stop') {
+      // BENCH_INSTALL_PROF=<dir>: a V8 CPU profile of the service during each proxied pnpm install
+      // only (not its start or warm-up), for finding what a client's request pattern costs.
+      const { Session } = await import('node:inspector');
+      const { writeFile: write } = await import('node:fs/promises');
+      globalThis.benchSession ??= new Session();
+      const session = globalThis.benchSession;
+      const post = (method) =>
+        new Promise((res, rej) => session.post(method, (err, out) => (err ? rej(err) : res(out))));
+      if (msg.type === 'profile-start') {
+        session.connect();
+        await post('Profiler.enable');
+        await post('Profiler.start');
+      } else {
+        const { profile } = await post('Profiler.stop');
+        session.disconnect();
+        await write(msg.file, JSON.stringify(profile));
+      }
+      process.send({ type: msg.type });
     } else if (msg.type === 'stop') {
       server.closeAllConnections();
       server.close();
@@ -114,9 +134,14 @@ async function main() {
       'skip-install': { type: 'boolean', default: false },
       'skip-load': { type: 'boolean', default: false },
       'skip-disk-cache': { type: 'boolean', default: false },
+      'only-pnpm': { type: 'boolean', default: false },
       json: { type: 'boolean', default: false },
     },
   });
+  if (flags['only-pnpm']) {
+    flags['skip-load'] = true;
+    flags['skip-disk-cache'] = true;
+  }
   const durationMs = Number(flags.duration) * 1000;
   const log = flags.json ? (...a) => console.error(...a) : (...a) => console.log(...a);
   ensureBuilt(log);
@@ -191,7 +216,9 @@ async function main() {
   const pairedRounds = async (install) => {
     const direct = [];
     const proxied = [];
+    const loads = [];
     for (let round = 0; round < Number(flags.installs); round++) {
+      loads.push(os.loadavg()[0]);
       await child.stop();
       child = await startService(upstream.url);
       await warmUp(
@@ -203,6 +230,9 @@ async function main() {
         (which === 'direct' ? direct : proxied).push(await install(which));
       }
     }
+    log(
+      `  load average (1 min) at the rounds' starts: ${Math.min(...loads).toFixed(1)}–${Math.max(...loads).toFixed(1)} (the machine is shared: compare the arms of one run)`,
+    );
     return { direct, proxied };
   };
   try {
@@ -292,7 +322,7 @@ async function main() {
       results.diskCache = await diskCacheDelay(log);
     }
 
-    if (!flags['skip-install']) {
+    if (!flags['skip-install'] && !flags['only-pnpm']) {
       log(
         `\nnpm install of a ${project.count}-package project, cold caches (${flags.installs} rounds, median):`,
       );
@@ -345,12 +375,21 @@ async function main() {
       );
       // Untimed: loads pnpm from disk once.
       await pnpmInstall(project.dependencies, upstream.url);
-      const { direct, proxied } = await pairedRounds((which) =>
-        pnpmInstall(
-          project.dependencies,
-          which === 'direct' ? upstream.url : `http://127.0.0.1:${child.port}/bench/`,
-        ),
-      );
+      const serviceCpu = [];
+      const { direct, proxied } = await pairedRounds(async (which) => {
+        if (which === 'direct') return pnpmInstall(project.dependencies, upstream.url);
+        const profileDir = process.env.BENCH_INSTALL_PROF;
+        if (profileDir) await child.profile('profile-start');
+        const before = (await child.rss()).cpu;
+        const ms = await pnpmInstall(project.dependencies, `http://127.0.0.1:${child.port}/bench/`);
+        serviceCpu.push(cpuMsDelta((await child.rss()).cpu, before));
+        if (profileDir)
+          await child.profile(
+            'profile-stop',
+            join(profileDir, `pnpm-install-${serviceCpu.length}.cpuprofile`),
+          );
+        return ms;
+      });
       const md = median(direct);
       const mp = median(proxied);
       const paired = median(direct.map((d, i) => proxied[i] / d - 1));
@@ -360,6 +399,7 @@ async function main() {
         medianDirectMs: md,
         medianProxyMs: mp,
         pairedOverhead: paired,
+        serviceCpuMs: serviceCpu,
       };
       log(
         `  direct from the fake upstream: ${(md / 1000).toFixed(2)} s (${direct.map((d) => (d / 1000).toFixed(2)).join(', ')})`,
@@ -367,12 +407,13 @@ async function main() {
       log(
         `  through lockwarden (block):   ${(mp / 1000).toFixed(2)} s (${proxied.map((d) => (d / 1000).toFixed(2)).join(', ')})`,
       );
+      log(`  service CPU per install (median): ${median(serviceCpu).toFixed(0)} ms`);
       log(
         `  overhead: ${((mp / md - 1) * 100).toFixed(1)}% (medians); ${(paired * 100).toFixed(1)}% (median of per-round pairs); target within +20%`,
       );
     }
 
-    if (!flags['skip-install']) {
+    if (!flags['skip-install'] && !flags['only-pnpm']) {
       log(
         `\nprefetch traffic: cold npm install of ${prefetchProject.installed} packages whose dependencies' latest versions pull in ${prefetchProject.decoys} others (upstream requests per install):`,
       );
@@ -524,6 +565,17 @@ async function startService(upstreamUrl, extraEnv = {}) {
         };
         child.on('message', onMessage);
         child.send({ type: 'delay' });
+      }),
+    /** Starts or stops (writing `file`) a CPU profile of the service. */
+    profile: (type, file) =>
+      new Promise((resolveProfile) => {
+        const onMessage = (m) => {
+          if (m.type !== type) return;
+          child.off('message', onMessage);
+          resolveProfile();
+        };
+        child.on('message', onMessage);
+        child.send({ type, file });
       }),
     rss: () =>
       new Promise((resolveRss) => {

@@ -14,14 +14,10 @@ import {
   inflateSync,
   type ZlibOptions,
 } from 'node:zlib';
-import { request } from 'undici';
+import type { Dispatcher } from 'undici';
 import { type BreakerSnapshot, type CircuitBreaker, createCircuitBreaker } from './circuit-breaker.js';
-import {
-  type CachedLookup,
-  createCachedLookup,
-  createDispatcher,
-  type NetworkConfig,
-} from './http-dispatcher.js';
+import type { CachedLookup } from './http-dispatcher.js';
+import type { NetworkConfig } from './network-config.js';
 import type { SourceStats } from './types.js';
 
 export interface HttpClientOptions {
@@ -128,7 +124,7 @@ const DEFAULTS = {
 
 const MAX_REDIRECTS = 3;
 
-export { KEEP_ALIVE_TIMEOUT_THRESHOLD_MS } from './http-dispatcher.js';
+export { KEEP_ALIVE_TIMEOUT_THRESHOLD_MS } from './network-config.js';
 
 class TooLargeError extends Error {}
 
@@ -139,14 +135,25 @@ export function createHttpClient(options: HttpClientOptions = {}): HttpClient {
   const sleep = options.sleep ?? ((ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms)));
   const random = options.random ?? Math.random;
   const now = options.now ?? Date.now;
-  const dispatcher = createDispatcher({
-    connections: opts.maxConcurrency,
-    connectTimeoutMs: Math.min(opts.connectTimeoutMs, opts.timeoutMs),
-    headersTimeoutMs: opts.headersTimeoutMs,
-    bodyTimeoutMs: opts.bodyTimeoutMs,
-    lookup: options.lookup ?? createCachedLookup(),
-    ...(options.network ? { network: options.network } : {}),
-  });
+  // undici and the dispatcher load on the first request: loading undici is about a quarter of a
+  // `lockwarden check`'s start-up, and a run answered from the cache sends nothing.
+  let connection: Promise<{ request: typeof import('undici').request; dispatcher: Dispatcher }> | undefined;
+  const connect = () => {
+    connection ??= Promise.all([import('undici'), import('./http-dispatcher.js')]).then(
+      ([{ request }, { createCachedLookup, createDispatcher }]) => ({
+        request,
+        dispatcher: createDispatcher({
+          connections: opts.maxConcurrency,
+          connectTimeoutMs: Math.min(opts.connectTimeoutMs, opts.timeoutMs),
+          headersTimeoutMs: opts.headersTimeoutMs,
+          bodyTimeoutMs: opts.bodyTimeoutMs,
+          lookup: options.lookup ?? createCachedLookup(),
+          ...(options.network ? { network: options.network } : {}),
+        }),
+      }),
+    );
+    return connection;
+  };
   const totals = { requests: 0, bytes: 0, retries: 0 };
   const origins = new Map<
     string,
@@ -176,6 +183,7 @@ export function createHttpClient(options: HttpClientOptions = {}): HttpClient {
     deadlineAt: number,
     deadlineMs: number,
   ): Promise<AttemptResult> {
+    const { request, dispatcher } = await connect();
     totals.requests++;
     if (req.stats) req.stats.requests++;
     const maxBodyBytes = req.maxBodyBytes ?? opts.maxBodyBytes;
@@ -346,7 +354,9 @@ export function createHttpClient(options: HttpClientOptions = {}): HttpClient {
     request: run,
     stats: () => ({ ...totals }),
     health: () => [...origins].map(([origin, o]) => ({ origin, source: o.source, ...o.breaker.snapshot() })),
-    close: () => dispatcher.close(),
+    close: async () => {
+      if (connection) await (await connection).dispatcher.close();
+    },
   };
 }
 

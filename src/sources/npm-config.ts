@@ -13,7 +13,7 @@ import envReplace from '@npmcli/config/lib/env-replace.js';
 import nerfDart from '@npmcli/config/lib/nerf-dart.js';
 import ini from 'ini';
 import { LockwardenError } from '../errors.js';
-import { type NetworkConfig, networkFromEnv } from './http-dispatcher.js';
+import { type NetworkConfig, networkFromEnv } from './network-config.js';
 import { normalizeRegistryUrl } from './registry-source.js';
 
 const { definitions, flatten, shorthands } = npmDefinitions;
