@@ -154,6 +154,11 @@ export async function createApp(options: CreateAppOptions): Promise<LockwardenSe
           onCorrupt,
           onMigrated: (file, entries, movedTo) =>
             logger.info({ file, entries, movedTo }, 'moved the audit log into audit/ segments'),
+          onSnapshotProblem: (file, reason) =>
+            logger.warn(
+              { file, reason },
+              'audit index snapshot not used or not written; its segment is scanned',
+            ),
         });
   const audit = store.audit;
   const policies = await createPolicyStore({

@@ -27,6 +27,7 @@ export interface EmbeddedStoreOptions {
   onAuditError?: (err: unknown) => void;
   onCorrupt?: (file: string, movedTo: string, reason: string) => void;
   onMigrated?: (file: string, entries: number, movedTo: string) => void;
+  onSnapshotProblem?: (file: string, reason: string) => void;
 }
 
 /** A lowdb document whose writes replace the in-memory data only after they reached the disk. */
@@ -164,6 +165,7 @@ export async function createEmbeddedStore(options: EmbeddedStoreOptions): Promis
     ...(options.onAuditError ? { onError: options.onAuditError } : {}),
     ...(onCorrupt ? { onCorrupt } : {}),
     ...(options.onMigrated ? { onMigrated: options.onMigrated } : {}),
+    ...(options.onSnapshotProblem ? { onSnapshotProblem: options.onSnapshotProblem } : {}),
   });
 
   return {

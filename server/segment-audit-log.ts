@@ -4,10 +4,13 @@
 // the next id survives even when every entry has expired: ids are never handed out twice.
 // A crash (kill -9, power loss) loses at most the commit under way; a torn last line is cut off
 // at start. An `audit.json` of earlier versions is moved into a first segment on first start.
-import { copyFile, mkdir, open, readdir, readFile, rename, unlink } from 'node:fs/promises';
-import { join } from 'node:path';
+// A segment's index rows are written to `<first id>.idx` when it is sealed and, for the segment
+// being written, at close, so a start reads them instead of parsing every line
+// (audit-segment-files.ts); after a kill -9 only the lines past the last snapshot are scanned.
+import { mkdir, open, readdir, rename, unlink } from 'node:fs/promises';
 import { AtomicJsonFile } from './atomic-json-file.js';
 import { AuditIndex, type EntryLocation } from './audit-index.js';
+import { encodeSnapshot, writeSnapshot } from './audit-index-snapshot.js';
 import {
   type AuditEntry,
   type AuditLog,
@@ -18,6 +21,16 @@ import {
   pageSize,
   problemOfEntry,
 } from './audit-log.js';
+import {
+  emptySegment,
+  loadSegment,
+  removeOrphanSnapshots,
+  SEGMENT_NAME,
+  type Segment,
+  segmentFile,
+  snapshotFile,
+  syncDir,
+} from './audit-segment-files.js';
 
 export interface SegmentAuditLogOptions extends AuditRetention {
   /** Directory of the segment files. */
@@ -25,7 +38,10 @@ export interface SegmentAuditLogOptions extends AuditRetention {
   /** An `audit.json` of earlier versions to move into the first segment. */
   legacyFile?: string;
   now: () => Date;
-  /** Entries per segment (retention drops whole segments); a tenth of maxEntries by default. */
+  /**
+   * Entries per segment (retention drops whole segments): a tenth of maxEntries by default, at
+   * most 50,000, which bounds what a start after a crash has to parse (the segment being written).
+   */
   segmentEntries?: number;
   /** Wait before retrying a failed commit. */
   retryMs?: number;
@@ -35,111 +51,65 @@ export interface SegmentAuditLogOptions extends AuditRetention {
   /** A file with unusable content was kept as `movedTo`; what was usable is kept. */
   onCorrupt?: (file: string, movedTo: string, reason: string) => void;
   onMigrated?: (file: string, entries: number, movedTo: string) => void;
-}
-
-interface Segment {
-  first: number;
-  file: string;
-  size: number;
-  entries: number;
-  oldestMs: number;
-  newestMs: number;
-}
-
-const SEGMENT_NAME = /^(\d{12,})\.jsonl$/;
-const segmentFile = (dir: string, first: number) => join(dir, `${String(first).padStart(12, '0')}.jsonl`);
-
-async function syncDir(dir: string): Promise<void> {
-  const handle = await open(dir, 'r');
-  try {
-    await handle.sync();
-  } finally {
-    await handle.close();
-  }
+  /** An index snapshot could not be used or written: only a start gets slower (it scans that segment). */
+  onSnapshotProblem?: (file: string, reason: string) => void;
 }
 
 export async function createSegmentAuditLog(options: SegmentAuditLogOptions): Promise<AuditLog> {
   const { dir } = options;
-  const segmentEntries = options.segmentEntries ?? Math.max(1_000, Math.ceil(options.maxEntries / 10));
+  const segmentEntries =
+    options.segmentEntries ?? Math.min(50_000, Math.max(1_000, Math.ceil(options.maxEntries / 10)));
   await mkdir(dir, { recursive: true });
   const index = new AuditIndex();
   const segments: Segment[] = [];
   let nextId = 1;
+  /** Snapshot writes, one after the other, off the commit path. */
+  let snapshots: Promise<void> = Promise.resolve();
 
   // An earlier version's audit.json first, so its entries become the first segment.
   const promised = options.legacyFile ? await migrateLegacy(options.legacyFile) : 1;
-  const names = (await readdir(dir))
+  const files = await readdir(dir);
+  const names = files
     .map((name) => SEGMENT_NAME.exec(name))
     .filter((m): m is RegExpExecArray => m !== null)
     .map((m) => Number(m[1]))
     .sort((a, b) => a - b);
-  for (const first of names) segments.push(await loadSegment(first, first === names.at(-1)));
+  await removeOrphanSnapshots(dir, files, new Set(names));
+  for (const first of names) {
+    const last = first === names.at(-1);
+    const { segment, snapshotProblem } = await loadSegment(dir, first, last, index, options.onCorrupt);
+    if (snapshotProblem !== undefined) options.onSnapshotProblem?.(snapshotFile(dir, first), snapshotProblem);
+    segments.push(segment);
+    // A sealed segment read line by line (no snapshot yet, or an unusable one): snapshot it now,
+    // so the next start does not parse it again.
+    if (!last && segment.snapshotBytes !== segment.size) snapshot(segment);
+  }
   nextId = Math.max(promised, index.lastId() + 1, segments.at(-1)?.first ?? 1);
   let active = segments.at(-1);
   let appender = active ? await open(active.file, 'a') : undefined;
   if (!active) await roll();
 
-  /** Reads one segment into the index; the last one is cut after its last complete line. */
-  async function loadSegment(first: number, last: boolean): Promise<Segment> {
-    const file = segmentFile(dir, first);
-    const bytes = await readFile(file);
-    const segment: Segment = {
-      first,
-      file,
-      size: bytes.length,
-      entries: 0,
-      oldestMs: Number.POSITIVE_INFINITY,
-      newestMs: Number.NEGATIVE_INFINITY,
-    };
-    let start = 0;
-    let bad = 0;
-    let firstProblem: string | null = null;
-    while (start < bytes.length) {
-      const end = bytes.indexOf(10, start);
-      if (end === -1) {
-        if (last) {
-          // A write cut short by a crash: it was never acknowledged (its fsync had not returned).
-          const handle = await open(file, 'r+');
-          try {
-            await handle.truncate(start);
-            await handle.sync();
-          } finally {
-            await handle.close();
-          }
-          segment.size = start;
-        } else {
-          bad++;
-          firstProblem ??= `bytes ${start}..${bytes.length}: an incomplete line`;
-        }
-        break;
-      }
-      let entry: unknown;
-      let problem: string | null;
+  /**
+   * Writes the index rows of `segment` as they are now to its snapshot file, after the snapshots
+   * queued before. The rows are taken at once (retention may drop them meanwhile); a failed write
+   * only makes the next start scan that segment.
+   */
+  function snapshot(segment: Segment): void {
+    if (segment.entries === 0) return;
+    const covered = segment.size;
+    const bytes = encodeSnapshot(segment.first, covered, index.segmentRows(segment.first));
+    const file = snapshotFile(dir, segment.first);
+    snapshots = snapshots.then(async () => {
+      // Dropped by retention meanwhile: its snapshot would be an orphan.
+      if (!segments.includes(segment)) return;
       try {
-        entry = JSON.parse(bytes.toString('utf8', start, end));
-        problem = problemOfEntry(entry, index.lastId());
+        await writeSnapshot(file, bytes);
+        segment.snapshotBytes = covered;
+        if (!segments.includes(segment)) await unlink(file).catch(() => {});
       } catch (err) {
-        problem = `: ${(err as Error).message}`;
+        options.onSnapshotProblem?.(file, `not written: ${(err as Error).message}`);
       }
-      if (problem === null) {
-        const e = entry as AuditEntry;
-        index.add(e, { segment: first, offset: start, length: end - start });
-        const t = Date.parse(e.time);
-        segment.entries++;
-        segment.oldestMs = Math.min(segment.oldestMs, t);
-        segment.newestMs = Math.max(segment.newestMs, t);
-      } else {
-        bad++;
-        firstProblem ??= `line at byte ${start}${problem}`;
-      }
-      start = end + 1;
-    }
-    if (bad > 0) {
-      const copy = `${file}.corrupt-${Date.now()}`;
-      await copyFile(file, copy);
-      options.onCorrupt?.(file, copy, `${bad} malformed line(s) left out (first: ${firstProblem})`);
-    }
-    return segment;
+    });
   }
 
   /**
@@ -200,14 +170,9 @@ export async function createSegmentAuditLog(options: SegmentAuditLogOptions): Pr
     await syncDir(dir);
     await appender?.close().catch(() => {});
     appender = handle;
-    active = {
-      first: nextId,
-      file,
-      size: 0,
-      entries: 0,
-      oldestMs: Number.POSITIVE_INFINITY,
-      newestMs: Number.NEGATIVE_INFINITY,
-    };
+    // The segment written so far is sealed: its index rows will not change any more.
+    if (active && active.snapshotBytes !== active.size) snapshot(active);
+    active = emptySegment(dir, nextId);
     segments.push(active);
   }
 
@@ -227,16 +192,28 @@ export async function createSegmentAuditLog(options: SegmentAuditLogOptions): Pr
     const segment = active!;
     const firstId = nextId;
     const lines: string[] = new Array(batch.length);
-    const located: Array<[AuditEntry, EntryLocation]> = new Array(batch.length);
+    const located: AuditEntry[] = new Array(batch.length);
+    // The work done on the event loop per entry (about 20 µs on this loaded machine before):
+    // object rest and spread copies (2 per entry) replaced by one literal, which JSON.stringify
+    // also serializes faster, and one Date.parse per recorded call instead of one per entry.
     let offset = segment.size;
     for (let i = 0; i < batch.length; i++) {
-      const { time, ...rest } = batch[i]!;
-      const entry: AuditEntry = { id: firstId + i, time, ...rest };
-      const line = JSON.stringify(entry);
-      const length = Buffer.byteLength(line);
-      lines[i] = line;
-      located[i] = [entry, { segment: segment.first, offset, length }];
-      offset += length + 1;
+      const e = batch[i]!;
+      const entry: AuditEntry = {
+        id: firstId + i,
+        time: e.time,
+        policy: e.policy,
+        label: e.label,
+        source: e.source,
+        package: e.package,
+        version: e.version,
+        rule: e.rule,
+        outcome: e.outcome,
+        reason: e.reason,
+        userAgent: e.userAgent,
+      };
+      lines[i] = JSON.stringify(entry);
+      located[i] = entry;
     }
     const bytes = Buffer.from(`${lines.join('\n')}\n`);
     try {
@@ -253,12 +230,22 @@ export async function createSegmentAuditLog(options: SegmentAuditLogOptions): Pr
       throw err;
     }
     nextId = firstId + batch.length;
+    let time = '';
+    let timeMs = 0;
+    for (let i = 0; i < located.length; i++) {
+      const entry = located[i]!;
+      if (entry.time !== time) {
+        time = entry.time;
+        timeMs = Date.parse(time);
+        segment.oldestMs = Math.min(segment.oldestMs, timeMs);
+        segment.newestMs = Math.max(segment.newestMs, timeMs);
+      }
+      const length = Buffer.byteLength(lines[i]!);
+      index.add(entry, { segment: segment.first, offset, length }, timeMs);
+      offset += length + 1;
+    }
     segment.size = offset;
-    for (const [entry, at] of located) index.add(entry, at);
     segment.entries += batch.length;
-    const t = Date.parse(batch[0]!.time);
-    segment.oldestMs = Math.min(segment.oldestMs, t);
-    segment.newestMs = Math.max(segment.newestMs, Date.parse(batch.at(-1)!.time));
     await applyRetention(nowMs);
   }
 
@@ -274,6 +261,7 @@ export async function createSegmentAuditLog(options: SegmentAuditLogOptions): Pr
         if (err.code !== 'ENOENT') throw err;
       });
       segments.shift();
+      await unlink(snapshotFile(dir, oldest.first)).catch(() => {});
       index.dropFirst(index.rowsBefore(segments[0]!.first));
     }
   }
@@ -362,6 +350,9 @@ export async function createSegmentAuditLog(options: SegmentAuditLogOptions): Pr
       group.close();
       await appender?.close().catch(() => {});
       appender = undefined;
+      // A graceful stop leaves a snapshot of every segment: the next start parses no line.
+      if (active && active.snapshotBytes !== active.size) snapshot(active);
+      await snapshots;
     },
   };
 }
