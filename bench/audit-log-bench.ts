@@ -1,18 +1,25 @@
 // npm run bench:audit-log — the audit log on both backends (embedded segments, PostgreSQL with
 // fsync on), run one after the other on the same machine:
-//  1. load: warm packument requests at 16 connections, first alone, then while 5,000 audit entries
-//     per second are recorded (each call awaits its commit, as a refusal does): the proxy's p99
-//     before/after, the entries committed per second and the commit latency;
-//  2. queries: a log of N entries (default 1,000,000; --entries N), then 300 queries for one
-//     policy and one package, newest 100: p50/p95 (and, embedded, the time to open the log).
-// The kill -9 count is printed by test/integration/server-audit-crash.test.ts (npm test).
-import { mkdtemp, rm } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
+//  1. load: warm packument requests at 16 connections with the log at its retention cap (so
+//     segments are dropped during the run), in alternating rounds alone and while 5,000 audit
+//     entries per second are recorded (each call awaits its commit, as a refusal does): the
+//     proxy's p99 per round, the event loop's delay and busy share, the entries committed in each
+//     second, and the log's capacity (writers awaiting their commits, no HTTP load);
+//  2. queries: a log of N entries (default 1,000,000; --entries N), opened again with index
+//     snapshots, after a simulated kill -9 (no snapshot of the newest segment) and with none
+//     (every line parsed, as before snapshots); then 300 queries for one policy and one package,
+//     newest 100: p50/p95;
+//  3. kill -9: `lockwarden serve` under 64 connections of refusals and hidden versions, killed
+//     mid-load and started again: acknowledged responses vs entries found (audit-crash-scenario.ts).
+// The machine is shared: the load average is printed, and rounds alternate so both see the same load.
+import { mkdtemp, readdir, rm, unlink } from 'node:fs/promises';
+import { loadavg, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { monitorEventLoopDelay } from 'node:perf_hooks';
 import { parseArgs } from 'node:util';
 import { Pool } from 'undici';
 import type { AuditLog, NewAuditEntry } from '../server/audit-log.js';
+import { AUDIT_DEFAULTS } from '../server/create-app.js';
 import { createEmbeddedStore } from '../server/embedded-store.js';
 import { createPostgresStore } from '../server/postgres-store.js';
 import type { StateStore } from '../server/state-store.js';
@@ -20,19 +27,26 @@ import { makePackument } from '../test/helpers/make-packument.js';
 import { daysAgo } from '../test/helpers/make-policy.js';
 import { startProxyHarness } from '../test/helpers/proxy-harness.js';
 import { startPostgres } from '../test/helpers/start-postgres.js';
+import { crashScenario } from './audit-crash-scenario.js';
 
 const { values } = parseArgs({
   options: {
     entries: { type: 'string', default: '1000000' },
-    seconds: { type: 'string', default: '5' },
+    seconds: { type: 'string', default: '4' },
+    rounds: { type: 'string', default: '3' },
     rate: { type: 'string', default: '5000' },
     only: { type: 'string' },
+    'kill-after': { type: 'string', default: '5000' },
   },
 });
 const ENTRIES = Number(values.entries);
 const SECONDS = Number(values.seconds);
 const RATE = Number(values.rate);
+const ROUNDS = Number(values.rounds);
+const KILL_AFTER_MS = Number(values['kill-after']);
 const CONNECTIONS = 16;
+const load1 = () => loadavg()[0]!.toFixed(1);
+const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)] ?? 0;
 
 const pct = (sorted: number[], p: number) =>
   sorted[Math.min(sorted.length - 1, Math.floor(sorted.length * p))] ?? 0;
@@ -57,6 +71,8 @@ function entry(): NewAuditEntry {
 interface Backend {
   name: string;
   store: (dir: string) => Promise<StateStore>;
+  /** `lockwarden serve` arguments for the kill -9 scenario. */
+  serveArgs: (dir: string) => Promise<string[]>;
   stop(): Promise<void>;
 }
 
@@ -67,6 +83,7 @@ async function backends(): Promise<Backend[]> {
     out.push({
       name: 'embedded',
       store: (dir) => createEmbeddedStore({ dataDir: dir, now: () => new Date(), audit: retention }),
+      serveArgs: async (dir) => ['--data', join(dir, 'data')],
       async stop() {},
     });
   }
@@ -76,6 +93,7 @@ async function backends(): Promise<Backend[]> {
       name: 'postgres',
       store: async () =>
         createPostgresStore({ url: await server.createDatabase(), now: () => new Date(), audit: retention }),
+      serveArgs: async () => ['--database-url', await server.createDatabase()],
       stop: () => server.stop(),
     });
   }
@@ -87,25 +105,32 @@ async function load(base: string, audit: AuditLog | null) {
   const pool = new Pool(base, { connections: CONNECTIONS });
   const latencies: number[] = [];
   const commitMs: number[] = [];
+  // Entries committed in each second of the run (by when their commit resolved).
+  const perSecond: number[] = Array.from({ length: SECONDS }, () => 0);
   let committed = 0;
   const started = performance.now();
   const until = started + SECONDS * 1_000;
   const loop = monitorEventLoopDelay({ resolution: 5 });
   loop.enable();
+  const elu0 = performance.eventLoopUtilization();
   let producer: NodeJS.Timeout | undefined;
   let recorded = 0;
+  let backlog = 0;
   const inFlight = new Set<Promise<void>>();
   if (audit) {
     producer = setInterval(() => {
       // As many as are due by now, in calls of 10 (one refusal logs a few entries).
-      const due = Math.floor(((performance.now() - started) / 1_000) * RATE) - recorded;
+      const due = Math.floor(((Math.min(performance.now(), until) - started) / 1_000) * RATE) - recorded;
       for (let n = 0; n < due; n += 10) {
         const batch = Array.from({ length: Math.min(10, due - n) }, entry);
         recorded += batch.length;
         const t0 = performance.now();
         const p = audit.record(batch).then(() => {
-          commitMs.push(performance.now() - t0);
+          const t = performance.now();
+          commitMs.push(t - t0);
           committed += batch.length;
+          const second = Math.floor((t - started) / 1_000);
+          if (second < SECONDS) perSecond[second]! += batch.length;
           inFlight.delete(p);
         });
         inFlight.add(p);
@@ -128,6 +153,8 @@ async function load(base: string, audit: AuditLog | null) {
   await Promise.all(Array.from({ length: CONNECTIONS }, client));
   if (producer) clearInterval(producer);
   const elapsed = (performance.now() - started) / 1_000;
+  backlog = recorded - committed;
+  const elu = performance.eventLoopUtilization(elu0).utilization;
   await Promise.all(inFlight);
   loop.disable();
   await pool.close();
@@ -137,11 +164,38 @@ async function load(base: string, audit: AuditLog | null) {
     requests: latencies.length / elapsed,
     p50: pct(latencies, 0.5),
     p99: pct(latencies, 0.99),
-    entriesPerSecond: committed / elapsed,
+    // Whole seconds after the first (the producer starts from nothing).
+    committedPerSecond: perSecond.slice(1),
+    backlog,
     commitP50: pct(commitMs, 0.5),
     commitP99: pct(commitMs, 0.99),
     loopP99: loop.percentile(99) / 1e6,
+    loopMax: loop.max / 1e6,
+    elu,
   };
+}
+
+/** What the log commits at most: 64 writers of 10 entries, each awaiting its commit, for 2 s. */
+async function capacity(audit: AuditLog): Promise<number> {
+  const until = performance.now() + 2_000;
+  let committed = 0;
+  const started = performance.now();
+  await Promise.all(
+    Array.from({ length: 64 }, async () => {
+      while (performance.now() < until) {
+        await audit.record(Array.from({ length: 10 }, entry));
+        committed += 10;
+      }
+    }),
+  );
+  return committed / ((performance.now() - started) / 1_000);
+}
+
+/** Removes index snapshots: all of them, or the newest segment's (what a kill -9 leaves). */
+async function removeSnapshots(dir: string, which: 'newest' | 'all'): Promise<void> {
+  const auditDir = join(dir, 'audit');
+  const names = (await readdir(auditDir)).filter((n) => n.endsWith('.idx')).sort();
+  for (const name of which === 'all' ? names : names.slice(-1)) await unlink(join(auditDir, name));
 }
 
 async function queries(backend: Backend) {
@@ -152,12 +206,16 @@ async function queries(backend: Backend) {
     await store.audit.record(Array.from({ length: Math.min(20_000, ENTRIES - done) }, entry));
   }
   const fillSeconds = (performance.now() - fillStarted) / 1_000;
-  let reopenSeconds: number | null = null;
+  const reopen: Record<string, number> = {};
   if (backend.name === 'embedded') {
-    await store.close();
-    const t0 = performance.now();
-    store = await backend.store(dir);
-    reopenSeconds = (performance.now() - t0) / 1_000;
+    for (const how of ['snapshots', 'after kill -9', 'no snapshots'] as const) {
+      await store.close();
+      if (how === 'after kill -9') await removeSnapshots(dir, 'newest');
+      if (how === 'no snapshots') await removeSnapshots(dir, 'all');
+      const t0 = performance.now();
+      store = await backend.store(dir);
+      reopen[how] = (performance.now() - t0) / 1_000;
+    }
   }
   const times: number[] = [];
   let found = 0;
@@ -181,7 +239,7 @@ async function queries(backend: Backend) {
   await rm(dir, { recursive: true, force: true });
   return {
     fillPerSecond: ENTRIES / fillSeconds,
-    reopenSeconds,
+    reopen,
     p50: times[Math.floor(times.length / 2)]!,
     p95: pct(times, 0.95),
     averageFound: found / 300,
@@ -192,8 +250,9 @@ async function queries(backend: Backend) {
 }
 
 console.log(
-  `audit log bench: Node ${process.version}, ${SECONDS} s of load at ${CONNECTIONS} connections, ${RATE} entries/s, ${ENTRIES.toLocaleString('en')} entries for queries`,
+  `audit log bench: Node ${process.version}, ${ROUNDS} rounds of ${SECONDS} s of load at ${CONNECTIONS} connections, ${RATE} entries/s, ${ENTRIES.toLocaleString('en')} entries for queries; load average ${load1()} (2 cores shared with other jobs)`,
 );
+const f0 = (n: number) => n.toFixed(0);
 for (const backend of await backends()) {
   const harness = await startProxyHarness({
     packuments: [
@@ -210,27 +269,58 @@ for (const backend of await backends()) {
     app: backend.name === 'postgres' ? { store: () => backend.store('') } : {},
   });
   const base = await harness.listen();
+  const audit = harness.service.audit;
+  // At its retention cap, as a service that has run for a while: commits drop old segments.
+  for (let done = 0; done < AUDIT_DEFAULTS.maxEntries; done += 10_000) {
+    await audit.record(Array.from({ length: 10_000 }, entry));
+  }
   await load(base, null); // warm-up
-  const alone = await load(base, null);
-  const withAudit = await load(base, harness.service.audit);
-  console.log(`\n[${backend.name}] warm packument GETs, ${CONNECTIONS} connections:`);
+  const alone: Awaited<ReturnType<typeof load>>[] = [];
+  const logging: Awaited<ReturnType<typeof load>>[] = [];
+  for (let r = 0; r < ROUNDS; r++) {
+    alone.push(await load(base, null));
+    logging.push(await load(base, audit));
+  }
+  const cap = await capacity(audit);
   console.log(
-    `  alone:           ${alone.requests.toFixed(0)} req/s, p50 ${ms(alone.p50)}, p99 ${ms(alone.p99)}, event-loop p99 ${ms(alone.loopP99)}`,
+    `\n[${backend.name}] warm packument GETs, ${CONNECTIONS} connections, log at its cap of ${AUDIT_DEFAULTS.maxEntries.toLocaleString('en')} entries (load average ${load1()}):`,
   );
+  const row = (name: string, runs: typeof alone) =>
+    console.log(
+      `  ${name} p99 ${runs.map((x) => ms(x.p99)).join(' / ')} (median ${ms(median(runs.map((x) => x.p99)))}), p50 ${ms(median(runs.map((x) => x.p50)))}, ${f0(median(runs.map((x) => x.requests)))} req/s, event loop p99 ${ms(median(runs.map((x) => x.loopP99)))} max ${ms(Math.max(...runs.map((x) => x.loopMax)))}, busy ${f0(median(runs.map((x) => x.elu * 100)))}%`,
+    );
+  row('alone:          ', alone);
+  row(`+ ${RATE} entries/s:`, logging);
+  const seconds = logging.flatMap((x) => x.committedPerSecond);
   console.log(
-    `  + audit entries: ${withAudit.requests.toFixed(0)} req/s, p50 ${ms(withAudit.p50)}, p99 ${ms(withAudit.p99)}, event-loop p99 ${ms(withAudit.loopP99)}`,
+    `  entries committed per second (whole seconds of ${ROUNDS} rounds): min ${f0(Math.min(...seconds))}, median ${f0(median(seconds))} (offered ${RATE}); not yet committed when the load ended: ${logging.map((x) => x.backlog).join(' / ')}; commit latency p50 ${ms(median(logging.map((x) => x.commitP50)))}, p99 ${ms(median(logging.map((x) => x.commitP99)))}`,
   );
-  console.log(
-    `  entries committed: ${withAudit.entriesPerSecond.toFixed(0)}/s (target ${RATE}), commit latency p50 ${ms(withAudit.commitP50)}, p99 ${ms(withAudit.commitP99)}`,
-  );
+  console.log(`  capacity (64 writers awaiting their commits, no HTTP load): ${f0(cap)} entries/s`);
   await harness.close();
+
   const q = await queries(backend);
-  console.log(`[${backend.name}] ${ENTRIES.toLocaleString('en')} entries:`);
+  console.log(`[${backend.name}] ${ENTRIES.toLocaleString('en')} entries (load average ${load1()}):`);
+  const reopen = Object.entries(q.reopen)
+    .map(([how, s]) => `${how} ${s.toFixed(2)} s`)
+    .join(', ');
   console.log(
-    `  bulk fill ${q.fillPerSecond.toFixed(0)} entries/s${q.reopenSeconds === null ? '' : `, reopen (index rebuilt) ${q.reopenSeconds.toFixed(1)} s`}, RSS ${q.rssMb.toFixed(0)} MB`,
+    `  bulk fill ${f0(q.fillPerSecond)} entries/s${reopen ? `; open: ${reopen}` : ''}; RSS ${f0(q.rssMb)} MB`,
   );
   console.log(
     `  policy + package, newest 100: p50 ${ms(q.p50)}, p95 ${ms(q.p95)} (${q.averageFound.toFixed(1)} entries per answer); newest 100 unfiltered ${ms(q.unfiltered)}`,
   );
+
+  const crash = await crashScenario({
+    storeArgs: backend.serveArgs,
+    connections: 64,
+    killAfterMs: KILL_AFTER_MS,
+  });
+  const line = (name: string, c: typeof crash.refusals) =>
+    `${name}: ${c.acknowledged} acknowledged, ${c.found} found after the restart, lost ${c.lostBeforeMargin} acknowledged 250 ms or more before the kill, ${c.lostInMargin} in the last 250 ms`;
+  console.log(
+    `[${backend.name}] kill -9 after ${(crash.killAfterMs / 1_000).toFixed(1)} s of 64 connections (load average ${load1()}), restart ${(crash.restartMs / 1_000).toFixed(1)} s:`,
+  );
+  console.log(`  ${line('refusals (403)', crash.refusals)}`);
+  console.log(`  ${line('hidden versions (200)', crash.hidden)}`);
   await backend.stop();
 }

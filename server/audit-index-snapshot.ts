@@ -109,7 +109,8 @@ export function decodeSnapshot(bytes: Buffer, segment: number): IndexSnapshot | 
   }
   for (const f of INDEX_FIELDS) {
     const max = rows.tables[f].length;
-    if (rows.codes[f].some((code) => code > max)) return `bad ${f} codes`;
+    const codes = rows.codes[f];
+    for (let i = 0; i < rowCount; i++) if (codes[i]! > max) return `bad ${f} codes`;
   }
   return { coveredBytes: coveredBytes as number, rows };
 }

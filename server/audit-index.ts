@@ -193,18 +193,19 @@ export class AuditIndex {
     const codes = {} as Record<Field, Uint32Array>;
     const tables = {} as Record<Field, string[]>;
     for (const f of FIELDS) {
-      const local = new Map<number, number>();
+      // Global code -> local code (0: not seen yet); a typed array, not a Map: this runs per row.
+      const local = new Uint32Array(this.#names[f].length);
       const table: string[] = [];
       const out = new Uint32Array(to - from);
       const global = this.#codes[f];
       for (let i = from; i < to; i++) {
         const g = global[i]!;
         if (g === 0) continue;
-        let l = local.get(g);
-        if (l === undefined) {
+        let l = local[g]!;
+        if (l === 0) {
           table.push(this.#names[f][g]!);
           l = table.length;
-          local.set(g, l);
+          local[g] = l;
         }
         out[i - from] = l;
       }

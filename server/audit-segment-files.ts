@@ -76,7 +76,8 @@ export async function loadSegment(
       const { rows, coveredBytes } = snapshot;
       index.addSegment(first, rows);
       segment.entries = rows.ids.length;
-      for (const t of rows.times) {
+      for (let i = 0; i < rows.times.length; i++) {
+        const t = rows.times[i]!;
         if (t < segment.oldestMs) segment.oldestMs = t;
         if (t > segment.newestMs) segment.newestMs = t;
       }
