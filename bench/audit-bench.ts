@@ -46,10 +46,19 @@ const generatedOnly = args.includes('--generated');
 const profileDir = args.includes('--profile')
   ? path.resolve(args[args.indexOf('--profile') + 1] ?? 'profiles')
   : undefined;
-const givenDirs = args.filter((a, i) => !a.startsWith('--') && args[i - 1] !== '--profile');
+const givenDirs = args.filter(
+  (a, i) => !a.startsWith('--') && !['--profile', '--baseline', '--rounds'].includes(args[i - 1] ?? ''),
+);
 // --issue18: only the outage and the warm-after-a-day benches (generated world and Origami);
 // with --generated, only the outage bench.
 const issue18Only = args.includes('--issue18');
+// --baseline DIR: a built checkout of an earlier commit (its lib/ and bench/child-cli.mjs); each
+// workload's cold audit then runs --rounds times (default 5) with each build, alternating, on fresh
+// cache directories, so the before/after comparison shares the machine's load of the moment.
+const baselineDir = args.includes('--baseline')
+  ? path.resolve(args[args.indexOf('--baseline') + 1] ?? '.')
+  : undefined;
+const rounds = args.includes('--rounds') ? Number(args[args.indexOf('--rounds') + 1]) : 5;
 
 function machine(): string {
   const cpu = os.cpus()[0]?.model ?? 'unknown cpu';
@@ -157,10 +166,15 @@ interface RunResult {
   bytes: string;
 }
 
-function runCli(argv: string[], env: NodeJS.ProcessEnv = {}, nodeArgs: string[] = []): Promise<RunResult> {
+function runCli(
+  argv: string[],
+  env: NodeJS.ProcessEnv = {},
+  nodeArgs: string[] = [],
+  cli = CLI,
+): Promise<RunResult> {
   return new Promise((resolve, reject) => {
     const started = process.hrtime.bigint();
-    const child = spawn(process.execPath, [...nodeArgs, CLI, ...argv], {
+    const child = spawn(process.execPath, [...nodeArgs, cli, ...argv], {
       env: { PATH: process.env.PATH, HOME: process.env.HOME, ...env },
       stdio: ['ignore', 'pipe', 'pipe'],
     });
@@ -274,9 +288,46 @@ async function benchWorkload(work: string, w: Workload, policyFile: string, poli
   console.log(
     `  warm: ${fmt(warm.ms)}  peak RSS ${warm.maxRssMb.toFixed(0)} MB  exit ${warm.code}  upstream requests: ${warmRequests}`,
   );
+  // After the runs above, whose request counts would otherwise include these.
+  if (baselineDir) await compareCold(work, argv, env, policyLabel);
   await Promise.all([registry.close(), downloads.close(), github.close()]);
   rmSync(cacheDir, { recursive: true, force: true });
   return { cold, warm };
+}
+
+/** Cold audits with the baseline build and this one, alternating, each on an empty cache. */
+async function compareCold(work: string, argv: string[], env: NodeJS.ProcessEnv, policyLabel: string) {
+  const cacheAt = argv.indexOf('--cache-dir') + 1;
+  const times: Record<'baseline' | 'now', number[]> = { baseline: [], now: [] };
+  const rss: Record<'baseline' | 'now', number[]> = { baseline: [], now: [] };
+  let summaries = '';
+  for (let round = 0; round < rounds; round++) {
+    for (const which of round % 2 === 0 ? (['baseline', 'now'] as const) : (['now', 'baseline'] as const)) {
+      const cacheDir = mkdtempSync(path.join(work, `cache-${which}-`));
+      const runArgv = argv.map((a, i) => (i === cacheAt ? cacheDir : a));
+      const cli = which === 'baseline' ? path.join(baselineDir!, 'bench/child-cli.mjs') : CLI;
+      const r = await runCli(runArgv, env, [], cli);
+      rmSync(cacheDir, { recursive: true, force: true });
+      times[which].push(r.ms);
+      rss[which].push(r.maxRssMb);
+      if (round === 0) summaries += `\n    ${which}: ${r.summary}`;
+    }
+  }
+  const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)]!;
+  console.log(`\n## cold audit, baseline (${baselineDir}) against this build, policy ${policyLabel}`);
+  console.log(
+    `  ${rounds} rounds, alternating which build goes first; load average ${os
+      .loadavg()
+      .map((l) => l.toFixed(1))
+      .join(' ')}${summaries}`,
+  );
+  for (const which of ['baseline', 'now'] as const) {
+    console.log(
+      `  ${which.padEnd(8)} median ${fmt(median(times[which]))} (${times[which].map(fmt).join(', ')}); peak RSS median ${median(rss[which]).toFixed(0)} MB`,
+    );
+  }
+  const pairs = times.now.map((t, i) => t / times.baseline[i]! - 1);
+  console.log(`  this build vs baseline: ${(median(pairs) * 100).toFixed(1)}% (median of per-round pairs)`);
 }
 
 /** Bytes of every file under `dir`. */

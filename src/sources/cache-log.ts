@@ -44,6 +44,8 @@ const COMPACT_SLICE_BYTES = 8 * 1024 * 1024;
  * so a proxy keeps answering while they move.
  */
 export const SYNC_IO_MAX_BYTES = 16 * 1024;
+/** The CRCs of those larger bodies are computed this much per turn of the event loop (about 0.3 ms). */
+export const CRC_SLICE_BYTES = 1024 * 1024;
 /** Temporary logs of compactions that never finished (a process killed meanwhile) go after this. */
 const STALE_TEMP_MS = 60 * 60 * 1000;
 
@@ -78,6 +80,7 @@ export interface Store {
   /** Writes under way in the thread pool; closing waits for them. */
   pending: Set<Promise<void>>;
   syncIoMaxBytes: number;
+  crcSliceBytes: number;
 }
 
 interface Compaction {
@@ -92,7 +95,7 @@ interface Compaction {
 
 export const stores = new Map<string, Store>();
 
-export function storeOf(dir: string, syncIoMaxBytes?: number): Store {
+export function storeOf(dir: string, syncIoMaxBytes?: number, crcSliceBytes?: number): Store {
   let store = stores.get(dir);
   if (!store) {
     store = {
@@ -109,6 +112,7 @@ export function storeOf(dir: string, syncIoMaxBytes?: number): Store {
       used: new Set(),
       pending: new Set(),
       syncIoMaxBytes: syncIoMaxBytes ?? SYNC_IO_MAX_BYTES,
+      crcSliceBytes: crcSliceBytes ?? CRC_SLICE_BYTES,
     };
     stores.set(dir, store);
   }

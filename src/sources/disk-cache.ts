@@ -24,6 +24,7 @@ import {
 } from './cache-log.js';
 import {
   appendAsync,
+  crc32Sliced,
   MAX_HEADER_BYTES,
   PREFIX_BYTES,
   readAsync,
@@ -75,13 +76,16 @@ export async function flushDiskCaches(): Promise<void> {
 
 export function createDiskCache(
   dir: string,
-  /** `syncIoMaxBytes`: tests of the log's own logic pin every body to the synchronous path. */
-  options: { syncIoMaxBytes?: number } = {},
+  /**
+   * `syncIoMaxBytes`: tests of the log's own logic pin every body to the synchronous path.
+   * `crcSliceBytes`: the benchmark compares with CRCs computed in one call.
+   */
+  options: { syncIoMaxBytes?: number; crcSliceBytes?: number } = {},
 ): DiskCache {
   return {
     dir,
     async read(namespace, key) {
-      const store = storeOf(dir, options.syncIoMaxBytes);
+      const store = storeOf(dir, options.syncIoMaxBytes, options.crcSliceBytes);
       try {
         return await readEntry(store, indexKey(namespace, key));
       } catch {
@@ -89,7 +93,7 @@ export function createDiskCache(
       }
     },
     async write(namespace, key, entry) {
-      const store = storeOf(dir, options.syncIoMaxBytes);
+      const store = storeOf(dir, options.syncIoMaxBytes, options.crcSliceBytes);
       const done = writeEntry(store, namespace, key, entry).catch(() => {
         // Read-only or full disks only cost speed.
         disable(store);
@@ -123,7 +127,13 @@ async function readEntry(store: Store, id: string): Promise<CacheEntry | undefin
     // The log was replaced meanwhile (a compaction): the offset meant nothing there. A miss.
     if (raw === undefined && (store.ino !== ino || store.index.get(id) !== found)) return undefined;
   }
-  if (raw === undefined || crc32(raw) !== found.crc) {
+  const crc =
+    raw === undefined
+      ? undefined
+      : found.bodyBytes <= store.syncIoMaxBytes
+        ? crc32(raw)
+        : await largeCrc(store, [raw]);
+  if (raw === undefined || crc !== found.crc) {
     // Forgotten, so that the caller's next write of the same bytes stores them anew: a refresh
     // record would re-date the damaged copy, and the key would miss for good.
     if (store.index.get(id) === found) {
@@ -140,6 +150,9 @@ async function readEntry(store: Store, id: string): Promise<CacheEntry | undefin
 }
 
 async function writeEntry(store: Store, namespace: string, key: string, entry: CacheEntry): Promise<void> {
+  const large = entry.body.length > store.syncIoMaxBytes;
+  // Before the index is consulted: what it says must not change between the look and the write.
+  const bodyCrc = large ? await largeCrc(store, [entry.body]) : crc32(entry.body);
   if (open(store) === undefined) return;
   // Catch up first: a log another process compacted away (or a deleted directory) would swallow
   // the write, and a body another process stored since would otherwise get our refresh record.
@@ -148,7 +161,6 @@ async function writeEntry(store: Store, namespace: string, key: string, entry: C
   if (fd === undefined) return;
   const id = indexKey(namespace, key);
   store.used.add(id);
-  const bodyCrc = crc32(entry.body);
   const current = store.index.get(id);
   const unchanged = current?.bodyBytes === entry.body.length && current.bodyCrc === bodyCrc;
   const header = Buffer.from(
@@ -168,11 +180,19 @@ async function writeEntry(store: Store, namespace: string, key: string, entry: C
   if (body.length <= store.syncIoMaxBytes) writeRecord(fd, header, body);
   else {
     const ino = store.ino;
-    if (!(await appendAsync(store.path, ino, recordParts(header, body)))) return;
+    const crc = await largeCrc(store, [header, body]);
+    if (!(await appendAsync(store.path, ino, recordParts(header, body, crc)))) return;
     // Closed or replaced meanwhile: the record went to a log this process no longer reads.
     if (store.fd === undefined || store.ino !== ino || store.disabled) return;
   }
   // Indexed by the next scan, which also learns where the record landed among other processes'.
   scan(store);
   compactIfWorthIt(store);
+}
+
+/** The CRC-32 of a large body (after its header, when given), a slice per turn of the event loop. */
+function largeCrc(store: Store, parts: Buffer[]): Promise<number> {
+  return parts.length === 1
+    ? crc32Sliced(parts[0]!, store.crcSliceBytes)
+    : crc32Sliced(parts[1]!, store.crcSliceBytes, crc32(parts[0]!));
 }
