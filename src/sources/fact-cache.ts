@@ -214,10 +214,24 @@ export function flushFactCaches(): void {
 }
 
 function rewrite(path: string, lines: Iterable<Line>): void {
-  const temp = `${path}.${process.pid}.${randomBytes(4).toString('hex')}.tmp`;
   const text = [...lines].map((l) => JSON.stringify(l)).join('\n');
-  writeFileSync(temp, text === '' ? '' : `${text}\n`);
-  renameSync(temp, path);
+  replaceFileSync(path, text === '' ? '' : `${text}\n`);
+}
+
+/**
+ * Writes `text` to a temporary file beside `path` and renames it over `path`. Whatever step fails
+ * (a full disk mid-write, the rename), the temporary file goes: left behind, it would take the
+ * space freed later.
+ */
+export function replaceFileSync(path: string, text: string): void {
+  const temp = `${path}.${process.pid}.${randomBytes(4).toString('hex')}.tmp`;
+  try {
+    writeFileSync(temp, text);
+    renameSync(temp, path);
+  } catch (err) {
+    rmSync(temp, { force: true });
+    throw err;
+  }
 }
 
 export interface FactPruneResult {
