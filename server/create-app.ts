@@ -6,7 +6,7 @@ import Koa, { type Context, type Next } from 'koa';
 import { type Logger, pino } from 'pino';
 import { isLockwardenError } from '../src/errors.js';
 import type { Policy, PopularIndex } from '../src/policy/types.js';
-import type { NetworkConfig } from '../src/sources/http-dispatcher.js';
+import type { CachedLookup, NetworkConfig } from '../src/sources/http-dispatcher.js';
 import type { Sources } from '../src/sources/types.js';
 import { ADMIN_PREFIX, createAdminRoutes } from './admin-routes.js';
 import { type AdminToken, createAdminToken } from './admin-token.js';
@@ -50,6 +50,8 @@ export interface CreateAppOptions {
   upstreamUrl?: string;
   /** npm's proxy and TLS settings for the upstream. */
   network?: NetworkConfig;
+  /** The name cache the sources' HTTP client uses, shared with the proxy's upstream requests. */
+  upstreamLookup?: CachedLookup;
   /** Extra origins tarballs may come from (registries with a separate download host). */
   tarballOrigins?: string[];
   /** Deadline of each tarball or pass-through request to the upstream, redirects and body included. */
@@ -199,6 +201,7 @@ export async function createApp(options: CreateAppOptions): Promise<LockwardenSe
     ...(options.upstreamToken ? { token: options.upstreamToken } : {}),
     ...(options.upstreamAuthorization ? { authorization: options.upstreamAuthorization } : {}),
     ...(options.network ? { network: options.network } : {}),
+    ...(options.upstreamLookup ? { lookup: options.upstreamLookup } : {}),
     ...(options.tarballOrigins ? { tarballOrigins: options.tarballOrigins } : {}),
     ...(options.upstreamTimeoutMs === undefined ? {} : { timeoutMs: options.upstreamTimeoutMs }),
     userAgent: `lockwarden/${options.version ?? '0'}`,

@@ -9,6 +9,7 @@ import { isLockwardenError, LockwardenError } from '../src/errors.js';
 import { createPopularIndex } from '../src/policy/popular-index.js';
 import type { Policy } from '../src/policy/types.js';
 import { createSources, resolveSourceConfig } from '../src/sources/create-sources.js';
+import { createCachedLookup } from '../src/sources/http-dispatcher.js';
 import { MAX_DOCUMENT_DEPTH } from '../src/sources/parse-registry-document.js';
 import { normalizeRegistryUrl } from '../src/sources/registry-source.js';
 import { TOOL_VERSION } from '../src/version.js';
@@ -110,6 +111,10 @@ export async function runServe(argv: string[], io: ServeIo): Promise<number> {
     config.registryFreshnessMs = settings.cacheTtlMs;
     // The proxy serializes what it serves: a document nested too deeply is an upstream failure.
     config.maxDocumentDepth = MAX_DOCUMENT_DEPTH;
+    // One name cache for the sources and the proxy's tarball and pass-through requests: the
+    // upstream's host is looked up once, and a host that does not resolve fails both at once.
+    const lookup = createCachedLookup();
+    config.http = { ...config.http, lookup };
     sources = createSources(config);
     const popular = createPopularIndex(sources.popular);
     service = await createApp({
@@ -123,6 +128,7 @@ export async function runServe(argv: string[], io: ServeIo): Promise<number> {
           : {}),
       ...(config.registryUrl ? { upstreamUrl: config.registryUrl } : {}),
       ...(config.http.network ? { network: config.http.network } : {}),
+      upstreamLookup: lookup,
       ...(settings.tarballOrigins.length > 0 ? { tarballOrigins: settings.tarballOrigins } : {}),
       ...(settings.timeoutMs === undefined ? {} : { upstreamTimeoutMs: settings.timeoutMs }),
       ...(io.env.LOCKWARDEN_ADMIN_TOKEN ? { adminToken: io.env.LOCKWARDEN_ADMIN_TOKEN } : {}),
