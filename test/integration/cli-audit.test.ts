@@ -422,6 +422,34 @@ describe('sources down, slow or returning garbage', () => {
       await slow.close();
     }
   });
+
+  it('a registry trickling its document 1 byte every 100 ms is unavailable at the deadline', async () => {
+    cacheDir = mkdtempSync(path.join(tmpdir(), 'lockwarden-cache-'));
+    // Bytes keep coming, so no idle timeout fires; only the total deadline ends the request.
+    const trickling = await startFakeServer((_req, res) => {
+      res.writeHead(200, { 'content-type': 'application/json' });
+      const t = setInterval(() => res.write(' '), 100);
+      res.on('close', () => clearInterval(t));
+    });
+    try {
+      const args = [...baseArgs(trickling.url, cacheDir), '--only', 'good-pkg', '--timeout', '1000'];
+      args[args.indexOf('--policy') + 1] = policyFile({ suspiciousVersion: false, minWeeklyDownloads: 0 });
+      const started = performance.now();
+      const result = await run(args);
+      const report = JSON.parse(result.stdout) as Report;
+      expect(report.findings).toHaveLength(1);
+      expect(report.findings[0]).toMatchObject({
+        name: 'good-pkg',
+        outcome: 'unavailable',
+        source: 'registry',
+      });
+      expect(report.findings[0]!.message).toMatch(/1000 ms deadline/);
+      // One deadline for the document, retries included: not one per attempt or per byte.
+      expect(performance.now() - started).toBeLessThan(15_000);
+    } finally {
+      await trickling.close();
+    }
+  });
 });
 
 describe('outages apart from findings in the text report', () => {
