@@ -3,7 +3,6 @@
 // still waits for the upstream), or part way through a response. npm retries what failed; the
 // service must stay up with no unhandled error, keep answering another client that goes direct,
 // and the install must finish with every package.
-import { execFile } from 'node:child_process';
 import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { connect, createServer, type Server, type Socket } from 'node:net';
 import { tmpdir } from 'node:os';
@@ -11,6 +10,7 @@ import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { type FakeRegistry, startFakeRegistry } from '../helpers/fake-registry.js';
 import { makePackument } from '../helpers/make-packument.js';
+import { runNpm } from '../helpers/run-npm.js';
 import { type ServeProcess, startServeProcess } from '../helpers/serve-process.js';
 
 const DAY_MS = 86_400_000;
@@ -129,31 +129,10 @@ afterAll(async () => {
   await rm(dir, { recursive: true, force: true });
 });
 
-async function npmInstall(project: string, registryUrl: string, home: string) {
-  const env: NodeJS.ProcessEnv = {};
-  for (const [k, v] of Object.entries(process.env)) if (!/^(npm_|NPM_)/.test(k)) env[k] = v;
-  Object.assign(env, {
-    HOME: home,
-    npm_config_cache: join(home, 'npm-cache'),
-    npm_config_userconfig: join(home, '.npmrc'),
-    npm_config_globalconfig: join(home, 'global-npmrc'),
-    npm_config_registry: registryUrl,
-    npm_config_audit: 'false',
-    npm_config_fund: 'false',
-    npm_config_update_notifier: 'false',
-    // npm's own retries, quick: a reset is retried as a network error.
-    npm_config_fetch_retries: '4',
-    npm_config_fetch_retry_mintimeout: '50',
-    npm_config_fetch_retry_maxtimeout: '200',
-    HTTP_PROXY: 'http://127.0.0.1:9',
-    HTTPS_PROXY: 'http://127.0.0.1:9',
-    NO_PROXY: '127.0.0.1,localhost',
-  });
-  return new Promise<{ code: number; stderr: string }>((resolve) => {
-    execFile('npm', ['install'], { cwd: project, env, timeout: 120_000 }, (err, _stdout, stderr) => {
-      resolve({ code: err ? (typeof err.code === 'number' ? err.code : 1) : 0, stderr });
-    });
-  });
+function npmInstall(project: string, registryUrl: string, home: string) {
+  // npm's own retries, quick: a reset is retried as a network error.
+  const config = { fetch_retries: '4', fetch_retry_mintimeout: '50', fetch_retry_maxtimeout: '200' };
+  return runNpm(['install'], { cwd: project, registryUrl, home, config });
 }
 
 async function newProject(name: string): Promise<{ project: string; home: string }> {

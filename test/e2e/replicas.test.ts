@@ -1,7 +1,6 @@
 // Two `lockwarden serve` processes on one real PostgreSQL act as one service: a policy created
 // through replica A's admin API is enforced by replica B for the real npm client, a change to it
 // reaches B within a second, and one audit query on either returns both replicas' entries.
-import { execFile } from 'node:child_process';
 import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -9,6 +8,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { type FakeDownloads, startFakeDownloads } from '../helpers/fake-downloads.js';
 import { type FakeRegistry, startFakeRegistry } from '../helpers/fake-registry.js';
 import { makePackument } from '../helpers/make-packument.js';
+import { runNpm } from '../helpers/run-npm.js';
 import { type ServeProcess, startServeProcess } from '../helpers/serve-process.js';
 import { startPostgres, type TestPostgres } from '../helpers/start-postgres.js';
 
@@ -81,29 +81,9 @@ const admin = async (replica: ServeProcess, method: string, path: string, body?:
   return { status: res.status, json: (await res.json().catch(() => null)) as Record<string, unknown> };
 };
 
-function npm(args: string[], cwd: string, registryUrl: string, home: string) {
-  const env: NodeJS.ProcessEnv = {};
-  for (const [k, v] of Object.entries(process.env)) if (!/^(npm_|NPM_)/.test(k)) env[k] = v;
-  Object.assign(env, {
-    HOME: home,
-    npm_config_cache: join(home, 'npm-cache'),
-    npm_config_userconfig: join(home, '.npmrc'),
-    npm_config_globalconfig: join(home, 'global-npmrc'),
-    npm_config_registry: registryUrl,
-    npm_config_audit: 'false',
-    npm_config_fund: 'false',
-    npm_config_update_notifier: 'false',
-    npm_config_fetch_retries: '0',
-    // Anything not on loopback goes to a closed port.
-    HTTP_PROXY: 'http://127.0.0.1:9',
-    HTTPS_PROXY: 'http://127.0.0.1:9',
-    NO_PROXY: '127.0.0.1,localhost',
-  });
-  return new Promise<{ code: number; output: string }>((resolve) => {
-    execFile('npm', args, { cwd, env, timeout: 120_000 }, (err, stdout, stderr) => {
-      resolve({ code: err ? (typeof err.code === 'number' ? err.code : 1) : 0, output: stdout + stderr });
-    });
-  });
+async function npm(args: string[], cwd: string, registryUrl: string, home: string) {
+  const { code, stdout, stderr } = await runNpm(args, { cwd, registryUrl, home });
+  return { code, output: stdout + stderr };
 }
 
 describe('two replicas on one PostgreSQL', () => {
