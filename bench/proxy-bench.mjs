@@ -13,7 +13,8 @@
 //
 // Options: --duration SECONDS per scenario (default 5), --installs N rounds of npm installs (default 11),
 //          --skip-load, --skip-install, --skip-disk-cache, --only-pnpm (the pnpm install rounds alone),
-//          --json (machine-readable summary on stdout).
+//          --json (machine-readable summary on stdout), --baseline DIR (a built checkout of an
+//          earlier commit: warm packument throughput of both services, alternating, in the same run).
 import { execFile, fork } from 'node:child_process';
 import { appendFileSync } from 'node:fs';
 import { mkdtemp, readdir, rm, writeFile } from 'node:fs/promises';
@@ -25,7 +26,8 @@ import { fileURLToPath, pathToFileURL } from 'node:url';
 import { parseArgs } from 'node:util';
 import { ensureBuilt } from './ensure-built.mjs';
 
-const root = resolve(dirname(fileURLToPath(import.meta.url)), '..');
+const rootDir = resolve(dirname(fileURLToPath(import.meta.url)), '..');
+const root = rootDir;
 const DAY = 86_400_000;
 const CONNECTIONS = 32;
 const DISK_CACHE_ROUNDS = 5;
@@ -39,6 +41,8 @@ if (process.argv[2] === '--serve-child') {
 // ---------------------------------------------------------------------------------------------
 // The service, in its own process so the load generator does not share its event loop.
 async function serveChild() {
+  // --baseline: the service of an earlier build, in the same harness.
+  const root = process.env.BENCH_LIB_ROOT ?? rootDir;
   const { createApp } = await import(pathToFileURL(join(root, 'lib/server/create-app.js')).href);
   const { createSources } = await import(pathToFileURL(join(root, 'lib/src/sources/create-sources.js')).href);
   const { createPopularIndex } = await import(
@@ -136,6 +140,7 @@ async function main() {
       'skip-load': { type: 'boolean', default: false },
       'skip-disk-cache': { type: 'boolean', default: false },
       'only-pnpm': { type: 'boolean', default: false },
+      baseline: { type: 'string' },
       json: { type: 'boolean', default: false },
     },
   });
@@ -180,6 +185,17 @@ async function main() {
   packuments.push(
     helpers.makePackument({ name: 'big-tarball', versions: [{ version: '1.0.0', publishedAt: age(100) }] }),
   );
+  // Cold 8 MB documents: fetched, parsed, evaluated, filtered and stored on disk by the service.
+  const huge = Array.from({ length: 6 }, (_, i) =>
+    helpers.makePackument({
+      name: `doc-8m-${i}`,
+      versions: Array.from({ length: 2000 }, (_, v) => ({
+        version: `1.0.${v}`,
+        publishedAt: age(v === 1999 ? 1 : 2500 - v),
+      })),
+      targetBytes: 8 * 1024 * 1024,
+    }),
+  );
   const many = Array.from({ length: 1000 }, (_, i) =>
     helpers.makePackument({
       name: `cached-${i}`,
@@ -194,7 +210,7 @@ async function main() {
   const prefetchProject = makePrefetchProject(helpers, age);
   const upstream = await helpers.startFakeRegistry({
     shape: 'public',
-    packuments: [...packuments, ...many, ...project.packuments, ...prefetchProject.packuments],
+    packuments: [...packuments, ...huge, ...many, ...project.packuments, ...prefetchProject.packuments],
     tarballs: { 'big-tarball@1.0.0': bigTarball },
   });
   // Served from precomputed bytes, as a CDN would: the shared cores go to npm and the proxy.
@@ -272,6 +288,33 @@ async function main() {
         log(
           `  service event-loop delay during these: p99 ${d.p99Ms.toFixed(1)} ms, max ${d.maxMs.toFixed(1)} ms`,
         );
+      }
+
+      log(
+        '\ncold 8 MB documents (fetched, evaluated, filtered, cached in memory and on disk), one at a time:',
+      );
+      {
+        await child.delay();
+        const started = performance.now();
+        for (const doc of huge) {
+          const res = await pool.request({
+            path: `/bench/${doc.name}`,
+            method: 'GET',
+            headers: { accept: 'application/json', 'accept-encoding': 'gzip' },
+          });
+          await res.body.dump();
+          if (res.statusCode !== 200) throw new Error(`${doc.name}: HTTP ${res.statusCode}`);
+        }
+        const ms = performance.now() - started;
+        const d = await child.delay();
+        results.coldHugeDocuments = { ...d, documents: huge.length, ms };
+        log(
+          `  ${huge.length} documents in ${(ms / 1000).toFixed(1)} s; service event-loop delay: p99 ${d.p99Ms.toFixed(1)} ms, max ${d.maxMs.toFixed(1)} ms (target p99 <= 20 ms)`,
+        );
+      }
+
+      if (flags.baseline) {
+        results.baseline = await compareWarm(flags.baseline, upstream.url, sized, durationMs, undici, log);
       }
 
       log('\ntarball throughput (4 MB tarball, evaluated, streamed from upstream):');
@@ -455,6 +498,66 @@ async function main() {
     await upstream.close();
   }
   if (flags.json) process.stdout.write(`${JSON.stringify(results, null, 2)}\n`);
+}
+
+// ---------------------------------------------------------------------------------------------
+/**
+ * Warm packument requests per second, the service of a built earlier checkout (`--baseline DIR`)
+ * against this one, each size and encoding alternating between them over 5 rounds, so both meet
+ * the machine's load of the moment.
+ */
+async function compareWarm(baselineDir, upstreamUrl, sized, durationMs, undici, log) {
+  const roundMs = Math.max(1000, Math.round(durationMs / 3));
+  log(
+    `\nwarm packuments, baseline ${baselineDir} against this build (5 alternating rounds of ${roundMs / 1000} s; load average ${os
+      .loadavg()
+      .map((l) => l.toFixed(1))
+      .join(' ')}):`,
+  );
+  const services = {
+    baseline: await startService(upstreamUrl, { BENCH_LIB_ROOT: resolve(baselineDir) }),
+    now: await startService(upstreamUrl),
+  };
+  const pools = Object.fromEntries(
+    Object.entries(services).map(([k, svc]) => [
+      k,
+      new undici.Pool(`http://127.0.0.1:${svc.port}`, {
+        connections: CONNECTIONS,
+        pipelining: 1,
+        keepAliveTimeout: 30_000,
+      }),
+    ]),
+  );
+  const out = [];
+  try {
+    for (const s of sized) {
+      for (const encoding of ['identity', 'gzip']) {
+        const headers = { accept: 'application/json', 'accept-encoding': encoding };
+        const path = `/bench/${s.name}`;
+        const rps = { baseline: [], now: [] };
+        for (const which of ['baseline', 'now']) {
+          const probe = await pools[which].request({ path, method: 'GET', headers });
+          await probe.body.dump();
+          if (probe.statusCode !== 200) throw new Error(`${which} ${path}: HTTP ${probe.statusCode}`);
+        }
+        for (let round = 0; round < 5; round++) {
+          for (const which of round % 2 === 0 ? ['baseline', 'now'] : ['now', 'baseline']) {
+            rps[which].push((await load(pools[which], { path, headers, durationMs: roundMs })).rps);
+          }
+        }
+        const b = median(rps.baseline);
+        const n = median(rps.now);
+        out.push({ size: s.label, encoding, baselineRps: rps.baseline, nowRps: rps.now });
+        log(
+          `  ${s.label.padEnd(6)} ${encoding.padEnd(8)} baseline ${fmt(b).padStart(7)} req/s, now ${fmt(n).padStart(7)} req/s (${((n / b - 1) * 100).toFixed(1)}%, medians)`,
+        );
+      }
+    }
+  } finally {
+    for (const pool of Object.values(pools)) await pool.close();
+    for (const svc of Object.values(services)) await svc.stop();
+  }
+  return out;
 }
 
 // ---------------------------------------------------------------------------------------------
