@@ -54,6 +54,8 @@ Options (environment variable in brackets):
   --tarball-origin URL     another origin tarballs may come from; repeatable
   --timeout MS             deadline of each upstream request, body included: documents and facts (default
                            60000), tarballs and pass-through (default 300000) [LOCKWARDEN_TIMEOUT]
+  --advisories SOURCE      advisories for policies with \`vulnerabilities\`: registry (the upstream's bulk
+                           endpoint, default) or osv (LOCKWARDEN_OSV_URL) [LOCKWARDEN_ADVISORIES]
   --trust-proxy            trust X-Forwarded-Proto/Host from a reverse proxy
   --cache-ttl SECONDS      re-evaluate a package after this long (default ${CACHE_DEFAULTS.ttlMs / 1000}) [LOCKWARDEN_CACHE_TTL]
   --cache-max-mb N         memory for cached documents (default ${CACHE_DEFAULTS.maxBytes / 1024 / 1024})
@@ -101,6 +103,7 @@ export async function runServe(argv: string[], io: ServeIo): Promise<number> {
         ...(settings.upstream ? { registry: settings.upstream } : {}),
         cacheDir: resolve(settings.dataDir, 'cache'),
         ...(settings.timeoutMs === undefined ? {} : { timeoutMs: settings.timeoutMs }),
+        ...(settings.advisories === undefined ? {} : { advisories: settings.advisories }),
       },
       env: io.env,
       cwd: io.cwd,
@@ -199,6 +202,8 @@ interface ServeSettings {
   upstreamToken?: string;
   /** --timeout: deadline of each upstream request (the sources' and the proxy's tarballs and pass-through). */
   timeoutMs?: number;
+  /** --advisories: `registry` or `osv` (checked with the other source settings). */
+  advisories?: string;
   policyFiles: string[];
   publicUrl?: string;
   domain?: string;
@@ -248,6 +253,7 @@ export function parseServeArgs(argv: string[], env: NodeJS.ProcessEnv, cwd: stri
         'metrics-token': { type: 'string' },
         'log-level': { type: 'string' },
         timeout: { type: 'string' },
+        advisories: { type: 'string' },
         help: { type: 'boolean', short: 'h' },
       },
     }));
@@ -323,8 +329,10 @@ export function parseServeArgs(argv: string[], env: NodeJS.ProcessEnv, cwd: stri
     str('timeout', 'LOCKWARDEN_TIMEOUT') === undefined
       ? undefined
       : int('timeout', 'LOCKWARDEN_TIMEOUT', 0, 1, 3_600_000);
+  const advisories = str('advisories', 'LOCKWARDEN_ADVISORIES');
   return {
     ...(timeoutMs === undefined ? {} : { timeoutMs }),
+    ...(advisories === undefined ? {} : { advisories }),
     port: int('port', 'LOCKWARDEN_PORT', DEFAULT_PORT, 0, 65_535),
     host: str('host', 'LOCKWARDEN_HOST') ?? DEFAULT_HOST,
     dataDir: resolve(cwd, str('data', 'LOCKWARDEN_DATA_DIR') ?? DEFAULT_DATA_DIR),

@@ -3,6 +3,7 @@
 import { evaluatePackageLevel, evaluateVersion } from '../policy/evaluate.js';
 import { parseRepository } from '../policy/repository.js';
 import type {
+  Advisory,
   Decision,
   Fact,
   Finding,
@@ -71,6 +72,8 @@ export async function evaluatePackument(
   }
   const versionKeys = Object.keys(packument.versions ?? {});
   base.knownVersions = versionKeys;
+  // Every version at once: the proxy hides each affected one, so clients resolve to what is left.
+  if (needs.advisories) base.advisories = await advisoriesOf(name, versionKeys, sources);
   if (typosquattingNeedsHistory(policy, name, popular)) {
     // As in the CLI: a flagged name's history can clear it. An abbreviated document has no
     // publish times, so the full one is read (one more request, for flagged names only).
@@ -103,6 +106,20 @@ export async function evaluatePackument(
     versions.set(version, evaluateVersion({ name, version, policy, facts, now, popular }, packageFindings));
   }
   return { packageFindings, packageVerdict, packageDecision: packageVerdict.decision, versions };
+}
+
+/** The advisories fact of one package, for all of its versions. */
+async function advisoriesOf(name: string, versions: string[], sources: Sources): Promise<Fact<Advisory[]>> {
+  if (!sources.advisories)
+    return { status: 'unavailable', source: 'advisories', reason: 'no advisory source is configured' };
+  const answers = await sources.advisories.getAdvisories(new Map([[name, versions]]));
+  return (
+    answers.get(name) ?? {
+      status: 'unavailable',
+      source: sources.advisories.source,
+      reason: `no answer for ${name}`,
+    }
+  );
 }
 
 /**

@@ -126,7 +126,7 @@ export function createRegistryAdvisorySource(options: RegistryAdvisorySourceOpti
   };
 }
 
-const GHSA = /GHSA(?:-[23456789cfghjmpqrvwx]{4}){3}/i;
+const GHSA = /GHSA(?:-[0-9a-z]{4}){3}/i;
 
 /** One advisory of the bulk answer, or why it cannot be read. */
 export function readAdvisory(raw: unknown): Advisory | string {

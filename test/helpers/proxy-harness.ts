@@ -53,7 +53,7 @@ export interface ProxyHarnessOptions {
   /** A (fake) GitHub REST API for tag lookups, with the token that selects it over git. */
   github?: { apiUrl: string; token: string };
   /** Further fake registry options (tarball bytes that differ from the generated ones). */
-  registryOptions?: Pick<FakeRegistryOptions, 'tarballs'>;
+  registryOptions?: Pick<FakeRegistryOptions, 'tarballs' | 'advisories'>;
 }
 
 export interface ProxyHarness {
