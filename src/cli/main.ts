@@ -48,6 +48,7 @@ Options:
   --lockfile FILE        lockfile name inside dir (package-lock.json or npm-shrinkwrap.json)
   --only NAME            audit only this package (repeatable; a name not in the lockfile is an error)
   --json                 print the versioned JSON report on stdout
+  --sbom FILE            also write a CycloneDX 1.6 JSON SBOM of the lockfile(s) with the verdicts
   --verbose              list the packages behind each group of unavailable facts
   --registry URL         upstream registry; default: the registry npm is configured with
   --downloads-url URL    downloads API base URL (env LOCKWARDEN_DOWNLOADS_URL)
@@ -125,6 +126,7 @@ const COMMON_OPTIONS = {
   only: { type: 'string', multiple: true },
   lockfile: { type: 'string' },
   concurrency: { type: 'string' },
+  sbom: { type: 'string' },
 } as const;
 
 export async function runCli(argv: readonly string[], io: CliIo): Promise<number> {
@@ -204,6 +206,8 @@ async function runCheckOrAudit(
     );
   }
   if (command === 'audit') await assertDirectory(dir, positionals[0] ?? '.');
+  if (command === 'check' && values.sbom !== undefined)
+    throw new LockwardenError('EUSAGE', '--sbom describes a lockfile: use it with audit');
   const refs = command === 'check' ? parseCheckSpecs(positionals) : [];
   const policy = await resolvePolicy(values.policy, dir, io.cwd);
   const color = io.stdout.isTTY === true && !io.env.NO_COLOR;
@@ -259,7 +263,8 @@ async function runCheckOrAudit(
     let report: Report;
     if (command === 'audit') {
       const { runAudit } = await import('../engine/run-audit.js');
-      ({ report } = await runAudit({
+      let audited: Awaited<ReturnType<typeof runAudit>>['inventory'];
+      ({ report, inventory: audited } = await runAudit({
         dir,
         ...(policy.lockfileSource && !/^https?:\/\//.test(sources.registry.url)
           ? { registryUrl: await configuredRegistry(values.registry, dir, io) }
@@ -274,6 +279,8 @@ async function runCheckOrAudit(
         ...(concurrency === undefined ? {} : { concurrency }),
         onProgress: progress.update,
       }));
+      if (values.sbom !== undefined)
+        await writeSbom(path.resolve(io.cwd, values.sbom), audited, report, values.only);
     } else {
       const verdicts = await checkPackages(refs, {
         policy,
@@ -343,6 +350,36 @@ export async function openSources(
   if (retries !== undefined) config.http.retries = retries;
   const now = opts.now;
   return createSources(config, now ? { now: () => now } : {});
+}
+
+/** `--sbom FILE`: the CycloneDX document, written whole (to a temporary name, then renamed). */
+async function writeSbom(
+  file: string,
+  inventory: import('../lockfile/lockfile-inventory.js').LockfileInventory,
+  report: Report,
+  only: readonly string[] | undefined,
+): Promise<void> {
+  const [{ buildSbom }, { randomUUID }, fs] = await Promise.all([
+    import('../engine/build-sbom.js'),
+    import('node:crypto'),
+    import('node:fs/promises'),
+  ]);
+  const names = only && only.length > 0 ? new Set(only) : undefined;
+  const sbom = buildSbom({
+    inventories: [inventory],
+    report,
+    serialNumber: `urn:uuid:${randomUUID()}`,
+    ...(names ? { audited: (e) => names.has(e.name) || (e.alias !== undefined && names.has(e.alias)) } : {}),
+  });
+  const temp = `${file}.${process.pid}.tmp`;
+  try {
+    await fs.mkdir(path.dirname(file), { recursive: true });
+    await fs.writeFile(temp, `${JSON.stringify(sbom, null, 2)}\n`);
+    await fs.rename(temp, file);
+  } catch (err) {
+    await fs.rm(temp, { force: true }).catch(() => {});
+    throw new LockwardenError('EUSAGE', `--sbom ${file}: cannot write: ${(err as Error).message}`);
+  }
 }
 
 /** The registry installs use, without opening a source: `--registry`, else npm's configuration. */

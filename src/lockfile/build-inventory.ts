@@ -185,9 +185,11 @@ export function buildInventory(graph: PackageGraph): LockfileInventory {
         },
         firstLine: location.line,
       });
+      addDependencies(byId.get(key)!.entry, node, graph);
       continue;
     }
     const entry = found.entry;
+    addDependencies(entry, node, graph);
     if (!entry.locations.some((l) => l.line === location.line && l.key === location.key)) {
       entry.locations.push(location);
     }
@@ -311,4 +313,15 @@ export function tarballMismatch(resolved: string, name: string, version: string)
   const expected = `/${name}/-/${unscoped}-${version}.tgz`;
   if (pathname.endsWith(expected)) return undefined;
   return `resolves to ${pathname.slice(pathname.lastIndexOf('/', marker - 1) + 1)}`;
+}
+
+/** Records what this copy of a package depends on (registry packages, by name@version). */
+function addDependencies(entry: LockfileEntry, node: GraphNode, graph: PackageGraph): void {
+  for (const edge of node.edges) {
+    const to = graph.nodes.get(edge.to);
+    if (!to || to.importer || to.skip || to.version === undefined) continue;
+    const id = `${to.name}@${to.version}`;
+    entry.dependsOn ??= [];
+    if (!entry.dependsOn.includes(id)) entry.dependsOn.push(id);
+  }
 }

@@ -26,6 +26,8 @@ export interface LockfileEntry {
   bundled: boolean;
   resolved?: string;
   integrity?: string;
+  /** `name@version` of the registry entries any copy of this one depends on (for the SBOM). */
+  dependsOn?: string[];
 }
 
 /** A lockfile entry that is not fetched from a registry, so registry facts do not apply. */

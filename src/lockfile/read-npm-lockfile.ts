@@ -200,10 +200,12 @@ function collectInventory(
         ...(node.resolved ? { resolved: node.resolved } : {}),
         ...(node.integrity ? { integrity: node.integrity } : {}),
       };
+      addDependencies(entry, node);
       byId.set(id, { entry, firstLine: location.line });
       continue;
     }
     const entry = found.entry;
+    addDependencies(entry, node);
     entry.locations.push(location);
     entry.dev &&= node.dev;
     entry.optional &&= node.optional;
@@ -414,4 +416,23 @@ function rootEntryName(document: LockfileDocument): unknown {
 
 function nonEmpty(value: unknown): string | undefined {
   return typeof value === 'string' && value !== '' ? value : undefined;
+}
+
+/** Records what this copy of a package depends on (registry packages, by name@version). */
+function addDependencies(
+  entry: LockfileEntry,
+  node: {
+    edgesOut: Map<
+      string,
+      { to: { packageName: string; version?: string | undefined; isLink?: boolean } | null }
+    >;
+  },
+): void {
+  for (const edge of node.edgesOut.values()) {
+    const to = edge.to;
+    if (!to || to.isLink || !to.version) continue;
+    const id = `${to.packageName}@${to.version}`;
+    entry.dependsOn ??= [];
+    if (!entry.dependsOn.includes(id)) entry.dependsOn.push(id);
+  }
 }

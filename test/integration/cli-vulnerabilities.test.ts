@@ -1,9 +1,10 @@
 // The vulnerabilities rule end to end in-process: `lockwarden audit` against a fake registry with
 // the bulk advisory endpoint (or without it, as on the mirror), and against a fake OSV.
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { PassThrough } from 'node:stream';
+import { Spec, Validation } from '@cyclonedx/cyclonedx-library';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { runCli } from '../../src/cli/main.js';
 import type { Report } from '../../src/engine/report.js';
@@ -153,9 +154,9 @@ beforeAll(async () => {
   project = writeProject(path.join(work, 'app'), {
     name: 'app',
     deps: [
-      { name: 'left-pad', version: '1.3.2' },
-      { name: 'lodash', version: '4.17.20' },
-      { name: 'minimist', version: '1.2.5' },
+      { name: 'left-pad', version: '1.3.2', integrity: PACKUMENTS[0]!.versions['1.3.2']!.dist!.integrity! },
+      { name: 'lodash', version: '4.17.20', dependencies: { 'safe-pkg': '^1.0.0' } },
+      { name: 'minimist', version: '1.2.5', dev: true },
       { name: 'safe-pkg', version: '1.0.0' },
     ],
   });
@@ -294,5 +295,70 @@ describe('lockwarden audit with vulnerabilities', () => {
     const { code, stderr } = await audit(registry.url, writePolicy('p2.json'), ['--advisories', 'nvd']);
     expect(code).toBe(2);
     expect(stderr).toContain('--advisories: expected "registry" or "osv", got "nvd"');
+  });
+});
+
+describe('lockwarden audit --sbom', () => {
+  it('writes a CycloneDX 1.6 document that the official schema accepts, with purls, hashes, relations, verdicts and advisories', async () => {
+    const file = path.join(work, 'out', 'sbom.cdx.json');
+    const { code } = await audit(registry.url, writePolicy('policy-sbom.json'), ['--sbom', file]);
+    expect(code).toBe(1);
+    const text = readFileSync(file, 'utf8');
+    const validator = new Validation.JsonStrictValidator(Spec.Version.v1dot6);
+    expect(await validator.validate(text)).toBeNull();
+    const sbom = JSON.parse(text);
+    expect(sbom).toMatchObject({ bomFormat: 'CycloneDX', specVersion: '1.6', version: 1 });
+    expect(sbom.serialNumber).toMatch(/^urn:uuid:[0-9a-f-]{36}$/);
+    const byName = new Map(sbom.components.map((c: { name: string }) => [c.name, c]));
+    expect([...byName.keys()].sort()).toEqual(['left-pad', 'lodash', 'minimist', 'safe-pkg']);
+    const prop = (name: string, key: string) =>
+      (byName.get(name) as { properties: { name: string; value: string }[] }).properties
+        .filter((p) => p.name === key)
+        .map((p) => p.value);
+    expect(byName.get('lodash')).toMatchObject({
+      purl: 'pkg:npm/lodash@4.17.20',
+      version: '4.17.20',
+      scope: 'required',
+    });
+    expect(prop('lodash', 'lockwarden:verdict')).toEqual(['block']);
+    expect(prop('lodash', 'lockwarden:finding:vulnerabilities')[0]).toMatch(
+      /^block: lodash@4\.17\.20 has advisory GHSA-35jh-r3h4-6jhm/,
+    );
+    expect(prop('left-pad', 'lockwarden:verdict')).toEqual(['alert']);
+    expect(prop('safe-pkg', 'lockwarden:verdict')).toEqual(['allow']);
+    expect(prop('minimist', 'cdx:npm:package:development')).toEqual(['true']);
+    const sri = PACKUMENTS[0]!.versions['1.3.2']!.dist!.integrity!;
+    expect((byName.get('left-pad') as { hashes: unknown }).hashes).toEqual([
+      { alg: 'SHA-512', content: Buffer.from(sri.slice('sha512-'.length), 'base64').toString('hex') },
+    ]);
+    const deps = new Map(
+      sbom.dependencies.map((d: { ref: string; dependsOn: string[] }) => [d.ref, d.dependsOn]),
+    );
+    expect(deps.get('pkg:npm/lodash@4.17.20')).toEqual(['pkg:npm/safe-pkg@1.0.0']);
+    expect(deps.get('root-component')).toEqual(
+      expect.arrayContaining(['pkg:npm/lodash@4.17.20', 'pkg:npm/left-pad@1.3.2']),
+    );
+    expect(sbom.vulnerabilities).toEqual([
+      expect.objectContaining({
+        id: 'GHSA-35jh-r3h4-6jhm',
+        ratings: [{ severity: 'critical', score: 9.8 }],
+        affects: [{ ref: 'pkg:npm/lodash@4.17.20' }],
+        recommendation: 'Update to 4.17.21 or later',
+      }),
+    ]);
+  });
+
+  it('is refused for check, and a file it cannot write is a clear error', async () => {
+    const check = await run(['check', 'lodash@4.17.20', '--sbom', path.join(work, 'x.json')]);
+    expect(check.code, check.stderr).toBe(2);
+    expect(check.stderr).toContain('--sbom describes a lockfile: use it with audit');
+    const blocker = path.join(work, 'not-a-dir');
+    writeFileSync(blocker, '');
+    const res = await audit(registry.url, writePolicy('policy-sbom2.json'), [
+      '--sbom',
+      path.join(blocker, 'sbom.json'),
+    ]);
+    expect(res.code, res.stderr).toBe(2);
+    expect(res.stderr).toMatch(/--sbom .*not-a-dir\/sbom\.json: cannot write/);
   });
 });
