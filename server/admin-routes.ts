@@ -3,13 +3,14 @@
 // the health endpoint needs the admin token; the check API also accepts a check-only token (for the
 // policies it names), so CI secrets cannot change policies or read the audit log.
 import Router from '@koa/router';
-import type { Context, Next } from 'koa';
+import type { Context } from 'koa';
 import { addSemverFindings, type UpdateRef } from '../src/engine/add-semver-findings.js';
 import { checkPackages, type PackageRef } from '../src/engine/check-packages.js';
 import { serializePolicy } from '../src/policy/parse-policy.js';
 import { type PopularIndex, RULE_IDS, type Verdict } from '../src/policy/types.js';
 import { explainInvalidPackageName, explainInvalidVersionSegment } from '../src/sources/package-name.js';
 import type { Sources } from '../src/sources/types.js';
+import { createAdminAuth } from './admin-auth.js';
 import type { AdminToken } from './admin-token.js';
 import {
   AUDIT_OUTCOMES,
@@ -19,7 +20,8 @@ import {
   MAX_AUDIT_PAGE,
   type NewAuditEntry,
 } from './audit-log.js';
-import type { CheckGrant, CheckTokens } from './check-tokens.js';
+import type { CheckTokens } from './check-tokens.js';
+import type { ConsoleSessions } from './console-sessions.js';
 import { HttpError, readJsonBody } from './http-error.js';
 import type { PackageCache } from './package-cache.js';
 import type { PolicyStore, StoredPolicy } from './policy-store.js';
@@ -36,6 +38,8 @@ export interface AdminRoutesOptions {
   token: AdminToken;
   /** Tokens accepted by the check API only. */
   checkTokens: CheckTokens;
+  /** Console sign-ins, accepted like the admin token. */
+  sessions: ConsoleSessions;
   sources: Sources;
   popular: PopularIndex;
   now: () => Date;
@@ -64,58 +68,9 @@ export function createAdminRoutes(options: AdminRoutesOptions): Router {
     ctx.body = { status: 'ok', ...(await options.health()) };
   });
 
-  const presentedToken = (ctx: Context): string | undefined =>
-    /^Bearer\s+(\S+)$/i.exec(ctx.get('authorization'))?.[1];
-
-  const unauthorized = (ctx: Context, message: string): HttpError => {
-    ctx.set('www-authenticate', 'Bearer realm="lockwarden"');
-    return new HttpError(401, message);
-  };
-
-  const requireToken = async (ctx: Context, next: Next) => {
-    const token = presentedToken(ctx);
-    if (token === undefined || !options.token.verify(token)) {
-      if (token !== undefined && (await options.checkTokens.grantOf(token))) {
-        throw new HttpError(
-          403,
-          'this is a check token: it may only call POST /-/lockwarden/v1/policies/<id>/check; this endpoint needs the admin token',
-        );
-      }
-      throw unauthorized(
-        ctx,
-        ctx.get('authorization') === ''
-          ? 'the admin API needs "Authorization: Bearer <token>" (printed on first start, or LOCKWARDEN_ADMIN_TOKEN)'
-          : 'the admin token is wrong',
-      );
-    }
-    await next();
-  };
-
-  const requireCheckToken = async (ctx: Context, next: Next) => {
-    const token = presentedToken(ctx);
-    const grant: CheckGrant | undefined =
-      token === undefined
-        ? undefined
-        : options.token.verify(token)
-          ? { name: 'admin', policies: null }
-          : await options.checkTokens.grantOf(token);
-    if (!grant) {
-      throw unauthorized(
-        ctx,
-        ctx.get('authorization') === ''
-          ? 'the check API needs "Authorization: Bearer <token>": a check token (LOCKWARDEN_CHECK_TOKEN, or one issued at POST /-/lockwarden/v1/check-tokens) or the admin token'
-          : 'the token is neither a check token nor the admin token',
-      );
-    }
-    const id = ctx.params.id!;
-    if (grant.policies !== null && !grant.policies.includes(id)) {
-      throw new HttpError(
-        403,
-        `check token "${grant.name}" may check ${grant.policies.map((p) => `"${p}"`).join(', ')}, not "${id}"`,
-      );
-    }
-    await next();
-  };
+  const auth = createAdminAuth(options);
+  const requireToken = auth.requireAdmin;
+  const requireCheckToken = auth.requireCheck;
 
   const describe = (ctx: Context, stored: StoredPolicy) => {
     const base = options.publicUrl ?? `${ctx.protocol}://${ctx.host}`;
@@ -366,7 +321,7 @@ function parseCheckBody(body: unknown, labelParam: unknown): { refs: PackageRef[
   return { refs, label };
 }
 
-function parseAuditQuery(query: Record<string, string | string[] | undefined>): AuditQuery {
+export function parseAuditQuery(query: Record<string, string | string[] | undefined>): AuditQuery {
   const one = (key: string): string | undefined => {
     const value = query[key];
     if (Array.isArray(value)) throw new HttpError(400, `query parameter "${key}" is given more than once`);

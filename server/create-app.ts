@@ -8,11 +8,17 @@ import { isLockwardenError } from '../src/errors.js';
 import type { Policy, PopularIndex } from '../src/policy/types.js';
 import type { CachedLookup, NetworkConfig } from '../src/sources/http-dispatcher.js';
 import type { Sources } from '../src/sources/types.js';
+import { createAdminAuth } from './admin-auth.js';
 import { ADMIN_PREFIX, createAdminRoutes } from './admin-routes.js';
 import { type AdminToken, createAdminToken } from './admin-token.js';
+import { createAuditFeed } from './audit-feed.js';
 import type { AuditLog } from './audit-log.js';
 import { createAuditThrottle } from './audit-throttle.js';
 import { createCheckTokens } from './check-tokens.js';
+import { createConsoleApiRoutes } from './console-api-routes.js';
+import { loadConsoleAssets } from './console-assets.js';
+import { createConsoleRoutes } from './console-routes.js';
+import { createConsoleSessions } from './console-sessions.js';
 import { createEmbeddedStore } from './embedded-store.js';
 import { HttpError, sendError } from './http-error.js';
 import { createMetrics, type Metrics, routeKind } from './metrics.js';
@@ -329,7 +335,36 @@ export async function createApp(options: CreateAppOptions): Promise<LockwardenSe
     await next();
   });
 
+  const sessions = await createConsoleSessions({
+    settings: store.settings,
+    adminFingerprint: adminToken.fingerprint,
+    now,
+  });
+  const feed = createAuditFeed({
+    audit,
+    onError: (err) => logger.error({ err }, 'reading new audit entries for the console failed'),
+  });
+  app.use(
+    createConsoleRoutes({
+      assets: loadConsoleAssets(),
+      sessions,
+      token: adminToken,
+      checkTokens,
+      ...(options.publicUrl ? { publicUrl: options.publicUrl } : {}),
+    }),
+  );
+  const consoleApi = createConsoleApiRoutes({
+    auth: createAdminAuth({ token: adminToken, checkTokens, sessions }),
+    audit,
+    feed,
+    policies,
+    packages,
+    now,
+  });
+  app.use(consoleApi.routes());
+
   const admin = createAdminRoutes({
+    sessions,
     policies,
     audit,
     packages,
@@ -410,6 +445,7 @@ export async function createApp(options: CreateAppOptions): Promise<LockwardenSe
     metrics,
     async close() {
       stopWatching();
+      feed.close();
       clearInterval(pruneTimer);
       await delivery.stop();
       await hub.flush();
