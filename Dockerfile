@@ -33,6 +33,7 @@ COPY package.json ./
 COPY bin ./bin
 COPY data ./data
 COPY schema ./schema
+COPY console ./console
 RUN mkdir -p /data /policies && chown node:node /data
 USER node
 VOLUME ["/data"]

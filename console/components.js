@@ -13,6 +13,10 @@ export function ErrorMessage({ error }) {
   return html`<div class="error" role="alert"><strong>Error:</strong> <span class="pre-line">${text}</span></div>`;
 }
 
+/** The control-rendering function among a Field's children. */
+const renderControl = (children) =>
+  Array.isArray(children) ? children.find((c) => typeof c === 'function') : children;
+
 /** A labelled control with an optional hint and the problem the engine reported for it. */
 export function Field({ id, label, hint, error, children }) {
   const describedBy = [hint ? `${id}-hint` : null, error ? `${id}-error` : null].filter(Boolean).join(' ');
@@ -20,7 +24,7 @@ export function Field({ id, label, hint, error, children }) {
     <div class=${`field${error ? ' invalid' : ''}`}>
       <label for=${id}>${label}</label>
       ${hint ? html`<p class="hint" id=${`${id}-hint`}>${hint}</p>` : null}
-      ${children({ id, 'aria-describedby': describedBy || undefined, 'aria-invalid': error ? 'true' : undefined })}
+      ${renderControl(children)({ id, 'aria-describedby': describedBy || undefined, 'aria-invalid': error ? 'true' : undefined })}
       ${error ? html`<p class="field-error" id=${`${id}-error`}>${error}</p>` : null}
     </div>
   `;

@@ -2,6 +2,11 @@
 // with ":" are parameters; `nav` puts the page in the main navigation. Modules load on first visit.
 export const PAGES = [
   { path: 'policies', title: 'Policies', nav: true, load: () => import('./pages/policies-page.js') },
+  { path: 'policies/new', title: 'New policy', load: () => import('./pages/policy-editor-page.js') },
+  { path: 'policies/:id/edit', title: 'Edit policy', load: () => import('./pages/policy-editor-page.js') },
+  { path: 'audit', title: 'Audit log', nav: true, load: () => import('./pages/audit-log-page.js') },
+  { path: 'try', title: 'Try a package', nav: true, load: () => import('./pages/try-package-page.js') },
+  { path: 'tokens', title: 'Check tokens', nav: true, load: () => import('./pages/check-tokens-page.js') },
 ];
 
 export const DEFAULT_PAGE = 'policies';

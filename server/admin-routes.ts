@@ -3,7 +3,7 @@
 // the health endpoint needs the admin token; the check API also accepts a check-only token (for the
 // policies it names), so CI secrets cannot change policies or read the audit log.
 import Router from '@koa/router';
-import type { Context } from 'koa';
+import type { Context, Next } from 'koa';
 import { addSemverFindings, type UpdateRef } from '../src/engine/add-semver-findings.js';
 import { checkPackages, type PackageRef } from '../src/engine/check-packages.js';
 import { serializePolicy } from '../src/policy/parse-policy.js';

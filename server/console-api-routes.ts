@@ -3,12 +3,14 @@
 // the same authentication as the rest of the admin API, so curl can use them too.
 import { PassThrough, Readable } from 'node:stream';
 import Router from '@koa/router';
+import { isLockwardenError } from '../src/errors.js';
+import { validatePolicy } from '../src/policy/parse-policy.js';
 import type { AdminAuth } from './admin-auth.js';
 import { ADMIN_PREFIX, parseAuditQuery } from './admin-routes.js';
 import { auditCsv, auditJson, exportEntries } from './audit-export.js';
 import { type AuditFeed, matchesAuditQuery } from './audit-feed.js';
 import type { AuditLog } from './audit-log.js';
-import { HttpError } from './http-error.js';
+import { HttpError, readJsonBody } from './http-error.js';
 import type { PackageCache } from './package-cache.js';
 import type { PolicyStore } from './policy-store.js';
 import { tryPackage } from './try-package.js';
@@ -75,6 +77,20 @@ export function createConsoleApiRoutes(options: {
     ctx.set('content-disposition', `attachment; filename="lockwarden-audit-${stamp}.${format}"`);
     ctx.type = format === 'csv' ? 'text/csv; charset=utf-8' : 'application/json; charset=utf-8';
     ctx.body = Readable.from(format === 'csv' ? auditCsv(entries) : auditJson(entries));
+  });
+
+  // The engine's problems with a draft, without saving it: the console's editor shows them at
+  // their field step by step. Same validation as POST /policies.
+  router.post('/policies/validate', auth.requireAdmin, async (ctx) => {
+    const body = await readJsonBody(ctx);
+    ctx.set('cache-control', 'no-store');
+    try {
+      validatePolicy(body, { file: 'request body' });
+      ctx.body = { valid: true, problems: [] };
+    } catch (err) {
+      if (!(isLockwardenError(err) && err.code === 'EPOLICY')) throw err;
+      ctx.body = { valid: false, problems: err.details ?? [{ path: '', message: err.message }] };
+    }
   });
 
   router.get('/policies/:id/try', auth.requireAdmin, async (ctx) => {

@@ -30,13 +30,20 @@ const TYPES: Record<string, string> = {
   '.svg': 'image/svg+xml',
 };
 
-/** console/ beside server/ in the repository, or beside lib/ in the installed package. */
+/**
+ * The package's console/ directory: the nearest one above this module (server/ in the repository,
+ * lib/server/ when installed, or wherever a bundle of the service was written inside the package).
+ */
 function consoleDir(): string {
   const here = dirname(fileURLToPath(import.meta.url));
-  for (const candidate of [join(here, '..', 'console'), join(here, '..', '..', 'console')]) {
-    if (existsSync(join(candidate, 'index.html'))) return candidate;
+  for (let dir = here; ; dir = dirname(dir)) {
+    if (existsSync(join(dir, 'console', 'index.html')) && existsSync(join(dir, 'package.json')))
+      return join(dir, 'console');
+    if (dirname(dir) === dir) break;
   }
-  throw new Error(`lockwarden console files not found next to ${here}; the package is incomplete`);
+  throw new Error(
+    `lockwarden console files (console/index.html) not found above ${here}; the package is incomplete`,
+  );
 }
 
 function asset(body: Buffer, contentType: string): ConsoleAsset {

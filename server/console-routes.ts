@@ -3,6 +3,7 @@
 // Content-Security-Policy: scripts only from this origin plus the hash of the page's import map,
 // styles only from files, no inline code anywhere. Its data comes from the admin API.
 import type { Context, Middleware, Next } from 'koa';
+import { RULE_IDS } from '../src/policy/types.js';
 import type { AdminToken } from './admin-token.js';
 import type { CheckTokens } from './check-tokens.js';
 import type { ConsoleAssets } from './console-assets.js';
@@ -78,6 +79,7 @@ export function createConsoleRoutes(options: {
             signedIn: true,
             csrfToken: current.csrfToken,
             expiresAt: new Date(current.expiresAt).toISOString(),
+            rules: RULE_IDS,
           }
         : { signedIn: false };
       return;
@@ -114,6 +116,7 @@ export function createConsoleRoutes(options: {
         signedIn: true,
         csrfToken: created.session.csrfToken,
         expiresAt: new Date(created.session.expiresAt).toISOString(),
+        rules: RULE_IDS,
       };
       return;
     }

@@ -1,12 +1,11 @@
 // The real npm, pnpm, yarn (classic) and bun clients against `lockwarden serve` in front of a loopback fake upstream.
-// Every client run gets a fresh cache, an empty user config and the registry from the env, so
-// nothing here can reach a real registry.
-import { execFile } from 'node:child_process';
-import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
+// Every client run gets a fresh cache, an empty user config and the registry from the env
+// (test/helpers/client-sandbox.ts), so nothing here can reach a real registry.
+import { readFile, rm, writeFile } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { bunBinary } from '../helpers/bun-binary.js';
+import { clientSandbox } from '../helpers/client-sandbox.js';
 import { makePackument } from '../helpers/make-packument.js';
 import { daysAgo, NOW } from '../helpers/make-policy.js';
 import { type ProxyHarness, startProxyHarness } from '../helpers/proxy-harness.js';
@@ -20,7 +19,7 @@ const YARN4 = resolve('node_modules/yarn4/bin/yarn.js');
 const BUN = bunBinary();
 let h: ProxyHarness;
 let base: string;
-const temps: string[] = [];
+const { project, clientEnv, run, cleanup } = clientSandbox();
 
 const leftPad = makePackument({
   name: 'left-pad',
@@ -52,72 +51,8 @@ beforeAll(async () => {
 
 afterAll(async () => {
   await h?.close();
-  for (const dir of temps) await rm(dir, { recursive: true, force: true });
+  await cleanup();
 });
-
-async function project(pkg: Record<string, unknown> = {}): Promise<string> {
-  const dir = await mkdtemp(join(tmpdir(), 'lockwarden-e2e-'));
-  temps.push(dir);
-  await writeFile(
-    join(dir, 'package.json'),
-    JSON.stringify({ name: 'app', version: '1.0.0', private: true, ...pkg }, null, 2),
-  );
-  return dir;
-}
-
-async function clientEnv(registry: string): Promise<NodeJS.ProcessEnv> {
-  const home = await mkdtemp(join(tmpdir(), 'lockwarden-e2e-home-'));
-  temps.push(home);
-  const userconfig = join(home, '.npmrc');
-  await writeFile(userconfig, '');
-  const env: NodeJS.ProcessEnv = {};
-  for (const [k, v] of Object.entries(process.env)) {
-    if (!/^(npm_|NPM_|pnpm_|PNPM_|yarn_|YARN_|BUN_)/.test(k)) env[k] = v;
-  }
-  return {
-    ...env,
-    HOME: home,
-    npm_config_cache: join(home, 'npm-cache'),
-    npm_config_userconfig: userconfig,
-    npm_config_globalconfig: join(home, 'global-npmrc'),
-    npm_config_registry: registry,
-    npm_config_audit: 'false',
-    npm_config_fund: 'false',
-    npm_config_update_notifier: 'false',
-    npm_config_store_dir: join(home, 'pnpm-store'),
-    npm_config_fetch_retries: '0',
-    // pnpm reads its own variables and project .npmrc, not npm_config_* from the environment.
-    PNPM_CONFIG_REGISTRY: registry,
-    PNPM_CONFIG_STORE_DIR: join(home, 'pnpm-store'),
-    PNPM_CONFIG_CACHE_DIR: join(home, 'pnpm-cache'),
-    PNPM_HOME: join(home, 'pnpm-home'),
-    YARN_CACHE_FOLDER: join(home, 'yarn-cache'),
-    YARN_IGNORE_PATH: '1',
-    YARN_ENABLE_TELEMETRY: '0',
-    BUN_CONFIG_REGISTRY: registry,
-    BUN_INSTALL_CACHE_DIR: join(home, 'bun-cache'),
-    BUN_INSTALL: join(home, 'bun-home'),
-    DO_NOT_TRACK: '1',
-    // Anything that is not loopback goes to a closed port: a misconfigured client fails instead of
-    // reaching a real registry.
-    HTTP_PROXY: 'http://127.0.0.1:9',
-    HTTPS_PROXY: 'http://127.0.0.1:9',
-    http_proxy: 'http://127.0.0.1:9',
-    https_proxy: 'http://127.0.0.1:9',
-    NO_PROXY: '127.0.0.1,localhost',
-    no_proxy: '127.0.0.1,localhost',
-    NODE_ENV: 'production',
-  };
-}
-
-function run(cmd: string, args: string[], cwd: string, env: NodeJS.ProcessEnv) {
-  return new Promise<{ code: number; stdout: string; stderr: string }>((resolveRun) => {
-    execFile(cmd, args, { cwd, env, timeout: 120_000 }, (err, stdout, stderr) => {
-      const code = err ? (typeof err.code === 'number' ? err.code : 1) : 0;
-      resolveRun({ code, stdout, stderr });
-    });
-  });
-}
 
 async function installedVersion(dir: string, name: string): Promise<string> {
   return JSON.parse(await readFile(join(dir, 'node_modules', name, 'package.json'), 'utf8')).version;

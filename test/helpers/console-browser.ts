@@ -44,6 +44,8 @@ export async function openConsoleBrowser(
     locale: 'en-US',
     timezoneId: 'UTC',
   });
+  // A missing element fails with its locator well before the test's own timeout.
+  context.setDefaultTimeout(8_000);
   await context.grantPermissions(['clipboard-read', 'clipboard-write']);
   const page = await context.newPage();
   const problems: string[] = [];

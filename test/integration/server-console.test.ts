@@ -6,6 +6,7 @@ import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
+import { javascriptSize, loadConsoleAssets } from '../../server/console-assets.js';
 import { CSRF_HEADER, SESSION_COOKIE } from '../../server/console-sessions.js';
 import { makePackument } from '../helpers/make-packument.js';
 import { daysAgo } from '../helpers/make-policy.js';
@@ -89,6 +90,9 @@ describe('console pages and files', () => {
       expect(again.status).toBe(304);
     }
     expect((await h.request({ url: `${CONSOLE}/assets/nope.js` })).status).toBe(404);
+    // Small enough to read: the README states the size; this keeps it from growing unnoticed.
+    const size = javascriptSize(loadConsoleAssets());
+    expect(size.gzipBytes).toBeLessThan(40_000);
     expect((await h.request({ url: `${CONSOLE}/assets/../../package.json` })).status).not.toBe(200);
   });
 });
