@@ -13,10 +13,15 @@ const runs = Number(values.runs);
 
 const h = await startProxyHarness({ filePolicies: [{ id: 'strict', name: 'Strict', coolingOffDays: 7 }] });
 const base = await h.listen();
-const browser = await chromium.launch({ executablePath: chromiumPath(), args: ['--no-sandbox', '--disable-dev-shm-usage'] });
+const browser = await chromium.launch({
+  executablePath: chromiumPath(),
+  args: ['--no-sandbox', '--disable-dev-shm-usage'],
+});
 try {
   const signIn = await browser.newContext();
-  const res = await signIn.request.post(`${base}/-/lockwarden/console/session`, { data: { token: ADMIN_TOKEN } });
+  const res = await signIn.request.post(`${base}/-/lockwarden/console/session`, {
+    data: { token: ADMIN_TOKEN },
+  });
   if (res.status() !== 201) throw new Error(`sign-in failed: ${res.status()}`);
   const cookies = await signIn.cookies();
   await signIn.close();
@@ -44,7 +49,9 @@ try {
   }
   times.sort((a, b) => a - b);
   const cpu = cpus();
-  console.log(`machine: ${cpu[0]?.model} x${cpu.length}, node ${process.version}, ${await browser.version()}`);
+  console.log(
+    `machine: ${cpu[0]?.model} x${cpu.length}, node ${process.version}, ${await browser.version()}`,
+  );
   console.log(
     `console first load (cold cache, to the activation line): median ${times[Math.floor(runs / 2)]!.toFixed(0)} ms, worst ${times[runs - 1]!.toFixed(0)} ms over ${runs} loads; ${requests} requests, ${(bytes / 1024).toFixed(1)} KB transferred`,
   );
