@@ -4,7 +4,7 @@
 // with an alert that says why. Every other guardrail still applies to it.
 import semver from 'semver';
 import { formatAge } from './format.js';
-import type { Finding, GuardrailContext, Policy } from './types.js';
+import type { Advisory, Finding, GuardrailContext, Policy } from './types.js';
 import { isAffected, relevantAdvisories } from './vulnerabilities.js';
 
 /** Whether the policy lets security fixes skip cooling-off (the default once advisories are on). */
@@ -36,6 +36,28 @@ export function previousVersion(
   return bestRaw;
 }
 
+/**
+ * Whether the advisory names a fix (an exclusive upper bound, `<1.3.2`, on the part of its range
+ * that holds `previous`) and `version` is at or above it and unaffected. Being merely outside the
+ * range is not enough: an advisory with no fix (`<=1.3.1`, OSV's last_affected, or a malware
+ * advisory naming exactly the compromised `1.3.1`) leaves every later version unaffected, so
+ * whoever publishes the next version (the attacker, too) would skip cooling-off.
+ */
+function namesFixAtOrBelow(advisory: Advisory, previous: string, version: string): boolean {
+  if (isAffected(advisory, version)) return false;
+  let range: semver.Range;
+  try {
+    range = new semver.Range(advisory.vulnerableVersions, { loose: true, includePrerelease: true });
+  } catch {
+    return false;
+  }
+  return range.set.some(
+    (set) =>
+      set.every((c) => c.test(previous)) &&
+      set.some((c) => c.operator === '<' && semver.gte(version, c.semver, { loose: true })),
+  );
+}
+
 /** Turns the cooling-off finding of a security fix into an alert that names what it fixes. */
 export function applySecurityFastLane(ctx: GuardrailContext, findings: Finding[]): Finding[] {
   const { policy, version, facts, now, name } = ctx;
@@ -48,7 +70,7 @@ export function applySecurityFastLane(ctx: GuardrailContext, findings: Finding[]
     facts.advisories.value,
     previous,
     policy.vulnerabilities!.minSeverity,
-  ).filter((a) => !isAffected(a, version));
+  ).filter((a) => namesFixAtOrBelow(a, previous, version));
   if (fixes.length === 0) return findings;
   const held = findings[at]!;
   const publishedAt =

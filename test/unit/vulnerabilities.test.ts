@@ -177,6 +177,25 @@ describe('security fast lane', () => {
     ).toBe('blocklist');
   });
 
+  it('holds a version past an advisory that names no fix (<=, exact malware versions): the next publish is not a fix', () => {
+    const p = makePolicy({ coolingOffDays: 7, vulnerabilities: { minSeverity: 'moderate' } });
+    for (const vulnerableVersions of ['<=1.3.1', '1.3.1', '>=1.3.0 <=1.3.1']) {
+      const v = evaluateVersion(
+        makeContext({
+          policy: p,
+          version: '1.3.2',
+          facts: facts([{ ...HIGH, vulnerableVersions }], young(1)),
+        }),
+      );
+      expect(v.findings.find((f) => f.rule === 'cooling-off')?.outcome, vulnerableVersions).toBe('block');
+    }
+    // A named fix still lets the first fixed version and later ones through.
+    const fixed = { ...HIGH, vulnerableVersions: '>=1.3.0 <1.3.2' };
+    expect(
+      evaluateVersion(makeContext({ policy: p, version: '1.3.2', facts: facts([fixed], young(1)) })).decision,
+    ).toBe('alert');
+  });
+
   it('finds the version before and the first fixed version', () => {
     expect(previousVersion('1.3.2', VERSIONS)).toBe('1.3.1');
     expect(previousVersion('2.0.0', VERSIONS)).toBe('1.3.2');
