@@ -85,7 +85,7 @@ export function createRegistryRoutes(options: RegistryRoutesOptions): Middleware
     markStale(ctx, staleReason);
     if (state.kind !== 'ok') return refuse(call, state);
     if (request.kind === 'packument') {
-      recordHidden(call, state);
+      await recordHidden(call, state);
       return sendVariant(ctx, packages.variant(stored, state, prefixUrl, abbreviated), packages);
     }
     return versionManifest(call, state, request.spec);
@@ -144,24 +144,30 @@ export function createRegistryRoutes(options: RegistryRoutesOptions): Middleware
     }));
   }
 
-  /** Logs the findings of one verdict that have the given effect. */
+  /**
+   * Logs the findings of one verdict that have the given effect; resolves when they are durable,
+   * so a response that reports an event completes only once it is in the log (a kill -9 then
+   * loses none of them, whatever the load does to commit times).
+   */
   function recordVerdict(
     call: Call,
     verdict: Verdict,
     effect: 'block' | 'alert',
     outcome: NewAuditEntry['outcome'],
-  ): void {
+  ): Promise<void> {
     const acted = verdict.findings.filter((f) => f.effect === effect);
-    void audit.record(entries(call, acted, outcome, verdict.version));
+    const durable = audit.record(entries(call, acted, outcome, verdict.version));
     void options.findings?.(events(call, acted, outcome, verdict.version));
+    return durable;
   }
 
-  function recordHidden(call: Call, state: Extract<PackageState, { kind: 'ok' }>): void {
-    if (state.hidden.size === 0) return;
+  /** Logs the versions hidden from a packument (once per window); resolves when they are durable. */
+  function recordHidden(call: Call, state: Extract<PackageState, { kind: 'ok' }>): Promise<void> {
+    if (state.hidden.size === 0) return Promise.resolve();
     // Keyed by the policy's revision (its cache key), not its id: after an edit the same versions
     // may be hidden for other rules or reasons, and the log must show what the new revision hid.
     const subject = JSON.stringify([call.stored.cacheKey, state.name, 'hidden', state.hiddenKey]);
-    if (!auditThrottle.admit(subject, call.label ?? '', options.now().getTime())) return;
+    if (!auditThrottle.admit(subject, call.label ?? '', options.now().getTime())) return Promise.resolve();
     const out: NewAuditEntry[] = [];
     for (const [version, verdict] of state.hidden) {
       out.push(
@@ -173,7 +179,7 @@ export function createRegistryRoutes(options: RegistryRoutesOptions): Middleware
         ),
       );
     }
-    void audit.record(out);
+    const durable = audit.record(out);
     if (options.findings) {
       const hidden: FindingEvent[] = [];
       for (const [version, verdict] of state.hidden)
@@ -187,6 +193,7 @@ export function createRegistryRoutes(options: RegistryRoutesOptions): Middleware
         );
       void options.findings(hidden);
     }
+    return durable;
   }
 
   async function refuse(call: Call, state: Exclude<PackageState, { kind: 'ok' }>): Promise<void> {
@@ -283,7 +290,7 @@ export function createRegistryRoutes(options: RegistryRoutesOptions): Middleware
     }
     const verdict = state.evaluation.versions.get(version) as Verdict;
     if (verdict.decision === 'alert') {
-      recordVerdict(call, verdict, 'alert', 'alert');
+      await recordVerdict(call, verdict, 'alert', 'alert');
     }
     const original = manifest.dist?.tarball;
     if (typeof original !== 'string' || !options.upstream.allowsTarballUrl(original)) {
