@@ -12,6 +12,7 @@
 // it used to, synchronously, and as it does now, in the same run).
 //
 // Options: --duration SECONDS per scenario (default 5), --installs N rounds of npm installs (default 11),
+//          --skip-webhooks (the 1,000 refusals/s scenario with and without a webhook receiver),
 //          --skip-load, --skip-install, --skip-disk-cache, --only-pnpm (the pnpm install rounds alone),
 //          --json (machine-readable summary on stdout), --baseline DIR (a built checkout of an
 //          earlier commit: warm packument throughput of both services, alternating, in the same run).
@@ -25,6 +26,7 @@ import { monitorEventLoopDelay } from 'node:perf_hooks';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 import { parseArgs } from 'node:util';
 import { ensureBuilt } from './ensure-built.mjs';
+import { refusalWebhookScenario } from './refusal-webhooks.mjs';
 
 const rootDir = resolve(dirname(fileURLToPath(import.meta.url)), '..');
 const root = rootDir;
@@ -67,7 +69,15 @@ async function serveChild() {
     { popular },
   );
   const policy = validatePolicy(
-    { id: 'bench', action: 'block', coolingOffDays: 7, typosquatting: true, onUnavailable: 'alert' },
+    // `evil-*`: the refusals of the webhook scenario (refusal-webhooks.mjs).
+    {
+      id: 'bench',
+      action: 'block',
+      coolingOffDays: 7,
+      typosquatting: true,
+      onUnavailable: 'alert',
+      block: ['evil-*'],
+    },
     { file: 'bench-policy' },
   );
   const service = await createApp({
@@ -79,6 +89,8 @@ async function serveChild() {
     // BENCH_SERVICE_LOG=info shows the service's request log (on stderr) for a closer look.
     logger: pino({ level: process.env.BENCH_SERVICE_LOG ?? 'silent' }, pino.destination(2)),
     version: 'bench',
+    // The webhook scenario's receiver is on loopback.
+    allowPrivateWebhooks: true,
     ...(process.env.BENCH_PREFETCH
       ? { cache: { prefetchConcurrency: Number(process.env.BENCH_PREFETCH) } }
       : {}),
@@ -91,6 +103,8 @@ async function serveChild() {
     if (msg.type === 'delay') {
       process.send({ type: 'delay', p99Ms: delay.percentile(99) / 1e6, maxMs: delay.max / 1e6 });
       delay.reset();
+    } else if (msg.type === 'cpu') {
+      process.send({ type: 'cpu', cpu: process.cpuUsage() });
     } else if (msg.type === 'rss') {
       // CPU time read before the collection the RSS figure needs, so it is not counted as load.
       const cpu = process.cpuUsage();
@@ -141,6 +155,7 @@ async function main() {
       'skip-disk-cache': { type: 'boolean', default: false },
       'only-pnpm': { type: 'boolean', default: false },
       baseline: { type: 'string' },
+      'skip-webhooks': { type: 'boolean', default: false },
       json: { type: 'boolean', default: false },
     },
   });
@@ -315,6 +330,17 @@ async function main() {
 
       if (flags.baseline) {
         results.baseline = await compareWarm(flags.baseline, upstream.url, sized, durationMs, undici, log);
+      }
+
+      if (!flags['skip-webhooks']) {
+        log('\n1,000 refusals/s, without and with a subscribed webhook receiver (alternating rounds):');
+        results.webhooks = await refusalWebhookScenario({
+          undici,
+          port: child.port,
+          serviceCpu: child.cpu,
+          durationMs,
+          log,
+        });
       }
 
       log('\ntarball throughput (4 MB tarball, evaluated, streamed from upstream):');
@@ -712,6 +738,17 @@ async function startService(upstreamUrl, extraEnv = {}) {
         };
         child.on('message', onMessage);
         child.send({ type, file });
+      }),
+    /** The service's CPU time so far (user and system, µs). */
+    cpu: () =>
+      new Promise((resolveCpu) => {
+        const onMessage = (m) => {
+          if (m.type !== 'cpu') return;
+          child.off('message', onMessage);
+          resolveCpu(m.cpu.user + m.cpu.system);
+        };
+        child.on('message', onMessage);
+        child.send({ type: 'cpu' });
       }),
     rss: () =>
       new Promise((resolveRss) => {

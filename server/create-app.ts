@@ -29,10 +29,10 @@ import { displayUrl, redactQuery, redactUrlCredentials } from './redact-url.js';
 import { createRegistryRoutes } from './registry-routes.js';
 import { type StateStore, StoreError } from './state-store.js';
 import { createUpstream, type Upstream, UpstreamError } from './upstream.js';
-import { createWebhookDispatcher } from './webhook-address.js';
-import { createWebhookDelivery, type WebhookDelivery } from './webhook-delivery.js';
-import { createWebhookHub, type FindingEvent, type WebhookHub } from './webhook-hub.js';
+import type { WebhookDelivery } from './webhook-delivery.js';
+import type { WebhookHub } from './webhook-hub.js';
 import { addWebhookRoutes } from './webhook-routes.js';
+import { startWebhookService } from './webhook-service.js';
 
 export interface CreateAppOptions {
   /** Directory for policies.json, audit/, admin-token.json and check-tokens.json. */
@@ -218,50 +218,16 @@ export async function createApp(options: CreateAppOptions): Promise<LockwardenSe
     packageStats: () => packages.stats(),
     webhookBacklog: () => store.outbox.backlog(),
   });
-  const webhookDispatcher = createWebhookDispatcher({
-    allowPrivate: options.allowPrivateWebhooks ?? false,
-    connectTimeoutMs: 5_000,
-    responseTimeoutMs: 10_000,
-  });
-  const delivery = createWebhookDelivery({
-    outbox: store.outbox,
-    webhooks: store.webhooks,
-    dispatcher: webhookDispatcher,
-    allowPrivate: options.allowPrivateWebhooks ?? false,
+  const webhooks = await startWebhookService({
+    store,
     now,
-    userAgent: `lockwarden/${options.version ?? '0'} (webhooks)`,
-    onAttempt: (m, outcome, dead) => {
-      metrics.webhookAttempt(m, outcome.ok, dead, outcome.ms);
-      if (!outcome.ok)
-        logger.warn(
-          { webhook: m.subscriptionId, message: m.id, status: outcome.status, error: outcome.error, dead },
-          dead
-            ? 'webhook delivery failed for the last time; kept as a dead letter'
-            : 'webhook delivery failed; will retry',
-        );
-    },
-    onError: (err) => logger.error({ err }, 'webhook delivery failed'),
+    logger,
+    metrics,
+    allowPrivate: options.allowPrivateWebhooks ?? false,
+    pollMs: options.webhookPollMs ?? 1_000,
+    version: options.version ?? '0',
   });
-  const hub = await createWebhookHub({
-    webhooks: store.webhooks,
-    outbox: store.outbox,
-    now,
-    onEnqueued: () => delivery.wake(),
-    onError: (err) => logger.error({ err }, 'webhook outbox write failed'),
-  });
-  const findings = (events: readonly FindingEvent[]): Promise<void> => {
-    metrics.verdicts(events);
-    return hub.publishFindings(events);
-  };
-  const pollMs = options.webhookPollMs ?? 1_000;
-  if (pollMs > 0) delivery.start(pollMs);
-  // Delivered messages are kept a day (the API's counts, and coalescing needs their windows).
-  const pruneTimer = setInterval(() => {
-    store.outbox
-      .prune(now().getTime() - 86_400_000)
-      .catch((err) => logger.error({ err }, 'outbox prune failed'));
-  }, 10 * 60_000);
-  pruneTimer.unref();
+  const { hub, delivery, findings } = webhooks;
 
   const app = new Koa({ proxy: options.trustProxy ?? false });
   app.silent = true;
@@ -446,12 +412,8 @@ export async function createApp(options: CreateAppOptions): Promise<LockwardenSe
     async close() {
       stopWatching();
       feed.close();
-      clearInterval(pruneTimer);
-      await delivery.stop();
-      await hub.flush();
-      hub.close();
+      await webhooks.close();
       metrics.close();
-      await webhookDispatcher.close();
       await store.close();
       await upstream.close();
     },

@@ -184,6 +184,10 @@ export async function openEmbeddedOutbox(
       }
       return out;
     },
+    discard(id) {
+      drop(id);
+      return commit();
+    },
     delivered(id, r) {
       leases.delete(id);
       update(id, (m) => ({

@@ -229,6 +229,9 @@ export function createPostgresOutbox(pool: pg.Pool): OutboxRecords {
       );
       return rows.map(messageOf);
     },
+    async discard(id) {
+      await pool.query('DELETE FROM lockwarden_webhook_outbox WHERE id = $1', [id]);
+    },
     async delivered(id, r) {
       await pool.query(
         `UPDATE lockwarden_webhook_outbox SET state = 'delivered', attempts = attempts + 1, lease_until = NULL,

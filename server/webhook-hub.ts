@@ -2,9 +2,10 @@
 // messages for the subscriptions that want them. On the install path this is an append: the
 // messages of one turn of the event loop are written together (one outbox commit), and delivery
 // runs later in the background. A refusal waits for the commit only when it opens a new message
-// (it is then in the outbox before the client hears of it, as its audit entry is); a repeat that
-// only adds to a message's count is written in the background, so 1,000 refusals a second of one
-// version cost no fsync each (a crash can lose the count of the commit under way, milliseconds).
+// (it is then in the outbox before the client hears of it, as its audit entry is). Repeats that
+// only add to a message's count are summed in memory and written once a second, so 1,000 refusals
+// a second of a few versions cost a few outbox writes a second, not 1,000 (a crash can lose the
+// repeats of the last second; never a message).
 import type { Finding } from '../src/policy/types.js';
 import type { AuditOutcome, AuditSource } from './audit-log.js';
 import { newMessageId } from './webhook-delivery.js';
@@ -38,6 +39,8 @@ export interface WebhookHubOptions {
   onError?: (err: unknown) => void;
   /** How often subscriptions made on other replicas are picked up (default 5 s). */
   refreshMs?: number;
+  /** How long repeats are summed before they are written (default 1 s). */
+  repeatFlushMs?: number;
 }
 
 export interface WebhookHub {
@@ -70,6 +73,10 @@ export async function createWebhookHub(options: WebhookHubOptions): Promise<Webh
   let queue: NewOutboxMessage[] = [];
   let waiters: Array<() => void> = [];
   let writing: Promise<void> | undefined;
+  /** Repeats summed per subscription and key since the last write. */
+  let repeats = new Map<string, NewOutboxMessage>();
+  let repeatTimer: NodeJS.Timeout | undefined;
+  const repeatFlushMs = options.repeatFlushMs ?? 1_000;
 
   const refresh = async () => {
     subscriptions = await options.webhooks.list();
@@ -106,6 +113,15 @@ export async function createWebhookHub(options: WebhookHubOptions): Promise<Webh
     return wait ? durable : Promise.resolve();
   }
 
+  function writeRepeats(): void {
+    if (repeatTimer) clearTimeout(repeatTimer);
+    repeatTimer = undefined;
+    if (repeats.size === 0) return;
+    const summed = [...repeats.values()];
+    repeats = new Map();
+    void push(summed, false);
+  }
+
   /** Messages of the same turn of the event loop share a commit. */
   function schedule(): void {
     if (writing) return;
@@ -121,7 +137,6 @@ export async function createWebhookHub(options: WebhookHubOptions): Promise<Webh
       const nowMs = options.now().getTime();
       const time = options.now().toISOString();
       const out: NewOutboxMessage[] = [];
-      let opensMessage = false;
       for (const e of events) {
         const event = eventOf(e);
         if (!event) continue;
@@ -130,12 +145,20 @@ export async function createWebhookHub(options: WebhookHubOptions): Promise<Webh
         for (const w of subscriptions) {
           if (!wants(w, event, e.policy)) continue;
           const local = `${w.id}\u0000${key}`;
-          if ((openKeys.get(local) ?? 0) <= nowMs) {
-            opensMessage = true;
+          const opens = (openKeys.get(local) ?? 0) <= nowMs;
+          if (!opens) {
+            // Its message is in the outbox already: count this one in.
+            const summed = repeats.get(local);
+            if (summed) {
+              summed.count++;
+              summed.time = time;
+              continue;
+            }
+          } else {
             if (openKeys.size >= 10_000) openKeys.clear();
             openKeys.set(local, nowMs + COALESCE_WINDOW_MS);
           }
-          out.push({
+          const message: NewOutboxMessage = {
             id: newMessageId(),
             subscriptionId: w.id,
             type: event,
@@ -155,10 +178,16 @@ export async function createWebhookHub(options: WebhookHubOptions): Promise<Webh
               hint: f.hint,
               time,
             },
-          });
+          };
+          if (opens) out.push(message);
+          else {
+            repeats.set(local, { ...message, firstTime: time });
+            repeatTimer ??= setTimeout(writeRepeats, repeatFlushMs);
+            repeatTimer.unref?.();
+          }
         }
       }
-      return push(out, opensMessage);
+      return push(out, true);
     },
     policyChanged(policy, change, revision) {
       const time = options.now().toISOString();
@@ -179,10 +208,12 @@ export async function createWebhookHub(options: WebhookHubOptions): Promise<Webh
     },
     refresh,
     async flush() {
+      writeRepeats();
       while (writing) await writing;
     },
     close() {
       clearInterval(timer);
+      if (repeatTimer) clearTimeout(repeatTimer);
     },
   };
 }

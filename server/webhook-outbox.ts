@@ -56,8 +56,10 @@ export interface NewOutboxMessage {
   coalesceKey: string | null;
   /** Occurrences this one stands for (usually 1). */
   count: number;
-  /** ISO time of the occurrence. */
+  /** ISO time of the occurrence (the last one, when `count` stands for several). */
   time: string;
+  /** ISO time of the first occurrence `count` stands for, when it is not `time`. */
+  firstTime?: string;
 }
 
 export interface DeliveryState {
@@ -97,6 +99,8 @@ export interface OutboxRecords {
    * gets them until the lease ends (a replica that dies mid-delivery leaves them to the others).
    */
   claim(nowMs: number, limit: number, leaseMs: number): Promise<OutboxMessage[]>;
+  /** Drops a message (its subscription was deleted while it was on its way). */
+  discard(id: string): Promise<void>;
   /** The receiver accepted it. */
   delivered(id: string, result: AttemptResult): Promise<void>;
   /** It failed; tried again at `dueAt`, or kept as a dead letter when `dueAt` is null. */
@@ -137,7 +141,7 @@ export function newMessage(m: NewOutboxMessage, windowStart: number): OutboxMess
     coalesceKey: m.coalesceKey,
     count: m.count,
     windowStart,
-    firstSeen: m.time,
+    firstSeen: m.firstTime ?? m.time,
     lastSeen: m.time,
     dueAt: windowStart,
     attempts: 0,

@@ -5,6 +5,8 @@
 import parsePrometheusTextFormat from 'parse-prometheus-text-format';
 import { afterEach, describe, expect, it } from 'vitest';
 import { COALESCE_WINDOW_MS } from '../../server/webhook-hub.js';
+import { makePackument } from '../helpers/make-packument.js';
+import { daysAgo } from '../helpers/make-policy.js';
 import { type ProxyHarness, startProxyHarness } from '../helpers/proxy-harness.js';
 import { signatureMatches, startWebhookReceiver, type WebhookReceiver } from '../helpers/webhook-receiver.js';
 
@@ -260,6 +262,41 @@ describe('delivery', () => {
     );
     // The check also finds expres@1.0.0 missing from the registry: a second block.
     expect(seen).toHaveLength(4);
+  });
+
+  it('sends an unavailable fact as `unavailable` and an alert-mode download as `alert`, to who asked', async () => {
+    h = await startProxyHarness({
+      packuments: [
+        makePackument({
+          name: 'left-pad',
+          versions: [{ version: '1.0.0', publishedAt: new Date(daysAgo(40)) }],
+        }),
+        makePackument({
+          name: 'fresh-pkg',
+          versions: [{ version: '1.0.0', publishedAt: new Date(daysAgo(1)) }],
+        }),
+      ],
+      filePolicies: [
+        { id: 'pop', minWeeklyDownloads: 10, onUnavailable: 'block' },
+        { id: 'watch', action: 'alert', coolingOffDays: 7 },
+      ],
+      app: { allowPrivateWebhooks: true, webhookPollMs: 0 },
+    });
+    const unavailable = await receiver();
+    const alerts = await receiver();
+    await subscribe({ url: unavailable.url, events: ['unavailable'], policies: ['pop'] });
+    await subscribe({ url: alerts.url, events: ['alert'], policies: ['watch'] });
+    h.downloads.fault({ kind: 'status', status: 500 });
+    expect((await h.request({ url: '/pop/left-pad' })).status).toBe(403);
+    expect((await h.request({ url: '/watch/fresh-pkg/-/fresh-pkg-1.0.0.tgz' })).status).toBe(200);
+    await h.service.webhooks.hub.flush();
+    await deliver();
+    expect(unavailable.received.map((m) => [m.json.type, m.json.data.rule, m.json.data.name])).toEqual([
+      ['unavailable', 'popularity', 'left-pad'],
+    ]);
+    expect(alerts.received.map((m) => [m.json.type, m.json.data.rule, m.json.data.version])).toEqual([
+      ['alert', 'cooling-off', '1.0.0'],
+    ]);
   });
 
   it('renders Slack and Teams messages with the same facts', async () => {
