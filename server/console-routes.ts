@@ -61,12 +61,16 @@ export function createConsoleRoutes(options: {
     } else ctx.body = file.body;
   };
 
+  // Behind a TLS proxy the service does not trust, the browser's Origin is the public URL's
+  // (https://lw.example), not the plain connection's: without it sign-in was refused there.
+  const publicOrigin = options.publicUrl ? new URL(options.publicUrl).origin : undefined;
+
   /** Writes from a page of another origin carry its Origin: refused before anything else. */
   const sameOrigin = (ctx: Context) => {
     const origin = ctx.get('origin');
     // Koa 3's ctx.origin echoes the Origin header; the service's own origin is built here.
     const own = `${ctx.protocol}://${ctx.host}`;
-    if (origin !== '' && origin !== own)
+    if (origin !== '' && origin !== own && origin !== publicOrigin)
       throw new HttpError(403, `a console request from ${origin.slice(0, 100)} is refused (not ${own})`);
   };
 

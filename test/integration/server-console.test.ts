@@ -128,6 +128,25 @@ describe('console sign-in', () => {
     expect(String([res.headers['set-cookie']].flat()[0])).toMatch(/; secure/i);
   });
 
+  it('takes a sign-in from the --public-url origin behind a TLS proxy it does not trust', async () => {
+    h = await startProxyHarness({ app: { publicUrl: 'https://lw.example' } });
+    const res = await h.request({
+      method: 'POST',
+      url: `${CONSOLE}/session`,
+      headers: { 'content-type': 'application/json', origin: 'https://lw.example' },
+      body: { token: ADMIN_TOKEN },
+    });
+    expect(res.status).toBe(201);
+    expect(String([res.headers['set-cookie']].flat()[0])).toMatch(/; secure/i);
+    const other = await h.request({
+      method: 'POST',
+      url: `${CONSOLE}/session`,
+      headers: { 'content-type': 'application/json', origin: 'https://lw.example.evil' },
+      body: { token: ADMIN_TOKEN },
+    });
+    expect(other.status).toBe(403);
+  });
+
   it('refuses a sign-in posted from another origin', async () => {
     h = await startProxyHarness();
     const res = await h.request({
