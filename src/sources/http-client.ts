@@ -13,9 +13,12 @@
 // - dedupe and DNS: identical documents in flight are shared a level up (the registry source runs
 //   one fetch per package, disk cache and parse included); the name cache is http-dispatcher.ts's.
 // - decompress: marked experimental (each process prints an ExperimentalWarning on first use, so
-//   every CLI run would), and `npm run bench:http` measured one zlib call per body at 0.71x its
-//   CPU time for 2,000 gzip documents (531 ms against 791 ms, equal wall time; 2-core machine at
-//   load average 28, medians of 5 rounds in one run). The size limit is applied here either way.
+//   every CLI run would). `npm run bench:http` (2,000 gzip documents, 32 at a time, 2-core machine
+//   shared with other jobs, medians of 5 rounds per run): one zlib call per body took 0.71x and
+//   0.90x the interceptor's CPU time in two runs (load average 28 and 19); wall time was equal in
+//   the first and 33% longer in the second, the interceptor decoding on the thread pool's second
+//   core. Kept for the CPU time and the warning; worth measuring again once the interceptor is
+//   stable. The size limit is applied here either way.
 
 import type { Readable } from 'node:stream';
 import { promisify } from 'node:util';
