@@ -13,8 +13,8 @@ export class ApiError extends Error {
   }
 }
 
-async function send(method, url, body) {
-  const headers = { accept: 'application/json' };
+async function send(method, url, body, extraHeaders = {}) {
+  const headers = { accept: 'application/json', ...extraHeaders };
   if (body !== undefined) headers['content-type'] = 'application/json';
   if (method !== 'GET' && csrfToken) headers['x-lockwarden-csrf'] = csrfToken;
   let res;
@@ -46,7 +46,7 @@ async function send(method, url, body) {
 export const api = {
   get: (path) => send('GET', API + path),
   post: (path, body) => send('POST', API + path, body ?? {}),
-  put: (path, body) => send('PUT', API + path, body),
+  put: (path, body, headers) => send('PUT', API + path, body, headers),
   delete: (path) => send('DELETE', API + path),
 };
 

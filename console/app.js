@@ -7,7 +7,7 @@ import { ErrorMessage } from './components.js';
 import { html } from './html.js';
 import { SignInPage } from './pages/sign-in-page.js';
 import { DEFAULT_PAGE, matchPage, PAGES } from './pages.js';
-import { Link, navigate, useLocation } from './router.js';
+import { currentLocation, Link, navigate, useLocation } from './router.js';
 
 function Layout({ path, onSignOut, children }) {
   const active = (p) => path === p || path.startsWith(`${p}/`);
@@ -29,28 +29,41 @@ function Layout({ path, onSignOut, children }) {
   `;
 }
 
+/** Page modules by page: started before they are needed, rendered without waiting once resolved. */
+const modules = new Map();
+function loadPage(page) {
+  let entry = modules.get(page);
+  if (!entry) {
+    entry = { promise: page.load().then((mod) => (entry.Component = mod.default)) };
+    modules.set(page, entry);
+  }
+  return entry;
+}
+// The first page's module loads while the session is checked, not after.
+const initial = matchPage(currentLocation().path || DEFAULT_PAGE);
+if (initial) loadPage(initial.page).promise.catch(() => {});
+
 function Page({ path, query, info }) {
   const match = matchPage(path);
-  const [loaded, setLoaded] = useState(null);
+  const entry = match ? loadPage(match.page) : undefined;
+  const [, setReady] = useState(0);
   const [error, setError] = useState(null);
   useEffect(() => {
     if (!match) return;
+    document.title = `${match.page.title} · lockwarden`;
+    if (entry.Component) return;
     let live = true;
     setError(null);
-    match.page
-      .load()
-      .then((mod) => live && setLoaded({ page: match.page, Component: mod.default }))
-      .catch((err) => live && setError(err));
-    document.title = `${match.page.title} · lockwarden`;
+    entry.promise.then(() => live && setReady((n) => n + 1)).catch((err) => live && setError(err));
     return () => {
       live = false;
     };
   }, [match?.page]);
   if (!match)
-    return html`<h1>Not found</h1><p>No console page at this address. <${Link} to=${DEFAULT_PAGE}>Go to the policies</${Link}>.</p>`;
+    return html`<h1 tabindex="-1">Not found</h1><p>No console page at this address. <${Link} to=${DEFAULT_PAGE}>Go to the policies</${Link}>.</p>`;
   if (error) return html`<${ErrorMessage} error=${error} />`;
-  if (!loaded || loaded.page !== match.page) return html`<p class="loading">Loading…</p>`;
-  const { Component } = loaded;
+  if (!entry.Component) return html`<p class="loading">Loading…</p>`;
+  const { Component } = entry;
   return html`<${Component} params=${match.params} query=${query} info=${info} />`;
 }
 

@@ -107,7 +107,17 @@ export function createAdminRoutes(options: AdminRoutesOptions): Router {
     ctx.body = describe(ctx, await find(ctx.params.id!));
   });
   router.put('/policies/:id', requireToken, async (ctx) => {
-    const stored = await policies.update(ctx.params.id!, await readJsonBody(ctx));
+    // If-Match: "<revision>" makes the write conditional, so an editor working on an older
+    // revision (another console, another replica) gets a 409 instead of undoing a change.
+    const ifMatch = ctx.get('if-match');
+    const ifRevision =
+      ifMatch === '' ? undefined : Number(/^"?(\d{1,15})"?$/.exec(ifMatch)?.[1] ?? Number.NaN);
+    if (ifRevision !== undefined && !Number.isSafeInteger(ifRevision))
+      throw new HttpError(
+        400,
+        `If-Match: expected a policy revision such as "3", got ${JSON.stringify(ifMatch.slice(0, 40))}`,
+      );
+    const stored = await policies.update(ctx.params.id!, await readJsonBody(ctx), { ifRevision });
     await options.onPolicyChanged?.(stored.policy.id, 'updated', stored.revision);
     ctx.body = describe(ctx, stored);
   });

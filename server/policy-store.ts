@@ -24,7 +24,8 @@ export interface PolicyStore {
   get(id: string): Promise<StoredPolicy | undefined>;
   list(): Promise<StoredPolicy[]>;
   create(input: unknown): Promise<StoredPolicy>;
-  update(id: string, input: unknown): Promise<StoredPolicy>;
+  /** `ifRevision`: refuse (StoreError conflict) unless the stored revision is this one. */
+  update(id: string, input: unknown, options?: { ifRevision?: number }): Promise<StoredPolicy>;
   remove(id: string): Promise<void>;
   /** Reads the stored policies again (another replica changed them). */
   reload(): Promise<void>;
@@ -163,10 +164,17 @@ export async function createPolicyStore(options: PolicyStoreOptions): Promise<Po
       publish(policy.id, entry);
       return entry;
     },
-    async update(id, input) {
+    async update(id, input, updateOptions) {
       assertWritable(id);
       const existing = stored.get(id);
       if (!existing) throw new StoreError('not-found', `no policy "${id}"`);
+      const expected = updateOptions?.ifRevision;
+      if (expected !== undefined && expected !== existing.revision) {
+        throw new StoreError(
+          'conflict',
+          `policy "${id}" changed since revision ${expected} was read (it is at revision ${existing.revision}); reload it and edit again`,
+        );
+      }
       const body =
         input !== null && typeof input === 'object' && !Array.isArray(input) && !('id' in input)
           ? { ...input, id }

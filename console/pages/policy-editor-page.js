@@ -37,6 +37,7 @@ export default function PolicyEditorPage({ params, query }) {
   const editing = params.id !== undefined;
   const [draft, setDraft] = useState(null);
   const [readOnly, setReadOnly] = useState(null);
+  const [revision, setRevision] = useState(null);
   const [step, setStep] = useState(0);
   const [errors, setErrors] = useState({});
   const [general, setGeneral] = useState([]);
@@ -51,6 +52,7 @@ export default function PolicyEditorPage({ params, query }) {
       .get(`/policies/${encodeURIComponent(params.id)}`)
       .then((item) => {
         if (item.origin.kind === 'file') setReadOnly(item.origin.file);
+        setRevision(item.revision);
         const d = draftFrom(item.policy);
         // From the audit log's "allow this version": open the lists with the entry filled in.
         const allow = query.get('allow');
@@ -117,7 +119,9 @@ export default function PolicyEditorPage({ params, query }) {
     setBusy(true);
     const body = bodyOf(draft);
     try {
-      if (editing) await api.put(`/policies/${encodeURIComponent(params.id)}`, body);
+      // Conditional on the revision this editor started from: a change made meanwhile is not undone.
+      if (editing)
+        await api.put(`/policies/${encodeURIComponent(params.id)}`, body, { 'if-match': `"${revision}"` });
       else await api.post('/policies', body);
       navigate(`policies?saved=${encodeURIComponent(body.id)}`);
     } catch (err) {

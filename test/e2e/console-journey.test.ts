@@ -30,6 +30,8 @@ let page: Page;
 let registry: string;
 /** Full page loads of the console: the audit log must update without one. */
 let loads = 0;
+/** The project whose lockfile pins left-pad@1.3.0, refused until the policy allows it. */
+let pinned: string;
 
 beforeAll(async () => {
   h = await startProxyHarness({
@@ -215,7 +217,7 @@ describe('the console journey', () => {
     expect(squat.stderr).toMatch(/expres looks like express/);
     expect((await rowAppears('expres')) - squatDone).toBeLessThan(2_000);
 
-    const pinned = await project({ dependencies: { 'left-pad': '1.3.0' } });
+    pinned = await project({ dependencies: { 'left-pad': '1.3.0' } });
     await writeFile(
       join(pinned, 'package-lock.json'),
       JSON.stringify({
@@ -325,6 +327,41 @@ describe('the console journey', () => {
       body: { packages: [{ name: 'left-pad', version: '1.0.0' }] },
     });
     expect(after.status).toBe(401);
+  });
+
+  it('gets past a refusal from its audit entry: the allow link opens the lists filled in, and the install passes', async () => {
+    await page.getByRole('link', { name: 'Audit log' }).click();
+    await heading('Audit log');
+    const row = page
+      .getByRole('table', { name: 'Audit log' })
+      .getByRole('row')
+      .filter({ hasText: 'left-pad@1.3.0' })
+      .first();
+    await row.getByRole('link', { name: /Allow in web-production/ }).click();
+    await heading('Edit policy web-production');
+    await page.getByRole('heading', { name: 'Step 4 of 5: Allow & block lists' }).waitFor();
+    const allow = page.getByRole('group', { name: 'Allow list entry 1' });
+    expect(await allow.getByLabel('Package').inputValue()).toBe('left-pad@1.3.0');
+    await allow.getByLabel('Reason').fill('reviewed the 1.3.0 diff');
+    await page.getByRole('button', { name: 'Next' }).click();
+    await page.getByRole('button', { name: 'Save policy' }).click();
+    await heading('Policies');
+    await page.getByRole('status').filter({ hasText: 'Policy web-production saved' }).waitFor();
+    expect((await h.admin('GET', '/policies/web-production')).json().policy.allow).toEqual([
+      { package: 'left-pad@1.3.0', reason: 'reviewed the 1.3.0 diff' },
+    ]);
+    const again = await run('npm', ['ci'], pinned, await clientEnv(registry));
+    expect(again.code, again.stderr).toBe(0);
+  });
+
+  it('deletes a stored policy after asking once more', async () => {
+    expect((await h.admin('POST', '/policies', { id: 'scratch', name: 'Scratch' })).status).toBe(201);
+    await page.reload();
+    const card = page.getByRole('article', { name: /Scratch/ });
+    await card.getByRole('button', { name: 'Delete scratch' }).click();
+    await card.getByRole('button', { name: 'Delete', exact: true }).click();
+    await card.waitFor({ state: 'detached' });
+    expect((await h.admin('GET', '/policies/scratch')).status).toBe(404);
   });
 
   it('fits a 375 px wide screen on every page', async () => {

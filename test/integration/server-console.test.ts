@@ -228,6 +228,27 @@ describe('console sign-in', () => {
   });
 });
 
+describe('conditional policy edits', () => {
+  it('refuses an edit based on an older revision (If-Match), so two editors do not undo each other', async () => {
+    h = await startProxyHarness();
+    expect((await h.admin('POST', '/policies', { id: 'team', coolingOffDays: 3 })).status).toBe(201);
+    const put = (ifMatch: string, days: number) =>
+      h.request({
+        method: 'PUT',
+        url: '/-/lockwarden/v1/policies/team',
+        headers: { authorization: `Bearer ${ADMIN_TOKEN}`, 'if-match': ifMatch },
+        body: { coolingOffDays: days },
+      });
+    expect((await put('"1"', 5)).json().revision).toBe(2);
+    const stale = await put('"1"', 9);
+    expect(stale.status).toBe(409);
+    expect(stale.json().error).toMatch(/changed since revision 1 was read \(it is at revision 2\)/);
+    expect((await put('2', 9)).status).toBe(200);
+    expect((await put('soon', 9)).status).toBe(400);
+    expect((await h.admin('GET', '/policies/team')).json().policy.coolingOffDays).toBe(9);
+  });
+});
+
 describe('try a package', () => {
   it('answers what an install through the policy gets, from the same engine', async () => {
     h = await startProxyHarness({
