@@ -73,8 +73,10 @@ export async function crashScenario(options: {
         GITHUB_API_URL: 'http://127.0.0.1:9/',
       },
     });
+  const processes: Array<Awaited<ReturnType<typeof serve>>> = [];
   try {
     const first = await serve();
+    processes.push(first);
     // Completion times (performance.now) of each acknowledged response, by what it logs.
     const refused = new Map<string, number>();
     const hidden = new Map<string, number>();
@@ -117,6 +119,7 @@ export async function crashScenario(options: {
 
     const restartStarted = performance.now();
     const second = await serve();
+    processes.push(second);
     const restartMs = performance.now() - restartStarted;
     const loggedBlocked = new Set<string>();
     const loggedHidden = new Set<string>();
@@ -161,6 +164,8 @@ export async function crashScenario(options: {
       restartMs,
     };
   } finally {
+    // A run that failed midway leaves no service behind.
+    for (const p of processes) await p.kill();
     await registry.close();
     await downloads.close();
     await rm(dir, { recursive: true, force: true });
