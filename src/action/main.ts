@@ -65,6 +65,7 @@ function engineConfig(inputs: ActionInputs, env: NodeJS.ProcessEnv, settings: En
     flags: {
       ...(inputs.registry ? { registry: inputs.registry } : {}),
       ...(inputs.githubToken ? { githubToken: inputs.githubToken } : {}),
+      ...(inputs.advisories ? { advisories: inputs.advisories } : {}),
     },
     env: npmConfigEnvironment(env),
     cwd: env.GITHUB_WORKSPACE ?? process.cwd(),

@@ -35,6 +35,10 @@ export interface ActionInputs {
   registry?: string;
   /** SARIF output file relative to the workspace, when requested. */
   sarifFile?: string;
+  /** CycloneDX SBOM output file relative to the workspace, when requested. */
+  sbomFile?: string;
+  /** Where advisories come from for a policy with `vulnerabilities`. */
+  advisories?: 'registry' | 'osv';
 }
 
 export const INPUT_NAMES = [
@@ -50,6 +54,8 @@ export const INPUT_NAMES = [
   'comment',
   'registry',
   'sarif',
+  'sbom',
+  'advisories',
 ] as const;
 
 /** Events whose payload names a base commit, so `scope: changed` is the natural default. */
@@ -175,5 +181,11 @@ export function parseActionInputs(raw: RawInputs, ctx: { eventName: string }): A
   if (raw['github-token'] !== undefined) inputs.githubToken = raw['github-token'];
   if (raw.registry !== undefined) inputs.registry = parseHttpUrl('registry', raw.registry);
   if (raw.sarif !== undefined) inputs.sarifFile = workspacePath('sarif', raw.sarif, workingDirectory);
+  if (raw.sbom !== undefined) inputs.sbomFile = workspacePath('sbom', raw.sbom, workingDirectory);
+  if (raw.advisories !== undefined) {
+    if (raw.advisories !== 'registry' && raw.advisories !== 'osv')
+      throw inputError('advisories', `expected "registry" or "osv", got ${JSON.stringify(raw.advisories)}`);
+    inputs.advisories = raw.advisories;
+  }
   return inputs;
 }

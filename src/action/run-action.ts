@@ -1,7 +1,9 @@
 // The Action without `@actions/core`: inputs and environment in, the decided result out (report,
 // outcome, annotations, summary, outputs). `main.ts` renders it; tests call it directly.
+import { randomUUID } from 'node:crypto';
 import { mkdir, readFile, writeFile } from 'node:fs/promises';
 import path from 'node:path';
+import { buildSbom } from '../engine/build-sbom.js';
 import { judgeLockfileSources } from '../engine/judge-lockfile-sources.js';
 import { buildReport, groupUnavailable, type Report, type ReportFinding } from '../engine/report.js';
 import { runAudit } from '../engine/run-audit.js';
@@ -79,7 +81,10 @@ export interface ActionResult {
   annotations: Annotation[];
   summary: string;
   changes: LockfileChanges[];
-  outputs: Record<'blocked' | 'alerts' | 'unavailable' | 'checked' | 'report', string> & { sarif?: string };
+  outputs: Record<'blocked' | 'alerts' | 'unavailable' | 'checked' | 'report', string> & {
+    sarif?: string;
+    sbom?: string;
+  };
   /** Problems that do not change the verdict (the PR comment could not be posted). */
   warnings: string[];
 }
@@ -440,9 +445,11 @@ export async function runAction(input: RunActionInput): Promise<ActionResult> {
   const reports: Report[] = [];
   const changes: LockfileChanges[] = [];
   const skippedAdded: SkippedEntry[] = [];
+  const plans: LockfilePlan[] = [];
   const lockfiles = inputs.lockfiles.length > 0 ? inputs.lockfiles : await detectActionLockfiles(input);
   for (const file of lockfiles) {
     const plan = await planLockfile(file, input, base);
+    plans.push(plan);
     if (plan.changes) changes.push(plan.changes);
     for (const s of plan.skippedAdded ?? []) skippedAdded.push(rebaseSkipped(s, plan.dir));
     reports.push(await checkLockfile(plan, input, engine, policy, serviceRegistry));
@@ -477,6 +484,22 @@ export async function runAction(input: RunActionInput): Promise<ActionResult> {
     });
     await writeFile(sarifPath, `${JSON.stringify(sarif, null, 2)}\n`);
     outputs.sarif = sarifPath;
+  }
+  if (inputs.sbomFile) {
+    const sbomPath = path.resolve(environment.workspace, inputs.sbomFile);
+    await mkdir(path.dirname(sbomPath), { recursive: true });
+    const audited = new Set(
+      plans.flatMap((p) => p.inventory.entries.filter((e) => !p.filter || p.filter(e))),
+    );
+    const sbom = buildSbom({
+      // The repository-relative lockfile, not the runner's checkout path.
+      inventories: plans.map((p) => ({ ...p.inventory, file: p.file })),
+      report,
+      audited: (entry) => audited.has(entry),
+      serialNumber: `urn:uuid:${randomUUID()}`,
+    });
+    await writeFile(sbomPath, `${JSON.stringify(sbom, null, 2)}\n`);
+    outputs.sbom = sbomPath;
   }
 
   const summaryInput: SummaryInput = {

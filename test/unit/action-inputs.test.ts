@@ -58,9 +58,13 @@ describe('parseActionInputs', () => {
         lockfile: 'package-lock.json\n sub/npm-shrinkwrap.json, package-lock.json',
         policy: '../../lockwarden.yml',
         sarif: 'out/lockwarden.sarif',
+        sbom: 'out/sbom.cdx.json',
+        advisories: 'osv',
       },
       { eventName: 'push' },
     );
+    expect(inputs.sbomFile).toBe('packages/app/out/sbom.cdx.json');
+    expect(inputs.advisories).toBe('osv');
     expect(inputs.workingDirectory).toBe('packages/app');
     expect(inputs.lockfiles).toEqual([
       'packages/app/package-lock.json',
@@ -145,6 +149,12 @@ describe('parseActionInputs', () => {
     ['registry not a URL', { registry: 'my registry' }, /input `registry`: "my registry" is not a URL/],
     ['comment not boolean', { comment: 'yes' }, /input `comment`: expected true or false, got "yes"/],
     ['NUL in sarif', { sarif: 'a\0b' }, /input `sarif`: contains a NUL/],
+    ['sbom outside the workspace', { sbom: '../../sbom.json' }, /input `sbom`/],
+    [
+      'unknown advisories',
+      { advisories: 'nvd' },
+      /input `advisories`: expected "registry" or "osv", got "nvd"/,
+    ],
   ])('refuses %s naming the input', (_name, raw, message) => {
     expect(inputError(raw)).toMatch(message);
   });
