@@ -7,6 +7,7 @@ export const PAGES = [
   { path: 'audit', title: 'Audit log', nav: true, load: () => import('./pages/audit-log-page.js') },
   { path: 'try', title: 'Try a package', nav: true, load: () => import('./pages/try-package-page.js') },
   { path: 'tokens', title: 'Check tokens', nav: true, load: () => import('./pages/check-tokens-page.js') },
+  { path: 'webhooks', title: 'Webhooks', nav: true, load: () => import('./pages/webhooks-page.js') },
 ];
 
 export const DEFAULT_PAGE = 'policies';
