@@ -19,13 +19,16 @@ const COLUMNS = [
 
 /**
  * One CSV field. Labels, package names and user agents come from clients: a cell starting with
- * `=`, `+`, `-`, `@`, tab or CR is a formula to a spreadsheet, so it is prefixed with `'`.
+ * `=`, `+`, `-`, `@`, tab or CR is a formula to a spreadsheet, so it is prefixed with `'`; one
+ * holding a separator a spreadsheet may split on is quoted.
  */
 export function csvField(value: string | number | null): string {
   if (value === null) return '';
   let text = String(value);
   if (typeof value === 'string' && /^[=+\-@\t\r]/.test(text)) text = `'${text}`;
-  return /[",\r\n]/.test(text) ? `"${text.replaceAll('"', '""')}"` : text;
+  // Quoted on `;` and tab too: spreadsheets in locales whose list separator is `;` split an
+  // unquoted cell there, and `npm/1;=HYPERLINK(...)` would become a cell that is a formula.
+  return /[",;\t\r\n]/.test(text) ? `"${text.replaceAll('"', '""')}"` : text;
 }
 
 export function csvRow(entry: AuditEntry): string {
