@@ -362,3 +362,38 @@ describe('lockwarden audit --sbom', () => {
     expect(res.stderr).toMatch(/--sbom .*not-a-dir\/sbom\.json: cannot write/);
   });
 });
+
+describe('a 3,000-entry lockfile', () => {
+  it('asks the bulk endpoint in 12 batches of at most 250 names, and a warm run asks nothing', async () => {
+    const big = writeProject(path.join(work, 'big'), {
+      name: 'big',
+      deps: Array.from({ length: 3000 }, (_, i) => ({ name: `pkg-${i}`, version: '1.0.0' })),
+    });
+    const bulk = await startFakeRegistry({ shape: 'mirror', packuments: [], advisories: [] });
+    try {
+      const cacheDir = mkdtempSync(path.join(work, 'cache-'));
+      const policy = writePolicy('policy-big.json', { coolingOffDays: 0 });
+      const args = [
+        'audit',
+        big,
+        '--json',
+        '--policy',
+        policy,
+        '--registry',
+        bulk.url,
+        '--cache-dir',
+        cacheDir,
+      ];
+      const cold = await run(args);
+      expect(cold.code, cold.stderr).toBe(0);
+      expect((JSON.parse(cold.stdout) as Report).summary.checked).toBe(3000);
+      const posts = bulk.requests.filter((r) => r.method === 'POST');
+      expect(posts).toHaveLength(12);
+      const warm = await run(args);
+      expect(warm.code).toBe(0);
+      expect(bulk.requests.filter((r) => r.method === 'POST')).toHaveLength(12);
+    } finally {
+      await bulk.close();
+    }
+  });
+});
