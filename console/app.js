@@ -51,7 +51,7 @@ function Page({ path, query, info }) {
   useEffect(() => {
     if (!match) return;
     document.title = `${match.page.title} · lockwarden`;
-    if (entry.Component) return;
+    // Even when the module resolved meanwhile: this render may have shown "Loading" before it did.
     let live = true;
     setError(null);
     entry.promise.then(() => live && setReady((n) => n + 1)).catch((err) => live && setError(err));
