@@ -4,6 +4,7 @@
 // record (`GET /v1/vulns/<id>`), kept until OSV reports a newer `modified` for it.
 // A CommonJS package whose exports Node cannot name statically: imported whole.
 import cvss from 'ae-cvss-calculator';
+import semver from 'semver';
 import type { Advisory, Fact, Severity } from '../policy/types.js';
 import { createAdvisoryCache } from './advisory-cache.js';
 import { createDiskCache } from './disk-cache.js';
@@ -203,6 +204,10 @@ export function readOsvRecord(raw: unknown, name: string): Advisory | string | u
     }
   }
   if (parts.length === 0) return `no versions or ranges for ${name}`;
+  // A range semver cannot read matches no version: the advisory would silently affect nothing.
+  const vulnerableVersions = parts.join(' || ');
+  if (semver.validRange(vulnerableVersions, { loose: true }) === null)
+    return `affected versions ${JSON.stringify(vulnerableVersions.slice(0, 120))} are not a semver range`;
   const aliases = (Array.isArray(raw.aliases) ? raw.aliases : []).filter(
     (a): a is string => typeof a === 'string',
   );
@@ -216,7 +221,7 @@ export function readOsvRecord(raw: unknown, name: string): Advisory | string | u
     aliases: [raw.id, ...aliases].filter((a) => a !== id),
     severity,
     title: summary.slice(0, 300),
-    vulnerableVersions: parts.join(' || '),
+    vulnerableVersions,
   };
   const references = Array.isArray(raw.references) ? raw.references.filter(isObject) : [];
   const advisoryUrl = references.find((r) => r.type === 'ADVISORY' && typeof r.url === 'string')?.url;

@@ -85,6 +85,10 @@ describe('readOsvRecord', () => {
         'a',
       ),
     ).toMatch(/unreadable range event/);
+    // Versions semver cannot read would match nothing: a silent pass, not an advisory.
+    expect(readOsvRecord({ id: 'X', affected: [{ package: pkg(), versions: ['1.0.0.0'] }] }, 'a')).toMatch(
+      /not a semver range/,
+    );
     expect(readOsvRecord('nope', 'a')).toBe('not an OSV record');
   });
 });
