@@ -3,13 +3,13 @@
 // `standardwebhooks` library. A refusal reaches the receiver within 5 seconds; with the receiver
 // down for 10 seconds it arrives after it returns; a kill -9 between the refusal and the delivery
 // still delivers after the restart; /metrics parses with a Prometheus text parser and counts it.
-import { execFile } from 'node:child_process';
 import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import parsePrometheusTextFormat from 'parse-prometheus-text-format';
 import { Webhook } from 'standardwebhooks';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { clientEnv, runClient } from '../helpers/client-env.js';
 import { type FakeDownloads, startFakeDownloads } from '../helpers/fake-downloads.js';
 import { type FakeRegistry, startFakeRegistry } from '../helpers/fake-registry.js';
 import { type ServeProcess, startServeProcess } from '../helpers/serve-process.js';
@@ -23,6 +23,7 @@ let receiver: WebhookReceiver;
 let secret: string;
 let service: ServeProcess;
 const running: ServeProcess[] = [];
+const temps: string[] = [];
 
 const serve = async () => {
   const p = await startServeProcess({
@@ -74,6 +75,7 @@ afterAll(async () => {
   await registry?.close();
   await downloads?.close();
   await rm(dir, { recursive: true, force: true });
+  for (const t of temps) await rm(t, { recursive: true, force: true });
 });
 
 async function npmInstall(name: string): Promise<{ code: number; stderr: string }> {
@@ -82,29 +84,7 @@ async function npmInstall(name: string): Promise<{ code: number; stderr: string 
     join(project, 'package.json'),
     JSON.stringify({ name: 'app', version: '1.0.0', private: true }),
   );
-  const home = await mkdtemp(join(dir, 'home-'));
-  await writeFile(join(home, '.npmrc'), '');
-  const env: NodeJS.ProcessEnv = {};
-  for (const [k, v] of Object.entries(process.env)) if (!/^(npm_|NPM_)/.test(k)) env[k] = v;
-  Object.assign(env, {
-    HOME: home,
-    npm_config_cache: join(home, 'npm-cache'),
-    npm_config_userconfig: join(home, '.npmrc'),
-    npm_config_registry: `${service.url}/strict/`,
-    npm_config_audit: 'false',
-    npm_config_fund: 'false',
-    npm_config_update_notifier: 'false',
-    npm_config_fetch_retries: '0',
-    // Anything not on loopback goes to a closed port.
-    HTTP_PROXY: 'http://127.0.0.1:9',
-    HTTPS_PROXY: 'http://127.0.0.1:9',
-    NO_PROXY: '127.0.0.1,localhost',
-  });
-  return new Promise((resolve) => {
-    execFile('npm', ['install', name], { cwd: project, env, timeout: 120_000 }, (err, _out, stderr) => {
-      resolve({ code: err ? (typeof err.code === 'number' ? err.code : 1) : 0, stderr });
-    });
-  });
+  return runClient('npm', ['install', name], project, await clientEnv(`${service.url}/strict/`, temps));
 }
 
 /** Verifies with the reference library (it also rejects timestamps older than 5 minutes). */
