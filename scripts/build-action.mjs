@@ -5,7 +5,8 @@
 // and compared by anyone.
 //
 //   node scripts/build-action.mjs [--outfile dist/index.js]
-import { mkdir, rename, writeFile } from 'node:fs/promises';
+import { mkdir, readFile, rename, writeFile } from 'node:fs/promises';
+import { createRequire } from 'node:module';
 import { dirname, join, relative, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { build } from 'esbuild';
@@ -19,6 +20,29 @@ function parseArgs(argv) {
     else throw new Error(`unknown argument ${argv[i]} (use --outfile FILE)`);
   }
   return opts;
+}
+
+/**
+ * TypeScript's lib files semver-honesty compiles against (src/engine/typescript-libs.ts lists
+ * them), with every file they reference (`/// <reference lib="..." />`), as { fileName: text }:
+ * the bundle has no node_modules/typescript/lib to read them from.
+ */
+async function typescriptLibs() {
+  const listed = await readFile(join(root, 'src/engine/typescript-libs.ts'), 'utf8');
+  const todo = [...new Set([...listed.matchAll(/'(lib\.[\w.]+\.d\.ts)'/g)].map((m) => m[1]))];
+  if (todo.length === 0) throw new Error('src/engine/typescript-libs.ts lists no lib files');
+  const libDir = dirname(createRequire(join(root, 'package.json')).resolve('typescript'));
+  const out = {};
+  while (todo.length > 0) {
+    const name = todo.shift();
+    if (Object.hasOwn(out, name)) continue;
+    const text = await readFile(join(libDir, name), 'utf8');
+    out[name] = text;
+    for (const m of text.matchAll(/^\/\/\/\s*<reference\s+lib="([^"]+)"/gm))
+      todo.push(`lib.${m[1].toLowerCase()}.d.ts`);
+  }
+  // Sorted, so the bundle's bytes do not depend on the order files were found in.
+  return Object.fromEntries(Object.entries(out).sort(([a], [b]) => a.localeCompare(b)));
 }
 
 // ESM output, because @actions/* ship ESM only; Arborist and its dependencies are CommonJS:
@@ -44,13 +68,22 @@ export async function buildAction({ outfile }) {
     mainFields: ['module', 'main'],
     conditions: ['node', 'import'],
     banner: { js: BANNER },
-    // The TypeScript compiler (semver-honesty) is bundled in: the runner has no node_modules.
+    // The TypeScript compiler (semver-honesty) is bundled in, with the lib files it compiles
+    // against: the runner has no node_modules.
     plugins: [
       {
         name: 'bundled-typescript',
         setup(b) {
           b.onResolve({ filter: /\/load-typescript\.js$/ }, () => ({
             path: join(root, 'src/engine/load-typescript.bundle.ts'),
+          }));
+          b.onResolve({ filter: /^lockwarden:typescript-libs$/ }, () => ({
+            path: 'typescript-libs',
+            namespace: 'lockwarden',
+          }));
+          b.onLoad({ filter: /.*/, namespace: 'lockwarden' }, async () => ({
+            contents: `export default ${JSON.stringify(await typescriptLibs())};`,
+            loader: 'js',
           }));
         },
       },

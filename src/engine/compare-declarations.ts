@@ -5,7 +5,8 @@
 import type * as ts from 'typescript';
 import type { EntryPoint } from '../policy/package-interface.js';
 import type { InterfaceChange } from '../policy/semver-honesty.js';
-import { loadTypeScript } from './load-typescript.js';
+import { embeddedTypeScriptLibs, loadTypeScript } from './load-typescript.js';
+import { TYPESCRIPT_LIBS, TYPESCRIPT_LIBS_FOR_JS } from './typescript-libs.js';
 
 export interface DeclarationSide {
   /** File texts by package-relative path. */
@@ -19,17 +20,7 @@ const OPTIONS: ts.CompilerOptions = {
   target: tsc.ScriptTarget.ES2022,
   module: tsc.ModuleKind.ESNext,
   moduleResolution: tsc.ModuleResolutionKind.Bundler,
-  // The core of the standard library only (Promise, Map, Set, iterables): the whole of es2022 took
-  // twice as long for the same findings (bench/update-bench.ts, 20 typed packages: 8.9 s → 4.9 s),
-  // and no lib.dom. A global type left unresolved compares as `any`, which can hide a change in a
-  // parameter of that type but never invent one.
-  lib: [
-    'lib.es5.d.ts',
-    'lib.es2015.collection.d.ts',
-    'lib.es2015.iterable.d.ts',
-    'lib.es2015.promise.d.ts',
-    'lib.es2015.symbol.d.ts',
-  ],
+  lib: [...TYPESCRIPT_LIBS],
   types: [],
   noEmit: true,
   skipLibCheck: true,
@@ -41,6 +32,10 @@ const OPTIONS: ts.CompilerOptions = {
 // lib.*.d.ts are the same for every comparison: parse them once.
 const libFiles = new Map<string, ts.SourceFile | undefined>();
 const libDir = tsc.sys.getExecutingFilePath().replace(/[^/\\]+$/, '');
+// The Action's bundle carries the lib files it needs in itself; elsewhere they are on disk.
+const embeddedLibs = embeddedTypeScriptLibs();
+const readLib = (f: string): string | undefined =>
+  embeddedLibs ? embeddedLibs.get(f.slice(libDir.length)) : tsc.sys.readFile(f);
 
 function createHost(files: Map<string, string>): ts.CompilerHost {
   const dirs = new Set<string>();
@@ -50,14 +45,15 @@ function createHost(files: Map<string, string>): ts.CompilerHost {
   }
   const isLib = (f: string) => f.startsWith(libDir);
   return {
-    fileExists: (f) => files.has(f) || (isLib(f) && tsc.sys.fileExists(f)),
-    readFile: (f) => files.get(f) ?? (isLib(f) ? tsc.sys.readFile(f) : undefined),
-    directoryExists: (d) => dirs.has(d.replace(/\/$/, '')) || (isLib(d) && tsc.sys.directoryExists(d)),
+    fileExists: (f) => files.has(f) || (isLib(f) && readLib(f) !== undefined),
+    readFile: (f) => files.get(f) ?? (isLib(f) ? readLib(f) : undefined),
+    directoryExists: (d) =>
+      dirs.has(d.replace(/\/$/, '')) || (isLib(d) && (!!embeddedLibs || tsc.sys.directoryExists(d))),
     getDirectories: () => [],
     getSourceFile: (f, languageVersion) => {
       if (isLib(f)) {
         if (!libFiles.has(f)) {
-          const text = tsc.sys.readFile(f);
+          const text = readLib(f);
           libFiles.set(f, text === undefined ? undefined : tsc.createSourceFile(f, text, languageVersion));
         }
         return libFiles.get(f);
@@ -125,7 +121,7 @@ export function compareDeclarationPairs(items: readonly DeclarationPair[]): Inte
   const jsOnly = jobs.every((j) => j.kind === 'js');
   const program = tsc.createProgram({
     rootNames: roots,
-    options: jsOnly ? { ...OPTIONS, noResolve: true, lib: ['lib.es5.d.ts'] } : OPTIONS,
+    options: jsOnly ? { ...OPTIONS, noResolve: true, lib: [...TYPESCRIPT_LIBS_FOR_JS] } : OPTIONS,
     host: createHost(files),
   });
   const checker = program.getTypeChecker();

@@ -7,3 +7,8 @@ import { createRequire } from 'node:module';
 export function loadTypeScript(): typeof import('typescript') {
   return createRequire(import.meta.url)('typescript') as typeof import('typescript');
 }
+
+/** TypeScript's lib files by file name when they are not on disk next to the compiler; here they are. */
+export function embeddedTypeScriptLibs(): ReadonlyMap<string, string> | undefined {
+  return undefined;
+}

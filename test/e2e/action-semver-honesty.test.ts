@@ -61,12 +61,14 @@ beforeAll(async () => {
       deps: [
         { name: 'lib-x', version: '2.3.0' },
         { name: 'additive-pkg', version: '1.0.0' },
+        { name: 'async-pkg', version: '1.0.0' },
       ],
     },
     head: {
       deps: [
         { name: 'lib-x', version: '2.4.0' },
         { name: 'additive-pkg', version: '1.1.0' },
+        { name: 'async-pkg', version: '1.1.0' },
       ],
     },
     files: {
@@ -81,6 +83,9 @@ afterAll(async () => {
   if (work) rmSync(work, { recursive: true, force: true });
 });
 
+// Needs the standard library's types in the bundle: without them Promise and Set are both `any`.
+const ASYNC_MESSAGE =
+  'async-pkg 1.0.0 → 1.1.0 narrows the type of load(source) in "async-pkg" (types: index.d.ts): Promise<string> → Set<string>: a breaking change in a minor release';
 const MESSAGE =
   'lib-x 2.3.0 → 2.4.0 removes export parseOptions from "lib-x/utils" (types: dist/utils.d.ts): a breaking change in a minor release';
 
@@ -90,8 +95,11 @@ describe('the Action on a PR that bumps a dishonest minor', () => {
     expect(r.code).toBe(0);
     expect(r.summary).toMatch(/\| lib-x \| 2\.4\.0 \| semver-honesty \(alert\) \|/);
     expect(r.summary).toContain(MESSAGE);
+    // The summary is Markdown: its table cells escape < and >.
+    expect(r.summary).toContain(ASYNC_MESSAGE.replaceAll('<', '&lt;').replaceAll('>', '&gt;'));
     const report = JSON.parse(readFileSync(r.outputs.report!, 'utf8')) as Report;
     expect(report.findings.map((f) => `${f.name}@${f.version}:${f.rule}:${f.effect}`)).toEqual([
+      'async-pkg@1.1.0:semver-honesty:alert',
       'lib-x@2.4.0:semver-honesty:alert',
     ]);
     expect(report.findings[0]!.locations?.[0]?.file).toBe('package-lock.json');
@@ -155,9 +163,10 @@ describe('service mode on the same PR', () => {
       return { ...report, generatedAt: '' };
     };
     expect(read(viaService).findings).toEqual(read(inline).findings);
-    expect(read(viaService).findings.map((f) => f.rule)).toEqual(['semver-honesty']);
+    expect(read(viaService).findings.map((f) => f.rule)).toEqual(['semver-honesty', 'semver-honesty']);
     const logged = await service.audit.query({ policy: 'team' });
-    expect(logged.entries.map((e) => `${e.package}@${e.version}:${e.rule}:${e.outcome}`)).toEqual([
+    expect(logged.entries.map((e) => `${e.package}@${e.version}:${e.rule}:${e.outcome}`).sort()).toEqual([
+      'async-pkg@1.1.0:semver-honesty:alert',
       'lib-x@2.4.0:semver-honesty:alert',
     ]);
   }, 60_000);

@@ -120,6 +120,29 @@ export function SEMVER_PACKUMENTS(now: Date): FullPackument[] {
         },
       ],
     }),
+    // Its change is visible only with the standard library's types (Promise, Map): without them
+    // both parameter types collapse to `any` and the minor looks clean.
+    makePackument({
+      name: 'async-pkg',
+      versions: [
+        {
+          version: '1.0.0',
+          publishedAt: old,
+          extra: { types: 'index.d.ts' },
+          files: {
+            'index.d.ts': 'export declare function load(source: Promise<string>): Map<string, number>;\n',
+          },
+        },
+        {
+          version: '1.1.0',
+          publishedAt: recent,
+          extra: { types: 'index.d.ts' },
+          files: {
+            'index.d.ts': 'export declare function load(source: Set<string>): Map<string, number>;\n',
+          },
+        },
+      ],
+    }),
     makePackument({
       name: 'plain-js',
       versions: [

@@ -74,6 +74,13 @@ describe('lockwarden check name@old..new', () => {
     expect((JSON.parse(r.stdout) as Report).findings).toEqual([]);
   });
 
+  it('compares types from the standard library (Promise, Set, Map) as themselves, not as any', async () => {
+    const r = await run(['check', 'async-pkg@1.0.0..1.1.0', '--json']);
+    expect((JSON.parse(r.stdout) as Report).findings.map((f) => f.message)).toEqual([
+      'async-pkg 1.0.0 → 1.1.0 narrows the type of load(source) in "async-pkg" (types: index.d.ts): Promise<string> → Set<string>: a breaking change in a minor release',
+    ]);
+  });
+
   it('names parameters made required, properties made required and narrowed types', async () => {
     const r = await run(['check', 'api-pkg@1.0.0..1.0.1', '--json']);
     const messages = (JSON.parse(r.stdout) as Report).findings.map((f) => f.message);
