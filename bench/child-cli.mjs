@@ -17,5 +17,8 @@ const code = await runCli(process.argv.slice(2), {
 });
 clearInterval(timer);
 peak = Math.max(peak, process.memoryUsage.rss());
+const cpu = process.cpuUsage();
 process.stderr.write(`\nLOCKWARDEN_BENCH_MAXRSS_KB=${Math.round(peak / 1024)}\n`);
+// CPU time (user + system): on a shared, loaded machine it moves far less than wall time.
+process.stderr.write(`LOCKWARDEN_BENCH_CPU_MS=${Math.round((cpu.user + cpu.system) / 1000)}\n`);
 process.exitCode = code;

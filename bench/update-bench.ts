@@ -4,8 +4,9 @@
 //      release inside the cooling-off window (target: cold <= 15 s), with semverHonesty off and at
 //      its default (alert, which compares the two tarballs of every update);
 //   2. semver honesty over 20 updated packages with type declarations (target: cold <= 10 s).
-// Prints wall time, peak RSS, upstream requests; the machine is noted. Colleagues share this
-// machine: compare figures from one run, not across runs.
+// Prints wall time, CPU time, peak RSS, upstream requests and the load average; the machine is
+// noted. Colleagues share this machine: compare figures from one run, not across runs, and use
+// --baseline DIR (a checkout of the code before a change, built) to run before and after in turn.
 import { spawn } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
@@ -16,6 +17,11 @@ import { type FullPackument, makePackument } from '../test/helpers/make-packumen
 
 const ROOT = path.resolve(import.meta.dirname, '../..');
 const CLI = path.join(ROOT, 'bench/child-cli.mjs');
+// --baseline DIR: another checkout with a built lib/ (e.g. main before a change): every update is
+// also run with it, alternating with this one, so before and after share the machine's load.
+const baselineAt = process.argv.indexOf('--baseline');
+const BASELINE_CLI =
+  baselineAt > 0 ? path.join(path.resolve(process.argv[baselineAt + 1]!), 'bench/child-cli.mjs') : undefined;
 const LATENCY_MS = 20;
 // --profile DIR: V8 CPU profiles of the CLI runs (open them in Chrome DevTools).
 const profileAt = process.argv.indexOf('--profile');
@@ -44,14 +50,15 @@ interface Run {
   ms: number;
   code: number;
   maxRssMb: number;
+  cpuMs: number;
   stdout: string;
   stderr: string;
 }
 
-function runCli(argv: string[]): Promise<Run> {
+function runCli(argv: string[], cli = CLI): Promise<Run> {
   return new Promise((resolve, reject) => {
     const started = process.hrtime.bigint();
-    const child = spawn(process.execPath, [...PROFILE, CLI, ...argv], {
+    const child = spawn(process.execPath, [...PROFILE, cli, ...argv], {
       env: { PATH: process.env.PATH, HOME: process.env.HOME },
       stdio: ['ignore', 'pipe', 'pipe'],
     });
@@ -62,7 +69,9 @@ function runCli(argv: string[]): Promise<Run> {
     child.on('error', reject);
     child.on('close', (code) => {
       const rss = /LOCKWARDEN_BENCH_MAXRSS_KB=(\d+)/.exec(stderr);
+      const cpu = /LOCKWARDEN_BENCH_CPU_MS=(\d+)/.exec(stderr);
       resolve({
+        cpuMs: cpu ? Number(cpu[1]) : Number.NaN,
         ms: Number(process.hrtime.bigint() - started) / 1e6,
         code: code ?? -1,
         maxRssMb: rss ? Number(rss[1]) / 1024 : Number.NaN,
@@ -201,39 +210,55 @@ async function bench(
           mkdtempSync(path.join(work, 'cache-')),
         ]);
         console.log(
-          `  reference, audit of the same lockfile: cold ${fmt(audit.ms)}  peak RSS ${audit.maxRssMb.toFixed(0)} MB`,
+          `  reference, audit of the same lockfile: cold ${fmt(audit.ms)}  CPU ${fmt(audit.cpuMs)}  peak RSS ${audit.maxRssMb.toFixed(0)} MB  (load average ${os.loadavg()[0]!.toFixed(1)})`,
         );
       }
-      const cacheDir = mkdtempSync(path.join(work, 'cache-'));
-      const before = registry.requests.length;
-      const r = await runCli([
-        'update',
-        dir,
-        '--json',
-        '--policy',
-        policyFile,
-        '--registry',
-        registry.url,
-        '--cache-dir',
-        cacheDir,
-      ]);
-      let summary = r.stderr.split('\n')[0] ?? '';
-      try {
-        const out = JSON.parse(r.stdout);
-        const semver = (out.semver as unknown[]).length;
-        summary = `${out.updated.length} updated, ${out.skipped.length} skipped, ${semver} semver findings`;
-        if (semver > 0) summary += `, e.g. "${out.semver[0].message}"`;
-      } catch {
-        // summary stays the first line of stderr
+      for (const [who, cli] of BASELINE_CLI
+        ? ([
+            ['baseline', BASELINE_CLI],
+            ['this build', CLI],
+          ] as const)
+        : ([['', CLI]] as const)) {
+        // Each run updates its own copy of the project, from the same lockfile.
+        const project = who === '' ? dir : mkdtempSync(path.join(work, 'copy-'));
+        if (project !== dir) {
+          for (const f of ['package.json', 'package-lock.json', 'policy.json'])
+            writeFileSync(path.join(project, f), readFileSync(path.join(dir, f)));
+        }
+        const cacheDir = mkdtempSync(path.join(work, 'cache-'));
+        const before = registry.requests.length;
+        const r = await runCli(
+          [
+            'update',
+            project,
+            '--json',
+            '--policy',
+            policyFile,
+            '--registry',
+            registry.url,
+            '--cache-dir',
+            cacheDir,
+          ],
+          cli,
+        );
+        let summary = r.stderr.split('\n')[0] ?? '';
+        try {
+          const out = JSON.parse(r.stdout);
+          const semver = (out.semver as unknown[]).length;
+          summary = `${out.updated.length} updated, ${out.skipped.length} skipped, ${semver} semver findings`;
+          if (semver > 0) summary += `, e.g. "${out.semver[0].message}"`;
+        } catch {
+          // summary stays the first line of stderr
+        }
+        const lock = JSON.parse(readFileSync(path.join(project, 'package-lock.json'), 'utf8'));
+        const moved = Object.values(lock.packages as Record<string, { version?: string }>).filter(
+          (p) => p.version === '1.1.0',
+        ).length;
+        console.log(
+          `  ${policyLabel}${who ? ` [${who}]` : ''}: cold ${fmt(r.ms)}  CPU ${fmt(r.cpuMs)}  peak RSS ${r.maxRssMb.toFixed(0)} MB  exit ${r.code}  (${summary}; ${moved} lockfile entries at 1.1.0; load average ${os.loadavg()[0]!.toFixed(1)})`,
+        );
+        console.log(`        upstream requests: ${registry.requests.length - before}`);
       }
-      const lock = JSON.parse(readFileSync(path.join(dir, 'package-lock.json'), 'utf8'));
-      const moved = Object.values(lock.packages as Record<string, { version?: string }>).filter(
-        (p) => p.version === '1.1.0',
-      ).length;
-      console.log(
-        `  ${policyLabel}: cold ${fmt(r.ms)}  peak RSS ${r.maxRssMb.toFixed(0)} MB  exit ${r.code}  (${summary}; ${moved} lockfile entries at 1.1.0)`,
-      );
-      console.log(`        upstream requests: ${registry.requests.length - before}`);
     }
   } finally {
     await registry.close();
@@ -243,7 +268,8 @@ async function bench(
 const work = mkdtempSync(path.join(os.tmpdir(), 'lockwarden-update-bench-'));
 try {
   console.log(`# lockwarden update benchmark\nmachine: ${machine()}\ndate: ${NOW.toISOString()}`);
-  const only = process.argv.slice(2);
+  // --generated, --flat, --typed: only those sections (all of them when none is named).
+  const only = ['--generated', '--flat', '--typed'].filter((f) => process.argv.includes(f));
   if (only.length === 0 || only.includes('--generated')) {
     await bench(
       'update, generated lockfile, 100 direct dependencies (target cold <= 15 s)',

@@ -69,6 +69,10 @@ export async function runUpdate(args: readonly string[], io: CliIo): Promise<num
   ]);
   const popular: PopularIndex = createPopularIndex(readPopularList());
   const sources = await openSources(values, dir, io, { timeoutMs, retries, needsRegistry: true });
+  // Arborist resolves with the user's npm settings, read the same way as the sources' (the
+  // sources still fetch every packument; Arborist fetches only what is not a registry package).
+  const { loadNpmConfig } = await import('../sources/npm-config.js');
+  const npmOptions = (await loadNpmConfig({ cwd: dir, env: io.env })).flat;
   try {
     const result = await updateLockfile({
       dir,
@@ -79,6 +83,7 @@ export async function runUpdate(args: readonly string[], io: CliIo): Promise<num
       sources,
       popular,
       now,
+      npmOptions,
       cacheDir: resolveCacheDir({
         env: io.env,
         ...(values['cache-dir'] ? { override: values['cache-dir'] } : {}),

@@ -52,7 +52,9 @@ const CACHE_NAMESPACE = `semver-honesty:v1:${TOOL_VERSION}`;
 
 type Comparison = { status: 'ok'; changes: InterfaceChange[] } | { status: 'unavailable'; reason: string };
 
-const FETCH_CONCURRENCY = 8;
+// Pairs fetched at once (two tarballs each): the registry source allows 32 requests in flight per
+// origin; at 8 pairs a 2,000-update run spent 6 of its 23 s waiting on the network.
+const FETCH_CONCURRENCY = 16;
 /** Pairs compared in one TypeScript program (bounded so a huge update does not hold every file at once). */
 const PAIRS_PER_PROGRAM = 64;
 

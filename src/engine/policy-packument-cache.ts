@@ -56,11 +56,16 @@ export interface PolicyPackumentCache {
 }
 
 export function createPolicyPackumentCache(
-  registryUrl: string,
+  /**
+   * The registry, and the `@scope:registry` ones Arborist is told about: pacote keys a scoped
+   * package by its scope's registry, and a key this cache did not answer would be fetched by
+   * pacote itself, past the policy.
+   */
+  registryUrls: string | readonly string[],
   ctx: PolicyPackumentContext,
 ): PolicyPackumentCache {
   // pacote strips trailing slashes from the registry before appending the escaped name.
-  const prefix = `${registryUrl.replace(/\/+$/, '')}/`;
+  const prefixes = [registryUrls].flat().map((u) => `${u.replace(/\/+$/, '')}/`);
   const pending = new Map<string, Promise<PackumentDecision>>();
   const settled = new Map<string, PackumentDecision>();
   const failed = new Map<string, PackumentUnavailableError>();
@@ -68,7 +73,8 @@ export function createPolicyPackumentCache(
 
   const nameOf = (key: string): string | undefined => {
     const m = /^(?:corgi|full):(.*)$/.exec(key);
-    if (!m?.[1]?.startsWith(prefix)) return undefined;
+    const prefix = prefixes.find((p) => m?.[1]?.startsWith(p));
+    if (!m?.[1] || prefix === undefined) return undefined;
     try {
       return decodeURIComponent(m[1].slice(prefix.length));
     } catch {

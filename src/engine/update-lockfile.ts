@@ -14,6 +14,7 @@ import { describeSkip } from '../policy/update-candidates.js';
 import type { Sources } from '../sources/types.js';
 import { createSemverHonestyChecker } from './check-semver-honesty.js';
 import { DEPENDENCY_FIELDS, movedRange, rewriteManifestText } from './edit-manifest-ranges.js';
+import { explainResolveError } from './explain-resolve-error.js';
 import { mapConcurrent } from './map-concurrent.js';
 import {
   createPolicyPackumentCache,
@@ -21,6 +22,7 @@ import {
   PackumentUnavailableError,
   type PolicyPackumentCache,
 } from './policy-packument-cache.js';
+import { resolveUpdate } from './resolve-update.js';
 
 export interface UpdateOptions {
   dir: string;
@@ -35,6 +37,11 @@ export interface UpdateOptions {
   now: Date;
   /** On-disk cache for semver-honesty comparisons. */
   cacheDir?: string;
+  /**
+   * npm's flattened options (`NpmConfig.flat`): Arborist resolves with the user's npm settings
+   * (scoped registries, credentials per host, proxy, ca, `omit-lockfile-registry-resolved`...).
+   */
+  npmOptions?: Readonly<Record<string, unknown>>;
 }
 
 export interface VersionMove {
@@ -108,8 +115,16 @@ export async function updateLockfile(opts: UpdateOptions): Promise<UpdateResult>
   }
 
   const registry = opts.sources.registry.url;
-  const cache = createPolicyPackumentCache(registry, { ...opts, pinned });
+  const npmOptions = { ...opts.npmOptions };
+  // Settings that would make Arborist do something other than resolve this project's lockfile.
+  for (const key of ['global', 'workspaces', 'workspacesEnabled', 'packageLock', 'packageLockOnly', 'dryRun'])
+    delete npmOptions[key];
+  const scopeRegistries = Object.entries(npmOptions)
+    .filter(([key, value]) => /^@[^/]+:registry$/.test(key) && typeof value === 'string')
+    .map(([, value]) => value as string);
+  const cache = createPolicyPackumentCache([registry, ...scopeRegistries], { ...opts, pinned });
   const arboristOptions = {
+    ...npmOptions,
     registry,
     packumentCache: cache,
     // Keep `resolved` URLs as the registry wrote them; never rewrite hosts in the lockfile.
@@ -158,11 +173,8 @@ export async function updateLockfile(opts: UpdateOptions): Promise<UpdateResult>
     let moves: ReturnType<typeof diffVersions>;
     let semverFindings: Finding[] = [];
     for (let round = 0; ; round++) {
-      const arb = new Arborist({ ...arboristOptions, path: staged });
       try {
-        idealTree = await arb.buildIdealTree({
-          update: opts.names.length > 0 ? { names: [...opts.names] } : { all: true },
-        } as Arborist.BuildIdealTreeOptions);
+        idealTree = await resolveUpdate({ path: staged, names: opts.names, arboristOptions });
       } catch (err) {
         throw explainResolveError(err, cache, opts.now);
       }
@@ -366,48 +378,4 @@ function collectSkipped(
   return [...out.values()].sort(
     (a, b) => a.name.localeCompare(b.name) || semver.compare(a.version, b.version, true),
   );
-}
-
-/** Arborist's resolution errors, retold with what the policy held back. */
-function explainResolveError(err: unknown, cache: PolicyPackumentCache, now: Date): unknown {
-  const failure = findUnavailable(err, cache);
-  if (failure) {
-    return new LockwardenError(
-      failure.notFound ? 'ELOCKFILE' : 'EUNAVAILABLE',
-      failure.notFound
-        ? `the registry does not know ${failure.packageName}, which the project depends on; nothing was written`
-        : `cannot update: the packument of ${failure.packageName} is unavailable (${failure.reason}); nothing was written`,
-      { cause: err },
-    );
-  }
-  const e = err as { code?: string; message?: string; pkgid?: string };
-  if (e?.code === 'ETARGET' || e?.code === 'ENOVERSIONS') {
-    const m = /for (.+)@(.*?)\.?$/.exec(String(e.message ?? ''));
-    const name = m?.[1] ?? String(e.pkgid ?? '').replace(/@[^@]*$/, '');
-    const range = m?.[2] ?? '';
-    const hidden = cache.decisions().get(name)?.hidden;
-    const held = hidden
-      ? [...hidden]
-          .filter(([v]) => range === '' || semver.validRange(range) === null || semver.satisfies(v, range))
-          .slice(-5)
-          .map(([v, f]) => `${name}@${v}: ${describeSkip(f, now)}`)
-      : [];
-    return new LockwardenError(
-      'EBLOCKED',
-      `the policy allows no version of ${name} matching "${range}"${held.length > 0 ? `:\n  ${held.join('\n  ')}` : ''}\nWiden the range, wait, or add an allow entry with a reason; nothing was written`,
-      { cause: err },
-    );
-  }
-  return err;
-}
-
-function findUnavailable(err: unknown, cache: PolicyPackumentCache): PackumentUnavailableError | undefined {
-  let e: unknown = err;
-  for (let depth = 0; e && depth < 5; depth++) {
-    if (e instanceof PackumentUnavailableError) return e;
-    e = (e as { cause?: unknown }).cause;
-  }
-  // Arborist may rethrow a copy; the cache remembers what failed.
-  const failures = [...cache.failures().values()];
-  return failures.find((f) => String((err as Error)?.message ?? '').includes(f.packageName)) ?? undefined;
 }

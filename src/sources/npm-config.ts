@@ -41,6 +41,12 @@ export interface NpmConfig {
   /** The `authorization` header npm would send to `url`, or undefined. */
   authorizationFor(url: string): string | undefined;
   network: NetworkConfig;
+  /**
+   * npm's flattened options, as npm hands them to Arborist and pacote (registry, `@scope:registry`,
+   * nerf-darted credentials, proxy, ca, strict-ssl, `omit-lockfile-registry-resolved`...): for
+   * `lockwarden update`, which resolves with Arborist. Holds secrets: never log or serialize it.
+   */
+  flat: Readonly<Record<string, unknown>>;
 }
 
 const loaded = new WeakMap<NpmConfigOptions, Promise<NpmConfig>>();
@@ -164,7 +170,13 @@ async function load(opts: NpmConfigOptions): Promise<NpmConfig> {
     return undefined;
   };
 
-  return { registry, scopeRegistries, authorizationFor, network: networkFrom(config, env) };
+  return {
+    registry,
+    scopeRegistries,
+    authorizationFor,
+    network: networkFrom(config, env),
+    flat: { ...(config.flat as Record<string, unknown>) },
+  };
 }
 
 /**

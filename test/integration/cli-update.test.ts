@@ -38,6 +38,28 @@ const PACKUMENTS = [
     ],
   }),
   makePackument({
+    name: 'shared-dep',
+    versions: [
+      { version: '1.0.0', publishedAt: daysAgo(500) },
+      { version: '1.0.5', publishedAt: daysAgo(100) },
+      { version: '1.1.0', publishedAt: daysAgo(50) },
+    ],
+  }),
+  makePackument({
+    name: 'consumer',
+    versions: [
+      { version: '1.0.0', publishedAt: daysAgo(500), dependencies: { 'shared-dep': '^1.0.0' } },
+      { version: '1.0.1', publishedAt: daysAgo(40), dependencies: { 'shared-dep': '^1.0.0' } },
+    ],
+  }),
+  makePackument({
+    name: 'dev-tool',
+    versions: [
+      { version: '1.0.0', publishedAt: daysAgo(500) },
+      { version: '1.2.0', publishedAt: daysAgo(30) },
+    ],
+  }),
+  makePackument({
     name: 'evil-pkg',
     versions: [
       { version: '1.0.0', publishedAt: daysAgo(500) },
@@ -59,6 +81,7 @@ let work: string;
 let project: string;
 let cacheDir: string;
 let policyFile: string;
+let home: string;
 
 async function run(argv: string[]) {
   const stdout = new PassThrough();
@@ -69,7 +92,8 @@ async function run(argv: string[]) {
   stderr.on('data', (c: Buffer) => err.push(c));
   const code = await runCli(
     [...argv, '--registry', registry.url, '--cache-dir', cacheDir, '--policy', policyFile],
-    { stdout, stderr, env: { PATH: process.env.PATH }, cwd: work, now: () => NOW },
+    // HOME: an empty directory, so this machine's ~/.npmrc (omit-lockfile-registry-resolved...) stays out.
+    { stdout, stderr, env: { PATH: process.env.PATH, HOME: home }, cwd: work, now: () => NOW },
   );
   return { code, stdout: Buffer.concat(out).toString(), stderr: Buffer.concat(err).toString() };
 }
@@ -105,6 +129,7 @@ beforeAll(async () => {
   registry = await startFakeRegistry({ shape: 'public', packuments: PACKUMENTS });
   work = mkdtempSync(path.join(tmpdir(), 'lockwarden-update-'));
   policyFile = path.join(work, 'policy.json');
+  home = mkdtempSync(path.join(work, 'home-'));
   writeJson(policyFile, POLICY);
 });
 
@@ -255,6 +280,57 @@ describe('lockwarden update', () => {
     const lock = readJson(path.join(project, 'package-lock.json'));
     expect(lock.packages['node_modules/left-pad'].version).toBe('1.3.0');
     expect(lock.packages['node_modules/a'].link).toBe(true);
+  });
+
+  it('moves in place what every dependent agrees on, and lets npm lay out the rest', async () => {
+    // dev-tool: one dependent, same dependencies: swapped in place, keeping dev and taking the new
+    // version's tarball and integrity. shared-dep: the root wants ~1.0.0 (1.0.5), consumer wants
+    // ^1.0.0 (1.1.0): Arborist resolves it, and like npm keeps one copy, 1.0.5, which both accept.
+    const dependencies = { 'shared-dep': '~1.0.0', consumer: '^1.0.0' };
+    const devDependencies = { 'dev-tool': '^1.0.0' };
+    writeJson(path.join(project, 'package.json'), {
+      name: 'app',
+      version: '1.0.0',
+      dependencies,
+      devDependencies,
+    });
+    writeJson(path.join(project, 'package-lock.json'), {
+      name: 'app',
+      version: '1.0.0',
+      lockfileVersion: 3,
+      requires: true,
+      packages: {
+        '': { name: 'app', version: '1.0.0', dependencies, devDependencies },
+        'node_modules/shared-dep': { version: '1.0.0' },
+        'node_modules/consumer': { version: '1.0.0', dependencies: { 'shared-dep': '^1.0.0' } },
+        'node_modules/dev-tool': {
+          version: '1.0.0',
+          resolved: `${registry.url}dev-tool/-/dev-tool-1.0.0.tgz`,
+          integrity: registry.served('dev-tool')!.versions['1.0.0']!.dist!.integrity,
+          dev: true,
+        },
+      },
+    });
+    const r = await run(['update', project, '--json']);
+    expect(r.stderr).toBe('');
+    expect(r.code).toBe(0);
+    expect(JSON.parse(r.stdout).updated).toEqual([
+      { name: 'consumer', from: '1.0.0', to: '1.0.1' },
+      { name: 'dev-tool', from: '1.0.0', to: '1.2.0' },
+      { name: 'shared-dep', from: '1.0.0', to: '1.0.5' },
+    ]);
+    expect(JSON.parse(r.stdout).added).toEqual([]);
+    const lock = readJson(path.join(project, 'package-lock.json'));
+    expect(lock.packages['node_modules/dev-tool']).toEqual({
+      version: '1.2.0',
+      resolved: `${registry.url}dev-tool/-/dev-tool-1.2.0.tgz`,
+      integrity: registry.served('dev-tool')!.versions['1.2.0']!.dist!.integrity,
+      dev: true,
+    });
+    expect(lock.packages['node_modules/shared-dep'].version).toBe('1.0.5');
+    expect(lock.packages['node_modules/consumer'].version).toBe('1.0.1');
+    expect(lock.packages['node_modules/consumer/node_modules/shared-dep']).toBeUndefined();
+    expect((await run(['audit', project, '--json'])).code).toBe(0);
   });
 
   it('honours overrides', async () => {
