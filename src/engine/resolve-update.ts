@@ -126,8 +126,15 @@ async function moveInPlace(
       // Arborist asks with fullMetadata (#fetchManifest); the packument cache answers both kinds.
       p = pacote.manifest(npa.resolve(name, raw, where), { ...opts.pacoteOptions, fullMetadata: true }).then(
         (m) => m as unknown as Record<string, unknown>,
-        () => undefined, // no allowed version: Arborist reports it in its own words
+        (err: { code?: string }) => {
+          // No allowed version, or no such package (an optional dependency may be dropped):
+          // Arborist decides, in its own words. A packument that cannot be had stops the update
+          // here, before a full resolution would ask for it again.
+          if (['ETARGET', 'ENOVERSIONS', 'E404'].includes(err?.code ?? '')) return undefined;
+          throw err;
+        },
       );
+      p.catch(() => {}); // awaited below; never an unhandled rejection
       picks.set(key, p);
     }
     return p;
