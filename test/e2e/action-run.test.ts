@@ -391,7 +391,9 @@ describe('the sticky comment', () => {
       /^<!-- lockwarden:sticky-comment -->\n## ⚠️ lockwarden: passed with alerts/,
     );
     expect(comments[0]!.user.login).toBe('github-actions[bot]');
-  });
+    // Two Action runs, each comparing the updated entries' declarations against the
+    // standard library's types: more than the default 30 s on a loaded machine.
+  }, 90_000);
 
   it("never edits someone else's comment that starts with the marker", async () => {
     const planted = github.addComment(
@@ -478,7 +480,9 @@ describe('service mode', () => {
     expect(viaService.summary).toContain(`verdicts service ${serviceUrl} (policy team)`);
     const logged = await service.audit.query({ policy: 'team' });
     expect(JSON.stringify(logged)).toContain('lodahs');
-  });
+    // Two Action runs, each comparing the updated entries' declarations against the
+    // standard library's types: more than the default 30 s on a loaded machine.
+  }, 90_000);
 
   it('judges where lockfile entries come from like inline mode, with the base commit .npmrc', async () => {
     // The pull request points lodash at another host, drops ms's integrity, and names that host
@@ -523,7 +527,9 @@ describe('service mode', () => {
       inline.outputs.blocked,
       inline.outputs.checked,
     ]);
-  });
+    // Two Action runs, each comparing the updated entries' declarations against the
+    // standard library's types: more than the default 30 s on a loaded machine.
+  }, 90_000);
 
   it('says which input is wrong when the service refuses', async () => {
     const result = await run({ 'service-url': serviceUrl, 'policy-id': 'team', 'service-token': 'wrong' });
