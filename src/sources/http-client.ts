@@ -83,8 +83,13 @@ export interface HttpRequest {
   url: string;
   /** Names the upstream in failure reasons (`registry`, `downloads API`, `GitHub API`). */
   source: string;
-  /** GET by default; only GET and HEAD are retried after the request may have reached the server. */
+  /** GET by default; only idempotent methods are retried after the request may have reached the server. */
   method?: 'GET' | 'HEAD' | 'POST' | 'PATCH' | 'PUT' | 'DELETE';
+  /**
+   * A POST that only reads (the advisory queries) is safe to send again: without this, one 503 or
+   * reset from the advisory endpoint would make every package's advisories unavailable for the run.
+   */
+  idempotent?: boolean;
   body?: string | Buffer;
   headers?: Record<string, string>;
   /** Counters of the calling source, incremented per attempt. */
@@ -270,6 +275,7 @@ export function createHttpClient(options: HttpClientOptions = {}): HttpClient {
     const deadlineMs = req.timeoutMs ?? opts.timeoutMs;
     const deadlineAt = performance.now() + deadlineMs;
     const method = req.method ?? 'GET';
+    const idempotent = req.idempotent ?? IDEMPOTENT.has(method);
     const fail = (reason: string): HttpResult => {
       if (req.stats) req.stats.errors++;
       return {
@@ -326,7 +332,7 @@ export function createHttpClient(options: HttpClientOptions = {}): HttpClient {
       if (result.kind === 'final') return fail(result.reason);
       if (result.kind === 'network') {
         retryReason = result.reason;
-        if (result.sent && !IDEMPOTENT.has(method)) return fail(retryReason);
+        if (result.sent && !idempotent) return fail(retryReason);
       } else if (req.followRedirects !== false && isRedirect(result.statusCode) && result.headers.location) {
         const next = new URL(result.headers.location, url);
         // A fact source never follows an upstream to another host.
@@ -337,7 +343,7 @@ export function createHttpClient(options: HttpClientOptions = {}): HttpClient {
         url = next.href;
         retry--; // a redirect is not a retry
         continue;
-      } else if (IDEMPOTENT.has(method) && shouldRetry(result.statusCode, result.headers)) {
+      } else if (idempotent && shouldRetry(result.statusCode, result.headers)) {
         retryReason = `HTTP ${result.statusCode}`;
         const retryAfterMs = parseRetryAfter(result.headers['retry-after']);
         if (retryAfterMs !== undefined) {

@@ -93,6 +93,7 @@ export function createOsvAdvisorySource(options: OsvAdvisorySourceOptions): Advi
       url,
       source: OSV,
       method: 'POST',
+      idempotent: true, // a query: safe to send again
       body: JSON.stringify({ queries: names.map((name) => ({ package: { name, ecosystem: 'npm' } })) }),
       headers: { 'content-type': 'application/json', accept: 'application/json' },
       stats,

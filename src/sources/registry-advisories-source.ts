@@ -51,6 +51,7 @@ export function createRegistryAdvisorySource(options: RegistryAdvisorySourceOpti
         url,
         source: REGISTRY_ADVISORIES,
         method: 'POST',
+        idempotent: true, // a query: safe to send again
         body: JSON.stringify(Object.fromEntries(batch)),
         headers: {
           'content-type': 'application/json',
