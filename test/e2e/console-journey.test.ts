@@ -3,18 +3,23 @@
 // with the real npm (the typosquat `expres`, and a lockfile pinned to a version inside the
 // cooling-off window), and see both refusals arrive in the audit log page without a reload.
 // axe-core checks every page (serious and critical violations fail), CSP violations fail, and the
-// screenshots in docs/console/ are taken here.
+// screenshots in docs/console/ are taken here (LOCKWARDEN_UPDATE_SCREENSHOTS=1 writes them there).
 import { mkdir, writeFile } from 'node:fs/promises';
-import { join, resolve } from 'node:path';
+import { join } from 'node:path';
 import type { Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { clientSandbox } from '../helpers/client-sandbox.js';
-import { type ConsoleBrowser, openConsoleBrowser, seriousAxeViolations } from '../helpers/console-browser.js';
+import {
+  type ConsoleBrowser,
+  openConsoleBrowser,
+  SCREENSHOT_DIR,
+  seriousAxeViolations,
+} from '../helpers/console-browser.js';
 import { makePackument } from '../helpers/make-packument.js';
 import { daysAgo, NOW } from '../helpers/make-policy.js';
 import { ADMIN_TOKEN, type ProxyHarness, startProxyHarness } from '../helpers/proxy-harness.js';
 
-const SHOTS = resolve('docs/console');
+const SHOTS = SCREENSHOT_DIR;
 const leftPad = makePackument({
   name: 'left-pad',
   versions: [

@@ -3,10 +3,15 @@
 // see the delivery state, find a message that failed for 24 hours among the dead letters and
 // redeliver it, delete the webhook. The service runs in process with a pinned clock, so the
 // 24 hours of retries are clock steps, not waiting. axe-core and CSP checks as on every page.
-import { resolve } from 'node:path';
+import { join } from 'node:path';
 import type { Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { type ConsoleBrowser, openConsoleBrowser, seriousAxeViolations } from '../helpers/console-browser.js';
+import {
+  type ConsoleBrowser,
+  openConsoleBrowser,
+  SCREENSHOT_DIR,
+  seriousAxeViolations,
+} from '../helpers/console-browser.js';
 import { NOW } from '../helpers/make-policy.js';
 import { ADMIN_TOKEN, type ProxyHarness, startProxyHarness } from '../helpers/proxy-harness.js';
 import { signatureMatches, startWebhookReceiver, type WebhookReceiver } from '../helpers/webhook-receiver.js';
@@ -100,7 +105,7 @@ describe('the Webhooks page', () => {
     await row.waitFor();
     expect(await row.getByRole('cell').nth(2).textContent()).toBe('11');
     await accessible('webhooks, dead letters');
-    await page.screenshot({ path: resolve('docs/console/webhooks.png'), fullPage: true });
+    await page.screenshot({ path: join(SCREENSHOT_DIR, 'webhooks.png'), fullPage: true });
 
     receiver.answer = { status: 204 };
     const before = receiver.received.length;

@@ -4,12 +4,23 @@
 import { execFileSync } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
+import { tmpdir } from 'node:os';
+import { join, resolve } from 'node:path';
 import { type Browser, type BrowserContext, chromium, type Page } from 'playwright-core';
 
 const require = createRequire(import.meta.url);
 const AXE_SOURCE = readFileSync(require.resolve('axe-core/axe.min.js'), 'utf8');
 
 /** The Chromium binary: $CHROMIUM_PATH, or `chromium` on PATH (apt-get install chromium). */
+/**
+ * Where the console tests put their screenshots: a temporary directory, so that a test run leaves
+ * the working tree clean (each run changes ports and times in the pictures);
+ * `LOCKWARDEN_UPDATE_SCREENSHOTS=1` writes them to docs/console/ to refresh the documentation.
+ */
+export const SCREENSHOT_DIR = process.env.LOCKWARDEN_UPDATE_SCREENSHOTS
+  ? resolve('docs/console')
+  : join(tmpdir(), 'lockwarden-console-screenshots');
+
 export function chromiumPath(): string {
   if (process.env.CHROMIUM_PATH) return process.env.CHROMIUM_PATH;
   try {
