@@ -9,7 +9,7 @@ import { isLockwardenError, LockwardenError } from '../errors.js';
 import { DEFAULT_POLICY, parsePolicy } from '../policy/parse-policy.js';
 import type { Policy } from '../policy/types.js';
 import type { BaseFile } from './read-base-file.js';
-import { assertInsideRepository } from './repository-path.js';
+import { assertInsideRepository, joinRepoPath } from './repository-path.js';
 
 export interface PolicyNotice {
   level: 'warning';
@@ -45,10 +45,6 @@ export interface ReadActionPolicyOptions {
 }
 
 const MAX_POLICY_BYTES = 1024 * 1024;
-
-function joinRepoPath(dir: string, file: string): string {
-  return dir === '.' ? file : `${dir}/${file}`;
-}
 
 /** The head commit's text of a repository-relative file, or undefined when it does not exist. */
 async function readHeadText(workspace: string, file: string): Promise<string | undefined> {

@@ -45,3 +45,8 @@ export async function readRepositoryText(workspace: string, file: string): Promi
     });
   }
 }
+
+/** `a/b` + `package-lock.json` → `a/b/package-lock.json`; `.` + x → x. */
+export function joinRepoPath(dir: string, file: string): string {
+  return dir === '.' ? file : `${dir}/${file}`;
+}

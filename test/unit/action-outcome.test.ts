@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { applyModeToPolicy } from '../../src/action/apply-mode.js';
 import { decideOutcome } from '../../src/action/decide-outcome.js';
-import { mergeReports } from '../../src/action/run-action.js';
+import { mergeReports } from '../../src/action/merge-reports.js';
 import { makeEntry, makeReport } from '../helpers/make-action-report.js';
 import { makePolicy } from '../helpers/make-policy.js';
 
