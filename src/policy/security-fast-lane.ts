@@ -44,7 +44,7 @@ export function previousVersion(
  * whoever publishes the next version (the attacker, too) would skip cooling-off.
  */
 function namesFixAtOrBelow(advisory: Advisory, previous: string, version: string): boolean {
-  if (isAffected(advisory, version)) return false;
+  if (advisory.boundsAreNotFixes || isAffected(advisory, version)) return false;
   let range: semver.Range;
   try {
     range = new semver.Range(advisory.vulnerableVersions, { loose: true, includePrerelease: true });

@@ -43,6 +43,11 @@ export interface Advisory {
   cvssScore?: number;
   /** The affected versions as a semver range (`<1.3.2`, `>=2.0.0 <2.1.4 || 3.0.0`). */
   vulnerableVersions: string;
+  /**
+   * An upper bound of the range is where the source stopped looking (OSV's `limit`), not a fix:
+   * the security fast lane must not read it as one.
+   */
+  boundsAreNotFixes?: true;
 }
 
 /** An allow-list entry that accepts one advisory (by id or alias) for every package it concerns. */

@@ -193,6 +193,7 @@ export function readOsvRecord(raw: unknown, name: string): Advisory | string | u
   });
   if (mine.length === 0) return undefined;
   const parts: string[] = [];
+  let limited = false;
   for (const entry of mine) {
     for (const version of Array.isArray(entry.versions) ? entry.versions : [])
       if (typeof version === 'string' && /^[0-9A-Za-z.+-]+$/.test(version)) parts.push(version);
@@ -200,8 +201,9 @@ export function readOsvRecord(raw: unknown, name: string): Advisory | string | u
       if (range.type !== 'SEMVER' && range.type !== 'ECOSYSTEM') continue;
       const events = Array.isArray(range.events) ? range.events.filter(isObject) : [];
       const made = rangeFromEvents(events);
-      if (typeof made !== 'string') return made.problem;
-      parts.push(...(made === '' ? [] : [made]));
+      if ('problem' in made) return made.problem;
+      if (made.limited) limited = true;
+      parts.push(...(made.range === '' ? [] : [made.range]));
     }
   }
   if (parts.length === 0) return `no versions or ranges for ${name}`;
@@ -228,13 +230,17 @@ export function readOsvRecord(raw: unknown, name: string): Advisory | string | u
   const advisoryUrl = references.find((r) => r.type === 'ADVISORY' && typeof r.url === 'string')?.url;
   if (typeof advisoryUrl === 'string' && /^https?:\/\//.test(advisoryUrl)) advisory.url = advisoryUrl;
   if (score !== undefined) advisory.cvssScore = score;
+  if (limited) advisory.boundsAreNotFixes = true;
   return advisory;
 }
 
 /** `introduced`/`fixed`/`last_affected` events (sorted, as OSV requires) as a semver range. */
-function rangeFromEvents(events: Record<string, unknown>[]): string | { problem: string } {
+function rangeFromEvents(
+  events: Record<string, unknown>[],
+): { range: string; limited: boolean } | { problem: string } {
   const sets: string[] = [];
   let open: string | undefined;
+  let limited = false;
   const valid = (v: unknown): v is string => typeof v === 'string' && /^[0-9A-Za-z.+-]+$/.test(v);
   for (const event of events) {
     if (valid(event.introduced)) open = event.introduced === '0' ? '>=0.0.0-0' : `>=${event.introduced}`;
@@ -245,12 +251,14 @@ function rangeFromEvents(events: Record<string, unknown>[]): string | { problem:
       sets.push(`${open} <=${event.last_affected}`);
       open = undefined;
     } else if (open !== undefined && valid(event.limit)) {
+      // Where the record stopped looking, not a fix: the range ends here, but no version is named fixed.
       sets.push(`${open} <${event.limit}`);
       open = undefined;
+      limited = true;
     } else return { problem: `unreadable range event ${JSON.stringify(event).slice(0, 80)}` };
   }
   if (open !== undefined) sets.push(open);
-  return sets.join(' || ');
+  return { range: sets.join(' || '), limited };
 }
 
 /** The highest CVSS base score among the record's vectors. */

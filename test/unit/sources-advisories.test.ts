@@ -66,6 +66,24 @@ describe('readOsvRecord', () => {
     expect(advisory).toMatchObject({ severity });
   });
 
+  it("marks a range closed by OSV's limit as naming no fix", () => {
+    const record = (end: Record<string, string>) =>
+      readOsvRecord(
+        {
+          id: 'GHSA-aaaa-bbbb-cccc',
+          affected: [
+            { package: pkg(), ranges: [{ type: 'SEMVER', events: [{ introduced: '1.0.0' }, end] }] },
+          ],
+        },
+        'a',
+      );
+    expect(record({ limit: '1.3.2' })).toMatchObject({
+      vulnerableVersions: '>=1.0.0 <1.3.2',
+      boundsAreNotFixes: true,
+    });
+    expect(record({ fixed: '1.3.2' })).not.toHaveProperty('boundsAreNotFixes');
+  });
+
   it('skips withdrawn records and records of other packages, and explains unreadable ones', () => {
     expect(
       readOsvRecord(

@@ -189,6 +189,13 @@ describe('security fast lane', () => {
       );
       expect(v.findings.find((f) => f.rule === 'cooling-off')?.outcome, vulnerableVersions).toBe('block');
     }
+    // OSV's `limit` ends the range where the record stopped looking: `<1.3.2` there names no fix.
+    const limited: Advisory = { ...HIGH, vulnerableVersions: '>=1.3.0 <1.3.2', boundsAreNotFixes: true };
+    expect(
+      evaluateVersion(
+        makeContext({ policy: p, version: '1.3.2', facts: facts([limited], young(1)) }),
+      ).findings.find((f) => f.rule === 'cooling-off')?.outcome,
+    ).toBe('block');
     // A named fix still lets the first fixed version and later ones through.
     const fixed = { ...HIGH, vulnerableVersions: '>=1.3.0 <1.3.2' };
     expect(
