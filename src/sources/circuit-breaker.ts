@@ -2,6 +2,12 @@
 // connect, timeouts, 5xx), further attempts fail at once for `cooldownMs` — queued requests and
 // retries included — so an upstream that is down costs a few timeouts per run, not one per
 // package. After the cool-down exactly one probe goes out; its outcome closes or reopens it.
+//
+// Between the first failure and the threshold the origin is suspect: a new attempt waits (`ready`)
+// until an attempt already in flight succeeds (the origin is up: go on) or until they have all
+// failed (the breaker is then open and the new attempt is refused). Without that wait, a hanging
+// origin with 16 requests in flight let one new request out per timeout until the threshold was
+// reached, and each of those paid a whole deadline again: an outage cost two deadlines, not one.
 
 export type BreakerState = 'closed' | 'open' | 'half-open';
 
@@ -23,7 +29,16 @@ export interface BreakerSnapshot {
 }
 
 export interface CircuitBreaker {
-  /** `probe`: the one request let through while half-open; `refused`: fail without asking. */
+  /**
+   * Resolves once an attempt may be admitted or refused: at once, unless the origin is suspect
+   * (an attempt failed, none succeeded since, others are still in flight). An aborted signal
+   * resolves it too (the caller's deadline passed).
+   */
+  ready(signal?: AbortSignal): Promise<void>;
+  /**
+   * `probe`: the one request let through while half-open; `refused`: fail without asking. An
+   * admitted attempt (closed or probe) is in flight until `success` or `failure` reports it.
+   */
   admit(): 'closed' | 'probe' | 'refused';
   success(): void;
   failure(reason: string): void;
@@ -35,21 +50,46 @@ export function createCircuitBreaker(opts: BreakerOptions): CircuitBreaker {
   let openedAtMs: number | undefined;
   let lastFailure: string | undefined;
   let probing = false;
+  let inFlight = 0;
+  const waiters = new Set<() => void>();
+  const suspect = () => opts.threshold > 0 && openedAtMs === undefined && failures > 0 && inFlight > 0;
+  const settled = () => {
+    inFlight = Math.max(0, inFlight - 1);
+    for (const wake of [...waiters]) wake();
+  };
 
   return {
+    async ready(signal) {
+      while (suspect() && !signal?.aborted) {
+        await new Promise<void>((resolve) => {
+          const wake = () => {
+            waiters.delete(wake);
+            signal?.removeEventListener('abort', wake);
+            resolve();
+          };
+          waiters.add(wake);
+          signal?.addEventListener('abort', wake, { once: true });
+        });
+      }
+    },
     admit() {
-      if (openedAtMs === undefined) return 'closed';
+      if (openedAtMs === undefined) {
+        inFlight++;
+        return 'closed';
+      }
       if (probing || opts.now() - openedAtMs < opts.cooldownMs) return 'refused';
       probing = true;
+      inFlight++;
       return 'probe';
     },
     success() {
       failures = 0;
       openedAtMs = undefined;
       probing = false;
+      settled();
     },
     failure(reason) {
-      if (opts.threshold <= 0) return;
+      if (opts.threshold <= 0) return settled();
       failures++;
       lastFailure = reason;
       if (probing) {
@@ -58,6 +98,7 @@ export function createCircuitBreaker(opts: BreakerOptions): CircuitBreaker {
       } else if (openedAtMs === undefined && failures >= opts.threshold) {
         openedAtMs = opts.now();
       }
+      settled();
     },
     snapshot() {
       const state: BreakerState =

@@ -315,9 +315,16 @@ export function createHttpClient(options: HttpClientOptions = {}): HttpClient {
       const result = await o
         .limit<AttemptResult>(
           async () => {
+            await o.breaker.ready(queueDeadline.signal);
             if (deadlineAt - performance.now() < 1) return waitedOut();
             if (o.breaker.admit() === 'refused') return { kind: 'refused' };
-            const r = await attempt(req, url, deadlineAt, deadlineMs);
+            let r: AttemptResult;
+            try {
+              r = await attempt(req, url, deadlineAt, deadlineMs);
+            } catch (error) {
+              o.breaker.failure(String(error));
+              throw error;
+            }
             if (r.kind === 'network') o.breaker.failure(r.reason);
             else if (r.kind === 'response' && r.statusCode >= 500) o.breaker.failure(`HTTP ${r.statusCode}`);
             else o.breaker.success();

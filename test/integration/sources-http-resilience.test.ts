@@ -165,15 +165,75 @@ describe('circuit breaker', () => {
     );
     const took = performance.now() - started;
     expect(results.every((r) => r.status === 'unavailable')).toBe(true);
-    // The four in flight time out and open the breaker (a slot freed by the first failures lets at
-    // most three more out meanwhile); none of the other 33 requests, nor any retry, goes out.
-    expect(hanging.requests.length).toBeLessThanOrEqual(7);
+    // The four in flight time out and open the breaker. A slot freed by the first failure does not
+    // let a fifth out (it waits while the origin is suspect), so the outage costs one timeout: none
+    // of the other 36 requests, nor any retry, goes out.
+    expect(hanging.requests).toHaveLength(4);
     expect(took).toBeLessThan(2_000);
     expect(results.at(-1)).toMatchObject({
       reason: expect.stringMatching(
         /downloads API http:\/\/127\.0\.0\.1:\d+ unreachable: 4 requests in a row failed/,
       ),
     });
+  });
+
+  it('holds new attempts while an origin is suspect, until one in flight succeeds or all fail', async () => {
+    const t = 0;
+    const b = createCircuitBreaker({ threshold: 3, cooldownMs: 1_000, now: () => t });
+    expect(b.admit()).toBe('closed');
+    expect(b.admit()).toBe('closed');
+    expect(b.admit()).toBe('closed');
+    b.failure('timeout');
+    // One failed, two still in flight: the next attempt waits for them.
+    let decided = false;
+    const waiting = b.ready().then(() => {
+      decided = true;
+    });
+    await Promise.resolve();
+    expect(decided).toBe(false);
+    b.success(); // the origin answers: go on
+    await waiting;
+    expect(b.admit()).toBe('closed');
+    // Now all in flight fail: the waiter is released into an open breaker and refused.
+    b.failure('timeout');
+    decided = false;
+    const again = b.ready().then(() => {
+      decided = true;
+    });
+    await Promise.resolve();
+    expect(decided).toBe(false);
+    b.failure('timeout');
+    expect(decided).toBe(false);
+    b.failure('timeout');
+    await again;
+    expect(b.snapshot().state).toBe('open');
+    expect(b.admit()).toBe('refused');
+    // A deadline passing while it waits releases it too.
+    const c = createCircuitBreaker({ threshold: 3, cooldownMs: 1_000, now: () => t });
+    c.admit();
+    c.admit();
+    c.failure('timeout');
+    const deadline = new AbortController();
+    const held = c.ready(deadline.signal);
+    deadline.abort();
+    await held;
+  });
+
+  it('does not hold a healthy origin after one failure: the requests in flight succeed', async () => {
+    const upstream = await serve((req, res) => {
+      if (req.url === '/bad') return; // hangs until the headers timeout
+      setTimeout(() => res.end('{}'), 20);
+    });
+    client = createHttpClient({ maxConcurrency: 8, headersTimeoutMs: 500, retries: 0, breakerThreshold: 3 });
+    const first = await client.request({ url: `${upstream.url}bad`, source: 'registry' });
+    expect(first.status).toBe('unavailable');
+    const ok = await Promise.all(
+      Array.from({ length: 20 }, (_, i) =>
+        client!.request({ url: `${upstream.url}p${i}`, source: 'registry' }),
+      ),
+    );
+    expect(ok.filter((r) => r.status !== 'response')).toEqual([]);
+    expect(client.health()[0]).toMatchObject({ state: 'closed', failures: 0 });
   });
 
   it('keeps another origin fast while one hangs', async () => {
