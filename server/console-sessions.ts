@@ -43,8 +43,7 @@ export async function createConsoleSessions(options: {
   const mac = (text: string) => createHmac('sha256', key).update(text).digest('base64url');
   const csrfOf = (id: string) => mac(`csrf.${id}`);
 
-  const readRevoked = async (): Promise<Record<string, number>> => {
-    const text = await options.settings.get(REVOKED_SETTING);
+  const parseRevoked = (text: string | undefined): Record<string, number> => {
     if (text === undefined) return {};
     try {
       const parsed: unknown = JSON.parse(text);
@@ -53,6 +52,7 @@ export async function createConsoleSessions(options: {
       return {};
     }
   };
+  const readRevoked = async () => parseRevoked(await options.settings.get(REVOKED_SETTING));
 
   return {
     create() {
@@ -80,12 +80,14 @@ export async function createConsoleSessions(options: {
     },
     async revoke(session) {
       const nowMs = options.now().getTime();
-      const revoked = await readRevoked();
-      // Only sessions that would still be valid need remembering: the list stays small.
-      const kept: Record<string, number> = {};
-      for (const [id, until] of Object.entries(revoked)) if (until > nowMs) kept[id] = until;
-      kept[session.id] = session.expiresAt;
-      await options.settings.put(REVOKED_SETTING, JSON.stringify(kept));
+      // Atomic across replicas: two consoles signing out at once on two replicas both stay revoked.
+      await options.settings.update(REVOKED_SETTING, (current) => {
+        // Only sessions that would still be valid need remembering: the list stays small.
+        const kept: Record<string, number> = {};
+        for (const [id, until] of Object.entries(parseRevoked(current))) if (until > nowMs) kept[id] = until;
+        kept[session.id] = session.expiresAt;
+        return JSON.stringify(kept);
+      });
     },
   };
 }

@@ -140,6 +140,14 @@ export async function createEmbeddedStore(options: EmbeddedStoreOptions): Promis
     async put(key, value) {
       await settingsDoc.change((data) => ({ ...data, [key]: value }));
     },
+    async update(key, change) {
+      // Changes of the document run one at a time, each on the previous result: atomic here.
+      await settingsDoc.change((data) => {
+        const current = data[key];
+        return { ...data, [key]: change(typeof current === 'string' ? current : undefined) };
+      });
+      return settingsDoc.data[key] as string;
+    },
   };
 
   const webhookDoc = new Document<WebhookFile>(

@@ -331,6 +331,33 @@ export async function createPostgresStore(options: PostgresStoreOptions): Promis
           [key, value],
         );
       },
+      async update(key, change) {
+        const client = await pool.connect();
+        try {
+          await client.query('BEGIN');
+          try {
+            // A transaction-scoped advisory lock per key serializes replicas even while the row
+            // does not exist yet (FOR UPDATE would lock nothing then).
+            await client.query("SELECT pg_advisory_xact_lock(hashtext('lockwarden_settings:' || $1))", [key]);
+            const { rows } = await client.query<{ value: string }>(
+              'SELECT value FROM lockwarden_settings WHERE key = $1',
+              [key],
+            );
+            const next = change(rows[0]?.value);
+            await client.query(
+              'INSERT INTO lockwarden_settings (key, value) VALUES ($1, $2) ON CONFLICT (key) DO UPDATE SET value = $2',
+              [key, next],
+            );
+            await client.query('COMMIT');
+            return next;
+          } catch (err) {
+            await client.query('ROLLBACK');
+            throw err;
+          }
+        } finally {
+          client.release();
+        }
+      },
     },
     audit,
     webhooks: createPostgresWebhooks(pool),

@@ -69,6 +69,11 @@ export interface SettingRecords {
   /** Stores `value` unless the key has one; returns the value the key has afterwards. */
   putIfAbsent(key: string, value: string): Promise<string>;
   put(key: string, value: string): Promise<void>;
+  /**
+   * Read-modify-write of one key, atomic across replicas: `change` gets the current value (or
+   * undefined) and returns the new one. Two replicas changing a key at once both take effect.
+   */
+  update(key: string, change: (current: string | undefined) => string): Promise<string>;
 }
 
 export interface StateStore {

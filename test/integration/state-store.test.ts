@@ -8,6 +8,7 @@ import { join } from 'node:path';
 import pg from 'pg';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { createCheckTokens } from '../../server/check-tokens.js';
+import { createConsoleSessions } from '../../server/console-sessions.js';
 import { createEmbeddedStore } from '../../server/embedded-store.js';
 import { createPolicyStore } from '../../server/policy-store.js';
 import { createPostgresStore } from '../../server/postgres-store.js';
@@ -151,6 +152,16 @@ describe.each(backends)('%s store', (_name, backend) => {
     expect(await store.settings.get('k')).toBe('third');
   });
 
+  it('applies concurrent read-modify-writes of a setting one after another', async () => {
+    const store = await opened(await backend.fresh());
+    const add = (n: number) =>
+      store.settings.update('list', (current) => JSON.stringify([...JSON.parse(current ?? '[]'), n]));
+    await Promise.all(Array.from({ length: 20 }, (_, n) => add(n)));
+    expect((JSON.parse((await store.settings.get('list'))!) as number[]).sort((a, b) => a - b)).toEqual(
+      Array.from({ length: 20 }, (_, n) => n),
+    );
+  });
+
   it('serves no policy change the store refused', async () => {
     const place = await backend.fresh();
     const store = await opened(place);
@@ -287,6 +298,24 @@ describe('two replicas on one PostgreSQL database', () => {
     await Promise.all([a.store.audit.record([entry(1)]), b.store.audit.record([entry(2)])]);
     const seen = (await a.store.audit.query({})).entries.map((e) => e.package).sort();
     expect(seen).toEqual(['pkg-1', 'pkg-2']);
+  });
+
+  it('keeps every console sign-out when two replicas sign sessions out at once', async () => {
+    const url = await server.createDatabase();
+    const open = async () => {
+      const store = await createPostgresStore({ url, now, audit: retention });
+      cleanup.push(() => store.close());
+      return createConsoleSessions({ settings: store.settings, adminFingerprint: 'f', now });
+    };
+    const [a, b] = await Promise.all([open(), open()]);
+    const sessions = Array.from({ length: 10 }, () => a.create());
+    for (const s of sessions) expect(await b.verify(s.cookie)).toBeDefined();
+    // Half signed out through each replica, all at once: a read-modify-write lost some of them.
+    await Promise.all(sessions.map((s, i) => (i % 2 === 0 ? a : b).revoke(s.session)));
+    for (const s of sessions) {
+      expect(await a.verify(s.cookie)).toBeUndefined();
+      expect(await b.verify(s.cookie)).toBeUndefined();
+    }
   });
 
   it('a replica whose LISTEN connection was cut reconnects and catches up', async () => {
