@@ -15,7 +15,8 @@
 //          --skip-webhooks (the 1,000 refusals/s scenario with and without a webhook receiver),
 //          --skip-load, --skip-install, --skip-disk-cache, --only-pnpm (the pnpm install rounds alone),
 //          --json (machine-readable summary on stdout), --baseline DIR (a built checkout of an
-//          earlier commit: warm packument throughput of both services, alternating, in the same run).
+//          earlier commit: warm packument throughput of both services, alternating, and a third arm
+//          of the pnpm install rounds through a fresh service of that build, in the same run).
 import { execFile, fork } from 'node:child_process';
 import { appendFileSync } from 'node:fs';
 import { mkdtemp, readdir, rm, writeFile } from 'node:fs/promises';
@@ -242,30 +243,38 @@ async function main() {
   let child = await startService(upstream.url);
   /**
    * Install rounds, direct and through a fresh service (empty document and upstream caches, its
-   * code warmed on other packages first, as a long-running service's would be), alternating which
-   * arm goes first, the disk let settle before each.
+   * code warmed on other packages first, as a long-running service's would be), the arms in an
+   * order that rotates every round, the disk let settle before each. With `baseline`, a fresh
+   * service of that earlier build is a third arm, so before and after meet the same load.
    */
-  const pairedRounds = async (install) => {
-    const direct = [];
-    const proxied = [];
+  const pairedRounds = async (install, { baseline } = {}) => {
+    const arms = baseline ? ['direct', 'proxy', 'baseline'] : ['direct', 'proxy'];
+    const times = Object.fromEntries(arms.map((a) => [a, []]));
     const loads = [];
     for (let round = 0; round < Number(flags.installs); round++) {
       loads.push(os.loadavg()[0]);
       await child.stop();
       child = await startService(upstream.url);
-      await warmUp(
-        child.port,
-        many.slice(0, 200).map((p) => p.name),
-      );
-      for (const which of round % 2 === 0 ? ['direct', 'proxy'] : ['proxy', 'direct']) {
-        await settle();
-        (which === 'direct' ? direct : proxied).push(await install(which));
+      const services = { proxy: child };
+      if (baseline)
+        services.baseline = await startService(upstream.url, { BENCH_LIB_ROOT: resolve(baseline) });
+      for (const svc of Object.values(services)) {
+        await warmUp(
+          svc.port,
+          many.slice(0, 200).map((p) => p.name),
+        );
       }
+      const order = arms.map((_, i) => arms[(i + round) % arms.length]);
+      for (const which of order) {
+        await settle();
+        times[which].push(await install(which, services[which]));
+      }
+      await services.baseline?.stop();
     }
     log(
       `  load average (1 min) at the rounds' starts: ${Math.min(...loads).toFixed(1)}–${Math.max(...loads).toFixed(1)} (the machine is shared: compare the arms of one run)`,
     );
-    return { direct, proxied };
+    return { direct: times.direct, proxied: times.proxy, baseline: times.baseline };
   };
   try {
     const base = `http://127.0.0.1:${child.port}`;
@@ -406,10 +415,11 @@ async function main() {
           cpu.upstreamDirect.push(cpuMs(process.cpuUsage(upstreamBefore)));
           return ms;
         }
-        const serviceBefore = (await child.rss()).cpu;
+        // child.cpu(), not child.rss(): the collection rss() forces would be counted.
+        const serviceBefore = await child.cpu();
         const ms = await npmInstall(project.dependencies, `http://127.0.0.1:${child.port}/bench/`);
         cpu.upstreamProxied.push(cpuMs(process.cpuUsage(upstreamBefore)));
-        cpu.service.push(cpuMsDelta((await child.rss()).cpu, serviceBefore));
+        cpu.service.push(((await child.cpu()) - serviceBefore) / 1000);
         return ms;
       });
       const md = median(direct);
@@ -445,21 +455,25 @@ async function main() {
       );
       // Untimed: loads pnpm from disk once.
       await pnpmInstall(project.dependencies, upstream.url);
-      const serviceCpu = [];
-      const { direct, proxied } = await pairedRounds(async (which) => {
-        if (which === 'direct') return pnpmInstall(project.dependencies, upstream.url);
-        const profileDir = process.env.BENCH_INSTALL_PROF;
-        if (profileDir) await child.profile('profile-start');
-        const before = (await child.rss()).cpu;
-        const ms = await pnpmInstall(project.dependencies, `http://127.0.0.1:${child.port}/bench/`);
-        serviceCpu.push(cpuMsDelta((await child.rss()).cpu, before));
-        if (profileDir)
-          await child.profile(
-            'profile-stop',
-            join(profileDir, `pnpm-install-${serviceCpu.length}.cpuprofile`),
-          );
-        return ms;
-      });
+      const serviceCpu = { proxy: [], baseline: [] };
+      const { direct, proxied, baseline } = await pairedRounds(
+        async (which, svc) => {
+          if (which === 'direct') return pnpmInstall(project.dependencies, upstream.url);
+          const profileDir = process.env.BENCH_INSTALL_PROF;
+          if (profileDir) await svc.profile('profile-start');
+          // Read without the forced collection child.rss() does: that one would be counted.
+          const before = await svc.cpu();
+          const ms = await pnpmInstall(project.dependencies, `http://127.0.0.1:${svc.port}/bench/`);
+          serviceCpu[which].push(((await svc.cpu()) - before) / 1000);
+          if (profileDir)
+            await svc.profile(
+              'profile-stop',
+              join(profileDir, `pnpm-install-${which}-${serviceCpu[which].length}.cpuprofile`),
+            );
+          return ms;
+        },
+        { baseline: flags.baseline },
+      );
       const md = median(direct);
       const mp = median(proxied);
       const paired = median(direct.map((d, i) => proxied[i] / d - 1));
@@ -469,18 +483,35 @@ async function main() {
         medianDirectMs: md,
         medianProxyMs: mp,
         pairedOverhead: paired,
-        serviceCpuMs: serviceCpu,
+        serviceCpuMs: serviceCpu.proxy,
       };
-      log(
-        `  direct from the fake upstream: ${(md / 1000).toFixed(2)} s (${direct.map((d) => (d / 1000).toFixed(2)).join(', ')})`,
-      );
-      log(
-        `  through lockwarden (block):   ${(mp / 1000).toFixed(2)} s (${proxied.map((d) => (d / 1000).toFixed(2)).join(', ')})`,
-      );
-      log(`  service CPU per install (median): ${median(serviceCpu).toFixed(0)} ms`);
-      log(
-        `  overhead: ${((mp / md - 1) * 100).toFixed(1)}% (medians); ${(paired * 100).toFixed(1)}% (median of per-round pairs); target within +20%`,
-      );
+      const seconds = (list) =>
+        `${(median(list) / 1000).toFixed(2)} s (${list.map((d) => (d / 1000).toFixed(2)).join(', ')})`;
+      log(`  direct from the fake upstream: ${seconds(direct)}`);
+      log(`  through lockwarden (block):   ${seconds(proxied)}`);
+      if (baseline) {
+        const pairedBase = median(direct.map((d, i) => baseline[i] / d - 1));
+        results.pnpmInstall.baseline = {
+          dir: flags.baseline,
+          proxyMs: baseline,
+          pairedOverhead: pairedBase,
+          serviceCpuMs: serviceCpu.baseline,
+        };
+        log(`  through the baseline build:   ${seconds(baseline)}`);
+        log(
+          `  service CPU per install (median): ${median(serviceCpu.proxy).toFixed(0)} ms (${serviceCpu.proxy.map((c) => c.toFixed(0)).join(', ')}); baseline ${median(serviceCpu.baseline).toFixed(0)} ms (${serviceCpu.baseline.map((c) => c.toFixed(0)).join(', ')})`,
+        );
+        log(
+          `  overhead (median of per-round pairs with direct): ${(paired * 100).toFixed(1)}% now, ${(pairedBase * 100).toFixed(1)}% baseline; target within +20%`,
+        );
+      } else {
+        log(
+          `  service CPU per install (median): ${median(serviceCpu.proxy).toFixed(0)} ms (${serviceCpu.proxy.map((c) => c.toFixed(0)).join(', ')})`,
+        );
+        log(
+          `  overhead: ${((mp / md - 1) * 100).toFixed(1)}% (medians); ${(paired * 100).toFixed(1)}% (median of per-round pairs); target within +20%`,
+        );
+      }
     }
 
     if (!flags['skip-install'] && !flags['only-pnpm']) {
@@ -706,6 +737,8 @@ async function startService(upstreamUrl, extraEnv = {}) {
     execArgv: [
       '--expose-gc',
       ...(process.env.BENCH_CPU_PROF ? ['--cpu-prof', `--cpu-prof-dir=${process.env.BENCH_CPU_PROF}`] : []),
+      // BENCH_SERVICE_FLAGS="--trace-gc ..." passes Node.js flags to the service alone.
+      ...(process.env.BENCH_SERVICE_FLAGS?.split(/\s+/).filter(Boolean) ?? []),
     ],
     stdio: ['ignore', 'inherit', 'inherit', 'ipc'],
   });
@@ -1049,9 +1082,6 @@ async function settle() {
 
 function cpuMs(u) {
   return (u.user + u.system) / 1000;
-}
-function cpuMsDelta(after, before) {
-  return (after.user + after.system - before.user - before.system) / 1000;
 }
 
 function median(values) {
