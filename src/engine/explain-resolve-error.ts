@@ -27,6 +27,22 @@ export function explainResolveError(err: unknown, cache: PolicyPackumentCache, n
       { cause: err },
     );
   }
+  // A tarball Arborist reads for a bundle or shrinkwrap that cannot be reached at all.
+  const unreachable = /^request to (\S+) failed, reason: (.*)$/.exec(String(e?.message ?? ''));
+  if ((err as Error)?.name === 'FetchError' && unreachable) {
+    return new LockwardenError(
+      'EUNAVAILABLE',
+      `cannot update: ${withoutCredentials(unreachable[1]!)} could not be fetched (${e.code ?? unreachable[2]}); nothing was written`,
+      { cause: err },
+    );
+  }
+  if (e?.code === 'EINTEGRITY') {
+    return new LockwardenError(
+      'ELOCKFILE',
+      `cannot update: a tarball did not match the integrity the lockfile records (${String(e.message).split('\n')[0]}); nothing was written`,
+      { cause: err },
+    );
+  }
   if (e?.code === 'ETARGET' || e?.code === 'ENOVERSIONS') {
     const m = /for (.+)@(.*?)\.?$/.exec(String(e.message ?? ''));
     const name = m?.[1] ?? String(e.pkgid ?? '').replace(/@[^@]*$/, '');

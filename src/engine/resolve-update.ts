@@ -7,7 +7,7 @@
 // a virtual copy of the depending package, with all its edges, for every edge it resolves, so
 // updating a root with n direct dependencies costs O(n²) (2,000 direct: 11.1 s of CPU before,
 // 6.3 s after, in one run of bench/update-bench.ts). What it leaves (dependents that disagree,
-// new versions needing packages the tree lacks, aliases, bundled packages) Arborist resolves by
+// new versions needing packages the tree lacks, aliases, packages that bundle) Arborist resolves by
 // name on that same tree, as npm would; a move can open another (a new version that no longer
 // pins its dependency exactly), so the two alternate until nothing moves. When many names are
 // left, a full resolution is cheaper and is used instead. On google/zx this gives the same 110
@@ -63,8 +63,12 @@ export async function resolveUpdate(opts: {
       // Arborist placing many names one by one into a large tree costs more than resolving it
       // afresh (each placement looks for duplicates across the tree): npm/cli's lockfile, 150 of
       // 1,300 packages left to Arborist, took 26 s of CPU against 7.6 s for a full resolution.
+      // `complete`, as npm passes it for --package-lock-only: a package with bundled dependencies
+      // that Arborist places afresh has its tarball read for them (never run), since no packument
+      // lists what a bundle holds; without it they vanished from the lockfile (tap's, on npm/cli).
       return new Arborist({ ...opts.arboristOptions, path: opts.path }).buildIdealTree({
         update: opts.names.length > 0 ? { names: [...opts.names] } : { all: true },
+        complete: true,
       } as Arborist.BuildIdealTreeOptions);
     }
     if (pass > 0 && names.length === 0 && !changedDependencies) return settle(tree, reshaped);
@@ -75,7 +79,7 @@ export async function resolveUpdate(opts: {
       arb = new Arborist({ ...opts.arboristOptions, path: opts.path });
       (arb as unknown as { virtualTree: Arborist.Node }).virtualTree = tree;
     }
-    tree = await arb.buildIdealTree({ update: { names } } as Arborist.BuildIdealTreeOptions);
+    tree = await arb.buildIdealTree({ update: { names }, complete: true } as Arborist.BuildIdealTreeOptions);
     if (pass >= MAX_EXTRA_PASSES) return settle(tree, reshaped);
   }
 }
@@ -157,8 +161,11 @@ async function moveInPlace(
   const swaps: { node: TreeNode; manifest: Record<string, unknown> }[] = [];
   await mapConcurrent(nodes, PICK_CONCURRENCY, async (node) => {
     const name = node.packageName ?? node.name;
-    if ((depBundles && node.inDepBundle) || name !== node.name) {
-      fallback.add(node.name); // in a dependency's bundle (from its tarball), or an alias
+    // In a dependency's bundle: it comes with that dependency's tarball and moves only with it
+    // (Arborist refuses to update it by name), so it is neither moved here nor handed on.
+    if (depBundles && node.inDepBundle) return;
+    if (name !== node.name) {
+      fallback.add(node.name); // an alias
       return;
     }
     const versions = new Set<string>();
