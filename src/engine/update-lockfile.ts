@@ -2,8 +2,7 @@
 // with `--latest` across majors), but every packument it reads has been through the policy first
 // (policy-packument-cache.ts), so it can only choose versions `lockwarden audit` would pass. What
 // the policy held back is reported per version, with the rule and when it would pass.
-import { copyFile, mkdir, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
+import { readFile, rm, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import Arborist from '@npmcli/arborist';
 import semver from 'semver';
@@ -23,6 +22,7 @@ import {
   type PolicyPackumentCache,
 } from './policy-packument-cache.js';
 import { resolveUpdate } from './resolve-update.js';
+import { stageProject } from './stage-project.js';
 
 export interface UpdateOptions {
   dir: string;
@@ -150,7 +150,13 @@ export async function updateLockfile(opts: UpdateOptions): Promise<UpdateResult>
 
   // A dry run with range moves resolves a staged copy; a real run edits in place and puts the
   // package.json files back if anything fails before the lockfile is written.
-  const staged = opts.dryRun && ranges.length > 0 ? await stageProject(dir, inventory.file, manifests) : dir;
+  const staged =
+    opts.dryRun && ranges.length > 0
+      ? await stageProject(dir, [
+          { path: path.relative(dir, inventory.file) },
+          ...manifests.map((m) => ({ path: path.relative(dir, m.file), text: m.text })),
+        ])
+      : dir;
   const restore: { file: string; text: string }[] = [];
   try {
     for (const m of manifests) {
@@ -299,18 +305,6 @@ function newestAllowed(decision: PackumentDecision): string | undefined {
     (v) => semver.valid(v) !== null && semver.prerelease(v) === null,
   );
   return stable.sort(semver.rcompare)[0];
-}
-
-/** A copy of the files Arborist reads (lockfile and package.json files), for dry runs that edit ranges. */
-async function stageProject(dir: string, lockfile: string, manifests: ManifestPlan[]): Promise<string> {
-  const staged = await mkdtemp(path.join(tmpdir(), 'lockwarden-update-'));
-  await copyFile(lockfile, path.join(staged, path.basename(lockfile)));
-  for (const m of manifests) {
-    const target = path.join(staged, path.relative(dir, m.file));
-    await mkdir(path.dirname(target), { recursive: true });
-    await writeFile(target, m.text);
-  }
-  return staged;
 }
 
 function diffVersions(before: Map<string, Set<string>>, after: Map<string, Set<string>>) {
