@@ -15,8 +15,11 @@ COPY tsconfig.json tsconfig.build.json ./
 COPY src ./src
 COPY server ./server
 COPY data ./data
-# Only the TypeScript build: the Action bundle (`npm run build`) is not part of the service.
-RUN npx tsc -p tsconfig.build.json && npm prune --omit=dev --no-audit --no-fund
+COPY scripts/build-cli.mjs ./scripts/
+# The TypeScript build and the CLI bundle bin/lockwarden.js loads (lib/cli/); the Action bundle
+# (`npm run build`) is not part of the service.
+RUN npx tsc -p tsconfig.build.json && node scripts/build-cli.mjs \
+  && npm prune --omit=dev --no-audit --no-fund
 
 FROM node:24-bookworm-slim
 RUN apt-get update \

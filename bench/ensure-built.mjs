@@ -5,7 +5,7 @@ import { existsSync, readdirSync, statSync } from 'node:fs';
 import path from 'node:path';
 
 const root = path.resolve(import.meta.dirname, '..');
-const BUILT = ['lib/src/cli/main.js', 'lib/server/create-app.js'];
+const BUILT = ['lib/src/cli/main.js', 'lib/server/create-app.js', 'lib/cli/main.js'];
 
 export function ensureBuilt(log = (message) => console.error(message)) {
   const newestSource = ['src', 'server']

@@ -8,7 +8,6 @@ import { flushFactCaches } from './fact-cache.js';
 import { createTagsSource } from './github-tags-source.js';
 import { createHttpClient, type HttpClient, type HttpClientOptions } from './http-client.js';
 import { loadNpmConfig, type NpmConfigOptions } from './npm-config.js';
-import { createOsvAdvisorySource } from './osv-advisories-source.js';
 import { readPopularList } from './popular-list.js';
 import { createRegistryAdvisorySource } from './registry-advisories-source.js';
 import { createRegistrySource, normalizeRegistryUrl } from './registry-source.js';
@@ -225,18 +224,21 @@ export function createSources(
     });
   const advisories: AdvisorySource =
     config.advisories === 'osv'
-      ? createOsvAdvisorySource({
-          url: config.osvUrl ?? DEFAULT_OSV_URL,
-          http,
-          now,
-          ...(cacheDir ? { cacheDir } : {}),
-        })
+      ? // Loaded when first asked: its CVSS calculator is a start-up cost `check` rarely needs.
+        createDeferredAdvisorySource('OSV', async () =>
+          (await import('./osv-advisories-source.js')).createOsvAdvisorySource({
+            url: config.osvUrl ?? DEFAULT_OSV_URL,
+            http,
+            now,
+            ...(cacheDir ? { cacheDir } : {}),
+          }),
+        )
       : config.registryUrl
         ? advisoriesAt(
             config.registryUrl,
             config.registryToken ? `Bearer ${config.registryToken}` : config.registryAuthorization,
           )
-        : createDeferredAdvisorySource(async () => {
+        : createDeferredAdvisorySource('registry advisories', async () => {
             const npm = await loadNpmConfig(config.npm);
             return advisoriesAt(npm.registry, npm.authorizationFor(npm.registry));
           });
@@ -340,12 +342,15 @@ function createScopedRegistrySource(
   };
 }
 
-/** The registry's advisory endpoint, looked up on first use like the registry itself. */
-function createDeferredAdvisorySource(resolve: () => Promise<AdvisorySource>): AdvisorySource {
+/** An advisory source made on first use (the registry's endpoint is looked up like the registry). */
+function createDeferredAdvisorySource(
+  source: string,
+  resolve: () => Promise<AdvisorySource>,
+): AdvisorySource {
   let inner: AdvisorySource | undefined;
   let pending: Promise<AdvisorySource> | undefined;
   return {
-    source: 'registry advisories',
+    source,
     async getAdvisories(versions) {
       pending ??= resolve().then((source) => {
         inner = source;
