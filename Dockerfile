@@ -15,7 +15,7 @@ COPY tsconfig.json tsconfig.build.json ./
 COPY src ./src
 COPY server ./server
 COPY data ./data
-COPY scripts/build-cli.mjs ./scripts/
+COPY scripts/build-cli.mjs scripts/node-bundle-options.mjs ./scripts/
 # The TypeScript build and the CLI bundle bin/lockwarden.js loads (lib/cli/); the Action bundle
 # (`npm run build`) is not part of the service.
 RUN npx tsc -p tsconfig.build.json && node scripts/build-cli.mjs \

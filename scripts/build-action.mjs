@@ -10,6 +10,7 @@ import { createRequire } from 'node:module';
 import { dirname, join, relative, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { build } from 'esbuild';
+import { NODE_BUNDLE_OPTIONS } from './node-bundle-options.mjs';
 
 const root = resolve(dirname(fileURLToPath(import.meta.url)), '..');
 
@@ -61,12 +62,7 @@ export async function buildAction({ outfile }) {
   const result = await build({
     absWorkingDir: root,
     entryPoints: ['src/action/index.ts'],
-    bundle: true,
-    platform: 'node',
-    target: 'node20',
-    format: 'esm',
-    mainFields: ['module', 'main'],
-    conditions: ['node', 'import'],
+    ...NODE_BUNDLE_OPTIONS,
     banner: { js: BANNER },
     // The TypeScript compiler (semver-honesty) is bundled in, with the lib files it compiles
     // against: the runner has no node_modules.
@@ -90,14 +86,7 @@ export async function buildAction({ outfile }) {
     ],
     // JSON data (the embedded popular-package list) is inlined by the bundler.
     loader: { '.json': 'json' },
-    legalComments: 'eof',
-    charset: 'utf8',
-    sourcemap: false,
-    minify: false,
-    treeShaking: true,
-    logLevel: 'warning',
     write: false,
-    metafile: true,
     outfile,
   });
   const [output] = result.outputFiles;

@@ -19,6 +19,7 @@ import { createRequire, isBuiltin } from 'node:module';
 import { dirname, join, relative, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { build } from 'esbuild';
+import { NODE_BUNDLE_OPTIONS } from './node-bundle-options.mjs';
 
 const root = resolve(dirname(fileURLToPath(import.meta.url)), '..');
 const requireHere = createRequire(join(root, 'package.json'));
@@ -57,13 +58,8 @@ export async function buildCli({ outdir }) {
   const result = await build({
     absWorkingDir: root,
     entryPoints: { main: 'src/cli/main.ts' },
-    bundle: true,
+    ...NODE_BUNDLE_OPTIONS,
     splitting: true,
-    platform: 'node',
-    target: 'node20',
-    format: 'esm',
-    mainFields: ['module', 'main'],
-    conditions: ['node', 'import'],
     banner: { js: BANNER },
     chunkNames: '[name]-[hash]',
     plugins: [
@@ -108,13 +104,6 @@ export async function buildCli({ outdir }) {
         },
       },
     ],
-    legalComments: 'eof',
-    charset: 'utf8',
-    sourcemap: false,
-    minify: false,
-    treeShaking: true,
-    logLevel: 'warning',
-    metafile: true,
     outdir: partial,
   });
   const text = Object.keys(result.metafile.outputs).length;
