@@ -13,6 +13,7 @@
 //
 // Options: --duration SECONDS per scenario (default 5), --installs N rounds of npm installs (default 11),
 //          --skip-webhooks (the 1,000 refusals/s scenario with and without a webhook receiver),
+//          --only-webhooks (that scenario alone),
 //          --skip-load, --skip-install, --skip-disk-cache, --only-pnpm (the pnpm install rounds alone),
 //          --json (machine-readable summary on stdout), --baseline DIR (a built checkout of an
 //          earlier commit: warm packument throughput of both services, alternating, and a third arm
@@ -157,9 +158,16 @@ async function main() {
       'only-pnpm': { type: 'boolean', default: false },
       baseline: { type: 'string' },
       'skip-webhooks': { type: 'boolean', default: false },
+      'only-webhooks': { type: 'boolean', default: false },
       json: { type: 'boolean', default: false },
     },
   });
+  const onlyWebhooks = flags['only-webhooks'];
+  if (onlyWebhooks) {
+    flags['skip-load'] = true;
+    flags['skip-install'] = true;
+    flags['skip-disk-cache'] = true;
+  }
   if (flags['only-pnpm']) {
     flags['skip-load'] = true;
     flags['skip-disk-cache'] = true;
@@ -279,6 +287,18 @@ async function main() {
   try {
     const base = `http://127.0.0.1:${child.port}`;
     const pool = new undici.Pool(base, { connections: CONNECTIONS, pipelining: 1, keepAliveTimeout: 30_000 });
+    const webhookScenario = async () => {
+      log('\n1,000 refusals/s, without and with a subscribed webhook receiver (alternating rounds):');
+      results.webhooks = await refusalWebhookScenario({
+        undici,
+        port: child.port,
+        serviceCpu: child.cpu,
+        profile: child.profile,
+        durationMs,
+        log,
+      });
+    };
+    if (onlyWebhooks) await webhookScenario();
 
     if (!flags['skip-load']) {
       log('warm packument requests (block mode, filtered and cached):');
@@ -341,16 +361,7 @@ async function main() {
         results.baseline = await compareWarm(flags.baseline, upstream.url, sized, durationMs, undici, log);
       }
 
-      if (!flags['skip-webhooks']) {
-        log('\n1,000 refusals/s, without and with a subscribed webhook receiver (alternating rounds):');
-        results.webhooks = await refusalWebhookScenario({
-          undici,
-          port: child.port,
-          serviceCpu: child.cpu,
-          durationMs,
-          log,
-        });
-      }
+      if (!flags['skip-webhooks']) await webhookScenario();
 
       log('\ntarball throughput (4 MB tarball, evaluated, streamed from upstream):');
       {

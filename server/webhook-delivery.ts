@@ -1,12 +1,13 @@
 // Delivers the outbox in the background: claims due messages (one replica per message), signs
 // each as Standard Webhooks says (`webhook-id`, `webhook-timestamp`, `webhook-signature` =
-// `v1,<base64 HMAC-SHA256 of id.timestamp.body>`, through the `standardwebhooks` library), posts
-// it, and records the result: a 2xx is delivered; anything else (a redirect too: none is followed)
-// is tried again with exponential backoff and jitter for at least 24 hours, then kept as a dead
-// letter. The clock is injected and `runOnce` does one round, so the schedule is tested without
-// waiting; the service calls it from a timer and whenever something was enqueued.
-import { randomBytes } from 'node:crypto';
-import { Webhook } from 'standardwebhooks';
+// `v1,<base64 HMAC-SHA256 of id.timestamp.body>`), posts it, and records the result: a 2xx is
+// delivered; anything else (a redirect too: none is followed) is tried again with exponential
+// backoff and jitter for at least 24 hours, then kept as a dead letter. The clock is injected and
+// `runOnce` does one round, so the schedule is tested without waiting; the service calls it from a
+// timer and whenever something was enqueued. It shares the event loop with the install path, so
+// it starts one message per turn of the loop instead of a whole batch in one.
+import { createHmac, randomBytes } from 'node:crypto';
+import { setImmediate as nextTurn } from 'node:timers/promises';
 import { type Dispatcher, request } from 'undici';
 import { checkWebhookUrl } from './webhook-address.js';
 import { renderBody, standardPayload } from './webhook-format.js';
@@ -31,6 +32,19 @@ export function retryDelayMs(failures: number, random: () => number = Math.rando
 
 export function newSecret(): string {
   return `whsec_${randomBytes(24).toString('base64')}`;
+}
+
+/**
+ * The Standard Webhooks signature of a message: `v1,` and the base64 HMAC-SHA256, keyed with the
+ * base64 secret after `whsec_`, of `<id>.<unix seconds>.<body>`. Hand-written on node:crypto
+ * rather than the `standardwebhooks` library's `sign` (pure-JS SHA-256): 21 µs against 160 µs a
+ * signature on the 2-core machine, time that held the loop the install path runs on. The e2e
+ * test verifies these signatures with the library.
+ */
+export function signMessage(secret: string, id: string, at: Date, body: string): string {
+  const key = Buffer.from(secret.startsWith('whsec_') ? secret.slice(6) : secret, 'base64');
+  const seconds = Math.floor(at.getTime() / 1000);
+  return `v1,${createHmac('sha256', key).update(`${id}.${seconds}.${body}`).digest('base64')}`;
 }
 
 export function newMessageId(): string {
@@ -96,7 +110,7 @@ export function createWebhookDelivery(options: WebhookDeliveryOptions): WebhookD
     try {
       const url = checkWebhookUrl(webhook.url, options.allowPrivate);
       const body = renderBody(webhook.format, standardPayload(m, at));
-      const signature = new Webhook(webhook.secret).sign(m.id, at, body);
+      const signature = signMessage(webhook.secret, m.id, at, body);
       const res = await request(url, {
         method: 'POST',
         dispatcher: options.dispatcher,
@@ -150,7 +164,13 @@ export function createWebhookDelivery(options: WebhookDeliveryOptions): WebhookD
     for (;;) {
       const batch = await options.outbox.claim(options.now().getTime(), concurrency, leaseMs);
       if (batch.length === 0) return attempted;
-      await Promise.all(batch.map((m) => deliver(m).catch((err) => options.onError?.(err))));
+      const inFlight: Array<Promise<void>> = [];
+      for (const m of batch) {
+        // One message started per turn: the install path's requests queued meanwhile run between.
+        if (inFlight.length > 0) await nextTurn();
+        inFlight.push(deliver(m).catch((err) => options.onError?.(err)));
+      }
+      await Promise.all(inFlight);
       attempted += batch.length;
       if (stopped) return attempted;
     }

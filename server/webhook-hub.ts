@@ -74,7 +74,7 @@ export async function createWebhookHub(options: WebhookHubOptions): Promise<Webh
   let waiters: Array<() => void> = [];
   let writing: Promise<void> | undefined;
   /** Repeats summed per subscription and key since the last write. */
-  let repeats = new Map<string, NewOutboxMessage>();
+  let repeats = new Map<string, { message: NewOutboxMessage; count: number; lastMs: number }>();
   let repeatTimer: NodeJS.Timeout | undefined;
   const repeatFlushMs = options.repeatFlushMs ?? 1_000;
 
@@ -117,7 +117,14 @@ export async function createWebhookHub(options: WebhookHubOptions): Promise<Webh
     if (repeatTimer) clearTimeout(repeatTimer);
     repeatTimer = undefined;
     if (repeats.size === 0) return;
-    const summed = [...repeats.values()];
+    const summed: NewOutboxMessage[] = [];
+    for (const r of repeats.values())
+      summed.push({
+        ...r.message,
+        count: r.count,
+        time: new Date(r.lastMs).toISOString(),
+        firstTime: r.message.time,
+      });
     repeats = new Map();
     void push(summed, false);
   }
@@ -134,35 +141,39 @@ export async function createWebhookHub(options: WebhookHubOptions): Promise<Webh
   return {
     publishFindings(events) {
       if (subscriptions.length === 0 || events.length === 0) return Promise.resolve();
+      // The install path runs this for every refusal: a repeat of an open message costs a map
+      // lookup and a counter; keys, ids and times are only built for a message that opens.
       const nowMs = options.now().getTime();
-      const time = options.now().toISOString();
+      let time: string | undefined;
       const out: NewOutboxMessage[] = [];
       for (const e of events) {
         const event = eventOf(e);
         if (!event) continue;
         const f = e.finding;
-        const key = JSON.stringify([e.policy, f.name, e.version, f.rule, event]);
+        // None of these can hold a NUL (package names, versions, policy ids and rules can't).
+        const local = `${e.policy}\u0000${f.name}\u0000${e.version}\u0000${f.rule}\u0000${event}`;
         for (const w of subscriptions) {
           if (!wants(w, event, e.policy)) continue;
-          const local = `${w.id}\u0000${key}`;
-          const opens = (openKeys.get(local) ?? 0) <= nowMs;
+          const perSubscription = `${w.id}\u0000${local}`;
+          const opens = (openKeys.get(perSubscription) ?? 0) <= nowMs;
           if (!opens) {
             // Its message is in the outbox already: count this one in.
-            const summed = repeats.get(local);
+            const summed = repeats.get(perSubscription);
             if (summed) {
               summed.count++;
-              summed.time = time;
+              summed.lastMs = nowMs;
               continue;
             }
           } else {
             if (openKeys.size >= 10_000) openKeys.clear();
-            openKeys.set(local, nowMs + COALESCE_WINDOW_MS);
+            openKeys.set(perSubscription, nowMs + COALESCE_WINDOW_MS);
           }
+          time ??= new Date(nowMs).toISOString();
           const message: NewOutboxMessage = {
             id: newMessageId(),
             subscriptionId: w.id,
             type: event,
-            coalesceKey: key,
+            coalesceKey: JSON.stringify([e.policy, f.name, e.version, f.rule, event]),
             count: 1,
             time,
             data: {
@@ -181,7 +192,7 @@ export async function createWebhookHub(options: WebhookHubOptions): Promise<Webh
           };
           if (opens) out.push(message);
           else {
-            repeats.set(local, { ...message, firstTime: time });
+            repeats.set(perSubscription, { message, count: 1, lastMs: nowMs });
             repeatTimer ??= setTimeout(writeRepeats, repeatFlushMs);
             repeatTimer.unref?.();
           }

@@ -1,7 +1,9 @@
 // The pure rules behind webhooks: which addresses are refused, the retry schedule, coalescing.
-import { describe, expect, it } from 'vitest';
+
+import { Webhook } from 'standardwebhooks';
+import { describe, expect, it, vi } from 'vitest';
 import { checkWebhookUrl, forbiddenAddressReason } from '../../server/webhook-address.js';
-import { MAX_FAILURES, retryDelayMs } from '../../server/webhook-delivery.js';
+import { MAX_FAILURES, retryDelayMs, signMessage } from '../../server/webhook-delivery.js';
 import { coalesceInto } from '../../server/webhook-outbox.js';
 
 describe('forbiddenAddressReason', () => {
@@ -53,6 +55,30 @@ describe('retryDelayMs', () => {
     expect(bare.reduce((a, b) => a + b, 0)).toBeGreaterThanOrEqual(24 * 3_600_000);
     expect(retryDelayMs(1, high)).toBe(12_500);
     expect(retryDelayMs(MAX_FAILURES, low)).toBeNull();
+  });
+});
+
+describe('signMessage', () => {
+  it('signs as the standardwebhooks library does, and the library verifies it', () => {
+    const secret = `whsec_${Buffer.from('a secret of twenty-four!').toString('base64')}`;
+    const at = new Date('2026-03-01T12:00:00.999Z');
+    const body = JSON.stringify({ type: 'block', data: { name: 'expres', note: 'ünïcödé' } });
+    const signature = signMessage(secret, 'msg_1', at, body);
+    expect(signature).toBe(new Webhook(secret).sign('msg_1', at, body));
+    const headers = { 'webhook-id': 'msg_1', 'webhook-timestamp': String(Math.floor(at.getTime() / 1000)) };
+    const verifier = new Webhook(secret);
+    // The library checks the timestamp against its own clock: verify at the signing time.
+    vi.useFakeTimers({ toFake: ['Date'], now: at });
+    try {
+      expect(verifier.verify(body, { ...headers, 'webhook-signature': signature })).toMatchObject({
+        type: 'block',
+      });
+      expect(() =>
+        verifier.verify(body.replace('expres', 'express'), { ...headers, 'webhook-signature': signature }),
+      ).toThrow();
+    } finally {
+      vi.useRealTimers();
+    }
   });
 });
 
