@@ -79,6 +79,30 @@ export async function buildCli({ outdir }) {
             ].join('\n'),
             loader: 'js',
           }));
+          // zod registers its English messages itself; its other 47 locales (a third of zod's
+          // code) are exported for z.config(z.locales.xx()), which lockwarden never calls.
+          b.onResolve({ filter: /^\.\.\/locales\/index\.js$/ }, (args) =>
+            args.importer.includes('/node_modules/zod/')
+              ? { path: resolve(args.resolveDir, '../locales/index.js'), namespace: 'lockwarden-zod-locales' }
+              : undefined,
+          );
+          b.onLoad({ filter: /.*/, namespace: 'lockwarden-zod-locales' }, (args) => ({
+            contents: "export { default as en } from './en.js';",
+            resolveDir: dirname(args.path),
+            loader: 'js',
+          }));
+          // @npmcli/config reads a package.json and maps workspaces only for a project nested in
+          // a workspace: those two (with @npmcli/git, glob...) load from node_modules when it
+          // does, resolved from @npmcli/config as its own require() would, not on every start.
+          b.onResolve({ filter: /^@npmcli\/(package-json|map-workspaces)$/ }, (args) =>
+            args.importer.includes('/node_modules/@npmcli/config/')
+              ? { path: args.path, namespace: 'lockwarden-config-lazy' }
+              : undefined,
+          );
+          b.onLoad({ filter: /.*/, namespace: 'lockwarden-config-lazy' }, (args) => ({
+            contents: `module.exports = require('node:module').createRequire(require.resolve('@npmcli/config'))(${JSON.stringify(args.path)});`,
+            loader: 'js',
+          }));
           b.onResolve({ filter: /^[^./]/ }, (args) => {
             if (isBuiltin(args.path) || args.importer.includes('/node_modules/')) return undefined;
             if (!BUNDLED.has(packageOf(args.path))) return { path: args.path, external: true };

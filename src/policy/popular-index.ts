@@ -44,6 +44,24 @@ export function createPopularIndex(list: PopularListInput): PopularNameIndex {
 
   const table = (): Map<string, number> => {
     if (byName) return byName;
+    if (!raw.every(Array.isArray)) {
+      // Packages as objects (readPopularList's): straight into the Map, no pair per entry.
+      const fast = new Map<string, number>();
+      let clean = true;
+      for (const p of raw as readonly PopularPackage[]) {
+        const name = p?.name;
+        const count = p?.monthlyDownloads;
+        if (typeof name !== 'string' || !validCount(count) || fast.has(name)) {
+          clean = false;
+          break;
+        }
+        fast.set(name, count);
+      }
+      if (clean) {
+        byName = fast;
+        return byName;
+      }
+    }
     const pairs = raw.every(Array.isArray)
       ? (raw as readonly (readonly [string, number])[])
       : (raw as readonly PopularPackage[]).map((p) => [p?.name, p?.monthlyDownloads] as const);

@@ -55,11 +55,15 @@ export function createDownloadsSource(options: DownloadsSourceOptions): Download
   const namespace = `downloads:${url}`;
   const stats: SourceStats = { requests: 0, bytes: 0, cacheHits: 0, errors: 0 };
   const inFlight = createSemaphore(MAX_IN_FLIGHT);
-  const snapshot = new Map((options.popular?.packages ?? []).map((p) => [p.name, p.monthlyDownloads]));
+  // Built when the API first fails: a run whose figures all come from the API (or that never
+  // asks, like `lockwarden check` under a name-only policy) does not pay for a 20,000-entry Map.
+  let snapshot: Map<string, number> | undefined;
+  const snapshotOf = () =>
+    (snapshot ??= new Map((options.popular?.packages ?? []).map((p) => [p.name, p.monthlyDownloads])));
 
   const toFact = (name: string, outcome: Outcome): Fact<WeeklyDownloads> => {
     if ('count' in outcome) return { status: 'ok', value: { count: outcome.count, origin: 'api' } };
-    const monthly = snapshot.get(name);
+    const monthly = snapshotOf().get(name);
     if (monthly !== undefined && options.popular) {
       return {
         status: 'ok',
