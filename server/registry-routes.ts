@@ -19,7 +19,14 @@ import {
   READ_ONLY,
   type RegistryCall,
 } from './registry-special-endpoints.js';
-import { refusalUrl, sendRefusal, wantsRefusalRedirect } from './send-refusal.js';
+import {
+  refusalUrl,
+  sendRefusal,
+  sendRefusalRedirect,
+  unfollowableRefusalLocation,
+  wantsRefusalInLocation,
+  wantsRefusalRedirect,
+} from './send-refusal.js';
 import { discardBody, streamBody } from './stream-body.js';
 import type { Upstream } from './upstream.js';
 import type { FindingEvent } from './webhook-hub.js';
@@ -79,7 +86,7 @@ export function createRegistryRoutes(options: RegistryRoutesOptions): Middleware
       ctx.set('allow', 'GET, HEAD');
       return sendError(ctx, 405, READ_ONLY(policyId));
     }
-    if (request.kind === 'tarball') return tarball(call, request.name, request.file);
+    if (request.kind === 'tarball') return tarball({ ...call, tarball: true }, request.name, request.file);
     const abbreviated = wantsAbbreviated(ctx.get('accept'));
     const { state, staleReason } = await packages.lookup(stored, request.name);
     markStale(ctx, staleReason);
@@ -211,16 +218,16 @@ export function createRegistryRoutes(options: RegistryRoutesOptions): Middleware
     }
   }
 
-  /** A 403 with the reason where every client prints it; bun is sent to a URL that says it. */
+  /**
+   * A 403 with the reason where every client prints it; bun is sent to a URL that says it, yarn 1
+   * (for tarballs) to a location that says it.
+   */
   function refuseWith(call: Call, message: string, name: string, version: string | null): void {
-    if (!call.refusalPage && wantsRefusalRedirect(call.ctx)) {
-      call.ctx.status = 302;
-      call.ctx.set('cache-control', 'no-store');
-      call.ctx.set('location', refusalUrl(call.prefixUrl, name, version, message));
-      call.ctx.body = { error: message };
-      return;
-    }
-    sendRefusal(call.ctx, message);
+    if (!call.refusalPage && wantsRefusalRedirect(call.ctx))
+      sendRefusalRedirect(call.ctx, refusalUrl(call.prefixUrl, name, version, message), message);
+    else if (call.tarball && wantsRefusalInLocation(call.ctx))
+      sendRefusalRedirect(call.ctx, unfollowableRefusalLocation(message), message);
+    else sendRefusal(call.ctx, message);
   }
 
   async function versionManifest(

@@ -24,6 +24,8 @@ export interface RegistryCall {
   prefixUrl: string;
   /** Serving a refusal redirect's target: answer 403 here, never redirect again. */
   refusalPage?: boolean;
+  /** A tarball request (yarn 1 is told a tarball's refusal its own way). */
+  tarball?: boolean;
 }
 
 export interface SpecialEndpointDeps {

@@ -3,7 +3,9 @@
 // npm prints the body's `error`, the `npm-notice` header and the status text; pnpm and yarn 4
 // print the status text; yarn 1 prints the body's `error` for documents; bun prints only the
 // method, the URL it ended at and the status. So the reason goes into the body, the header and
-// the status text, and bun is redirected to a URL that spells it out.
+// the status text, and bun is redirected to a URL that spells it out. yarn 1 prints nothing of a
+// refused tarball but Node.js's own text for the status; what it does print whole is the target
+// of a redirect it cannot follow, so it is sent one (see unfollowableRefusalLocation).
 import type { Context } from 'koa';
 import { sendError } from './http-error.js';
 
@@ -11,6 +13,16 @@ import { sendError } from './http-error.js';
 export const REFUSED_SEGMENT = 'refused';
 const MAX_HEADER_CHARS = 1024;
 const MAX_SLUG_CHARS = 160;
+/** The whole reason where it can be: yarn 1 prints the location on one line. */
+const MAX_LOCATION_SLUG_CHARS = 400;
+
+/** The refusal as a redirect: to a page that says it (bun), or to where yarn 1 prints it. */
+export function sendRefusalRedirect(ctx: Context, location: string, message: string): void {
+  ctx.status = 302;
+  ctx.set('cache-control', 'no-store');
+  ctx.set('location', location);
+  ctx.body = { error: message };
+}
 
 export function sendRefusal(ctx: Context, message: string): void {
   sendError(ctx, 403, message);
@@ -25,14 +37,25 @@ export function wantsRefusalRedirect(ctx: Context): boolean {
   return (ctx.method === 'GET' || ctx.method === 'HEAD') && /^bun\//i.test(ctx.get('user-agent'));
 }
 
+/**
+ * yarn 1 fetches a tarball with a `response` handler that rejects with `Request failed "403
+ * Forbidden"` (Node.js's status table, not the response's text), prefixed by the lockfile's URL,
+ * and reads neither headers nor body. A redirect it cannot follow is another matter: its HTTP
+ * library fails with `Invalid URI "<location>"`, printed whole. So yarn 1 gets a `302` to a URI
+ * without a host (`http:lockwarden-refused/<reason as a slug>`: valid URI syntax, fetchable by
+ * nobody), measured with yarn 1.22.22. One request, no loop; the verdict is logged before.
+ */
+export function wantsRefusalInLocation(ctx: Context): boolean {
+  return ctx.method === 'GET' && /^yarn\/1\./.test(ctx.get('user-agent'));
+}
+
+export function unfollowableRefusalLocation(message: string): string {
+  return `http:lockwarden-refused/${slugOf(message, MAX_LOCATION_SLUG_CHARS)}`;
+}
+
 /** The refusal URL under `prefixUrl`; the slug is only for reading, the verdict is re-evaluated. */
 export function refusalUrl(prefixUrl: string, name: string, version: string | null, message: string): string {
-  const slug =
-    message
-      .toLowerCase()
-      .replace(/[^a-z0-9.@]+/g, '-')
-      .replace(/^-+|-+$/g, '')
-      .slice(0, MAX_SLUG_CHARS) || 'refused';
+  const slug = slugOf(message, MAX_SLUG_CHARS);
   const path = name.startsWith('@')
     ? name.split('/').map(encodeURIComponent).join('/')
     : encodeURIComponent(name);
@@ -49,6 +72,16 @@ export function parseRefusalSegments(
   if (segments.length < (scoped ? 3 : 2) || rest.length !== 2) return undefined;
   const name = scoped ? `${segments[1]}/${segments[2]}` : segments[1]!;
   return { name, version: rest[0] === '-' ? null : rest[0]! };
+}
+
+function slugOf(message: string, max: number): string {
+  return (
+    message
+      .toLowerCase()
+      .replace(/[^a-z0-9.@]+/g, '-')
+      .replace(/^-+|-+$/g, '')
+      .slice(0, max) || 'refused'
+  );
 }
 
 function headerSafe(text: string): string {

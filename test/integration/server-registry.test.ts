@@ -582,7 +582,7 @@ describe('per-version documents, dist-tags, pass-through and writes', () => {
     expect(badLabel.json().error).toMatch(/is not a consumer label/);
   });
 
-  it('puts the reason of a refusal in the body, the npm-notice header and the status text; bun is redirected to it', async () => {
+  it('puts the reason of a refusal in the body, the npm-notice header and the status text; bun is redirected to it, yarn 1 (tarballs) to a location that spells it', async () => {
     await start();
     const base = await h.listen();
     for (const path of [
@@ -618,6 +618,26 @@ describe('per-version documents, dist-tags, pass-through and writes', () => {
       redirect: 'manual',
     });
     expect(scoped.status).toBe(200);
+    // yarn 1 prints a refused tarball's redirect target, not its status text: the reason goes there.
+    const yarn1 = 'yarn/1.22.22 npm/? node/v20.20.2 linux x64';
+    const tarball = await fetch(`${base}/strict/left-pad/-/left-pad-1.2.0.tgz`, {
+      headers: { 'user-agent': yarn1 },
+      redirect: 'manual',
+    });
+    expect(tarball.status).toBe(302);
+    expect(tarball.headers.get('cache-control')).toBe('no-store');
+    expect(tarball.headers.get('location')).toMatch(
+      /^http:lockwarden-refused\/left-pad@1\.2\.0-was-published-2-days-ago-cooling-off-7-days.*-blocked-by-policy-strict$/,
+    );
+    // Its documents print the body's `error` already; yarn 4 and npm keep the 403.
+    for (const [path, ua] of [
+      ['/strict/left-pad/1.2.0', yarn1],
+      ['/strict/evil-pkg', yarn1],
+      ['/strict/left-pad/-/left-pad-1.2.0.tgz', 'yarn/4.18.0 npm/? node/v20.20.2 linux x64'],
+    ]) {
+      const res = await fetch(`${base}${path!}`, { headers: { 'user-agent': ua! }, redirect: 'manual' });
+      expect(res.status, `${path} ${ua}`).toBe(403);
+    }
   });
 
   it('refuses publish, unpublish and dist-tag changes as read-only', async () => {
