@@ -5,7 +5,7 @@ import { readFile, rm, writeFile } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { bunBinary } from '../helpers/bun-binary.js';
-import { clientSandbox } from '../helpers/client-sandbox.js';
+import { clientSandbox, writeYarnBerryRc } from '../helpers/client-sandbox.js';
 import { makePackument } from '../helpers/make-packument.js';
 import { daysAgo, NOW } from '../helpers/make-policy.js';
 import { type ProxyHarness, startProxyHarness } from '../helpers/proxy-harness.js';
@@ -286,17 +286,7 @@ describe('yarn 4 through the proxy', () => {
   it('resolves to the newest allowed version and prints the reason of a refusal', async () => {
     const dir = await project();
     const registry = `${base}/strict~yarn4-ci/`;
-    await writeFile(
-      join(dir, '.yarnrc.yml'),
-      [
-        `npmRegistryServer: "${registry}"`,
-        'unsafeHttpWhitelist: ["127.0.0.1"]',
-        'enableTelemetry: false',
-        'enableGlobalCache: false',
-        'nodeLinker: node-modules',
-        '',
-      ].join('\n'),
-    );
+    await writeYarnBerryRc(dir, registry);
     await writeFile(join(dir, 'yarn.lock'), '');
     const env = await clientEnv(registry);
     const yarn4 = (args: string[]) => run(process.execPath, [YARN4, ...args], dir, env);

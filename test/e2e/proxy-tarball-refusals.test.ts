@@ -6,7 +6,7 @@ import { readFile, rm, writeFile } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { bunBinary } from '../helpers/bun-binary.js';
-import { clientSandbox } from '../helpers/client-sandbox.js';
+import { clientSandbox, writeYarnBerryRc } from '../helpers/client-sandbox.js';
 import { makePackument } from '../helpers/make-packument.js';
 import { daysAgo, NOW } from '../helpers/make-policy.js';
 import { type ProxyHarness, startProxyHarness } from '../helpers/proxy-harness.js';
@@ -73,18 +73,7 @@ describe('the reason of a refused tarball in the client output', () => {
 
   it('yarn 4 prints the status text', async () => {
     const dir = await project({ dependencies: { 'left-pad': '1.2.0' } });
-    const yarnrc = (registry: string) =>
-      writeFile(
-        join(dir, '.yarnrc.yml'),
-        [
-          `npmRegistryServer: "${registry}"`,
-          'unsafeHttpWhitelist: ["127.0.0.1"]',
-          'enableTelemetry: false',
-          'enableGlobalCache: false',
-          'nodeLinker: node-modules',
-          '',
-        ].join('\n'),
-      );
+    const yarnrc = (registry: string) => writeYarnBerryRc(dir, registry);
     await yarnrc(`${base}/watch/`);
     await writeFile(join(dir, 'yarn.lock'), '');
     const locked = await run(process.execPath, [YARN4, 'install'], dir, await clientEnv(`${base}/watch/`));

@@ -80,7 +80,8 @@ export function clientSandbox(): ClientSandbox {
 
   function run(cmd: string, args: string[], cwd: string, env: NodeJS.ProcessEnv) {
     return new Promise<{ code: number; stdout: string; stderr: string }>((resolveRun) => {
-      execFile(cmd, args, { cwd, env, timeout: 120_000 }, (err, stdout, stderr) => {
+      // Under the 300 s of the tests that install: the machine they run on may be loaded.
+      execFile(cmd, args, { cwd, env, timeout: 240_000 }, (err, stdout, stderr) => {
         const code = err ? (typeof err.code === 'number' ? err.code : 1) : 0;
         resolveRun({ code, stdout, stderr });
       });
@@ -95,4 +96,19 @@ export function clientSandbox(): ClientSandbox {
       for (const dir of temps.splice(0)) await rm(dir, { recursive: true, force: true });
     },
   };
+}
+
+/** yarn 4's project settings for `registry`: plain http on loopback, its caches in the project. */
+export function writeYarnBerryRc(dir: string, registry: string): Promise<void> {
+  return writeFile(
+    join(dir, '.yarnrc.yml'),
+    [
+      `npmRegistryServer: "${registry}"`,
+      'unsafeHttpWhitelist: ["127.0.0.1"]',
+      'enableTelemetry: false',
+      'enableGlobalCache: false',
+      'nodeLinker: node-modules',
+      '',
+    ].join('\n'),
+  );
 }
