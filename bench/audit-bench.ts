@@ -24,16 +24,18 @@ import {
 } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
+import { pathToFileURL } from 'node:url';
 import { readLockfile } from '../src/lockfile/read-lockfile.js';
 import { startFakeDownloads } from '../test/helpers/fake-downloads.js';
 import { startFakeGitHub } from '../test/helpers/fake-github.js';
 import { startFakeRegistry } from '../test/helpers/fake-registry.js';
-import type { FakeServer } from '../test/helpers/fake-upstream.js';
+import type { FakeServer, RecordedRequest } from '../test/helpers/fake-upstream.js';
 import { writeProject } from '../test/helpers/make-lockfile.js';
 import { type FullPackument, makePackument } from '../test/helpers/make-packument.js';
 
 const ROOT = path.resolve(import.meta.dirname, '../..');
 const CLI = path.join(ROOT, 'bench/child-cli.mjs');
+const REPORT_CPU = pathToFileURL(path.join(ROOT, 'bench/report-cpu.mjs')).href;
 const LATENCY_MS = 20;
 const NOW = new Date();
 const DAY = 86400000;
@@ -47,11 +49,16 @@ const profileDir = args.includes('--profile')
   ? path.resolve(args[args.indexOf('--profile') + 1] ?? 'profiles')
   : undefined;
 const givenDirs = args.filter(
-  (a, i) => !a.startsWith('--') && !['--profile', '--baseline', '--rounds'].includes(args[i - 1] ?? ''),
+  (a, i) =>
+    !a.startsWith('--') && !['--profile', '--baseline', '--rounds', '--policy'].includes(args[i - 1] ?? ''),
 );
 // --issue18: only the outage and the warm-after-a-day benches (generated world and Origami);
 // with --generated, only the outage bench.
 const issue18Only = args.includes('--issue18');
+// --cold-only: the cold and warm audits (and with --baseline, the comparisons) alone: no outage,
+// day-after, check or lockfile-format benches. --policy default|all: only that policy.
+const coldOnly = args.includes('--cold-only');
+const onlyPolicy = args.includes('--policy') ? args[args.indexOf('--policy') + 1] : undefined;
 // --baseline DIR: a built checkout of an earlier commit (its lib/ and bench/child-cli.mjs); each
 // workload's cold audit then runs --rounds times (default 5) with each build, alternating, on fresh
 // cache directories, so the before/after comparison shares the machine's load of the moment.
@@ -155,8 +162,13 @@ function readFileText(file: string): string {
 
 interface RunResult {
   ms: number;
+  /** performance.now() at spawn and at exit, to place the upstream requests within the run. */
+  startedAt: number;
+  endedAt: number;
   code: number;
   maxRssMb: number;
+  /** CPU time (user, system) of the CLI process, from bench/report-cpu.mjs. */
+  cpuMs: { user: number; sys: number };
   summary: string;
   /** The JSON report, when the run printed one. */
   report?: BenchReport;
@@ -174,7 +186,8 @@ function runCli(
 ): Promise<RunResult> {
   return new Promise((resolve, reject) => {
     const started = process.hrtime.bigint();
-    const child = spawn(process.execPath, [...nodeArgs, cli, ...argv], {
+    const startedAt = performance.now();
+    const child = spawn(process.execPath, ['--import', REPORT_CPU, ...nodeArgs, cli, ...argv], {
       env: { PATH: process.env.PATH, HOME: process.env.HOME, ...env },
       stdio: ['ignore', 'pipe', 'pipe'],
     });
@@ -186,6 +199,7 @@ function runCli(
     child.on('close', (code) => {
       const ms = Number(process.hrtime.bigint() - started) / 1e6;
       const rss = /LOCKWARDEN_BENCH_MAXRSS_KB=(\d+)/.exec(err);
+      const cpu = /LOCKWARDEN_BENCH_CPU_USER_MS=(\d+) SYS_MS=(\d+)/.exec(err);
       let summary = '';
       let report: BenchReport | undefined;
       try {
@@ -200,8 +214,11 @@ function runCli(
         .join(', ');
       resolve({
         ms,
+        startedAt,
+        endedAt: performance.now(),
         code: code ?? -1,
         maxRssMb: rss ? Number(rss[1]) / 1024 : Number.NaN,
+        cpuMs: cpu ? { user: Number(cpu[1]), sys: Number(cpu[2]) } : { user: Number.NaN, sys: Number.NaN },
         summary,
         bytes,
         progress: err.split('\n').filter((l) => l.startsWith('lockwarden: ') && l.includes(' packages')),
@@ -292,8 +309,13 @@ async function benchWorkload(work: string, w: Workload, policyFile: string, poli
   // Each run gets the fake GitHub API's full rate budget back: ten cold runs with tag checks ask it
   // for 20,000 tags, four times its hourly limit, and an exhausted limit makes facts unavailable.
   if (baselineDir)
-    await compareCold(work, argv, env, policyLabel, () =>
-      github.setRateLimit({ remaining: 5000, resetEpochSec: 1_900_000_000 }),
+    await compareCold(
+      work,
+      argv,
+      env,
+      policyLabel,
+      () => github.setRateLimit({ remaining: 5000, resetEpochSec: 1_900_000_000 }),
+      () => [registry.requests, downloads.requests, github.requests],
     );
   await Promise.all([registry.close(), downloads.close(), github.close()]);
   rmSync(cacheDir, { recursive: true, force: true });
@@ -307,10 +329,17 @@ async function compareCold(
   env: NodeJS.ProcessEnv,
   policyLabel: string,
   beforeRun: () => void,
+  requestLists: () => RecordedRequest[][],
 ) {
   const cacheAt = argv.indexOf('--cache-dir') + 1;
-  const times: Record<'baseline' | 'now', number[]> = { baseline: [], now: [] };
-  const rss: Record<'baseline' | 'now', number[]> = { baseline: [], now: [] };
+  type Build = 'baseline' | 'now';
+  const times: Record<Build, number[]> = { baseline: [], now: [] };
+  const cpu: Record<Build, number[]> = { baseline: [], now: [] };
+  const rss: Record<Build, number[]> = { baseline: [], now: [] };
+  const requests: Record<Build, string> = { baseline: '', now: '' };
+  // Where the wall time goes: start-up (spawn to first upstream request), fetching (first to last
+  // request), and the end (last request to exit).
+  const phases: Record<Build, [number, number, number][]> = { baseline: [], now: [] };
   let summaries = '';
   for (let round = 0; round < rounds; round++) {
     for (const which of round % 2 === 0 ? (['baseline', 'now'] as const) : (['now', 'baseline'] as const)) {
@@ -318,29 +347,52 @@ async function compareCold(
       const runArgv = argv.map((a, i) => (i === cacheAt ? cacheDir : a));
       const cli = which === 'baseline' ? path.join(baselineDir!, 'bench/child-cli.mjs') : CLI;
       beforeRun();
-      const r = await runCli(runArgv, env, [], cli);
+      const before = requestLists().map((l) => l.length);
+      // --profile: each build's first round is profiled too, to compare the two builds' profiles.
+      const prof =
+        profileDir && round < 2
+          ? ['--cpu-prof', '--cpu-prof-dir', path.join(profileDir, `compare-${which}`)]
+          : [];
+      const r = await runCli(runArgv, env, prof, cli);
+      const lists = requestLists();
+      const after = lists.map((l) => l.length);
+      const seen = lists.flatMap((l, k) => l.slice(before[k]).map((q) => q.receivedAt));
+      const first = Math.min(...seen);
+      const last = Math.max(...seen);
+      phases[which].push([first - r.startedAt, last - first, r.endedAt - last]);
       rmSync(cacheDir, { recursive: true, force: true });
       times[which].push(r.ms);
+      cpu[which].push(r.cpuMs.user + r.cpuMs.sys);
       rss[which].push(r.maxRssMb);
+      requests[which] =
+        `registry ${after[0]! - before[0]!}, downloads ${after[1]! - before[1]!}, GitHub ${after[2]! - before[2]!}`;
       // Every run's outcome: a comparison of runs that saw different facts would mean nothing.
-      summaries += `\n    round ${round + 1}, ${which}: ${r.summary}`;
+      summaries += `\n    round ${round + 1}, ${which}: ${r.summary}; CPU ${fmt(r.cpuMs.user)} user + ${fmt(r.cpuMs.sys)} sys`;
     }
   }
   const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)]!;
-  console.log(`\n## cold audit, baseline (${baselineDir}) against this build, policy ${policyLabel}`);
-  console.log(
-    `  ${rounds} rounds, alternating which build goes first; load average ${os
+  const load = () =>
+    os
       .loadavg()
       .map((l) => l.toFixed(1))
-      .join(' ')}${summaries}`,
-  );
+      .join(' ');
+  console.log(`\n## cold audit, baseline (${baselineDir}) against this build, policy ${policyLabel}`);
+  console.log(`  ${rounds} rounds, alternating which build goes first; load average ${load()}${summaries}`);
   for (const which of ['baseline', 'now'] as const) {
     console.log(
-      `  ${which.padEnd(8)} median ${fmt(median(times[which]))} (${times[which].map(fmt).join(', ')}); peak RSS median ${median(rss[which]).toFixed(0)} MB`,
+      `  ${which.padEnd(8)} median ${fmt(median(times[which]))} (${times[which].map(fmt).join(', ')}); CPU (user+sys) median ${fmt(median(cpu[which]))} (${cpu[which].map(fmt).join(', ')}); peak RSS median ${median(rss[which]).toFixed(0)} MB; upstream requests of the last run: ${requests[which]}`,
     );
   }
-  const pairs = times.now.map((t, i) => t / times.baseline[i]! - 1);
-  console.log(`  this build vs baseline: ${(median(pairs) * 100).toFixed(1)}% (median of per-round pairs)`);
+  for (const which of ['baseline', 'now'] as const) {
+    const part = (k: number) => fmt(median(phases[which].map((p) => p[k]!)));
+    console.log(
+      `  ${which.padEnd(8)} medians: start-up to first request ${part(0)}, first to last request ${part(1)}, last request to exit ${part(2)}`,
+    );
+  }
+  const pairs = (xs: Record<Build, number[]>) => xs.now.map((t, i) => t / xs.baseline[i]! - 1);
+  console.log(
+    `  this build vs baseline (median of per-round pairs): wall ${(median(pairs(times)) * 100).toFixed(1)}%, CPU ${(median(pairs(cpu)) * 100).toFixed(1)}%`,
+  );
 }
 
 /** Bytes of every file under `dir`. */
@@ -522,16 +574,19 @@ try {
   }
   for (const d of realDirs) workloads.push(await realWorkload(work, d));
   for (const w of issue18Only ? [] : workloads) {
-    for (const [label, file] of w === workloads[0] ? policyFiles : policyFiles.slice(0, 1)) {
+    const wanted = policyFiles.filter(
+      (_, i) => onlyPolicy === undefined || ['default', 'all'][i] === onlyPolicy,
+    );
+    for (const [label, file] of w === workloads[0] ? wanted : wanted.slice(0, 1)) {
       await benchWorkload(work, w, file, label);
     }
   }
   const generated = workloads.find((w) => w.label.startsWith('generated'));
-  if (generated && !onlyGiven) await benchOutage(work, generated);
+  if (generated && !onlyGiven && !coldOnly) await benchOutage(work, generated);
   const origami = workloads.find((w) => w.label.includes('origami'));
-  if (origami) await benchWarmAfterDay(work, origami, policyFiles[0]![1]);
-  if (!issue18Only) await benchCheck(work);
-  if (!onlyGiven && !issue18Only) {
+  if (origami && !coldOnly) await benchWarmAfterDay(work, origami, policyFiles[0]![1]);
+  if (!issue18Only && !coldOnly) await benchCheck(work);
+  if (!onlyGiven && !issue18Only && !coldOnly) {
     // Reading pnpm, yarn and bun lockfiles (and npm's) of 2,000 packages, in its own process.
     await new Promise<void>((resolve) => {
       spawn(process.execPath, [path.join(ROOT, 'bench/run.mjs'), 'bench/lockfile-formats-bench.ts'], {
@@ -541,7 +596,7 @@ try {
     });
   }
   const actionBench = path.join(ROOT, 'bench/action-bench.mjs');
-  if (!onlyGiven && !generatedOnly && !issue18Only && existsSync(actionBench)) {
+  if (!onlyGiven && !generatedOnly && !issue18Only && !coldOnly && existsSync(actionBench)) {
     console.log('\n# GitHub Action benchmark');
     await new Promise<void>((resolve) => {
       spawn(process.execPath, [actionBench], { stdio: 'inherit' }).on('close', () => resolve());

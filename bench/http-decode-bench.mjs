@@ -8,7 +8,9 @@
 //   - undici's Agent and request with the same one-call decoding, without lockwarden's client, and
 //   - undici's Agent composed with interceptors.decompress (maxSize as the limit), body read whole,
 // rotating the order over rounds, and prints wall time and the client process's CPU time.
-// Options: --rounds N (default 5), --documents N (default 2000).
+// Options: --rounds N (default 5), --documents N (default 2000), --baseline DIR (a built checkout
+// of an earlier commit: its createHttpClient as one more arm, for a before/after in one run),
+// --only-clients (the lockwarden arms alone).
 import { fork } from 'node:child_process';
 import { createServer } from 'node:http';
 import os from 'node:os';
@@ -77,7 +79,12 @@ function serve(count) {
 
 async function main() {
   const { values: flags } = parseArgs({
-    options: { rounds: { type: 'string', default: '5' }, documents: { type: 'string', default: '2000' } },
+    options: {
+      rounds: { type: 'string', default: '5' },
+      documents: { type: 'string', default: '2000' },
+      baseline: { type: 'string' },
+      'only-clients': { type: 'boolean', default: false },
+    },
   });
   ensureBuilt(console.log);
   const count = Number(flags.documents);
@@ -100,18 +107,29 @@ async function main() {
     `${count} gzip documents (${(info.wire / 1e6).toFixed(1)} MB on the wire, ${info.large} of them 1–8 MB decoded), ${CONCURRENCY} at a time, each once per round`,
   );
 
+  const clientArm = (create, options) => async () => {
+    const client = create({ maxConcurrency: CONCURRENCY, retries: 0, ...options });
+    let bytes = 0;
+    await each(count, async (i) => {
+      const r = await client.request({ url: `${base}${i}`, source: 'bench' });
+      if (r.status !== 'response' || r.statusCode !== 200) throw new Error(`document ${i}: ${r.reason}`);
+      bytes += r.body.length;
+    });
+    await client.close();
+    return bytes;
+  };
+  const baseline = flags.baseline
+    ? (await import(pathToFileURL(join(resolve(flags.baseline), 'lib/src/sources/http-client.js')).href))
+        .createHttpClient
+    : undefined;
   const arms = {
-    'lockwarden HTTP client': async () => {
-      const client = createHttpClient({ maxConcurrency: CONCURRENCY, retries: 0 });
-      let bytes = 0;
-      await each(count, async (i) => {
-        const r = await client.request({ url: `${base}${i}`, source: 'bench' });
-        if (r.status !== 'response' || r.statusCode !== 200) throw new Error(`document ${i}: ${r.reason}`);
-        bytes += r.body.length;
-      });
-      await client.close();
-      return bytes;
-    },
+    'lockwarden HTTP client': clientArm(createHttpClient),
+    // npm's cafile/ca for the registry (a global npmrc naming the system bundle is common): the
+    // registry's origin then gets its own pool, routed per request.
+    'lockwarden HTTP client, npm ca': clientArm(createHttpClient, {
+      network: { ca: ['bench-ca'], tlsOrigins: [new URL(base).origin] },
+    }),
+    ...(baseline ? { [`baseline HTTP client (${flags.baseline})`]: clientArm(baseline) } : {}),
     'undici request, one zlib call': async () => {
       const agent = new Agent({ connections: CONCURRENCY });
       let bytes = 0;
@@ -149,6 +167,10 @@ async function main() {
       return bytes;
     },
   };
+  if (flags['only-clients']) {
+    delete arms['undici request, one zlib call'];
+    delete arms['undici interceptors.decompress'];
+  }
   const results = Object.fromEntries(Object.keys(arms).map((k) => [k, { wall: [], cpu: [] }]));
   // One untimed pass each: code loaded and connections' first costs paid before measuring.
   for (const run of Object.values(arms)) await run();
@@ -166,7 +188,8 @@ async function main() {
       results[name].cpu.push((used.user + used.system) / 1000);
     }
   }
-  const [a, , b] = Object.keys(arms);
+  const a = 'lockwarden HTTP client';
+  const b = flags['only-clients'] ? a : 'undici interceptors.decompress';
   if (new Set(Object.values(decodedBytes)).size !== 1) throw new Error('the arms decoded different bytes');
   console.log(`decoded: ${(decodedBytes[a] / 1e6).toFixed(1)} MB per round`);
   for (const [name, r] of Object.entries(results)) {
@@ -174,7 +197,7 @@ async function main() {
       `  ${name.padEnd(32)} wall median ${median(r.wall).toFixed(0)} ms (${r.wall.map((x) => x.toFixed(0)).join(', ')}); CPU median ${median(r.cpu).toFixed(0)} ms`,
     );
   }
-  for (const name of [a, Object.keys(arms)[1]]) {
+  for (const name of Object.keys(arms).filter((n) => n !== b)) {
     const pairs = results[name].cpu.map((c, i) => c / results[b].cpu[i]);
     console.log(`  CPU, ${name} / ${b}: ${median(pairs).toFixed(2)} (median of per-round ratios)`);
   }

@@ -10,6 +10,8 @@ export interface RecordedRequest {
   /** Raw path without the query. */
   path: string;
   headers: IncomingHttpHeaders;
+  /** performance.now() when the request arrived (benchmarks split a run's time by it). */
+  receivedAt: number;
 }
 
 interface FaultCommon {
@@ -73,6 +75,7 @@ export async function startFakeServer(handler: Handler): Promise<FakeServer> {
       url: rawUrl,
       path: rawUrl.split('?')[0] ?? '/',
       headers: req.headers,
+      receivedAt: performance.now(),
     };
     requests.push(recorded);
     const fault = faults.find(
