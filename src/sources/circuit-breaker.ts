@@ -35,6 +35,8 @@ export interface CircuitBreaker {
    * resolves it too (the caller's deadline passed).
    */
   ready(signal?: AbortSignal): Promise<void>;
+  /** Whether `ready` would wait now (callers skip it, and making its signal, when not). */
+  suspect(): boolean;
   /**
    * `probe`: the one request let through while half-open; `refused`: fail without asking. An
    * admitted attempt (closed or probe) is in flight until `success` or `failure` reports it.
@@ -55,7 +57,7 @@ export function createCircuitBreaker(opts: BreakerOptions): CircuitBreaker {
   const suspect = () => opts.threshold > 0 && openedAtMs === undefined && failures > 0 && inFlight > 0;
   const settled = () => {
     inFlight = Math.max(0, inFlight - 1);
-    for (const wake of [...waiters]) wake();
+    if (waiters.size > 0) for (const wake of [...waiters]) wake();
   };
 
   return {
@@ -72,6 +74,7 @@ export function createCircuitBreaker(opts: BreakerOptions): CircuitBreaker {
         });
       }
     },
+    suspect,
     admit() {
       if (openedAtMs === undefined) {
         inFlight++;

@@ -160,6 +160,8 @@ export function createHttpClient(options: HttpClientOptions = {}): HttpClient {
   // undici and the dispatcher load on the first request: loading undici is about a quarter of a
   // `lockwarden check`'s start-up, and a run answered from the cache sends nothing.
   let connection: Promise<{ request: typeof import('undici').request; dispatcher: Dispatcher }> | undefined;
+  // Once connected, attempts take it without awaiting a promise.
+  let connected: Awaited<NonNullable<typeof connection>> | undefined;
   const connect = () => {
     connection ??= Promise.all([import('undici'), import('./http-dispatcher.js')]).then(
       ([{ request }, { createCachedLookup, createDispatcher }]) => ({
@@ -173,6 +175,12 @@ export function createHttpClient(options: HttpClientOptions = {}): HttpClient {
           ...(options.network ? { network: options.network } : {}),
         }),
       }),
+    );
+    connection.then(
+      (c) => {
+        connected = c;
+      },
+      () => {},
     );
     return connection;
   };
@@ -205,12 +213,16 @@ export function createHttpClient(options: HttpClientOptions = {}): HttpClient {
     deadlineAt: number,
     deadlineMs: number,
   ): Promise<AttemptResult> {
-    const { request, dispatcher } = await connect();
+    const { request, dispatcher } = connected ?? (await connect());
     totals.requests++;
     if (req.stats) req.stats.requests++;
     const maxBodyBytes = req.maxBodyBytes ?? opts.maxBodyBytes;
     // Our own timers: undici's run on a coarse (about one second) clock and restart on every
-    // chunk, so they stay only as a backstop. The deadline timer runs through the whole body.
+    // chunk, so they stay only as a backstop. One timer per attempt watches the deadline (through
+    // the whole body), the wait for headers and the silence between chunks: a chunk only notes the
+    // time, and the timer, when it fires early, sleeps again until the nearest limit. Re-arming a
+    // timer per chunk and a second one for the deadline were a measurable part of a cold audit's
+    // CPU time (bench/http-decode-bench.mjs --baseline).
     const controller = new AbortController();
     let timedOut: 'headers' | 'body' | 'deadline' | undefined;
     let body: Readable | undefined;
@@ -219,13 +231,19 @@ export function createHttpClient(options: HttpClientOptions = {}): HttpClient {
       controller.abort();
       body?.destroy(new Error(`${why} timeout`));
     };
+    const headersBy = performance.now() + opts.headersTimeoutMs;
+    /** When the last chunk (or the headers) arrived; undefined while the headers are awaited. */
+    let lastDataAt: number | undefined;
+    const watch = () => {
+      const t = performance.now();
+      const idleBy = lastDataAt === undefined ? headersBy : lastDataAt + opts.bodyTimeoutMs;
+      // Within a millisecond counts as reached: timers keep whole milliseconds from the loop's clock.
+      if (deadlineAt - t < 1) abort('deadline');
+      else if (idleBy - t < 1) abort(lastDataAt === undefined ? 'headers' : 'body');
+      else timer = setTimeout(watch, Math.min(deadlineAt, idleBy) - t);
+    };
     // run() does not start an attempt with less than 1 ms left.
-    const remaining = Math.max(1, deadlineAt - performance.now());
-    const deadlineTimer = setTimeout(() => abort('deadline'), remaining);
-    let idleTimer =
-      opts.headersTimeoutMs < remaining
-        ? setTimeout(() => abort('headers'), opts.headersTimeoutMs)
-        : undefined;
+    let timer = setTimeout(watch, Math.max(1, Math.min(deadlineAt, headersBy) - performance.now()));
     try {
       const res = await request(url, {
         dispatcher,
@@ -242,11 +260,7 @@ export function createHttpClient(options: HttpClientOptions = {}): HttpClient {
       // Destroying an unfinished undici body emits an 'error' (RequestAbortedError); with no
       // listener that ends the process. Reads below see errors through their own iteration.
       body.on('error', () => {});
-      const armBodyTimer = () => {
-        clearTimeout(idleTimer);
-        idleTimer = setTimeout(() => abort('body'), opts.bodyTimeoutMs);
-      };
-      armBodyTimer();
+      lastDataAt = performance.now();
       const headers = flattenHeaders(res.headers);
       const declared = Number(headers['content-length']);
       if (Number.isFinite(declared) && declared > maxBodyBytes) {
@@ -254,7 +268,7 @@ export function createHttpClient(options: HttpClientOptions = {}): HttpClient {
         return { kind: 'final', reason: tooLarge(declared, maxBodyBytes) };
       }
       const decoded = await readBody(res.body, headers['content-encoding'], maxBodyBytes, (n) => {
-        armBodyTimer();
+        lastDataAt = performance.now();
         totals.bytes += n;
         if (req.stats) req.stats.bytes += n;
       });
@@ -265,8 +279,7 @@ export function createHttpClient(options: HttpClientOptions = {}): HttpClient {
         return { kind: 'network', reason: describeTimeout(timedOut, opts, deadlineMs), sent: true };
       return { kind: 'network', reason: describeNetworkError(err, opts), sent: !isConnectError(err) };
     } finally {
-      clearTimeout(deadlineTimer);
-      clearTimeout(idleTimer);
+      clearTimeout(timer);
     }
   }
 
@@ -310,12 +323,23 @@ export function createHttpClient(options: HttpClientOptions = {}): HttpClient {
         kind: 'final',
         reason: `deadline passed while waiting for a connection to ${origin} (${deadlineMs} ms deadline, ${opts.maxConcurrency} requests in flight)`,
       });
-      const queueDeadline = new AbortController();
-      const queueTimer = setTimeout(() => queueDeadline.abort(), Math.max(0, deadlineAt - performance.now()));
+      // The deadline's signal for waiting (for a slot, or on a suspect origin) is made only when a
+      // request has to wait: most never do, and a controller and a timer per request showed in a
+      // cold audit's CPU time.
+      let queueDeadline: AbortController | undefined;
+      let queueTimer: ReturnType<typeof setTimeout> | undefined;
+      const queueSignal = () => {
+        if (!queueDeadline) {
+          const controller = new AbortController();
+          queueTimer = setTimeout(() => controller.abort(), Math.max(0, deadlineAt - performance.now()));
+          queueDeadline = controller;
+        }
+        return queueDeadline.signal;
+      };
       const result = await o
         .limit<AttemptResult>(
           async () => {
-            await o.breaker.ready(queueDeadline.signal);
+            if (o.breaker.suspect()) await o.breaker.ready(queueSignal());
             if (deadlineAt - performance.now() < 1) return waitedOut();
             if (o.breaker.admit() === 'refused') return { kind: 'refused' };
             let r: AttemptResult;
@@ -330,9 +354,11 @@ export function createHttpClient(options: HttpClientOptions = {}): HttpClient {
             else o.breaker.success();
             return r;
           },
-          { signal: queueDeadline.signal, onGiveUp: waitedOut },
+          { signal: queueSignal, onGiveUp: waitedOut },
         )
-        .finally(() => clearTimeout(queueTimer));
+        .finally(() => {
+          if (queueTimer !== undefined) clearTimeout(queueTimer);
+        });
       let retryReason: string;
       let waitMs: number | undefined;
       if (result.kind === 'refused') return refused(origin, o.breaker.snapshot());
@@ -546,20 +572,27 @@ function stripUndefined<T extends object>(o: T): Partial<T> {
   return Object.fromEntries(Object.entries(o).filter(([, v]) => v !== undefined)) as Partial<T>;
 }
 
-/** Runs at most `max` tasks at once; the rest wait in arrival order. */
+/**
+ * Runs at most `max` tasks at once; the rest wait in arrival order. `giveUp.signal` (or a function
+ * making it, called only when the task has to wait) takes a waiter out of the queue unrun.
+ */
 export function createSemaphore(
   max: number,
-): <T>(task: () => Promise<T>, giveUp?: { signal: AbortSignal; onGiveUp: () => T }) => Promise<T> {
+): <T>(
+  task: () => Promise<T>,
+  giveUp?: { signal: AbortSignal | (() => AbortSignal); onGiveUp: () => T },
+) => Promise<T> {
   let active = 0;
   const waiting: (() => void)[] = [];
   return async (task, giveUp) => {
     // A finishing task hands its slot straight to the next waiter, so no newcomer can slip in between.
     if (active >= max) {
-      if (giveUp?.signal.aborted) return giveUp.onGiveUp();
+      const signal = typeof giveUp?.signal === 'function' ? giveUp.signal() : giveUp?.signal;
+      if (signal?.aborted) return giveUp!.onGiveUp();
       // A waiter whose signal fires leaves the queue without ever holding a slot.
       const gotSlot = await new Promise<boolean>((resolve) => {
         const onSlot = () => {
-          giveUp?.signal.removeEventListener('abort', onAbort);
+          signal?.removeEventListener('abort', onAbort);
           resolve(true);
         };
         const onAbort = () => {
@@ -568,7 +601,7 @@ export function createSemaphore(
           resolve(false);
         };
         waiting.push(onSlot);
-        giveUp?.signal.addEventListener('abort', onAbort, { once: true });
+        signal?.addEventListener('abort', onAbort, { once: true });
       });
       if (!gotSlot) return giveUp!.onGiveUp();
     } else active++;
