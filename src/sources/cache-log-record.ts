@@ -3,7 +3,7 @@
 // record is a miss.
 
 import { readSync, writeSync } from 'node:fs';
-import { open as openFile } from 'node:fs/promises';
+import type { FileHandle } from 'node:fs/promises';
 import { setImmediate as turn } from 'node:timers/promises';
 import { crc32 } from 'node:zlib';
 
@@ -41,39 +41,17 @@ export function readHeader(fd: number, at: number, headerBytes: number): RecordH
   return h as unknown as RecordHeader;
 }
 
-/** Reads `into.length` bytes at `at` through a descriptor of its own; undefined if the log changed. */
-export async function readAsync(
-  path: string,
-  ino: number,
-  into: Buffer,
-  at: number,
-): Promise<Buffer | undefined> {
-  const fh = await openFile(path, 'r');
-  try {
-    if ((await fh.stat()).ino !== ino) return undefined;
-    const { bytesRead } = await fh.read(into, 0, into.length, at);
-    return bytesRead === into.length ? into : undefined;
-  } finally {
-    await fh.close();
-  }
+/** Reads `into.length` bytes at `at` through the log's own handle; undefined when short. */
+export async function readAsync(fh: FileHandle, into: Buffer, at: number): Promise<Buffer | undefined> {
+  const { bytesRead } = await fh.read(into, 0, into.length, at);
+  return bytesRead === into.length ? into : undefined;
 }
 
-/**
- * Appends one record with one writev through a descriptor of its own (the shared one may be
- * closed and its number reused while the write waits in the thread pool). False when the log at
- * `path` is no longer the one this process indexes.
- */
-export async function appendAsync(path: string, ino: number, parts: Buffer[]): Promise<boolean> {
-  const fh = await openFile(path, 'a');
-  try {
-    if ((await fh.stat()).ino !== ino) return false;
-    const total = parts.reduce((n, p) => n + p.length, 0);
-    const { bytesWritten } = await fh.writev(parts);
-    if (bytesWritten < total) throw new Error('short write to the cache log');
-    return true;
-  } finally {
-    await fh.close();
-  }
+/** Appends one record with one writev (O_APPEND: the kernel places it whole at the end). */
+export async function appendAsync(fh: FileHandle, parts: Buffer[]): Promise<void> {
+  const total = parts.reduce((n, p) => n + p.length, 0);
+  const { bytesWritten } = await fh.writev(parts);
+  if (bytesWritten < total) throw new Error('short write to the cache log');
 }
 
 export function recordParts(header: Buffer, body: Buffer, crc = crc32(body, crc32(header))): Buffer[] {

@@ -17,6 +17,7 @@ import {
   rmSync,
   statSync,
 } from 'node:fs';
+import { type FileHandle, open as openFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { crc32 } from 'node:zlib';
 import {
@@ -40,7 +41,7 @@ const COMPACT_SLICE_BYTES = 8 * 1024 * 1024;
 /**
  * Bodies up to this size are read and written synchronously: a few microseconds each, cheaper
  * than a round trip through the thread pool. Larger ones (a packument can be tens of MB; 8 MB took
- * 65–98 ms of the event loop to write) go through the thread pool with a descriptor of their own,
+ * 65–98 ms of the event loop to write) go through the thread pool on a handle of their own (asyncHandle),
  * so a proxy keeps answering while they move.
  */
 export const SYNC_IO_MAX_BYTES = 16 * 1024;
@@ -79,6 +80,8 @@ export interface Store {
   used: Set<string>;
   /** Writes under way in the thread pool; closing waits for them. */
   pending: Set<Promise<void>>;
+  /** The log's handle for thread-pool reads and appends (see asyncHandle), with its inode. */
+  handle: { ino: number; fh: Promise<FileHandle | undefined> } | undefined;
   syncIoMaxBytes: number;
   crcSliceBytes: number;
 }
@@ -111,6 +114,7 @@ export function storeOf(dir: string, syncIoMaxBytes?: number, crcSliceBytes?: nu
       compactAfterBytes: 0,
       used: new Set(),
       pending: new Set(),
+      handle: undefined,
       syncIoMaxBytes: syncIoMaxBytes ?? SYNC_IO_MAX_BYTES,
       crcSliceBytes: crcSliceBytes ?? CRC_SLICE_BYTES,
     };
@@ -156,6 +160,35 @@ export function closeStore(store: Store): void {
   if (store.compaction) abandonCompaction(store);
   if (store.fd !== undefined) closeSync(store.fd);
   store.fd = undefined;
+  if (store.handle) {
+    // A FileHandle closes once the reads and writes under way on it are done, so its descriptor
+    // number cannot be reused under them.
+    const { fh } = store.handle;
+    store.handle = undefined;
+    fh.then((h) => h?.close()).catch(() => {});
+  }
+}
+
+/**
+ * The handle large bodies are read and written through in the thread pool, one per open log (the
+ * synchronous descriptor could be closed, and its number reused, while they wait). Opening, checking
+ * and closing a descriptor per document took four thread-pool round trips and was the largest cost
+ * of the disk cache in a cold 2,000-package audit (bench/audit-bench.ts --profile). Undefined when
+ * the file at the path is no longer the log this process indexes (a compaction replaced it).
+ */
+export function asyncHandle(store: Store): Promise<FileHandle | undefined> {
+  if (store.handle?.ino === store.ino) return store.handle.fh;
+  const ino = store.ino;
+  const fh = openFile(store.path, 'a+').then(
+    async (h) => {
+      if ((await h.stat()).ino === ino) return h;
+      await h.close();
+      return undefined;
+    },
+    () => undefined,
+  );
+  store.handle = { ino, fh };
+  return fh;
 }
 
 export function disable(store: Store): void {

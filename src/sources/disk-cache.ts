@@ -12,6 +12,7 @@ import { homedir } from 'node:os';
 import { join } from 'node:path';
 import { crc32 } from 'node:zlib';
 import {
+  asyncHandle,
   compactIfWorthIt,
   disable,
   indexKey,
@@ -123,7 +124,8 @@ async function readEntry(store: Store, id: string): Promise<CacheEntry | undefin
     if (readSync(store.fd!, raw, 0, length, found.at + PREFIX_BYTES) < length) raw = undefined;
   } else {
     const ino = store.ino;
-    raw = await readAsync(store.path, ino, raw, found.at + PREFIX_BYTES);
+    const fh = await asyncHandle(store);
+    raw = fh ? await readAsync(fh, raw, found.at + PREFIX_BYTES) : undefined;
     // The log was replaced meanwhile (a compaction): the offset meant nothing there. A miss.
     if (raw === undefined && (store.ino !== ino || store.index.get(id) !== found)) return undefined;
   }
@@ -181,7 +183,9 @@ async function writeEntry(store: Store, namespace: string, key: string, entry: C
   else {
     const ino = store.ino;
     const crc = await largeCrc(store, [header, body]);
-    if (!(await appendAsync(store.path, ino, recordParts(header, body, crc)))) return;
+    const fh = store.ino === ino ? await asyncHandle(store) : undefined;
+    if (!fh) return;
+    await appendAsync(fh, recordParts(header, body, crc));
     // Closed or replaced meanwhile: the record went to a log this process no longer reads.
     if (store.fd === undefined || store.ino !== ino || store.disabled) return;
   }
