@@ -18,6 +18,8 @@ export const ERROR_CODES = {
   EINPUT: 2,
   /** The policy allows no version a dependency range needs (`update`). */
   EBLOCKED: 1,
+  /** pnpm, yarn or bun (run by `update`) is missing, the wrong one, or failed on the project. */
+  EPACKAGEMANAGER: 2,
   /** The lockwarden service answered with an error. */
   ESERVICE: 3,
 } as const;

@@ -19,9 +19,12 @@ import {
 
 const UPDATE_HELP = `lockwarden ${TOOL_VERSION}: lockwarden update [name...] [dir] [options]
 
-Moves package-lock.json to the newest versions the policy allows, within the ranges in package.json
+Moves the lockfile to the newest versions the policy allows, within the ranges in package.json
 (and every workspace's), honouring overrides, and says which newer versions it skipped and why.
-Only registry packages move; nothing is installed and no script runs.
+Only registry packages move; nothing is installed into the project and no script runs.
+package-lock.json is resolved by Arborist; pnpm-lock.yaml, yarn.lock and bun.lock by the project's
+own pnpm, yarn or bun (from PATH), run lockfile-only on a temporary copy against a loopback
+registry that shows it only the versions the policy allows.
 
 Options:
   --policy FILE          policy file; default: lockwarden.policy.json in dir, else built-in
@@ -84,6 +87,7 @@ export async function runUpdate(args: readonly string[], io: CliIo): Promise<num
       popular,
       now,
       npmOptions,
+      env: io.env,
       cacheDir: resolveCacheDir({
         env: io.env,
         ...(values['cache-dir'] ? { override: values['cache-dir'] } : {}),

@@ -7,14 +7,23 @@ import path from 'node:path';
 import Arborist from '@npmcli/arborist';
 import semver from 'semver';
 import { LockwardenError } from '../errors.js';
+import type { LockfileInventory } from '../lockfile/lockfile-inventory.js';
 import { readLockfile } from '../lockfile/read-lockfile.js';
 import type { Finding, Policy, PopularIndex } from '../policy/types.js';
-import { describeSkip } from '../policy/update-candidates.js';
 import type { Sources } from '../sources/types.js';
 import { createSemverHonestyChecker } from './check-semver-honesty.js';
+import {
+  diffVersions,
+  type SkippedVersion,
+  skippedVersion,
+  sortSkipped,
+  type VersionMove,
+  versionsByName,
+} from './diff-versions.js';
 import { DEPENDENCY_FIELDS, movedRange, rewriteManifestText } from './edit-manifest-ranges.js';
 import { explainResolveError } from './explain-resolve-error.js';
 import { mapConcurrent } from './map-concurrent.js';
+import { packageManagerOf } from './package-manager-commands.js';
 import {
   createPolicyPackumentCache,
   type PackumentDecision,
@@ -42,23 +51,11 @@ export interface UpdateOptions {
    * (scoped registries, credentials per host, proxy, ca, `omit-lockfile-registry-resolved`...).
    */
   npmOptions?: Readonly<Record<string, unknown>>;
+  /** The environment pnpm, yarn or bun run with (PATH finds them); default process.env. */
+  env?: NodeJS.ProcessEnv;
 }
 
-export interface VersionMove {
-  name: string;
-  from: string;
-  to: string;
-}
-
-export interface SkippedVersion {
-  name: string;
-  version: string;
-  rule: Finding['rule'];
-  /** `cooling-off (published 2 days ago; passes on 2026-12-09)`. */
-  reason: string;
-  effect: Finding['effect'];
-  finding: Finding;
-}
+export type { SkippedVersion, VersionMove } from './diff-versions.js';
 
 export interface RangeMove {
   /** package.json, relative to the project directory. */
@@ -86,6 +83,19 @@ export interface UpdateResult {
   arborist?: { idealTree: Arborist.Node };
 }
 
+/** Every name asked for must be in the lockfile (as itself or an alias). */
+function checkNames(
+  names: readonly string[],
+  inventory: LockfileInventory,
+  pinned: ReadonlyMap<string, unknown>,
+) {
+  for (const name of names) {
+    if (!pinned.has(name) && !inventory.entries.some((e) => e.alias === name)) {
+      throw new LockwardenError('EUSAGE', `${name} is not in ${inventory.file}; nothing to update`);
+    }
+  }
+}
+
 type NodeLike = Arborist.Node & { packageName?: string; isWorkspace?: boolean; isProjectRoot?: boolean };
 
 export async function updateLockfile(opts: UpdateOptions): Promise<UpdateResult> {
@@ -93,27 +103,18 @@ export async function updateLockfile(opts: UpdateOptions): Promise<UpdateResult>
   // The same reader as `audit`: a missing or malformed lockfile stops here, naming the file.
   const inventory = await readLockfile(dir);
   const lockfileName = path.basename(inventory.file);
+  const pinned = versionsByName(inventory.entries);
+  checkNames(opts.names, inventory, pinned);
   if (lockfileName !== 'package-lock.json' && lockfileName !== 'npm-shrinkwrap.json') {
-    throw new LockwardenError(
-      'EUSAGE',
-      // pnpm, yarn and bun resolve with their own algorithms, which only they can reproduce: the
-      // policy reaches them through the registry proxy, which hides what it would block.
-      `${inventory.file}: update rewrites package-lock.json and npm-shrinkwrap.json only; for pnpm, yarn and bun lockfiles run \`lockwarden serve\` and update with your package manager against it (e.g. NPM_CONFIG_REGISTRY=http://127.0.0.1:4880/<policy>/ pnpm update), which never resolves to a version the policy blocks`,
-    );
+    // pnpm, yarn and bun resolve with their own algorithms, which only they reproduce: the tool
+    // itself runs against a loopback registry that shows it only what the policy allows.
+    const lockfileText = await readFile(inventory.file, 'utf8');
+    const packageManager = packageManagerOf(lockfileName, lockfileText);
+    if (!packageManager)
+      throw new LockwardenError('EUSAGE', `${inventory.file}: update cannot rewrite this lockfile`);
+    const { updateWithPackageManager } = await import('./update-with-package-manager.js');
+    return updateWithPackageManager({ ...opts, inventory, packageManager, lockfileText });
   }
-  const pinned = new Map<string, Set<string>>();
-  for (const e of inventory.entries) {
-    const set = pinned.get(e.name) ?? new Set<string>();
-    set.add(e.version);
-    pinned.set(e.name, set);
-  }
-  const known = new Set(pinned.keys());
-  for (const name of opts.names) {
-    if (!known.has(name) && !inventory.entries.some((e) => e.alias === name)) {
-      throw new LockwardenError('EUSAGE', `${name} is not in ${inventory.file}; nothing to update`);
-    }
-  }
-
   const registry = opts.sources.registry.url;
   const npmOptions = { ...opts.npmOptions };
   // Settings that would make Arborist do something other than resolve this project's lockfile.
@@ -307,26 +308,6 @@ function newestAllowed(decision: PackumentDecision): string | undefined {
   return stable.sort(semver.rcompare)[0];
 }
 
-function diffVersions(before: Map<string, Set<string>>, after: Map<string, Set<string>>) {
-  const updated: VersionMove[] = [];
-  const added: { name: string; version: string }[] = [];
-  const removed: { name: string; version: string }[] = [];
-  const names = [...new Set([...before.keys(), ...after.keys()])].sort();
-  const byVersion = (a: string, b: string) => semver.compare(a, b, true);
-  for (const name of names) {
-    const was = before.get(name) ?? new Set<string>();
-    const now = after.get(name) ?? new Set<string>();
-    const gone = [...was].filter((v) => !now.has(v)).sort(byVersion);
-    const fresh = [...now].filter((v) => !was.has(v)).sort(byVersion);
-    // Pair old and new copies in order (a package installed twice moves both copies).
-    const pairs = Math.min(gone.length, fresh.length);
-    for (let i = 0; i < pairs; i++) updated.push({ name, from: gone[i]!, to: fresh[i]! });
-    for (const version of fresh.slice(pairs)) added.push({ name, version });
-    for (const version of gone.slice(pairs)) removed.push({ name, version });
-  }
-  return { updated, added, removed };
-}
-
 /**
  * Hidden versions newer than what was chosen that the dependents' ranges (or, for a `--latest`
  * direct dependency, any range) would have taken: the versions the policy held back.
@@ -359,17 +340,8 @@ function collectSkipped(
       if (!wanted) continue;
       const key = `${name}@${version}`;
       if (out.has(key)) continue;
-      out.set(key, {
-        name,
-        version,
-        rule: finding.rule,
-        reason: describeSkip(finding, opts.now),
-        effect: finding.effect,
-        finding,
-      });
+      out.set(key, skippedVersion(name, version, finding, opts.now));
     }
   }
-  return [...out.values()].sort(
-    (a, b) => a.name.localeCompare(b.name) || semver.compare(a.version, b.version, true),
-  );
+  return sortSkipped(out.values());
 }

@@ -8,6 +8,7 @@ import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { runCli } from '../../src/cli/main.js';
 import { type FakeRegistry, startFakeRegistry } from '../helpers/fake-registry.js';
 import { makePackument } from '../helpers/make-packument.js';
+import { runCliCaptured } from '../helpers/run-cli-captured.js';
 
 const NOW = new Date('2026-12-07T12:00:00.000Z');
 const daysAgo = (d: number) => new Date(NOW.getTime() - d * 86400000);
@@ -377,18 +378,36 @@ describe('lockwarden update', () => {
     expect(r2.code).toBe(2);
   });
 
-  it('says how to update a pnpm, yarn or bun project instead of guessing their resolution', async () => {
+  // pnpm, yarn and bun resolve their own lockfiles (test/e2e/update-package-managers.test.ts runs
+  // them); here, what is refused before any of them runs.
+  const writePnpmProject = () => {
     writeJson(path.join(project, 'package.json'), { name: 'app', dependencies: { 'left-pad': '^1.1.0' } });
     writeFileSync(
       path.join(project, 'pnpm-lock.yaml'),
       "lockfileVersion: '9.0'\n\nimporters:\n\n  .:\n    dependencies:\n      left-pad:\n        specifier: ^1.1.0\n        version: 1.1.0\n\npackages:\n\n  left-pad@1.1.0:\n    resolution: {integrity: sha512-x}\n\nsnapshots:\n\n  left-pad@1.1.0: {}\n",
     );
-    const before = readFileSync(path.join(project, 'pnpm-lock.yaml'), 'utf8');
+    return readFileSync(path.join(project, 'pnpm-lock.yaml'), 'utf8');
+  };
+
+  it('names the package manager a pnpm project needs when it is not on PATH, and writes nothing', async () => {
+    const before = writePnpmProject();
+    const r = await runCliCaptured(
+      ['update', project, '--registry', registry.url, '--cache-dir', cacheDir, '--policy', policyFile],
+      { env: { PATH: path.dirname(process.execPath), HOME: home }, cwd: work, now: () => NOW },
+    );
+    expect(r.code).toBe(2);
+    expect(r.stderr).toContain(
+      'pnpm-lock.yaml: `lockwarden update` resolves it with pnpm itself, and pnpm is not on PATH',
+    );
+    expect(readFileSync(path.join(project, 'pnpm-lock.yaml'), 'utf8')).toBe(before);
+  });
+
+  it('refuses a pnpm project with a scoped registry, which would bypass the policy', async () => {
+    const before = writePnpmProject();
+    writeFileSync(path.join(project, '.npmrc'), '@corp:registry=http://127.0.0.1:9/\n');
     const r = await run(['update', project]);
     expect(r.code).toBe(2);
-    expect(r.stderr).toMatch(
-      /pnpm-lock\.yaml: update rewrites package-lock\.json and npm-shrinkwrap\.json only; for pnpm, yarn and bun lockfiles run `lockwarden serve`/,
-    );
+    expect(r.stderr).toContain('pnpm would fetch some packages from their own registry (@corp:registry)');
     expect(readFileSync(path.join(project, 'pnpm-lock.yaml'), 'utf8')).toBe(before);
   });
 });
