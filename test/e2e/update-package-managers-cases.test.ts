@@ -1,0 +1,170 @@
+// `lockwarden update` with pnpm, yarn and bun, beyond the single project: workspace projects (the
+// workspace's own dependency moves to the newest allowed version, the young one is skipped and
+// said, semver honesty at its default compares the update) and semver honesty under `block`
+// (the dishonest minor is held back and the package manager resolves again without it).
+import { chmodSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import path from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { bunBinary } from '../helpers/bun-binary.js';
+import { clientSandbox } from '../helpers/client-sandbox.js';
+import { type FakeRegistry, startFakeRegistry } from '../helpers/fake-registry.js';
+import { LOCKFILE_OF, type LockClient, lockWithClient, tempParent } from '../helpers/lock-with-clients.js';
+import { makePackument } from '../helpers/make-packument.js';
+import { runCliCaptured } from '../helpers/run-cli-captured.js';
+import { SEMVER_PACKUMENTS } from '../helpers/semver-packages.js';
+
+const NOW = new Date();
+const ago = (days: number) => new Date(NOW.getTime() - days * 86_400_000);
+const ROOT = path.resolve(import.meta.dirname, '..', '..');
+const leftPad = (versions: [string, number][]) =>
+  makePackument({
+    name: 'left-pad',
+    versions: versions.map(([version, days]) => ({ version, publishedAt: ago(days) })),
+  });
+
+let registry: FakeRegistry;
+let parent: string;
+const sandbox = clientSandbox();
+
+beforeAll(async () => {
+  parent = await tempParent();
+  registry = await startFakeRegistry({ shape: 'public', packuments: [leftPad([['1.1.0', 400]])] });
+  writeFileSync(
+    path.join(parent, 'policy-semver.json'),
+    JSON.stringify({ id: 'ci', coolingOffDays: 7, typosquatting: false, semverHonesty: 'block' }),
+  );
+  writeFileSync(
+    path.join(parent, 'policy.json'),
+    // semverHonesty at its default (alert): the updates' tarballs are compared too.
+    JSON.stringify({ id: 'ci', coolingOffDays: 7, typosquatting: false }),
+  );
+});
+afterAll(async () => {
+  await registry?.close();
+  await sandbox.cleanup();
+  rmSync(parent, { recursive: true, force: true });
+});
+
+function tools(client: LockClient): string {
+  const bin = mkdtempSync(path.join(parent, `bin-${client}-`));
+  const shim = (name: string, target: string[]) => {
+    writeFileSync(path.join(bin, name), `#!/bin/sh\nexec ${target.map((t) => `'${t}'`).join(' ')} "$@"\n`);
+    chmodSync(path.join(bin, name), 0o755);
+  };
+  shim('pnpm', [process.execPath, path.join(ROOT, 'node_modules/pnpm/bin/pnpm.cjs')]);
+  shim('yarn', [
+    process.execPath,
+    path.join(
+      ROOT,
+      client === 'yarn-berry' ? 'node_modules/yarn4/bin/yarn.js' : 'node_modules/yarn/bin/yarn.js',
+    ),
+  ]);
+  shim('bun', [bunBinary()]);
+  return bin;
+}
+
+describe.each(['pnpm', 'yarn-classic', 'yarn-berry', 'bun'] as const)(
+  'update of a %s workspace project',
+  (client) => {
+    it('moves the workspace’s dependency and skips the young version', { timeout: 300_000 }, async () => {
+      registry.addPackument(leftPad([['1.1.0', 400]]));
+      const dir = await lockWithClient(
+        client,
+        {
+          files: {
+            'package.json': JSON.stringify({ name: 'mono', version: '1.0.0', private: true }, null, 2),
+            'packages/a/package.json': JSON.stringify(
+              { name: 'a', version: '1.0.0', dependencies: { 'left-pad': '^1.1.0' } },
+              null,
+              2,
+            ),
+          },
+          workspaces: ['packages/*'],
+        },
+        registry.url,
+        parent,
+      );
+      registry.addPackument(
+        leftPad([
+          ['1.1.0', 400],
+          ['1.3.0', 60],
+          ['1.3.1', 2],
+        ]),
+      );
+      const env = await sandbox.clientEnv(registry.url);
+      env.PATH = `${tools(client)}${path.delimiter}${env.PATH}`;
+      const r = await runCliCaptured(
+        [
+          'update',
+          dir,
+          '--registry',
+          registry.url,
+          '--cache-dir',
+          mkdtempSync(path.join(parent, 'cache-')),
+          '--policy',
+          path.join(parent, 'policy.json'),
+        ],
+        { env, cwd: dir, now: () => NOW },
+      );
+      expect(r.stderr).toBe('');
+      expect(r.code).toBe(0);
+      expect(r.stdout).toContain('Updated the following:\n  left-pad 1.1.0 → 1.3.0\n');
+      expect(r.stdout).toMatch(
+        /Skipped newer versions:\n {2}left-pad 1\.3\.1: cooling-off \(published 2 days ago/,
+      );
+      const text = readFileSync(path.join(dir, LOCKFILE_OF[client]), 'utf8');
+      expect(text).toContain('1.3.0');
+      expect(text).not.toContain('1.3.1');
+    });
+  },
+);
+
+describe('update of a pnpm project under semverHonesty: block', () => {
+  it('holds the dishonest minor back and says why', { timeout: 300_000 }, async () => {
+    const libX = SEMVER_PACKUMENTS(NOW).find((p) => p.name === 'lib-x')!;
+    const old = { ...libX, versions: { '2.3.0': libX.versions['2.3.0']! } };
+    registry.addPackument(old);
+    const dir = await lockWithClient(
+      'pnpm',
+      {
+        files: {
+          'package.json': JSON.stringify({
+            name: 'app',
+            version: '1.0.0',
+            dependencies: { 'lib-x': '^2.3.0' },
+          }),
+        },
+      },
+      registry.url,
+      parent,
+    );
+    registry.addPackument(libX);
+    const before = readFileSync(path.join(dir, 'pnpm-lock.yaml'), 'utf8');
+    const env = await sandbox.clientEnv(registry.url);
+    env.PATH = `${tools('pnpm')}${path.delimiter}${env.PATH}`;
+    const r = await runCliCaptured(
+      [
+        'update',
+        dir,
+        '--json',
+        '--registry',
+        registry.url,
+        '--cache-dir',
+        mkdtempSync(path.join(parent, 'cache-')),
+        '--policy',
+        path.join(parent, 'policy-semver.json'),
+      ],
+      { env, cwd: dir, now: () => NOW },
+    );
+    expect(r.stderr).toBe('');
+    expect(r.code).toBe(0);
+    const json = JSON.parse(r.stdout);
+    expect(json.updated).toEqual([]);
+    expect(json.skipped).toEqual([
+      expect.objectContaining({ name: 'lib-x', version: '2.4.0', rule: 'semver-honesty', effect: 'block' }),
+    ]);
+    expect(json.skipped[0].reason).toContain('removes export parseOptions');
+    expect(json.wrote).toBe(false);
+    expect(readFileSync(path.join(dir, 'pnpm-lock.yaml'), 'utf8')).toBe(before);
+  });
+});
