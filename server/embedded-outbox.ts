@@ -5,6 +5,9 @@
 // wins, a torn last line from a crash is skipped), and the journal is rewritten with only the
 // live messages once it holds several times more lines than those. One process owns a data
 // directory, so a claim is an in-memory lease: a restart forgets it and the message is due again.
+// What an attempt changed (delivered, failed) is not waited for: it goes out with the next commit,
+// within ATTEMPT_COMMIT_MS, so deliveries add no fsync of their own to the loop the install path
+// runs on. A `kill -9` in that window sends the message again, with the same `webhook-id`.
 import { randomBytes } from 'node:crypto';
 import type { FileHandle } from 'node:fs/promises';
 import { mkdir, open, readFile, rename, unlink } from 'node:fs/promises';
@@ -19,6 +22,9 @@ import {
 } from './webhook-outbox.js';
 
 type Line = { m: OutboxMessage } | { d: string };
+
+/** How long an attempt's outcome may wait for a commit to go out with. */
+export const ATTEMPT_COMMIT_MS = 1_000;
 
 export interface EmbeddedOutbox extends OutboxRecords {
   /** Drops a subscription's messages (the subscription was deleted). */
@@ -66,6 +72,7 @@ export async function openEmbeddedOutbox(
   /** A commit loop is running (set and cleared synchronously, so no waiter is left behind). */
   let active = false;
   let writing: Promise<void> = Promise.resolve();
+  let attemptTimer: NodeJS.Timeout | undefined;
 
   function indexKey(m: OutboxMessage): void {
     if (m.coalesceKey === null) return;
@@ -129,6 +136,19 @@ export async function openEmbeddedOutbox(
         return;
       }
     }
+  }
+
+  /** Attempt outcomes: queued for the running or next commit; a timer makes sure there is one. */
+  function commitSoon(): Promise<void> {
+    if (!active && !attemptTimer) {
+      attemptTimer = setTimeout(() => {
+        attemptTimer = undefined;
+        // A failed write keeps its lines queued for the next commit, whose caller hears of it.
+        commit().catch(() => {});
+      }, ATTEMPT_COMMIT_MS);
+      attemptTimer.unref();
+    }
+    return Promise.resolve();
   }
 
   /** Rewrites the journal with the live messages only: temp file, fsync, rename. */
@@ -199,7 +219,7 @@ export async function openEmbeddedOutbox(
         lastError: null,
         deliveredAt: r.at,
       }));
-      return commit();
+      return commitSoon();
     },
     failed(id, r, dueAt) {
       leases.delete(id);
@@ -212,7 +232,7 @@ export async function openEmbeddedOutbox(
         lastStatus: r.status,
         lastError: r.error,
       }));
-      return commit();
+      return commitSoon();
     },
     async deadLetters(subscriptionId, limit) {
       return [...messages.values()]
@@ -277,6 +297,9 @@ export async function openEmbeddedOutbox(
       await commit();
     },
     async close() {
+      if (attemptTimer) clearTimeout(attemptTimer);
+      attemptTimer = undefined;
+      if (queued.length > 0) await commit();
       while (active) await writing;
       await handle.close();
     },

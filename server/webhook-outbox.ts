@@ -101,9 +101,15 @@ export interface OutboxRecords {
   claim(nowMs: number, limit: number, leaseMs: number): Promise<OutboxMessage[]>;
   /** Drops a message (its subscription was deleted while it was on its way). */
   discard(id: string): Promise<void>;
-  /** The receiver accepted it. */
+  /**
+   * The receiver accepted it. May resolve before it is durable (the embedded journal writes it
+   * with its next commit, within a second): a crash in between sends it again, same `webhook-id`.
+   */
   delivered(id: string, result: AttemptResult): Promise<void>;
-  /** It failed; tried again at `dueAt`, or kept as a dead letter when `dueAt` is null. */
+  /**
+   * It failed; tried again at `dueAt`, or kept as a dead letter when `dueAt` is null. Durable
+   * like `delivered` (a crash before the write retries it sooner).
+   */
   failed(id: string, result: AttemptResult, dueAt: number | null): Promise<void>;
   /** Dead letters, newest first. */
   deadLetters(subscriptionId: string, limit: number): Promise<OutboxMessage[]>;
