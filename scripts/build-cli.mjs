@@ -14,7 +14,7 @@
 // about twice as fast as V8 parses the same data as a JavaScript literal.
 //
 //   node scripts/build-cli.mjs [--outdir lib/cli]
-import { rename, rm } from 'node:fs/promises';
+import { rename, rm, writeFile } from 'node:fs/promises';
 import { createRequire, isBuiltin } from 'node:module';
 import { dirname, join, relative, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -83,12 +83,16 @@ export async function buildCli({ outdir }) {
           // code) are exported for z.config(z.locales.xx()), which lockwarden never calls.
           b.onResolve({ filter: /^\.\.\/locales\/index\.js$/ }, (args) =>
             args.importer.includes('/node_modules/zod/')
-              ? { path: resolve(args.resolveDir, '../locales/index.js'), namespace: 'lockwarden-zod-locales' }
+              ? {
+                  path: 'english-only',
+                  namespace: 'lockwarden-zod-locales',
+                  pluginData: { dir: resolve(args.resolveDir, '../locales') },
+                }
               : undefined,
           );
           b.onLoad({ filter: /.*/, namespace: 'lockwarden-zod-locales' }, (args) => ({
             contents: "export { default as en } from './en.js';",
-            resolveDir: dirname(args.path),
+            resolveDir: args.pluginData.dir,
             loader: 'js',
           }));
           // @npmcli/config reads a package.json and maps workspaces only for a project nested in
@@ -130,20 +134,39 @@ export async function buildCli({ outdir }) {
     ],
     outdir: partial,
   });
-  const text = Object.keys(result.metafile.outputs).length;
   // Replaced whole, so no chunk of an older build is left behind.
   await rm(outdir, { recursive: true, force: true });
   await rename(partial, outdir);
-  return { outdir, files: text, inputs: Object.keys(result.metafile.inputs).length };
+  return {
+    outdir,
+    files: Object.keys(result.metafile.outputs).length,
+    inputs: Object.keys(result.metafile.inputs).length,
+    // Output paths relative to the repository, as esbuild names them (under the partial name).
+    metafile: result.metafile,
+    partial: relative(root, partial).split('\\').join('/'),
+  };
 }
 
 if (process.argv[1] && resolve(process.argv[1]) === fileURLToPath(import.meta.url)) {
   const args = process.argv.slice(2);
   let outdir = join(root, 'lib', 'cli');
+  let metafileOut;
   for (let i = 0; i < args.length; i++) {
     if (args[i] === '--outdir' && args[i + 1]) outdir = resolve(args[++i]);
-    else throw new Error(`unknown argument ${args[i]} (use --outdir DIR)`);
+    else if (args[i] === '--metafile' && args[i + 1]) metafileOut = resolve(args[++i]);
+    else throw new Error(`unknown argument ${args[i]} (use --outdir DIR, --metafile FILE)`);
   }
-  const { files, inputs } = await buildCli({ outdir });
+  const { files, inputs, metafile, partial } = await buildCli({ outdir });
+  // esbuild's metafile with the outputs named as in outdir (test/e2e/cli-bundle.test.ts reads it).
+  if (metafileOut) {
+    const rename = (p) => (p.startsWith(`${partial}/`) ? p.slice(partial.length + 1) : p);
+    const outputs = Object.fromEntries(
+      Object.entries(metafile.outputs).map(([p, o]) => [
+        rename(p),
+        { ...o, imports: o.imports.map((i) => ({ ...i, path: rename(i.path) })) },
+      ]),
+    );
+    await writeFile(metafileOut, JSON.stringify({ ...metafile, outputs }));
+  }
   console.log(`${relative(process.cwd(), outdir)}: ${files} files from ${inputs} modules`);
 }

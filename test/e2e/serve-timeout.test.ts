@@ -4,13 +4,13 @@
 import { type ChildProcess, spawn } from 'node:child_process';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
-import { join, resolve } from 'node:path';
+import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { BUILT_CLI, builtCliEnv } from '../helpers/built-cli-env.js';
 import { type FakeRegistry, startFakeRegistry } from '../helpers/fake-registry.js';
 import { makePackument } from '../helpers/make-packument.js';
 import { daysAgo } from '../helpers/make-policy.js';
 
-const CLI = resolve('bin/lockwarden.js');
 const TIMEOUT_MS = 2_500;
 
 const leftPad = (versions: string[]) =>
@@ -31,7 +31,7 @@ beforeAll(async () => {
   serve = spawn(
     process.execPath,
     [
-      CLI,
+      BUILT_CLI,
       'serve',
       '--port',
       '0',
@@ -46,13 +46,7 @@ beforeAll(async () => {
     ],
     {
       cwd: dir,
-      env: {
-        PATH: process.env.PATH,
-        HOME: dir,
-        LOCKWARDEN_DOWNLOADS_URL: 'http://127.0.0.1:9/',
-        GITHUB_API_URL: 'http://127.0.0.1:9/',
-        LOCKWARDEN_LOG_LEVEL: 'silent',
-      },
+      env: builtCliEnv(dir, { LOCKWARDEN_LOG_LEVEL: 'silent' }),
       stdio: ['ignore', 'pipe', 'pipe'],
     },
   );
