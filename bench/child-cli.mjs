@@ -1,7 +1,12 @@
 // Runs the built CLI in this process and reports its peak RSS on stderr, for the benchmarks.
 // Sampled here rather than read from getrusage: on Linux a spawned child's ru_maxrss starts from
 // the parent's size at fork, and the benchmark's parent holds hundreds of MB of fake documents.
-import { runCli } from '../lib/src/cli/main.js';
+import { existsSync } from 'node:fs';
+
+// The CLI as bin/lockwarden.js loads it: the bundle in lib/cli/ when the build has one (a baseline
+// checkout from before the bundle has only lib/src/), so a comparison measures what users run.
+const bundled = new URL('../lib/cli/main.js', import.meta.url);
+const { runCli } = await import(existsSync(bundled) ? bundled.href : '../lib/src/cli/main.js');
 
 let peak = process.memoryUsage.rss();
 const timer = setInterval(() => {

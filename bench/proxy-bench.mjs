@@ -159,6 +159,7 @@ async function main() {
       baseline: { type: 'string' },
       'skip-webhooks': { type: 'boolean', default: false },
       'only-webhooks': { type: 'boolean', default: false },
+      'only-baseline': { type: 'boolean', default: false },
       json: { type: 'boolean', default: false },
     },
   });
@@ -167,6 +168,14 @@ async function main() {
     flags['skip-load'] = true;
     flags['skip-install'] = true;
     flags['skip-disk-cache'] = true;
+  }
+  if (flags['only-baseline']) {
+    // The warm before/after comparison alone (needs --baseline).
+    if (!flags.baseline) throw new Error('--only-baseline needs --baseline DIR');
+    flags['skip-load'] = true;
+    flags['skip-install'] = true;
+    flags['skip-disk-cache'] = true;
+    flags['skip-webhooks'] = true;
   }
   if (flags['only-pnpm']) {
     flags['skip-load'] = true;
@@ -299,6 +308,8 @@ async function main() {
       });
     };
     if (onlyWebhooks) await webhookScenario();
+    if (flags['only-baseline'])
+      results.baseline = await compareWarm(flags.baseline, upstream.url, sized, durationMs, undici, log);
 
     if (!flags['skip-load']) {
       log('warm packument requests (block mode, filtered and cached):');
@@ -603,6 +614,8 @@ async function compareWarm(baselineDir, upstreamUrl, sized, durationMs, undici, 
         const headers = { accept: 'application/json', 'accept-encoding': encoding };
         const path = `/bench/${s.name}`;
         const rps = { baseline: [], now: [] };
+        // The service's CPU time per request: on a shared machine it moves far less than req/s.
+        const cpuPerRequest = { baseline: [], now: [] };
         for (const which of ['baseline', 'now']) {
           const probe = await pools[which].request({ path, method: 'GET', headers });
           await probe.body.dump();
@@ -610,14 +623,27 @@ async function compareWarm(baselineDir, upstreamUrl, sized, durationMs, undici, 
         }
         for (let round = 0; round < 5; round++) {
           for (const which of round % 2 === 0 ? ['baseline', 'now'] : ['now', 'baseline']) {
-            rps[which].push((await load(pools[which], { path, headers, durationMs: roundMs })).rps);
+            await runFor(pools[which], path, headers, Math.min(1000, roundMs / 4), 2_000_000, false);
+            const cpu0 = await services[which].cpu();
+            const r = await runFor(pools[which], path, headers, roundMs, 2_000_000, false);
+            cpuPerRequest[which].push(((await services[which].cpu()) - cpu0) / r.requests);
+            rps[which].push(r.rps);
           }
         }
         const b = median(rps.baseline);
         const n = median(rps.now);
-        out.push({ size: s.label, encoding, baselineRps: rps.baseline, nowRps: rps.now });
+        const cb = median(cpuPerRequest.baseline);
+        const cn = median(cpuPerRequest.now);
+        out.push({
+          size: s.label,
+          encoding,
+          baselineRps: rps.baseline,
+          nowRps: rps.now,
+          baselineCpuUsPerRequest: cpuPerRequest.baseline,
+          nowCpuUsPerRequest: cpuPerRequest.now,
+        });
         log(
-          `  ${s.label.padEnd(6)} ${encoding.padEnd(8)} baseline ${fmt(b).padStart(7)} req/s, now ${fmt(n).padStart(7)} req/s (${((n / b - 1) * 100).toFixed(1)}%, medians)`,
+          `  ${s.label.padEnd(6)} ${encoding.padEnd(8)} baseline ${fmt(b).padStart(7)} req/s, now ${fmt(n).padStart(7)} req/s (${((n / b - 1) * 100).toFixed(1)}%, medians); service CPU per request ${cb.toFixed(0)} µs vs ${cn.toFixed(0)} µs (${((cn / cb - 1) * 100).toFixed(1)}%)`,
         );
       }
     }
