@@ -42,15 +42,19 @@ export function wantsRefusalRedirect(ctx: Context): boolean {
  * Forbidden"` (Node.js's status table, not the response's text), prefixed by the lockfile's URL,
  * and reads neither headers nor body. A redirect it cannot follow is another matter: its HTTP
  * library fails with `Invalid URI "<location>"`, printed whole. So yarn 1 gets a `302` to a URI
- * without a host (`http:lockwarden-refused/<reason as a slug>`: valid URI syntax, fetchable by
- * nobody), measured with yarn 1.22.22. One request, no loop; the verdict is logged before.
+ * without a host (`http:lockwarden:refused/<reason as a slug>`), measured with yarn 1.22.22. One
+ * request, no loop; the verdict is logged before. Not `http:lockwarden-refused/...`: WHATWG URL
+ * parsing (fetch, bun, any other client sending yarn's user agent) reads that as the host
+ * `lockwarden-refused`, a DNS query and a plain-HTTP request off-host with the reason in its path;
+ * `lockwarden:refused` has a port that is not a number, so it fails there (or, against an http
+ * service's URL, is a relative path on the service itself).
  */
 export function wantsRefusalInLocation(ctx: Context): boolean {
   return ctx.method === 'GET' && /^yarn\/1\./.test(ctx.get('user-agent'));
 }
 
 export function unfollowableRefusalLocation(message: string): string {
-  return `http:lockwarden-refused/${slugOf(message, MAX_LOCATION_SLUG_CHARS)}`;
+  return `http:lockwarden:refused/${slugOf(message, MAX_LOCATION_SLUG_CHARS)}`;
 }
 
 /** The refusal URL under `prefixUrl`; the slug is only for reading, the verdict is re-evaluated. */

@@ -274,7 +274,7 @@ describe('yarn (classic) through the proxy', () => {
     // yarn 1 prints no status text of a tarball's 403, but the target of a redirect it cannot
     // follow: the reason is there.
     expect(pinned.stdout + pinned.stderr).toMatch(
-      /left-pad-1\.2\.0\.tgz\S*: Invalid URI "http:lockwarden-refused\/left-pad@1\.2\.0-was-published-2-days-ago-cooling-off-7-days-.*-blocked-by-policy-strict"/,
+      /left-pad-1\.2\.0\.tgz\S*: Invalid URI "http:lockwarden:refused\/left-pad@1\.2\.0-was-published-2-days-ago-cooling-off-7-days-.*-blocked-by-policy-strict"/,
     );
     expect(
       (await h.service.audit.query({ label: 'yarn-ci', package: 'left-pad', outcome: 'blocked' })).entries[0],

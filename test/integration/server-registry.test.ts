@@ -626,8 +626,19 @@ describe('per-version documents, dist-tags, pass-through and writes', () => {
     });
     expect(tarball.status).toBe(302);
     expect(tarball.headers.get('cache-control')).toBe('no-store');
-    expect(tarball.headers.get('location')).toMatch(
-      /^http:lockwarden-refused\/left-pad@1\.2\.0-was-published-2-days-ago-cooling-off-7-days.*-blocked-by-policy-strict$/,
+    const yarnLocation = tarball.headers.get('location')!;
+    expect(yarnLocation).toMatch(
+      /^http:lockwarden:refused\/left-pad@1\.2\.0-was-published-2-days-ago-cooling-off-7-days.*-blocked-by-policy-strict$/,
+    );
+    // A client that follows it anyway (another tool with yarn's user agent) goes nowhere off-host:
+    // WHATWG URL parsing (fetch, bun) fails on it, alone or against an https service's URL, and
+    // against an http one it is a path on the service itself.
+    expect(() => new URL(yarnLocation)).toThrow();
+    expect(
+      () => new URL(yarnLocation, 'https://lockwarden.example/strict/left-pad/-/left-pad-1.2.0.tgz'),
+    ).toThrow();
+    expect(new URL(yarnLocation, `${base}/strict/left-pad/-/left-pad-1.2.0.tgz`).origin).toBe(
+      new URL(base).origin,
     );
     // Its documents print the body's `error` already; yarn 4 and npm keep the 403.
     for (const [path, ua] of [
