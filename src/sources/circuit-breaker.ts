@@ -3,11 +3,14 @@
 // retries included — so an upstream that is down costs a few timeouts per run, not one per
 // package. After the cool-down exactly one probe goes out; its outcome closes or reopens it.
 //
-// Between the first failure and the threshold the origin is suspect: a new attempt waits (`ready`)
+// Between a first timeout and the threshold the origin is suspect: a new attempt waits (`ready`)
 // until an attempt already in flight succeeds (the origin is up: go on) or until they have all
 // failed (the breaker is then open and the new attempt is refused). Without that wait, a hanging
 // origin with 16 requests in flight let one new request out per timeout until the threshold was
 // reached, and each of those paid a whole deadline again: an outage cost two deadlines, not one.
+// Only a timeout makes it suspect: an error that came at once (a 5xx, a refused or reset
+// connection) proves the origin answers and costs the next attempt no deadline, while holding
+// new attempts behind a slow download in flight failed them on a healthy origin.
 
 export type BreakerState = 'closed' | 'open' | 'half-open';
 
@@ -31,7 +34,7 @@ export interface BreakerSnapshot {
 export interface CircuitBreaker {
   /**
    * Resolves once an attempt may be admitted or refused: at once, unless the origin is suspect
-   * (an attempt failed, none succeeded since, others are still in flight). An aborted signal
+   * (an attempt timed out, none succeeded since, others are still in flight). An aborted signal
    * resolves it too (the caller's deadline passed).
    */
   ready(signal?: AbortSignal): Promise<void>;
@@ -43,7 +46,8 @@ export interface CircuitBreaker {
    */
   admit(): 'closed' | 'probe' | 'refused';
   success(): void;
-  failure(reason: string): void;
+  /** `timedOut`: the attempt got no answer in time (the origin may hang), not an error at once. */
+  failure(reason: string, opts?: { timedOut?: boolean }): void;
   snapshot(): BreakerSnapshot;
 }
 
@@ -53,8 +57,10 @@ export function createCircuitBreaker(opts: BreakerOptions): CircuitBreaker {
   let lastFailure: string | undefined;
   let probing = false;
   let inFlight = 0;
+  /** An attempt timed out since the last success. */
+  let timedOut = false;
   const waiters = new Set<() => void>();
-  const suspect = () => opts.threshold > 0 && openedAtMs === undefined && failures > 0 && inFlight > 0;
+  const suspect = () => opts.threshold > 0 && openedAtMs === undefined && timedOut && inFlight > 0;
   const settled = () => {
     inFlight = Math.max(0, inFlight - 1);
     if (waiters.size > 0) for (const wake of [...waiters]) wake();
@@ -87,13 +93,15 @@ export function createCircuitBreaker(opts: BreakerOptions): CircuitBreaker {
     },
     success() {
       failures = 0;
+      timedOut = false;
       openedAtMs = undefined;
       probing = false;
       settled();
     },
-    failure(reason) {
+    failure(reason, how) {
       if (opts.threshold <= 0) return settled();
       failures++;
+      if (how?.timedOut ?? true) timedOut = true;
       lastFailure = reason;
       if (probing) {
         probing = false;

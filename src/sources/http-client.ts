@@ -276,8 +276,18 @@ export function createHttpClient(options: HttpClientOptions = {}): HttpClient {
     } catch (err) {
       if (err instanceof TooLargeError) return { kind: 'final', reason: err.message };
       if (timedOut)
-        return { kind: 'network', reason: describeTimeout(timedOut, opts, deadlineMs), sent: true };
-      return { kind: 'network', reason: describeNetworkError(err, opts), sent: !isConnectError(err) };
+        return {
+          kind: 'network',
+          reason: describeTimeout(timedOut, opts, deadlineMs),
+          sent: true,
+          timedOut: true,
+        };
+      return {
+        kind: 'network',
+        reason: describeNetworkError(err, opts),
+        sent: !isConnectError(err),
+        timedOut: isTimeoutError(err),
+      };
     } finally {
       clearTimeout(timer);
     }
@@ -346,11 +356,12 @@ export function createHttpClient(options: HttpClientOptions = {}): HttpClient {
             try {
               r = await attempt(req, url, deadlineAt, deadlineMs);
             } catch (error) {
-              o.breaker.failure(String(error));
+              o.breaker.failure(String(error), { timedOut: false });
               throw error;
             }
-            if (r.kind === 'network') o.breaker.failure(r.reason);
-            else if (r.kind === 'response' && r.statusCode >= 500) o.breaker.failure(`HTTP ${r.statusCode}`);
+            if (r.kind === 'network') o.breaker.failure(r.reason, { timedOut: r.timedOut });
+            else if (r.kind === 'response' && r.statusCode >= 500)
+              o.breaker.failure(`HTTP ${r.statusCode}`, { timedOut: false });
             else o.breaker.success();
             return r;
           },
@@ -419,7 +430,7 @@ export function createHttpClient(options: HttpClientOptions = {}): HttpClient {
 type AttemptResult =
   | { kind: 'response'; statusCode: number; headers: HttpHeaders; body: Buffer }
   /** `sent`: the request may have reached the server (only idempotent ones are sent again). */
-  | { kind: 'network'; reason: string; sent: boolean }
+  | { kind: 'network'; reason: string; sent: boolean; timedOut: boolean }
   | { kind: 'final'; reason: string }
   | { kind: 'refused' };
 
@@ -508,6 +519,18 @@ function describeTimeout(
   return phase === 'headers'
     ? `timed out after ${opts.headersTimeoutMs} ms waiting for response headers`
     : `timed out after ${opts.bodyTimeoutMs} ms without receiving body data`;
+}
+
+/** undici's own timers (backstops of ours, and the connect timeout): the origin did not answer. */
+function isTimeoutError(err: unknown): boolean {
+  const e = err as { code?: string; cause?: { code?: string } };
+  const code = e.code ?? e.cause?.code;
+  return (
+    code === 'UND_ERR_CONNECT_TIMEOUT' ||
+    code === 'UND_ERR_HEADERS_TIMEOUT' ||
+    code === 'UND_ERR_BODY_TIMEOUT' ||
+    code === 'ETIMEDOUT'
+  );
 }
 
 /** Errors raised before the request was written: sending it again cannot repeat its effect. */

@@ -236,6 +236,40 @@ describe('circuit breaker', () => {
     expect(client.health()[0]).toMatchObject({ state: 'closed', failures: 0 });
   });
 
+  it('does not hold a healthy origin behind a slow request after a 5xx: the origin answered', async () => {
+    // One document is slow (held until the end), another answers 500 at once. A 500 proves the
+    // origin answers, so new requests go out: before, they waited for the slow one or their deadline.
+    let slowArrived!: () => void;
+    const arrived = new Promise<void>((resolve) => {
+      slowArrived = resolve;
+    });
+    let release!: () => void;
+    const released = new Promise<void>((resolve) => {
+      release = resolve;
+    });
+    const upstream = await serve(async (req, res) => {
+      if (req.url === '/slow') {
+        slowArrived();
+        await released;
+        return void res.end('{}');
+      }
+      if (req.url === '/boom') {
+        res.writeHead(500);
+        return void res.end();
+      }
+      res.end('{}');
+    });
+    client = createHttpClient({ maxConcurrency: 8, retries: 0, breakerThreshold: 5, timeoutMs: 10_000 });
+    const slow = client.request({ url: `${upstream.url}slow`, source: 'registry' });
+    await arrived;
+    const boom = await client.request({ url: `${upstream.url}boom`, source: 'registry' });
+    expect(boom.status).toBe('unavailable');
+    const fast = await client.request({ url: `${upstream.url}fast`, source: 'registry', timeoutMs: 1_500 });
+    release();
+    expect(fast).toMatchObject({ status: 'response', statusCode: 200 });
+    expect(await slow).toMatchObject({ status: 'response', statusCode: 200 });
+  });
+
   it('keeps another origin fast while one hangs', async () => {
     const hanging = await serve(() => new Promise(() => {}));
     const healthy = await serve((_req, res) => {
