@@ -80,6 +80,8 @@ export function updateCommand(
           YARN_NPM_REGISTRY_SERVER: registry.replace(/\/$/, ''),
           YARN_UNSAFE_HTTP_WHITELIST: '127.0.0.1',
           YARN_ENABLE_IMMUTABLE_INSTALLS: 'false',
+          // Credentials for the user's registry are never sent to the loopback proxy.
+          YARN_NPM_ALWAYS_AUTH: 'false',
           YARN_ENABLE_SCRIPTS: 'false',
           YARN_ENABLE_TELEMETRY: '0',
           YARN_ENABLE_PROGRESS_BARS: 'false',

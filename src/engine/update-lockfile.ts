@@ -22,6 +22,7 @@ import {
 } from './diff-versions.js';
 import { DEPENDENCY_FIELDS, movedRange, rewriteManifestText } from './edit-manifest-ranges.js';
 import { explainResolveError } from './explain-resolve-error.js';
+import { judgeNewBundles } from './judge-bundles.js';
 import { mapConcurrent } from './map-concurrent.js';
 import { packageManagerOf } from './package-manager-commands.js';
 import {
@@ -175,7 +176,8 @@ export async function updateLockfile(opts: UpdateOptions): Promise<UpdateResult>
             ...(opts.cacheDir ? { cacheDir: opts.cacheDir } : {}),
           });
     // Semver honesty judges a pair (from → to), so it can only run after a resolution. Under
-    // `block` a dishonest release is hidden like any blocked version and Arborist resolves again.
+    // `block` a dishonest release is hidden like any blocked version and Arborist resolves again;
+    // so is a bundler whose new tarball bundles a version the policy blocks (judge-bundles.ts).
     let idealTree: Arborist.Node;
     let moves: ReturnType<typeof diffVersions>;
     let semverFindings: Finding[] = [];
@@ -186,6 +188,17 @@ export async function updateLockfile(opts: UpdateOptions): Promise<UpdateResult>
         throw explainResolveError(err, cache, opts.now);
       }
       moves = diffVersions(pinned, registryVersions(idealTree));
+      const bundleVetoes = await judgeNewBundles(idealTree, pinned, cache);
+      if (bundleVetoes.length > 0) {
+        if (round >= MAX_SEMVER_ROUNDS) {
+          throw new LockwardenError(
+            'EBLOCKED',
+            `every allowed version left bundles something the policy blocks:\n  ${bundleVetoes.map((f) => f.message).join('\n  ')}\nnothing was written`,
+          );
+        }
+        for (const f of bundleVetoes) cache.veto(f.name, f.version!, f);
+        continue;
+      }
       if (!honesty) break;
       // Resolving a large tree keeps the event loop busy for seconds, during which the registry
       // may close idle keep-alive connections unnoticed; one turn of the loop lets the HTTP client

@@ -150,7 +150,9 @@ describe.runIf(existsSync(npmCli))("update on npm/cli's lockfile", () => {
 });
 
 describe('update through a full resolution', () => {
-  it('reads bundles from the tarballs and loses no entry', { timeout: 300_000 }, async () => {
+  it('reads bundles from the tarballs, loses no entry and holds back a bundler that bundles a blocked version', {
+    timeout: 300_000,
+  }, async () => {
     // 30 aliases: more names than the in-place pass hands to Arborist one by one, so Arborist
     // resolves the whole tree afresh, which starts without the lockfile's bundles.
     const aliases = Array.from({ length: 30 }, (_, i) => `alias-${i}`);
@@ -170,15 +172,17 @@ describe('update through a full resolution', () => {
           { version: '1.1.0', publishedAt: daysAgo(60) },
         ],
       }),
-      ...['bund', 'bund-moves'].map((name) =>
+      // bund stays; bund-moves 1.1.0 bundles inner 1.2.0; bund-young 1.1.0 bundles inner 1.3.0,
+      // published two days ago: audit would block it, so bund-young is held back.
+      ...['bund', 'bund-moves', 'bund-young'].map((name) =>
         makePackument({
           name,
-          versions: ['1.0.0', ...(name === 'bund-moves' ? ['1.1.0'] : [])].map((version) => ({
+          versions: ['1.0.0', ...(name === 'bund' ? [] : ['1.1.0'])].map((version) => ({
             version,
             publishedAt: daysAgo(version === '1.0.0' ? 400 : 30),
             dependencies: { inner: '^1.0.0' },
             extra: { bundleDependencies: ['inner'] },
-            files: bundle(version === '1.0.0' ? '1.0.0' : '1.2.0'),
+            files: bundle(version === '1.0.0' ? '1.0.0' : name === 'bund-young' ? '1.3.0' : '1.2.0'),
           })),
         }),
       ),
@@ -187,7 +191,7 @@ describe('update through a full resolution', () => {
         name: 'inner',
         versions: ['1.0.0', '1.2.0', '1.3.0'].map((version) => ({
           version,
-          publishedAt: daysAgo(400),
+          publishedAt: daysAgo(version === '1.3.0' ? 2 : 400),
           dependencies: { deep: '^3.0.0' },
         })),
       }),
@@ -196,7 +200,11 @@ describe('update through a full resolution', () => {
     const registry = await startFakeRegistry({ shape: 'public', packuments });
     try {
       const dir = mkdtempSync(path.join(work, 'full-'));
-      const dependencies: Record<string, string> = { bund: '^1.0.0', 'bund-moves': '^1.0.0' };
+      const dependencies: Record<string, string> = {
+        bund: '^1.0.0',
+        'bund-moves': '^1.0.0',
+        'bund-young': '^1.0.0',
+      };
       for (const a of aliases) dependencies[a] = 'npm:target@^1.0.0';
       const entry = (name: string, version: string, more: Record<string, unknown> = {}) => ({
         version,
@@ -207,7 +215,7 @@ describe('update through a full resolution', () => {
       const packages: Record<string, unknown> = {
         '': { name: 'app', version: '1.0.0', dependencies },
       };
-      for (const name of ['bund', 'bund-moves']) {
+      for (const name of ['bund', 'bund-moves', 'bund-young']) {
         packages[`node_modules/${name}`] = entry(name, '1.0.0', {
           bundleDependencies: ['inner'],
           dependencies: { inner: '^1.0.0' },
@@ -246,6 +254,16 @@ describe('update through a full resolution', () => {
       // bund keeps inner 1.0.0 in its bundle; bund-moves 1.1.0's tarball bundles 1.2.0.
       expect(report.added).toEqual([{ name: 'inner', version: '1.2.0' }]);
       expect(report.removed).toEqual([]);
+      expect(report.skipped).toEqual([
+        expect.objectContaining({
+          name: 'bund-young',
+          version: '1.1.0',
+          rule: 'cooling-off',
+          effect: 'block',
+        }),
+        expect.objectContaining({ name: 'inner', version: '1.3.0', rule: 'cooling-off' }),
+      ]);
+      expect(report.skipped[0].reason).toMatch(/^cooling-off \(bundles inner@1\.3\.0: /);
       const after = await inventory(dir);
       expectOnlyReportedChanges(before, after, report);
       const lock = JSON.parse(readFileSync(path.join(dir, 'package-lock.json'), 'utf8')).packages;
@@ -264,6 +282,11 @@ describe('update through a full resolution', () => {
         inBundle: true,
       });
       expect(lock['node_modules/alias-7']).toMatchObject({ name: 'target', version: '1.1.0' });
+      expect(lock['node_modules/bund-young']).toMatchObject({ version: '1.0.0' });
+      expect(lock['node_modules/bund-young/node_modules/inner']).toMatchObject({
+        version: '1.0.0',
+        inBundle: true,
+      });
     } finally {
       await registry.close();
     }
