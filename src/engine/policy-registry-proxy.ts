@@ -5,6 +5,10 @@
 // through the registry source (its credentials, size limit and integrity check) and only for
 // allowed versions. Tarball URLs point here, so what a lockfile records is mapped back to the
 // upstream URLs with `toUpstream` before anything is written.
+// It fetches with the user's registry credentials, so it answers only under a random path in the
+// URL it hands the package manager: any other local process (another user of the machine, a
+// page in a browser) that finds the port gets a 404, not the user's private packages.
+import { randomBytes } from 'node:crypto';
 import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { explainInvalidPackageName } from '../sources/package-name.js';
@@ -12,7 +16,7 @@ import type { Manifest, Packument, Sources } from '../sources/types.js';
 import { PackumentUnavailableError, type PolicyPackumentCache } from './policy-packument-cache.js';
 
 export interface PolicyRegistryProxy {
-  /** `http://127.0.0.1:<port>/`. */
+  /** `http://127.0.0.1:<port>/<random>/`. */
   url: string;
   /** `text` with every URL of this proxy replaced by the upstream URL it stands for. */
   toUpstream(text: string): string;
@@ -37,6 +41,7 @@ export async function startPolicyRegistryProxy(opts: {
   /** Proxy tarball path → the upstream tarball of that allowed version. */
   const tarballs = new Map<string, { name: string; version: string; upstream: string; integrity?: string }>();
   const failures: string[] = [];
+  const secretPrefix = `/${randomBytes(16).toString('hex')}`;
   let base = '';
 
   const tarballPath = (name: string, version: string) =>
@@ -84,7 +89,9 @@ export async function startPolicyRegistryProxy(opts: {
 
   async function handle(req: IncomingMessage, res: ServerResponse): Promise<void> {
     if (req.method !== 'GET' && req.method !== 'HEAD') return send(res, 405, { error: 'read-only registry' });
-    const route = parseRoute(req.url ?? '/');
+    const url = req.url ?? '/';
+    if (!url.startsWith(`${secretPrefix}/`)) return send(res, 404, { error: 'not found' });
+    const route = parseRoute(url.slice(secretPrefix.length));
     if (!route) return send(res, 404, { error: 'not found' });
     // A tarball asked for before its packument (a client trusting its lockfile): decide the name
     // first, which maps its allowed versions' tarballs; a hidden version's stays unknown (404).
@@ -142,7 +149,7 @@ export async function startPolicyRegistryProxy(opts: {
     server.once('error', reject);
     server.listen(0, '127.0.0.1', () => resolve());
   });
-  base = `http://127.0.0.1:${(server.address() as AddressInfo).port}/`;
+  base = `http://127.0.0.1:${(server.address() as AddressInfo).port}${secretPrefix}/`;
   const registryBase = opts.sources.registry.url;
   const escaped = base.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
   const ownUrl = new RegExp(`${escaped}[^\\s"'#,)]*`, 'g');
