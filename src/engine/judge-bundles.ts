@@ -4,7 +4,7 @@
 // bundled package's finding named) and the update resolves again without it.
 import type Arborist from '@npmcli/arborist';
 import type { Finding } from '../policy/types.js';
-import type { PolicyPackumentCache } from './policy-packument-cache.js';
+import { PackumentUnavailableError, type PolicyPackumentCache } from './policy-packument-cache.js';
 
 type BundledNode = Arborist.Node & {
   packageName?: string;
@@ -30,8 +30,11 @@ export async function judgeNewBundles(
     let finding: Finding | undefined;
     try {
       finding = (await cache.decide(name)).hidden.get(node.version);
-    } catch {
-      continue; // not on the registry (a private bundled package): nothing for the policy to say
+    } catch (err) {
+      // Not on the registry (a private bundled package): nothing for the policy to say. Any other
+      // failure (the registry unreachable) is unknown facts, never a silent pass: the update stops.
+      if (err instanceof PackumentUnavailableError && err.notFound) continue;
+      throw err;
     }
     if (finding?.effect !== 'block') continue;
     vetoes.set(key, {

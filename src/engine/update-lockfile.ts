@@ -188,7 +188,9 @@ export async function updateLockfile(opts: UpdateOptions): Promise<UpdateResult>
         throw explainResolveError(err, cache, opts.now);
       }
       moves = diffVersions(pinned, registryVersions(idealTree));
-      const bundleVetoes = await judgeNewBundles(idealTree, pinned, cache);
+      const bundleVetoes = await judgeNewBundles(idealTree, pinned, cache).catch((err: unknown) => {
+        throw explainResolveError(err, cache, opts.now);
+      });
       if (bundleVetoes.length > 0) {
         if (round >= MAX_SEMVER_ROUNDS) {
           throw new LockwardenError(
