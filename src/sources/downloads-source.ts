@@ -4,8 +4,9 @@
 import { weeklyFromMonthly } from '../policy/popular-index.js';
 import type { Fact, WeeklyDownloads } from '../policy/types.js';
 import { createDiskCache } from './disk-cache.js';
-import { createHttpClient, createSemaphore, type HttpClient, type HttpResult } from './http-client.js';
+import { createHttpClient, type HttpClient, type HttpResult } from './http-client.js';
 import { explainInvalidPackageName } from './package-name.js';
+import { createSemaphore } from './semaphore.js';
 import type { DownloadsSource, PopularList, SourceStats } from './types.js';
 
 export interface DownloadsSourceOptions {

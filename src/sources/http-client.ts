@@ -21,20 +21,13 @@
 //   stable. The size limit is applied here either way.
 
 import type { Readable } from 'node:stream';
-import { promisify } from 'node:util';
-import {
-  brotliDecompress,
-  brotliDecompressSync,
-  gunzip,
-  gunzipSync,
-  inflate,
-  inflateSync,
-  type ZlibOptions,
-} from 'node:zlib';
 import type { Dispatcher } from 'undici';
 import { type BreakerSnapshot, type CircuitBreaker, createCircuitBreaker } from './circuit-breaker.js';
 import type { CachedLookup } from './http-dispatcher.js';
 import type { NetworkConfig } from './network-config.js';
+import { describeNetworkError, describeTimeout, isConnectError, isTimeoutError } from './network-errors.js';
+import { readBody, TooLargeError, tooLarge } from './read-body.js';
+import { createSemaphore } from './semaphore.js';
 import type { SourceStats } from './types.js';
 
 export interface HttpClientOptions {
@@ -147,8 +140,6 @@ const DEFAULTS = {
 const MAX_REDIRECTS = 3;
 
 export { KEEP_ALIVE_TIMEOUT_THRESHOLD_MS } from './network-config.js';
-
-class TooLargeError extends Error {}
 
 const IDEMPOTENT = new Set(['GET', 'HEAD', 'PUT', 'DELETE']);
 
@@ -449,138 +440,6 @@ export function parseRetryAfter(value: string | undefined, nowMs = Date.now()): 
   return Math.max(0, at - nowMs);
 }
 
-/**
- * Compressed bodies up to this size are decoded in one synchronous call: a decoding stream costs
- * more per document in bookkeeping (pipeline, abort signals, a callback per 16 KB) than the
- * inflate itself, and a cold audit decodes thousands of documents. Larger ones (JSON inflates to
- * about ten times its gzip size) are decoded in the thread pool so the event loop, which may be
- * serving a proxy's clients, is held up for a millisecond or two at most.
- */
-const SYNC_DECODE_MAX_BYTES = 128 * 1024;
-
-interface Codec {
-  sync(raw: Buffer, options: ZlibOptions): Buffer;
-  async(raw: Buffer, options: ZlibOptions): Promise<Buffer>;
-}
-
-const CODECS: Record<string, Codec> = {
-  gzip: { sync: gunzipSync, async: promisify(gunzip) },
-  'x-gzip': { sync: gunzipSync, async: promisify(gunzip) },
-  deflate: { sync: inflateSync, async: promisify(inflate) },
-  br: { sync: brotliDecompressSync, async: promisify(brotliDecompress) },
-};
-
-async function readBody(
-  body: Readable,
-  encoding: string | undefined,
-  maxBytes: number,
-  onWireBytes: (n: number) => void,
-): Promise<Buffer> {
-  const name = encoding?.trim().toLowerCase();
-  const codec = name && Object.hasOwn(CODECS, name) ? CODECS[name] : undefined;
-  const chunks: Buffer[] = [];
-  let size = 0;
-  for await (const chunk of body as AsyncIterable<Buffer>) {
-    onWireBytes(chunk.length);
-    size += chunk.length;
-    // Compressed bytes are fewer than the decoded ones, so this bounds the wire as well.
-    if (size > maxBytes) throw new TooLargeError(tooLarge(size, maxBytes, true));
-    chunks.push(chunk);
-  }
-  const raw = chunks.length === 1 ? chunks[0]! : Buffer.concat(chunks, size);
-  if (!codec) return raw;
-  // Decoding stops at the limit, so a small compressed bomb cannot blow up memory.
-  const options: ZlibOptions = { maxOutputLength: maxBytes, chunkSize: 256 * 1024 };
-  try {
-    return raw.length <= SYNC_DECODE_MAX_BYTES ? codec.sync(raw, options) : await codec.async(raw, options);
-  } catch (err) {
-    if ((err as NodeJS.ErrnoException).code === 'ERR_BUFFER_TOO_LARGE')
-      throw new TooLargeError(tooLarge(maxBytes + 1, maxBytes, true));
-    throw err;
-  }
-}
-
-function tooLarge(size: number, max: number, atLeast = false): string {
-  return `document too large (${atLeast ? 'over ' : ''}${formatBytes(size)}; limit ${formatBytes(max)})`;
-}
-
-function formatBytes(n: number): string {
-  if (n >= 1024 * 1024) return `${(n / (1024 * 1024)).toFixed(1)} MB`;
-  if (n >= 1024) return `${(n / 1024).toFixed(1)} KB`;
-  return `${n} bytes`;
-}
-
-function describeTimeout(
-  phase: 'headers' | 'body' | 'deadline',
-  opts: typeof DEFAULTS,
-  deadlineMs = opts.timeoutMs,
-): string {
-  if (phase === 'deadline') return `timed out: no complete response within the ${deadlineMs} ms deadline`;
-  return phase === 'headers'
-    ? `timed out after ${opts.headersTimeoutMs} ms waiting for response headers`
-    : `timed out after ${opts.bodyTimeoutMs} ms without receiving body data`;
-}
-
-/** undici's own timers (backstops of ours, and the connect timeout): the origin did not answer. */
-function isTimeoutError(err: unknown): boolean {
-  const e = err as { code?: string; cause?: { code?: string } };
-  const code = e.code ?? e.cause?.code;
-  return (
-    code === 'UND_ERR_CONNECT_TIMEOUT' ||
-    code === 'UND_ERR_HEADERS_TIMEOUT' ||
-    code === 'UND_ERR_BODY_TIMEOUT' ||
-    code === 'ETIMEDOUT'
-  );
-}
-
-/** Errors raised before the request was written: sending it again cannot repeat its effect. */
-function isConnectError(err: unknown): boolean {
-  const e = err as { code?: string; cause?: { code?: string } };
-  const code = e.code ?? e.cause?.code;
-  return (
-    code === 'ECONNREFUSED' ||
-    code === 'ENOTFOUND' ||
-    code === 'EAI_AGAIN' ||
-    code === 'UND_ERR_CONNECT_TIMEOUT' ||
-    code === 'EHOSTUNREACH' ||
-    code === 'ENETUNREACH'
-  );
-}
-
-function describeNetworkError(err: unknown, opts: typeof DEFAULTS): string {
-  const e = err as { code?: string; message?: string; cause?: { code?: string; message?: string } };
-  const code = e.code ?? e.cause?.code;
-  switch (code) {
-    case 'UND_ERR_HEADERS_TIMEOUT':
-      return describeTimeout('headers', opts);
-    case 'UND_ERR_BODY_TIMEOUT':
-      return describeTimeout('body', opts);
-    case 'UND_ERR_CONNECT_TIMEOUT':
-      return 'timed out connecting';
-    case 'ECONNREFUSED':
-      return 'connection refused';
-    case 'ECONNRESET':
-    case 'UND_ERR_SOCKET':
-      return 'connection closed by the server';
-    case 'ENOTFOUND':
-    case 'EAI_AGAIN':
-      return 'host name could not be resolved';
-    case 'DEPTH_ZERO_SELF_SIGNED_CERT':
-    case 'SELF_SIGNED_CERT_IN_CHAIN':
-    case 'UNABLE_TO_VERIFY_LEAF_SIGNATURE':
-    case 'UNABLE_TO_GET_ISSUER_CERT_LOCALLY':
-    case 'CERT_HAS_EXPIRED':
-    case 'ERR_TLS_CERT_ALTNAME_INVALID':
-      return `TLS certificate not accepted (${code}); give npm the CA that signs it (cafile or ca in .npmrc)`;
-    case 'Z_DATA_ERROR':
-    case 'Z_BUF_ERROR':
-    case 'ERR_PADDING_1':
-      return 'response body could not be decompressed';
-    default:
-      return `request failed (${code ?? e.message ?? String(err)})`;
-  }
-}
-
 function isRedirect(code: number): boolean {
   return code === 301 || code === 302 || code === 303 || code === 307 || code === 308;
 }
@@ -593,47 +452,4 @@ function flattenHeaders(raw: Record<string, string | string[] | undefined>): Htt
 
 function stripUndefined<T extends object>(o: T): Partial<T> {
   return Object.fromEntries(Object.entries(o).filter(([, v]) => v !== undefined)) as Partial<T>;
-}
-
-/**
- * Runs at most `max` tasks at once; the rest wait in arrival order. `giveUp.signal` (or a function
- * making it, called only when the task has to wait) takes a waiter out of the queue unrun.
- */
-export function createSemaphore(
-  max: number,
-): <T>(
-  task: () => Promise<T>,
-  giveUp?: { signal: AbortSignal | (() => AbortSignal); onGiveUp: () => T },
-) => Promise<T> {
-  let active = 0;
-  const waiting: (() => void)[] = [];
-  return async (task, giveUp) => {
-    // A finishing task hands its slot straight to the next waiter, so no newcomer can slip in between.
-    if (active >= max) {
-      const signal = typeof giveUp?.signal === 'function' ? giveUp.signal() : giveUp?.signal;
-      if (signal?.aborted) return giveUp!.onGiveUp();
-      // A waiter whose signal fires leaves the queue without ever holding a slot.
-      const gotSlot = await new Promise<boolean>((resolve) => {
-        const onSlot = () => {
-          signal?.removeEventListener('abort', onAbort);
-          resolve(true);
-        };
-        const onAbort = () => {
-          const i = waiting.indexOf(onSlot);
-          if (i >= 0) waiting.splice(i, 1);
-          resolve(false);
-        };
-        waiting.push(onSlot);
-        signal?.addEventListener('abort', onAbort, { once: true });
-      });
-      if (!gotSlot) return giveUp!.onGiveUp();
-    } else active++;
-    try {
-      return await task();
-    } finally {
-      const next = waiting.shift();
-      if (next) next();
-      else active--;
-    }
-  };
 }

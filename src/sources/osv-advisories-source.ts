@@ -8,8 +8,9 @@ import semver from 'semver';
 import type { Advisory, Fact, Severity } from '../policy/types.js';
 import { createAdvisoryCache } from './advisory-cache.js';
 import { createDiskCache } from './disk-cache.js';
-import { createHttpClient, createSemaphore, type HttpClient } from './http-client.js';
+import { createHttpClient, type HttpClient } from './http-client.js';
 import { readSeverity } from './registry-advisories-source.js';
+import { createSemaphore } from './semaphore.js';
 import type { AdvisorySource, SourceStats } from './types.js';
 
 export const OSV = 'OSV';

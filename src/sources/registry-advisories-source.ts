@@ -6,7 +6,8 @@ import semver from 'semver';
 import type { Advisory, Fact, Severity } from '../policy/types.js';
 import { SEVERITIES } from '../policy/types.js';
 import { createAdvisoryCache } from './advisory-cache.js';
-import { createHttpClient, createSemaphore, type HttpClient } from './http-client.js';
+import { createHttpClient, type HttpClient } from './http-client.js';
+import { createSemaphore } from './semaphore.js';
 import type { AdvisorySource, SourceStats } from './types.js';
 
 export const REGISTRY_ADVISORIES = 'registry advisories';

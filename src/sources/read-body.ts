@@ -1,0 +1,77 @@
+// Reading a response body: the size limit on the wire and after decoding (so a small compressed
+// bomb cannot blow up memory), and decompression sized to stay off the event loop for large bodies.
+import type { Readable } from 'node:stream';
+import { promisify } from 'node:util';
+import {
+  brotliDecompress,
+  brotliDecompressSync,
+  gunzip,
+  gunzipSync,
+  inflate,
+  inflateSync,
+  type ZlibOptions,
+} from 'node:zlib';
+
+/** A body over the limit; its message says how large and what the limit is. */
+export class TooLargeError extends Error {}
+
+/**
+ * Compressed bodies up to this size are decoded in one synchronous call: a decoding stream costs
+ * more per document in bookkeeping (pipeline, abort signals, a callback per 16 KB) than the
+ * inflate itself, and a cold audit decodes thousands of documents. Larger ones (JSON inflates to
+ * about ten times its gzip size) are decoded in the thread pool so the event loop, which may be
+ * serving a proxy's clients, is held up for a millisecond or two at most.
+ */
+const SYNC_DECODE_MAX_BYTES = 128 * 1024;
+
+interface Codec {
+  sync(raw: Buffer, options: ZlibOptions): Buffer;
+  async(raw: Buffer, options: ZlibOptions): Promise<Buffer>;
+}
+
+const CODECS: Record<string, Codec> = {
+  gzip: { sync: gunzipSync, async: promisify(gunzip) },
+  'x-gzip': { sync: gunzipSync, async: promisify(gunzip) },
+  deflate: { sync: inflateSync, async: promisify(inflate) },
+  br: { sync: brotliDecompressSync, async: promisify(brotliDecompress) },
+};
+
+export async function readBody(
+  body: Readable,
+  encoding: string | undefined,
+  maxBytes: number,
+  onWireBytes: (n: number) => void,
+): Promise<Buffer> {
+  const name = encoding?.trim().toLowerCase();
+  const codec = name && Object.hasOwn(CODECS, name) ? CODECS[name] : undefined;
+  const chunks: Buffer[] = [];
+  let size = 0;
+  for await (const chunk of body as AsyncIterable<Buffer>) {
+    onWireBytes(chunk.length);
+    size += chunk.length;
+    // Compressed bytes are fewer than the decoded ones, so this bounds the wire as well.
+    if (size > maxBytes) throw new TooLargeError(tooLarge(size, maxBytes, true));
+    chunks.push(chunk);
+  }
+  const raw = chunks.length === 1 ? chunks[0]! : Buffer.concat(chunks, size);
+  if (!codec) return raw;
+  // Decoding stops at the limit, so a small compressed bomb cannot blow up memory.
+  const options: ZlibOptions = { maxOutputLength: maxBytes, chunkSize: 256 * 1024 };
+  try {
+    return raw.length <= SYNC_DECODE_MAX_BYTES ? codec.sync(raw, options) : await codec.async(raw, options);
+  } catch (err) {
+    if ((err as NodeJS.ErrnoException).code === 'ERR_BUFFER_TOO_LARGE')
+      throw new TooLargeError(tooLarge(maxBytes + 1, maxBytes, true));
+    throw err;
+  }
+}
+
+export function tooLarge(size: number, max: number, atLeast = false): string {
+  return `document too large (${atLeast ? 'over ' : ''}${formatBytes(size)}; limit ${formatBytes(max)})`;
+}
+
+function formatBytes(n: number): string {
+  if (n >= 1024 * 1024) return `${(n / (1024 * 1024)).toFixed(1)} MB`;
+  if (n >= 1024) return `${(n / 1024).toFixed(1)} KB`;
+  return `${n} bytes`;
+}
