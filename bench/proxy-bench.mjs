@@ -616,9 +616,12 @@ async function compareWarm(baselineDir, upstreamUrl, sized, durationMs, undici, 
         const rps = { baseline: [], now: [] };
         // The service's CPU time per request: on a shared machine it moves far less than req/s.
         const cpuPerRequest = { baseline: [], now: [] };
+        // Bytes per answer of each build: a document that grew (fields kept, URLs rewritten) costs
+        // more to send, which is not the same as a slower service.
+        const size = {};
         for (const which of ['baseline', 'now']) {
           const probe = await pools[which].request({ path, method: 'GET', headers });
-          await probe.body.dump();
+          size[which] = Buffer.from(await probe.body.arrayBuffer()).length;
           if (probe.statusCode !== 200) throw new Error(`${which} ${path}: HTTP ${probe.statusCode}`);
         }
         for (let round = 0; round < 5; round++) {
@@ -641,9 +644,11 @@ async function compareWarm(baselineDir, upstreamUrl, sized, durationMs, undici, 
           nowRps: rps.now,
           baselineCpuUsPerRequest: cpuPerRequest.baseline,
           nowCpuUsPerRequest: cpuPerRequest.now,
+          baselineBytes: size.baseline,
+          nowBytes: size.now,
         });
         log(
-          `  ${s.label.padEnd(6)} ${encoding.padEnd(8)} baseline ${fmt(b).padStart(7)} req/s, now ${fmt(n).padStart(7)} req/s (${((n / b - 1) * 100).toFixed(1)}%, medians); service CPU per request ${cb.toFixed(0)} µs vs ${cn.toFixed(0)} µs (${((cn / cb - 1) * 100).toFixed(1)}%)`,
+          `  ${s.label.padEnd(6)} ${encoding.padEnd(8)} baseline ${fmt(b).padStart(7)} req/s, now ${fmt(n).padStart(7)} req/s (${((n / b - 1) * 100).toFixed(1)}%, medians); service CPU per request ${cb.toFixed(0)} µs vs ${cn.toFixed(0)} µs (${((cn / cb - 1) * 100).toFixed(1)}%); ${fmt(size.baseline)} vs ${fmt(size.now)} bytes per answer`,
         );
       }
     }
