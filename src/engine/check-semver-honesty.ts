@@ -60,6 +60,11 @@ const PAIRS_PER_PROGRAM = 64;
 
 const WANTED = /(^package\.json$)|\.d\.[cm]?ts$|\.[cm]?js$/;
 
+/** The checker a policy asks for: none when its `semverHonesty` is off. */
+export function semverHonestyCheckerFor(opts: SemverHonestyOptions): SemverHonestyChecker | undefined {
+  return opts.policy.semverHonesty === 'off' ? undefined : createSemverHonestyChecker(opts);
+}
+
 export function createSemverHonestyChecker(opts: SemverHonestyOptions): SemverHonestyChecker {
   const memo = new Map<string, Promise<Comparison>>();
   const disk: DiskCache | undefined = opts.cacheDir ? createDiskCache(opts.cacheDir) : undefined;

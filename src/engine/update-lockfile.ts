@@ -11,7 +11,7 @@ import type { LockfileInventory } from '../lockfile/lockfile-inventory.js';
 import { readLockfile } from '../lockfile/read-lockfile.js';
 import type { Finding, Policy, PopularIndex } from '../policy/types.js';
 import type { Sources } from '../sources/types.js';
-import { createSemverHonestyChecker } from './check-semver-honesty.js';
+import { semverHonestyCheckerFor } from './check-semver-honesty.js';
 import {
   diffVersions,
   type SkippedVersion,
@@ -167,14 +167,11 @@ export async function updateLockfile(opts: UpdateOptions): Promise<UpdateResult>
       if (staged === dir) restore.push({ file, text: m.text });
       await writeFile(file, m.next);
     }
-    const honesty =
-      opts.policy.semverHonesty === 'off'
-        ? undefined
-        : createSemverHonestyChecker({
-            policy: opts.policy,
-            sources: opts.sources,
-            ...(opts.cacheDir ? { cacheDir: opts.cacheDir } : {}),
-          });
+    const honesty = semverHonestyCheckerFor({
+      policy: opts.policy,
+      sources: opts.sources,
+      ...(opts.cacheDir ? { cacheDir: opts.cacheDir } : {}),
+    });
     // Semver honesty judges a pair (from → to), so it can only run after a resolution. Under
     // `block` a dishonest release is hidden like any blocked version and Arborist resolves again;
     // so is a bundler whose new tarball bundles a version the policy blocks (judge-bundles.ts).

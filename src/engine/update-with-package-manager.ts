@@ -13,7 +13,7 @@ import type { LockfileInventory } from '../lockfile/lockfile-inventory.js';
 import { readLockfile } from '../lockfile/read-lockfile.js';
 import type { Finding } from '../policy/types.js';
 import { describeSkip } from '../policy/update-candidates.js';
-import { createSemverHonestyChecker } from './check-semver-honesty.js';
+import { semverHonestyCheckerFor } from './check-semver-honesty.js';
 import {
   diffVersions,
   type SkippedVersion,
@@ -55,14 +55,11 @@ export async function updateWithPackageManager(
     sources: opts.sources,
     withTimes: pm === 'yarn-berry',
   });
-  const honesty =
-    opts.policy.semverHonesty === 'off'
-      ? undefined
-      : createSemverHonestyChecker({
-          policy: opts.policy,
-          sources: opts.sources,
-          ...(opts.cacheDir ? { cacheDir: opts.cacheDir } : {}),
-        });
+  const honesty = semverHonestyCheckerFor({
+    policy: opts.policy,
+    sources: opts.sources,
+    ...(opts.cacheDir ? { cacheDir: opts.cacheDir } : {}),
+  });
   const manifests = await listProjectFiles(dir, 'package.json');
   const originals = new Map<string, string>();
   for (const file of manifests) originals.set(file, await readFile(path.join(dir, file), 'utf8'));
