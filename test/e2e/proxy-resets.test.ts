@@ -28,6 +28,13 @@ let serve: ServeProcess;
 let relay: Server;
 let relayUrl: string;
 const resets = { afterRequest: 0, midResponse: 0 };
+/**
+ * Set once the chaos rounds are over: the relay then passes everything, like a network that came
+ * back. Whether npm outlasts a given run of resets depends on how its requests interleave, which
+ * the seed cannot fix; what must hold every time is that the service is left in a state where the
+ * next install succeeds (no poisoned cache, no wedged connection pool, still the same process).
+ */
+let calm = false;
 
 function random(seed: number): () => number {
   let state = seed >>> 0;
@@ -51,7 +58,7 @@ function startChaosRelay(target: URL, rnd: () => number): Promise<{ server: Serv
     let received = 0;
     let cut = false;
     const reset = (kind: 'afterRequest' | 'midResponse') => {
-      if (cut) return;
+      if (cut || calm) return;
       cut = true;
       resets[kind]++;
       client.resetAndDestroy();
@@ -63,7 +70,7 @@ function startChaosRelay(target: URL, rnd: () => number): Promise<{ server: Serv
     upstream.on('close', () => client.destroy());
     client.on('data', (chunk: Buffer) => {
       upstream.write(chunk);
-      if (cut || !/^(GET|HEAD|POST|PUT) /.test(chunk.subarray(0, 8).toString('latin1'))) return;
+      if (cut || calm || !/^(GET|HEAD|POST|PUT) /.test(chunk.subarray(0, 8).toString('latin1'))) return;
       if (resets.afterRequest + resets.midResponse >= MAX_RESETS) return;
       const roll = rnd();
       if (roll < 0.4) return;
@@ -161,8 +168,14 @@ describe('npm installing through random connection resets', () => {
     ]);
     expect(directRun!.code, directRun!.stderr).toBe(0);
     // npm gives up on a request after its retries: running the install again is what a user does.
+    // Two more tries through the resets, then the network calms down and one install must finish.
     let last = attempts[0]!;
-    for (let i = 0; i < 4 && last.code !== 0; i++) {
+    for (let i = 0; i < 2 && last.code !== 0; i++) {
+      last = await npmInstall(chaos.project, `${relayUrl}/resets/`, chaos.home);
+      attempts.push(last);
+    }
+    calm = true;
+    if (last.code !== 0) {
       last = await npmInstall(chaos.project, `${relayUrl}/resets/`, chaos.home);
       attempts.push(last);
     }
@@ -184,6 +197,6 @@ describe('npm installing through random connection resets', () => {
     const health = await fetch(`${serve.url}/-/lockwarden/v1/health`);
     expect(health.status).toBe(200);
     expect(serve.output()).not.toMatch(/Unhandled|uncaught|ERR_STREAM|RequestAbortedError/i);
-    // Up to six real npm installs: on a loaded CI machine each can take tens of seconds.
+    // Up to five real npm installs: on a loaded CI machine each can take tens of seconds.
   }, 300_000);
 });
