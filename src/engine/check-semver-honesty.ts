@@ -3,6 +3,7 @@
 // (not the verdict, which depends on the policy) is cached per (name, from, to): in memory for the
 // run and on disk for later runs, since published versions never change.
 
+import { LockwardenError } from '../errors.js';
 import { readPackageInterface } from '../policy/package-interface.js';
 import {
   classifyBump,
@@ -63,6 +64,18 @@ const WANTED = /(^package\.json$)|\.d\.[cm]?ts$|\.[cm]?js$/;
 /** The checker a policy asks for: none when its `semverHonesty` is off. */
 export function semverHonestyCheckerFor(opts: SemverHonestyOptions): SemverHonestyChecker | undefined {
   return opts.policy.semverHonesty === 'off' ? undefined : createSemverHonestyChecker(opts);
+}
+
+/**
+ * `update` under `semverHonesty: block` holds dishonest releases back and resolves again, a few
+ * rounds at most; when the last round still chose some, nothing is written (exit 1), as when no
+ * version a range needs is allowed, rather than a release the policy blocks.
+ */
+export function semverRoundsExhausted(vetoes: readonly Finding[]): LockwardenError {
+  return new LockwardenError(
+    'EBLOCKED',
+    `semver honesty blocks the releases left after holding back the newer ones, so nothing was written:\n  ${vetoes.map((f) => f.message).join('\n  ')}\nPin an earlier version, or add an allow entry with a reason`,
+  );
 }
 
 export function createSemverHonestyChecker(opts: SemverHonestyOptions): SemverHonestyChecker {

@@ -11,7 +11,7 @@ import type { LockfileInventory } from '../lockfile/lockfile-inventory.js';
 import { readLockfile } from '../lockfile/read-lockfile.js';
 import type { Finding, Policy, PopularIndex } from '../policy/types.js';
 import type { Sources } from '../sources/types.js';
-import { semverHonestyCheckerFor } from './check-semver-honesty.js';
+import { semverHonestyCheckerFor, semverRoundsExhausted } from './check-semver-honesty.js';
 import {
   diffVersions,
   type SkippedVersion,
@@ -205,7 +205,9 @@ export async function updateLockfile(opts: UpdateOptions): Promise<UpdateResult>
       await new Promise<void>((resolve) => setImmediate(resolve));
       semverFindings = (await honesty.checkMany(moves.updated)).flat();
       const vetoes = semverFindings.filter((f) => f.effect === 'block' && f.outcome !== 'unavailable');
-      if (vetoes.length === 0 || round >= MAX_SEMVER_ROUNDS) break;
+      if (vetoes.length === 0) break;
+      // Out of rounds with dishonest releases still chosen: refuse, never write what blocks.
+      if (round >= MAX_SEMVER_ROUNDS) throw semverRoundsExhausted(vetoes);
       for (const f of vetoes) cache.veto(f.name, f.version!, f);
     }
     const { updated, added, removed } = moves;

@@ -13,7 +13,7 @@ import type { LockfileInventory } from '../lockfile/lockfile-inventory.js';
 import { readLockfile } from '../lockfile/read-lockfile.js';
 import type { Finding } from '../policy/types.js';
 import { describeSkip } from '../policy/update-candidates.js';
-import { semverHonestyCheckerFor } from './check-semver-honesty.js';
+import { semverHonestyCheckerFor, semverRoundsExhausted } from './check-semver-honesty.js';
 import {
   diffVersions,
   type SkippedVersion,
@@ -96,7 +96,9 @@ export async function updateWithPackageManager(
       if (honesty && moves.updated.length > 0) {
         semverFindings = (await honesty.checkMany(moves.updated)).flat();
         const vetoes = semverFindings.filter((f) => f.effect === 'block' && f.outcome !== 'unavailable');
-        if (vetoes.length > 0 && round < MAX_SEMVER_ROUNDS) {
+        if (vetoes.length > 0) {
+          // Out of rounds with dishonest releases still chosen: refuse, never write what blocks.
+          if (round >= MAX_SEMVER_ROUNDS) throw semverRoundsExhausted(vetoes);
           // Hidden like any blocked version; the package manager resolves again without them.
           for (const f of vetoes) cache.veto(f.name, f.version!, f);
           continue;

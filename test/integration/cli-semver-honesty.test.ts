@@ -8,6 +8,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { runCli } from '../../src/cli/main.js';
 import type { Report } from '../../src/engine/report.js';
 import { type FakeRegistry, startFakeRegistry } from '../helpers/fake-registry.js';
+import { makePackument } from '../helpers/make-packument.js';
 import { SEMVER_PACKUMENTS } from '../helpers/semver-packages.js';
 
 const NOW = new Date('2026-12-07T12:00:00.000Z');
@@ -163,4 +164,73 @@ describe('lockwarden update with semver honesty', () => {
     const lock = JSON.parse(readFileSync(path.join(dir, 'package-lock.json'), 'utf8'));
     expect(lock.packages['node_modules/lib-x'].version).toBe('2.3.0');
   });
+});
+
+describe('lockwarden update under semverHonesty: block, with more dishonest releases than rounds', () => {
+  // Every minor after 1.0.0 narrows engines.node: each resolution round holds back the newest one
+  // and resolves again; when the rounds run out, a dishonest release must not be written anyway.
+  let chain: FakeRegistry;
+  beforeAll(async () => {
+    const versions = ['1.0.0', '1.1.0', '1.2.0', '1.3.0', '1.4.0', '1.5.0', '1.6.0', '1.7.0'].map(
+      (version, i) => ({
+        version,
+        publishedAt: new Date(NOW.getTime() - (300 - i) * 86400000),
+        extra: { engines: { node: `>=${14 + i}` }, types: 'index.d.ts' },
+        files: { 'index.d.ts': 'export declare function run(): void;\n' },
+      }),
+    );
+    chain = await startFakeRegistry({
+      shape: 'mirror',
+      packuments: [makePackument({ name: 'chain-pkg', versions })],
+    });
+  });
+  afterAll(async () => {
+    await chain.close();
+  });
+
+  it('writes nothing and exits 1 rather than a release the policy blocks', async () => {
+    const dir = path.join(work, 'chain-app');
+    mkdirSync(dir, { recursive: true });
+    const dependencies = { 'chain-pkg': '^1.0.0' };
+    writeFileSync(
+      path.join(dir, 'package.json'),
+      JSON.stringify({ name: 'app', version: '1.0.0', dependencies }),
+    );
+    const lockText = JSON.stringify({
+      name: 'app',
+      version: '1.0.0',
+      lockfileVersion: 3,
+      requires: true,
+      packages: {
+        '': { name: 'app', version: '1.0.0', dependencies },
+        'node_modules/chain-pkg': { version: '1.0.0' },
+      },
+    });
+    writeFileSync(path.join(dir, 'package-lock.json'), lockText);
+    const policyFile = path.join(work, 'policy-chain.json');
+    writeFileSync(policyFile, JSON.stringify({ id: 'ci', typosquatting: false, semverHonesty: 'block' }));
+    const out: Buffer[] = [];
+    const err: Buffer[] = [];
+    const stdout = new PassThrough().on('data', (c: Buffer) => out.push(c));
+    const stderr = new PassThrough().on('data', (c: Buffer) => err.push(c));
+    const code = await runCli(
+      [
+        'update',
+        dir,
+        '--registry',
+        chain.url,
+        '--cache-dir',
+        mkdtempSync(path.join(work, 'cache-')),
+        '--policy',
+        policyFile,
+      ],
+      { stdout, stderr, env: { PATH: process.env.PATH }, cwd: work, now: () => NOW },
+    );
+    const text = Buffer.concat(out).toString() + Buffer.concat(err).toString();
+    const lock = JSON.parse(readFileSync(path.join(dir, 'package-lock.json'), 'utf8'));
+    expect(lock.packages['node_modules/chain-pkg'].version).toBe('1.0.0');
+    expect(code).toBe(1);
+    expect(text).toContain('chain-pkg 1.0.0 → 1.');
+    expect(text).toContain('nothing was written');
+  }, 120_000);
 });
