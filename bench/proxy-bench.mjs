@@ -13,7 +13,7 @@
 //
 // Options: --duration SECONDS per scenario (default 5), --installs N rounds of npm installs (default 11),
 //          --skip-webhooks (the 1,000 refusals/s scenario with and without a webhook receiver),
-//          --only-webhooks (that scenario alone),
+//          --only-webhooks (that scenario alone), --webhook-rounds N (its measured rounds, default 10),
 //          --skip-load, --skip-install, --skip-disk-cache, --only-pnpm (the pnpm install rounds alone),
 //          --json (machine-readable summary on stdout), --baseline DIR (a built checkout of an
 //          earlier commit: warm packument throughput of both services, alternating, and a third arm
@@ -159,6 +159,7 @@ async function main() {
       baseline: { type: 'string' },
       'skip-webhooks': { type: 'boolean', default: false },
       'only-webhooks': { type: 'boolean', default: false },
+      'webhook-rounds': { type: 'string', default: '10' },
       'only-baseline': { type: 'boolean', default: false },
       json: { type: 'boolean', default: false },
     },
@@ -302,9 +303,11 @@ async function main() {
         undici,
         port: child.port,
         serviceCpu: child.cpu,
+        serviceDelay: child.delay,
         profile: child.profile,
         durationMs,
         log,
+        rounds: Number(flags['webhook-rounds']),
       });
     };
     if (onlyWebhooks) await webhookScenario();
