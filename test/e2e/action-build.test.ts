@@ -27,7 +27,7 @@ beforeAll(() => {
   work = mkdtempSync(path.join(tmpdir(), 'lockwarden-action-build-'));
   first = build(path.join(work, 'a', 'index.js'));
   second = build(path.join(work, 'b', 'index.js'));
-}, 120_000);
+});
 
 afterAll(() => {
   if (work) rmSync(work, { recursive: true, force: true });

@@ -50,7 +50,7 @@ beforeAll(async () => {
   });
   apiUrl = await closedPortUrl();
   work = mkdtempSync(path.join(tmpdir(), 'lockwarden-hostile-pr-'));
-}, 120_000);
+});
 
 afterAll(async () => {
   await Promise.all([trusted?.close(), hostile?.close()]);
@@ -123,7 +123,7 @@ describe('a pull request whose head commits a hostile .npmrc', () => {
       ),
     );
     expect(run.summary).toContain('**npm configuration:** .npmrc changed in this pull request');
-  }, 60_000);
+  });
 
   it('with the `registry` input set, an @scope:registry line on the head does not route the scope', async () => {
     hostile.requests.length = 0;
@@ -143,7 +143,7 @@ describe('a pull request whose head commits a hostile .npmrc', () => {
     );
     expectNothingReached(hostile, run);
     expect(run.summary).toContain('.npmrc is new in this pull request and was not used');
-  }, 60_000);
+  });
 
   it('a token placed in a registry path on the head never leaves the runner', async () => {
     hostile.requests.length = 0;
@@ -155,7 +155,7 @@ describe('a pull request whose head commits a hostile .npmrc', () => {
     expect(run.code).toBe(1);
     expect(run.outputs.blocked).toBe('1');
     expectNothingReached(hostile, run);
-  }, 60_000);
+  });
 
   it('the github-token is not handed to a registry even by the trusted configuration', async () => {
     trusted.requests.length = 0;
@@ -169,5 +169,5 @@ describe('a pull request whose head commits a hostile .npmrc', () => {
     expect(run.code).toBe(1);
     expect(run.commands.join('\n')).toMatch(/INPUT_GITHUB-TOKEN\}, which is not set in the environment/);
     expectNothingReached(trusted, run);
-  }, 60_000);
+  });
 });

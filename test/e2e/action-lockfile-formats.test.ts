@@ -130,7 +130,7 @@ describe.each(CLIENTS)('a pull request of a %s project', (client) => {
   beforeAll(async () => {
     lockText = readFileSync(path.join(repos.get(client)!.dir, LOCKFILE_OF[client]), 'utf8');
     result = await run(client, { policy: '.github/lockwarden.yml', sarif: 'lockwarden.sarif' });
-  }, 60_000);
+  });
 
   const lineOf = (name: string, version: string) => {
     const index = lockText.split('\n').findIndex((l) => ENTRY_LINE[client](name, version).test(l));
@@ -205,7 +205,7 @@ describe('service mode on a pnpm pull request', () => {
     server = createServer(service.app.callback());
     await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
     serviceUrl = `http://127.0.0.1:${(server.address() as AddressInfo).port}/`;
-  }, 60_000);
+  });
 
   afterAll(async () => {
     server?.closeAllConnections();

@@ -140,7 +140,7 @@ beforeAll(async () => {
     },
   });
   headLock = readLockText(repo.dir);
-}, 120_000);
+});
 
 afterAll(async () => {
   await Promise.all([registry?.close(), downloads?.close(), github?.close()]);
@@ -152,7 +152,7 @@ describe('block mode on a pull request', () => {
   beforeAll(async () => {
     registry.requests.length = 0;
     result = await run({ policy: '.github/lockwarden.yml', sarif: 'lockwarden.sarif' });
-  }, 60_000);
+  });
 
   it('fails the step with the blocked packages', () => {
     expect(result.stderr).toBe('');
@@ -393,7 +393,7 @@ describe('the sticky comment', () => {
     expect(comments[0]!.user.login).toBe('github-actions[bot]');
     // Two Action runs, each comparing the updated entries' declarations against the
     // standard library's types: more than the default 30 s on a loaded machine.
-  }, 90_000);
+  });
 
   it("never edits someone else's comment that starts with the marker", async () => {
     const planted = github.addComment(
@@ -453,7 +453,7 @@ describe('service mode', () => {
     server = createServer(service.app.callback());
     await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
     serviceUrl = `http://127.0.0.1:${(server.address() as AddressInfo).port}/`;
-  }, 60_000);
+  });
 
   afterAll(async () => {
     server?.closeAllConnections();
@@ -482,7 +482,7 @@ describe('service mode', () => {
     expect(JSON.stringify(logged)).toContain('lodahs');
     // Two Action runs, each comparing the updated entries' declarations against the
     // standard library's types: more than the default 30 s on a loaded machine.
-  }, 90_000);
+  });
 
   it('judges where lockfile entries come from like inline mode, with the base commit .npmrc', async () => {
     // The pull request points lodash at another host, drops ms's integrity, and names that host
@@ -529,7 +529,7 @@ describe('service mode', () => {
     ]);
     // Two Action runs, each comparing the updated entries' declarations against the
     // standard library's types: more than the default 30 s on a loaded machine.
-  }, 90_000);
+  });
 
   it('says which input is wrong when the service refuses', async () => {
     const result = await run({ 'service-url': serviceUrl, 'policy-id': 'team', 'service-token': 'wrong' });

@@ -76,7 +76,7 @@ beforeAll(async () => {
       '.github/semver-block.yml': 'id: team\ncoolingOffDays: 7\ntyposquatting: false\nsemverHonesty: block\n',
     },
   });
-}, 120_000);
+});
 
 afterAll(async () => {
   await Promise.all([registry?.close(), downloads?.close(), github?.close()]);
@@ -103,13 +103,13 @@ describe('the Action on a PR that bumps a dishonest minor', () => {
       'lib-x@2.4.0:semver-honesty:alert',
     ]);
     expect(report.findings[0]!.locations?.[0]?.file).toBe('package-lock.json');
-  }, 60_000);
+  });
 
   it('fails the step under semverHonesty: block', async () => {
     const r = await run({ policy: '.github/semver-block.yml' });
     expect(r.code).toBe(1);
     expect(r.summary).toContain(MESSAGE);
-  }, 60_000);
+  });
 });
 
 describe('service mode on the same PR', () => {
@@ -139,7 +139,7 @@ describe('service mode on the same PR', () => {
     server = createServer(service.app.callback());
     await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
     serviceUrl = `http://127.0.0.1:${(server.address() as AddressInfo).port}/`;
-  }, 60_000);
+  });
 
   afterAll(async () => {
     server?.closeAllConnections();
@@ -169,5 +169,5 @@ describe('service mode on the same PR', () => {
       'async-pkg@1.1.0:semver-honesty:alert',
       'lib-x@2.4.0:semver-honesty:alert',
     ]);
-  }, 60_000);
+  });
 });

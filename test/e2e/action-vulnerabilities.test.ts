@@ -95,7 +95,7 @@ beforeAll(async () => {
     },
     env: { LOCKWARDEN_DOWNLOADS_URL: downloads.url },
   });
-}, 120_000);
+});
 
 afterAll(async () => {
   await Promise.all([registry?.close(), downloads?.close(), github?.close()]);

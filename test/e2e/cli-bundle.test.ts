@@ -47,7 +47,7 @@ beforeAll(async () => {
     { stdio: 'ignore' },
   );
   meta = JSON.parse(await readFile(join(dir, 'meta.json'), 'utf8')) as Metafile;
-}, 120_000);
+});
 
 afterAll(async () => {
   await registry?.close();
@@ -88,7 +88,7 @@ function run(args: string[]): Promise<{ code: number; stdout: string; stderr: st
       {
         cwd: dir,
         env: builtCliEnv(dir),
-        timeout: 60_000,
+        timeout: 180_000,
       },
       (err, stdout, stderr) =>
         done({ code: err ? ((err as { code?: number }).code ?? -1) : 0, stdout, stderr }),

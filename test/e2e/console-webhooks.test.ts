@@ -32,7 +32,7 @@ beforeAll(async () => {
   receiver = await startWebhookReceiver();
   b = await openConsoleBrowser();
   page = b.page;
-}, 60_000);
+});
 
 afterAll(async () => {
   await b?.close();

@@ -127,7 +127,7 @@ beforeAll(async () => {
     env: {},
   });
   ({ server: relay, url: relayUrl } = await startChaosRelay(new URL(serve.url), random(SEED)));
-}, 60_000);
+});
 
 afterAll(async () => {
   await serve?.stop();

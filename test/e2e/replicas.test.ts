@@ -62,7 +62,7 @@ beforeAll(async () => {
       },
     });
   [a, b] = await Promise.all([replica('a'), replica('b')]);
-}, 90_000);
+});
 
 afterAll(async () => {
   await a?.stop();
@@ -117,7 +117,7 @@ describe('two replicas on one PostgreSQL', () => {
     ]);
 
     // An edit through A reaches B at once (NOTIFY; the bench measures the delay, the test gives a
-    // shared machine slack).
+    // shared machine slack: B has no other way to hear of it, no reload timer).
     expect((await admin(a, 'PUT', '/policies/team', { coolingOffDays: 1 })).status).toBe(200);
     await expect
       .poll(
@@ -125,7 +125,7 @@ describe('two replicas on one PostgreSQL', () => {
           const res = await fetch(`${b.url}/team/left-pad`);
           return ((await res.json()) as { 'dist-tags': { latest: string } })['dist-tags'].latest;
         },
-        { timeout: 3_000, interval: 50 },
+        { timeout: 15_000, interval: 50 },
       )
       .toBe('1.2.0');
 
@@ -139,7 +139,7 @@ describe('two replicas on one PostgreSQL', () => {
     expect(check.status).toBe(200);
     expect((await admin(b, 'DELETE', '/policies/team')).status).toBe(204);
     await expect
-      .poll(async () => (await fetch(`${a.url}/team/left-pad`)).status, { timeout: 3_000, interval: 50 })
+      .poll(async () => (await fetch(`${a.url}/team/left-pad`)).status, { timeout: 15_000, interval: 50 })
       .toBe(404);
-  }, 120_000);
+  });
 });

@@ -63,7 +63,7 @@ beforeAll(async () => {
     path.join(parent, 'policy.json'),
     JSON.stringify({ id: 'ci', coolingOffDays: 7, typosquatting: false, semverHonesty: 'off' }),
   );
-}, 60_000);
+});
 
 afterAll(async () => {
   await registry?.close();

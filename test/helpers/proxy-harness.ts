@@ -110,8 +110,9 @@ export async function startProxyHarness(options: ProxyHarnessOptions = {}): Prom
       maxDocumentDepth: MAX_DOCUMENT_DEPTH,
       http: {
         retries: options.retries ?? 0,
-        headersTimeoutMs: options.headersTimeoutMs ?? 2_000,
-        bodyTimeoutMs: 2_000,
+        // The client's own timeouts unless a test sets one: no test waits for them, and 2 s ones
+        // could fire on a loaded machine before a healthy answer was read (a false 504).
+        ...(options.headersTimeoutMs ? { headersTimeoutMs: options.headersTimeoutMs } : {}),
         ...(options.timeoutMs ? { timeoutMs: options.timeoutMs } : {}),
         ...(options.maxBodyBytes ? { maxBodyBytes: options.maxBodyBytes } : {}),
       },

@@ -324,7 +324,7 @@ describe.skipIf(!haveOrigami)('a workspace monorepo (the Origami lockfile, 88 wo
     expect(fake.of('notice').filter((n) => String(n[0]).includes('review this dependency by hand'))).toEqual(
       [],
     );
-  }, 120_000);
+  });
 });
 
 describe('files that resolve outside the repository', () => {

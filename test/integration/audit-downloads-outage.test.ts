@@ -64,7 +64,6 @@ async function audit(downloadsUrl: string, resolveHost?: (host: string) => Promi
   };
   const http = createHttpClient(resolveHost ? { lookup: createCachedLookup({ resolve: resolveHost }) } : {});
   const sources = createSources(config, { http, now: () => NOW });
-  const started = performance.now();
   try {
     const { report } = await runAudit({
       dir: project,
@@ -73,7 +72,7 @@ async function audit(downloadsUrl: string, resolveHost?: (host: string) => Promi
       popular: createPopularIndex(readPopularList()),
       now: NOW,
     });
-    return { report, ms: performance.now() - started };
+    return { report };
   } finally {
     await sources.close();
   }
@@ -82,7 +81,7 @@ async function audit(downloadsUrl: string, resolveHost?: (host: string) => Promi
 describe('downloads API down during an audit with a popularity floor', () => {
   it('hanging: one short wait, a bounded number of requests, no registry fact lost', async () => {
     const before = hanging.requests.length;
-    const { report, ms } = await audit(hanging.url);
+    const { report } = await audit(hanging.url);
     const unavailable = report.findings.filter((f) => f.outcome === 'unavailable');
     expect(unavailable.filter((f) => f.source === 'registry')).toEqual([]);
     expect(unavailable.filter((f) => f.rule === 'popularity')).toHaveLength(COUNT);
@@ -95,9 +94,10 @@ describe('downloads API down during an audit with a popularity floor', () => {
     ]);
     // 300 names are 3 bulk lookups and 30 scoped ones: the breaker stops the rest being asked.
     expect(hanging.requests.length - before).toBeLessThanOrEqual(20);
-    // The downloads API's own deadline (5 s) bounds it, not the HTTP layer's minute: at most a
-    // second wave (lookups sent before the breaker had counted the first wave's failures) waits too.
-    expect(ms).toBeLessThan(30_000);
+    // The downloads API's own deadline (5 s) bounds it, not the HTTP layer's minute (said by the
+    // cause; the request count above bounds how many waits there were: a wall-clock bound here is
+    // what a loaded machine exceeds).
+    expect(report.unavailable[0]!.cause).toMatch(/within the 5000 ms deadline$/);
   });
 
   it('not resolving: no request at all after the failed lookups, no registry fact lost', async () => {

@@ -434,7 +434,6 @@ describe('sources down, slow or returning garbage', () => {
     try {
       const args = [...baseArgs(trickling.url, cacheDir), '--only', 'good-pkg', '--timeout', '1000'];
       args[args.indexOf('--policy') + 1] = policyFile({ suspiciousVersion: false, minWeeklyDownloads: 0 });
-      const started = performance.now();
       const result = await run(args);
       const report = JSON.parse(result.stdout) as Report;
       expect(report.findings).toHaveLength(1);
@@ -444,8 +443,10 @@ describe('sources down, slow or returning garbage', () => {
         source: 'registry',
       });
       expect(report.findings[0]!.message).toMatch(/1000 ms deadline/);
-      // One deadline for the document, retries included: not one per attempt or per byte.
-      expect(performance.now() - started).toBeLessThan(15_000);
+      // One deadline for the document, retries included: not one per attempt or per byte. The body
+      // never ends, so a deadline per byte would outlast the test; one per attempt shows as a retry
+      // (counted: a wall-clock bound here is what a loaded machine can exceed).
+      expect(trickling.requests).toHaveLength(1);
     } finally {
       await trickling.close();
     }

@@ -70,7 +70,8 @@ describe('upstream failures', () => {
 
   it('cold cache, upstream too slow: 504', async () => {
     h = await start({ headersTimeoutMs: 100 });
-    h.registry.fault({ kind: 'delay', ms: 1_000 });
+    // Answers after a minute, so only the timeout can decide, however late a loaded machine runs it.
+    h.registry.fault({ kind: 'delay', ms: 60_000 });
     const res = await h.request({ url: '/strict/left-pad' });
     expect(res.status).toBe(504);
     expect(res.json().error).toMatch(/upstream registry failed for left-pad: .*time/i);
@@ -220,11 +221,12 @@ describe('upstream credentials and deadlines', () => {
   it('answers 504 for a packument that trickles in past the deadline', async () => {
     h = await start({ timeoutMs: 400 });
     h.registry.fault({ kind: 'trickle', intervalMs: 20 });
-    const started = performance.now();
     const res = await h.request({ url: '/strict/left-pad' });
     expect(res.status).toBe(504);
     expect(res.json().error).toMatch(/upstream registry failed for left-pad: .*400 ms deadline/);
-    expect(performance.now() - started).toBeLessThan(2_000);
+    // One deadline, no attempt after it. The body never ends, so nothing else could have ended the
+    // request (a wall-clock bound here failed when a loaded machine ran the timer late).
+    expect(h.registry.requests.filter((r) => r.path === '/left-pad')).toHaveLength(1);
   });
 });
 

@@ -10,7 +10,7 @@ let server: TestPostgres;
 const open: Array<ProxyHarness | WebhookReceiver> = [];
 beforeAll(async () => {
   server = await startPostgres();
-}, 60_000);
+});
 afterAll(async () => {
   await server?.stop();
 });

@@ -427,3 +427,17 @@ describe('/metrics', () => {
     expect(ok.headers['content-type']).toMatch(/^text\/plain; version=0\.0\.4/);
   });
 });
+
+describe('delivery by the running service', () => {
+  it('sends a refusal when it happens, not on the next poll', async () => {
+    // Polling once an hour: only the wake-up a refusal gives the worker can deliver within the test.
+    // (test/e2e/webhooks.test.ts shows the same through real npm; how soon is the bench's part, a
+    // wall-clock bound there failed on a loaded machine.)
+    await start({ webhookPollMs: HOUR });
+    const r = await receiver();
+    await subscribe({ url: r.url, events: ['block'] });
+    expect((await refuse()).status).toBe(403);
+    await expect.poll(() => r.received.length, { timeout: 30_000, interval: 20 }).toBe(1);
+    expect(r.received[0]!.json).toMatchObject({ type: 'block', data: { name: 'expres' } });
+  });
+});

@@ -38,8 +38,8 @@ beforeEach(async () => {
   cacheDir = await mkdtemp(join(tmpdir(), 'lw-downloads-'));
   delays = [];
   http = createHttpClient({
-    headersTimeoutMs: 300,
-    bodyTimeoutMs: 300,
+    // The client's own (long) timeouts: no test here waits for them, and a short one fired on a
+    // loaded machine before a healthy answer was read, so a retry added a request to the counts.
     retries: 2,
     sleep: async (ms) => {
       delays.push(ms);
@@ -72,14 +72,15 @@ describe('downloads API', () => {
     api.fault({ kind: 'delay', ms: 60_000 });
     const client = createHttpClient({ retries: 0 });
     try {
-      const started = performance.now();
+      // The API answers after a minute, past this test's timeout: the result naming the 200 ms
+      // deadline is what shows the short deadline ended the wait (not a wall-clock bound, which a
+      // loaded machine can exceed).
       const res = await createDownloadsSource({
         url: api.url,
         http: client,
         popular: POPULAR,
         timeoutMs: 200,
       }).getWeeklyDownloads(['tiny', 'left-padder']);
-      expect(performance.now() - started).toBeLessThan(5_000);
       expect(res.get('tiny')).toMatchObject({
         status: 'unavailable',
         reason: expect.stringMatching(/200 ms deadline/),

@@ -23,8 +23,8 @@ describe('createWebhookDispatcher', () => {
     const url = `http://hooks.rebind.test:${receiver.port}/hook`;
     const strict = createWebhookDispatcher({
       allowPrivate: false,
-      connectTimeoutMs: 2_000,
-      responseTimeoutMs: 2_000,
+      connectTimeoutMs: 10_000,
+      responseTimeoutMs: 10_000,
       resolve,
     });
     await expect(request(url, { method: 'POST', body: '{}', dispatcher: strict })).rejects.toMatchObject({
@@ -35,8 +35,8 @@ describe('createWebhookDispatcher', () => {
 
     const open = createWebhookDispatcher({
       allowPrivate: true,
-      connectTimeoutMs: 2_000,
-      responseTimeoutMs: 2_000,
+      connectTimeoutMs: 10_000,
+      responseTimeoutMs: 10_000,
       resolve,
     });
     const res = await request(url, { method: 'POST', body: '{}', dispatcher: open });
@@ -54,8 +54,8 @@ describe('createWebhookDispatcher', () => {
     ];
     const d = createWebhookDispatcher({
       allowPrivate: false,
-      connectTimeoutMs: 2_000,
-      responseTimeoutMs: 2_000,
+      connectTimeoutMs: 10_000,
+      responseTimeoutMs: 10_000,
       resolve,
     });
     await expect(request('http://mixed.rebind.test/', { dispatcher: d })).rejects.toMatchObject({

@@ -22,7 +22,7 @@ let server: TestPostgres;
 const cleanup: Array<() => Promise<void>> = [];
 beforeAll(async () => {
   server = await startPostgres();
-}, 60_000);
+});
 afterAll(async () => {
   await server?.stop();
 });

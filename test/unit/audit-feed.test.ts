@@ -61,4 +61,20 @@ describe('audit feed', () => {
     expect(log.queries()).toBe(before);
     expect(feed.listeners).toBe(0);
   });
+
+  it('with the service’s default interval, hands a new entry to the console within 2 s', async () => {
+    // The console e2e test shows rows arrive live; how soon is this interval, on a fake clock (a
+    // wall-clock bound in the browser test failed on a loaded machine).
+    vi.useFakeTimers();
+    const log = fakeLog();
+    log.add(1);
+    const feed = createAuditFeed({ audit: log.audit });
+    const events: FeedEvent[] = [];
+    const stop = feed.subscribe((e) => events.push(e));
+    await vi.advanceTimersByTimeAsync(0);
+    log.add(2);
+    await vi.advanceTimersByTimeAsync(2_000);
+    expect(events).toEqual([{ kind: 'entries', entries: [entry(2)] }]);
+    stop();
+  });
 });

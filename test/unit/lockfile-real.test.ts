@@ -144,6 +144,6 @@ describe.skipIf(!present)('readLockfile on real lockfiles', () => {
         ).toBe(true);
       }
     },
-    120_000,
+    180_000,
   );
 });
