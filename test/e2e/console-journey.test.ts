@@ -77,14 +77,14 @@ async function heading(name: string | RegExp) {
   await page.getByRole('heading', { level: 1, name }).waitFor();
 }
 
-/** Waits for a row of the audit table that mentions `text` (generously: a loaded machine is slow). */
+/** Waits for a row of the audit table that mentions `text`. */
 async function rowAppears(text: string): Promise<void> {
   await page
     .getByRole('table', { name: 'Audit log' })
     .getByRole('row')
     .filter({ hasText: text })
     .first()
-    .waitFor({ timeout: 30_000 });
+    .waitFor();
 }
 
 describe('the console journey', () => {

@@ -98,7 +98,7 @@ describe('the Webhooks page', () => {
     // A day and more of the service's clock later: a new session.
     await openWebhooks();
     const state = page.getByRole('article', { name: 'security alerts' });
-    await state.getByText(/1 dead letter/).waitFor({ timeout: 10_000 });
+    await state.getByText(/1 dead letter/).waitFor();
     await state.getByText(/last attempt failed \(answered 500\)/).waitFor();
     await page.getByRole('button', { name: 'Dead letters (1) of security alerts' }).click();
     const row = page.getByRole('row').filter({ hasText: 'expres (typosquatting, strict)' });

@@ -55,8 +55,9 @@ export async function openConsoleBrowser(
     locale: 'en-US',
     timezoneId: 'UTC',
   });
-  // A missing element fails with its locator well before the test's own timeout.
-  context.setDefaultTimeout(8_000);
+  // A missing element fails with its locator well before the test's own timeout (180 s); 8 s was
+  // less than a loaded machine can take to render a page.
+  context.setDefaultTimeout(30_000);
   await context.grantPermissions(['clipboard-read', 'clipboard-write']);
   const page = await context.newPage();
   const problems: string[] = [];

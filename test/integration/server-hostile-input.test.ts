@@ -116,6 +116,7 @@ describe('hostile documents', () => {
       filePolicies: [{ id: 'strict', coolingOffDays: 7 }],
     });
     const packument = await h.request({ url: '/strict/elsewhere' });
+    expect(packument.status, packument.text).toBe(200);
     expect(packument.json().versions['1.0.0'].dist.tarball).toBe(
       'http://127.0.0.1:4880/strict/elsewhere/-/elsewhere-1.0.0.tgz',
     );
