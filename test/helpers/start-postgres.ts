@@ -79,7 +79,8 @@ export async function startPostgres(options: { durable?: boolean } = {}): Promis
   const exited = new Promise<void>((resolve) => server.once('exit', () => resolve()));
   const urlOf = (db: string) => `postgres://postgres@/${db}?host=${encodeURIComponent(dir)}`;
 
-  // Ready when it accepts a connection (it logs before it listens, so the log cannot tell).
+  // Ready when it accepts a connection (it logs before it listens, so the log cannot tell). Up to
+  // a minute of 50 ms waits (it ends as soon as the server is up; 15 s left a loaded machine little room).
   for (let attempt = 0; ; attempt++) {
     if (server.exitCode !== null) throw new Error(`postgres exited with ${server.exitCode}:\n${log}`);
     const client = new pg.Client({ connectionString: urlOf('postgres') });
@@ -89,7 +90,7 @@ export async function startPostgres(options: { durable?: boolean } = {}): Promis
       break;
     } catch (err) {
       await client.end().catch(() => {});
-      if (attempt > 300)
+      if (attempt > 1200)
         throw new Error(`postgres did not accept connections: ${(err as Error).message}\n${log}`);
       await new Promise((r) => setTimeout(r, 50));
     }
