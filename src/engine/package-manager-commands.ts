@@ -25,11 +25,21 @@ export interface UpdateCommand {
   args: string[];
   /** Variables set for the run (on top of the user's environment, registry settings removed). */
   env: Record<string, string>;
+  /** Files to write (mode 0600) in the run's directory first, by path relative to it. */
+  files?: Record<string, string>;
 }
+
+/** Yarn 1's own rc file for the run: it names the registry, so it is not on the command line. */
+const YARN_CLASSIC_RC = '.lockwarden-registry.yarnrc';
 
 /**
  * `update [names]` (within the ranges) or `--latest` (ranges moved too), lockfile only, scripts
- * off, every registry request to `registry` (the loopback proxy).
+ * off, every registry request to `registry` (the loopback proxy). Its URL holds the proxy's
+ * secret path, so it goes in the environment or a private file, never in the arguments: any user
+ * of the machine can read a process's command line (/proc/<pid>/cmdline, ps), not its environment.
+ * Each tool's environment outranks its project and user config files (measured with pnpm 10,
+ * yarn 1.22, Yarn 4 and bun 1.4); yarn 1's `--registry` line in a project .yarnrc outranks the
+ * environment, so yarn 1 gets the registry from a `--use-yarnrc` file, which outranks that.
  */
 export function updateCommand(
   pm: PackageManager,
@@ -47,7 +57,6 @@ export function updateCommand(
           ...(opts.workspaces ? ['--recursive'] : []),
           '--lockfile-only',
           '--ignore-scripts',
-          `--registry=${registry}`,
         ],
         env: {
           npm_config_registry: registry,
@@ -65,10 +74,14 @@ export function updateCommand(
           '--ignore-scripts',
           '--non-interactive',
           '--no-progress',
-          '--registry',
-          registry,
+          '--use-yarnrc',
+          YARN_CLASSIC_RC,
         ],
         env: { npm_config_registry: registry, YARN_REGISTRY: registry },
+        // `--upgrade.registry` too: a project .yarnrc may set it for this command alone.
+        files: {
+          [YARN_CLASSIC_RC]: `--registry ${JSON.stringify(registry)}\n--upgrade.registry ${JSON.stringify(registry)}\n`,
+        },
       };
     case 'yarn-berry': {
       // `up -R` resolves the packages again within their ranges wherever they are; `up` without
@@ -80,8 +93,12 @@ export function updateCommand(
           YARN_NPM_REGISTRY_SERVER: registry.replace(/\/$/, ''),
           YARN_UNSAFE_HTTP_WHITELIST: '127.0.0.1',
           YARN_ENABLE_IMMUTABLE_INSTALLS: 'false',
-          // Credentials for the user's registry are never sent to the loopback proxy.
+          // Credentials for the user's registry are never sent to the loopback proxy: not on every
+          // request (npmAlwaysAuth), and not the top-level token Yarn sends for scoped packages
+          // whatever npmAlwaysAuth says (measured with Yarn 4.18).
           YARN_NPM_ALWAYS_AUTH: 'false',
+          YARN_NPM_AUTH_TOKEN: '',
+          YARN_NPM_AUTH_IDENT: '',
           YARN_ENABLE_SCRIPTS: 'false',
           YARN_ENABLE_TELEMETRY: '0',
           YARN_ENABLE_PROGRESS_BARS: 'false',
@@ -100,7 +117,6 @@ export function updateCommand(
           '--no-cache',
           '--no-summary',
           '--no-progress',
-          `--registry=${registry}`,
         ],
         env: { BUN_CONFIG_REGISTRY: registry, npm_config_registry: registry },
       };

@@ -76,6 +76,9 @@ export async function updateWithPackageManager(
         workspaces: await hasWorkspaces(staged, pm),
         registry: proxy.url,
       });
+      // The staged copy is a private directory (mkdtemp); the files hold the proxy's secret URL.
+      for (const [file, text] of Object.entries(command.files ?? {}))
+        await writeFile(path.join(staged, file), text, { mode: 0o600 });
       const run = await runTool(
         TOOL[pm],
         command.args,

@@ -168,3 +168,57 @@ describe('update of a pnpm project under semverHonesty: block', () => {
     expect(readFileSync(path.join(dir, 'pnpm-lock.yaml'), 'utf8')).toBe(before);
   });
 });
+
+describe.each(['pnpm', 'yarn-classic', 'bun'] as const)(
+  'update of a %s project whose own config names another registry',
+  (client) => {
+    // The proxy's URL (with its secret path) reaches the tool through the environment or a private
+    // rc file, never its command line; the project's config files must not outrank it.
+    it('still resolves through lockwarden’s registry', { timeout: 300_000 }, async () => {
+      registry.addPackument(leftPad([['1.1.0', 400]]));
+      const dir = await lockWithClient(
+        client,
+        {
+          files: {
+            'package.json': JSON.stringify({
+              name: 'app',
+              version: '1.0.0',
+              dependencies: { 'left-pad': '^1.1.0' },
+            }),
+          },
+        },
+        registry.url,
+        parent,
+      );
+      registry.addPackument(
+        leftPad([
+          ['1.1.0', 400],
+          ['1.3.0', 60],
+        ]),
+      );
+      const elsewhere = 'http://127.0.0.1:9/';
+      writeFileSync(path.join(dir, '.npmrc'), `registry=${elsewhere}\n`);
+      writeFileSync(path.join(dir, '.yarnrc'), `registry "${elsewhere}"\n--registry "${elsewhere}"\n`);
+      writeFileSync(path.join(dir, 'bunfig.toml'), `[install]\nregistry = "${elsewhere}"\n`);
+      const env = await sandbox.clientEnv(registry.url);
+      env.PATH = `${tools(client)}${path.delimiter}${env.PATH}`;
+      const r = await runCliCaptured(
+        [
+          'update',
+          dir,
+          '--registry',
+          registry.url,
+          '--cache-dir',
+          mkdtempSync(path.join(parent, 'cache-')),
+          '--policy',
+          path.join(parent, 'policy.json'),
+        ],
+        { env, cwd: dir, now: () => NOW },
+      );
+      expect(r.stderr).toBe('');
+      expect(r.code).toBe(0);
+      expect(r.stdout).toContain('left-pad 1.1.0 → 1.3.0');
+      expect(readFileSync(path.join(dir, LOCKFILE_OF[client]), 'utf8')).not.toContain('127.0.0.1:9/');
+    });
+  },
+);
