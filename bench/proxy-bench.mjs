@@ -4,8 +4,9 @@
 // by time and request count, loopback only). Measures warm packument requests per second and p99
 // latency for 4 KB, 50 KB and 1 MB documents in block mode, tarball throughput, RSS with 1,000
 // packuments cached, and a real `npm install` and `pnpm install` (pnpm 12) of a 70-package project
-// through the proxy versus straight from the fake upstream, all with cold caches, and the upstream
-// requests of one install with and without prefetch.
+// through the proxy versus straight from the fake upstream, all with cold caches (pnpm twice: with
+// the fake upstream answering at once, and 20 ms late per request, as a real registry's answers
+// are), and the upstream requests of one install with and without prefetch.
 //
 // Event-loop delay (perf_hooks.monitorEventLoopDelay) is printed for the service during the load
 // scenarios, and for the disk cache alone while it stores and reads back 8 MB documents (the way
@@ -15,6 +16,7 @@
 //          --skip-webhooks (the 1,000 refusals/s scenario with and without a webhook receiver),
 //          --only-webhooks (that scenario alone), --webhook-rounds N (its measured rounds, default 10),
 //          --skip-load, --skip-install, --skip-disk-cache, --only-pnpm (the pnpm install rounds alone),
+//          --upstream-latency MS[,MS...] the pnpm scenarios, per request of the fake upstream (default 0,20),
 //          --json (machine-readable summary on stdout), --baseline DIR (a built checkout of an
 //          earlier commit: warm packument throughput of both services, alternating, and a third arm
 //          of the pnpm install rounds through a fresh service of that build, in the same run).
@@ -35,6 +37,8 @@ const root = rootDir;
 const DAY = 86_400_000;
 const CONNECTIONS = 32;
 const DISK_CACHE_ROUNDS = 5;
+/** Installs of other projects through each pnpm-scenario service before its timed rounds. */
+const WARM_INSTALLS = 20;
 
 if (process.argv[2] === '--serve-child') {
   await serveChild();
@@ -156,6 +160,7 @@ async function main() {
       'skip-load': { type: 'boolean', default: false },
       'skip-disk-cache': { type: 'boolean', default: false },
       'only-pnpm': { type: 'boolean', default: false },
+      'upstream-latency': { type: 'string', default: '0,20' },
       baseline: { type: 'string' },
       'skip-webhooks': { type: 'boolean', default: false },
       'only-webhooks': { type: 'boolean', default: false },
@@ -183,6 +188,11 @@ async function main() {
     flags['skip-disk-cache'] = true;
   }
   const durationMs = Number(flags.duration) * 1000;
+  const upstreamLatencies = flags['upstream-latency'].split(',').map((v) => {
+    const ms = Number(v.trim());
+    if (!Number.isInteger(ms) || ms < 0) throw new Error(`--upstream-latency: not a number of ms: ${v}`);
+    return ms;
+  });
   const log = flags.json ? (...a) => console.error(...a) : (...a) => console.log(...a);
   ensureBuilt(log);
   const { undici, helpers } = await loadHelpers();
@@ -241,10 +251,32 @@ async function main() {
     }),
   );
   const project = makeInstallProject(helpers, age);
+  // pnpm: one project of the same shape with new names per round and scenario, so each install
+  // meets a service that has never seen its packages; and more for warming that service up first.
+  const pnpmProjects = flags['skip-install']
+    ? []
+    : Array.from({ length: upstreamLatencies.length }, (_, s) =>
+        Array.from({ length: Number(flags.installs) }, (_, r) =>
+          makeInstallProject(helpers, age, `s${s}-r${String(r).padStart(2, '0')}-pkg-`),
+        ),
+      );
+  const warmProjects = flags['skip-install']
+    ? []
+    : Array.from({ length: WARM_INSTALLS }, (_, w) =>
+        makeInstallProject(helpers, age, `warm-${String(w).padStart(2, '0')}-pkg-`),
+      );
   const prefetchProject = makePrefetchProject(helpers, age);
   const upstream = await helpers.startFakeRegistry({
     shape: 'public',
-    packuments: [...packuments, ...huge, ...many, ...project.packuments, ...prefetchProject.packuments],
+    packuments: [
+      ...packuments,
+      ...huge,
+      ...many,
+      ...project.packuments,
+      ...pnpmProjects.flat().flatMap((p) => p.packuments),
+      ...warmProjects.flatMap((p) => p.packuments),
+      ...prefetchProject.packuments,
+    ],
     tarballs: { 'big-tarball@1.0.0': bigTarball },
   });
   // Served from precomputed bytes, as a CDN would: the shared cores go to npm and the proxy.
@@ -279,7 +311,7 @@ async function main() {
       for (const svc of Object.values(services)) {
         await warmUp(
           svc.port,
-          many.slice(0, 200).map((p) => p.name),
+          many.slice(0, 200).map((p) => ({ name: p.name, version: '2.0.0' })),
         );
       }
       const order = arms.map((_, i) => arms[(i + round) % arms.length]);
@@ -293,6 +325,103 @@ async function main() {
       `  load average (1 min) at the rounds' starts: ${Math.min(...loads).toFixed(1)}–${Math.max(...loads).toFixed(1)} (the machine is shared: compare the arms of one run)`,
     );
     return { direct: times.direct, proxied: times.proxy, baseline: times.baseline };
+  };
+  /**
+   * Cold pnpm 12 installs, direct and through the proxy (and the baseline build), with every
+   * answer of the fake upstream held back `latencyMs` first: a real registry is never 0 ms away
+   * (the audit bench models it with 20 ms per request), and with none the service's own CPU per
+   * request is all that separates the arms. The services run through all rounds, as a deployed
+   * one does, and each round installs a project of new names: a cold cache in a warm process.
+   */
+  const pnpmScenario = async (latencyMs, projects, services) => {
+    log(
+      `\npnpm 12 install of a ${project.count}-package project, cold store and caches, upstream answering after ${latencyMs} ms (${flags.installs} rounds, new names each, median):`,
+    );
+    upstream.clearFaults();
+    if (latencyMs > 0) upstream.fault({ kind: 'delay', ms: latencyMs });
+    const arms = Object.keys(services).length > 1 ? ['direct', 'proxy', 'baseline'] : ['direct', 'proxy'];
+    const times = Object.fromEntries(arms.map((a) => [a, []]));
+    const serviceCpu = { proxy: [], baseline: [] };
+    const upstreamRequests = { direct: [], proxy: [], baseline: [] };
+    const loads = [];
+    try {
+      for (const [round, { dependencies }] of projects.entries()) {
+        loads.push(os.loadavg()[0]);
+        for (const which of arms.map((_, i) => arms[(i + round) % arms.length])) {
+          await settle();
+          const requestsBefore = upstream.requests.length;
+          if (which === 'direct') {
+            times.direct.push(await pnpmInstall(dependencies, upstream.url));
+            upstreamRequests.direct.push(upstream.requests.length - requestsBefore);
+            continue;
+          }
+          const svc = services[which];
+          const profileDir = process.env.BENCH_INSTALL_PROF;
+          if (profileDir) await svc.profile('profile-start');
+          // Read without the forced collection child.rss() does: that one would be counted.
+          const before = await svc.cpu();
+          times[which].push(await pnpmInstall(dependencies, `http://127.0.0.1:${svc.port}/bench/`));
+          serviceCpu[which].push(((await svc.cpu()) - before) / 1000);
+          upstreamRequests[which].push(upstream.requests.length - requestsBefore);
+          if (profileDir)
+            await svc.profile(
+              'profile-stop',
+              join(profileDir, `pnpm-install-${latencyMs}ms-${which}-${round}.cpuprofile`),
+            );
+        }
+      }
+    } finally {
+      upstream.clearFaults();
+    }
+    log(
+      `  load average (1 min) at the rounds' starts: ${Math.min(...loads).toFixed(1)}–${Math.max(...loads).toFixed(1)} (the machine is shared: compare the arms of one run)`,
+    );
+    const { direct, proxy: proxied, baseline } = times;
+    const md = median(direct);
+    const mp = median(proxied);
+    const paired = median(direct.map((d, i) => proxied[i] / d - 1));
+    const out = {
+      upstreamLatencyMs: latencyMs,
+      directMs: direct,
+      proxyMs: proxied,
+      medianDirectMs: md,
+      medianProxyMs: mp,
+      pairedOverhead: paired,
+      serviceCpuMs: serviceCpu.proxy,
+      upstreamRequests: { direct: upstreamRequests.direct, proxy: upstreamRequests.proxy },
+    };
+    const seconds = (list) =>
+      `${(median(list) / 1000).toFixed(2)} s (${list.map((d) => (d / 1000).toFixed(2)).join(', ')})`;
+    const judged = latencyMs > 0 ? '' : ' (judged on the scenario with upstream latency: see the README)';
+    log(`  direct from the fake upstream: ${seconds(direct)}`);
+    log(`  through lockwarden (block):   ${seconds(proxied)}`);
+    log(
+      `  upstream requests per install (median): ${median(upstreamRequests.direct)} direct, ${median(upstreamRequests.proxy)} through lockwarden`,
+    );
+    if (baseline) {
+      const pairedBase = median(direct.map((d, i) => baseline[i] / d - 1));
+      out.baseline = {
+        dir: flags.baseline,
+        proxyMs: baseline,
+        pairedOverhead: pairedBase,
+        serviceCpuMs: serviceCpu.baseline,
+      };
+      log(`  through the baseline build:   ${seconds(baseline)}`);
+      log(
+        `  service CPU per install (median): ${median(serviceCpu.proxy).toFixed(0)} ms (${serviceCpu.proxy.map((c) => c.toFixed(0)).join(', ')}); baseline ${median(serviceCpu.baseline).toFixed(0)} ms (${serviceCpu.baseline.map((c) => c.toFixed(0)).join(', ')})`,
+      );
+      log(
+        `  overhead (median of per-round pairs with direct): ${(paired * 100).toFixed(1)}% now, ${(pairedBase * 100).toFixed(1)}% baseline; target within +20%${judged}`,
+      );
+    } else {
+      log(
+        `  service CPU per install (median): ${median(serviceCpu.proxy).toFixed(0)} ms (${serviceCpu.proxy.map((c) => c.toFixed(0)).join(', ')})`,
+      );
+      log(
+        `  overhead: ${((mp / md - 1) * 100).toFixed(1)}% (medians); ${(paired * 100).toFixed(1)}% (median of per-round pairs); target within +20%${judged}`,
+      );
+    }
+    return out;
   };
   try {
     const base = `http://127.0.0.1:${child.port}`;
@@ -475,67 +604,30 @@ async function main() {
       );
     }
     if (!flags['skip-install']) {
-      log(
-        `\npnpm 12 install of the ${project.count}-package project, cold store and caches (${flags.installs} rounds, median):`,
-      );
       // Untimed: loads pnpm from disk once.
       await pnpmInstall(project.dependencies, upstream.url);
-      const serviceCpu = { proxy: [], baseline: [] };
-      const { direct, proxied, baseline } = await pairedRounds(
-        async (which, svc) => {
-          if (which === 'direct') return pnpmInstall(project.dependencies, upstream.url);
-          const profileDir = process.env.BENCH_INSTALL_PROF;
-          if (profileDir) await svc.profile('profile-start');
-          // Read without the forced collection child.rss() does: that one would be counted.
-          const before = await svc.cpu();
-          const ms = await pnpmInstall(project.dependencies, `http://127.0.0.1:${svc.port}/bench/`);
-          serviceCpu[which].push(((await svc.cpu()) - before) / 1000);
-          if (profileDir)
-            await svc.profile(
-              'profile-stop',
-              join(profileDir, `pnpm-install-${which}-${serviceCpu[which].length}.cpuprofile`),
-            );
-          return ms;
-        },
-        { baseline: flags.baseline },
-      );
-      const md = median(direct);
-      const mp = median(proxied);
-      const paired = median(direct.map((d, i) => proxied[i] / d - 1));
-      results.pnpmInstall = {
-        directMs: direct,
-        proxyMs: proxied,
-        medianDirectMs: md,
-        medianProxyMs: mp,
-        pairedOverhead: paired,
-        serviceCpuMs: serviceCpu.proxy,
-      };
-      const seconds = (list) =>
-        `${(median(list) / 1000).toFixed(2)} s (${list.map((d) => (d / 1000).toFixed(2)).join(', ')})`;
-      log(`  direct from the fake upstream: ${seconds(direct)}`);
-      log(`  through lockwarden (block):   ${seconds(proxied)}`);
-      if (baseline) {
-        const pairedBase = median(direct.map((d, i) => baseline[i] / d - 1));
-        results.pnpmInstall.baseline = {
-          dir: flags.baseline,
-          proxyMs: baseline,
-          pairedOverhead: pairedBase,
-          serviceCpuMs: serviceCpu.baseline,
-        };
-        log(`  through the baseline build:   ${seconds(baseline)}`);
-        log(
-          `  service CPU per install (median): ${median(serviceCpu.proxy).toFixed(0)} ms (${serviceCpu.proxy.map((c) => c.toFixed(0)).join(', ')}); baseline ${median(serviceCpu.baseline).toFixed(0)} ms (${serviceCpu.baseline.map((c) => c.toFixed(0)).join(', ')})`,
-        );
-        log(
-          `  overhead (median of per-round pairs with direct): ${(paired * 100).toFixed(1)}% now, ${(pairedBase * 100).toFixed(1)}% baseline; target within +20%`,
-        );
-      } else {
-        log(
-          `  service CPU per install (median): ${median(serviceCpu.proxy).toFixed(0)} ms (${serviceCpu.proxy.map((c) => c.toFixed(0)).join(', ')})`,
-        );
-        log(
-          `  overhead: ${((mp / md - 1) * 100).toFixed(1)}% (medians); ${(paired * 100).toFixed(1)}% (median of per-round pairs); target within +20%`,
-        );
+      // Long-running services, warmed up by WARM_INSTALLS installs of other projects of the same
+      // shape: a service started just before the rounds spent about two thirds of its CPU per
+      // install compiling and running not yet optimized code, and reached its steady figure only
+      // after a dozen installs (a third of what its first ones cost).
+      const services = { proxy: await startService(upstream.url) };
+      if (flags.baseline)
+        services.baseline = await startService(upstream.url, { BENCH_LIB_ROOT: resolve(flags.baseline) });
+      try {
+        for (const svc of Object.values(services)) {
+          const warmPool = new undici.Pool(`http://127.0.0.1:${svc.port}`, { connections: 16 });
+          for (const warm of warmProjects) await replayInstall(warmPool, warm.dependencies);
+          await warmPool.close();
+        }
+        results.pnpmInstalls = [];
+        for (const [s, latencyMs] of upstreamLatencies.entries()) {
+          const scenario = await pnpmScenario(latencyMs, pnpmProjects[s], services);
+          results.pnpmInstalls.push(scenario);
+          // The first scenario (no latency, unless --upstream-latency says otherwise) keeps its old key.
+          results.pnpmInstall ??= scenario;
+        }
+      } finally {
+        for (const svc of Object.values(services)) await svc.stop();
       }
     }
 
@@ -848,18 +940,73 @@ async function startService(upstreamUrl, extraEnv = {}) {
   };
 }
 
-async function warmUp(port, names) {
+/** Each package's two documents and one tarball (`{ name, version }`), 8 at a time. */
+async function warmUp(port, packages) {
   const undici = await import('undici');
   const pool = new undici.Pool(`http://127.0.0.1:${port}`, { connections: 8 });
-  await runConcurrent(names, 8, async (name) => {
+  await runConcurrent(packages, 8, async ({ name, version }) => {
     for (const accept of ['application/json', 'application/vnd.npm.install-v1+json']) {
       const res = await pool.request({ path: `/bench/${name}`, method: 'GET', headers: { accept } });
       await res.body.dump();
     }
-    const tgz = await pool.request({ path: `/bench/${name}/-/${name}-2.0.0.tgz`, method: 'GET' });
+    const tgz = await pool.request({ path: `/bench/${name}/-/${name}-${version}.tgz`, method: 'GET' });
     await tgz.body.dump();
+    if (tgz.statusCode !== 200) throw new Error(`warm-up: ${name}@${version}: HTTP ${tgz.statusCode}`);
   });
   await pool.close();
+}
+
+/**
+ * What a client installing `dependencies` asks of the proxy, the way pnpm does (16 requests at a
+ * time; each package's abbreviated document, then its dependencies' documents as it arrives, and
+ * the tarball of the version served as latest): warms a service up without a client's CPU cost.
+ */
+async function replayInstall(pool, dependencies) {
+  const seen = new Set(Object.keys(dependencies));
+  const queue = [...seen].map((name) => ({ kind: 'document', name }));
+  const fetchOne = async (job) => {
+    if (job.kind === 'tarball') {
+      const res = await pool.request({ path: job.path, method: 'GET' });
+      await res.body.dump();
+      if (res.statusCode !== 200) throw new Error(`warm-up: ${job.path}: HTTP ${res.statusCode}`);
+      return;
+    }
+    const res = await pool.request({
+      path: `/bench/${job.name}`,
+      method: 'GET',
+      headers: {
+        accept: 'application/vnd.npm.install-v1+json; q=1.0, application/json; q=0.8, */*',
+        'accept-encoding': 'gzip',
+      },
+    });
+    const body = Buffer.from(await res.body.arrayBuffer());
+    if (res.statusCode !== 200) throw new Error(`warm-up: ${job.name}: HTTP ${res.statusCode}`);
+    const { gunzipSync } = await import('node:zlib');
+    const doc = JSON.parse(
+      (res.headers['content-encoding'] === 'gzip' ? gunzipSync(body) : body).toString('utf8'),
+    );
+    const manifest = doc.versions[doc['dist-tags'].latest];
+    queue.push({ kind: 'tarball', path: new URL(manifest.dist.tarball).pathname });
+    for (const dep of Object.keys(manifest.dependencies ?? {})) {
+      if (seen.has(dep)) continue;
+      seen.add(dep);
+      queue.push({ kind: 'document', name: dep });
+    }
+  };
+  let active = 0;
+  await new Promise((resolveAll, reject) => {
+    const pump = () => {
+      if (queue.length === 0 && active === 0) return resolveAll();
+      while (active < 16 && queue.length > 0) {
+        active++;
+        fetchOne(queue.shift()).then(() => {
+          active--;
+          pump();
+        }, reject);
+      }
+    };
+    pump();
+  });
 }
 
 /** CONNECTIONS loops hitting one path until the time (or request) budget is spent. */
@@ -938,8 +1085,8 @@ async function runConcurrent(items, limit, fn) {
  * 70 packages: 10 direct dependencies, each pulling 6 more (some shared), every package with an
  * old allowed version and a young one the policy hides.
  */
-function makeInstallProject(helpers, age) {
-  const names = Array.from({ length: 70 }, (_, i) => `proj-pkg-${String(i).padStart(2, '0')}`);
+function makeInstallProject(helpers, age, prefix = 'proj-pkg-') {
+  const names = Array.from({ length: 70 }, (_, i) => `${prefix}${String(i).padStart(2, '0')}`);
   const packuments = names.map((name, i) => {
     const deps = {};
     if (i < 10) for (let k = 0; k < 6; k++) deps[names[10 + ((i * 6 + k) % 60)]] = '^1.0.0';
@@ -1066,7 +1213,9 @@ async function npmInstall(dependencies, registry, expect = { prefix: 'proj-pkg-'
 
 /** A cold pnpm 12 install (fresh store and cache, its own age gate off): the client whose bursts of
  * parallel tarball requests met 504s through the proxy before connect failures were retried. */
-async function pnpmInstall(dependencies, registry, expect = { prefix: 'proj-pkg-', count: 70 }) {
+async function pnpmInstall(dependencies, registry) {
+  // Every project here names its 70 packages `<prefix>00` to `<prefix>69`.
+  const expect = { prefix: Object.keys(dependencies)[0].slice(0, -2), count: 70 };
   const dir = await mkdtemp(join(os.tmpdir(), 'lockwarden-bench-pnpm-'));
   try {
     await writeFile(
