@@ -15,14 +15,13 @@
 //
 //   node scripts/build-cli.mjs [--outdir lib/cli]
 import { rename, rm, writeFile } from 'node:fs/promises';
-import { createRequire, isBuiltin } from 'node:module';
+import { isBuiltin } from 'node:module';
 import { dirname, join, relative, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { build } from 'esbuild';
 import { NODE_BUNDLE_OPTIONS } from './node-bundle-options.mjs';
 
 const root = resolve(dirname(fileURLToPath(import.meta.url)), '..');
-const requireHere = createRequire(join(root, 'package.json'));
 
 /** Dependencies bundled in (with what they import); every other package is loaded from node_modules. */
 export const BUNDLED = new Set([
@@ -107,27 +106,33 @@ export async function buildCli({ outdir }) {
             contents: `module.exports = require('node:module').createRequire(require.resolve('@npmcli/config'))(${JSON.stringify(args.path)});`,
             loader: 'js',
           }));
+          // undici's index loads all of undici: fetch, WebSocket, EventSource, its caches and mocks,
+          // two thirds of its 1 MB in the bundle, and the largest part of a cold `check`'s start-up
+          // (npm run bench:check). The HTTP layer (src/sources) takes only its dispatchers, which
+          // are loaded from undici's own files here. The service's imports (server/) keep the whole
+          // index; the files both load are one copy in the bundle.
+          b.onResolve({ filter: /^undici$/ }, (args) =>
+            args.importer.startsWith(join(root, 'src', 'sources'))
+              ? { path: 'undici-dispatchers', namespace: 'lockwarden-undici' }
+              : undefined,
+          );
+          b.onLoad({ filter: /.*/, namespace: 'lockwarden-undici' }, () => ({
+            contents: [
+              "import Dispatcher from 'undici/lib/dispatcher/dispatcher.js';",
+              "import api from 'undici/lib/api/index.js';",
+              "import Agent from 'undici/lib/dispatcher/agent.js';",
+              "import EnvHttpProxyAgent from 'undici/lib/dispatcher/env-http-proxy-agent.js';",
+              // What undici's index does: request(), stream()... become methods of every dispatcher.
+              'Object.assign(Dispatcher.prototype, api);',
+              'export { Agent, Dispatcher, EnvHttpProxyAgent };',
+            ].join('\n'),
+            resolveDir: root,
+            loader: 'js',
+          }));
           b.onResolve({ filter: /^[^./]/ }, (args) => {
             if (isBuiltin(args.path) || args.importer.includes('/node_modules/')) return undefined;
             if (!BUNDLED.has(packageOf(args.path))) return { path: args.path, external: true };
-            // `await import('undici')` of a CommonJS package: Node.js names its exports (it scans
-            // the module), a split bundle gives only `default`. A small module names them again.
-            if (args.kind === 'dynamic-import') return { path: args.path, namespace: 'lockwarden-cjs' };
             return undefined;
-          });
-          b.onLoad({ filter: /.*/, namespace: 'lockwarden-cjs' }, (args) => {
-            const names = Object.keys(requireHere(args.path)).filter(
-              (k) => /^[A-Za-z_$][\w$]*$/.test(k) && k !== 'default',
-            );
-            return {
-              contents: [
-                `import m from ${JSON.stringify(args.path)};`,
-                'export default m;',
-                `export const { ${names.join(', ')} } = m;`,
-              ].join('\n'),
-              resolveDir: root,
-              loader: 'js',
-            };
           });
         },
       },

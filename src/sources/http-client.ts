@@ -149,24 +149,24 @@ export function createHttpClient(options: HttpClientOptions = {}): HttpClient {
   const random = options.random ?? Math.random;
   const now = options.now ?? Date.now;
   // undici and the dispatcher load on the first request: loading undici is about a quarter of a
-  // `lockwarden check`'s start-up, and a run answered from the cache sends nothing.
-  let connection: Promise<{ request: typeof import('undici').request; dispatcher: Dispatcher }> | undefined;
+  // `lockwarden check`'s start-up, and a run answered from the cache sends nothing. Requests go
+  // through the dispatcher's own request() (undici's top-level request() is that method plus URL
+  // parsing), so only http-dispatcher.ts imports undici, and the CLI bundle can load the part of
+  // undici a request needs (scripts/build-cli.mjs).
+  let connection: Promise<{ dispatcher: Dispatcher }> | undefined;
   // Once connected, attempts take it without awaiting a promise.
   let connected: Awaited<NonNullable<typeof connection>> | undefined;
   const connect = () => {
-    connection ??= Promise.all([import('undici'), import('./http-dispatcher.js')]).then(
-      ([{ request }, { createCachedLookup, createDispatcher }]) => ({
-        request,
-        dispatcher: createDispatcher({
-          connections: opts.maxConcurrency,
-          connectTimeoutMs: Math.min(opts.connectTimeoutMs, opts.timeoutMs),
-          headersTimeoutMs: opts.headersTimeoutMs,
-          bodyTimeoutMs: opts.bodyTimeoutMs,
-          lookup: options.lookup ?? createCachedLookup(),
-          ...(options.network ? { network: options.network } : {}),
-        }),
+    connection ??= import('./http-dispatcher.js').then(({ createCachedLookup, createDispatcher }) => ({
+      dispatcher: createDispatcher({
+        connections: opts.maxConcurrency,
+        connectTimeoutMs: Math.min(opts.connectTimeoutMs, opts.timeoutMs),
+        headersTimeoutMs: opts.headersTimeoutMs,
+        bodyTimeoutMs: opts.bodyTimeoutMs,
+        lookup: options.lookup ?? createCachedLookup(),
+        ...(options.network ? { network: options.network } : {}),
       }),
-    );
+    }));
     connection.then(
       (c) => {
         connected = c;
@@ -204,7 +204,7 @@ export function createHttpClient(options: HttpClientOptions = {}): HttpClient {
     deadlineAt: number,
     deadlineMs: number,
   ): Promise<AttemptResult> {
-    const { request, dispatcher } = connected ?? (await connect());
+    const { dispatcher } = connected ?? (await connect());
     totals.requests++;
     if (req.stats) req.stats.requests++;
     const maxBodyBytes = req.maxBodyBytes ?? opts.maxBodyBytes;
@@ -236,8 +236,10 @@ export function createHttpClient(options: HttpClientOptions = {}): HttpClient {
     // run() does not start an attempt with less than 1 ms left.
     let timer = setTimeout(watch, Math.max(1, Math.min(deadlineAt, headersBy) - performance.now()));
     try {
-      const res = await request(url, {
-        dispatcher,
+      const target = new URL(url);
+      const res = await dispatcher.request({
+        origin: target.origin,
+        path: `${target.pathname}${target.search}`,
         method: req.method ?? 'GET',
         signal: controller.signal,
         headers: {

@@ -1,7 +1,8 @@
 // The command line as users run it: bin/lockwarden.js loading the bundle in lib/cli/ (npm run
 // build). `check` must load only what it runs (issue 15: start-up within 300 ms), so the bundle's
 // structure is checked from esbuild's metafile, and the bundled commands are run for real: a
-// request through undici (imported on first use), an audit through Arborist (left in node_modules).
+// request through undici's dispatchers (imported on first use, without the rest of undici), an
+// audit through Arborist (left in node_modules).
 import { execFile, execFileSync } from 'node:child_process';
 import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { isBuiltin } from 'node:module';
@@ -115,6 +116,19 @@ describe('the CLI bundle (scripts/build-cli.mjs)', () => {
     );
     expect(heavy).toEqual([]);
     expect([...inputs].filter((i) => i.startsWith('server/') || i.startsWith('src/lockfile/'))).toEqual([]);
+  });
+
+  it("loads for the first request undici's dispatchers, not the rest of undici", () => {
+    // What http-client.ts imports when a run sends its first request.
+    const { inputs } = staticClosure(['src/sources/http-dispatcher.ts']);
+    expect(inputs).toContain('node_modules/undici/lib/dispatcher/agent.js');
+    expect(inputs).toContain('node_modules/undici/lib/dispatcher/env-http-proxy-agent.js');
+    const rest = [...inputs].filter((i) =>
+      /node_modules\/undici\/(index\.js|lib\/(mock|cache|interceptor)\/|lib\/web\/(websocket|eventsource|cache|cookies)\/|lib\/web\/fetch\/index\.js)/.test(
+        i,
+      ),
+    );
+    expect(rest).toEqual([]);
   });
 
   it('keeps the heavy dependencies in node_modules', () => {
