@@ -1,7 +1,10 @@
 // Policy files: one zod schema is the source of truth for validation, defaults and the
 // published JSON Schema (schema/policy.schema.json is generated from it).
 import { createRequire } from 'node:module';
-import { z } from 'zod';
+// A namespace import, not `{ z }`: zod's `z` object holds every schema kind, so importing it bundles
+// all of zod into `lockwarden check`'s start-up; member accesses on the namespace let the CLI
+// bundle leave out what this file never calls (scripts/build-cli.mjs, test/e2e/cli-bundle.test.ts).
+import * as z from 'zod';
 import { LockwardenError } from '../errors.js';
 import { expiryTime, parseListSpec } from './list-entry.js';
 import type { AdvisoryAllowEntry, ListEntry, Policy } from './types.js';
