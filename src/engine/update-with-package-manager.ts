@@ -159,7 +159,8 @@ export async function updateWithPackageManager(
 /**
  * A scope mapped to its own registry would send those packages past the proxy, so past the
  * policy: refused (exit 2) rather than updated unchecked. npm's settings come from the same
- * loader as the sources; Yarn Berry's `npmScopes` and bun's `[install.scopes]` from their files.
+ * loader as the sources; Yarn Berry's `npmScopes`, bun's `[install.scopes]` and yarn 1's
+ * `.yarnrc` scopes (which it reads besides .npmrc) from their files.
  */
 async function refuseScopedRegistries(dir: string, pm: PackageManager, opts: UpdateOptions): Promise<void> {
   const found = Object.keys(opts.npmOptions ?? {}).filter((k) => /^@[^/]+:registry$/.test(k));
@@ -169,10 +170,14 @@ async function refuseScopedRegistries(dir: string, pm: PackageManager, opts: Upd
       ? [path.join(dir, '.yarnrc.yml'), ...(home ? [path.join(home, '.yarnrc.yml')] : [])]
       : pm === 'bun'
         ? [path.join(dir, 'bunfig.toml'), ...(home ? [path.join(home, '.bunfig.toml')] : [])]
-        : [];
+        : pm === 'yarn-classic'
+          ? [path.join(dir, '.yarnrc'), ...(home ? [path.join(home, '.yarnrc')] : [])]
+          : [];
   for (const file of files) {
     const text = await readFile(file, 'utf8').catch(() => '');
-    if (/^npmScopes\s*:|^\[install\.scopes\]/m.test(text)) found.push(`scopes in ${file}`);
+    // Berry's npmScopes, bun's [install.scopes], yarn 1's `"@scope:registry" "<url>"` lines.
+    if (/^npmScopes\s*:|^\[install\.scopes\]|^\s*"?@[^\s":]+:registry"?\s/m.test(text))
+      found.push(`scopes in ${file}`);
   }
   if (found.length > 0) {
     throw new LockwardenError(

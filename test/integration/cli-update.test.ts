@@ -410,4 +410,18 @@ describe('lockwarden update', () => {
     expect(r.stderr).toContain('pnpm would fetch some packages from their own registry (@corp:registry)');
     expect(readFileSync(path.join(project, 'pnpm-lock.yaml'), 'utf8')).toBe(before);
   });
+
+  it('refuses a yarn 1 project whose .yarnrc gives a scope its own registry, which would bypass the policy', async () => {
+    writeJson(path.join(project, 'package.json'), { name: 'app', dependencies: { '@corp/lib': '^1.0.0' } });
+    const before =
+      '# yarn lockfile v1\n\n\n"@corp/lib@^1.0.0":\n  version "1.0.0"\n  resolved "http://127.0.0.1:9/@corp/lib/-/lib-1.0.0.tgz"\n';
+    writeFileSync(path.join(project, 'yarn.lock'), before);
+    writeFileSync(path.join(project, '.yarnrc'), '"@corp:registry" "http://127.0.0.1:9/"\n');
+    const r = await run(['update', project]);
+    expect(r.code).toBe(2);
+    expect(r.stderr).toContain(
+      `yarn would fetch some packages from their own registry (scopes in ${path.join(project, '.yarnrc')})`,
+    );
+    expect(readFileSync(path.join(project, 'yarn.lock'), 'utf8')).toBe(before);
+  });
 });
