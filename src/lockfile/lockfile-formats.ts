@@ -3,7 +3,7 @@
 import { stat } from 'node:fs/promises';
 import path from 'node:path';
 import type { LockfileInventory } from './lockfile-inventory.js';
-import type { FormatInput } from './project-files.js';
+import { type FormatInput, lockfileError } from './project-files.js';
 
 export type LockfileFormat = 'npm' | 'pnpm' | 'yarn' | 'bun';
 
@@ -60,13 +60,24 @@ export async function readFormat(
   format: Exclude<LockfileFormat, 'npm'>,
   input: FormatInput,
 ): Promise<LockfileInventory> {
-  switch (format) {
-    case 'pnpm':
-      return (await import('./read-pnpm-lockfile.js')).readPnpmLockfile(input);
-    case 'yarn':
-      return (await import('./read-yarn-lockfile.js')).readYarnLockfile(input);
-    case 'bun':
-      return (await import('./read-bun-lockfile.js')).readBunLockfile(input);
+  try {
+    switch (format) {
+      case 'pnpm':
+        return await (await import('./read-pnpm-lockfile.js')).readPnpmLockfile(input);
+      case 'yarn':
+        return await (await import('./read-yarn-lockfile.js')).readYarnLockfile(input);
+      case 'bun':
+        return await (await import('./read-bun-lockfile.js')).readBunLockfile(input);
+    }
+  } catch (err) {
+    // The parsers (js-yaml, jsonc-parser, yarn's) recurse per level of nesting: a lockfile a pull
+    // request made deep enough overflows the stack, which is the file's fault, not a crash.
+    if (err instanceof RangeError && /call stack/i.test(err.message))
+      throw lockfileError(
+        input.display,
+        'nested too deeply to read (not a lockfile a package manager wrote)',
+      );
+    throw err;
   }
 }
 

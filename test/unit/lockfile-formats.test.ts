@@ -435,6 +435,23 @@ describe('bun.lock', () => {
     ]);
   });
 
+  it('refuses a lockfile nested too deeply to read with a clear error, not a crash', async () => {
+    // A pull request can commit any text: 200,000 nested arrays overflowed the parser's stack.
+    const deep = '['.repeat(200_000) + ']'.repeat(200_000);
+    await expectError(
+      readLockfileText(`{"lockfileVersion": 1, "packages": {"x": ${deep}}}`, undefined, 'bun.lock'),
+      /bun\.lock: nested too deeply to read/,
+    );
+    await expectError(
+      readLockfileText(
+        `lockfileVersion: '9.0'\npackages:\n  x@1.0.0: ${deep}\n`,
+        undefined,
+        'pnpm-lock.yaml',
+      ),
+      /^pnpm-lock\.yaml: /,
+    );
+  });
+
   it('refuses the binary bun.lockb, broken JSON and unknown versions', async () => {
     await expectError(
       readLockfileText('\0bun-lockfile-format-v0\n', undefined, 'bun.lockb'),
