@@ -87,6 +87,7 @@ export async function runUpdate(args: readonly string[], io: CliIo): Promise<num
       popular,
       now,
       npmOptions,
+      registryFromFlag: values.registry !== undefined,
       env: io.env,
       cacheDir: resolveCacheDir({
         env: io.env,

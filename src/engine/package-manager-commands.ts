@@ -43,7 +43,17 @@ const YARN_CLASSIC_RC = '.lockwarden-registry.yarnrc';
  */
 export function updateCommand(
   pm: PackageManager,
-  opts: { names: readonly string[]; latest: boolean; workspaces: boolean; registry: string },
+  opts: {
+    names: readonly string[];
+    latest: boolean;
+    workspaces: boolean;
+    registry: string;
+    /**
+     * Whether there are scoped and unscoped packages to update (Yarn Berry's `*` matches no
+     * scoped name, and a pattern that matches nothing is an error): default unscoped only.
+     */
+    kinds?: { scoped: boolean; unscoped: boolean };
+  },
 ): UpdateCommand {
   const { names, latest, registry } = opts;
   switch (pm) {
@@ -86,7 +96,11 @@ export function updateCommand(
     case 'yarn-berry': {
       // `up -R` resolves the packages again within their ranges wherever they are; `up` without
       // it moves the ranges in every workspace to the newest version.
-      const patterns = names.length > 0 ? [...names] : ['*'];
+      const kinds = opts.kinds ?? { scoped: false, unscoped: true };
+      const patterns =
+        names.length > 0
+          ? [...names]
+          : [...(kinds.unscoped || !kinds.scoped ? ['*'] : []), ...(kinds.scoped ? ['@*/*'] : [])];
       return {
         args: ['up', ...(latest ? [] : ['--recursive']), ...patterns, '--mode=update-lockfile'],
         env: {
@@ -125,7 +139,7 @@ export function updateCommand(
 
 /** Registry settings of the user's environment that would send requests past the proxy. */
 const REGISTRY_VARIABLES =
-  /^(npm_config_|pnpm_config_|yarn_)(registry|npm_registry_server|npm_scopes)$|^BUN_CONFIG_REGISTRY$|^YARN_NPM_SCOPES$|^YARN_REGISTRY$/i;
+  /^(npm_config_|pnpm_config_|yarn_)(registry|npm_registry_server|npm_scopes|npm_registries|npm_auth_token|npm_auth_ident|rc_filename)$|^BUN_CONFIG_(REGISTRY|TOKEN)$|^YARN_REGISTRY$/i;
 
 export function clientEnvironment(base: NodeJS.ProcessEnv, extra: Record<string, string>): NodeJS.ProcessEnv {
   const env: NodeJS.ProcessEnv = {};

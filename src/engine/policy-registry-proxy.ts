@@ -4,7 +4,8 @@
 // filterPackument as `lockwarden serve`, and as npm's update through Arborist), tarballs come
 // through the registry source (its credentials, size limit and integrity check) and only for
 // allowed versions. Tarball URLs point here, so what a lockfile records is mapped back to the
-// upstream URLs with `toUpstream` before anything is written.
+// upstream URLs with `toUpstream` before anything is written. Each upstream registry (the default
+// and each scope's own) has its own URL here, so a lockfile that records registries keeps them apart.
 // It fetches with the user's registry credentials, so it answers only under a random path in the
 // URL it hands the package manager: any other local process (another user of the machine, a
 // page in a browser) that finds the port gets a 404, not the user's private packages.
@@ -12,12 +13,15 @@ import { randomBytes } from 'node:crypto';
 import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { explainInvalidPackageName } from '../sources/package-name.js';
+import { scopeOf } from '../sources/registry-routes.js';
 import type { Manifest, Packument, Sources } from '../sources/types.js';
 import { PackumentUnavailableError, type PolicyPackumentCache } from './policy-packument-cache.js';
 
 export interface PolicyRegistryProxy {
-  /** `http://127.0.0.1:<port>/<random>/`. */
+  /** `http://127.0.0.1:<port>/<random>/`: the default registry. */
   url: string;
+  /** `@scope` → the URL standing for that scope's registry (its own random path). */
+  scopeUrls: Map<string, string>;
   /** `text` with every URL of this proxy replaced by the upstream URL it stands for. */
   toUpstream(text: string): string;
   /** Requests the proxy could not answer from upstream (facts or tarballs unavailable). */
@@ -37,12 +41,28 @@ export async function startPolicyRegistryProxy(opts: {
    * on the abbreviated one): Yarn 4 quarantines versions whose age it cannot see (npmMinimalAgeGate).
    */
   withTimes?: boolean;
+  /**
+   * The upstream registry of each scope with its own (`sources.registry` fetches those packages
+   * there): each gets its own URL here, so the lockfile the tool writes says which registry a
+   * package is from, and `toUpstream` turns it back into that registry's URL.
+   */
+  upstreams: { default: string; scopes: ReadonlyMap<string, string> };
 }): Promise<PolicyRegistryProxy> {
   /** Proxy tarball path → the upstream tarball of that allowed version. */
   const tarballs = new Map<string, { name: string; version: string; upstream: string; integrity?: string }>();
   const failures: string[] = [];
-  const secretPrefix = `/${randomBytes(16).toString('hex')}`;
-  let base = '';
+  // One random path per upstream registry: `null` stands for the default one.
+  const prefixes = new Map<string, string | null>([[`/${randomBytes(16).toString('hex')}`, null]]);
+  for (const scope of opts.upstreams.scopes.keys())
+    prefixes.set(`/${randomBytes(16).toString('hex')}`, scope);
+  const prefixOf = new Map([...prefixes].map(([prefix, scope]) => [scope, prefix]));
+  let origin = '';
+  /** The registry a package belongs to: its scope's when that has one, else the default. */
+  const registryOf = (name: string): string | null => {
+    const scope = scopeOf(name);
+    return scope !== undefined && opts.upstreams.scopes.has(scope) ? scope : null;
+  };
+  const baseOf = (scope: string | null) => `${origin}${prefixOf.get(scope)}/`;
 
   const tarballPath = (name: string, version: string) =>
     `${name}/-/${name.replace(/^@[^/]+\//, '')}-${version}.tgz`;
@@ -64,7 +84,10 @@ export async function startPolicyRegistryProxy(opts: {
         upstream,
         ...(typeof integrity === 'string' ? { integrity } : {}),
       });
-      versions[version] = { ...manifest, dist: { ...manifest.dist, tarball: `${base}${local}` } };
+      versions[version] = {
+        ...manifest,
+        dist: { ...manifest.dist, tarball: `${baseOf(registryOf(doc.name))}${local}` },
+      };
     }
     return { ...doc, versions };
   };
@@ -90,9 +113,13 @@ export async function startPolicyRegistryProxy(opts: {
   async function handle(req: IncomingMessage, res: ServerResponse): Promise<void> {
     if (req.method !== 'GET' && req.method !== 'HEAD') return send(res, 405, { error: 'read-only registry' });
     const url = req.url ?? '/';
-    if (!url.startsWith(`${secretPrefix}/`)) return send(res, 404, { error: 'not found' });
-    const route = parseRoute(url.slice(secretPrefix.length));
-    if (!route) return send(res, 404, { error: 'not found' });
+    const slash = url.indexOf('/', 1);
+    const prefix = slash > 0 ? url.slice(0, slash) : url;
+    if (!prefixes.has(prefix)) return send(res, 404, { error: 'not found' });
+    const route = parseRoute(url.slice(prefix.length));
+    // A package is only served at the URL of its own registry, as that registry would.
+    if (!route || registryOf(route.name) !== prefixes.get(prefix))
+      return send(res, 404, { error: 'not found' });
     // A tarball asked for before its packument (a client trusting its lockfile): decide the name
     // first, which maps its allowed versions' tarballs; a hidden version's stays unknown (404).
     if (route.rest[0] === '-' && !tarballs.has(route.path)) {
@@ -149,18 +176,29 @@ export async function startPolicyRegistryProxy(opts: {
     server.once('error', reject);
     server.listen(0, '127.0.0.1', () => resolve());
   });
-  base = `http://127.0.0.1:${(server.address() as AddressInfo).port}${secretPrefix}/`;
-  const registryBase = opts.sources.registry.url;
-  const escaped = base.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
-  const ownUrl = new RegExp(`${escaped}[^\\s"'#,)]*`, 'g');
+  origin = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
+  const escaped = origin.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
+  // Each base with or without its trailing slash (bun records a registry as it was given).
+  const ownUrl = new RegExp(`${escaped}(/[0-9a-f]{32})(/[^\\s"'#,)]*)?`, 'g');
+  const upstreamOf = (scope: string | null) =>
+    scope === null ? opts.upstreams.default : (opts.upstreams.scopes.get(scope) ?? opts.upstreams.default);
 
   return {
-    url: base,
+    url: baseOf(null),
+    scopeUrls: new Map([...opts.upstreams.scopes.keys()].map((scope) => [scope, baseOf(scope)])),
     toUpstream: (text) =>
-      text.replace(ownUrl, (url) => {
-        const rest = url.slice(base.length);
-        const local = tarballs.get(decodeURIComponent(rest));
-        return local ? local.upstream : `${registryBase}${rest}`;
+      text.replace(ownUrl, (url, prefix: string, path: string | undefined) => {
+        if (!prefixes.has(prefix)) return url;
+        const upstream = upstreamOf(prefixes.get(prefix)!);
+        if (path === undefined) return upstream.replace(/\/$/, '');
+        const rest = path.slice(1);
+        let local: ReturnType<typeof tarballs.get>;
+        try {
+          local = tarballs.get(decodeURIComponent(rest));
+        } catch {
+          local = undefined;
+        }
+        return local ? local.upstream : `${upstream}${rest}`;
       }),
     failures: () => [...failures],
     close: () =>

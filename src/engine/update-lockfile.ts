@@ -52,6 +52,11 @@ export interface UpdateOptions {
    * (scoped registries, credentials per host, proxy, ca, `omit-lockfile-registry-resolved`...).
    */
   npmOptions?: Readonly<Record<string, unknown>>;
+  /**
+   * `--registry` named the registry: for Yarn Berry and bun it then beats the default registry
+   * of their own configuration (`npmRegistryServer`, `install.registry`) too.
+   */
+  registryFromFlag?: boolean;
   /** The environment pnpm, yarn or bun run with (PATH finds them); default process.env. */
   env?: NodeJS.ProcessEnv;
 }

@@ -13,6 +13,9 @@ import type { LockfileInventory } from '../lockfile/lockfile-inventory.js';
 import { readLockfile } from '../lockfile/read-lockfile.js';
 import type { Finding } from '../policy/types.js';
 import { describeSkip } from '../policy/update-candidates.js';
+import { createScopedRegistrySource } from '../sources/create-sources.js';
+import type { RegistryRoute } from '../sources/registry-routes.js';
+import type { Sources } from '../sources/types.js';
 import { semverHonestyCheckerFor, semverRoundsExhausted } from './check-semver-honesty.js';
 import {
   diffVersions,
@@ -30,6 +33,11 @@ import {
   TOOL,
   updateCommand,
 } from './package-manager-commands.js';
+import {
+  configureStagedRegistries,
+  type RegistryPlan,
+  readRegistryPlan,
+} from './package-manager-registries.js';
 import { createPolicyPackumentCache, type PolicyPackumentCache } from './policy-packument-cache.js';
 import { startPolicyRegistryProxy } from './policy-registry-proxy.js';
 import { listProjectFiles, stageProjectTree } from './stage-project.js';
@@ -47,34 +55,50 @@ export async function updateWithPackageManager(
   const dir = path.resolve(opts.dir);
   const { inventory, packageManager: pm } = opts;
   const lockfile = path.relative(dir, inventory.file) || path.basename(inventory.file);
-  await refuseScopedRegistries(dir, pm, opts);
+  const baseEnv = opts.env ?? process.env;
+  // Each scope's packages come from the registry the tool's own configuration names for it, with
+  // that registry's credentials, through the same policy (package-manager-registries.ts).
+  const plan = await readRegistryPlan(dir, pm, {
+    registryUrl: opts.sources.registry.url,
+    registryFromFlag: opts.registryFromFlag === true,
+    env: baseEnv,
+  });
+  const sources = routedSources(opts.sources, plan);
   const pinned = versionsByName(inventory.entries);
-  const cache = createPolicyPackumentCache(opts.sources.registry.url, { ...opts, pinned });
+  const cache = createPolicyPackumentCache(sources.registry.url, { ...opts, sources, pinned });
   const proxy = await startPolicyRegistryProxy({
     cache,
-    sources: opts.sources,
+    sources,
     withTimes: pm === 'yarn-berry',
+    upstreams: {
+      default: plan.default.url,
+      scopes: new Map([...plan.scopes].map(([scope, route]) => [scope, route.url])),
+    },
   });
   const honesty = semverHonestyCheckerFor({
     policy: opts.policy,
-    sources: opts.sources,
+    sources,
     ...(opts.cacheDir ? { cacheDir: opts.cacheDir } : {}),
   });
   const manifests = await listProjectFiles(dir, 'package.json');
   const originals = new Map<string, string>();
   for (const file of manifests) originals.set(file, await readFile(path.join(dir, file), 'utf8'));
-  const env = clientEnvironment(opts.env ?? process.env, {});
+  const env = clientEnvironment(baseEnv, {});
   let staged: string | undefined;
+  const temps: string[] = [];
   try {
     for (let round = 0; ; round++) {
       if (staged) await rm(staged, { recursive: true, force: true });
       staged = await stageProjectTree(dir);
-      await checkYarnGeneration(pm, staged, env, lockfile);
+      const configured = await configureStagedRegistries(staged, pm, plan, proxy);
+      temps.push(...configured.temps);
+      await checkYarnGeneration(pm, staged, { ...env, ...configured.env }, lockfile);
       const command = updateCommand(pm, {
         names: opts.names,
         latest: opts.latest,
         workspaces: await hasWorkspaces(staged, pm),
         registry: proxy.url,
+        kinds: nameKinds(opts.latest ? directDependencies(originals) : pinned.keys()),
       });
       // The staged copy is a private directory (mkdtemp); the files hold the proxy's secret URL.
       for (const [file, text] of Object.entries(command.files ?? {}))
@@ -83,7 +107,7 @@ export async function updateWithPackageManager(
         TOOL[pm],
         command.args,
         staged,
-        clientEnvironment(env, command.env),
+        clientEnvironment(env, { ...configured.env, ...command.env }),
         lockfile,
       );
       if (run.code !== 0) throw explainToolFailure(pm, run, cache, proxy.failures(), opts.now, lockfile);
@@ -153,38 +177,48 @@ export async function updateWithPackageManager(
   } finally {
     await proxy.close();
     if (staged) await rm(staged, { recursive: true, force: true });
+    for (const t of temps) await rm(t, { recursive: true, force: true });
   }
 }
 
 /**
- * A scope mapped to its own registry would send those packages past the proxy, so past the
- * policy: refused (exit 2) rather than updated unchecked. npm's settings come from the same
- * loader as the sources; Yarn Berry's `npmScopes`, bun's `[install.scopes]` and yarn 1's
- * `.yarnrc` scopes (which it reads besides .npmrc) from their files.
+ * The sources with a registry source per route of the plan: packages of a scope are fetched from
+ * its registry with its credentials (only there), the rest from the default.
  */
-async function refuseScopedRegistries(dir: string, pm: PackageManager, opts: UpdateOptions): Promise<void> {
-  const found = Object.keys(opts.npmOptions ?? {}).filter((k) => /^@[^/]+:registry$/.test(k));
-  const home = (opts.env ?? process.env).HOME;
-  const files =
-    pm === 'yarn-berry'
-      ? [path.join(dir, '.yarnrc.yml'), ...(home ? [path.join(home, '.yarnrc.yml')] : [])]
-      : pm === 'bun'
-        ? [path.join(dir, 'bunfig.toml'), ...(home ? [path.join(home, '.bunfig.toml')] : [])]
-        : pm === 'yarn-classic'
-          ? [path.join(dir, '.yarnrc'), ...(home ? [path.join(home, '.yarnrc')] : [])]
-          : [];
-  for (const file of files) {
-    const text = await readFile(file, 'utf8').catch(() => '');
-    // Berry's npmScopes, bun's [install.scopes], yarn 1's `"@scope:registry" "<url>"` lines.
-    if (/^npmScopes\s*:|^\[install\.scopes\]|^\s*"?@[^\s":]+:registry"?\s/m.test(text))
-      found.push(`scopes in ${file}`);
+function routedSources(sources: Sources, plan: RegistryPlan): Sources {
+  const at = sources.registryAt?.bind(sources);
+  if (!at) {
+    if (plan.scopes.size === 0 && plan.default.url === sources.registry.url) return sources;
+    throw new LockwardenError('ECONFIG', 'these sources cannot reach more than one registry');
   }
-  if (found.length > 0) {
-    throw new LockwardenError(
-      'EPACKAGEMANAGER',
-      `${TOOL[pm]} would fetch some packages from their own registry (${found.join(', ')}), past lockwarden's policy; \`lockwarden update\` with ${TOOL[pm]} does not route scoped registries yet, so nothing was written (update through \`lockwarden serve\` with the scopes pointed at it instead)`,
-    );
+  const source = (route: RegistryRoute) => at(route.url, route.authorization);
+  return {
+    ...sources,
+    registry: createScopedRegistrySource(
+      source(plan.default),
+      new Map([...plan.scopes].map(([scope, route]) => [scope, source(route)])),
+    ),
+  };
+}
+
+function nameKinds(names: Iterable<string>): { scoped: boolean; unscoped: boolean } {
+  const kinds = { scoped: false, unscoped: false };
+  for (const name of names) kinds[name.startsWith('@') ? 'scoped' : 'unscoped'] = true;
+  return kinds;
+}
+
+/** Every dependency name of the project's package.json files. */
+function directDependencies(manifests: ReadonlyMap<string, string>): string[] {
+  const names: string[] = [];
+  for (const text of manifests.values()) {
+    try {
+      const pkg = JSON.parse(text) as Record<string, Record<string, unknown> | undefined>;
+      for (const field of DEPENDENCY_FIELDS) names.push(...Object.keys(pkg[field] ?? {}));
+    } catch {
+      // not JSON: the tool reports it
+    }
   }
+  return names;
 }
 
 async function hasWorkspaces(dir: string, pm: PackageManager): Promise<boolean> {

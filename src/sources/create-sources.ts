@@ -242,15 +242,28 @@ export function createSources(
             const npm = await loadNpmConfig(config.npm);
             return advisoriesAt(npm.registry, npm.authorizationFor(npm.registry));
           });
-  const registry =
+  const configured =
     config.scopeRegistries && config.scopeRegistries.length > 0
       ? createScopedRegistrySource(
           defaultRegistry,
           new Map(config.scopeRegistries.map((r) => [r.scope, registryFor(r.url, r.authorization)])),
         )
       : defaultRegistry;
+  const others: RegistrySource[] = [];
+  const registry: RegistrySource = {
+    ...configured,
+    get url() {
+      return configured.url;
+    },
+    stats: () => sumStats([configured, ...others]),
+  };
   return {
     registry,
+    registryAt(url, authorization) {
+      const source = registryFor(url, authorization);
+      others.push(source);
+      return source;
+    },
     downloads: createDownloadsSource({
       url: config.downloadsUrl,
       http,
@@ -308,8 +321,20 @@ function tarballOf(
   return source.getTarball(name, version, opts);
 }
 
+function sumStats(sources: readonly RegistrySource[]) {
+  const total = { requests: 0, bytes: 0, cacheHits: 0, errors: 0 };
+  for (const s of sources) {
+    const st = s.stats();
+    total.requests += st.requests;
+    total.bytes += st.bytes;
+    total.cacheHits += st.cacheHits;
+    total.errors += st.errors;
+  }
+  return total;
+}
+
 /** Packages of a scope with its own `@scope:registry` are asked there, the rest of the default. */
-function createScopedRegistrySource(
+export function createScopedRegistrySource(
   fallback: RegistrySource,
   scoped: Map<string, RegistrySource>,
 ): RegistrySource {
@@ -328,17 +353,7 @@ function createScopedRegistrySource(
       get: async (name, version) => sourceFor(name).facts?.get(name, version),
       put: (name, version, record) => sourceFor(name).facts?.put(name, version, record),
     },
-    stats() {
-      const total = fallback.stats();
-      for (const s of scoped.values()) {
-        const st = s.stats();
-        total.requests += st.requests;
-        total.bytes += st.bytes;
-        total.cacheHits += st.cacheHits;
-        total.errors += st.errors;
-      }
-      return total;
-    },
+    stats: () => sumStats([fallback, ...scoped.values()]),
   };
 }
 

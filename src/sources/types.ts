@@ -130,6 +130,12 @@ export interface SourceStats {
 
 export interface Sources {
   registry: RegistrySource;
+  /**
+   * Another registry (a scope's, as a package manager's own configuration names it), through the
+   * same HTTP client and disk cache, `authorization` sent to its host only; its requests count in
+   * `registry.stats()`. Absent on fakes.
+   */
+  registryAt?(url: string, authorization?: string): RegistrySource;
   downloads: DownloadsSource;
   tags: TagsSource;
   /** Advisories for the vulnerabilities rule; absent: the rule's facts are unavailable. */

@@ -402,13 +402,32 @@ describe('lockwarden update', () => {
     expect(readFileSync(path.join(project, 'pnpm-lock.yaml'), 'utf8')).toBe(before);
   });
 
-  it('refuses a pnpm project with a scoped registry, which would bypass the policy', async () => {
+  it('names the file and field of a registry setting the tool reads and lockwarden does not, and writes nothing', async () => {
     const before = writePnpmProject();
-    writeFileSync(path.join(project, '.npmrc'), '@corp:registry=http://127.0.0.1:9/\n');
-    const r = await run(['update', project]);
+    // pnpm's own global rc: pnpm would fetch @corp from there, past the policy.
+    const ownHome = mkdtempSync(path.join(work, 'home-'));
+    mkdirSync(path.join(ownHome, '.config', 'pnpm'), { recursive: true });
+    writeFileSync(path.join(ownHome, '.config', 'pnpm', 'rc'), '@corp:registry=http://127.0.0.1:9/\n');
+    const r = await runCliCaptured(
+      ['update', project, '--registry', registry.url, '--cache-dir', cacheDir, '--policy', policyFile],
+      { env: { PATH: process.env.PATH, HOME: ownHome }, cwd: work, now: () => NOW },
+    );
     expect(r.code).toBe(2);
-    expect(r.stderr).toContain('pnpm would fetch some packages from their own registry (@corp:registry)');
+    expect(r.stderr).toContain(
+      `${path.join(ownHome, '.config', 'pnpm', 'rc')} sets @corp:registry, which pnpm reads but \`lockwarden update\` does not`,
+    );
     expect(readFileSync(path.join(project, 'pnpm-lock.yaml'), 'utf8')).toBe(before);
+
+    // Yarn 1's .yarnrc in the project.
+    rmSync(path.join(project, 'pnpm-lock.yaml'));
+    writeFileSync(
+      path.join(project, 'yarn.lock'),
+      '# yarn lockfile v1\n\n\nleft-pad@^1.1.0:\n  version "1.1.0"\n',
+    );
+    writeFileSync(path.join(project, '.yarnrc'), '"@corp:registry" "http://127.0.0.1:9/"\n');
+    const y = await run(['update', project]);
+    expect(y.code).toBe(2);
+    expect(y.stderr).toContain(`${path.join(project, '.yarnrc')} sets @corp:registry, which Yarn 1 reads`);
   });
 
   it('refuses a yarn 1 project whose .yarnrc gives a scope its own registry, which would bypass the policy', async () => {
