@@ -4,7 +4,6 @@
 //   [install.scopes] corp = (the same three forms), the key with or without its `@`
 // `$VAR` and `${VAR}` in the values are taken from the environment. bun also reads `.npmrc`
 // (`@scope:registry` and per-host credentials); a scope or registry in bunfig.toml overrides it.
-import { readFile } from 'node:fs/promises';
 import path from 'node:path';
 import { parse as parseToml } from 'smol-toml';
 import { LockwardenError } from '../errors.js';
@@ -14,6 +13,7 @@ import {
   parseRegistryUrl,
   type RegistryRoute,
   type RegistryRoutes,
+  readExistingFiles,
 } from './registry-routes.js';
 
 /** The bunfig.toml files bun reads for `dir`, lowest priority first. */
@@ -26,15 +26,7 @@ export async function readBunfigFiles(
     ...(globalDir ? [path.join(globalDir, '.bunfig.toml')] : []),
     path.join(path.resolve(dir), 'bunfig.toml'),
   ];
-  const out: ConfigText[] = [];
-  for (const file of files) {
-    const text = await readFile(file, 'utf8').catch((err: NodeJS.ErrnoException) => {
-      if (err.code === 'ENOENT' || err.code === 'EISDIR') return undefined;
-      throw new LockwardenError('ECONFIG', `${file} could not be read: ${err.code ?? err.message}`);
-    });
-    if (text !== undefined) out.push({ path: file, text });
-  }
-  return out;
+  return readExistingFiles(files);
 }
 
 export function parseBunfig(file: ConfigText): Record<string, unknown> {

@@ -2,6 +2,7 @@
 // configuration says: a default registry and one per scope. The readers (npm's `.npmrc` through
 // npm-config.ts, Yarn Berry's `.yarnrc.yml`, bun's `bunfig.toml`) all produce this shape, so
 // `lockwarden update` routes every scope to its registry whichever tool the project uses.
+import { readFile } from 'node:fs/promises';
 import { LockwardenError } from '../errors.js';
 import { normalizeRegistryUrl } from './registry-source.js';
 
@@ -72,4 +73,17 @@ export function sameOrigin(a: string, b: string): boolean {
   } catch {
     return false;
   }
+}
+
+/** The files of `paths` that exist, in order; one that exists but cannot be read is an error. */
+export async function readExistingFiles(paths: readonly string[]): Promise<ConfigText[]> {
+  const out: ConfigText[] = [];
+  for (const file of paths) {
+    const text = await readFile(file, 'utf8').catch((err: NodeJS.ErrnoException) => {
+      if (err.code === 'ENOENT' || err.code === 'EISDIR' || err.code === 'ENOTDIR') return undefined;
+      throw new LockwardenError('ECONFIG', `${file} could not be read: ${err.code ?? err.message}`);
+    });
+    if (text !== undefined) out.push({ path: file, text });
+  }
+  return out;
 }

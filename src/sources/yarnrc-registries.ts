@@ -7,7 +7,6 @@
 // Credentials follow Yarn's order (the scope's own, then the registry's entry, then the top-level
 // ones), except that top-level credentials only go to the default registry's host: Yarn would
 // send them to any registry a scope names, and a secret goes only to the host it was set for.
-import { readFile } from 'node:fs/promises';
 import path from 'node:path';
 import { FAILSAFE_SCHEMA, load as loadYaml } from 'js-yaml';
 import { LockwardenError } from '../errors.js';
@@ -17,6 +16,7 @@ import {
   parseRegistryUrl,
   type RegistryRoute,
   type RegistryRoutes,
+  readExistingFiles,
   sameOrigin,
 } from './registry-routes.js';
 
@@ -58,15 +58,7 @@ export async function readYarnrcFiles(
   }
   const home = opts.homeDir ? path.join(opts.homeDir, name) : undefined;
   const files = home && !chain.includes(home) ? [home, ...chain] : chain;
-  const out: ConfigText[] = [];
-  for (const file of files) {
-    const text = await readFile(file, 'utf8').catch((err: NodeJS.ErrnoException) => {
-      if (err.code === 'ENOENT' || err.code === 'EISDIR') return undefined;
-      throw new LockwardenError('ECONFIG', `${file} could not be read: ${err.code ?? err.message}`);
-    });
-    if (text !== undefined) out.push({ path: file, text });
-  }
-  return out;
+  return readExistingFiles(files);
 }
 
 /** Each file's settings as Yarn parses them (every scalar a string). */

@@ -2,20 +2,19 @@
 // workspace's own dependency moves to the newest allowed version, the young one is skipped and
 // said, semver honesty at its default compares the update) and semver honesty under `block`
 // (the dishonest minor is held back and the package manager resolves again without it).
-import { chmodSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { bunBinary } from '../helpers/bun-binary.js';
 import { clientSandbox } from '../helpers/client-sandbox.js';
 import { type FakeRegistry, startFakeRegistry } from '../helpers/fake-registry.js';
 import { LOCKFILE_OF, type LockClient, lockWithClient, tempParent } from '../helpers/lock-with-clients.js';
 import { makePackument } from '../helpers/make-packument.js';
+import { packageManagerShims } from '../helpers/package-manager-shims.js';
 import { runCliCaptured } from '../helpers/run-cli-captured.js';
 import { SEMVER_PACKUMENTS } from '../helpers/semver-packages.js';
 
 const NOW = new Date();
 const ago = (days: number) => new Date(NOW.getTime() - days * 86_400_000);
-const ROOT = path.resolve(import.meta.dirname, '..', '..');
 const leftPad = (versions: [string, number][]) =>
   makePackument({
     name: 'left-pad',
@@ -45,23 +44,7 @@ afterAll(async () => {
   rmSync(parent, { recursive: true, force: true });
 });
 
-function tools(client: LockClient): string {
-  const bin = mkdtempSync(path.join(parent, `bin-${client}-`));
-  const shim = (name: string, target: string[]) => {
-    writeFileSync(path.join(bin, name), `#!/bin/sh\nexec ${target.map((t) => `'${t}'`).join(' ')} "$@"\n`);
-    chmodSync(path.join(bin, name), 0o755);
-  };
-  shim('pnpm', [process.execPath, path.join(ROOT, 'node_modules/pnpm/bin/pnpm.cjs')]);
-  shim('yarn', [
-    process.execPath,
-    path.join(
-      ROOT,
-      client === 'yarn-berry' ? 'node_modules/yarn4/bin/yarn.js' : 'node_modules/yarn/bin/yarn.js',
-    ),
-  ]);
-  shim('bun', [bunBinary()]);
-  return bin;
-}
+const tools = (client: LockClient) => packageManagerShims(parent, client);
 
 describe.each(['pnpm', 'yarn-classic', 'yarn-berry', 'bun'] as const)(
   'update of a %s workspace project',

@@ -5,19 +5,18 @@
 // registry with its token (and never send the token elsewhere), hide the young @corp version like
 // any other, keep each package's real registry in the lockfile, leave no token in any output,
 // lockfile or cache, and write a lockfile the tool's frozen install accepts.
-import { chmodSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { bunBinary } from '../helpers/bun-binary.js';
 import { clientSandbox } from '../helpers/client-sandbox.js';
 import { type FakeRegistry, startFakeRegistry } from '../helpers/fake-registry.js';
 import { LOCKFILE_OF, type LockClient, tempParent } from '../helpers/lock-with-clients.js';
 import { makePackument } from '../helpers/make-packument.js';
+import { packageManagerShims } from '../helpers/package-manager-shims.js';
 import { runCliCaptured } from '../helpers/run-cli-captured.js';
 
 const NOW = new Date();
 const ago = (days: number) => new Date(NOW.getTime() - days * 86_400_000);
-const ROOT = path.resolve(import.meta.dirname, '..', '..');
 const CORP_TOKEN = 'corp-secret-token-4f9a1c';
 const CLIENTS = ['pnpm', 'yarn-classic', 'yarn-berry', 'bun'] as const;
 
@@ -51,23 +50,7 @@ afterAll(async () => {
   rmSync(parent, { recursive: true, force: true });
 });
 
-function tools(client: LockClient): string {
-  const bin = mkdtempSync(path.join(parent, `bin-${client}-`));
-  const shim = (name: string, target: string[]) => {
-    writeFileSync(path.join(bin, name), `#!/bin/sh\nexec ${target.map((t) => `'${t}'`).join(' ')} "$@"\n`);
-    chmodSync(path.join(bin, name), 0o755);
-  };
-  shim('pnpm', [process.execPath, path.join(ROOT, 'node_modules/pnpm/bin/pnpm.cjs')]);
-  shim('yarn', [
-    process.execPath,
-    path.join(
-      ROOT,
-      client === 'yarn-berry' ? 'node_modules/yarn4/bin/yarn.js' : 'node_modules/yarn/bin/yarn.js',
-    ),
-  ]);
-  shim('bun', [bunBinary()]);
-  return bin;
-}
+const tools = (client: LockClient) => packageManagerShims(parent, client);
 
 /** The registries as each tool reads them, the token from the environment in every case. */
 function writeRegistryConfig(client: LockClient, dir: string, userconfig: string) {

@@ -3,20 +3,19 @@
 // and update runs the project's own client (found on PATH) against lockwarden's loopback proxy.
 // The update must take the allowed version, skip the young one and say so, write the client's own
 // format with upstream URLs only, and leave a lockfile that audit passes.
-import { chmodSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { bunBinary } from '../helpers/bun-binary.js';
 import { clientSandbox } from '../helpers/client-sandbox.js';
 import { type FakeRegistry, startFakeRegistry } from '../helpers/fake-registry.js';
 import { LOCKFILE_OF, type LockClient, lockWithClient, tempParent } from '../helpers/lock-with-clients.js';
 import { makePackument } from '../helpers/make-packument.js';
+import { packageManagerShims } from '../helpers/package-manager-shims.js';
 import { runCliCaptured } from '../helpers/run-cli-captured.js';
 
 // The clients read the real clock, so publish times are relative to it.
 const NOW = new Date();
 const ago = (days: number) => new Date(NOW.getTime() - days * 86_400_000);
-const ROOT = path.resolve(import.meta.dirname, '..', '..');
 const CLIENTS = ['pnpm', 'yarn-classic', 'yarn-berry', 'bun'] as const;
 const RAISES_FLOORS = new Set<LockClient>(['bun']);
 
@@ -32,25 +31,7 @@ let registry: FakeRegistry;
 let parent: string;
 const sandbox = clientSandbox();
 
-/** A directory of `pnpm`, `yarn` and `bun` commands for `client`, to put first on PATH. */
-function toolsFor(client: LockClient): string {
-  const bin = mkdtempSync(path.join(parent, `bin-${client}-`));
-  const shim = (name: string, target: string[]) => {
-    const file = path.join(bin, name);
-    writeFileSync(file, `#!/bin/sh\nexec ${target.map((t) => `'${t}'`).join(' ')} "$@"\n`);
-    chmodSync(file, 0o755);
-  };
-  shim('pnpm', [process.execPath, path.join(ROOT, 'node_modules/pnpm/bin/pnpm.cjs')]);
-  shim('yarn', [
-    process.execPath,
-    path.join(
-      ROOT,
-      client === 'yarn-berry' ? 'node_modules/yarn4/bin/yarn.js' : 'node_modules/yarn/bin/yarn.js',
-    ),
-  ]);
-  shim('bun', [bunBinary()]);
-  return bin;
-}
+const toolsFor = (client: LockClient) => packageManagerShims(parent, client);
 
 beforeAll(async () => {
   parent = await tempParent();
