@@ -191,7 +191,9 @@ function routedSources(sources: Sources, plan: RegistryPlan): Sources {
     if (plan.scopes.size === 0 && plan.default.url === sources.registry.url) return sources;
     throw new LockwardenError('ECONFIG', 'these sources cannot reach more than one registry');
   }
-  const source = (route: RegistryRoute) => at(route.url, route.authorization);
+  // npm's settings keep the registry source's own hint (.npmrc); the others name their field.
+  const source = (route: RegistryRoute) =>
+    at(route.url, route.authorization, route.origin.includes('npm configuration') ? undefined : route.origin);
   return {
     ...sources,
     registry: createScopedRegistrySource(

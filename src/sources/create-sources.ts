@@ -195,12 +195,13 @@ export function createSources(
   const popular = opts.popular ?? readPopularList();
   const now = opts.now ?? (() => new Date());
   const cacheDir = config.cacheDir;
-  const registryFor = (url: string, authorization: string | undefined) =>
+  const registryFor = (url: string, authorization: string | undefined, credentialsFrom?: string) =>
     createRegistrySource({
       url,
       http,
       now,
       ...(authorization ? { authorization } : {}),
+      ...(credentialsFrom ? { credentialsFrom } : {}),
       ...(cacheDir ? { cacheDir } : {}),
       ...(config.registryFreshnessMs !== undefined ? { freshnessMs: config.registryFreshnessMs } : {}),
       ...(config.maxDocumentDepth !== undefined ? { maxDocumentDepth: config.maxDocumentDepth } : {}),
@@ -259,8 +260,8 @@ export function createSources(
   };
   return {
     registry,
-    registryAt(url, authorization) {
-      const source = registryFor(url, authorization);
+    registryAt(url, authorization, credentialsFrom) {
+      const source = registryFor(url, authorization, credentialsFrom);
       others.push(source);
       return source;
     },

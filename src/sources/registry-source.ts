@@ -33,6 +33,8 @@ export interface RegistrySourceOptions {
   freshnessMs?: number;
   /** Documents nested deeper than this are unavailable (the proxy re-serializes documents). */
   maxDocumentDepth?: number;
+  /** The setting that names this registry, for the hint on a 401 or 403 (default: `.npmrc`). */
+  credentialsFrom?: string;
 }
 
 const SOURCE = 'registry';
@@ -133,7 +135,9 @@ export function createRegistrySource(options: RegistrySourceOptions): RegistrySo
       stats.errors++;
       const hint =
         res.statusCode === 401 || res.statusCode === 403
-          ? ' (the registry refused access; check the auth token for it in .npmrc)'
+          ? options.credentialsFrom
+            ? ` (the registry refused access; check the credentials for the registry set by ${options.credentialsFrom})`
+            : ' (the registry refused access; check the auth token for it in .npmrc)'
           : '';
       return staleOr(`${SOURCE} ${docUrl}: unexpected HTTP ${res.statusCode}${hint}`);
     }

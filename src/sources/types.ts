@@ -133,9 +133,9 @@ export interface Sources {
   /**
    * Another registry (a scope's, as a package manager's own configuration names it), through the
    * same HTTP client and disk cache, `authorization` sent to its host only; its requests count in
-   * `registry.stats()`. Absent on fakes.
+   * `registry.stats()`; `credentialsFrom` says where to fix them on a 401. Absent on fakes.
    */
-  registryAt?(url: string, authorization?: string): RegistrySource;
+  registryAt?(url: string, authorization?: string, credentialsFrom?: string): RegistrySource;
   downloads: DownloadsSource;
   tags: TagsSource;
   /** Advisories for the vulnerabilities rule; absent: the rule's facts are unavailable. */

@@ -228,6 +228,26 @@ describe.each(CLIENTS)(
         JSON.parse(readFileSync(path.join(dir, 'node_modules/@corp/lib/package.json'), 'utf8')).version,
       ).toBe('2.1.0');
       expect(readFileSync(path.join(dir, LOCKFILE_OF[client]), 'utf8')).toBe(text);
+
+      // A wrong token: the update stops (exit 3), says which registry refused and where it is
+      // set, shows no token, and writes nothing.
+      const wrongCache = path.join(parent, `cache-wrong-${path.basename(dir)}`);
+      mkdirSync(wrongCache);
+      const failed = await runCliCaptured(
+        ['update', dir, '--cache-dir', wrongCache, '--policy', path.join(parent, 'policy.json')],
+        { env: { ...env, CORP_NPM_TOKEN: 'wrong-token-5d2e' }, cwd: dir, now: () => NOW },
+      );
+      expect(failed.code, failed.stderr).toBe(3);
+      expect(failed.stderr).toContain(`registry ${corpRegistry.url}@corp%2flib: unexpected HTTP 401`);
+      expect(failed.stderr).toContain(
+        client === 'yarn-berry'
+          ? `set by npmScopes.corp.npmRegistryServer in ${path.join(dir, '.yarnrc.yml')}`
+          : client === 'bun'
+            ? `set by install.scopes.corp in ${path.join(dir, 'bunfig.toml')}`
+            : 'check the auth token for it in .npmrc',
+      );
+      expect(`${failed.stdout}${failed.stderr}`).not.toMatch(/wrong-token-5d2e|corp-secret-token/);
+      expect(readFileSync(path.join(dir, LOCKFILE_OF[client]), 'utf8')).toBe(text);
     });
   },
 );
