@@ -248,6 +248,37 @@ describe.each(CLIENTS)(
       );
       expect(`${failed.stdout}${failed.stderr}`).not.toMatch(/wrong-token-5d2e|corp-secret-token/);
       expect(readFileSync(path.join(dir, LOCKFILE_OF[client]), 'utf8')).toBe(text);
+
+      // --latest over both registries (no names: every direct dependency, scoped ones included).
+      corpRegistry.addPackument(
+        doc('@corp/lib', [
+          ['2.0.0', 400],
+          ['2.1.0', 30],
+          ['2.2.0', 2],
+          ['3.0.0', 20],
+        ]),
+      );
+      const latestCache = path.join(parent, `cache-latest-${path.basename(dir)}`);
+      mkdirSync(latestCache);
+      const latest = await runCliCaptured(
+        [
+          'update',
+          dir,
+          '--latest',
+          '--json',
+          '--cache-dir',
+          latestCache,
+          '--policy',
+          path.join(parent, 'policy.json'),
+        ],
+        { env, cwd: dir, now: () => NOW },
+      );
+      expect(latest.stderr).toBe('');
+      expect(latest.code).toBe(0);
+      expect(JSON.parse(latest.stdout).updated).toEqual([{ name: '@corp/lib', from: '2.1.0', to: '3.0.0' }]);
+      expect(JSON.parse(readFileSync(path.join(dir, 'package.json'), 'utf8')).dependencies['@corp/lib']).toBe(
+        '^3.0.0',
+      );
     });
   },
 );
