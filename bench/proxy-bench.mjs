@@ -19,18 +19,23 @@
 //          --upstream-latency MS[,MS...] the pnpm scenarios, per request of the fake upstream (default 0,20),
 //          --json (machine-readable summary on stdout), --baseline DIR (a built checkout of an
 //          earlier commit: warm packument throughput of both services, alternating, and a third arm
-//          of the pnpm install rounds through a fresh service of that build, in the same run).
+//          of the pnpm install rounds through a fresh service of that build, in the same run),
+//          --only-baseline (that warm comparison alone; warm-comparison.mjs), with --sessions N
+//          (fresh services of both builds, default 2), --rounds N (per session, default 3),
+//          --sizes 4KB,50KB,1MB, --pin (load generator and services on separate CPUs), --now DIR
+//          (compare that build instead of this checkout; the baseline's DIR again: an A/A run).
 import { execFile, fork } from 'node:child_process';
 import { appendFileSync } from 'node:fs';
 import { mkdtemp, readdir, rm, writeFile } from 'node:fs/promises';
 import { createServer } from 'node:http';
 import os from 'node:os';
 import { dirname, join, resolve } from 'node:path';
-import { monitorEventLoopDelay } from 'node:perf_hooks';
+import { monitorEventLoopDelay, PerformanceObserver } from 'node:perf_hooks';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 import { parseArgs } from 'node:util';
 import { ensureBuilt } from './ensure-built.mjs';
 import { refusalWebhookScenario } from './refusal-webhooks.mjs';
+import { compareWarm } from './warm-comparison.mjs';
 
 const rootDir = resolve(dirname(fileURLToPath(import.meta.url)), '..');
 const root = rootDir;
@@ -105,6 +110,16 @@ async function serveChild() {
   server.listen(0, '127.0.0.1', () => process.send({ type: 'listening', port: server.address().port }));
   const delay = monitorEventLoopDelay({ resolution: 1 });
   delay.enable();
+  const gcTotals = { ms: 0, count: 0, minor: 0, major: 0 };
+  new PerformanceObserver((list) => {
+    for (const e of list.getEntries()) {
+      gcTotals.ms += e.duration;
+      gcTotals.count++;
+      // NODE_PERFORMANCE_GC_MAJOR is 4; scavenges (minor) are 1.
+      if (e.detail?.kind === 4) gcTotals.major++;
+      else gcTotals.minor++;
+    }
+  }).observe({ entryTypes: ['gc'] });
   process.on('message', async (msg) => {
     if (msg.type === 'delay') {
       process.send({ type: 'delay', p99Ms: delay.percentile(99) / 1e6, maxMs: delay.max / 1e6 });
@@ -121,6 +136,33 @@ async function serveChild() {
         cpu,
         cache: service.packages.stats(),
       });
+    } else if (msg.type === 'gc') {
+      // Time in garbage collection so far (ms) and how many collections, by kind.
+      const { getHeapSpaceStatistics } = await import('node:v8');
+      const spaces = Object.fromEntries(getHeapSpaceStatistics().map((s) => [s.space_name, s.space_size]));
+      process.send({ type: 'gc', ...gcTotals, spaces });
+    } else if (msg.type === 'heap-profile-start' || msg.type === 'heap-profile-stop') {
+      // A sampling heap profile (what allocates, by function) between the two messages.
+      const { Session } = await import('node:inspector');
+      const { writeFile: write } = await import('node:fs/promises');
+      globalThis.benchHeapSession ??= new Session();
+      const session = globalThis.benchHeapSession;
+      const post = (method, params) =>
+        new Promise((res, rej) => session.post(method, params, (err, out) => (err ? rej(err) : res(out))));
+      if (msg.type === 'heap-profile-start') {
+        session.connect();
+        await post('HeapProfiler.enable');
+        await post('HeapProfiler.startSampling', {
+          samplingInterval: 1024,
+          includeObjectsCollectedByMajorGC: true,
+          includeObjectsCollectedByMinorGC: true,
+        });
+      } else {
+        const { profile } = await post('HeapProfiler.stopSampling');
+        session.disconnect();
+        await write(msg.file, JSON.stringify(profile));
+      }
+      process.send({ type: msg.type });
     } else if (msg.type === 'profile-start' || msg.type === 'profile-stop') {
       // BENCH_INSTALL_PROF=<dir>: a V8 CPU profile of the service during each proxied pnpm install
       // only (not its start or warm-up), for finding what a client's request pattern costs.
@@ -166,6 +208,11 @@ async function main() {
       'only-webhooks': { type: 'boolean', default: false },
       'webhook-rounds': { type: 'string', default: '10' },
       'only-baseline': { type: 'boolean', default: false },
+      now: { type: 'string' },
+      sessions: { type: 'string', default: '2' },
+      rounds: { type: 'string', default: '3' },
+      pin: { type: 'boolean', default: false },
+      sizes: { type: 'string' },
       json: { type: 'boolean', default: false },
     },
   });
@@ -291,6 +338,23 @@ async function main() {
     pnpmInstall: null,
   };
   let child = await startService(upstream.url);
+  const warmComparison = () => ({
+    baselineDir: flags.baseline,
+    nowDir: flags.now,
+    upstreamUrl: upstream.url,
+    sized: flags.sizes
+      ? sized.filter((s) => flags.sizes.split(',').includes(s.label.replace(' ', '')))
+      : sized,
+    durationMs,
+    sessions: Number(flags.sessions),
+    rounds: Number(flags.rounds),
+    pin: flags.pin,
+    startService,
+    runFor,
+    undici,
+    log,
+    connections: CONNECTIONS,
+  });
   /**
    * Install rounds, direct and through a fresh service (empty document and upstream caches, its
    * code warmed on other packages first, as a long-running service's would be), the arms in an
@@ -440,8 +504,7 @@ async function main() {
       });
     };
     if (onlyWebhooks) await webhookScenario();
-    if (flags['only-baseline'])
-      results.baseline = await compareWarm(flags.baseline, upstream.url, sized, durationMs, undici, log);
+    if (flags['only-baseline']) results.baseline = await compareWarm(warmComparison());
 
     if (!flags['skip-load']) {
       log('warm packument requests (block mode, filtered and cached):');
@@ -501,7 +564,7 @@ async function main() {
       }
 
       if (flags.baseline) {
-        results.baseline = await compareWarm(flags.baseline, upstream.url, sized, durationMs, undici, log);
+        results.baseline = await compareWarm(warmComparison());
       }
 
       if (!flags['skip-webhooks']) await webhookScenario();
@@ -675,85 +738,6 @@ async function main() {
 }
 
 // ---------------------------------------------------------------------------------------------
-/**
- * Warm packument requests per second, the service of a built earlier checkout (`--baseline DIR`)
- * against this one, each size and encoding alternating between them over 5 rounds, so both meet
- * the machine's load of the moment.
- */
-async function compareWarm(baselineDir, upstreamUrl, sized, durationMs, undici, log) {
-  const roundMs = Math.max(1000, Math.round(durationMs / 3));
-  log(
-    `\nwarm packuments, baseline ${baselineDir} against this build (5 alternating rounds of ${roundMs / 1000} s; load average ${os
-      .loadavg()
-      .map((l) => l.toFixed(1))
-      .join(' ')}):`,
-  );
-  const services = {
-    baseline: await startService(upstreamUrl, { BENCH_LIB_ROOT: resolve(baselineDir) }),
-    now: await startService(upstreamUrl),
-  };
-  const pools = Object.fromEntries(
-    Object.entries(services).map(([k, svc]) => [
-      k,
-      new undici.Pool(`http://127.0.0.1:${svc.port}`, {
-        connections: CONNECTIONS,
-        pipelining: 1,
-        keepAliveTimeout: 30_000,
-      }),
-    ]),
-  );
-  const out = [];
-  try {
-    for (const s of sized) {
-      for (const encoding of ['identity', 'gzip']) {
-        const headers = { accept: 'application/json', 'accept-encoding': encoding };
-        const path = `/bench/${s.name}`;
-        const rps = { baseline: [], now: [] };
-        // The service's CPU time per request: on a shared machine it moves far less than req/s.
-        const cpuPerRequest = { baseline: [], now: [] };
-        // Bytes per answer of each build: a document that grew (fields kept, URLs rewritten) costs
-        // more to send, which is not the same as a slower service.
-        const size = {};
-        for (const which of ['baseline', 'now']) {
-          const probe = await pools[which].request({ path, method: 'GET', headers });
-          size[which] = Buffer.from(await probe.body.arrayBuffer()).length;
-          if (probe.statusCode !== 200) throw new Error(`${which} ${path}: HTTP ${probe.statusCode}`);
-        }
-        for (let round = 0; round < 5; round++) {
-          for (const which of round % 2 === 0 ? ['baseline', 'now'] : ['now', 'baseline']) {
-            await runFor(pools[which], path, headers, Math.min(1000, roundMs / 4), 2_000_000, false);
-            const cpu0 = await services[which].cpu();
-            const r = await runFor(pools[which], path, headers, roundMs, 2_000_000, false);
-            cpuPerRequest[which].push(((await services[which].cpu()) - cpu0) / r.requests);
-            rps[which].push(r.rps);
-          }
-        }
-        const b = median(rps.baseline);
-        const n = median(rps.now);
-        const cb = median(cpuPerRequest.baseline);
-        const cn = median(cpuPerRequest.now);
-        out.push({
-          size: s.label,
-          encoding,
-          baselineRps: rps.baseline,
-          nowRps: rps.now,
-          baselineCpuUsPerRequest: cpuPerRequest.baseline,
-          nowCpuUsPerRequest: cpuPerRequest.now,
-          baselineBytes: size.baseline,
-          nowBytes: size.now,
-        });
-        log(
-          `  ${s.label.padEnd(6)} ${encoding.padEnd(8)} baseline ${fmt(b).padStart(7)} req/s, now ${fmt(n).padStart(7)} req/s (${((n / b - 1) * 100).toFixed(1)}%, medians); service CPU per request ${cb.toFixed(0)} µs vs ${cn.toFixed(0)} µs (${((cn / cb - 1) * 100).toFixed(1)}%); ${fmt(size.baseline)} vs ${fmt(size.now)} bytes per answer`,
-        );
-      }
-    }
-  } finally {
-    for (const pool of Object.values(pools)) await pool.close();
-    for (const svc of Object.values(services)) await svc.stop();
-  }
-  return out;
-}
-
 // ---------------------------------------------------------------------------------------------
 /**
  * The disk cache alone, as the proxy drives it while cold 8 MB documents arrive: each is stored,
@@ -919,6 +903,18 @@ async function startService(upstreamUrl, extraEnv = {}) {
         };
         child.on('message', onMessage);
         child.send({ type: 'cpu' });
+      }),
+    pid: child.pid,
+    /** Time in garbage collection so far (`ms`) and collections (`minor`, `major`). */
+    gc: () =>
+      new Promise((resolveGc) => {
+        const onMessage = (m) => {
+          if (m.type !== 'gc') return;
+          child.off('message', onMessage);
+          resolveGc(m);
+        };
+        child.on('message', onMessage);
+        child.send({ type: 'gc' });
       }),
     rss: () =>
       new Promise((resolveRss) => {

@@ -6,6 +6,7 @@
 import { subscribe, unsubscribe } from 'node:diagnostics_channel';
 import client from 'prom-client';
 import type { AuditLog } from './audit-log.js';
+import { createRequestMetrics } from './request-metrics.js';
 import type { FindingEvent } from './webhook-hub.js';
 import type { OutboxMessage } from './webhook-outbox.js';
 
@@ -53,19 +54,7 @@ export function createMetrics(options: MetricsOptions): Metrics {
   const registry = new client.Registry();
   client.collectDefaultMetrics({ register: registry, prefix: 'lockwarden_' });
 
-  const requests = new client.Counter({
-    name: 'lockwarden_http_requests_total',
-    help: 'Requests answered, by route kind and status',
-    labelNames: ['route', 'status'] as const,
-    registers: [registry],
-  });
-  const requestSeconds = new client.Histogram({
-    name: 'lockwarden_http_request_duration_seconds',
-    help: 'Time to answer a request (headers and body sent or handed to the socket), by route kind',
-    labelNames: ['route'] as const,
-    buckets: [0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10],
-    registers: [registry],
-  });
+  const requests = createRequestMetrics(registry);
   const verdicts = new client.Counter({
     name: 'lockwarden_verdicts_total',
     help: 'Findings acted on (blocked, hidden, alert), by policy, rule and outcome',
@@ -173,10 +162,7 @@ export function createMetrics(options: MetricsOptions): Metrics {
 
   return {
     registry,
-    request(kind, status, seconds) {
-      requests.inc({ route: kind, status: String(status) });
-      requestSeconds.observe({ route: kind }, seconds);
-    },
+    request: requests.request,
     verdicts(events) {
       for (const e of events) verdicts.inc({ policy: e.policy, rule: e.finding.rule, outcome: e.outcome });
     },
