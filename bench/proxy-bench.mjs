@@ -869,63 +869,29 @@ async function startService(upstreamUrl, extraEnv = {}) {
     child.on('message', (m) => m.type === 'listening' && resolvePort(m.port));
   });
   child.removeAllListeners('exit');
+  /** Sends one message to the service and resolves with its answer of the same type. */
+  const ask = (type, extra = {}) =>
+    new Promise((resolveAnswer) => {
+      const onMessage = (m) => {
+        if (m.type !== type) return;
+        child.off('message', onMessage);
+        resolveAnswer(m);
+      };
+      child.on('message', onMessage);
+      child.send({ type, ...extra });
+    });
   return {
     port,
-    /** Event-loop delay since the last call (p99 and max, ms). */
-    delay: () =>
-      new Promise((resolveDelay) => {
-        const onMessage = (m) => {
-          if (m.type !== 'delay') return;
-          child.off('message', onMessage);
-          resolveDelay(m);
-        };
-        child.on('message', onMessage);
-        child.send({ type: 'delay' });
-      }),
-    /** Starts or stops (writing `file`) a CPU profile of the service. */
-    profile: (type, file) =>
-      new Promise((resolveProfile) => {
-        const onMessage = (m) => {
-          if (m.type !== type) return;
-          child.off('message', onMessage);
-          resolveProfile();
-        };
-        child.on('message', onMessage);
-        child.send({ type, file });
-      }),
-    /** The service's CPU time so far (user and system, µs). */
-    cpu: () =>
-      new Promise((resolveCpu) => {
-        const onMessage = (m) => {
-          if (m.type !== 'cpu') return;
-          child.off('message', onMessage);
-          resolveCpu(m.cpu.user + m.cpu.system);
-        };
-        child.on('message', onMessage);
-        child.send({ type: 'cpu' });
-      }),
     pid: child.pid,
+    /** Event-loop delay since the last call (p99 and max, ms). */
+    delay: () => ask('delay'),
+    /** Starts or stops (writing `file`) a CPU profile of the service. */
+    profile: (type, file) => ask(type, { file }).then(() => {}),
+    /** The service's CPU time so far (user and system, µs). */
+    cpu: () => ask('cpu').then((m) => m.cpu.user + m.cpu.system),
     /** Time in garbage collection so far (`ms`) and collections (`minor`, `major`). */
-    gc: () =>
-      new Promise((resolveGc) => {
-        const onMessage = (m) => {
-          if (m.type !== 'gc') return;
-          child.off('message', onMessage);
-          resolveGc(m);
-        };
-        child.on('message', onMessage);
-        child.send({ type: 'gc' });
-      }),
-    rss: () =>
-      new Promise((resolveRss) => {
-        const onMessage = (m) => {
-          if (m.type !== 'rss') return;
-          child.off('message', onMessage);
-          resolveRss(m);
-        };
-        child.on('message', onMessage);
-        child.send({ type: 'rss' });
-      }),
+    gc: () => ask('gc'),
+    rss: () => ask('rss'),
     stop: async () => {
       if (child.exitCode !== null) return;
       const exited = new Promise((r) => child.once('exit', r));

@@ -19,6 +19,8 @@ import { resolve } from 'node:path';
 /** A change shown only when the paired ratios' median passes this and most pairs agree. */
 const SHOWN_PERCENT = 2;
 const AGREEING_SHARE = 0.8;
+/** Fewer pairs than this call nothing. */
+const MIN_PAIRS = 4;
 
 /**
  * @param {object} o
@@ -109,7 +111,7 @@ export async function compareWarm(o) {
     if (pin) taskset(`0-${cpus - 1}`, process.pid);
   }
   log(
-    `  load average (1 min) at the rounds' starts ${Math.min(...loads).toFixed(1)}–${Math.max(...loads).toFixed(1)}; each change is the median of ${totalRounds} paired rounds [their range] (pairs in its direction); "=" no change shown (|median| < ${SHOWN_PERCENT}% or under ${AGREEING_SHARE * 100}% of pairs agree)`,
+    `  load average (1 min) at the rounds' starts ${Math.min(...loads).toFixed(1)}–${Math.max(...loads).toFixed(1)}; each change is the median of ${totalRounds} paired rounds [their range] (pairs in its direction); "=" no change shown (|median| < ${SHOWN_PERCENT}%, under ${AGREEING_SHARE * 100}% of pairs agree or under ${MIN_PAIRS} pairs)`,
   );
   const out = [];
   for (const sc of scenarios) {
@@ -160,7 +162,11 @@ export function paired(baseline, now, better) {
   const down = ratios.filter((r) => r < 0).length;
   const agreeing = med >= 0 ? up : down;
   let verdict = 'same';
-  if (Math.abs(med) >= SHOWN_PERCENT && agreeing >= AGREEING_SHARE * ratios.length)
+  if (
+    ratios.length >= MIN_PAIRS &&
+    Math.abs(med) >= SHOWN_PERCENT &&
+    agreeing >= AGREEING_SHARE * ratios.length
+  )
     verdict = Math.sign(med) === better ? 'better' : 'worse';
   return {
     medianPercent: med,
