@@ -212,7 +212,7 @@ describe('the console journey', () => {
 
   // The rows come through the live feed (no page load, no request for the list again); how soon is
   // the feed's poll interval, held to 2 s on a fake clock in test/unit/audit-feed.test.ts: a
-  // wall-clock bound here failed on a loaded machine.
+  // wall-clock bound here can fail on a loaded machine.
   it('shows both refusals of real npm installs through the new line in the audit log as they happen, without a reload', async () => {
     await page.getByRole('link', { name: 'Audit log' }).click();
     await heading('Audit log');

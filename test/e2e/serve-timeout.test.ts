@@ -86,7 +86,7 @@ describe('lockwarden serve --timeout', () => {
     );
     // Not before the deadline (the idle timeouts stayed quiet), and no attempt after it. The body
     // never ends, so nothing but the deadline could end the request; how late after it a loaded
-    // machine answers is not this test's business (a wall-clock upper bound failed there).
+    // machine answers is not this test's business (a wall-clock upper bound can fail there).
     expect(elapsed).toBeGreaterThanOrEqual(TIMEOUT_MS - 50);
     expect(registry.requests.filter((r) => r.path === '/trickle-doc')).toHaveLength(1);
   });
@@ -112,7 +112,7 @@ describe('lockwarden serve --timeout', () => {
     expect(outcome).toBe('cut');
     expect(received).toBeGreaterThanOrEqual(1);
     // At 1 byte/s, no more bytes than seconds of deadline reached the client: counted, where a
-    // wall-clock upper bound failed on a loaded machine (a late deadline timer runs before the
+    // wall-clock upper bound can fail on a loaded machine (a late deadline timer runs before the
     // service reads what arrived meanwhile).
     expect(received).toBeLessThanOrEqual(Math.ceil(TIMEOUT_MS / 1000) + 1);
     expect(elapsed).toBeGreaterThanOrEqual(TIMEOUT_MS - 50);

@@ -55,8 +55,8 @@ export async function openConsoleBrowser(
     locale: 'en-US',
     timezoneId: 'UTC',
   });
-  // A missing element fails with its locator well before the test's own timeout (180 s); 8 s was
-  // less than a loaded machine can take to render a page.
+  // A missing element fails with its locator well before the test's own timeout (180 s); 8 s left
+  // a loaded machine little room to render a page (the journey took 48 s at load 24).
   context.setDefaultTimeout(30_000);
   await context.grantPermissions(['clipboard-read', 'clipboard-write']);
   const page = await context.newPage();

@@ -1,5 +1,5 @@
 // A webhook receiver on loopback that records what it gets and answers as a test says (a status,
-// a redirect), and can go down and come back on the same port.
+// a redirect), and can go down and come back on the same port (keeping it meanwhile).
 import { createHmac, timingSafeEqual } from 'node:crypto';
 import { createServer, type IncomingHttpHeaders, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
@@ -20,15 +20,26 @@ export interface WebhookReceiver {
   stop(): Promise<void>;
   /** Listens again on the same port. */
   start(): Promise<void>;
+  /**
+   * Down, but holding its port: every connection is reset until `up`. A port given up with `stop`
+   * can be taken by any other process on a shared machine meanwhile, which would then fail the
+   * restart or, worse, be sent the webhook.
+   */
+  down(): void;
+  up(): void;
+  /** Connections reset while down: the attempts that failed. */
+  refused: number;
 }
 
 export async function startWebhookReceiver(port = 0, path = '/hook'): Promise<WebhookReceiver> {
   let server: Server | undefined;
+  let isDown = false;
   const receiver: WebhookReceiver = {
     url: '',
     port,
     received: [],
     answer: { status: 204 },
+    refused: 0,
     async start() {
       server = createServer((req, res) => {
         const chunks: Buffer[] = [];
@@ -46,6 +57,11 @@ export async function startWebhookReceiver(port = 0, path = '/hook'): Promise<We
           res.end();
         });
       });
+      server.on('connection', (socket) => {
+        if (!isDown) return;
+        receiver.refused++;
+        socket.resetAndDestroy();
+      });
       await new Promise<void>((resolve) => server!.listen(receiver.port, '127.0.0.1', resolve));
       receiver.port = (server.address() as AddressInfo).port;
       receiver.url = `http://127.0.0.1:${receiver.port}${path}`;
@@ -55,6 +71,13 @@ export async function startWebhookReceiver(port = 0, path = '/hook'): Promise<We
       server.closeAllConnections();
       await new Promise<void>((resolve) => server!.close(() => resolve()));
       server = undefined;
+    },
+    down() {
+      isDown = true;
+      server?.closeAllConnections();
+    },
+    up() {
+      isDown = false;
     },
   };
   await receiver.start();

@@ -225,7 +225,7 @@ describe('upstream credentials and deadlines', () => {
     expect(res.status).toBe(504);
     expect(res.json().error).toMatch(/upstream registry failed for left-pad: .*400 ms deadline/);
     // One deadline, no attempt after it. The body never ends, so nothing else could have ended the
-    // request (a wall-clock bound here failed when a loaded machine ran the timer late).
+    // request (a wall-clock bound here can fail when a loaded machine runs the timer late).
     expect(h.registry.requests.filter((r) => r.path === '/left-pad')).toHaveLength(1);
   });
 });

@@ -432,7 +432,7 @@ describe('delivery by the running service', () => {
   it('sends a refusal when it happens, not on the next poll', async () => {
     // Polling once an hour: only the wake-up a refusal gives the worker can deliver within the test.
     // (test/e2e/webhooks.test.ts shows the same through real npm; how soon is the bench's part, a
-    // wall-clock bound there failed on a loaded machine.)
+    // wall-clock bound there is what a loaded machine can exceed.)
     await start({ webhookPollMs: HOUR });
     const r = await receiver();
     await subscribe({ url: r.url, events: ['block'] });

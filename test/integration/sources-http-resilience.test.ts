@@ -43,7 +43,7 @@ describe('deadline', () => {
     });
     // Retries never extend a request past its deadline: none is sent, none even waited for. (The
     // body never ends, so without the deadline the request would outlast the test; a wall-clock
-    // bound here failed when a loaded machine fired the timer late.)
+    // bound here can fail when a loaded machine fires the timer late.)
     expect(backoffs).toEqual([]);
     expect(upstream.requests).toHaveLength(1);
   });
@@ -172,7 +172,7 @@ describe('circuit breaker', () => {
     // The four in flight time out and open the breaker. A slot freed by the first failure does not
     // let a fifth out (it waits while the origin is suspect), so the outage costs one timeout: none
     // of the other 36 requests, nor any retry, goes out. (Counted, not timed: a wall-clock bound
-    // here failed on a loaded machine.)
+    // here can fail on a loaded machine.)
     expect(hanging.requests).toHaveLength(4);
     expect(results.at(-1)).toMatchObject({
       reason: expect.stringMatching(
@@ -283,7 +283,7 @@ describe('circuit breaker', () => {
     });
     // The hanging origin's requests wait (headers timeout: a minute) until its server goes away:
     // the healthy origin's answers must all come before that, whatever the machine's load (a
-    // wall-clock bound here failed on a loaded machine).
+    // wall-clock bound here can fail on a loaded machine).
     client = createHttpClient({
       maxConcurrency: 2,
       headersTimeoutMs: 60_000,

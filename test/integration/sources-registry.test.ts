@@ -259,7 +259,7 @@ describe('failing upstreams', () => {
 
   it('gives up on a slow registry after the headers timeout', async () => {
     // Answers after a minute, past the test's own timeout: only the headers timeout can end it (a
-    // wall-clock bound on the wait failed when a loaded machine fired the 100 ms timer late).
+    // wall-clock bound on the wait can fail when a loaded machine fires the 100 ms timer late).
     registry.fault({ kind: 'delay', ms: 60_000 });
     const fast = client({ headersTimeoutMs: 100, retries: 0 });
     const res = await source({ http: fast }).getPackument('left-padder', { full: true });

@@ -64,7 +64,7 @@ describe('audit feed', () => {
 
   it('with the service’s default interval, hands a new entry to the console within 2 s', async () => {
     // The console e2e test shows rows arrive live; how soon is this interval, on a fake clock (a
-    // wall-clock bound in the browser test failed on a loaded machine).
+    // wall-clock bound in the browser test can fail on a loaded machine).
     vi.useFakeTimers();
     const log = fakeLog();
     log.add(1);
