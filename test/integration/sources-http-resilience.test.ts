@@ -172,8 +172,11 @@ describe('circuit breaker', () => {
     // The four in flight time out and open the breaker. A slot freed by the first failure does not
     // let a fifth out (it waits while the origin is suspect), so the outage costs one timeout: none
     // of the other 36 requests, nor any retry, goes out. (Counted, not timed: a wall-clock bound
-    // here can fail on a loaded machine.)
-    expect(hanging.requests).toHaveLength(4);
+    // here can fail on a loaded machine.) Attempts are counted by the client: how many of the four
+    // reach the server before their 200 ms run out depends on the machine (on a loaded one the
+    // first connection, undici's parser included, can take longer: none arrived, on main too).
+    expect(client.stats().requests).toBe(4);
+    expect(hanging.requests.length).toBeLessThanOrEqual(4);
     expect(results.at(-1)).toMatchObject({
       reason: expect.stringMatching(
         /downloads API http:\/\/127\.0\.0\.1:\d+ unreachable: 4 requests in a row failed/,
