@@ -126,6 +126,19 @@ async function serveChild() {
       delay.reset();
     } else if (msg.type === 'cpu') {
       process.send({ type: 'cpu', cpu: process.cpuUsage() });
+    } else if (msg.type === 'busy') {
+      // The main thread's own CPU time so far (ms): what holds the loop requests are served on,
+      // where process CPU also counts other threads (the webhook sender's, libuv's pool). Linux
+      // keeps it per thread in schedstat (ns on a CPU), unaffected by time spent waiting for
+      // one; elsewhere the event loop's busy wall time stands in.
+      let ms;
+      try {
+        const { readFileSync } = await import('node:fs');
+        ms = Number(readFileSync(`/proc/self/task/${process.pid}/schedstat`, 'utf8').split(' ')[0]) / 1e6;
+      } catch {
+        ms = performance.eventLoopUtilization().active;
+      }
+      process.send({ type: 'busy', ms });
     } else if (msg.type === 'rss') {
       // CPU time read before the collection the RSS figure needs, so it is not counted as load.
       const cpu = process.cpuUsage();
@@ -497,6 +510,7 @@ async function main() {
         port: child.port,
         serviceCpu: child.cpu,
         serviceDelay: child.delay,
+        serviceBusy: child.busy,
         profile: child.profile,
         durationMs,
         log,
@@ -891,6 +905,8 @@ async function startService(upstreamUrl, extraEnv = {}) {
     cpu: () => ask('cpu').then((m) => m.cpu.user + m.cpu.system),
     /** Time in garbage collection so far (`ms`) and collections (`minor`, `major`). */
     gc: () => ask('gc'),
+    /** The service's main-thread CPU time so far (ms). */
+    busy: () => ask('busy').then((m) => m.ms),
     rss: () => ask('rss'),
     stop: async () => {
       if (child.exitCode !== null) return;

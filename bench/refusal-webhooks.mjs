@@ -27,6 +27,7 @@ export async function refusalWebhookScenario({
   port,
   serviceCpu,
   serviceDelay,
+  serviceBusy,
   profile,
   durationMs,
   log,
@@ -64,6 +65,7 @@ export async function refusalWebhookScenario({
     const receivedBefore = await receiver.count();
     await serviceDelay();
     const cpuBefore = await serviceCpu();
+    const busyBefore = await serviceBusy();
     const [refused, served] = await Promise.all([
       openLoop(refusals, (i) => `/bench/evil-${i % REFUSED_NAMES}`, 403, 1000, phaseMs),
       openLoop(documents, () => '/bench/doc-4k', 200, 500, phaseMs),
@@ -71,6 +73,7 @@ export async function refusalWebhookScenario({
     const delay = await serviceDelay();
     await sleep(SETTLE_MS);
     const cpuUs = (await serviceCpu()) - cpuBefore;
+    const busyMs = (await serviceBusy()) - busyBefore;
     const delivered = (await receiver.count()) - receivedBefore;
     if (profileDir && label) await profile('profile-stop', `${profileDir}/${arm}-${label}.cpuprofile`);
     if (hook) {
@@ -81,6 +84,7 @@ export async function refusalWebhookScenario({
       refused,
       served,
       cpuUs,
+      busyMs,
       delivered,
       loopDelayP99: delay.p99Ms,
       requests: refused.latencies.length + served.latencies.length,
@@ -123,6 +127,10 @@ export async function refusalWebhookScenario({
       // The service's own CPU per request, the settling after each phase included: what the
       // webhook costs, less exposed than latency to what other processes on the machine do.
       cpuUsPerRequest: runs.reduce((a, r) => a + r.cpuUs, 0) / runs.reduce((a, r) => a + r.requests, 0),
+      // The main thread's own CPU per request: the part of that CPU that holds the loop requests
+      // wait for (process CPU also counts other threads: the webhook sender's, libuv's pool).
+      busyUsPerRequest:
+        (runs.reduce((a, r) => a + r.busyMs, 0) * 1000) / runs.reduce((a, r) => a + r.requests, 0),
       // The service's event-loop delay (perf_hooks.monitorEventLoopDelay), median of the phases' p99s.
       loopDelayP99Median: median(runs.map((r) => r.loopDelayP99)),
       delivered: runs.reduce((a, r) => a + r.delivered, 0),
@@ -135,17 +143,18 @@ export async function refusalWebhookScenario({
   const change = (webhook.documentP99 / none.documentP99 - 1) * 100;
   const medianChange = (webhook.documentP99Median / none.documentP99Median - 1) * 100;
   const cpuChange = (webhook.cpuUsPerRequest / none.cpuUsPerRequest - 1) * 100;
+  const busyChange = (webhook.busyUsPerRequest / none.busyUsPerRequest - 1) * 100;
   for (const [label, s] of [
     ['no webhook        ', none],
     ['webhook subscribed', webhook],
   ]) {
     log(
-      `  ${label}  ${s.refusalsPerSec.toFixed(0)} refusals/s (p99 ${s.refusalP99.toFixed(2)} ms); warm 4 KB packument at 500/s: p50 ${s.documentP50.toFixed(2)} ms, p99 ${s.documentP99.toFixed(2)} ms; service CPU ${s.cpuUsPerRequest.toFixed(0)} µs/request, event-loop delay p99 ${s.loopDelayP99Median.toFixed(2)} ms (p99 per round: ${s.documentP99s.map((v) => v.toFixed(2)).join(', ')})`,
+      `  ${label}  ${s.refusalsPerSec.toFixed(0)} refusals/s (p99 ${s.refusalP99.toFixed(2)} ms); warm 4 KB packument at 500/s: p50 ${s.documentP50.toFixed(2)} ms, p99 ${s.documentP99.toFixed(2)} ms; service CPU ${s.cpuUsPerRequest.toFixed(0)} µs/request (main thread ${s.busyUsPerRequest.toFixed(0)} µs), event-loop delay p99 ${s.loopDelayP99Median.toFixed(2)} ms (p99 per round: ${s.documentP99s.map((v) => v.toFixed(2)).join(', ')})`,
     );
   }
   const signed = (v) => `${v >= 0 ? '+' : ''}${v.toFixed(1)}%`;
   log(
-    `  warm p99 with a subscribed receiver: ${signed(change)} (${rounds} alternating rounds of ${phaseMs / 1000} s per arm after a discarded one, samples pooled; ${webhook.delivered} messages delivered); median of the rounds' p99s ${signed(medianChange)}; service CPU per request ${signed(cpuChange)}`,
+    `  warm p99 with a subscribed receiver: ${signed(change)} (${rounds} alternating rounds of ${phaseMs / 1000} s per arm after a discarded one, samples pooled; ${webhook.delivered} messages delivered); median of the rounds' p99s ${signed(medianChange)}; service CPU per request ${signed(cpuChange)}, main-thread CPU per request ${signed(busyChange)}`,
   );
   log(
     `  load average (1 min) over the rounds: ${Math.min(...loads).toFixed(1)}–${Math.max(...loads).toFixed(1)} on ${os.cpus().length} cores (the machine is shared: compare the arms of one run)`,
@@ -156,6 +165,7 @@ export async function refusalWebhookScenario({
     p99ChangePercent: change,
     p99MedianChangePercent: medianChange,
     cpuChangePercent: cpuChange,
+    busyChangePercent: busyChange,
     loadAverage: { min: Math.min(...loads), max: Math.max(...loads) },
     delivered: webhook.delivered,
   };

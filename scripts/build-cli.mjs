@@ -56,7 +56,9 @@ export async function buildCli({ outdir }) {
   await rm(partial, { recursive: true, force: true });
   const result = await build({
     absWorkingDir: root,
-    entryPoints: { main: 'src/cli/main.ts' },
+    // The webhook sender thread (server/webhook-sender.ts) loads `webhook-sender-worker.js` from
+    // beside the chunk that starts it: every chunk sits in outdir.
+    entryPoints: { main: 'src/cli/main.ts', 'webhook-sender-worker': 'server/webhook-sender-worker.ts' },
     ...NODE_BUNDLE_OPTIONS,
     splitting: true,
     banner: { js: BANNER },

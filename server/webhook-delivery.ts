@@ -5,13 +5,15 @@
 // backoff and jitter for at least 24 hours, then kept as a dead letter. The clock is injected and
 // `runOnce` does one round, so the schedule is tested without waiting; the service calls it from a
 // timer and whenever something was enqueued. It shares the event loop with the install path, so
-// it starts one message per turn of the loop instead of a whole batch in one.
-import { createHmac, randomBytes } from 'node:crypto';
+// it starts one message per turn of the loop instead of a whole batch in one, and the posting
+// itself (rendering, signing, the HTTP request) runs in the sender's thread (webhook-sender.ts).
+import { randomBytes } from 'node:crypto';
 import { setImmediate as nextTurn } from 'node:timers/promises';
-import { type Dispatcher, request } from 'undici';
-import { checkWebhookUrl } from './webhook-address.js';
-import { renderBody, standardPayload } from './webhook-format.js';
 import type { OutboxMessage, OutboxRecords, WebhookRecord, WebhookRecords } from './webhook-outbox.js';
+import type { AttemptOutcome, WebhookSender } from './webhook-sender.js';
+
+export type { AttemptOutcome } from './webhook-sender.js';
+export { signMessage } from './webhook-signature.js';
 
 /** Failures after which a message is a dead letter: the shortest schedule is then 27.8 hours. */
 export const MAX_FAILURES = 11;
@@ -34,19 +36,6 @@ export function newSecret(): string {
   return `whsec_${randomBytes(24).toString('base64')}`;
 }
 
-/**
- * The Standard Webhooks signature of a message: `v1,` and the base64 HMAC-SHA256, keyed with the
- * base64 secret after `whsec_`, of `<id>.<unix seconds>.<body>`. Hand-written on node:crypto
- * rather than the `standardwebhooks` library's `sign` (pure-JS SHA-256): 21 µs against 160 µs a
- * signature on the 2-core machine, time that held the loop the install path runs on. The e2e
- * test verifies these signatures with the library.
- */
-export function signMessage(secret: string, id: string, at: Date, body: string): string {
-  const key = Buffer.from(secret.startsWith('whsec_') ? secret.slice(6) : secret, 'base64');
-  const seconds = Math.floor(at.getTime() / 1000);
-  return `v1,${createHmac('sha256', key).update(`${id}.${seconds}.${body}`).digest('base64')}`;
-}
-
 /** Random bytes for message ids, drawn 256 ids at a time (one randomBytes call per id cost ~15 µs). */
 let idPool = Buffer.alloc(0);
 let idOffset = 0;
@@ -60,24 +49,14 @@ export function newMessageId(): string {
   return `msg_${idPool.toString('base64url', idOffset - 12, idOffset)}`;
 }
 
-export interface AttemptOutcome {
-  ok: boolean;
-  status: number | null;
-  error: string | null;
-  ms: number;
-}
-
 export interface WebhookDeliveryOptions {
   outbox: OutboxRecords;
   webhooks: WebhookRecords;
-  dispatcher: Dispatcher;
-  allowPrivate: boolean;
+  /** Signs and posts one message (in a thread of its own, or inline). */
+  sender: WebhookSender;
   now: () => Date;
-  userAgent: string;
   /** How long a claimed message is this process's (default 60 s); longer than one attempt. */
   leaseMs?: number;
-  /** Per attempt, connect to last byte (default 10 s). */
-  timeoutMs?: number;
   /** Messages delivered at once (default 8). */
   concurrency?: number;
   random?: () => number;
@@ -98,7 +77,6 @@ export interface WebhookDelivery {
 
 export function createWebhookDelivery(options: WebhookDeliveryOptions): WebhookDelivery {
   const leaseMs = options.leaseMs ?? 60_000;
-  const timeoutMs = options.timeoutMs ?? 10_000;
   const concurrency = options.concurrency ?? 8;
   const random = options.random ?? Math.random;
   let running: Promise<number> | undefined;
@@ -107,45 +85,14 @@ export function createWebhookDelivery(options: WebhookDeliveryOptions): WebhookD
   let stopped = false;
   let started = false;
 
-  async function attempt(webhook: WebhookRecord, m: OutboxMessage): Promise<AttemptOutcome> {
-    const at = options.now();
-    const started = performance.now();
-    const done = (ok: boolean, status: number | null, error: string | null): AttemptOutcome => ({
-      ok,
-      status,
-      error,
-      ms: Math.round(performance.now() - started),
+  function attempt(webhook: WebhookRecord, m: OutboxMessage): Promise<AttemptOutcome> {
+    return options.sender.send({
+      url: webhook.url,
+      format: webhook.format,
+      secret: webhook.secret,
+      message: m,
+      atMs: options.now().getTime(),
     });
-    try {
-      const url = checkWebhookUrl(webhook.url, options.allowPrivate);
-      const body = renderBody(webhook.format, standardPayload(m, at));
-      const signature = signMessage(webhook.secret, m.id, at, body);
-      const res = await request(url, {
-        method: 'POST',
-        dispatcher: options.dispatcher,
-        headers: {
-          'content-type': 'application/json',
-          'user-agent': options.userAgent,
-          'webhook-id': m.id,
-          'webhook-timestamp': String(Math.floor(at.getTime() / 1000)),
-          'webhook-signature': signature,
-        },
-        body,
-        signal: AbortSignal.timeout(timeoutMs),
-      });
-      // The answer's body is not ours to keep; read a little so the connection can be reused.
-      await res.body.dump({ limit: 64 * 1024 }).catch(() => {});
-      if (res.statusCode >= 200 && res.statusCode < 300) return done(true, res.statusCode, null);
-      if (res.statusCode >= 300 && res.statusCode < 400)
-        return done(
-          false,
-          res.statusCode,
-          `answered ${res.statusCode} (a redirect); redirects are not followed`,
-        );
-      return done(false, res.statusCode, `answered ${res.statusCode}`);
-    } catch (err) {
-      return done(false, null, describeError(err));
-    }
   }
 
   async function deliver(m: OutboxMessage): Promise<void> {
@@ -223,15 +170,4 @@ export function createWebhookDelivery(options: WebhookDeliveryOptions): WebhookD
       while (running) await running.catch(() => {});
     },
   };
-}
-
-/** A delivery error as the API shows it: the cause, never the URL (it may carry a secret path). */
-function describeError(err: unknown): string {
-  const e = err as { name?: string; code?: string; message?: string; cause?: unknown };
-  if (e.name === 'TimeoutError' || e.name === 'AbortError') return 'no answer in time';
-  if (e.code === 'EWEBHOOKADDRESS') return String(e.message);
-  const cause = e.cause as { code?: string; message?: string } | undefined;
-  if (cause?.code === 'EWEBHOOKADDRESS') return String(cause.message);
-  const code = cause?.code ?? e.code;
-  return code ? `${code}: ${cause?.message ?? e.message ?? ''}`.trim() : String(e.message ?? err);
 }

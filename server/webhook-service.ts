@@ -4,9 +4,9 @@
 import type { Logger } from 'pino';
 import type { Metrics } from './metrics.js';
 import type { StateStore } from './state-store.js';
-import { createWebhookDispatcher } from './webhook-address.js';
 import { createWebhookDelivery, type WebhookDelivery } from './webhook-delivery.js';
 import { createWebhookHub, type FindingEvent, type WebhookHub } from './webhook-hub.js';
+import { createWebhookSender, type WebhookSender } from './webhook-sender.js';
 
 const DAY_MS = 86_400_000;
 
@@ -24,6 +24,8 @@ export interface WebhookServiceOptions {
 export interface WebhookService {
   hub: WebhookHub;
   delivery: WebhookDelivery;
+  /** Where messages are posted from: a thread of its own, or inline (no worker module beside it). */
+  sender: Pick<WebhookSender, 'where'>;
   /** Every finding acted on: counted in the metrics, sent to the subscriptions that want it. */
   findings(events: readonly FindingEvent[]): Promise<void>;
   /** Stops delivery and writes what the hub holds; the store is closed after this. */
@@ -32,18 +34,20 @@ export interface WebhookService {
 
 export async function startWebhookService(options: WebhookServiceOptions): Promise<WebhookService> {
   const { store, now, logger, metrics } = options;
-  const dispatcher = createWebhookDispatcher({
+  // Posting runs in a thread of its own (started with the first message), off the loop that
+  // serves installs; the SSRF check runs there, on the address each connection is made to.
+  const sender = createWebhookSender({
     allowPrivate: options.allowPrivate,
+    userAgent: `lockwarden/${options.version} (webhooks)`,
+    timeoutMs: 10_000,
     connectTimeoutMs: 5_000,
     responseTimeoutMs: 10_000,
   });
   const delivery = createWebhookDelivery({
     outbox: store.outbox,
     webhooks: store.webhooks,
-    dispatcher,
-    allowPrivate: options.allowPrivate,
+    sender,
     now,
-    userAgent: `lockwarden/${options.version} (webhooks)`,
     onAttempt: (m, outcome, dead) => {
       metrics.webhookAttempt(m, outcome.ok, dead, outcome.ms);
       if (!outcome.ok)
@@ -73,6 +77,7 @@ export async function startWebhookService(options: WebhookServiceOptions): Promi
   return {
     hub,
     delivery,
+    sender,
     findings(events) {
       metrics.verdicts(events);
       return hub.publishFindings(events);
@@ -82,7 +87,7 @@ export async function startWebhookService(options: WebhookServiceOptions): Promi
       await delivery.stop();
       await hub.flush();
       hub.close();
-      await dispatcher.close();
+      await sender.close();
     },
   };
 }

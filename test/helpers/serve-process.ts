@@ -2,7 +2,7 @@
 // kill -9, or two replicas sharing one database. The current sources are bundled once per test
 // run (esbuild, dependencies left to node_modules), so no stale build is ever tested.
 import { type ChildProcess, spawn } from 'node:child_process';
-import { mkdir } from 'node:fs/promises';
+import { mkdir, rename } from 'node:fs/promises';
 import path from 'node:path';
 import { build } from 'esbuild';
 
@@ -33,6 +33,20 @@ process.exit(code);`,
       outfile,
       logLevel: 'silent',
     });
+    // The webhook sender thread's module, beside the bundle as the CLI bundle has it (the service
+    // posts inline without it). Shared by the test processes: written whole, then renamed.
+    const worker = path.join(dir, `webhook-sender-worker.${process.pid}.tmp.js`);
+    await build({
+      entryPoints: [path.join(REPO_ROOT, 'server/webhook-sender-worker.ts')],
+      bundle: true,
+      platform: 'node',
+      format: 'esm',
+      target: 'node20',
+      packages: 'external',
+      outfile: worker,
+      logLevel: 'silent',
+    });
+    await rename(worker, path.join(dir, 'webhook-sender-worker.js'));
     return outfile;
   })();
   return bundled;
