@@ -131,6 +131,27 @@ export async function buildCli({ outdir }) {
             resolveDir: root,
             loader: 'js',
           }));
+          // undici's Client loads its HTTP/2 code (and Node.js's http2 module) at start-up, for a
+          // connection that negotiates h2 over TLS ALPN, which only allowH2 asks for and lockwarden
+          // never sets. A cold `check` paid ~7 ms for it (CPU profile). Here Client gets a function
+          // that loads it on the first h2 connection instead: esbuild runs a bundled CommonJS
+          // module when it is first required, so nothing changes but when it loads.
+          b.onResolve({ filter: /^\.\/client-h2\.js$/ }, (args) =>
+            args.importer.includes('/node_modules/undici/lib/dispatcher/client.js')
+              ? { path: resolve(args.resolveDir, args.path), namespace: 'lockwarden-undici-h2' }
+              : undefined,
+          );
+          b.onLoad({ filter: /.*/, namespace: 'lockwarden-undici-h2' }, (args) => ({
+            contents: [
+              'let connectH2;',
+              'module.exports = function lazyConnectH2(client, socket) {',
+              `  connectH2 ??= require(${JSON.stringify(args.path)});`,
+              '  return connectH2(client, socket);',
+              '};',
+            ].join('\n'),
+            resolveDir: dirname(args.path),
+            loader: 'js',
+          }));
           b.onResolve({ filter: /^[^./]/ }, (args) => {
             if (isBuiltin(args.path) || args.importer.includes('/node_modules/')) return undefined;
             if (!BUNDLED.has(packageOf(args.path))) return { path: args.path, external: true };

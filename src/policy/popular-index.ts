@@ -45,7 +45,7 @@ export function createPopularIndex(list: PopularListInput): PopularNameIndex {
   const table = (): Map<string, number> => {
     if (byName) return byName;
     if (!raw.every(Array.isArray)) {
-      // Packages as objects (readPopularList's): straight into the Map, no pair per entry.
+      // Packages as objects (a test's or a caller's list): straight into the Map, no pair per entry.
       const fast = new Map<string, number>();
       let clean = true;
       for (const p of raw as readonly PopularPackage[]) {

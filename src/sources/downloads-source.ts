@@ -2,7 +2,7 @@
 // to 128 (the API's limit); scoped names cannot be bulked and are asked one by one. When the API
 // cannot be reached, popular packages fall back to the embedded snapshot, marked as such.
 import { weeklyFromMonthly } from '../policy/popular-index.js';
-import type { Fact, WeeklyDownloads } from '../policy/types.js';
+import type { Fact, PopularPackage, WeeklyDownloads } from '../policy/types.js';
 import { createDiskCache } from './disk-cache.js';
 import { createHttpClient, type HttpClient, type HttpResult } from './http-client.js';
 import { explainInvalidPackageName } from './package-name.js';
@@ -60,7 +60,13 @@ export function createDownloadsSource(options: DownloadsSourceOptions): Download
   // asks, like `lockwarden check` under a name-only policy) does not pay for a 20,000-entry Map.
   let snapshot: Map<string, number> | undefined;
   const snapshotOf = () =>
-    (snapshot ??= new Map((options.popular?.packages ?? []).map((p) => [p.name, p.monthlyDownloads])));
+    (snapshot ??= new Map(
+      (options.popular?.packages ?? []).map((p: PopularPackage | readonly [string, number]) =>
+        Array.isArray(p)
+          ? [p[0], p[1]]
+          : [(p as PopularPackage).name, (p as PopularPackage).monthlyDownloads],
+      ),
+    ));
 
   const toFact = (name: string, outcome: Outcome): Fact<WeeklyDownloads> => {
     if ('count' in outcome) return { status: 'ok', value: { count: outcome.count, origin: 'api' } };

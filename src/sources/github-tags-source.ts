@@ -1,7 +1,6 @@
 // Tag and release names of a GitHub repository, for the suspicious-version check. With a token
 // the REST API is used (tags, paginated; releases are backed by tags); without one, `git ls-remote --tags`, which
 // needs no token and has no API rate limit. Lookups are shared per repository for the whole run.
-import { execFile } from 'node:child_process';
 import type { Fact } from '../policy/types.js';
 import { createDiskCache } from './disk-cache.js';
 import { githubHeaders, shouldRetryGitHub } from './github-rest.js';
@@ -157,10 +156,13 @@ export function createTagsSource(options: TagsSourceOptions): TagsSource {
         };
   }
 
-  function viaGit(owner: string, repo: string): Promise<Lookup> {
+  async function viaGit(owner: string, repo: string): Promise<Lookup> {
     const remote = `${gitBaseUrl}/${owner}/${repo}.git`;
     const timeoutMs = options.gitTimeoutMs ?? DEFAULT_GIT_TIMEOUT_MS;
     stats.requests++;
+    // Loaded here, not at start-up: child_process (with dgram and the rest it loads) cost every
+    // `lockwarden check` ~1.5 ms, and only a tag lookup without a GitHub token runs git.
+    const { execFile } = await import('node:child_process');
     return new Promise((resolve) => {
       execFile(
         'git',

@@ -116,7 +116,11 @@ export interface AdvisorySource {
 export interface PopularList {
   /** Date the list was generated (YYYY-MM-DD). */
   asOf: string;
-  packages: readonly PopularPackage[];
+  /**
+   * Objects, or the data file's `[name, monthly]` pairs as parsed (readPopularList: no object per
+   * entry for a list every `lockwarden check` reads).
+   */
+  packages: readonly PopularPackage[] | readonly (readonly [string, number])[];
   /** The wider list of established names, decoded on first use (see known-names.ts). */
   known?: () => KnownNames;
 }
