@@ -61,6 +61,22 @@ export interface SkippedVersion {
   finding: Finding;
 }
 
+/**
+ * What an update reports beside its moves: the semver findings worth showing, and whether a
+ * blocking rule lacked its facts (exit 3), whichever package manager resolved it.
+ */
+export function updateFindings(
+  skipped: readonly SkippedVersion[],
+  semverFindings: readonly Finding[],
+): { semver: Finding[]; unavailable: boolean } {
+  return {
+    semver: semverFindings.filter((f) => f.effect !== 'allow'),
+    unavailable: [...skipped.map((s) => s.finding), ...semverFindings].some(
+      (f) => f.outcome === 'unavailable' && f.effect === 'block',
+    ),
+  };
+}
+
 export function skippedVersion(name: string, version: string, finding: Finding, now: Date): SkippedVersion {
   return {
     name,

@@ -17,6 +17,7 @@ import {
   type SkippedVersion,
   skippedVersion,
   sortSkipped,
+  updateFindings,
   type VersionMove,
   versionsByName,
 } from './diff-versions.js';
@@ -232,11 +233,8 @@ export async function updateLockfile(opts: UpdateOptions): Promise<UpdateResult>
       removed,
       ranges,
       skipped,
-      semver: semverFindings.filter((f) => f.effect !== 'allow'),
       wrote,
-      unavailable: [...skipped.map((s) => s.finding), ...semverFindings].some(
-        (f) => f.outcome === 'unavailable' && f.effect === 'block',
-      ),
+      ...updateFindings(skipped, semverFindings),
       arborist: { idealTree },
     };
   } finally {

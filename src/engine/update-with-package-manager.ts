@@ -22,6 +22,7 @@ import {
   type SkippedVersion,
   skippedVersion,
   sortSkipped,
+  updateFindings,
   versionsByName,
 } from './diff-versions.js';
 import { DEPENDENCY_FIELDS } from './edit-manifest-ranges.js';
@@ -167,11 +168,8 @@ export async function updateWithPackageManager(
         ...moves,
         ranges,
         skipped,
-        semver: semverFindings.filter((f) => f.effect !== 'allow'),
         wrote,
-        unavailable: [...skipped.map((s) => s.finding), ...semverFindings].some(
-          (f) => f.outcome === 'unavailable' && f.effect === 'block',
-        ),
+        ...updateFindings(skipped, semverFindings),
       };
     }
   } finally {

@@ -46,6 +46,26 @@ afterAll(async () => {
 
 const tools = (client: LockClient) => packageManagerShims(parent, client);
 
+/** `lockwarden update dir` with the client's shims first on PATH, against the fake registry. */
+async function runUpdate(client: LockClient, dir: string, policyFile: string, extra: string[] = []) {
+  const env = await sandbox.clientEnv(registry.url);
+  env.PATH = `${tools(client)}${path.delimiter}${env.PATH}`;
+  return runCliCaptured(
+    [
+      'update',
+      dir,
+      ...extra,
+      '--registry',
+      registry.url,
+      '--cache-dir',
+      mkdtempSync(path.join(parent, 'cache-')),
+      '--policy',
+      path.join(parent, policyFile),
+    ],
+    { env, cwd: dir, now: () => NOW },
+  );
+}
+
 describe.each(['pnpm', 'yarn-classic', 'yarn-berry', 'bun'] as const)(
   'update of a %s workspace project',
   (client) => {
@@ -74,21 +94,7 @@ describe.each(['pnpm', 'yarn-classic', 'yarn-berry', 'bun'] as const)(
           ['1.3.1', 2],
         ]),
       );
-      const env = await sandbox.clientEnv(registry.url);
-      env.PATH = `${tools(client)}${path.delimiter}${env.PATH}`;
-      const r = await runCliCaptured(
-        [
-          'update',
-          dir,
-          '--registry',
-          registry.url,
-          '--cache-dir',
-          mkdtempSync(path.join(parent, 'cache-')),
-          '--policy',
-          path.join(parent, 'policy.json'),
-        ],
-        { env, cwd: dir, now: () => NOW },
-      );
+      const r = await runUpdate(client, dir, 'policy.json');
       expect(r.stderr).toBe('');
       expect(r.code).toBe(0);
       expect(r.stdout).toContain('Updated the following:\n  left-pad 1.1.0 → 1.3.0\n');
@@ -123,22 +129,7 @@ describe('update of a pnpm project under semverHonesty: block', () => {
     );
     registry.addPackument(libX);
     const before = readFileSync(path.join(dir, 'pnpm-lock.yaml'), 'utf8');
-    const env = await sandbox.clientEnv(registry.url);
-    env.PATH = `${tools('pnpm')}${path.delimiter}${env.PATH}`;
-    const r = await runCliCaptured(
-      [
-        'update',
-        dir,
-        '--json',
-        '--registry',
-        registry.url,
-        '--cache-dir',
-        mkdtempSync(path.join(parent, 'cache-')),
-        '--policy',
-        path.join(parent, 'policy-semver.json'),
-      ],
-      { env, cwd: dir, now: () => NOW },
-    );
+    const r = await runUpdate('pnpm', dir, 'policy-semver.json', ['--json']);
     expect(r.stderr).toBe('');
     expect(r.code).toBe(0);
     const json = JSON.parse(r.stdout);
@@ -183,21 +174,7 @@ describe.each(['pnpm', 'yarn-classic', 'bun'] as const)(
       writeFileSync(path.join(dir, '.npmrc'), `registry=${elsewhere}\n`);
       writeFileSync(path.join(dir, '.yarnrc'), `registry "${elsewhere}"\n--registry "${elsewhere}"\n`);
       writeFileSync(path.join(dir, 'bunfig.toml'), `[install]\nregistry = "${elsewhere}"\n`);
-      const env = await sandbox.clientEnv(registry.url);
-      env.PATH = `${tools(client)}${path.delimiter}${env.PATH}`;
-      const r = await runCliCaptured(
-        [
-          'update',
-          dir,
-          '--registry',
-          registry.url,
-          '--cache-dir',
-          mkdtempSync(path.join(parent, 'cache-')),
-          '--policy',
-          path.join(parent, 'policy.json'),
-        ],
-        { env, cwd: dir, now: () => NOW },
-      );
+      const r = await runUpdate(client, dir, 'policy.json');
       expect(r.stderr).toBe('');
       expect(r.code).toBe(0);
       expect(r.stdout).toContain('left-pad 1.1.0 → 1.3.0');

@@ -5,6 +5,7 @@ import { type ChildProcess, spawn } from 'node:child_process';
 import { mkdir, rename } from 'node:fs/promises';
 import path from 'node:path';
 import { build } from 'esbuild';
+import { buildWebhookSenderWorker } from './build-webhook-sender-worker.js';
 
 const REPO_ROOT = path.resolve(import.meta.dirname, '..', '..');
 let bundled: Promise<string> | undefined;
@@ -36,16 +37,7 @@ process.exit(code);`,
     // The webhook sender thread's module, beside the bundle as the CLI bundle has it (the service
     // posts inline without it). Shared by the test processes: written whole, then renamed.
     const worker = path.join(dir, `webhook-sender-worker.${process.pid}.tmp.js`);
-    await build({
-      entryPoints: [path.join(REPO_ROOT, 'server/webhook-sender-worker.ts')],
-      bundle: true,
-      platform: 'node',
-      format: 'esm',
-      target: 'node20',
-      packages: 'external',
-      outfile: worker,
-      logLevel: 'silent',
-    });
+    await buildWebhookSenderWorker(worker);
     await rename(worker, path.join(dir, 'webhook-sender-worker.js'));
     return outfile;
   })();

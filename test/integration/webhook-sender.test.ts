@@ -6,12 +6,12 @@
 import { mkdir, rm } from 'node:fs/promises';
 import path from 'node:path';
 import { pathToFileURL } from 'node:url';
-import { build } from 'esbuild';
 import { Webhook } from 'standardwebhooks';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { newSecret } from '../../server/webhook-delivery.js';
 import type { OutboxMessage } from '../../server/webhook-outbox.js';
 import { createWebhookSender, type SenderSettings } from '../../server/webhook-sender.js';
+import { buildWebhookSenderWorker } from '../helpers/build-webhook-sender-worker.js';
 import { startWebhookReceiver, type WebhookReceiver } from '../helpers/webhook-receiver.js';
 
 const REPO_ROOT = path.resolve(import.meta.dirname, '..', '..');
@@ -50,16 +50,7 @@ const AT = Date.parse('2026-12-06T00:00:10.000Z');
 
 beforeAll(async () => {
   await mkdir(dir, { recursive: true });
-  await build({
-    entryPoints: [path.join(REPO_ROOT, 'server/webhook-sender-worker.ts')],
-    bundle: true,
-    platform: 'node',
-    format: 'esm',
-    target: 'node20',
-    packages: 'external',
-    outfile: path.join(dir, 'webhook-sender-worker.js'),
-    logLevel: 'silent',
-  });
+  await buildWebhookSenderWorker(path.join(dir, 'webhook-sender-worker.js'));
   receiver = await startWebhookReceiver();
 });
 
