@@ -9,6 +9,8 @@
 //   - check lodahs-free: a name that is not flagged (no HTTP stack at all).
 // LOCKWARDEN_BENCH_BASELINE=/other/checkout/bin/lockwarden.js adds the same runs of another build,
 // so a before/after comparison comes from one run. --rounds N (default 15).
+// BENCH_CHECK_PROF=<dir> writes a V8 CPU profile of each run of this build there, for a closer look
+// (profiling slows the runs: their times then say nothing).
 import { spawn } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
@@ -70,11 +72,21 @@ const warmCache = path.join(work, 'warm-cache');
 const builds: [string, string][] = [['this build', path.join(ROOT, 'bin/lockwarden.js')]];
 if (process.env.LOCKWARDEN_BENCH_BASELINE) builds.push(['baseline', process.env.LOCKWARDEN_BENCH_BASELINE]);
 
+const profileDir = process.env.BENCH_CHECK_PROF;
+const profiling = (bin: string, variant: string) =>
+  profileDir && bin === builds[0]![1]
+    ? [
+        '--cpu-prof',
+        `--cpu-prof-dir=${path.resolve(profileDir)}`,
+        `--cpu-prof-name=${variant}-${Date.now()}.cpuprofile`,
+      ]
+    : [];
 const common = ['--policy', 'policy.json', '--registry', registry.url];
 const variants: { label: string; argv: (bin: string, round: number) => string[] }[] = [
   {
     label: 'check expres, cold cache',
     argv: (bin, round) => [
+      ...profiling(bin, 'cold'),
       bin,
       'check',
       'expres',
@@ -85,11 +97,19 @@ const variants: { label: string; argv: (bin: string, round: number) => string[] 
   },
   {
     label: 'check expres, warm cache',
-    argv: (bin) => [bin, 'check', 'expres', ...common, '--cache-dir', warmCache],
+    argv: (bin) => [...profiling(bin, 'warm'), bin, 'check', 'expres', ...common, '--cache-dir', warmCache],
   },
   {
     label: 'check left-pad (not flagged)',
-    argv: (bin) => [bin, 'check', 'left-pad@1.3.0', ...common, '--cache-dir', warmCache],
+    argv: (bin) => [
+      ...profiling(bin, 'left-pad'),
+      bin,
+      'check',
+      'left-pad@1.3.0',
+      ...common,
+      '--cache-dir',
+      warmCache,
+    ],
   },
 ];
 

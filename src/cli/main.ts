@@ -1,8 +1,7 @@
 // `lockwarden` command line: parse flags, call the engine, render. No guardrail logic here.
 import path from 'node:path';
 import { parseArgs } from 'node:util';
-import npa from 'npm-package-arg';
-import { checkPackages, type PackageRef } from '../engine/check-packages.js';
+import { checkPackages } from '../engine/check-packages.js';
 import { findPolicyFile } from '../engine/find-policy-file.js';
 import { factNeeds } from '../engine/gather-facts.js';
 import { readPolicyFile } from '../engine/read-policy-file.js';
@@ -13,6 +12,7 @@ import type { Policy, PopularIndex } from '../policy/types.js';
 import { resolveCacheDir } from '../sources/disk-cache.js';
 import type { Sources } from '../sources/types.js';
 import { TOOL_VERSION } from '../version.js';
+import { parseCheckSpecs } from './parse-check-specs.js';
 import { createProgress } from './progress.js';
 import { renderHeader, renderReport } from './render-report.js';
 
@@ -208,7 +208,7 @@ async function runCheckOrAudit(
   if (command === 'audit') await assertDirectory(dir, positionals[0] ?? '.');
   if (command === 'check' && values.sbom !== undefined)
     throw new LockwardenError('EUSAGE', '--sbom describes a lockfile: use it with audit');
-  const refs = command === 'check' ? parseCheckSpecs(positionals) : [];
+  const refs = command === 'check' ? await parseCheckSpecs(positionals) : [];
   const policy = await resolvePolicy(values.policy, dir, io.cwd);
   const color = io.stdout.isTTY === true && !io.env.NO_COLOR;
   // The header at once: the facts can take a while, and a blank screen reads as a hang.
@@ -462,37 +462,4 @@ export async function resolvePolicy(flag: string | undefined, dir: string, cwd: 
   if (flag !== undefined) return readPolicyFile(path.resolve(cwd, flag));
   const found = findPolicyFile(dir);
   return found ? readPolicyFile(found) : DEFAULT_POLICY;
-}
-
-export function parseCheckSpecs(specs: readonly string[]): PackageRef[] {
-  if (specs.length === 0)
-    throw new LockwardenError(
-      'EUSAGE',
-      'check needs at least one package name (lockwarden check express@4.21.2)',
-    );
-  return specs.map((raw) => {
-    let parsed: npa.Result;
-    try {
-      parsed = npa(raw);
-    } catch (err) {
-      throw new LockwardenError(
-        'EINVALIDNAME',
-        `"${raw}" is not a valid package spec: ${(err as Error).message}`,
-      );
-    }
-    if (parsed.type !== 'version' && parsed.type !== 'tag' && parsed.type !== 'range') {
-      throw new LockwardenError(
-        'EUSAGE',
-        `"${raw}": expected name or name@version, got a ${parsed.type} spec`,
-      );
-    }
-    const name = parsed.name!;
-    if (parsed.type === 'version') return { name, version: parsed.fetchSpec! };
-    if (parsed.rawSpec === '' || parsed.rawSpec === '*' || parsed.rawSpec === 'latest')
-      return { name, version: null };
-    throw new LockwardenError(
-      'EUSAGE',
-      `"${raw}": give an exact version (name@1.2.3) or none for the latest`,
-    );
-  });
 }

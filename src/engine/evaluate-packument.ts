@@ -1,7 +1,7 @@
 // The proxy's entry point: one packument, every version, through the same evaluateVersion as the
 // CLI. Facts shared by all versions (downloads, tags of one repository) are fetched once.
 import { evaluatePackageLevel, evaluateVersion } from '../policy/evaluate.js';
-import { parseRepository } from '../policy/repository.js';
+import type { RepositoryRef } from '../policy/repository.js';
 import type {
   Advisory,
   Decision,
@@ -16,6 +16,7 @@ import type {
 import { typosquattingNeedsHistory } from '../policy/typosquatting.js';
 import type { Packument, Sources } from '../sources/types.js';
 import { factNeeds, nameHistoryFact, publishedAtFact } from './gather-facts.js';
+import { loadRepositoryParser } from './load-repository-parser.js';
 import { mapConcurrent } from './map-concurrent.js';
 
 /**
@@ -131,8 +132,9 @@ async function readTagsPerVersion(
   versionKeys: readonly string[],
   sources: Sources,
 ): Promise<Map<string, Fact<RepositoryTags>>> {
-  const parsedByField = new Map<string, ReturnType<typeof parseRepository>>();
-  const repoOf = new Map<string, ReturnType<typeof parseRepository>>();
+  const parsedByField = new Map<string, RepositoryRef>();
+  const repoOf = new Map<string, RepositoryRef>();
+  const parseRepository = await loadRepositoryParser();
   for (const version of versionKeys) {
     const field = packument.versions[version]?.repository ?? packument.repository;
     const key = JSON.stringify(field ?? null) ?? 'null';

@@ -2,7 +2,6 @@
 // Everything uncertain becomes an `unavailable` fact naming the source; nothing here decides.
 import { parsePublishTime } from '../policy/format.js';
 import { establishment, nameHistoryOf } from '../policy/name-history.js';
-import { parseRepository } from '../policy/repository.js';
 import { bypassesCoolingOff, previousVersion } from '../policy/security-fast-lane.js';
 import { PREVIOUS_SAMPLE, previousStableVersions } from '../policy/suspicious-version.js';
 import type {
@@ -17,6 +16,7 @@ import type {
 import { typosquattingNeedsHistory } from '../policy/typosquatting.js';
 import type { VersionRecord } from '../sources/fact-cache.js';
 import type { Manifest, ManifestResult, Packument, Sources } from '../sources/types.js';
+import { loadRepositoryParser } from './load-repository-parser.js';
 import { mapConcurrent } from './map-concurrent.js';
 
 export interface PackageRef {
@@ -75,7 +75,7 @@ export async function readRepositoryTags(
   sources: Sources,
   repositoryField: unknown,
 ): Promise<Fact<RepositoryTags>> {
-  const repo = parseRepository(repositoryField);
+  const repo = (await loadRepositoryParser())(repositoryField);
   if (repo.status !== 'github') return { status: 'unavailable', source: 'repository', reason: repo.reason };
   const tags = await sources.tags.getTags(repo.repo);
   if (tags.status === 'unavailable') return tags;

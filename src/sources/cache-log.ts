@@ -5,7 +5,6 @@
 // record goes out in one O_APPEND write, so records never interleave; a process picks up what
 // others appended when it misses; and a compaction publishes a new log with one rename, after
 // which the others reopen it.
-import { randomBytes } from 'node:crypto';
 import {
   closeSync,
   fstatSync,
@@ -302,7 +301,7 @@ export function compactIfWorthIt(store: Store, now = false): void {
 }
 
 export function startCompaction(store: Store): boolean {
-  const temp = `${store.path}.${process.pid}.${randomBytes(4).toString('hex')}.tmp`;
+  const temp = `${store.path}.${process.pid}.${process.getBuiltinModule('node:crypto').randomBytes(4).toString('hex')}.tmp`;
   try {
     store.compaction = {
       temp,

@@ -9,7 +9,6 @@
 // share the directory, and a line torn by a crash is skipped. Kept apart from the document log so
 // that reading the facts of a 3,000-package lockfile reads a megabyte, not the documents.
 
-import { randomBytes } from 'node:crypto';
 import {
   closeSync,
   existsSync,
@@ -224,7 +223,8 @@ function rewrite(path: string, lines: Iterable<Line>): void {
  * space freed later.
  */
 export function replaceFileSync(path: string, text: string): void {
-  const temp = `${path}.${process.pid}.${randomBytes(4).toString('hex')}.tmp`;
+  // node:crypto loads on use: a `lockwarden check` that writes no fact file never pays for it.
+  const temp = `${path}.${process.pid}.${process.getBuiltinModule('node:crypto').randomBytes(4).toString('hex')}.tmp`;
   try {
     writeFileSync(temp, text);
     renameSync(temp, path);

@@ -81,14 +81,17 @@ function staticClosure(entries: string[]): { inputs: Set<string>; externals: Set
   return { inputs, externals };
 }
 
-function run(args: string[]): Promise<{ code: number; stdout: string; stderr: string }> {
+function run(
+  args: string[],
+  env: NodeJS.ProcessEnv = {},
+): Promise<{ code: number; stdout: string; stderr: string }> {
   return new Promise((done) => {
     execFile(
       process.execPath,
       [BUILT_CLI, ...args],
       {
         cwd: dir,
-        env: builtCliEnv(dir),
+        env: builtCliEnv(dir, env),
         timeout: 180_000,
       },
       (err, stdout, stderr) =>
@@ -116,6 +119,14 @@ describe('the CLI bundle (scripts/build-cli.mjs)', () => {
     );
     expect(heavy).toEqual([]);
     expect([...inputs].filter((i) => i.startsWith('server/') || i.startsWith('src/lockfile/'))).toEqual([]);
+    // npm-package-arg (with hosted-git-info and lru-cache) loads only for a spec that is not a
+    // plain name or name@version, and for a policy that checks git tags.
+    expect(
+      [...inputs].filter((i) => /node_modules\/(npm-package-arg|hosted-git-info|lru-cache)\//.test(i)),
+    ).toEqual([]);
+    expect([...externals].filter((e) => /^(node:)?(crypto|perf_hooks|http2|child_process)$/.test(e))).toEqual(
+      [],
+    );
     // zod's `z` object holds every schema kind, so importing it bundles all of zod; the policy
     // parser's `import * as z` leaves out what it never calls (coercions, ISO formats, the
     // JSON Schema reader, z.compile...): 195 KB of the chunk instead of 406 KB.
@@ -148,19 +159,37 @@ describe('the CLI bundle (scripts/build-cli.mjs)', () => {
   });
 
   it('checks a look-alike through the registry (undici loaded on first use)', async () => {
-    const r = await run([
-      'check',
-      'expres',
-      '--policy',
-      'policy.json',
-      '--registry',
-      registry.url,
-      '--cache-dir',
-      join(dir, 'cache'),
-    ]);
+    // Which Node.js built-ins the run loaded, written by a preload when it exits: the costly ones
+    // `check` has no use for stay unloaded (a global such as `performance` loads one unseen).
+    const preload = join(dir, 'builtins-preload.cjs');
+    const report = join(dir, 'builtins.json');
+    await writeFile(
+      preload,
+      `process.on('exit', () => require('node:fs').writeFileSync(${JSON.stringify(report)}, JSON.stringify(process.moduleLoadList)));`,
+    );
+    const r = await run(
+      [
+        'check',
+        'expres',
+        '--policy',
+        'policy.json',
+        '--registry',
+        registry.url,
+        '--cache-dir',
+        join(dir, 'cache'),
+      ],
+      { NODE_OPTIONS: `--require ${preload}` },
+    );
     expect(r.stderr).not.toMatch(/unexpected error/);
     expect(r.stdout).toMatch(/expres looks like express .*: one character omitted/);
     expect(r.code).toBe(1);
+    const loaded = (JSON.parse(await readFile(report, 'utf8')) as string[])
+      .filter((m) => m.startsWith('NativeModule '))
+      .map((m) => m.slice('NativeModule '.length));
+    expect(loaded).toContain('http'); // the run did send its request
+    expect(loaded.filter((m) => /^(crypto|perf_hooks|http2|child_process|worker_threads)$/.test(m))).toEqual(
+      [],
+    );
   });
 
   it('audits a lockfile through Arborist', async () => {
