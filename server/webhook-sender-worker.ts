@@ -1,8 +1,21 @@
 // The webhook sender thread (webhook-sender.ts starts it): posts the messages the main thread
 // hands it through its own checking dispatcher, one answer per message, in any order.
+import { readlinkSync } from 'node:fs';
+import { setPriority } from 'node:os';
 import { parentPort, workerData } from 'node:worker_threads';
 import { createWebhookDispatcher } from './webhook-address.js';
-import { type SenderSettings, type SendRequest, sendSigned } from './webhook-sender.js';
+import { SENDER_NICE, type SenderSettings, type SendRequest, sendSigned } from './webhook-sender.js';
+
+// Deliveries must never slow the install path: where two threads want one core, the main thread
+// (which serves installs) goes first. Linux keeps a nice value per thread, and setpriority() on
+// this thread's id (from /proc/thread-self) lowers this one alone. Elsewhere the thread keeps the
+// process's priority.
+try {
+  const tid = Number(readlinkSync('/proc/thread-self').split('/').pop());
+  if (Number.isInteger(tid) && tid !== process.pid) setPriority(tid, SENDER_NICE);
+} catch {
+  // No /proc, or not allowed: deliveries share the CPU as before.
+}
 
 const settings = workerData as SenderSettings;
 const dispatcher = createWebhookDispatcher(settings);

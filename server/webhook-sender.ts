@@ -7,6 +7,7 @@
 // once when a window opens. The main thread keeps the outbox, the schedule and the metrics; the
 // worker gets the URL, the secret and the message, and answers with the outcome. Where the worker
 // module is absent (the TypeScript sources under test, a bundle without it), it posts inline.
+// On Linux the thread also runs at a lower CPU priority than the main thread (SENDER_NICE).
 import { existsSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { Worker } from 'node:worker_threads';
@@ -15,6 +16,12 @@ import { checkWebhookUrl, createWebhookDispatcher } from './webhook-address.js';
 import { renderBody, standardPayload } from './webhook-format.js';
 import type { OutboxMessage, WebhookFormat } from './webhook-outbox.js';
 import { signMessage } from './webhook-signature.js';
+
+/**
+ * The sender thread's nice value on Linux (the main thread keeps the process's, 0 by default):
+ * where it and the event loop that serves installs want the same core, the loop goes first.
+ */
+export const SENDER_NICE = 10;
 
 export interface AttemptOutcome {
   ok: boolean;

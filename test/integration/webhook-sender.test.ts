@@ -3,14 +3,16 @@
 // hold inside the thread (no private address without --allow-private-webhooks, no redirect
 // followed), answers map to outcomes, and closing ends the thread; without the worker module the
 // sender posts inline.
+import { readdirSync } from 'node:fs';
 import { mkdir, rm } from 'node:fs/promises';
+import { getPriority } from 'node:os';
 import path from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { Webhook } from 'standardwebhooks';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { newSecret } from '../../server/webhook-delivery.js';
 import type { OutboxMessage } from '../../server/webhook-outbox.js';
-import { createWebhookSender, type SenderSettings } from '../../server/webhook-sender.js';
+import { createWebhookSender, SENDER_NICE, type SenderSettings } from '../../server/webhook-sender.js';
 import { buildWebhookSenderWorker } from '../helpers/build-webhook-sender-worker.js';
 import { startWebhookReceiver, type WebhookReceiver } from '../helpers/webhook-receiver.js';
 
@@ -134,6 +136,37 @@ describe('the webhook sender thread', () => {
     expect(many.every((o) => o.ok)).toBe(true);
     expect(new Set(receiver.received.slice(-12).map((r) => r.headers['webhook-id'])).size).toBe(12);
     await open.close();
+  });
+
+  // Linux keeps a nice value per thread: the sender's is lowered, the main thread's is not.
+  it.runIf(process.platform === 'linux')('runs below the main thread in CPU priority (Linux)', async () => {
+    const niceOf = (tid: number) => {
+      try {
+        return getPriority(tid);
+      } catch {
+        return undefined; // the thread ended meanwhile
+      }
+    };
+    const lowered = () =>
+      readdirSync('/proc/self/task')
+        .map(Number)
+        .filter((tid) => tid !== process.pid && niceOf(tid) === SENDER_NICE);
+    const before = lowered();
+    const sender = createWebhookSender(settings(true), workerUrl);
+    receiver.answer = { status: 204 };
+    const outcome = await sender.send({
+      url: receiver.url,
+      format: 'standard',
+      secret: newSecret(),
+      message,
+      atMs: AT,
+    });
+    expect(outcome.ok).toBe(true);
+    const during = lowered();
+    expect(during.filter((tid) => !before.includes(tid))).toHaveLength(1);
+    expect(getPriority(process.pid)).toBe(getPriority(0));
+    await sender.close();
+    expect(lowered().filter((tid) => !before.includes(tid))).toHaveLength(0);
   });
 
   it('posts inline when the worker module is not there', async () => {
