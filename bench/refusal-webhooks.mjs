@@ -31,7 +31,8 @@ export async function refusalWebhookScenario({
   profile,
   durationMs,
   log,
-  rounds = 10,
+  rounds = 20,
+  aa = false,
 }) {
   // BENCH_WEBHOOK_PROF=<dir>: a V8 CPU profile of the service for each phase (<arm>-<round>).
   const profileDir = process.env.BENCH_WEBHOOK_PROF;
@@ -58,7 +59,7 @@ export async function refusalWebhookScenario({
   /** One phase of one arm: both loads at once, then the service left to finish the arm's work. */
   const phase = async (arm, label) => {
     const hook =
-      arm === 'webhook'
+      arm === 'webhook' && !aa
         ? await adminCall('POST', '/webhooks', { url: receiverUrl, events: ['block'] })
         : null;
     if (profileDir && label) await profile('profile-start');
@@ -138,6 +139,12 @@ export async function refusalWebhookScenario({
   };
   const none = summary(arms.none);
   const webhook = summary(arms.webhook);
+  // The two arms of a round ran back to back: their p99s' ratio leaves out what changed between
+  // rounds (the machine's own slow spells), and the median of those ratios leaves out the rounds
+  // a stall of another process hit. Its 90% interval comes from resampling the rounds.
+  const ratios = arms.webhook.map((w, i) => w.served.p99 / arms.none[i].served.p99 - 1);
+  const pairedChange = medianOf(ratios) * 100;
+  const [low, high] = bootstrapMedian(ratios).map((v) => v * 100);
   if (none.delivered > 0)
     throw new Error(`${none.delivered} messages arrived during phases without a webhook`);
   const change = (webhook.documentP99 / none.documentP99 - 1) * 100;
@@ -157,6 +164,9 @@ export async function refusalWebhookScenario({
     `  warm p99 with a subscribed receiver: ${signed(change)} (${rounds} alternating rounds of ${phaseMs / 1000} s per arm after a discarded one, samples pooled; ${webhook.delivered} messages delivered); median of the rounds' p99s ${signed(medianChange)}; service CPU per request ${signed(cpuChange)}, main-thread CPU per request ${signed(busyChange)}`,
   );
   log(
+    `  median of the per-round ratios (the arms of one round ran back to back): ${signed(pairedChange)}, 90% interval ${signed(low)} … ${signed(high)} (bootstrap over the ${rounds} rounds)${aa ? '; A/A run: neither arm had a webhook, so this is the comparison\'s noise floor' : ''}`,
+  );
+  log(
     `  load average (1 min) over the rounds: ${Math.min(...loads).toFixed(1)}–${Math.max(...loads).toFixed(1)} on ${os.cpus().length} cores (the machine is shared: compare the arms of one run)`,
   );
   return {
@@ -164,6 +174,9 @@ export async function refusalWebhookScenario({
     webhook,
     p99ChangePercent: change,
     p99MedianChangePercent: medianChange,
+    p99PairedChangePercent: pairedChange,
+    p99PairedInterval90: [low, high],
+    aa,
     cpuChangePercent: cpuChange,
     busyChangePercent: busyChange,
     loadAverage: { min: Math.min(...loads), max: Math.max(...loads) },
@@ -252,4 +265,28 @@ function pooled(lists) {
 function median(values) {
   const sorted = [...values].sort((a, b) => a - b);
   return sorted[Math.floor(sorted.length / 2)];
+}
+
+/** The true median (mean of the middle two for an even count). */
+function medianOf(values) {
+  const s = [...values].sort((a, b) => a - b);
+  const mid = s.length >> 1;
+  return s.length % 2 ? s[mid] : (s[mid - 1] + s[mid]) / 2;
+}
+
+/** 5th and 95th percentiles of the median over 2,000 resamples (a fixed seed: reproducible). */
+function bootstrapMedian(values) {
+  let seed = 0x9e3779b9;
+  const random = () => {
+    // mulberry32
+    seed = (seed + 0x6d2b79f5) | 0;
+    let t = Math.imul(seed ^ (seed >>> 15), 1 | seed);
+    t = (t + Math.imul(t ^ (t >>> 7), 61 | t)) ^ t;
+    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
+  };
+  const medians = [];
+  for (let b = 0; b < 2_000; b++)
+    medians.push(medianOf(values.map(() => values[Math.floor(random() * values.length)])));
+  medians.sort((a, b) => a - b);
+  return [medians[Math.floor(0.05 * medians.length)], medians[Math.floor(0.95 * medians.length)]];
 }
