@@ -78,7 +78,7 @@ export async function pnpmScenario(
     `${(median(list) / 1000).toFixed(2)} s (${list.map((d) => (d / 1000).toFixed(2)).join(', ')})`;
   // The README judges the target with the latency of a real registry; the shorter ones show the
   // service's own CPU per request, which a registry's latency hides.
-  const judged = latencyMs >= 100 ? '' : ' (judged with a real registry\'s latency: see the README)';
+  const judged = latencyMs >= 100 ? '' : " (judged with a real registry's latency: see the README)";
   log(`  direct from the fake upstream: ${seconds(direct)}`);
   log(`  through lockwarden (block):   ${seconds(proxied)}`);
   log(

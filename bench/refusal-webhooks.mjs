@@ -164,7 +164,7 @@ export async function refusalWebhookScenario({
     `  warm p99 with a subscribed receiver: ${signed(change)} (${rounds} alternating rounds of ${phaseMs / 1000} s per arm after a discarded one, samples pooled; ${webhook.delivered} messages delivered); median of the rounds' p99s ${signed(medianChange)}; service CPU per request ${signed(cpuChange)}, main-thread CPU per request ${signed(busyChange)}`,
   );
   log(
-    `  median of the per-round ratios (the arms of one round ran back to back): ${signed(pairedChange)}, 90% interval ${signed(low)} … ${signed(high)} (bootstrap over the ${rounds} rounds)${aa ? '; A/A run: neither arm had a webhook, so this is the comparison\'s noise floor' : ''}`,
+    `  median of the per-round ratios (the arms of one round ran back to back): ${signed(pairedChange)}, 90% interval ${signed(low)} … ${signed(high)} (bootstrap over the ${rounds} rounds)${aa ? "; A/A run: neither arm had a webhook, so this is the comparison's noise floor" : ''}`,
   );
   log(
     `  load average (1 min) over the rounds: ${Math.min(...loads).toFixed(1)}–${Math.max(...loads).toFixed(1)} on ${os.cpus().length} cores (the machine is shared: compare the arms of one run)`,
