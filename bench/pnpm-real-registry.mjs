@@ -8,6 +8,7 @@
 //
 //   --project DIR   a directory with the package.json to install (required)
 //   --installs N    rounds (default 5); each round installs directly and through the proxy
+//   --serve-flag F  a flag for `lockwarden serve` (repeatable), e.g. --serve-flag=--no-prefetch
 //   --policy FILE   the policy (JSON) the proxy enforces (default: typosquatting only, which hides
 //                   no version of a real tree: the comparison stays one of the same packages)
 import { execFile, spawn } from 'node:child_process';
@@ -19,6 +20,7 @@ import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
 import { ensureBuilt } from './ensure-built.mjs';
 import { median } from './median.mjs';
+import { coldPnpmInstall } from './pnpm-install.mjs';
 
 const root = resolve(dirname(fileURLToPath(import.meta.url)), '..');
 const { values: flags } = parseArgs({
@@ -26,6 +28,7 @@ const { values: flags } = parseArgs({
     project: { type: 'string' },
     installs: { type: 'string', default: '5' },
     policy: { type: 'string' },
+    'serve-flag': { type: 'string', multiple: true, default: [] },
   },
 });
 if (!flags.project) {
@@ -57,33 +60,7 @@ async function pnpmInstall(registry) {
   const dir = await mkdtemp(join(os.tmpdir(), 'lockwarden-bench-pnpm-real-'));
   try {
     await copyFile(join(project, 'package.json'), join(dir, 'package.json'));
-    await writeFile(join(dir, '.npmrc'), `registry=${registry}\n`);
-    await writeFile(join(dir, 'pnpm-workspace.yaml'), 'minimumReleaseAge: 0\n');
-    const env = {};
-    for (const [k, v] of Object.entries(process.env)) if (!/^(npm_|pnpm_)/i.test(k)) env[k] = v;
-    Object.assign(env, {
-      HOME: dir,
-      PNPM_CONFIG_REGISTRY: registry,
-      PNPM_CONFIG_STORE_DIR: join(dir, '.pnpm-store'),
-      PNPM_CONFIG_CACHE_DIR: join(dir, '.pnpm-cache'),
-      PNPM_HOME: join(dir, '.pnpm-home'),
-    });
-    const started = performance.now();
-    await new Promise((done, reject) =>
-      execFile(
-        process.execPath,
-        [
-          join(root, 'node_modules/pnpm12/bin/pnpm.mjs'),
-          'install',
-          '--ignore-scripts',
-          '--no-frozen-lockfile',
-        ],
-        { cwd: dir, env, timeout: 900_000, maxBuffer: 64 * 1024 * 1024 },
-        (err, stdout, stderr) =>
-          err ? reject(new Error(`pnpm install failed: ${stdout}${stderr}`)) : done(),
-      ),
-    );
-    const ms = performance.now() - started;
+    const ms = await coldPnpmInstall(dir, registry, { timeoutMs: 900_000 });
     const packages = (await readdir(join(dir, 'node_modules', '.pnpm'))).filter(
       (n) => n !== 'node_modules' && n !== 'lock.yaml',
     ).length;
@@ -114,6 +91,7 @@ async function startProxy(upstream) {
       policy,
       '--log-level',
       'warn',
+      ...flags['serve-flag'],
     ],
     {
       env: { ...process.env, LOCKWARDEN_ADMIN_TOKEN: 'bench-pnpm-real' },

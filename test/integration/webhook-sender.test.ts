@@ -50,6 +50,10 @@ const message: OutboxMessage = {
 };
 const AT = Date.parse('2026-12-06T00:00:10.000Z');
 
+/** One standard-format message to the receiver, under a new secret. */
+const sendOne = (sender: ReturnType<typeof createWebhookSender>) =>
+  sender.send({ url: receiver.url, format: 'standard', secret: newSecret(), message, atMs: AT });
+
 beforeAll(async () => {
   await mkdir(dir, { recursive: true });
   await buildWebhookSenderWorker(path.join(dir, 'webhook-sender-worker.js'));
@@ -152,19 +156,14 @@ describe('the webhook sender thread', () => {
         .map(Number)
         .filter((tid) => tid !== process.pid && niceOf(tid) === SENDER_NICE);
     const before = lowered();
+    const mainNice = getPriority(process.pid);
     const sender = createWebhookSender(settings(true), workerUrl);
     receiver.answer = { status: 204 };
-    const outcome = await sender.send({
-      url: receiver.url,
-      format: 'standard',
-      secret: newSecret(),
-      message,
-      atMs: AT,
-    });
+    const outcome = await sendOne(sender);
     expect(outcome.ok).toBe(true);
     const during = lowered();
     expect(during.filter((tid) => !before.includes(tid))).toHaveLength(1);
-    expect(getPriority(process.pid)).toBe(getPriority(0));
+    expect(getPriority(process.pid)).toBe(mainNice);
     await sender.close();
     expect(lowered().filter((tid) => !before.includes(tid))).toHaveLength(0);
   });
@@ -173,13 +172,7 @@ describe('the webhook sender thread', () => {
     const sender = createWebhookSender(settings(true), pathToFileURL(path.join(dir, 'missing.js')));
     expect(sender.where).toBe('inline');
     receiver.answer = { status: 204 };
-    const outcome = await sender.send({
-      url: receiver.url,
-      format: 'standard',
-      secret: newSecret(),
-      message,
-      atMs: AT,
-    });
+    const outcome = await sendOne(sender);
     expect(outcome.ok).toBe(true);
     await sender.close();
   });
