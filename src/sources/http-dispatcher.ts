@@ -4,6 +4,7 @@
 // its TLS settings (`ca`/`cafile`, `strict-ssl`; for its registries only) — plus a name cache so a host that does not
 // resolve costs one lookup per run, not one per request.
 import { lookup as dnsLookup, type LookupAddress, type LookupOptions } from 'node:dns';
+import type { SecureContext } from 'node:tls';
 import { Agent, Dispatcher, EnvHttpProxyAgent } from 'undici';
 import { KEEP_ALIVE_TIMEOUT_THRESHOLD_MS, type NetworkConfig } from './network-config.js';
 
@@ -77,11 +78,34 @@ class OriginRouter extends Dispatcher {
   }
 }
 
-function createOneDispatcher(opts: DispatcherOptions, net: NetworkConfig): Dispatcher {
-  const tls = {
-    ...(net.ca && net.ca.length > 0 ? { ca: net.ca } : {}),
-    ...(net.strictSsl === false ? { rejectUnauthorized: false } : {}),
+/**
+ * npm's TLS settings as connect options. Its `ca` (often a system bundle through `cafile`) becomes
+ * one TLS context shared by every connection: given as `ca`, Node.js builds a new context for each
+ * connection and parses every certificate again, ~45 ms of the event loop per connection for
+ * Debian's bundle, 1.7 s of a proxy's CPU during one cold `pnpm install` of 62 packages (V8
+ * profile; `npm run bench:pnpm-real`). node:tls loads only when a `ca` is configured.
+ */
+function tlsOptions(net: NetworkConfig): { secureContext?: SecureContext; rejectUnauthorized?: false } {
+  return {
+    ...(net.ca && net.ca.length > 0 ? { secureContext: secureContextFor(net.ca) } : {}),
+    ...(net.strictSsl === false ? { rejectUnauthorized: false as const } : {}),
   };
+}
+
+/** One context per list of CAs: a service builds several dispatchers from one npm configuration. */
+const secureContexts = new WeakMap<readonly string[], SecureContext>();
+
+function secureContextFor(ca: readonly string[]): SecureContext {
+  let context = secureContexts.get(ca);
+  if (!context) {
+    context = process.getBuiltinModule('node:tls').createSecureContext({ ca: [...ca] });
+    secureContexts.set(ca, context);
+  }
+  return context;
+}
+
+function createOneDispatcher(opts: DispatcherOptions, net: NetworkConfig): Dispatcher {
+  const tls = tlsOptions(net);
   const connect = {
     timeout: opts.connectTimeoutMs,
     ...(opts.lookup ? { lookup: opts.lookup } : {}),
