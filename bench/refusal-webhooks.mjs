@@ -17,6 +17,7 @@
 import { fork } from 'node:child_process';
 import os from 'node:os';
 import { fileURLToPath } from 'node:url';
+import { median, trueMedian } from './median.mjs';
 
 const REFUSED_NAMES = 50;
 /** Longer than the hub's repeat flush (1 s) and the outbox's wait for attempt outcomes (1 s). */
@@ -143,7 +144,7 @@ export async function refusalWebhookScenario({
   // rounds (the machine's own slow spells), and the median of those ratios leaves out the rounds
   // a stall of another process hit. Its 90% interval comes from resampling the rounds.
   const ratios = arms.webhook.map((w, i) => w.served.p99 / arms.none[i].served.p99 - 1);
-  const pairedChange = medianOf(ratios) * 100;
+  const pairedChange = trueMedian(ratios) * 100;
   const [low, high] = bootstrapMedian(ratios).map((v) => v * 100);
   if (none.delivered > 0)
     throw new Error(`${none.delivered} messages arrived during phases without a webhook`);
@@ -262,18 +263,6 @@ function pooled(lists) {
   return (p) => all[Math.min(all.length - 1, Math.floor((p / 100) * all.length))] ?? 0;
 }
 
-function median(values) {
-  const sorted = [...values].sort((a, b) => a - b);
-  return sorted[Math.floor(sorted.length / 2)];
-}
-
-/** The true median (mean of the middle two for an even count). */
-function medianOf(values) {
-  const s = [...values].sort((a, b) => a - b);
-  const mid = s.length >> 1;
-  return s.length % 2 ? s[mid] : (s[mid - 1] + s[mid]) / 2;
-}
-
 /** 5th and 95th percentiles of the median over 2,000 resamples (a fixed seed: reproducible). */
 function bootstrapMedian(values) {
   let seed = 0x9e3779b9;
@@ -286,7 +275,7 @@ function bootstrapMedian(values) {
   };
   const medians = [];
   for (let b = 0; b < 2_000; b++)
-    medians.push(medianOf(values.map(() => values[Math.floor(random() * values.length)])));
+    medians.push(trueMedian(values.map(() => values[Math.floor(random() * values.length)])));
   medians.sort((a, b) => a - b);
   return [medians[Math.floor(0.05 * medians.length)], medians[Math.floor(0.95 * medians.length)]];
 }

@@ -15,6 +15,7 @@
 import { execFileSync } from 'node:child_process';
 import os from 'node:os';
 import { resolve } from 'node:path';
+import { trueMedian as median } from './median.mjs';
 
 /** A change shown only when the paired ratios' median passes this and most pairs agree. */
 const SHOWN_PERCENT = 2;
@@ -190,11 +191,7 @@ function taskset(cpu, pid) {
   execFileSync('taskset', ['-a', '-p', '-c', String(cpu), String(pid)], { stdio: 'ignore' });
 }
 
-export function median(values) {
-  const s = [...values].sort((a, b) => a - b);
-  const mid = Math.floor(s.length / 2);
-  return s.length % 2 === 1 ? s[mid] : (s[mid - 1] + s[mid]) / 2;
-}
+export { median };
 
 function fmt(n) {
   return Math.round(n).toLocaleString('en-US');

@@ -1,7 +1,7 @@
 // The webhook sender thread (webhook-sender.ts starts it): posts the messages the main thread
 // hands it through its own checking dispatcher, one answer per message, in any order.
 import { readlinkSync } from 'node:fs';
-import { setPriority } from 'node:os';
+import { getPriority, setPriority } from 'node:os';
 import { parentPort, workerData } from 'node:worker_threads';
 import { createWebhookDispatcher } from './webhook-address.js';
 import { SENDER_NICE, type SenderSettings, type SendRequest, sendSigned } from './webhook-sender.js';
@@ -12,7 +12,10 @@ import { SENDER_NICE, type SenderSettings, type SendRequest, sendSigned } from '
 // process's priority.
 try {
   const tid = Number(readlinkSync('/proc/thread-self').split('/').pop());
-  if (Number.isInteger(tid) && tid !== process.pid) setPriority(tid, SENDER_NICE);
+  // Relative to what the thread inherited: a service already started at nice 15 must not see its
+  // sender rise above it (as root, an absolute 10 would do that).
+  if (Number.isInteger(tid) && tid !== process.pid)
+    setPriority(tid, Math.min(19, getPriority(tid) + SENDER_NICE));
 } catch {
   // No /proc, or not allowed: deliveries share the CPU as before.
 }

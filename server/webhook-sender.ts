@@ -18,8 +18,9 @@ import type { OutboxMessage, WebhookFormat } from './webhook-outbox.js';
 import { signMessage } from './webhook-signature.js';
 
 /**
- * The sender thread's nice value on Linux (the main thread keeps the process's, 0 by default):
- * where it and the event loop that serves installs want the same core, the loop goes first.
+ * How much the sender thread lowers its own priority on Linux (its nice value goes up by this
+ * much, to 19 at most; the main thread keeps the process's): where it and the event loop that
+ * serves installs want the same core, the scheduler favours the loop.
  */
 export const SENDER_NICE = 10;
 
