@@ -25,11 +25,20 @@ export interface DependencyRange {
 export function dependencyRanges(manifest: Manifest | undefined): DependencyRange[] {
   const out = new Map<string, string>();
   if (!manifest) return [];
+  // An optional peer is installed only where the project has it already: npm and pnpm resolve
+  // none of their own. `next` alone lists four (a test runner, sass...), each a tree to fetch.
+  const meta = manifest.peerDependenciesMeta;
+  const optionalPeer = (name: string) =>
+    meta !== null &&
+    typeof meta === 'object' &&
+    Object.hasOwn(meta, name) &&
+    (meta as Record<string, { optional?: unknown } | null>)[name]?.optional === true;
   for (const field of FIELDS) {
     const deps = manifest[field];
     if (deps === null || typeof deps !== 'object' || Array.isArray(deps)) continue;
     for (const [key, raw] of Object.entries(deps as Record<string, unknown>)) {
       if (typeof raw !== 'string') continue;
+      if (field === 'peerDependencies' && optionalPeer(key)) continue;
       let name = key;
       let range = raw.trim() === '' ? '*' : raw.trim();
       const alias = /^npm:((?:@[^/@]+\/)?[^@]+)(?:@(.*))?$/.exec(range);

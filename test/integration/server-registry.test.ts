@@ -383,6 +383,38 @@ describe('dependency prefetch', () => {
     ]);
   });
 
+  it('leaves out optional peer dependencies, which clients do not install of their own', async () => {
+    await start({
+      packuments: [
+        makePackument({
+          name: 'framework',
+          versions: [
+            {
+              version: '1.0.0',
+              publishedAt: new Date(daysAgo(60)),
+              extra: {
+                peerDependencies: { 'peer-needed': '^1.0.0', 'peer-optional': '^1.0.0' },
+                peerDependenciesMeta: { 'peer-optional': { optional: true } },
+              },
+            },
+          ],
+        }),
+        makePackument({
+          name: 'peer-needed',
+          versions: [{ version: '1.0.0', publishedAt: new Date(daysAgo(60)) }],
+        }),
+        makePackument({
+          name: 'peer-optional',
+          versions: [{ version: '1.0.0', publishedAt: new Date(daysAgo(60)) }],
+        }),
+      ],
+    });
+    await h.request({ url: '/strict/framework' });
+    await expect.poll(() => h.service.packages.stats().evaluations, { timeout: 10_000 }).toBe(2);
+    await new Promise((resolve) => setTimeout(resolve, 50));
+    expect(h.registry.requests.map((r) => r.path).sort()).toEqual(['/framework', '/peer-needed']);
+  });
+
   it('can be turned off', async () => {
     await start({ packuments: [app(), leftPad()], app: { cache: { prefetchConcurrency: 0 } } });
     await h.request({ url: '/strict/app-lib' });
