@@ -26,24 +26,41 @@ export function createDispatcher(opts: DispatcherOptions): Dispatcher {
   const net = opts.network ?? {};
   const customTls = (net.ca && net.ca.length > 0) || net.strictSsl === false;
   if (!customTls || net.tlsOrigins === undefined) return createOneDispatcher(opts, net);
-  // Two connection pools: npm's TLS settings for its registries, Node's defaults for the rest.
-  const registries = new Set(net.tlsOrigins);
   const { ca: _ca, strictSsl: _strict, ...plain } = net;
+  // npm's TLS settings matter to its https registries only. Their pool (and its TLS context) is
+  // built on the first request to one of them: a `lockwarden check` against a registry on plain
+  // http never loads node:tls for a `cafile` it does not use.
+  const registries = new Set(net.tlsOrigins.filter((origin) => origin.startsWith('https:')));
+  if (registries.size === 0) return createOneDispatcher(opts, plain);
+  // Two connection pools: npm's TLS settings for its registries, Node's defaults for the rest.
   return new OriginRouter(
     (origin) => registries.has(origin),
-    createOneDispatcher(opts, net),
+    () => createOneDispatcher(opts, net),
     createOneDispatcher(opts, plain),
   );
 }
 
-/** Sends each request to `matched` when its origin (`https://host[:port]`) matches, else to `other`. */
+/**
+ * Sends each request to `matched` when its origin (`https://host[:port]`) matches, else to
+ * `other`. `matched` may be given as a function that builds it on the first request it gets.
+ */
 class OriginRouter extends Dispatcher {
+  #matched: Dispatcher | undefined;
   constructor(
     private readonly matches: (origin: string) => boolean,
-    private readonly matched: Dispatcher,
+    private readonly buildMatched: Dispatcher | (() => Dispatcher),
     private readonly other: Dispatcher,
   ) {
     super();
+    if (buildMatched instanceof Dispatcher) this.#matched = buildMatched;
+  }
+  private get matched(): Dispatcher {
+    this.#matched ??= (this.buildMatched as () => Dispatcher)();
+    return this.#matched;
+  }
+  /** The dispatchers built so far (closing must not build one). */
+  private built(): Dispatcher[] {
+    return this.#matched ? [this.#matched, this.other] : [this.other];
   }
   /** Decisions per origin as given (a few per run): parsing a URL per request showed in profiles. */
   private readonly routes = new Map<string, Dispatcher>();
@@ -59,7 +76,7 @@ class OriginRouter extends Dispatcher {
   override close(): Promise<void>;
   override close(callback: () => void): void;
   override close(callback?: () => void): Promise<void> | undefined {
-    const done = Promise.all([this.matched.close(), this.other.close()]).then(() => {});
+    const done = Promise.all(this.built().map((d) => d.close())).then(() => {});
     if (!callback) return done;
     done.then(callback, callback);
     return undefined;
@@ -71,7 +88,7 @@ class OriginRouter extends Dispatcher {
   override destroy(a?: Error | null | (() => void), b?: () => void): Promise<void> | undefined {
     const err = typeof a === 'function' ? null : (a ?? null);
     const callback = typeof a === 'function' ? a : b;
-    const done = Promise.all([this.matched.destroy(err), this.other.destroy(err)]).then(() => {});
+    const done = Promise.all(this.built().map((d) => d.destroy(err))).then(() => {});
     if (!callback) return done;
     done.then(callback, callback);
     return undefined;
