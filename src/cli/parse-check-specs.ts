@@ -66,7 +66,12 @@ function fromNpa(raw: string, parse: typeof npa): PackageRef {
     throw new LockwardenError('EUSAGE', `"${raw}": expected name or name@version, got a ${parsed.type} spec`);
   }
   const name = parsed.name!;
-  if (parsed.type === 'version') return { name, version: parsed.fetchSpec! };
+  // npm-package-arg keeps a loosely written version as given (`v1.2.3`, `=1.2.3`); the registry
+  // has it as semver writes it, as npm resolves it. Build metadata, which semver drops, stays.
+  if (parsed.type === 'version') {
+    const loose = semver.parse(parsed.fetchSpec!, true);
+    return { name, version: loose && loose.build.length === 0 ? loose.version : parsed.fetchSpec! };
+  }
   if (parsed.rawSpec === '' || parsed.rawSpec === '*' || parsed.rawSpec === 'latest')
     return { name, version: null };
   throw new LockwardenError('EUSAGE', `"${raw}": give an exact version (name@1.2.3) or none for the latest`);

@@ -64,10 +64,14 @@ describe('plainCheckSpec', () => {
 
 describe('parseCheckSpecs', () => {
   it('answers plain specs and npm-package-arg ones in order', async () => {
-    await expect(parseCheckSpecs(['a@1.0.0', 'b@v2.0.0', 'c'])).resolves.toEqual([
+    await expect(
+      parseCheckSpecs(['a@1.0.0', 'b@v2.0.0', 'c', 'd@=3.0.0', 'e@1.0.0+build.7']),
+    ).resolves.toEqual([
       { name: 'a', version: '1.0.0' },
-      { name: 'b', version: 'v2.0.0' },
+      { name: 'b', version: '2.0.0' }, // a loose version, as the registry writes it
       { name: 'c', version: null },
+      { name: 'd', version: '3.0.0' },
+      { name: 'e', version: '1.0.0+build.7' }, // build metadata kept as written
     ]);
   });
 
