@@ -6,10 +6,10 @@ import { parentPort, workerData } from 'node:worker_threads';
 import { createWebhookDispatcher } from './webhook-address.js';
 import { SENDER_NICE, type SenderSettings, type SendRequest, sendSigned } from './webhook-sender.js';
 
-// Deliveries must never slow the install path: where two threads want one core, the main thread
-// (which serves installs) goes first. Linux keeps a nice value per thread, and setpriority() on
-// this thread's id (from /proc/thread-self) lowers this one alone. Elsewhere the thread keeps the
-// process's priority.
+// Deliveries must never slow the install path: where two threads want one core, the scheduler
+// favours the main thread (which serves installs). Linux keeps a nice value per thread, and
+// setpriority() on this thread's id (from /proc/thread-self) lowers this one alone. Elsewhere the
+// thread keeps the process's priority.
 try {
   const tid = Number(readlinkSync('/proc/thread-self').split('/').pop());
   // Relative to what the thread inherited: a service already started at nice 15 must not see its

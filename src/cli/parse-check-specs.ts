@@ -26,7 +26,8 @@ export function plainCheckSpec(raw: string): PackageRef | undefined {
   if (!PLAIN_NAME.test(name) || FILE_LIKE.test(name)) return undefined;
   if (!validatePackageName(name).validForOldPackages) return undefined;
   if (spec === '' || spec === '*' || spec === 'latest') return { name, version: null };
-  // Only a version written as semver writes it: npm-package-arg keeps the spec as given.
+  // Only a version written as semver writes it; the others (`v1.2.3`, `1.2.3+build`) go through
+  // npm-package-arg and fromNpa.
   if (semver.valid(spec) === spec) return { name, version: spec };
   return undefined;
 }
