@@ -6,16 +6,21 @@ import { build } from 'esbuild';
 
 const REPO_ROOT = path.resolve(import.meta.dirname, '..', '..');
 
+/** How the tests bundle TypeScript to run in a process or thread: dependencies from node_modules. */
+export const TEST_BUNDLE_OPTIONS = {
+  bundle: true,
+  platform: 'node',
+  format: 'esm',
+  target: 'node20',
+  packages: 'external',
+  logLevel: 'silent',
+} as const;
+
 /** Bundles server/webhook-sender-worker.ts to `outfile`. */
 export async function buildWebhookSenderWorker(outfile: string): Promise<void> {
   await build({
     entryPoints: [path.join(REPO_ROOT, 'server/webhook-sender-worker.ts')],
-    bundle: true,
-    platform: 'node',
-    format: 'esm',
-    target: 'node20',
-    packages: 'external',
+    ...TEST_BUNDLE_OPTIONS,
     outfile,
-    logLevel: 'silent',
   });
 }

@@ -5,7 +5,7 @@ import { type ChildProcess, spawn } from 'node:child_process';
 import { mkdir, rename } from 'node:fs/promises';
 import path from 'node:path';
 import { build } from 'esbuild';
-import { buildWebhookSenderWorker } from './build-webhook-sender-worker.js';
+import { buildWebhookSenderWorker, TEST_BUNDLE_OPTIONS } from './build-webhook-sender-worker.js';
 
 const REPO_ROOT = path.resolve(import.meta.dirname, '..', '..');
 let bundled: Promise<string> | undefined;
@@ -26,13 +26,8 @@ process.exit(code);`,
         loader: 'ts',
         sourcefile: 'serve-child.ts',
       },
-      bundle: true,
-      platform: 'node',
-      format: 'esm',
-      target: 'node20',
-      packages: 'external',
+      ...TEST_BUNDLE_OPTIONS,
       outfile,
-      logLevel: 'silent',
     });
     // The webhook sender thread's module, beside the bundle as the CLI bundle has it (the service
     // posts inline without it). Shared by the test processes: written whole, then renamed.

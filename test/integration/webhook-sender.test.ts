@@ -11,7 +11,7 @@ import { pathToFileURL } from 'node:url';
 import { Webhook } from 'standardwebhooks';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { newSecret } from '../../server/webhook-delivery.js';
-import type { OutboxMessage } from '../../server/webhook-outbox.js';
+import { newMessage } from '../../server/webhook-outbox.js';
 import { createWebhookSender, SENDER_NICE, type SenderSettings } from '../../server/webhook-sender.js';
 import { buildWebhookSenderWorker } from '../helpers/build-webhook-sender-worker.js';
 import { startWebhookReceiver, type WebhookReceiver } from '../helpers/webhook-receiver.js';
@@ -30,24 +30,20 @@ const settings = (allowPrivate: boolean): SenderSettings => ({
   responseTimeoutMs: 5_000,
 });
 
-const message: OutboxMessage = {
-  id: 'msg_sender_test_1',
-  subscriptionId: 'wh_1',
-  type: 'block',
-  data: { policy: 'strict', name: 'evil-pkg', version: '1.0.0', rule: 'blockList', outcome: 'blocked' },
-  coalesceKey: 'k',
-  count: 3,
-  windowStart: 0,
-  firstSeen: '2026-12-06T00:00:00.000Z',
-  lastSeen: '2026-12-06T00:00:05.000Z',
-  dueAt: 0,
-  attempts: 0,
-  state: 'pending',
-  lastAttemptAt: null,
-  lastStatus: null,
-  lastError: null,
-  deliveredAt: null,
-};
+// A message as the outbox opens it (first seen at 00:00:00, last at 00:00:05, three refusals).
+const message = newMessage(
+  {
+    id: 'msg_sender_test_1',
+    subscriptionId: 'wh_1',
+    type: 'block',
+    data: { policy: 'strict', name: 'evil-pkg', version: '1.0.0', rule: 'blockList', outcome: 'blocked' },
+    coalesceKey: 'k',
+    count: 3,
+    firstTime: '2026-12-06T00:00:00.000Z',
+    time: '2026-12-06T00:00:05.000Z',
+  },
+  0,
+);
 const AT = Date.parse('2026-12-06T00:00:10.000Z');
 
 /** One standard-format message to the receiver, under a new secret. */
