@@ -15,6 +15,7 @@ import { type AdminToken, createAdminToken } from './admin-token.js';
 import { createAuditFeed } from './audit-feed.js';
 import type { AuditLog } from './audit-log.js';
 import { createAuditThrottle } from './audit-throttle.js';
+import { createBundleCheck } from './bundle-check.js';
 import { createCheckTokens } from './check-tokens.js';
 import { createConsoleApiRoutes } from './console-api-routes.js';
 import { loadConsoleAssets } from './console-assets.js';
@@ -404,6 +405,7 @@ export async function createApp(options: CreateAppOptions): Promise<LockwardenSe
       ...(options.domain ? { domain: options.domain } : {}),
       auditThrottle,
       findings,
+      bundles: createBundleCheck({ sources: options.sources, packages }),
     }),
   );
 

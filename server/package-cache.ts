@@ -53,7 +53,11 @@ export interface PackageCacheStats {
 }
 
 export interface PackageCache {
-  lookup(stored: StoredPolicy, name: string): Promise<PackageLookup>;
+  /**
+   * The package's state under the policy, fetched and evaluated on a miss. `prefetch: false` for
+   * lookups no client resolves from (a bundled package arrives inside its bundler's tarball).
+   */
+  lookup(stored: StoredPolicy, name: string, opts?: { prefetch?: boolean }): Promise<PackageLookup>;
   /** The filtered document for one URL prefix, serialized once and kept. */
   variant(
     stored: StoredPolicy,
@@ -173,7 +177,7 @@ export function createPackageCache(options: PackageCacheOptions): PackageCache {
   }
 
   return {
-    async lookup(stored, name) {
+    async lookup(stored, name, opts) {
       const key = slotKey(stored, name);
       const slot = slots.get(key);
       const nowMs = options.now().getTime();
@@ -195,7 +199,7 @@ export function createPackageCache(options: PackageCacheOptions): PackageCache {
       const fresh = await refresh(stored, name, slot);
       // A client asked for this package: it is about to resolve the dependencies of (most
       // likely) the served latest version. Prefetched packages follow their ranges from there.
-      if (fresh.state.kind === 'ok') {
+      if (fresh.state.kind === 'ok' && opts?.prefetch !== false) {
         const latest = servedView(fresh.state).distTags.latest;
         prefetcher.schedule(stored, fresh.state, latest, 0, { left: MAX_PREFETCH_PER_CHAIN });
       }

@@ -1,9 +1,11 @@
 import type { Context, Middleware } from 'koa';
 import semver from 'semver';
+import { declaresBundles } from '../src/engine/bundled-packages.js';
 import type { Finding, Verdict } from '../src/policy/types.js';
 import type { AuditLog, NewAuditEntry } from './audit-log.js';
 import type { AuditThrottle } from './audit-throttle.js';
-import { blockMessage, type PackageState, type ServedVariant } from './evaluate-package-state.js';
+import type { BundleCheck } from './bundle-check.js';
+import { blockMessage, type PackageState } from './evaluate-package-state.js';
 import { HttpError, sendError } from './http-error.js';
 import type { PackageCache } from './package-cache.js';
 import type { PolicyStore } from './policy-store.js';
@@ -19,6 +21,7 @@ import {
   READ_ONLY,
   type RegistryCall,
 } from './registry-special-endpoints.js';
+import { sendVariant, wantsAbbreviated } from './send-packument.js';
 import {
   refusalUrl,
   sendRefusal,
@@ -48,9 +51,10 @@ export interface RegistryRoutesOptions {
    * verdict); resolves once what must not be lost is durable.
    */
   findings?: (events: FindingEvent[]) => Promise<void>;
+  /** Judges what a bundler's tarball carries before it is served. */
+  bundles?: BundleCheck;
 }
 
-const ABBREVIATED = 'application/vnd.npm.install-v1+json';
 const SAFE_HOST = /^(?:[A-Za-z0-9.-]+|\[[0-9A-Fa-f:.]+\])(?::\d{1,5})?$/;
 export function createRegistryRoutes(options: RegistryRoutesOptions): Middleware {
   const { policies, packages, audit, auditThrottle } = options;
@@ -299,6 +303,22 @@ export function createRegistryRoutes(options: RegistryRoutesOptions): Middleware
     if (verdict.decision === 'alert') {
       await recordVerdict(call, verdict, 'alert', 'alert');
     }
+    if (options.bundles && declaresBundles(manifest)) {
+      const bundled = await options.bundles.check(stored, name, version, manifest);
+      if (bundled.kind === 'unavailable') return sendError(ctx, 502, bundled.message);
+      const judged: Verdict = {
+        name,
+        version,
+        decision: bundled.kind === 'blocked' ? 'block' : 'alert',
+        findings: bundled.kind === 'blocked' ? bundled.findings : bundled.alerts,
+        notices: [],
+      };
+      if (bundled.kind === 'blocked') {
+        await recordBlocked(call, judged.findings, version);
+        return refuseWith(call, blockMessage(judged, stored), name, version);
+      }
+      if (judged.findings.length > 0) await recordVerdict(call, judged, 'alert', 'alert');
+    }
     const original = manifest.dist?.tarball;
     if (typeof original !== 'string' || !options.upstream.allowsTarballUrl(original)) {
       return sendError(
@@ -330,63 +350,6 @@ export function createRegistryRoutes(options: RegistryRoutesOptions): Middleware
     // Stream the bytes straight through; Koa ends the response when the upstream body ends.
     streamBody(ctx, res.body);
   }
-}
-
-function wantsAbbreviated(accept: string): boolean {
-  if (accept === '') return false;
-  const acceptable = parseAccept(accept);
-  const abbreviatedQ = acceptable.get(ABBREVIATED) ?? 0;
-  const jsonQ = Math.max(
-    acceptable.get('application/json') ?? 0,
-    acceptable.get('application/*') ?? 0,
-    acceptable.get('*/*') ?? 0,
-  );
-  if (abbreviatedQ === 0 && jsonQ === 0) {
-    throw new HttpError(
-      406,
-      `cannot serve ${JSON.stringify(accept.slice(0, 200))}: this registry answers application/json or ${ABBREVIATED}`,
-    );
-  }
-  return abbreviatedQ > 0 && abbreviatedQ >= jsonQ;
-}
-
-function parseAccept(header: string): Map<string, number> {
-  const out = new Map<string, number>();
-  for (const part of header.slice(0, 1024).split(',')) {
-    const [type, ...params] = part.trim().toLowerCase().split(';');
-    if (!type) continue;
-    let q = 1;
-    for (const p of params) {
-      const m = /^\s*q\s*=\s*([0-9.]+)\s*$/.exec(p);
-      if (m) q = Number.parseFloat(m[1]!) || 0;
-    }
-    out.set(type.trim(), Math.max(out.get(type.trim()) ?? 0, q));
-  }
-  return out;
-}
-
-async function sendVariant(ctx: Context, variant: ServedVariant, packages: PackageCache): Promise<void> {
-  ctx.set('etag', variant.etag);
-  ctx.set('vary', 'accept, accept-encoding');
-  ctx.set('cache-control', 'no-cache');
-  ctx.set('content-type', variant.contentType);
-  if (matchesEtag(ctx.get('if-none-match'), variant.etag)) {
-    ctx.status = 304;
-    return;
-  }
-  ctx.status = 200;
-  if (variant.body.length >= 1024 && /\bgzip\b/i.test(ctx.get('accept-encoding'))) {
-    ctx.set('content-encoding', 'gzip');
-    ctx.body = variant.gzip ?? (await packages.gzipOf(variant));
-    return;
-  }
-  ctx.body = variant.body;
-}
-
-function matchesEtag(header: string, etag: string): boolean {
-  if (header === '') return false;
-  if (header.trim() === '*') return true;
-  return header.split(',').some((t) => t.trim().replace(/^W\//, '') === etag);
 }
 
 function baseUrl(ctx: Context, publicUrl: string | undefined): string {

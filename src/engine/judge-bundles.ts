@@ -4,6 +4,7 @@
 // bundled package's finding named) and the update resolves again without it.
 import type Arborist from '@npmcli/arborist';
 import type { Finding } from '../policy/types.js';
+import { bundleFinding } from './bundled-packages.js';
 import { PackumentUnavailableError, type PolicyPackumentCache } from './policy-packument-cache.js';
 
 type BundledNode = Arborist.Node & {
@@ -37,15 +38,14 @@ export async function judgeNewBundles(
       throw err;
     }
     if (finding?.effect !== 'block') continue;
-    vetoes.set(key, {
-      ...finding,
-      name: bundler.packageName ?? bundler.name,
-      version: bundler.version,
-      scope: 'version',
-      message: `${key} bundles ${name}@${node.version}: ${finding.message}`,
-      // The bundled package's dates are not the bundler's: the generic wording, not "published ... ago".
-      evidence: { bundled: `${name}@${node.version}` },
-    });
+    vetoes.set(
+      key,
+      bundleFinding(
+        { name: bundler.packageName ?? bundler.name, version: bundler.version },
+        { name, version: node.version },
+        finding,
+      ),
+    );
   }
   return [...vetoes.values()];
 }

@@ -18,6 +18,7 @@ import calcDepFlags from '@npmcli/arborist/lib/calc-dep-flags.js';
 import resetDepFlags from '@npmcli/arborist/lib/reset-dep-flags.js';
 import npa from 'npm-package-arg';
 import pacote from 'pacote';
+import { declaresBundles } from './bundled-packages.js';
 import { mapConcurrent } from './map-concurrent.js';
 
 type TreeNode = Arborist.Node & {
@@ -147,7 +148,7 @@ async function moveInPlace(
   // Arborist's inDepBundle walks up the dependents of each node: ask only when some dependency
   // bundles packages at all (npm/cli's lockfile: 7.7 s of CPU otherwise).
   const depBundles = [...(tree.inventory.values() as Iterable<TreeNode>)].some(
-    (n) => !n.isProjectRoot && !n.isWorkspace && bundles(n.package as Record<string, unknown>),
+    (n) => !n.isProjectRoot && !n.isWorkspace && declaresBundles(n.package as Record<string, unknown>),
   );
   const nodes: TreeNode[] = [];
   for (const node of tree.inventory.values() as Iterable<TreeNode>) {
@@ -198,7 +199,7 @@ async function moveInPlace(
 
   const applied: { old: TreeNode; placed: TreeNode; same: boolean; undone?: boolean }[] = [];
   for (const { node, manifest } of swaps) {
-    if (bundles(node.package as Record<string, unknown>) || bundles(manifest)) {
+    if (declaresBundles(node.package as Record<string, unknown>) || declaresBundles(manifest)) {
       fallback.add(node.name); // its bundled packages come from the tarball, which Arborist reads
       continue;
     }
@@ -260,8 +261,4 @@ function sameDependencies(old: TreeNode, next: TreeNode, manifest: Record<string
   const pkg = old.package as Record<string, unknown>;
   const same = (k: string) => JSON.stringify(pkg[k] ?? null) === JSON.stringify(manifest[k] ?? null);
   return edges(old) === edges(next) && same('os') && same('cpu') && same('libc');
-}
-
-function bundles(m: Record<string, unknown>): boolean {
-  return [m.bundleDependencies, m.bundledDependencies].some((b) => (Array.isArray(b) ? b.length > 0 : !!b));
 }

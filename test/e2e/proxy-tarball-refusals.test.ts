@@ -1,7 +1,8 @@
 // The reason of a refused tarball in each real client's output: a lockfile written through the
 // alert policy (which serves the young version) installed frozen through the block policy, so the
 // client asks for the blocked tarball without asking for its document first. npm and yarn 1 are
-// covered in proxy-clients.test.ts, pnpm 12 prints no part of the answer (docs/server.md).
+// covered in proxy-clients.test.ts, pnpm 12 prints no part of the answer (docs/server.md). Then
+// a bundler whose tarball carries a blocked package, refused at its tarball with that reason.
 import { readFile, rm, writeFile } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -10,6 +11,7 @@ import { clientSandbox, writeYarnBerryRc } from '../helpers/client-sandbox.js';
 import { makePackument } from '../helpers/make-packument.js';
 import { daysAgo, NOW } from '../helpers/make-policy.js';
 import { type ProxyHarness, startProxyHarness } from '../helpers/proxy-harness.js';
+import { runNpm } from '../helpers/run-npm.js';
 
 const PNPM = resolve('node_modules/pnpm/bin/pnpm.cjs');
 const YARN4 = resolve('node_modules/yarn4/bin/yarn.js');
@@ -27,6 +29,22 @@ beforeAll(async () => {
         versions: [
           { version: '1.1.0', publishedAt: new Date(daysAgo(30)) },
           { version: '1.2.0', publishedAt: new Date(daysAgo(2)) },
+        ],
+      }),
+      // Old and allowed itself, but its tarball carries the young left-pad.
+      makePackument({
+        name: 'carrier',
+        versions: [
+          {
+            version: '1.0.0',
+            publishedAt: new Date(daysAgo(60)),
+            dependencies: { 'left-pad': '1.2.0' },
+            extra: { bundleDependencies: ['left-pad'] },
+            files: {
+              'node_modules/left-pad/package.json': JSON.stringify({ name: 'left-pad', version: '1.2.0' }),
+              'node_modules/left-pad/index.js': 'module.exports = "bundled";\n',
+            },
+          },
         ],
       }),
     ],
@@ -118,5 +136,35 @@ describe('the reason of a refused tarball in the client output', () => {
       /-\/refused\/left-pad\/1\.2\.0\/left-pad@1\.2\.0-was-published-2-days-ago-cooling-off-7-days/,
     );
     await logged('bun-tgz');
+  }, 300_000);
+});
+
+describe('a bundled package the policy blocks', () => {
+  const BUNDLED = /carrier@1\.0\.0 bundles left-pad@1\.2\.0: left-pad@1\.2\.0 was published 2 days ago/;
+
+  it('npm fails on the bundler with the reason; through the alert policy it installs the bundled copy', async () => {
+    const dir = await project({ dependencies: { carrier: '1.0.0' } });
+    const home = join(dir, '.home');
+    const refused = await runNpm(['install'], { cwd: dir, registryUrl: `${base}/strict~npm-bundle/`, home });
+    expect(refused.code).not.toBe(0);
+    expect(refused.stdout + refused.stderr).toMatch(BUNDLED);
+    const blocked = (await h.service.audit.query({ label: 'npm-bundle', outcome: 'blocked' })).entries;
+    expect(blocked[0]).toMatchObject({ package: 'carrier', version: '1.0.0', rule: 'cooling-off' });
+
+    const served = await runNpm(['install'], { cwd: dir, registryUrl: `${base}/watch~npm-bundle/`, home });
+    expect(served.code, served.stdout + served.stderr).toBe(0);
+    const bundled = JSON.parse(
+      await readFile(join(dir, 'node_modules/carrier/node_modules/left-pad/package.json'), 'utf8'),
+    );
+    expect(bundled.version).toBe('1.2.0');
+  }, 300_000);
+
+  it('pnpm 10 fails on the bundler with the reason', async () => {
+    const dir = await project({ dependencies: { carrier: '1.0.0' } });
+    const registry = `${base}/strict~pnpm-bundle/`;
+    await writeFile(join(dir, '.npmrc'), `registry=${registry}\n`);
+    const res = await run(process.execPath, [PNPM, 'install'], dir, await clientEnv(registry));
+    expect(res.code).not.toBe(0);
+    expect(res.stdout + res.stderr).toMatch(BUNDLED);
   }, 300_000);
 });
