@@ -34,6 +34,12 @@ export interface BundleCheckOptions {
   maxTarballBytes?: number;
   /** Largest unpacked size accepted (default 512 MB). */
   maxUnpackedBytes?: number;
+  /**
+   * Most bundled packages judged for one tarball (default 2,000; npm's own bundles about 200).
+   * Each is a document to fetch: a hostile tarball listing 100,000 must not become 100,000
+   * upstream requests. A tarball over it is not checked, so not served.
+   */
+  maxBundled?: number;
 }
 
 /** Tarballs whose bundled packages are remembered; a list is a few names, so this is small. */
@@ -108,6 +114,13 @@ export function createBundleCheck(options: BundleCheckOptions): BundleCheck {
         return {
           kind: 'unavailable',
           message: `could not read what ${name}@${version} bundles: ${reason}; lockwarden serves no unchecked tarballs`,
+        };
+      }
+      const maxBundled = options.maxBundled ?? 2_000;
+      if (bundled.length > maxBundled) {
+        return {
+          kind: 'unavailable',
+          message: `${name}@${version} bundles ${bundled.length} packages, more than the ${maxBundled} lockwarden judges for one tarball; lockwarden serves no unchecked tarballs`,
         };
       }
       const bundler = { name, version };

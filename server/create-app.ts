@@ -15,7 +15,7 @@ import { type AdminToken, createAdminToken } from './admin-token.js';
 import { createAuditFeed } from './audit-feed.js';
 import type { AuditLog } from './audit-log.js';
 import { createAuditThrottle } from './audit-throttle.js';
-import { createBundleCheck } from './bundle-check.js';
+import { type BundleCheckOptions, createBundleCheck } from './bundle-check.js';
 import { createCheckTokens } from './check-tokens.js';
 import { createConsoleApiRoutes } from './console-api-routes.js';
 import { loadConsoleAssets } from './console-assets.js';
@@ -88,6 +88,8 @@ export interface CreateAppOptions {
     maxEntries: number;
     prefetchConcurrency: number;
   }>;
+  /** Limits of the bundled-dependency check of tarballs (bundle-check.ts). */
+  bundles?: Pick<BundleCheckOptions, 'maxBundled' | 'maxTarballBytes' | 'maxUnpackedBytes'>;
   audit?: Partial<AuditSettings>;
   /** `--allow-private-webhooks`: webhooks may go to loopback, link-local and private addresses. */
   allowPrivateWebhooks?: boolean;
@@ -405,7 +407,7 @@ export async function createApp(options: CreateAppOptions): Promise<LockwardenSe
       ...(options.domain ? { domain: options.domain } : {}),
       auditThrottle,
       findings,
-      bundles: createBundleCheck({ sources: options.sources, packages }),
+      bundles: createBundleCheck({ sources: options.sources, packages, ...options.bundles }),
     }),
   );
 

@@ -148,4 +148,25 @@ describe('bundled dependencies at the proxy', () => {
       /^could not judge what carrier@1\.0\.0 bundles: left-pad@1\.1\.0 \(upstream registry failed/,
     );
   });
+
+  it('does not judge (or serve) a tarball bundling more packages than the limit', async () => {
+    await start(
+      [
+        bundler('crowded', [
+          ['left-pad', '1.1.0'],
+          ['b-one', '1.0.0'],
+          ['b-two', '1.0.0'],
+        ]),
+        leftPad(),
+      ],
+      { app: { bundles: { maxBundled: 2 }, cache: { prefetchConcurrency: 0 } } },
+    );
+    const res = await h.request({ url: `/strict${tarballPath('crowded')}` });
+    expect(res.status).toBe(502);
+    expect(res.json().error).toMatch(
+      /^crowded@1\.0\.0 bundles 3 packages, more than the 2 lockwarden judges/,
+    );
+    // Not one bundled document was asked for.
+    expect(h.registry.requests.map((r) => r.path)).not.toContain('/left-pad');
+  });
 });
