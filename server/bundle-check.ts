@@ -4,15 +4,14 @@
 // bundled packages is read once per tarball (by name, version and integrity: the bytes cannot
 // change), the verdicts follow the package cache's refreshes.
 import {
-  BUNDLED_MANIFEST,
   type BundledPackage,
-  bundledPackagesIn,
+  type BundleReadLimits,
   bundleFinding,
+  readBundledPackages,
 } from '../src/engine/bundled-packages.js';
 import { mapConcurrent } from '../src/engine/map-concurrent.js';
 import type { Finding } from '../src/policy/types.js';
 import type { Manifest, Sources } from '../src/sources/types.js';
-import { unpackTarball } from '../src/sources/unpack-tarball.js';
 import type { PackageCache } from './package-cache.js';
 import type { StoredPolicy } from './policy-store.js';
 import { redactUrlCredentials } from './redact-url.js';
@@ -27,13 +26,9 @@ export interface BundleCheck {
   check(stored: StoredPolicy, name: string, version: string, manifest: Manifest): Promise<BundleVerdict>;
 }
 
-export interface BundleCheckOptions {
+export interface BundleCheckOptions extends BundleReadLimits {
   sources: Sources;
   packages: PackageCache;
-  /** Largest bundler tarball read (default 64 MB); a larger one cannot be checked. */
-  maxTarballBytes?: number;
-  /** Largest unpacked size accepted (default 512 MB). */
-  maxUnpackedBytes?: number;
   /**
    * Most bundled packages judged for one tarball (default 2,000; npm's own bundles about 200).
    * Each is a document to fetch: a hostile tarball listing 100,000 must not become 100,000
@@ -46,8 +41,6 @@ export interface BundleCheckOptions {
 const MAX_LISTS = 1_000;
 /** Bundled packages judged at a time (npm's own tarball bundles about 200). */
 const JUDGE_CONCURRENCY = 8;
-/** A bundled package.json larger than this is no manifest a registry would accept. */
-const MAX_MANIFEST_BYTES = 1024 * 1024;
 
 interface Judged {
   blocked?: Finding[];
@@ -78,30 +71,12 @@ export function createBundleCheck(options: BundleCheckOptions): BundleCheck {
       lists.set(key, known);
       return known;
     }
-    const listing = readBundled(name, version, manifest);
+    const listing = readBundledPackages(options.sources.registry, name, version, manifest, options);
     lists.set(key, listing);
     // A failure is not remembered: the next request tries again.
     listing.catch(() => lists.get(key) === listing && lists.delete(key));
     while (lists.size > MAX_LISTS) lists.delete(lists.keys().next().value as string);
     return listing;
-  }
-
-  async function readBundled(name: string, version: string, manifest: Manifest): Promise<BundledPackage[]> {
-    const registry = options.sources.registry;
-    if (!registry.getTarball) throw new Error('this registry source cannot fetch tarballs');
-    const res = await registry.getTarball(name, version, {
-      maxBytes: options.maxTarballBytes ?? 64 * 1024 * 1024,
-      ...(typeof manifest.dist?.tarball === 'string' ? { tarballUrl: manifest.dist.tarball } : {}),
-      // Checked against the document's integrity: the list belongs to the bytes clients verify.
-      ...(typeof manifest.dist?.integrity === 'string' ? { integrity: manifest.dist.integrity } : {}),
-    });
-    if (res.status === 'not-found') throw new Error('the upstream registry has no tarball for it');
-    if (res.status === 'unavailable') throw new Error(res.reason);
-    const unpacked = await unpackTarball(res.bytes, (file) => BUNDLED_MANIFEST.test(file), {
-      maxUnpackedBytes: options.maxUnpackedBytes ?? 512 * 1024 * 1024,
-      maxFileBytes: MAX_MANIFEST_BYTES,
-    });
-    return bundledPackagesIn(unpacked);
   }
 
   return {

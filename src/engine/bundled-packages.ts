@@ -6,7 +6,8 @@
 import semver from 'semver';
 import type { Finding } from '../policy/types.js';
 import { explainInvalidPackageName } from '../sources/package-name.js';
-import type { UnpackedPackage } from '../sources/unpack-tarball.js';
+import type { Manifest, RegistrySource } from '../sources/types.js';
+import { type UnpackedPackage, unpackTarball } from '../sources/unpack-tarball.js';
 
 /** Whether a manifest declares bundled dependencies (either spelling; `true` bundles them all). */
 export function declaresBundles(manifest: Record<string, unknown>): boolean {
@@ -52,6 +53,43 @@ export function bundledPackagesIn(unpacked: UnpackedPackage): BundledPackage[] {
     if (!out.has(key)) out.set(key, { name, version, path: file.slice(0, -'/package.json'.length) });
   }
   return [...out.values()];
+}
+
+export interface BundleReadLimits {
+  /** Largest bundler tarball read (default 64 MB). */
+  maxTarballBytes?: number;
+  /** Largest unpacked size accepted (default 512 MB). */
+  maxUnpackedBytes?: number;
+}
+
+/** A bundled package.json larger than this is no manifest a registry would accept. */
+const MAX_MANIFEST_BYTES = 1024 * 1024;
+
+/**
+ * What `name@version` bundles, read from its tarball on `registry` (checked against the
+ * document's integrity: the list belongs to the bytes clients verify). Throws with the reason
+ * when the tarball cannot be had or read.
+ */
+export async function readBundledPackages(
+  registry: RegistrySource,
+  name: string,
+  version: string,
+  manifest: Manifest,
+  limits: BundleReadLimits = {},
+): Promise<BundledPackage[]> {
+  if (!registry.getTarball) throw new Error('this registry source cannot fetch tarballs');
+  const res = await registry.getTarball(name, version, {
+    maxBytes: limits.maxTarballBytes ?? 64 * 1024 * 1024,
+    ...(typeof manifest.dist?.tarball === 'string' ? { tarballUrl: manifest.dist.tarball } : {}),
+    ...(typeof manifest.dist?.integrity === 'string' ? { integrity: manifest.dist.integrity } : {}),
+  });
+  if (res.status === 'not-found') throw new Error('the registry has no tarball for it');
+  if (res.status === 'unavailable') throw new Error(res.reason);
+  const unpacked = await unpackTarball(res.bytes, (file) => BUNDLED_MANIFEST.test(file), {
+    maxUnpackedBytes: limits.maxUnpackedBytes ?? 512 * 1024 * 1024,
+    maxFileBytes: MAX_MANIFEST_BYTES,
+  });
+  return bundledPackagesIn(unpacked);
 }
 
 /** The finding on `bundler@version` for a bundled package's own finding. */

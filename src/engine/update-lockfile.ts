@@ -23,7 +23,7 @@ import {
 } from './diff-versions.js';
 import { DEPENDENCY_FIELDS, movedRange, rewriteManifestText } from './edit-manifest-ranges.js';
 import { explainResolveError } from './explain-resolve-error.js';
-import { judgeNewBundles } from './judge-bundles.js';
+import { bundleRoundsExhausted, judgeNewBundles } from './judge-bundles.js';
 import { mapConcurrent } from './map-concurrent.js';
 import { packageManagerOf } from './package-manager-commands.js';
 import {
@@ -195,12 +195,7 @@ export async function updateLockfile(opts: UpdateOptions): Promise<UpdateResult>
         throw explainResolveError(err, cache, opts.now);
       });
       if (bundleVetoes.length > 0) {
-        if (round >= MAX_SEMVER_ROUNDS) {
-          throw new LockwardenError(
-            'EBLOCKED',
-            `every allowed version left bundles something the policy blocks:\n  ${bundleVetoes.map((f) => f.message).join('\n  ')}\nnothing was written`,
-          );
-        }
+        if (round >= MAX_SEMVER_ROUNDS) throw bundleRoundsExhausted(bundleVetoes);
         for (const f of bundleVetoes) cache.veto(f.name, f.version!, f);
         continue;
       }

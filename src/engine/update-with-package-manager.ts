@@ -12,7 +12,6 @@ import { LockwardenError } from '../errors.js';
 import type { LockfileInventory } from '../lockfile/lockfile-inventory.js';
 import { readLockfile } from '../lockfile/read-lockfile.js';
 import type { Finding } from '../policy/types.js';
-import { describeSkip } from '../policy/update-candidates.js';
 import { createScopedRegistrySource } from '../sources/create-sources.js';
 import type { RegistryRoute } from '../sources/registry-routes.js';
 import type { Sources } from '../sources/types.js';
@@ -26,6 +25,8 @@ import {
   versionsByName,
 } from './diff-versions.js';
 import { DEPENDENCY_FIELDS } from './edit-manifest-ranges.js';
+import { explainToolFailure } from './explain-tool-failure.js';
+import { bundleRoundsExhausted, judgeNewBundledTarballs } from './judge-bundles.js';
 import {
   checkYarnGeneration,
   clientEnvironment,
@@ -119,6 +120,25 @@ export async function updateWithPackageManager(
       const after = await readLockfile(staged, { lockfile });
       const moves = diffVersions(pinned, versionsByName(after.entries));
       await refuseDisallowed(after, pinned, cache, TOOL[pm]);
+      // The lockfile lists no bundled packages: a bundler that moved has its tarball read for them.
+      const bundleVetoes = await judgeNewBundledTarballs(
+        after.entries,
+        pinned,
+        cache,
+        sources.registry,
+      ).catch((err: unknown) => {
+        // A fact that could not be had is never a pass: nothing is written.
+        throw new LockwardenError(
+          'EUNAVAILABLE',
+          `cannot update ${lockfile}: ${(err as Error).message}; nothing was written`,
+        );
+      });
+      if (bundleVetoes.length > 0) {
+        if (round >= MAX_SEMVER_ROUNDS) throw bundleRoundsExhausted(bundleVetoes);
+        // Hidden like any blocked version; the package manager resolves again without them.
+        for (const f of bundleVetoes) cache.veto(f.name, f.version!, f);
+        continue;
+      }
 
       let semverFindings: Finding[] = [];
       if (honesty && moves.updated.length > 0) {
@@ -345,38 +365,4 @@ function collectSkipped(
     }
   }
   return sortSkipped(out.values());
-}
-
-function explainToolFailure(
-  pm: PackageManager,
-  run: { code: number; stdout: string; stderr: string },
-  cache: PolicyPackumentCache,
-  proxyFailures: string[],
-  now: Date,
-  lockfile: string,
-): LockwardenError {
-  const output = `${run.stderr}\n${run.stdout}`.trim();
-  const tail = output.split('\n').slice(-12).join('\n');
-  const failures = [...cache.failures().values()];
-  if (failures.length > 0 || proxyFailures.length > 0) {
-    const what = [...failures.map((f) => `the packument of ${f.packageName}: ${f.reason}`), ...proxyFailures];
-    return new LockwardenError(
-      failures.some((f) => f.notFound) && proxyFailures.length === 0 ? 'ELOCKFILE' : 'EUNAVAILABLE',
-      `cannot update ${lockfile}: ${[...new Set(what)].slice(0, 5).join('; ')}; nothing was written`,
-    );
-  }
-  // No allowed version for a range: say what the policy held back, as npm's update does.
-  const held = [...cache.decisions().values()]
-    .filter((d) => d.hidden.size > 0 && output.includes(d.name))
-    .flatMap((d) => [...d.hidden].slice(-3).map(([v, f]) => `${d.name}@${v}: ${describeSkip(f, now)}`));
-  if (held.length > 0) {
-    return new LockwardenError(
-      'EBLOCKED',
-      `${TOOL[pm]} found no allowed version for a range (exit ${run.code}):\n${tail}\nThe policy held back:\n  ${held.join('\n  ')}\nWiden the range, wait, or add an allow entry with a reason; nothing was written`,
-    );
-  }
-  return new LockwardenError(
-    'EPACKAGEMANAGER',
-    `${TOOL[pm]} failed on ${lockfile} (exit ${run.code}); nothing was written:\n${tail}`,
-  );
 }

@@ -1,7 +1,9 @@
 // `lockwarden update` with pnpm, yarn and bun, beyond the single project: workspace projects (the
 // workspace's own dependency moves to the newest allowed version, the young one is skipped and
-// said, semver honesty at its default compares the update) and semver honesty under `block`
-// (the dishonest minor is held back and the package manager resolves again without it).
+// said, semver honesty at its default compares the update), semver honesty under `block` (the
+// dishonest minor is held back and the package manager resolves again without it), and a newer
+// version whose tarball bundles a package the policy blocks (held back the same way: these
+// lockfiles do not list bundled packages, so the tarball is read for them).
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -179,6 +181,73 @@ describe.each(['pnpm', 'yarn-classic', 'bun'] as const)(
       expect(r.code).toBe(0);
       expect(r.stdout).toContain('left-pad 1.1.0 → 1.3.0');
       expect(readFileSync(path.join(dir, LOCKFILE_OF[client]), 'utf8')).not.toContain('127.0.0.1:9/');
+    });
+  },
+);
+
+describe.each(['pnpm', 'yarn-classic', 'yarn-berry', 'bun'] as const)(
+  'update of a %s project whose newest version bundles a young package',
+  (client) => {
+    const carrier = (versions: Array<[string, number, boolean]>) =>
+      makePackument({
+        name: 'carrier',
+        versions: versions.map(([version, days, bundles]) => ({
+          version,
+          publishedAt: ago(days),
+          ...(bundles
+            ? {
+                // Listed in bundleDependencies only: no tool resolves it from the registry.
+                extra: { bundleDependencies: ['left-pad'] },
+                files: {
+                  'node_modules/left-pad/package.json': JSON.stringify({
+                    name: 'left-pad',
+                    version: '1.3.1',
+                  }),
+                },
+              }
+            : {}),
+        })),
+      });
+
+    it('holds the bundler back and moves to the newest version that bundles nothing blocked', {
+      timeout: 300_000,
+    }, async () => {
+      registry.addPackument(carrier([['1.0.0', 400, false]]));
+      const dir = await lockWithClient(
+        client,
+        {
+          files: {
+            'package.json': JSON.stringify({
+              name: 'app',
+              version: '1.0.0',
+              dependencies: { carrier: '^1.0.0' },
+            }),
+          },
+        },
+        registry.url,
+        parent,
+      );
+      registry.addPackument(
+        leftPad([
+          ['1.1.0', 400],
+          ['1.3.1', 2],
+        ]),
+      );
+      registry.addPackument(
+        carrier([
+          ['1.0.0', 400, false],
+          ['1.0.5', 60, false],
+          ['1.1.0', 60, true],
+        ]),
+      );
+      const r = await runUpdate(client, dir, 'policy.json');
+      expect(r.stderr).toBe('');
+      expect(r.code).toBe(0);
+      expect(r.stdout).toContain('carrier 1.0.0 → 1.0.5');
+      expect(r.stdout).toMatch(/carrier 1\.1\.0: .*bundles left-pad@1\.3\.1/);
+      const text = readFileSync(path.join(dir, LOCKFILE_OF[client]), 'utf8');
+      expect(text).toContain('1.0.5');
+      expect(text).not.toMatch(/carrier@1\.1\.0|carrier@npm:1\.1\.0|carrier-1\.1\.0/);
     });
   },
 );
