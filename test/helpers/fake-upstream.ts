@@ -1,7 +1,7 @@
 // The base of every fake upstream (registry, downloads API, GitHub API): a loopback HTTP server
 // that records each request and can be told, per test, to misbehave the ways real upstreams do.
 import { createServer, type IncomingHttpHeaders, type IncomingMessage, type ServerResponse } from 'node:http';
-import type { AddressInfo } from 'node:net';
+import { type AddressInfo, connect } from 'node:net';
 
 export interface RecordedRequest {
   method: string;
@@ -164,13 +164,29 @@ async function applyFault(fault: Fault, res: ServerResponse): Promise<void> {
   }
 }
 
-/** A loopback URL nothing listens on: the "upstream is down" case. */
+/**
+ * A loopback URL nothing listens on: the "upstream is down" case. A port below 1024, found
+ * refusing now: every server of the tests listens on an ephemeral port (`listen(0)`), so none can
+ * take it later, as one could a freed ephemeral port while tests run in parallel.
+ */
 export async function closedPortUrl(): Promise<string> {
-  const server = createServer();
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  const port = (server.address() as AddressInfo).port;
-  await new Promise<void>((resolve) => server.close(() => resolve()));
-  return `http://127.0.0.1:${port}/`;
+  for (const port of CLOSED_PORT_CANDIDATES) {
+    if (await refuses(port)) return `http://127.0.0.1:${port}/`;
+  }
+  throw new Error(`every candidate closed port (${CLOSED_PORT_CANDIDATES.join(', ')}) has a listener`);
+}
+
+const CLOSED_PORT_CANDIDATES = [9, 1, 3, 5, 11, 13, 17, 19];
+
+function refuses(port: number): Promise<boolean> {
+  return new Promise((resolve) => {
+    const socket = connect({ host: '127.0.0.1', port });
+    socket.once('connect', () => {
+      socket.destroy();
+      resolve(false);
+    });
+    socket.once('error', (err: NodeJS.ErrnoException) => resolve(err.code === 'ECONNREFUSED'));
+  });
 }
 
 export function sendJson(
