@@ -1,137 +1,195 @@
-// The proxy's check of what a bundler's tarball carries, before it serves it: every bundled
-// package is judged by the same cached evaluation as its own packument (package-cache.ts), so a
-// version the policy hides from every document cannot come in inside another package. The list of
-// bundled packages is read once per tarball (by name, version and integrity: the bytes cannot
-// change), the verdicts follow the package cache's refreshes.
+// The proxy's check of what a bundler's tarball carries, before it serves it. The bytes judged are
+// the bytes served: the tarball is fetched the way every tarball is (upstream.ts: the upstream's
+// origin, `--tarball-origin` hosts, redirects, the tarball deadline), checked against the
+// document's integrity (or shasum), listed, judged (src/engine/bundled-packages.ts, the same
+// judgement as the update's), and then that buffer is sent. The list is remembered per integrity,
+// so later downloads of the same bundler stream as any tarball does (clients check the integrity).
 import {
-  type BundledPackage,
-  type BundleReadLimits,
-  bundleFinding,
-  readBundledPackages,
+  type BundledFacts,
+  type BundleJudgement,
+  type BundleLimits,
+  type BundleList,
+  judgeBundledPackages,
+  listBundledPackages,
 } from '../src/engine/bundled-packages.js';
-import { mapConcurrent } from '../src/engine/map-concurrent.js';
-import type { Finding } from '../src/policy/types.js';
-import type { Manifest, Sources } from '../src/sources/types.js';
+import type { PopularIndex } from '../src/policy/types.js';
+import { readBody } from '../src/sources/read-body.js';
+import { createSemaphore } from '../src/sources/semaphore.js';
+import { matchesIntegrity, matchesShasum } from '../src/sources/tarball-integrity.js';
+import type { Manifest } from '../src/sources/types.js';
 import type { PackageCache } from './package-cache.js';
 import type { StoredPolicy } from './policy-store.js';
 import { redactUrlCredentials } from './redact-url.js';
+import { discardBody } from './stream-body.js';
+import type { Upstream } from './upstream.js';
 
-export type BundleVerdict =
-  | { kind: 'ok'; alerts: Finding[] }
-  | { kind: 'blocked'; findings: Finding[] }
-  | { kind: 'unavailable'; message: string };
+/** A judgement, and the verified bytes when they were read for it (send those). */
+export type BundleOutcome = BundleJudgement & { body?: Buffer };
 
 export interface BundleCheck {
-  /** Judges the packages `name@version` bundles; only for manifests that declare bundles. */
-  check(stored: StoredPolicy, name: string, version: string, manifest: Manifest): Promise<BundleVerdict>;
+  /** Judges what `name@version` bundles; only for manifests that declare bundles. */
+  check(
+    stored: StoredPolicy,
+    name: string,
+    version: string,
+    manifest: Manifest,
+    tarballUrl: string,
+  ): Promise<BundleOutcome>;
+  /** The judgement from a list already read (the refusal page bun is sent to); undefined if none. */
+  judgeKnown(
+    stored: StoredPolicy,
+    name: string,
+    version: string,
+    manifest: Manifest,
+  ): Promise<BundleJudgement | undefined>;
 }
 
-export interface BundleCheckOptions extends BundleReadLimits {
-  sources: Sources;
+export interface BundleCheckOptions extends BundleLimits {
   packages: PackageCache;
-  /**
-   * Most bundled packages judged for one tarball (default 2,000; npm's own bundles about 200).
-   * Each is a document to fetch: a hostile tarball listing 100,000 must not become 100,000
-   * upstream requests. A tarball over it is not checked, so not served.
-   */
-  maxBundled?: number;
+  upstream: Upstream;
+  popular: PopularIndex;
+  now: () => Date;
+  /** Largest bundler tarball read (default 64 MB); a larger one cannot be checked, so is not served. */
+  maxTarballBytes?: number;
+  /** Bundler tarballs read at once, service-wide (default 2): each may inflate to many MB. */
+  concurrency?: number;
 }
 
-/** Tarballs whose bundled packages are remembered; a list is a few names, so this is small. */
+/** Tarballs whose bundled packages are remembered (a list is a few names). */
 const MAX_LISTS = 1_000;
-/** Bundled packages judged at a time (npm's own tarball bundles about 200). */
-const JUDGE_CONCURRENCY = 8;
+/** A tarball that could not be read is not fetched again for this long (a bomb, a wrong integrity). */
+const FAILURE_TTL_MS = 60_000;
 
-interface Judged {
-  blocked?: Finding[];
-  alerts?: Finding[];
-  unavailable?: string;
-}
-
-async function judgeAll(
-  bundled: readonly BundledPackage[],
-  judge: (b: BundledPackage) => Promise<Judged>,
-): Promise<Judged[]> {
-  const out: Judged[] = new Array(bundled.length);
-  await mapConcurrent(bundled, JUDGE_CONCURRENCY, async (b, i) => {
-    out[i] = await judge(b);
-  });
-  return out;
-}
+/** A list, with the verified bytes when they were read for it; or why it could not be had. */
+type Read = { list: BundleList; body?: Buffer } | { error: string };
 
 export function createBundleCheck(options: BundleCheckOptions): BundleCheck {
-  const lists = new Map<string, Promise<BundledPackage[]>>();
+  const lists = new Map<string, BundleList>();
+  const failures = new Map<string, { error: string; untilMs: number }>();
+  const reading = new Map<string, Promise<Read>>();
+  const limit = createSemaphore(options.concurrency ?? 2);
 
-  function bundledPackages(name: string, version: string, manifest: Manifest): Promise<BundledPackage[]> {
-    const integrity = typeof manifest.dist?.integrity === 'string' ? manifest.dist.integrity : '';
-    const key = `${name}@${version}\u0000${integrity}`;
+  /** What the document says the bytes are: the key a list is remembered by (none: never kept). */
+  function keyOf(name: string, version: string, manifest: Manifest): string | undefined {
+    const dist = manifest.dist;
+    const digest =
+      typeof dist?.integrity === 'string'
+        ? dist.integrity
+        : typeof dist?.shasum === 'string'
+          ? `sha1:${dist.shasum}`
+          : undefined;
+    return digest === undefined ? undefined : `${name}@${version}\u0000${digest}`;
+  }
+
+  async function read(manifest: Manifest, url: string): Promise<Read> {
+    return limit(async () => {
+      try {
+        const res = await options.upstream.fetchTarball(url, { accept: '*/*' });
+        if (res.statusCode !== 200) {
+          discardBody(res.body);
+          return { error: `the upstream answered HTTP ${res.statusCode} for its tarball` };
+        }
+        const encoding = res.headers['content-encoding'];
+        const body = await readBody(
+          res.body,
+          typeof encoding === 'string' ? encoding : undefined,
+          options.maxTarballBytes ?? 64 * 1024 * 1024,
+          () => {},
+        );
+        const dist = manifest.dist;
+        if (
+          typeof dist?.integrity === 'string'
+            ? !matchesIntegrity(body, dist.integrity)
+            : typeof dist?.shasum === 'string' && !matchesShasum(body, dist.shasum)
+        )
+          return { error: 'the tarball does not match the integrity its document published' };
+        return { list: await listBundledPackages(body, options), body };
+      } catch (err) {
+        return { error: redactUrlCredentials(err instanceof Error ? err.message : String(err)) };
+      }
+    });
+  }
+
+  /** The list for these bytes: remembered, being read, or read now (with the bytes read). */
+  async function listFor(name: string, version: string, manifest: Manifest, url: string): Promise<Read> {
+    const key = keyOf(name, version, manifest);
+    if (key === undefined) return read(manifest, url);
     const known = lists.get(key);
     if (known) {
       lists.delete(key);
       lists.set(key, known);
-      return known;
+      return { list: known };
     }
-    const listing = readBundledPackages(options.sources.registry, name, version, manifest, options);
-    lists.set(key, listing);
-    // A failure is not remembered: the next request tries again.
-    listing.catch(() => lists.get(key) === listing && lists.delete(key));
-    while (lists.size > MAX_LISTS) lists.delete(lists.keys().next().value as string);
-    return listing;
+    const failed = failures.get(key);
+    if (failed && failed.untilMs > options.now().getTime()) return { error: failed.error };
+    let pending = reading.get(key);
+    if (!pending) {
+      pending = read(manifest, url).then((result) => {
+        reading.delete(key);
+        if ('error' in result)
+          failures.set(key, { error: result.error, untilMs: options.now().getTime() + FAILURE_TTL_MS });
+        else {
+          failures.delete(key);
+          lists.set(key, result.list);
+          while (lists.size > MAX_LISTS) lists.delete(lists.keys().next().value as string);
+        }
+        while (failures.size > MAX_LISTS) failures.delete(failures.keys().next().value as string);
+        return result;
+      });
+      reading.set(key, pending);
+    }
+    return pending;
+  }
+
+  function judge(
+    stored: StoredPolicy,
+    name: string,
+    version: string,
+    list: BundleList,
+  ): Promise<BundleJudgement> {
+    const factsOf = async (bundled: string): Promise<BundledFacts> => {
+      const { state } = await options.packages.lookup(stored, bundled, { prefetch: false });
+      switch (state.kind) {
+        case 'ok':
+          return { kind: 'known', evaluation: state.evaluation };
+        case 'refused':
+          // Refused as a whole from its document (every version blocked): judged by that
+          // evaluation; a name the registry does not know is judged as unknown (its own rules).
+          return state.evaluation
+            ? { kind: 'known', evaluation: state.evaluation }
+            : { kind: 'unknown-name' };
+        case 'not-found':
+          return { kind: 'unknown-name' };
+        case 'unavailable':
+          return { kind: 'unavailable', reason: state.message };
+      }
+    };
+    return judgeBundledPackages({ name, version }, list, factsOf, {
+      policy: stored.policy,
+      now: options.now(),
+      popular: options.popular,
+      ...(options.maxBundled === undefined ? {} : { maxBundled: options.maxBundled }),
+    });
   }
 
   return {
-    async check(stored, name, version, manifest) {
-      let bundled: BundledPackage[];
-      try {
-        bundled = await bundledPackages(name, version, manifest);
-      } catch (err) {
-        const reason = redactUrlCredentials(err instanceof Error ? err.message : String(err));
+    async check(stored, name, version, manifest, tarballUrl) {
+      const result = await listFor(name, version, manifest, tarballUrl);
+      if ('error' in result) {
         return {
           kind: 'unavailable',
-          message: `could not read what ${name}@${version} bundles: ${reason}; lockwarden serves no unchecked tarballs`,
+          message: `could not read what ${name}@${version} bundles: ${result.error}; lockwarden serves no unchecked tarballs`,
         };
       }
-      const maxBundled = options.maxBundled ?? 2_000;
-      if (bundled.length > maxBundled) {
-        return {
-          kind: 'unavailable',
-          message: `${name}@${version} bundles ${bundled.length} packages, more than the ${maxBundled} lockwarden judges for one tarball; lockwarden serves no unchecked tarballs`,
-        };
-      }
-      const bundler = { name, version };
-      // One slot per bundled package, so findings come out in the tarball's order however the
-      // lookups finish.
-      const judged = await judgeAll(bundled, async (b): Promise<Judged> => {
-        const { state } = await options.packages.lookup(stored, b.name, { prefetch: false });
-        switch (state.kind) {
-          case 'ok': {
-            // A version the registry does not list has nothing to be judged by (as a private package).
-            const verdict = state.evaluation.versions.get(b.version);
-            if (!verdict || verdict.decision === 'allow') return {};
-            const findings = verdict.findings
-              .filter((f) => f.effect === verdict.decision)
-              .map((f) => bundleFinding(bundler, b, f));
-            return verdict.decision === 'block' ? { blocked: findings } : { alerts: findings };
-          }
-          case 'refused':
-            return { blocked: state.findings.map((f) => bundleFinding(bundler, b, f)) };
-          case 'not-found':
-            // Not on the registry: a private bundled package, nothing for the policy to say.
-            return {};
-          case 'unavailable':
-            return { unavailable: `${b.name}@${b.version} (${state.message})` };
-        }
-      });
-      const blocked = judged.flatMap((j) => j.blocked ?? []);
-      if (blocked.length > 0) return { kind: 'blocked', findings: blocked };
-      const unavailable = judged.flatMap((j) => (j.unavailable ? [j.unavailable] : []));
-      if (unavailable.length > 0) {
-        return {
-          kind: 'unavailable',
-          message: `could not judge what ${name}@${version} bundles: ${unavailable.join('; ')}`,
-        };
-      }
-      return { kind: 'ok', alerts: judged.flatMap((j) => j.alerts ?? []) };
+      const judged = await judge(stored, name, version, result.list);
+      if (judged.kind === 'unavailable')
+        return { ...judged, message: `${judged.message}; lockwarden serves no unchecked tarballs` };
+      return judged.kind === 'ok' && result.body ? { ...judged, body: result.body } : judged;
+    },
+    async judgeKnown(stored, name, version, manifest) {
+      const key = keyOf(name, version, manifest);
+      const list = key === undefined ? undefined : lists.get(key);
+      return list ? judge(stored, name, version, list) : undefined;
     },
   };
 }

@@ -89,7 +89,7 @@ export interface CreateAppOptions {
     prefetchConcurrency: number;
   }>;
   /** Limits of the bundled-dependency check of tarballs (bundle-check.ts). */
-  bundles?: Pick<BundleCheckOptions, 'maxBundled' | 'maxTarballBytes' | 'maxUnpackedBytes'>;
+  bundles?: Pick<BundleCheckOptions, 'maxBundled' | 'maxTarballBytes' | 'maxUnpackedBytes' | 'concurrency'>;
   audit?: Partial<AuditSettings>;
   /** `--allow-private-webhooks`: webhooks may go to loopback, link-local and private addresses. */
   allowPrivateWebhooks?: boolean;
@@ -407,7 +407,7 @@ export async function createApp(options: CreateAppOptions): Promise<LockwardenSe
       ...(options.domain ? { domain: options.domain } : {}),
       auditThrottle,
       findings,
-      bundles: createBundleCheck({ sources: options.sources, packages, ...options.bundles }),
+      bundles: createBundleCheck({ packages, upstream, popular: options.popular, now, ...options.bundles }),
     }),
   );
 

@@ -55,7 +55,14 @@ export type PackageState =
        */
       hiddenKey: string;
     }
-  | { kind: 'refused'; name: string; message: string; findings: Finding[] }
+  | {
+      kind: 'refused';
+      name: string;
+      message: string;
+      findings: Finding[];
+      /** The verdicts behind a refusal of a document the upstream has (none for an unknown name). */
+      evaluation?: PackumentEvaluation;
+    }
   | { kind: 'not-found'; name: string }
   | { kind: 'unavailable'; name: string; status: 502 | 504; message: string };
 
@@ -194,7 +201,7 @@ export async function evaluatePackageState(
       : undefined;
   if (refusal) {
     return slot(
-      { kind: 'refused', name, message: refusal.message, findings: refusal.findings },
+      { kind: 'refused', name, message: refusal.message, findings: refusal.findings, evaluation },
       ctx.ttlMs,
       staleReason,
     );
@@ -202,7 +209,7 @@ export async function evaluatePackageState(
   if (total > 0 && hidden.size === total) {
     const message = noVersionLeftMessage(name, hidden, stored);
     const findings = [...hidden.values()].flatMap((v) => v.findings.filter((f) => f.effect === 'block'));
-    return slot({ kind: 'refused', name, message, findings }, ctx.ttlMs, staleReason);
+    return slot({ kind: 'refused', name, message, findings, evaluation }, ctx.ttlMs, staleReason);
   }
   const { distTagChanges } = filterPackument(result.packument, { keep: (v) => !hidden.has(v) });
   const state: PackageState = {
@@ -244,6 +251,11 @@ export function blockMessage(verdict: Verdict, stored: StoredPolicy): string {
       ? joinFindingMessages(blocking)
       : `${verdict.name}@${verdict.version} could not be evaluated`;
   return `${text}; blocked by policy ${stored.policy.id}`;
+}
+
+/** The refusal of a bundler version for what it bundles (findings from `bundleFinding`). */
+export function bundleBlockMessage(findings: readonly Finding[], stored: StoredPolicy): string {
+  return `${joinFindingMessages(findings)}; blocked by policy ${stored.policy.id}`;
 }
 
 function noVersionLeftMessage(name: string, hidden: Map<string, Verdict>, stored: StoredPolicy): string {

@@ -5,7 +5,7 @@ import type { Finding, Verdict } from '../src/policy/types.js';
 import type { AuditLog, NewAuditEntry } from './audit-log.js';
 import type { AuditThrottle } from './audit-throttle.js';
 import type { BundleCheck } from './bundle-check.js';
-import { blockMessage, type PackageState } from './evaluate-package-state.js';
+import { blockMessage, bundleBlockMessage, type PackageState } from './evaluate-package-state.js';
 import { HttpError, sendError } from './http-error.js';
 import type { PackageCache } from './package-cache.js';
 import type { PolicyStore } from './policy-store.js';
@@ -64,6 +64,14 @@ export function createRegistryRoutes(options: RegistryRoutesOptions): Middleware
     upstream: options.upstream,
     refuse: (call, state) => refuse(call, state),
     refuseWith: (call, message, name, version) => refuseWith(call, message, name, version),
+    bundleRefusal: async (call, state, version) => {
+      const manifest = Object.hasOwn(state.packument.versions, version)
+        ? state.packument.versions[version]
+        : undefined;
+      if (!options.bundles || !manifest || !declaresBundles(manifest)) return undefined;
+      const judged = await options.bundles.judgeKnown(call.stored, state.name, version, manifest);
+      return judged?.kind === 'blocked' ? bundleBlockMessage(judged.findings, call.stored) : undefined;
+    },
   });
 
   return async function registryRoutes(ctx: Context): Promise<void> {
@@ -129,9 +137,15 @@ export function createRegistryRoutes(options: RegistryRoutesOptions): Middleware
   function recordBlocked(call: Call, findings: readonly Finding[], version: string | null): Promise<void> {
     const nowMs = options.now().getTime();
     const variant = JSON.stringify([call.label, call.ctx.get('user-agent').slice(0, 256)]);
-    const fresh = findings.filter((f) =>
-      auditThrottle.admit(JSON.stringify([call.stored.policy.id, f.name, version, f.rule]), variant, nowMs),
-    );
+    // A bundler refused for two bundled packages under one rule is two refusals, not one.
+    const fresh = findings.filter((f) => {
+      const bundled = typeof f.evidence?.bundled === 'string' ? [f.evidence.bundled] : [];
+      return auditThrottle.admit(
+        JSON.stringify([call.stored.policy.id, f.name, version, f.rule, ...bundled]),
+        variant,
+        nowMs,
+      );
+    });
     const logged = audit.record(entries(call, fresh, 'blocked', version));
     if (!options.findings) return logged;
     return Promise.all([logged, options.findings(events(call, findings, 'blocked', version))]).then(() => {});
@@ -299,26 +313,6 @@ export function createRegistryRoutes(options: RegistryRoutesOptions): Middleware
       );
       return refuseWith(call, blockMessage(hidden, stored), name, hidden.version);
     }
-    const verdict = state.evaluation.versions.get(version) as Verdict;
-    if (verdict.decision === 'alert') {
-      await recordVerdict(call, verdict, 'alert', 'alert');
-    }
-    if (options.bundles && declaresBundles(manifest)) {
-      const bundled = await options.bundles.check(stored, name, version, manifest);
-      if (bundled.kind === 'unavailable') return sendError(ctx, 502, bundled.message);
-      const judged: Verdict = {
-        name,
-        version,
-        decision: bundled.kind === 'blocked' ? 'block' : 'alert',
-        findings: bundled.kind === 'blocked' ? bundled.findings : bundled.alerts,
-        notices: [],
-      };
-      if (bundled.kind === 'blocked') {
-        await recordBlocked(call, judged.findings, version);
-        return refuseWith(call, blockMessage(judged, stored), name, version);
-      }
-      if (judged.findings.length > 0) await recordVerdict(call, judged, 'alert', 'alert');
-    }
     const original = manifest.dist?.tarball;
     if (typeof original !== 'string' || !options.upstream.allowsTarballUrl(original)) {
       return sendError(
@@ -326,6 +320,31 @@ export function createRegistryRoutes(options: RegistryRoutesOptions): Middleware
         502,
         `${name}@${version}: the upstream document points its tarball at ${typeof original === 'string' ? safeOrigin(original) : 'nothing'}, not at the upstream registry; allow that origin with --tarball-origin`,
       );
+    }
+    const bundled =
+      options.bundles && declaresBundles(manifest)
+        ? await options.bundles.check(stored, name, version, manifest, original)
+        : undefined;
+    if (bundled?.kind === 'unavailable') return sendError(ctx, 502, bundled.message);
+    if (bundled?.kind === 'blocked') {
+      await recordBlocked(call, bundled.findings, version);
+      return refuseWith(call, bundleBlockMessage(bundled.findings, stored), name, version);
+    }
+    const verdict = state.evaluation.versions.get(version) as Verdict;
+    const alerts = [
+      ...(verdict.decision === 'alert' ? verdict.findings.filter((f) => f.effect === 'alert') : []),
+      ...(bundled?.alerts ?? []),
+    ];
+    if (alerts.length > 0)
+      await recordVerdict(call, { ...verdict, decision: 'alert', findings: alerts }, 'alert', 'alert');
+    if (bundled?.body) {
+      // The bytes the check read and verified: what was judged is what is served.
+      ctx.status = 200;
+      ctx.set('content-type', 'application/octet-stream');
+      ctx.set('cache-control', 'public, max-age=31536000, immutable');
+      ctx.set('content-length', String(bundled.body.length));
+      if (ctx.method !== 'HEAD') ctx.body = bundled.body;
+      return;
     }
     const headers: Record<string, string> = { accept: '*/*' };
     const res = await options.upstream.fetchTarball(original, headers);

@@ -33,6 +33,12 @@ export interface SpecialEndpointDeps {
   upstream: Upstream;
   refuse(call: RegistryCall, state: Exclude<PackageState, { kind: 'ok' }>): Promise<void>;
   refuseWith(call: RegistryCall, message: string, name: string, version: string | null): void;
+  /** Why a version is refused for what its tarball bundles, when it is (bundle-check.ts). */
+  bundleRefusal?(
+    call: RegistryCall,
+    state: Extract<PackageState, { kind: 'ok' }>,
+    version: string,
+  ): Promise<string | undefined>;
 }
 
 const MAX_PASS_THROUGH_BODY_BYTES = 16 * 1024 * 1024;
@@ -60,6 +66,12 @@ export function createSpecialEndpoints(deps: SpecialEndpointDeps) {
     const hidden =
       state.kind === 'ok' && target.version !== null ? state.hidden.get(target.version) : undefined;
     if (hidden) return sendRefusal(ctx, blockMessage(hidden, stored));
+    // A bundler refused at its tarball for what it bundles (bun is sent here from that refusal).
+    const bundled =
+      state.kind === 'ok' && target.version !== null
+        ? await deps.bundleRefusal?.(call, state, target.version)
+        : undefined;
+    if (bundled) return sendRefusal(ctx, bundled);
     const what = target.version === null ? target.name : `${target.name}@${target.version}`;
     return sendError(ctx, 404, `${what} is not refused by policy ${stored.policy.id} (any more); try again`);
   }

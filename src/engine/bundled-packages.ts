@@ -1,13 +1,17 @@
 // Bundled dependencies arrive inside their bundler's tarball, never through a packument: a policy
 // that hides a version from every document would still let it in that way. What a bundler's
-// tarball carries is read here (the update's Arborist path reads it through Arborist instead), and
-// a bundled package the policy blocks turns into a finding on the bundler version, with the same
-// wording wherever it is found.
+// tarball carries is read here, and judged here, for the proxy (server/bundle-check.ts) and for
+// the update of lockfiles that do not list bundled packages (judge-bundles.ts); npm's update reads
+// them through Arborist. A bundled package gets the verdict its own name@version gets everywhere
+// else, and a block becomes a finding on the bundler version, with the same wording wherever found.
 import semver from 'semver';
-import type { Finding } from '../policy/types.js';
+import { evaluatePackageLevel, evaluateVersion } from '../policy/evaluate.js';
+import type { Finding, Policy, PopularIndex, Verdict } from '../policy/types.js';
 import { explainInvalidPackageName } from '../sources/package-name.js';
 import type { Manifest, RegistrySource } from '../sources/types.js';
-import { type UnpackedPackage, unpackTarball } from '../sources/unpack-tarball.js';
+import { scanTarball } from '../sources/unpack-tarball.js';
+import type { PackumentEvaluation } from './evaluate-packument.js';
+import { mapConcurrent } from './map-concurrent.js';
 
 /** Whether a manifest declares bundled dependencies (either spelling; `true` bundles them all). */
 export function declaresBundles(manifest: Record<string, unknown>): boolean {
@@ -30,53 +34,81 @@ export interface BundledPackage {
   path: string;
 }
 
+export interface BundleList {
+  packages: BundledPackage[];
+  /** Bundled manifests that could not be read (not JSON, over 1 MB): what they are is unknown. */
+  unreadable: string[];
+  /** More bundled manifests than the limit: the list is incomplete. */
+  overLimit: boolean;
+}
+
+export interface BundleLimits {
+  /** Most bundled packages judged for one tarball (default 1,000; npm's own bundles about 200). */
+  maxBundled?: number;
+  /** Largest unpacked size of a bundler tarball (default 512 MB). */
+  maxUnpackedBytes?: number;
+}
+
+export const DEFAULT_MAX_BUNDLED = 1_000;
+/** A bundled package.json larger than this is no manifest a registry would accept. */
+const MAX_MANIFEST_BYTES = 1024 * 1024;
+
 /**
- * The packages a bundler's tarball carries, from the manifests `unpackTarball` read with
- * `BUNDLED_MANIFEST`. A manifest that names no valid package or version cannot be on any registry
- * (there is nothing to judge it by, as for a private package); each name@version is listed once.
+ * What a bundler's tarball carries. Each name@version is listed once. A manifest naming no valid
+ * package or version is not listed: it cannot be a registry package, so no policy could judge it
+ * (the bundler's own code, as far as any registry knows).
  */
-export function bundledPackagesIn(unpacked: UnpackedPackage): BundledPackage[] {
+export async function listBundledPackages(bytes: Buffer, limits: BundleLimits = {}): Promise<BundleList> {
+  const maxBundled = limits.maxBundled ?? DEFAULT_MAX_BUNDLED;
+  const scanned = await scanTarball(bytes, (file) => BUNDLED_MANIFEST.test(file), {
+    maxUnpackedBytes: limits.maxUnpackedBytes ?? 512 * 1024 * 1024,
+    maxFileBytes: MAX_MANIFEST_BYTES,
+    maxWanted: maxBundled,
+  });
+  const { packages, unreadable } = bundledPackagesFrom(scanned.texts);
+  return { packages, unreadable: [...unreadable, ...scanned.oversize], overLimit: scanned.truncated };
+}
+
+/** The bundled packages named by the manifests read from a tarball (path → text). */
+export function bundledPackagesFrom(texts: ReadonlyMap<string, string>): {
+  packages: BundledPackage[];
+  unreadable: string[];
+} {
   const out = new Map<string, BundledPackage>();
-  for (const [file, text] of unpacked.texts) {
+  const unreadable: string[] = [];
+  for (const [file, text] of texts) {
     if (!BUNDLED_MANIFEST.test(file)) continue;
     let manifest: unknown;
     try {
       manifest = JSON.parse(text);
     } catch {
+      unreadable.push(file);
       continue;
     }
-    if (typeof manifest !== 'object' || manifest === null) continue;
+    if (typeof manifest !== 'object' || manifest === null || Array.isArray(manifest)) {
+      unreadable.push(file);
+      continue;
+    }
     const { name, version } = manifest as { name?: unknown; version?: unknown };
     if (typeof name !== 'string' || explainInvalidPackageName(name) !== undefined) continue;
     if (typeof version !== 'string' || semver.valid(version) === null) continue;
     const key = `${name}@${version}`;
     if (!out.has(key)) out.set(key, { name, version, path: file.slice(0, -'/package.json'.length) });
   }
-  return [...out.values()];
+  return { packages: [...out.values()], unreadable };
 }
-
-export interface BundleReadLimits {
-  /** Largest bundler tarball read (default 64 MB). */
-  maxTarballBytes?: number;
-  /** Largest unpacked size accepted (default 512 MB). */
-  maxUnpackedBytes?: number;
-}
-
-/** A bundled package.json larger than this is no manifest a registry would accept. */
-const MAX_MANIFEST_BYTES = 1024 * 1024;
 
 /**
- * What `name@version` bundles, read from its tarball on `registry` (checked against the
- * document's integrity: the list belongs to the bytes clients verify). Throws with the reason
- * when the tarball cannot be had or read.
+ * What `name@version` bundles, from its tarball on `registry` (checked against the document's
+ * integrity by the source). Throws with the reason when the tarball cannot be had or read.
  */
 export async function readBundledPackages(
   registry: RegistrySource,
   name: string,
   version: string,
   manifest: Manifest,
-  limits: BundleReadLimits = {},
-): Promise<BundledPackage[]> {
+  limits: BundleLimits & { maxTarballBytes?: number } = {},
+): Promise<BundleList> {
   if (!registry.getTarball) throw new Error('this registry source cannot fetch tarballs');
   const res = await registry.getTarball(name, version, {
     maxBytes: limits.maxTarballBytes ?? 64 * 1024 * 1024,
@@ -85,11 +117,106 @@ export async function readBundledPackages(
   });
   if (res.status === 'not-found') throw new Error('the registry has no tarball for it');
   if (res.status === 'unavailable') throw new Error(res.reason);
-  const unpacked = await unpackTarball(res.bytes, (file) => BUNDLED_MANIFEST.test(file), {
-    maxUnpackedBytes: limits.maxUnpackedBytes ?? 512 * 1024 * 1024,
-    maxFileBytes: MAX_MANIFEST_BYTES,
+  return listBundledPackages(res.bytes, limits);
+}
+
+/** What the registry says about a bundled package's name, as each caller has it. */
+export type BundledFacts =
+  | { kind: 'known'; evaluation: PackumentEvaluation }
+  | { kind: 'unknown-name' }
+  | { kind: 'unavailable'; reason: string };
+
+export interface BundleJudgeContext {
+  policy: Policy;
+  now: Date;
+  popular: PopularIndex;
+  maxBundled?: number;
+}
+
+export type BundleJudgement =
+  | { kind: 'ok'; alerts: Finding[] }
+  | { kind: 'blocked'; findings: Finding[] }
+  | { kind: 'unavailable'; message: string };
+
+/** Bundled packages judged at a time (each may be a document to fetch). */
+const JUDGE_CONCURRENCY = 8;
+
+/**
+ * The verdict on each bundled package, put on the bundler version: `block` when any bundled one
+ * is blocked, `unavailable` when the list or a bundled package's facts could not be had (never a
+ * pass), else the alerts. `factsOf` is asked once per bundled name.
+ */
+export async function judgeBundledPackages(
+  bundler: { name: string; version: string },
+  list: BundleList,
+  factsOf: (name: string) => Promise<BundledFacts>,
+  ctx: BundleJudgeContext,
+): Promise<BundleJudgement> {
+  const spec = `${bundler.name}@${bundler.version}`;
+  const maxBundled = ctx.maxBundled ?? DEFAULT_MAX_BUNDLED;
+  if (list.overLimit || list.packages.length > maxBundled)
+    return {
+      kind: 'unavailable',
+      message: `${spec} bundles more than ${maxBundled} packages, more than lockwarden judges for one tarball`,
+    };
+  if (list.unreadable.length > 0)
+    return {
+      kind: 'unavailable',
+      message: `${spec} bundles manifests that cannot be read (${list.unreadable.slice(0, 3).join(', ')}${list.unreadable.length > 3 ? ', ...' : ''}), so what they are is unknown`,
+    };
+  const verdicts: Array<Verdict | string> = new Array(list.packages.length);
+  await mapConcurrent(list.packages, JUDGE_CONCURRENCY, async (b, i) => {
+    verdicts[i] = verdictOf(b, await factsOf(b.name), ctx);
   });
-  return bundledPackagesIn(unpacked);
+  const blocked: Finding[] = [];
+  const alerts: Finding[] = [];
+  const unavailable: string[] = [];
+  for (const [i, b] of list.packages.entries()) {
+    const verdict = verdicts[i]!;
+    if (typeof verdict === 'string') {
+      unavailable.push(`${b.name}@${b.version} (${verdict})`);
+      continue;
+    }
+    if (verdict.decision === 'allow') continue;
+    const out = verdict.decision === 'block' ? blocked : alerts;
+    for (const f of verdict.findings)
+      if (f.effect === verdict.decision) out.push(bundleFinding(bundler, b, f));
+  }
+  if (blocked.length > 0) return { kind: 'blocked', findings: blocked };
+  if (unavailable.length > 0)
+    return {
+      kind: 'unavailable',
+      message: `could not judge what ${spec} bundles: ${unavailable.join('; ')}`,
+    };
+  return { kind: 'ok', alerts };
+}
+
+/**
+ * A bundled package's verdict: its version's own when the registry lists it; otherwise what audit
+ * says of a pinned version the registry does not have (not-on-registry, under the policy's action,
+ * lifted by an allow entry), with the package-level findings of the name (typosquat, lists).
+ */
+function verdictOf(b: BundledPackage, facts: BundledFacts, ctx: BundleJudgeContext): Verdict | string {
+  if (facts.kind === 'unavailable') return facts.reason;
+  if (facts.kind === 'known') {
+    const own = facts.evaluation.versions.get(b.version);
+    if (own) return own;
+  }
+  const packageKnown = facts.kind === 'known';
+  const guardrail = {
+    name: b.name,
+    version: b.version,
+    policy: ctx.policy,
+    now: ctx.now,
+    popular: ctx.popular,
+    facts: {
+      packageKnown: { status: 'ok' as const, value: packageKnown },
+      versionKnown: { status: 'ok' as const, value: false },
+    },
+  };
+  const packageFindings =
+    facts.kind === 'known' ? facts.evaluation.packageFindings : evaluatePackageLevel(guardrail);
+  return evaluateVersion(guardrail, packageFindings);
 }
 
 /** The finding on `bundler@version` for a bundled package's own finding. */

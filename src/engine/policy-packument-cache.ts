@@ -7,7 +7,7 @@ import { filterPackument } from '../policy/filter-packument.js';
 import type { Finding, Policy, PopularIndex } from '../policy/types.js';
 import { selectUpdateCandidates } from '../policy/update-candidates.js';
 import type { Packument, Sources } from '../sources/types.js';
-import { evaluatePackument } from './evaluate-packument.js';
+import { evaluatePackument, type PackumentEvaluation } from './evaluate-packument.js';
 import { abbreviatedIsEnough, factNeeds } from './gather-facts.js';
 
 export interface PolicyPackumentContext {
@@ -24,6 +24,8 @@ export interface PackumentDecision {
   /** What Arborist sees. */
   filtered: Packument;
   hidden: Map<string, Finding>;
+  /** The engine's verdicts on the upstream document (bundled copies are judged by them). */
+  evaluation: PackumentEvaluation;
 }
 
 /** Thrown into Arborist when a packument cannot be had; the update reports it and writes nothing. */
@@ -121,7 +123,7 @@ export function createPolicyPackumentCache(
     });
     const { keep, hidden } = selectUpdateCandidates(evaluation.versions, ctx.pinned.get(name));
     const { packument } = filterPackument(upstream, { keep: (v) => keep.has(v) });
-    return { name, filtered: plain(packument), hidden };
+    return { name, filtered: plain(packument), hidden, evaluation };
   }
 
   return {

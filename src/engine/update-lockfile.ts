@@ -191,7 +191,11 @@ export async function updateLockfile(opts: UpdateOptions): Promise<UpdateResult>
         throw explainResolveError(err, cache, opts.now);
       }
       moves = diffVersions(pinned, registryVersions(idealTree));
-      const bundleVetoes = await judgeNewBundles(idealTree, pinned, cache).catch((err: unknown) => {
+      const bundleVetoes = await judgeNewBundles(idealTree, pinned, cache, {
+        policy: opts.policy,
+        now: opts.now,
+        popular: opts.popular,
+      }).catch((err: unknown) => {
         throw explainResolveError(err, cache, opts.now);
       });
       if (bundleVetoes.length > 0) {

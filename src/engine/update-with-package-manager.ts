@@ -121,12 +121,11 @@ export async function updateWithPackageManager(
       const moves = diffVersions(pinned, versionsByName(after.entries));
       await refuseDisallowed(after, pinned, cache, TOOL[pm]);
       // The lockfile lists no bundled packages: a bundler that moved has its tarball read for them.
-      const bundleVetoes = await judgeNewBundledTarballs(
-        after.entries,
-        pinned,
-        cache,
-        sources.registry,
-      ).catch((err: unknown) => {
+      const bundleVetoes = await judgeNewBundledTarballs(after.entries, pinned, cache, sources.registry, {
+        policy: opts.policy,
+        now: opts.now,
+        popular: opts.popular,
+      }).catch((err: unknown) => {
         // A fact that could not be had is never a pass: nothing is written.
         throw new LockwardenError(
           'EUNAVAILABLE',

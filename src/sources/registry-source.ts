@@ -8,6 +8,7 @@ import { createFactCache, type VersionRecord } from './fact-cache.js';
 import { createHttpClient, type HttpClient } from './http-client.js';
 import { assertValidPackageName, encodePackageName, explainInvalidVersionSegment } from './package-name.js';
 import { type ParseResult, parseManifest, parsePackument } from './parse-registry-document.js';
+import { matchesIntegrity } from './tarball-integrity.js';
 import type {
   Manifest,
   ManifestResult,
@@ -275,22 +276,6 @@ export function createRegistrySource(options: RegistrySourceOptions): RegistrySo
       : {}),
     stats: () => ({ ...stats }),
   };
-}
-
-/** Whether `bytes` match one of the Subresource Integrity hashes (sha512/sha384/sha256/sha1) given. */
-function matchesIntegrity(bytes: Buffer, integrity: string): boolean {
-  const known = new Set(['sha512', 'sha384', 'sha256', 'sha1']);
-  let checked = false;
-  for (const token of integrity.trim().split(/\s+/)) {
-    const m = /^(sha\d+)-([A-Za-z0-9+/=]+)/.exec(token);
-    if (!m || !known.has(m[1]!)) continue;
-    checked = true;
-    // Loaded here, not imported: node:crypto costs a `lockwarden check` ~7 ms to load, and only a
-    // tarball's check needs it (npm run bench:check).
-    const { createHash } = process.getBuiltinModule('node:crypto');
-    if (createHash(m[1]!).update(bytes).digest('base64') === m[2]) return true;
-  }
-  return !checked;
 }
 
 /** `http://host/path` → `http://host/path/`; throws ECONFIG for anything that is not an http(s) URL. */

@@ -1,6 +1,7 @@
 // The proxy judges what a bundler's tarball carries before serving it: a version hidden from every
 // document must not arrive inside another package. In process, in front of a loopback fake.
 import { afterEach, describe, expect, it } from 'vitest';
+import { startFakeServer } from '../helpers/fake-upstream.js';
 import { makePackument, makeTarball } from '../helpers/make-packument.js';
 import { daysAgo } from '../helpers/make-policy.js';
 import { type ProxyHarness, startProxyHarness } from '../helpers/proxy-harness.js';
@@ -94,9 +95,16 @@ describe('bundled dependencies at the proxy', () => {
     expect(deep.json().error).toMatch(/bundles evil-pkg@1\.0\.0/);
   });
 
-  it('serves a bundler whose bundled packages the registry does not know (private ones)', async () => {
-    await start([bundler('private-carrier', [['internal-only-thing', '3.0.0']])]);
-    expect((await h.request({ url: `/strict${tarballPath('private-carrier')}` })).status).toBe(200);
+  it('judges a bundled package the registry does not have as audit judges such a pin (not-on-registry); an allow entry lifts it', async () => {
+    await start([bundler('private-carrier', [['internal-only-thing', '3.0.0']])], {
+      filePolicies: [STRICT, { id: 'ours', coolingOffDays: 7, allow: ['internal-only-thing'] }],
+    });
+    const res = await h.request({ url: `/strict${tarballPath('private-carrier')}` });
+    expect(res.status).toBe(403);
+    expect(res.json().error).toMatch(
+      /^private-carrier@1\.0\.0 bundles internal-only-thing@3\.0\.0: internal-only-thing@3\.0\.0 is not on the registry/,
+    );
+    expect((await h.request({ url: `/ours${tarballPath('private-carrier')}` })).status).toBe(200);
   });
 
   it('in alert mode serves the bundler and logs the bundled finding as an alert', async () => {
@@ -118,12 +126,16 @@ describe('bundled dependencies at the proxy', () => {
     expect((await h.request({ url: `/watch${tarballPath('carrier')}` })).status).toBe(403);
   });
 
-  it('reads the list once per tarball: later downloads stream with one upstream request', async () => {
+  it('serves the bytes it judged, and remembers the list: one upstream request per download', async () => {
     await start([bundler('carrier', [['left-pad', '1.1.0']]), leftPad()]);
-    for (let i = 0; i < 3; i++)
-      expect((await h.request({ url: `/strict${tarballPath('carrier')}` })).status).toBe(200);
-    // One read for the list, then one stream per download.
-    expect(h.registry.requests.filter((r) => r.path === tarballPath('carrier'))).toHaveLength(4);
+    const expected = makeTarball(bundler('carrier', [['left-pad', '1.1.0']]).versions['1.0.0']!);
+    for (let i = 0; i < 3; i++) {
+      const res = await h.request({ url: `/strict${tarballPath('carrier')}` });
+      expect(res.status).toBe(200);
+      expect(res.raw.equals(expected)).toBe(true);
+    }
+    // The first download is the read that was judged; the later ones stream, as any tarball.
+    expect(h.registry.requests.filter((r) => r.path === tarballPath('carrier'))).toHaveLength(3);
   });
 
   it('answers 502 when the bundled packages cannot be read, never serving unchecked bytes', async () => {
@@ -164,9 +176,109 @@ describe('bundled dependencies at the proxy', () => {
     const res = await h.request({ url: `/strict${tarballPath('crowded')}` });
     expect(res.status).toBe(502);
     expect(res.json().error).toMatch(
-      /^crowded@1\.0\.0 bundles 3 packages, more than the 2 lockwarden judges/,
+      /^crowded@1\.0\.0 bundles more than 2 packages, more than lockwarden judges for one tarball; lockwarden serves no unchecked tarballs$/,
     );
     // Not one bundled document was asked for.
     expect(h.registry.requests.map((r) => r.path)).not.toContain('/left-pad');
+  });
+
+  it('answers HEAD like GET: 200 with the length and no body, 403 for a blocked bundler', async () => {
+    await start([
+      bundler('carrier', [['left-pad', '1.1.0']]),
+      bundler('fresh-carrier', [['left-pad', '1.2.0']]),
+      leftPad(),
+    ]);
+    const ok = await h.request({ method: 'HEAD', url: `/strict${tarballPath('carrier')}` });
+    expect(ok.status).toBe(200);
+    expect(Number(ok.headers['content-length'])).toBe(
+      makeTarball(bundler('carrier', [['left-pad', '1.1.0']]).versions['1.0.0']!).length,
+    );
+    expect(ok.raw.length).toBe(0);
+    expect((await h.request({ method: 'HEAD', url: `/strict${tarballPath('fresh-carrier')}` })).status).toBe(
+      403,
+    );
+  });
+
+  it('shares one read between concurrent downloads of a bundler', async () => {
+    await start([bundler('carrier', [['left-pad', '1.1.0']]), leftPad()]);
+    const both = await Promise.all([1, 2].map(() => h.request({ url: `/strict${tarballPath('carrier')}` })));
+    expect(both.map((r) => r.status)).toEqual([200, 200]);
+    expect(both[0]!.raw.equals(both[1]!.raw)).toBe(true);
+    // One read, judged once, served to both.
+    expect(h.registry.requests.filter((r) => r.path === tarballPath('carrier'))).toHaveLength(1);
+  });
+
+  it('remembers nothing for a document without integrity or shasum: changed bytes are judged again', async () => {
+    const withoutDigests = (doc: ReturnType<typeof bundler>) => {
+      const dist = doc.versions['1.0.0']!.dist!;
+      delete dist.integrity;
+      delete dist.shasum;
+      return doc;
+    };
+    await start([withoutDigests(bundler('carrier', [['left-pad', '1.1.0']])), leftPad(), evil()]);
+    expect((await h.request({ url: `/strict${tarballPath('carrier')}` })).status).toBe(200);
+    h.registry.addPackument(withoutDigests(bundler('carrier', [['evil-pkg', '1.0.0']])));
+    const res = await h.request({ url: `/strict${tarballPath('carrier')}` });
+    expect(res.status).toBe(403);
+    expect(res.json().error).toMatch(/bundles evil-pkg@1\.0\.0/);
+  });
+
+  it('reads the bundler from a --tarball-origin host it is redirected to, as the tarball is served', async () => {
+    const carrier = bundler('carrier', [['left-pad', '1.1.0']]);
+    const bytes = makeTarball(carrier.versions['1.0.0']!);
+    const cdn = await startFakeServer((_req, res) => {
+      res.writeHead(200, { 'content-type': 'application/octet-stream' });
+      res.end(bytes);
+    });
+    try {
+      await start([carrier, leftPad()], { app: { tarballOrigins: [cdn.url] } });
+      h.registry.fault({
+        kind: 'status',
+        status: 302,
+        headers: { location: `${cdn.url}blob/carrier.tgz` },
+        match: (r) => r.path.endsWith('.tgz'),
+      });
+      const res = await h.request({ url: `/strict${tarballPath('carrier')}` });
+      expect(res.status).toBe(200);
+      expect(res.raw.equals(bytes)).toBe(true);
+      expect(cdn.requests.map((r) => r.path)).toEqual(['/blob/carrier.tgz']);
+    } finally {
+      await cdn.close();
+    }
+  });
+
+  it("sends bun to a refusal page that says the bundled package's reason", async () => {
+    await start([bundler('fresh-carrier', [['left-pad', '1.2.0']]), leftPad()]);
+    const res = await h.request({
+      url: `/strict${tarballPath('fresh-carrier')}`,
+      headers: { 'user-agent': 'Bun/1.2.0' },
+    });
+    expect(res.status).toBeGreaterThanOrEqual(300);
+    expect(res.status).toBeLessThan(400);
+    const page = await h.request({ url: new URL(String(res.headers.location)).pathname });
+    expect(page.status).toBe(403);
+    expect(page.json().error).toMatch(
+      /^fresh-carrier@1\.0\.0 bundles left-pad@1\.2\.0: left-pad@1\.2\.0 was published 2 days ago/,
+    );
+  });
+
+  it('names only the bundled version when its package is refused as a whole', async () => {
+    await start([
+      bundler('carrier', [['young', '1.0.0']]),
+      makePackument({
+        name: 'young',
+        versions: [
+          { version: '1.0.0', publishedAt: new Date(daysAgo(2)) },
+          { version: '1.0.1', publishedAt: new Date(daysAgo(1)) },
+        ],
+      }),
+    ]);
+    expect((await h.request({ url: '/strict/young' })).status).toBe(403);
+    const res = await h.request({ url: `/strict${tarballPath('carrier')}` });
+    expect(res.status).toBe(403);
+    expect(res.json().error).toMatch(
+      /^carrier@1\.0\.0 bundles young@1\.0\.0: young@1\.0\.0 was published 2 days ago/,
+    );
+    expect(res.json().error).not.toContain('1.0.1');
   });
 });

@@ -1,11 +1,16 @@
 import { describe, expect, it } from 'vitest';
 import {
   BUNDLED_MANIFEST,
-  bundledPackagesIn,
+  type BundledFacts,
+  bundledPackagesFrom,
   bundleFinding,
   declaresBundles,
+  judgeBundledPackages,
+  listBundledPackages,
 } from '../../src/engine/bundled-packages.js';
-import type { Finding } from '../../src/policy/types.js';
+import type { Finding, Verdict } from '../../src/policy/types.js';
+import { makePackument, makeTarball } from '../helpers/make-packument.js';
+import { daysAgo, EMPTY_POPULAR, makePolicy, NOW } from '../helpers/make-policy.js';
 
 describe('declaresBundles', () => {
   it.each([
@@ -38,29 +43,29 @@ describe('BUNDLED_MANIFEST', () => {
   });
 });
 
-describe('bundledPackagesIn', () => {
-  const unpacked = (texts: Record<string, string>) => ({
-    files: new Set(Object.keys(texts)),
-    texts: new Map(Object.entries(texts)),
-  });
-
-  it('lists each bundled name@version once, nested ones included, and skips what no registry could hold', () => {
-    const found = bundledPackagesIn(
-      unpacked({
-        'package.json': JSON.stringify({ name: 'bundler', version: '1.0.0' }),
-        'node_modules/a/package.json': JSON.stringify({ name: 'a', version: '1.0.0' }),
-        'node_modules/a/node_modules/@s/b/package.json': JSON.stringify({ name: '@s/b', version: '2.0.0' }),
-        'node_modules/c/node_modules/a/package.json': JSON.stringify({ name: 'a', version: '1.0.0' }),
-        'node_modules/bad-json/package.json': '{',
-        'node_modules/bad-name/package.json': JSON.stringify({ name: '../x', version: '1.0.0' }),
-        'node_modules/bad-version/package.json': JSON.stringify({ name: 'bad-version', version: 'latest' }),
-        'node_modules/array/package.json': '[]',
-      }),
+describe('bundledPackagesFrom', () => {
+  it('lists each bundled name@version once, nested ones included, skips what no registry could hold and reports what cannot be read', () => {
+    const found = bundledPackagesFrom(
+      new Map(
+        Object.entries({
+          'package.json': JSON.stringify({ name: 'bundler', version: '1.0.0' }),
+          'node_modules/a/package.json': JSON.stringify({ name: 'a', version: '1.0.0' }),
+          'node_modules/a/node_modules/@s/b/package.json': JSON.stringify({ name: '@s/b', version: '2.0.0' }),
+          'node_modules/c/node_modules/a/package.json': JSON.stringify({ name: 'a', version: '1.0.0' }),
+          'node_modules/bad-json/package.json': '{',
+          'node_modules/bad-name/package.json': JSON.stringify({ name: '../x', version: '1.0.0' }),
+          'node_modules/bad-version/package.json': JSON.stringify({ name: 'bad-version', version: 'latest' }),
+          'node_modules/array/package.json': '[]',
+        }),
+      ),
     );
-    expect(found).toEqual([
-      { name: 'a', version: '1.0.0', path: 'node_modules/a' },
-      { name: '@s/b', version: '2.0.0', path: 'node_modules/a/node_modules/@s/b' },
-    ]);
+    expect(found).toEqual({
+      packages: [
+        { name: 'a', version: '1.0.0', path: 'node_modules/a' },
+        { name: '@s/b', version: '2.0.0', path: 'node_modules/a/node_modules/@s/b' },
+      ],
+      unreadable: ['node_modules/bad-json/package.json', 'node_modules/array/package.json'],
+    });
   });
 });
 
@@ -86,6 +91,163 @@ describe('bundleFinding', () => {
       scope: 'version',
       message: 'carrier@2.0.0 bundles evil@1.0.0: evil is on the block list',
       evidence: { bundled: 'evil@1.0.0' },
+    });
+  });
+});
+
+describe('listBundledPackages', () => {
+  const tarballWith = (files: Record<string, string>) =>
+    makeTarball(
+      makePackument({
+        name: 'bundler',
+        versions: [{ version: '1.0.0', publishedAt: new Date(daysAgo(9)), files }],
+      }).versions['1.0.0']!,
+    );
+  const manifest = (name: string) => JSON.stringify({ name, version: '1.0.0' });
+
+  it('reads the bundled manifests of a gzipped tarball', async () => {
+    const list = await listBundledPackages(
+      tarballWith({ 'node_modules/a/package.json': manifest('a'), 'node_modules/a/index.js': '' }),
+    );
+    expect(list).toEqual({
+      packages: [{ name: 'a', version: '1.0.0', path: 'node_modules/a' }],
+      unreadable: [],
+      overLimit: false,
+    });
+  });
+
+  it('stops keeping manifests past the limit and says the list is incomplete', async () => {
+    const files = Object.fromEntries(
+      ['a', 'b', 'c', 'd', 'e'].map((n) => [`node_modules/${n}/package.json`, manifest(n)]),
+    );
+    const list = await listBundledPackages(tarballWith(files), { maxBundled: 3 });
+    expect(list.overLimit).toBe(true);
+    expect(list.packages).toHaveLength(3);
+  });
+
+  it('fails on an archive that unpacks past the limit (a small gzip bomb), without inflating it whole', async () => {
+    const bomb = tarballWith({ 'zeros.bin': '\u0000'.repeat(4 * 1024 * 1024) });
+    expect(bomb.length).toBeLessThan(64 * 1024);
+    await expect(listBundledPackages(bomb, { maxUnpackedBytes: 1024 * 1024 })).rejects.toThrow(
+      /unpacks to more than 1 MB/,
+    );
+  });
+
+  it('fails on bytes that are not a tar archive', async () => {
+    await expect(listBundledPackages(Buffer.from('not a tarball at all'))).rejects.toThrow(/tar archive/);
+  });
+});
+
+describe('judgeBundledPackages', () => {
+  const policy = makePolicy({ coolingOffDays: 7, block: ['evil'] });
+  const ctx = { policy, now: NOW, popular: EMPTY_POPULAR };
+  const bundler = { name: 'carrier', version: '2.0.0' };
+  const list = (...packages: Array<[string, string]>) => ({
+    packages: packages.map(([name, version]) => ({ name, version, path: `node_modules/${name}` })),
+    unreadable: [] as string[],
+    overLimit: false,
+  });
+  const verdict = (name: string, version: string, decision: 'allow' | 'alert' | 'block'): Verdict => ({
+    name,
+    version,
+    decision,
+    notices: [],
+    findings:
+      decision === 'allow'
+        ? []
+        : [
+            {
+              name,
+              version,
+              rule: 'cooling-off',
+              outcome: decision,
+              effect: decision,
+              scope: 'version',
+              message: `${name}@${version} is young`,
+              hint: 'wait',
+            },
+          ],
+  });
+  const known = (name: string, versions: Record<string, 'allow' | 'alert' | 'block'>): BundledFacts => ({
+    kind: 'known',
+    evaluation: {
+      packageFindings: [],
+      packageVerdict: { name, version: null, decision: 'allow', findings: [], notices: [] },
+      packageDecision: 'allow',
+      versions: new Map(Object.entries(versions).map(([v, d]) => [v, verdict(name, v, d)])),
+    },
+  });
+  const facts: Record<string, BundledFacts> = {
+    ok: known('ok', { '1.0.0': 'allow' }),
+    young: known('young', { '1.0.0': 'block' }),
+    watched: known('watched', { '1.0.0': 'alert' }),
+    down: { kind: 'unavailable', reason: 'registry timed out' },
+    ghost: { kind: 'unknown-name' },
+  };
+  const judge = (l: ReturnType<typeof list>, extra = {}) =>
+    judgeBundledPackages(bundler, l, async (name) => facts[name] ?? { kind: 'unknown-name' }, {
+      ...ctx,
+      ...extra,
+    });
+
+  it('passes what the policy allows', async () => {
+    expect(await judge(list(['ok', '1.0.0']))).toEqual({ kind: 'ok', alerts: [] });
+  });
+
+  it('blocks the bundler for a blocked bundled version, with the finding on the bundler', async () => {
+    const judged = await judge(list(['ok', '1.0.0'], ['young', '1.0.0']));
+    expect(judged).toMatchObject({
+      kind: 'blocked',
+      findings: [
+        {
+          name: 'carrier',
+          version: '2.0.0',
+          rule: 'cooling-off',
+          message: 'carrier@2.0.0 bundles young@1.0.0: young@1.0.0 is young',
+        },
+      ],
+    });
+  });
+
+  it('carries alerts, and a block wins over an outage', async () => {
+    expect(await judge(list(['watched', '1.0.0']))).toMatchObject({
+      kind: 'ok',
+      alerts: [{ rule: 'cooling-off' }],
+    });
+    expect(await judge(list(['down', '1.0.0'], ['young', '1.0.0']))).toMatchObject({ kind: 'blocked' });
+    expect(await judge(list(['down', '1.0.0']))).toEqual({
+      kind: 'unavailable',
+      message: 'could not judge what carrier@2.0.0 bundles: down@1.0.0 (registry timed out)',
+    });
+  });
+
+  it('judges a version or name the registry does not have as audit judges such a pin', async () => {
+    for (const l of [list(['ok', '9.9.9']), list(['ghost', '1.0.0'])]) {
+      const judged = await judge(l);
+      expect(judged).toMatchObject({
+        kind: 'blocked',
+        findings: [{ rule: 'not-on-registry', name: 'carrier' }],
+      });
+    }
+  });
+
+  it('applies the package-level lists to a bundled name the registry does not know', async () => {
+    expect(await judge(list(['evil', '1.0.0']))).toMatchObject({
+      kind: 'blocked',
+      findings: expect.arrayContaining([expect.objectContaining({ rule: 'blocklist' })]),
+    });
+  });
+
+  it('does not judge an incomplete or unreadable list: unavailable, never a pass', async () => {
+    expect(await judge({ ...list(['ok', '1.0.0']), overLimit: true }, { maxBundled: 1 })).toEqual({
+      kind: 'unavailable',
+      message: 'carrier@2.0.0 bundles more than 1 packages, more than lockwarden judges for one tarball',
+    });
+    expect(
+      await judge({ ...list(['ok', '1.0.0']), unreadable: ['node_modules/x/package.json'] }),
+    ).toMatchObject({
+      kind: 'unavailable',
+      message: expect.stringContaining('node_modules/x/package.json'),
     });
   });
 });

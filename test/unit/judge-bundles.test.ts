@@ -1,4 +1,6 @@
-// Bundled packages judged after an update's resolution: an unavailable packument is never a pass.
+// Bundled packages judged after an update's resolution, as the proxy judges them: a package the
+// registry does not know is judged as audit judges such a pin, and an unavailable packument is
+// never a pass.
 import type Arborist from '@npmcli/arborist';
 import { describe, expect, it } from 'vitest';
 import { judgeNewBundles } from '../../src/engine/judge-bundles.js';
@@ -6,9 +8,16 @@ import {
   PackumentUnavailableError,
   type PolicyPackumentCache,
 } from '../../src/engine/policy-packument-cache.js';
+import { EMPTY_POPULAR, makePolicy, NOW } from '../helpers/make-policy.js';
 
 const bundler = { name: 'tap', version: '19.0.0' };
-const bundled = { name: 'evil', version: '1.0.1', inBundle: true, getBundler: () => bundler };
+const bundled = {
+  name: 'evil',
+  version: '1.0.1',
+  inBundle: true,
+  getBundler: () => bundler,
+  location: 'node_modules/tap/node_modules/evil',
+};
 const tree = { inventory: new Map([['x', bundled]]) } as unknown as Arborist.Node;
 const cacheThrowing = (err: Error) =>
   ({
@@ -16,15 +25,26 @@ const cacheThrowing = (err: Error) =>
       throw err;
     },
   }) as unknown as PolicyPackumentCache;
+const ctx = (overrides = {}) => ({ policy: makePolicy(overrides), now: NOW, popular: EMPTY_POPULAR });
 
 describe('judgeNewBundles', () => {
-  it('skips a bundled package the registry does not know (private), nothing to judge', async () => {
+  it('vetoes the bundler of a package the registry does not know (not-on-registry), unless allowed', async () => {
     const cache = cacheThrowing(new PackumentUnavailableError('evil', 'HTTP 404', true));
-    expect(await judgeNewBundles(tree, new Map(), cache)).toEqual([]);
+    expect(await judgeNewBundles(tree, new Map(), cache, ctx())).toEqual([
+      expect.objectContaining({
+        name: 'tap',
+        version: '19.0.0',
+        rule: 'not-on-registry',
+        message: expect.stringMatching(
+          /^tap@19\.0\.0 bundles evil@1\.0\.1: evil@1\.0\.1 is not on the registry/,
+        ),
+      }),
+    ]);
+    expect(await judgeNewBundles(tree, new Map(), cache, ctx({ allow: ['evil'] }))).toEqual([]);
   });
 
   it('fails, never passes, when the bundled package cannot be judged (registry unavailable)', async () => {
     const cache = cacheThrowing(new PackumentUnavailableError('evil', 'connection refused', false));
-    await expect(judgeNewBundles(tree, new Map(), cache)).rejects.toThrow(/connection refused/);
+    await expect(judgeNewBundles(tree, new Map(), cache, ctx())).rejects.toThrow(/connection refused/);
   });
 });
