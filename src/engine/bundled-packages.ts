@@ -11,6 +11,7 @@ import { explainInvalidPackageName } from '../sources/package-name.js';
 import type { Manifest, RegistrySource } from '../sources/types.js';
 import { scanTarball } from '../sources/unpack-tarball.js';
 import type { PackumentEvaluation } from './evaluate-packument.js';
+import { factNeeds } from './gather-facts.js';
 import { mapConcurrent } from './map-concurrent.js';
 
 /** Whether a manifest declares bundled dependencies (either spelling; `true` bundles them all). */
@@ -194,7 +195,8 @@ export async function judgeBundledPackages(
 /**
  * A bundled package's verdict: its version's own when the registry lists it; otherwise what audit
  * says of a pinned version the registry does not have (not-on-registry, under the policy's action,
- * lifted by an allow entry), with the package-level findings of the name (typosquat, lists).
+ * lifted by an allow entry, for policies whose rules ask the registry), with the package-level
+ * findings of the name (typosquat, lists).
  */
 function verdictOf(b: BundledPackage, facts: BundledFacts, ctx: BundleJudgeContext): Verdict | string {
   if (facts.kind === 'unavailable') return facts.reason;
@@ -202,7 +204,6 @@ function verdictOf(b: BundledPackage, facts: BundledFacts, ctx: BundleJudgeConte
     const own = facts.evaluation.versions.get(b.version);
     if (own) return own;
   }
-  const packageKnown = facts.kind === 'known';
   const guardrail = {
     name: b.name,
     version: b.version,
@@ -210,8 +211,9 @@ function verdictOf(b: BundledPackage, facts: BundledFacts, ctx: BundleJudgeConte
     now: ctx.now,
     popular: ctx.popular,
     facts: {
-      packageKnown: { status: 'ok' as const, value: packageKnown },
-      versionKnown: { status: 'ok' as const, value: false },
+      packageKnown: { status: 'ok' as const, value: facts.kind === 'known' },
+      // As in audit, which asks the registry about versions only for policies that need it.
+      ...(factNeeds(ctx.policy).registry ? { versionKnown: { status: 'ok' as const, value: false } } : {}),
     },
   };
   const packageFindings =

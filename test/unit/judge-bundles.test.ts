@@ -25,7 +25,11 @@ const cacheThrowing = (err: Error) =>
       throw err;
     },
   }) as unknown as PolicyPackumentCache;
-const ctx = (overrides = {}) => ({ policy: makePolicy(overrides), now: NOW, popular: EMPTY_POPULAR });
+const ctx = (overrides = {}) => ({
+  policy: makePolicy({ coolingOffDays: 7, ...overrides }),
+  now: NOW,
+  popular: EMPTY_POPULAR,
+});
 
 describe('judgeNewBundles', () => {
   it('vetoes the bundler of a package the registry does not know (not-on-registry), unless allowed', async () => {
@@ -41,6 +45,8 @@ describe('judgeNewBundles', () => {
       }),
     ]);
     expect(await judgeNewBundles(tree, new Map(), cache, ctx({ allow: ['evil'] }))).toEqual([]);
+    // A policy whose rules never ask the registry: audit reports no not-on-registry for it either.
+    expect(await judgeNewBundles(tree, new Map(), cache, ctx({ coolingOffDays: 0 }))).toEqual([]);
   });
 
   it('fails, never passes, when the bundled package cannot be judged (registry unavailable)', async () => {
