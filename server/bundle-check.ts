@@ -15,7 +15,7 @@ import {
 import type { PopularIndex } from '../src/policy/types.js';
 import { readBody } from '../src/sources/read-body.js';
 import { createSemaphore } from '../src/sources/semaphore.js';
-import { matchesIntegrity, matchesShasum } from '../src/sources/tarball-integrity.js';
+import { hasCheckableIntegrity, matchesIntegrity, matchesShasum } from '../src/sources/tarball-integrity.js';
 import type { Manifest } from '../src/sources/types.js';
 import type { PackageCache } from './package-cache.js';
 import type { StoredPolicy } from './policy-store.js';
@@ -61,6 +61,10 @@ const MAX_LISTS = 1_000;
 const FAILURE_TTL_MS = 60_000;
 
 /** A list, with the verified bytes when they were read for it; or why it could not be had. */
+function listKey(name: string, version: string, digest: { integrity: string } | { shasum: string }): string {
+  return `${name}@${version}\u0000${'integrity' in digest ? digest.integrity : `sha1:${digest.shasum}`}`;
+}
+
 type Read = { list: BundleList; body?: Buffer } | { error: string };
 
 export function createBundleCheck(options: BundleCheckOptions): BundleCheck {
@@ -69,16 +73,17 @@ export function createBundleCheck(options: BundleCheckOptions): BundleCheck {
   const reading = new Map<string, Promise<Read>>();
   const limit = createSemaphore(options.concurrency ?? 2);
 
-  /** What the document says the bytes are: the key a list is remembered by (none: never kept). */
-  function keyOf(name: string, version: string, manifest: Manifest): string | undefined {
+  /**
+   * The digest the document gives the bytes: a checkable integrity, else the shasum; none when it
+   * has neither (then nothing is remembered and every download is read and judged).
+   */
+  function digestOf(manifest: Manifest): { integrity: string } | { shasum: string } | undefined {
     const dist = manifest.dist;
-    const digest =
-      typeof dist?.integrity === 'string'
-        ? dist.integrity
-        : typeof dist?.shasum === 'string'
-          ? `sha1:${dist.shasum}`
-          : undefined;
-    return digest === undefined ? undefined : `${name}@${version}\u0000${digest}`;
+    if (typeof dist?.integrity === 'string' && hasCheckableIntegrity(dist.integrity))
+      return { integrity: dist.integrity };
+    if (typeof dist?.shasum === 'string' && /^[0-9a-f]{40}$/i.test(dist.shasum.trim()))
+      return { shasum: dist.shasum };
+    return undefined;
   }
 
   async function read(manifest: Manifest, url: string): Promise<Read> {
@@ -96,13 +101,13 @@ export function createBundleCheck(options: BundleCheckOptions): BundleCheck {
           options.maxTarballBytes ?? 64 * 1024 * 1024,
           () => {},
         );
-        const dist = manifest.dist;
-        if (
-          typeof dist?.integrity === 'string'
-            ? !matchesIntegrity(body, dist.integrity)
-            : typeof dist?.shasum === 'string' && !matchesShasum(body, dist.shasum)
-        )
-          return { error: 'the tarball does not match the integrity its document published' };
+        const digest = digestOf(manifest);
+        const matches =
+          digest === undefined ||
+          ('integrity' in digest
+            ? matchesIntegrity(body, digest.integrity)
+            : matchesShasum(body, digest.shasum));
+        if (!matches) return { error: 'the tarball does not match the digest its document published' };
         return { list: await listBundledPackages(body, options), body };
       } catch (err) {
         return { error: redactUrlCredentials(err instanceof Error ? err.message : String(err)) };
@@ -112,8 +117,18 @@ export function createBundleCheck(options: BundleCheckOptions): BundleCheck {
 
   /** The list for these bytes: remembered, being read, or read now (with the bytes read). */
   async function listFor(name: string, version: string, manifest: Manifest, url: string): Promise<Read> {
-    const key = keyOf(name, version, manifest);
-    if (key === undefined) return read(manifest, url);
+    const digest = digestOf(manifest);
+    if (digest === undefined) {
+      // Nothing says which bytes these are: read every time, shared only by downloads in flight.
+      const key = `${name}@${version}\u0000${url}`;
+      let pending = reading.get(key);
+      if (!pending) {
+        pending = read(manifest, url).finally(() => reading.delete(key));
+        reading.set(key, pending);
+      }
+      return pending;
+    }
+    const key = listKey(name, version, digest);
     const known = lists.get(key);
     if (known) {
       lists.delete(key);
@@ -148,10 +163,10 @@ export function createBundleCheck(options: BundleCheckOptions): BundleCheck {
     list: BundleList,
   ): Promise<BundleJudgement> {
     const factsOf = async (bundled: string): Promise<BundledFacts> => {
-      const { state } = await options.packages.lookup(stored, bundled, { prefetch: false });
+      const { state, staleReason } = await options.packages.lookup(stored, bundled, { prefetch: false });
       switch (state.kind) {
         case 'ok':
-          return { kind: 'known', evaluation: state.evaluation };
+          return { kind: 'known', evaluation: state.evaluation, stale: staleReason };
         case 'refused':
           // Refused as a whole from its document (every version blocked): judged by that
           // evaluation; a name the registry does not know is judged as unknown (its own rules).
@@ -187,8 +202,11 @@ export function createBundleCheck(options: BundleCheckOptions): BundleCheck {
       return judged.kind === 'ok' && result.body ? { ...judged, body: result.body } : judged;
     },
     async judgeKnown(stored, name, version, manifest) {
-      const key = keyOf(name, version, manifest);
-      const list = key === undefined ? undefined : lists.get(key);
+      const digest = digestOf(manifest);
+      if (digest === undefined) return undefined;
+      const list = lists.get(
+        `${name}@${version}\u0000${'integrity' in digest ? digest.integrity : `sha1:${digest.shasum}`}`,
+      );
       return list ? judge(stored, name, version, list) : undefined;
     },
   };

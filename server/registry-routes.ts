@@ -69,7 +69,14 @@ export function createRegistryRoutes(options: RegistryRoutesOptions): Middleware
         ? state.packument.versions[version]
         : undefined;
       if (!options.bundles || !manifest || !declaresBundles(manifest)) return undefined;
-      const judged = await options.bundles.judgeKnown(call.stored, state.name, version, manifest);
+      // The list the tarball's refusal was judged from; else (forgotten, another replica, no
+      // digest) the tarball is read and judged again.
+      const url = manifest.dist?.tarball;
+      const judged =
+        (await options.bundles.judgeKnown(call.stored, state.name, version, manifest)) ??
+        (typeof url === 'string' && options.upstream.allowsTarballUrl(url)
+          ? await options.bundles.check(call.stored, state.name, version, manifest, url)
+          : undefined);
       return judged?.kind === 'blocked' ? bundleBlockMessage(judged.findings, call.stored) : undefined;
     },
   });

@@ -31,8 +31,6 @@ export const BUNDLED_MANIFEST = /^(?:node_modules\/(?:@[^/]+\/)?[^/]+\/)+package
 export interface BundledPackage {
   name: string;
   version: string;
-  /** Where in the tarball (`node_modules/a/node_modules/b`). */
-  path: string;
 }
 
 export interface BundleList {
@@ -46,7 +44,7 @@ export interface BundleList {
 export interface BundleLimits {
   /** Most bundled packages judged for one tarball (default 1,000; npm's own bundles about 200). */
   maxBundled?: number;
-  /** Largest unpacked size of a bundler tarball (default 512 MB). */
+  /** Largest unpacked size of a bundler tarball (default 256 MB). */
   maxUnpackedBytes?: number;
 }
 
@@ -62,12 +60,17 @@ const MAX_MANIFEST_BYTES = 1024 * 1024;
 export async function listBundledPackages(bytes: Buffer, limits: BundleLimits = {}): Promise<BundleList> {
   const maxBundled = limits.maxBundled ?? DEFAULT_MAX_BUNDLED;
   const scanned = await scanTarball(bytes, (file) => BUNDLED_MANIFEST.test(file), {
-    maxUnpackedBytes: limits.maxUnpackedBytes ?? 512 * 1024 * 1024,
+    maxUnpackedBytes: limits.maxUnpackedBytes ?? 256 * 1024 * 1024,
     maxFileBytes: MAX_MANIFEST_BYTES,
-    maxWanted: maxBundled,
+    // One more than judged, so that an archive over the limit is known to be.
+    maxWanted: maxBundled + 1,
+    maxKeptBytes: 16 * 1024 * 1024,
+    maxEntries: 200_000,
   });
   const { packages, unreadable } = bundledPackagesFrom(scanned.texts);
-  return { packages, unreadable: [...unreadable, ...scanned.oversize], overLimit: scanned.truncated };
+  // A few paths say enough; a hostile archive may have a thousand, each long.
+  const named = [...unreadable, ...scanned.oversize].slice(0, 10).map((p) => p.slice(0, 200));
+  return { packages, unreadable: named, overLimit: scanned.truncated };
 }
 
 /** The bundled packages named by the manifests read from a tarball (path → text). */
@@ -94,7 +97,7 @@ export function bundledPackagesFrom(texts: ReadonlyMap<string, string>): {
     if (typeof name !== 'string' || explainInvalidPackageName(name) !== undefined) continue;
     if (typeof version !== 'string' || semver.valid(version) === null) continue;
     const key = `${name}@${version}`;
-    if (!out.has(key)) out.set(key, { name, version, path: file.slice(0, -'/package.json'.length) });
+    if (!out.has(key)) out.set(key, { name, version });
   }
   return { packages: [...out.values()], unreadable };
 }
@@ -123,7 +126,8 @@ export async function readBundledPackages(
 
 /** What the registry says about a bundled package's name, as each caller has it. */
 export type BundledFacts =
-  | { kind: 'known'; evaluation: PackumentEvaluation }
+  /** `stale`: why the document is an older copy (the registry unreachable), if it is. */
+  | { kind: 'known'; evaluation: PackumentEvaluation; stale?: string | null }
   | { kind: 'unknown-name' }
   | { kind: 'unavailable'; reason: string };
 
@@ -145,7 +149,7 @@ const JUDGE_CONCURRENCY = 8;
 /**
  * The verdict on each bundled package, put on the bundler version: `block` when any bundled one
  * is blocked, `unavailable` when the list or a bundled package's facts could not be had (never a
- * pass), else the alerts. `factsOf` is asked once per bundled name.
+ * pass), else the alerts. `factsOf` is asked once per bundled name@version.
  */
 export async function judgeBundledPackages(
   bundler: { name: string; version: string },
@@ -158,7 +162,7 @@ export async function judgeBundledPackages(
   if (list.overLimit || list.packages.length > maxBundled)
     return {
       kind: 'unavailable',
-      message: `${spec} bundles more than ${maxBundled} packages, more than lockwarden judges for one tarball`,
+      message: `${spec} bundles more than ${maxBundled} package manifests (or more than 16 MB of them), more than lockwarden judges for one tarball`,
     };
   if (list.unreadable.length > 0)
     return {
@@ -203,6 +207,8 @@ function verdictOf(b: BundledPackage, facts: BundledFacts, ctx: BundleJudgeConte
   if (facts.kind === 'known') {
     const own = facts.evaluation.versions.get(b.version);
     if (own) return own;
+    // An older copy cannot say a version is not on the registry: it may be newer than the copy.
+    if (facts.stale) return facts.stale;
   }
   const guardrail = {
     name: b.name,

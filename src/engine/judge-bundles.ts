@@ -53,7 +53,7 @@ export async function judgeNewBundles(
       };
       bundles.set(key, entry);
     }
-    entry.list.packages.push({ name, version: node.version, path: node.location });
+    entry.list.packages.push({ name, version: node.version });
   }
   const vetoes: Finding[] = [];
   for (const { bundler, list } of bundles.values()) {

@@ -22,3 +22,11 @@ export function matchesShasum(bytes: Buffer, shasum: string): boolean {
   const { createHash } = process.getBuiltinModule('node:crypto');
   return createHash('sha1').update(bytes).digest('hex') === shasum.trim().toLowerCase();
 }
+
+/** Whether `integrity` names a hash `matchesIntegrity` can check (anything else verifies nothing). */
+export function hasCheckableIntegrity(integrity: string): boolean {
+  return integrity
+    .trim()
+    .split(/\s+/)
+    .some((token) => /^sha(?:512|384|256|1)-[A-Za-z0-9+/=]+/.test(token));
+}

@@ -1,7 +1,7 @@
 // Reads the text files a comparison needs out of a package tarball, in memory: nothing is written
 // to disk and nothing is run. Sizes are bounded (a gzip bomb fails, it does not fill memory), and
 // entry paths are only ever map keys, so `../` in a hostile archive reaches nothing.
-import { gunzip } from 'node:zlib';
+import { createGunzip, gunzip } from 'node:zlib';
 import { Parser, type ReadEntry } from 'tar';
 
 export interface UnpackLimits {
@@ -84,26 +84,34 @@ export async function unpackTarball(
 }
 
 export interface ScanLimits {
-  /** Largest total of the archive's entry sizes; past it the scan stops with a TarballError. */
+  /** Most bytes the archive may inflate to; past it the scan stops with a TarballError. */
   maxUnpackedBytes: number;
   /** Wanted files above this are listed in `oversize`, not read. */
   maxFileBytes: number;
   /** At most this many wanted files are read; past it `truncated` is set and the rest skipped. */
   maxWanted: number;
+  /** At most this many bytes of wanted files are kept; past it `truncated` is set. */
+  maxKeptBytes: number;
+  /** Most entries (files, directories, links) the archive may have; past it, a TarballError. */
+  maxEntries: number;
 }
 
 export interface ScannedFiles {
   texts: Map<string, string>;
-  /** Wanted files not read for their size. */
+  /** Wanted files not read for their size (paths cut to 200 characters). */
   oversize: string[];
   truncated: boolean;
 }
 
+/** Paths longer than this are no package's files (a pax header can make one a megabyte long). */
+const MAX_PATH_LENGTH = 4096;
+
 /**
- * Reads the wanted files of a (gzipped) tarball as it inflates, never holding the whole archive:
- * memory stays at the files kept, however large the archive claims or inflates to. Used where a
- * client may name the tarball (the proxy's bundle check): unlike `unpackTarball`, a small gzip bomb
- * or an archive of 400,000 tiny files costs a bounded amount of memory.
+ * Reads the wanted files of a (gzipped) tarball as it inflates, never holding the whole archive.
+ * Used where a client may name the tarball (the proxy's bundle check), so everything is bounded:
+ * the inflated bytes are counted as they come out of zlib (which inflates in the thread pool, not
+ * on the event loop), the number of entries and the bytes kept are capped, and the scan stops at
+ * the archive's end marker, as npm's extraction does, whatever follows it.
  */
 export function scanTarball(
   bytes: Buffer,
@@ -113,62 +121,73 @@ export function scanTarball(
   const texts = new Map<string, string>();
   const oversize: string[] = [];
   let truncated = false;
-  let unpacked = 0;
+  let kept = 0;
+  let entries = 0;
+  let inflated = 0;
   return new Promise<ScannedFiles>((resolve, reject) => {
-    let failed = false;
-    const fail = (message: string) => {
-      if (failed) return;
-      failed = true;
-      reject(new TarballError(message));
-      parser.abort(new Error(message));
+    let settled = false;
+    const gunzip =
+      bytes[0] === 0x1f && bytes[1] === 0x8b ? createGunzip({ chunkSize: 64 * 1024 }) : undefined;
+    const finish = (err?: TarballError) => {
+      if (settled) return;
+      settled = true;
+      gunzip?.destroy();
+      if (err) reject(err);
+      else resolve({ texts, oversize, truncated });
     };
     const parser = new Parser({
       onReadEntry: (entry: ReadEntry) => {
-        unpacked += entry.size;
-        if (unpacked > limits.maxUnpackedBytes) {
-          entry.resume();
-          return fail(`unpacks to more than ${Math.round(limits.maxUnpackedBytes / 1e6)} MB`);
-        }
+        entry.resume();
+        if (++entries > limits.maxEntries)
+          return finish(new TarballError(`has more than ${limits.maxEntries} entries`));
+        if (entry.type !== 'File' && entry.type !== 'OldFile') return;
+        if (entry.path.length > MAX_PATH_LENGTH) return;
         const file = packagePath(entry.path);
-        if ((entry.type !== 'File' && entry.type !== 'OldFile') || file === undefined || !want(file)) {
-          entry.resume();
-          return;
-        }
-        if (texts.size + oversize.length >= limits.maxWanted) {
+        if (file === undefined || !want(file)) return;
+        if (texts.size + oversize.length >= limits.maxWanted || kept + entry.size > limits.maxKeptBytes) {
           truncated = true;
-          entry.resume();
           return;
         }
         if (entry.size > limits.maxFileBytes) {
-          oversize.push(file);
-          entry.resume();
+          oversize.push(file.slice(0, 200));
           return;
         }
+        kept += entry.size;
         const chunks: Buffer[] = [];
         entry.on('data', (c: Buffer) => chunks.push(c));
         entry.on('end', () => texts.set(file, Buffer.concat(chunks).toString('utf8')));
       },
     });
-    parser.on('error', (err: Error) => fail(`not a tar archive: ${err.message}`));
+    parser.on('error', (err: Error) => finish(new TarballError(`not a tar archive: ${err.message}`)));
     parser.on('warn', (code: string, message: string) => {
-      if (code === 'TAR_BAD_ARCHIVE' || code === 'TAR_ABORT') fail(`not a tar archive: ${message}`);
+      if (code === 'TAR_BAD_ARCHIVE' || code === 'TAR_ABORT')
+        finish(new TarballError(`not a tar archive: ${message}`));
     });
-    parser.on('end', () => {
-      if (!failed) resolve({ texts, oversize, truncated });
-    });
-    // Fed a slice per turn of the event loop: inflating a large tarball in one call would hold up
-    // every other request of the service meanwhile.
-    let at = 0;
-    const feed = () => {
-      if (failed) return;
-      if (at >= bytes.length) return void parser.end();
-      const slice = bytes.subarray(at, at + SCAN_SLICE_BYTES);
-      at += slice.length;
-      parser.write(slice);
-      setImmediate(feed);
+    // The end marker: what follows is not read (tar would otherwise keep inflating it).
+    parser.on('eof', () => finish());
+    parser.on('end', () => finish());
+    const write = (chunk: Buffer) => {
+      if (settled) return;
+      inflated += chunk.length;
+      if (inflated > limits.maxUnpackedBytes)
+        return finish(
+          new TarballError(`unpacks to more than ${Math.round(limits.maxUnpackedBytes / 1e6)} MB`),
+        );
+      parser.write(chunk);
     };
-    feed();
+    if (!gunzip) {
+      for (let at = 0; at < bytes.length && !settled; at += SCAN_SLICE_BYTES)
+        write(bytes.subarray(at, at + SCAN_SLICE_BYTES));
+      if (!settled) parser.end();
+      return;
+    }
+    gunzip.on('data', write);
+    gunzip.on('end', () => {
+      if (!settled) parser.end();
+    });
+    gunzip.on('error', (err: Error) => finish(new TarballError(`not a gzip archive: ${err.message}`)));
+    gunzip.end(bytes);
   });
 }
 
-const SCAN_SLICE_BYTES = 256 * 1024;
+const SCAN_SLICE_BYTES = 64 * 1024;

@@ -1,3 +1,4 @@
+import { gunzipSync, gzipSync } from 'node:zlib';
 import { describe, expect, it } from 'vitest';
 import {
   BUNDLED_MANIFEST,
@@ -9,6 +10,7 @@ import {
   listBundledPackages,
 } from '../../src/engine/bundled-packages.js';
 import type { Finding, Verdict } from '../../src/policy/types.js';
+import { scanTarball } from '../../src/sources/unpack-tarball.js';
 import { makePackument, makeTarball } from '../helpers/make-packument.js';
 import { daysAgo, EMPTY_POPULAR, makePolicy, NOW } from '../helpers/make-policy.js';
 
@@ -61,8 +63,8 @@ describe('bundledPackagesFrom', () => {
     );
     expect(found).toEqual({
       packages: [
-        { name: 'a', version: '1.0.0', path: 'node_modules/a' },
-        { name: '@s/b', version: '2.0.0', path: 'node_modules/a/node_modules/@s/b' },
+        { name: 'a', version: '1.0.0' },
+        { name: '@s/b', version: '2.0.0' },
       ],
       unreadable: ['node_modules/bad-json/package.json', 'node_modules/array/package.json'],
     });
@@ -110,7 +112,7 @@ describe('listBundledPackages', () => {
       tarballWith({ 'node_modules/a/package.json': manifest('a'), 'node_modules/a/index.js': '' }),
     );
     expect(list).toEqual({
-      packages: [{ name: 'a', version: '1.0.0', path: 'node_modules/a' }],
+      packages: [{ name: 'a', version: '1.0.0' }],
       unreadable: [],
       overLimit: false,
     });
@@ -122,7 +124,8 @@ describe('listBundledPackages', () => {
     );
     const list = await listBundledPackages(tarballWith(files), { maxBundled: 3 });
     expect(list.overLimit).toBe(true);
-    expect(list.packages).toHaveLength(3);
+    // One more than judged: enough to know the archive is over the limit.
+    expect(list.packages).toHaveLength(4);
   });
 
   it('fails on an archive that unpacks past the limit (a small gzip bomb), without inflating it whole', async () => {
@@ -131,6 +134,26 @@ describe('listBundledPackages', () => {
     await expect(listBundledPackages(bomb, { maxUnpackedBytes: 1024 * 1024 })).rejects.toThrow(
       /unpacks to more than 1 MB/,
     );
+  });
+
+  it('stops at the end marker, whatever follows it (16 MB of zeros, past the 4 MB limit, here)', async () => {
+    const tar = gunzipSync(tarballWith({ 'node_modules/a/package.json': manifest('a') }));
+    const trailing = gzipSync(Buffer.concat([tar, Buffer.alloc(16 * 1024 * 1024)]));
+    const list = await listBundledPackages(trailing, { maxUnpackedBytes: 4 * 1024 * 1024 });
+    expect(list.packages).toEqual([{ name: 'a', version: '1.0.0' }]);
+  });
+
+  it('fails on an archive of more entries than the limit, empty ones included', async () => {
+    const files = Object.fromEntries(Array.from({ length: 300 }, (_, i) => [`f${i}.txt`, '']));
+    await expect(
+      scanTarball(tarballWith(files), () => false, {
+        maxUnpackedBytes: 1e9,
+        maxFileBytes: 1e6,
+        maxWanted: 10,
+        maxKeptBytes: 1e6,
+        maxEntries: 100,
+      }),
+    ).rejects.toThrow(/more than 100 entries/);
   });
 
   it('fails on bytes that are not a tar archive', async () => {
@@ -143,7 +166,7 @@ describe('judgeBundledPackages', () => {
   const ctx = { policy, now: NOW, popular: EMPTY_POPULAR };
   const bundler = { name: 'carrier', version: '2.0.0' };
   const list = (...packages: Array<[string, string]>) => ({
-    packages: packages.map(([name, version]) => ({ name, version, path: `node_modules/${name}` })),
+    packages: packages.map(([name, version]) => ({ name, version })),
     unreadable: [] as string[],
     overLimit: false,
   });
@@ -241,7 +264,8 @@ describe('judgeBundledPackages', () => {
   it('does not judge an incomplete or unreadable list: unavailable, never a pass', async () => {
     expect(await judge({ ...list(['ok', '1.0.0']), overLimit: true }, { maxBundled: 1 })).toEqual({
       kind: 'unavailable',
-      message: 'carrier@2.0.0 bundles more than 1 packages, more than lockwarden judges for one tarball',
+      message:
+        'carrier@2.0.0 bundles more than 1 package manifests (or more than 16 MB of them), more than lockwarden judges for one tarball',
     });
     expect(
       await judge({ ...list(['ok', '1.0.0']), unreadable: ['node_modules/x/package.json'] }),

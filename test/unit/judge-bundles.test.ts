@@ -53,4 +53,15 @@ describe('judgeNewBundles', () => {
     const cache = cacheThrowing(new PackumentUnavailableError('evil', 'connection refused', false));
     await expect(judgeNewBundles(tree, new Map(), cache, ctx())).rejects.toThrow(/connection refused/);
   });
+
+  it('leaves out links, workspaces, and what the project or a workspace bundles (its own dependencies)', async () => {
+    const cache = cacheThrowing(new PackumentUnavailableError('evil', 'HTTP 404', true));
+    const trees = [
+      { ...bundled, isLink: true },
+      { ...bundled, isWorkspace: true },
+      { ...bundled, getBundler: () => ({ ...bundler, isProjectRoot: true }) },
+      { ...bundled, getBundler: () => ({ ...bundler, isWorkspace: true }) },
+    ].map((node) => ({ inventory: new Map([['x', node]]) }) as unknown as Arborist.Node);
+    for (const t of trees) expect(await judgeNewBundles(t, new Map(), cache, ctx())).toEqual([]);
+  });
 });
