@@ -171,7 +171,7 @@ export function createBundleCheck(options: BundleCheckOptions): BundleCheck {
           // Refused as a whole from its document (every version blocked): judged by that
           // evaluation; a name the registry does not know is judged as unknown (its own rules).
           return state.evaluation
-            ? { kind: 'known', evaluation: state.evaluation }
+            ? { kind: 'known', evaluation: state.evaluation, stale: staleReason }
             : { kind: 'unknown-name' };
         case 'not-found':
           return { kind: 'unknown-name' };

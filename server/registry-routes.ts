@@ -77,7 +77,9 @@ export function createRegistryRoutes(options: RegistryRoutesOptions): Middleware
         (typeof url === 'string' && options.upstream.allowsTarballUrl(url)
           ? await options.bundles.check(call.stored, state.name, version, manifest, url)
           : undefined);
-      return judged?.kind === 'blocked' ? bundleBlockMessage(judged.findings, call.stored) : undefined;
+      if (judged?.kind === 'blocked')
+        return { status: 403, message: bundleBlockMessage(judged.findings, call.stored) };
+      return judged?.kind === 'unavailable' ? { status: 502, message: judged.message } : undefined;
     },
   });
 

@@ -33,12 +33,15 @@ export interface SpecialEndpointDeps {
   upstream: Upstream;
   refuse(call: RegistryCall, state: Exclude<PackageState, { kind: 'ok' }>): Promise<void>;
   refuseWith(call: RegistryCall, message: string, name: string, version: string | null): void;
-  /** Why a version is refused for what its tarball bundles, when it is (bundle-check.ts). */
+  /**
+   * Why a version is refused for what its tarball bundles (403), or why that cannot be said now
+   * (502), when either is so (bundle-check.ts).
+   */
   bundleRefusal?(
     call: RegistryCall,
     state: Extract<PackageState, { kind: 'ok' }>,
     version: string,
-  ): Promise<string | undefined>;
+  ): Promise<{ status: 403 | 502; message: string } | undefined>;
 }
 
 const MAX_PASS_THROUGH_BODY_BYTES = 16 * 1024 * 1024;
@@ -71,7 +74,8 @@ export function createSpecialEndpoints(deps: SpecialEndpointDeps) {
       state.kind === 'ok' && target.version !== null
         ? await deps.bundleRefusal?.(call, state, target.version)
         : undefined;
-    if (bundled) return sendRefusal(ctx, bundled);
+    if (bundled?.status === 403) return sendRefusal(ctx, bundled.message);
+    if (bundled) return sendError(ctx, bundled.status, bundled.message);
     const what = target.version === null ? target.name : `${target.name}@${target.version}`;
     return sendError(ctx, 404, `${what} is not refused by policy ${stored.policy.id} (any more); try again`);
   }

@@ -23,10 +23,11 @@ export function declaresBundles(manifest: Record<string, unknown>): boolean {
 
 /**
  * `node_modules/<name>/package.json` at any depth inside the package (a bundled package's own
- * bundled or nested dependencies are in the tarball too). Each segment stops at a `/`, so a hostile
- * path cannot make the match backtrack.
+ * bundled or nested dependencies are in the tarball too), in any case: on a case-insensitive
+ * file system `NODE_MODULES/x/Package.json` is found by Node all the same. Each segment stops at a
+ * `/`, so a hostile path cannot make the match backtrack.
  */
-export const BUNDLED_MANIFEST = /^(?:node_modules\/(?:@[^/]+\/)?[^/]+\/)+package\.json$/;
+export const BUNDLED_MANIFEST = /^(?:node_modules\/(?:@[^/]+\/)?[^/]+\/)+package\.json$/i;
 
 export interface BundledPackage {
   name: string;

@@ -20,6 +20,21 @@ export interface UnpackedPackage {
 
 export class TarballError extends Error {}
 
+/**
+ * Whether the archive bytes (already gunzipped) are compressed again (gzip, zstd). tar would
+ * inflate them itself, synchronously and past any limit counted here; npm refuses such a tarball
+ * (TAR_BAD_ARCHIVE), so nothing installable is lost by refusing it too.
+ */
+function compressedAgain(bytes: Uint8Array): boolean {
+  return (
+    (bytes[0] === 0x1f && bytes[1] === 0x8b) ||
+    (bytes[0] === 0x28 && bytes[1] === 0xb5 && bytes[2] === 0x2f && bytes[3] === 0xfd)
+  );
+}
+
+/** Regular files, as npm's extraction takes them (`File`, `OldFile`, `ContiguousFile`). */
+const isFile = (type: string) => /File$/.test(type);
+
 function gunzipBounded(bytes: Buffer, maxOutputLength: number): Promise<Buffer> {
   return new Promise((resolve, reject) => {
     gunzip(bytes, { maxOutputLength }, (err, out) => {
@@ -49,13 +64,14 @@ export async function unpackTarball(
 ): Promise<UnpackedPackage> {
   const gzipped = bytes[0] === 0x1f && bytes[1] === 0x8b;
   const tarBytes = gzipped ? await gunzipBounded(bytes, limits.maxUnpackedBytes) : bytes;
+  if (compressedAgain(tarBytes)) throw new TarballError('not a tar archive: compressed twice');
   const files = new Set<string>();
   const texts = new Map<string, string>();
   await new Promise<void>((resolve, reject) => {
     const parser = new Parser({
       onReadEntry: (entry: ReadEntry) => {
         const file = packagePath(entry.path);
-        if (entry.type !== 'File' && entry.type !== 'OldFile') {
+        if (!isFile(entry.type)) {
           entry.resume();
           return;
         }
@@ -110,8 +126,9 @@ const MAX_PATH_LENGTH = 4096;
  * Reads the wanted files of a (gzipped) tarball as it inflates, never holding the whole archive.
  * Used where a client may name the tarball (the proxy's bundle check), so everything is bounded:
  * the inflated bytes are counted as they come out of zlib (which inflates in the thread pool, not
- * on the event loop), the number of entries and the bytes kept are capped, and the scan stops at
- * the archive's end marker, as npm's extraction does, whatever follows it.
+ * on the event loop), an archive compressed twice is refused (tar would inflate the inner layer
+ * itself, uncounted), pax headers are capped, the number of entries and the bytes kept are
+ * capped, and the scan stops at the archive's end marker, as npm's extraction does.
  */
 export function scanTarball(
   bytes: Buffer,
@@ -136,11 +153,14 @@ export function scanTarball(
       else resolve({ texts, oversize, truncated });
     };
     const parser = new Parser({
+      // Pax and long-name headers are parsed by tar itself; a megabyte each (its default) lets a
+      // small archive cost seconds of CPU. Real ones are a few hundred bytes.
+      maxMetaEntrySize: 64 * 1024,
       onReadEntry: (entry: ReadEntry) => {
         entry.resume();
         if (++entries > limits.maxEntries)
           return finish(new TarballError(`has more than ${limits.maxEntries} entries`));
-        if (entry.type !== 'File' && entry.type !== 'OldFile') return;
+        if (!isFile(entry.type)) return;
         if (entry.path.length > MAX_PATH_LENGTH) return;
         const file = packagePath(entry.path);
         if (file === undefined || !want(file)) return;
@@ -166,25 +186,48 @@ export function scanTarball(
     // The end marker: what follows is not read (tar would otherwise keep inflating it).
     parser.on('eof', () => finish());
     parser.on('end', () => finish());
+    let first = true;
     const write = (chunk: Buffer) => {
       if (settled) return;
+      if (first) {
+        first = false;
+        if (compressedAgain(chunk)) return finish(new TarballError('not a tar archive: compressed twice'));
+      }
       inflated += chunk.length;
       if (inflated > limits.maxUnpackedBytes)
         return finish(
           new TarballError(`unpacks to more than ${Math.round(limits.maxUnpackedBytes / 1e6)} MB`),
         );
-      parser.write(chunk);
+      try {
+        parser.write(chunk);
+      } catch (err) {
+        // tar throws for what it cannot parse (an unsupported compression inside): never past here.
+        finish(new TarballError(`not a tar archive: ${(err as Error).message}`));
+      }
+    };
+    const end = () => {
+      if (settled) return;
+      try {
+        parser.end();
+      } catch (err) {
+        finish(new TarballError(`not a tar archive: ${(err as Error).message}`));
+      }
     };
     if (!gunzip) {
-      for (let at = 0; at < bytes.length && !settled; at += SCAN_SLICE_BYTES)
+      // A slice per turn of the event loop: a 64 MB archive must not hold up every other request.
+      let at = 0;
+      const feed = () => {
+        if (settled) return;
+        if (at >= bytes.length) return end();
         write(bytes.subarray(at, at + SCAN_SLICE_BYTES));
-      if (!settled) parser.end();
+        at += SCAN_SLICE_BYTES;
+        setImmediate(feed);
+      };
+      feed();
       return;
     }
     gunzip.on('data', write);
-    gunzip.on('end', () => {
-      if (!settled) parser.end();
-    });
+    gunzip.on('end', end);
     gunzip.on('error', (err: Error) => finish(new TarballError(`not a gzip archive: ${err.message}`)));
     gunzip.end(bytes);
   });

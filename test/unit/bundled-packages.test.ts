@@ -156,6 +156,30 @@ describe('listBundledPackages', () => {
     ).rejects.toThrow(/more than 100 entries/);
   });
 
+  it('refuses an archive compressed twice (gzip or zstd inside), which tar would inflate uncounted', async () => {
+    const inner = tarballWith({ 'node_modules/a/package.json': manifest('a') });
+    await expect(listBundledPackages(gzipSync(inner))).rejects.toThrow(/compressed twice/);
+    const zstdMagic = Buffer.concat([Buffer.from([0x28, 0xb5, 0x2f, 0xfd]), Buffer.alloc(1024)]);
+    await expect(listBundledPackages(zstdMagic)).rejects.toThrow(/compressed twice/);
+    await expect(listBundledPackages(gzipSync(zstdMagic))).rejects.toThrow(/compressed twice/);
+  });
+
+  it('reads manifests stored as any kind of regular file (tar type 7), in any case', async () => {
+    const tar = gunzipSync(tarballWith({ 'NODE_MODULES/evil/Package.json': manifest('evil') }));
+    // Mark every regular file as a contiguous file (type 7), then fix each header's checksum.
+    for (let at = 0; at + 512 <= tar.length; at += 512) {
+      if (tar[at + 156] !== 0x30) continue;
+      const size = Number.parseInt(tar.subarray(at + 124, at + 135).toString('ascii'), 8);
+      tar[at + 156] = 0x37;
+      tar.fill(0x20, at + 148, at + 156);
+      let sum = 0;
+      for (let i = at; i < at + 512; i++) sum += tar[i]!;
+      tar.write(`${sum.toString(8).padStart(6, '0')}\u0000 `, at + 148, 'ascii');
+      at += Math.ceil(size / 512) * 512;
+    }
+    expect((await listBundledPackages(gzipSync(tar))).packages).toEqual([{ name: 'evil', version: '1.0.0' }]);
+  });
+
   it('fails on bytes that are not a tar archive', async () => {
     await expect(listBundledPackages(Buffer.from('not a tarball at all'))).rejects.toThrow(/tar archive/);
   });
