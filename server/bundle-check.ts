@@ -60,11 +60,12 @@ const MAX_LISTS = 1_000;
 /** A tarball that could not be read is not fetched again for this long (a bomb, a wrong integrity). */
 const FAILURE_TTL_MS = 60_000;
 
-/** A list, with the verified bytes when they were read for it; or why it could not be had. */
+/** Where a list is remembered: the bundler version and the digest its bytes were checked against. */
 function listKey(name: string, version: string, digest: { integrity: string } | { shasum: string }): string {
   return `${name}@${version}\u0000${'integrity' in digest ? digest.integrity : `sha1:${digest.shasum}`}`;
 }
 
+/** A list, with the verified bytes when they were read for it; or why it could not be had. */
 type Read = { list: BundleList; body?: Buffer } | { error: string };
 
 export function createBundleCheck(options: BundleCheckOptions): BundleCheck {
