@@ -164,15 +164,15 @@ export function createBundleCheck(options: BundleCheckOptions): BundleCheck {
     list: BundleList,
   ): Promise<BundleJudgement> {
     const factsOf = async (bundled: string): Promise<BundledFacts> => {
-      const { state, staleReason } = await options.packages.lookup(stored, bundled, { prefetch: false });
+      const { state } = await options.packages.lookup(stored, bundled, { prefetch: false });
       switch (state.kind) {
         case 'ok':
-          return { kind: 'known', evaluation: state.evaluation, stale: staleReason };
+          return { kind: 'known', evaluation: state.evaluation };
         case 'refused':
           // Refused as a whole from its document (every version blocked): judged by that
           // evaluation; a name the registry does not know is judged as unknown (its own rules).
           return state.evaluation
-            ? { kind: 'known', evaluation: state.evaluation, stale: staleReason }
+            ? { kind: 'known', evaluation: state.evaluation }
             : { kind: 'unknown-name' };
         case 'not-found':
           return { kind: 'unknown-name' };

@@ -11,7 +11,6 @@ import { explainInvalidPackageName } from '../sources/package-name.js';
 import type { Manifest, RegistrySource } from '../sources/types.js';
 import { scanTarball } from '../sources/unpack-tarball.js';
 import type { PackumentEvaluation } from './evaluate-packument.js';
-import { factNeeds } from './gather-facts.js';
 import { mapConcurrent } from './map-concurrent.js';
 
 /** Whether a manifest declares bundled dependencies (either spelling; `true` bundles them all). */
@@ -127,8 +126,7 @@ export async function readBundledPackages(
 
 /** What the registry says about a bundled package's name, as each caller has it. */
 export type BundledFacts =
-  /** `stale`: why the document is an older copy (the registry unreachable), if it is. */
-  | { kind: 'known'; evaluation: PackumentEvaluation; stale?: string | null }
+  | { kind: 'known'; evaluation: PackumentEvaluation }
   | { kind: 'unknown-name' }
   | { kind: 'unavailable'; reason: string };
 
@@ -198,18 +196,16 @@ export async function judgeBundledPackages(
 }
 
 /**
- * A bundled package's verdict: its version's own when the registry lists it; otherwise what audit
- * says of a pinned version the registry does not have (not-on-registry, under the policy's action,
- * lifted by an allow entry, for policies whose rules ask the registry), with the package-level
- * findings of the name (typosquat, lists).
+ * A bundled package's verdict: its version's own when the registry lists it; otherwise the
+ * package-level findings of its name (lists, typosquatting) and what `audit` says of a bundled
+ * entry the registry does not have, which is nothing more: the bundler's own copy (see
+ * VersionFacts.bundled).
  */
 function verdictOf(b: BundledPackage, facts: BundledFacts, ctx: BundleJudgeContext): Verdict | string {
   if (facts.kind === 'unavailable') return facts.reason;
   if (facts.kind === 'known') {
     const own = facts.evaluation.versions.get(b.version);
     if (own) return own;
-    // An older copy cannot say a version is not on the registry: it may be newer than the copy.
-    if (facts.stale) return facts.stale;
   }
   const guardrail = {
     name: b.name,
@@ -219,8 +215,8 @@ function verdictOf(b: BundledPackage, facts: BundledFacts, ctx: BundleJudgeConte
     popular: ctx.popular,
     facts: {
       packageKnown: { status: 'ok' as const, value: facts.kind === 'known' },
-      // As in audit, which asks the registry about versions only for policies that need it.
-      ...(factNeeds(ctx.policy).registry ? { versionKnown: { status: 'ok' as const, value: false } } : {}),
+      versionKnown: { status: 'ok' as const, value: false },
+      bundled: true,
     },
   };
   const packageFindings =

@@ -24,7 +24,7 @@ export async function checkPackages(refs: readonly PackageRef[], ctx: CheckConte
       name: ref.name,
       version,
       policy: ctx.policy,
-      facts,
+      facts: ref.bundled ? { ...facts, bundled: true } : facts,
       now: ctx.now,
       popular: ctx.popular,
     });

@@ -23,6 +23,8 @@ export interface PackageRef {
   name: string;
   /** null: the latest dist-tag. */
   version: string | null;
+  /** Inside its bundler's tarball wherever the lockfile has it (see VersionFacts.bundled). */
+  bundled?: boolean;
 }
 
 export interface FactNeeds {

@@ -66,7 +66,7 @@ export async function runAudit(
       (!opts.filter || opts.filter(e)),
   );
   const verdicts = await checkPackages(
-    entries.map((e) => ({ name: e.name, version: e.version })),
+    entries.map((e) => ({ name: e.name, version: e.version, ...(e.bundled ? { bundled: true } : {}) })),
     {
       policy: opts.policy,
       sources: opts.sources,

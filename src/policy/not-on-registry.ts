@@ -17,7 +17,7 @@ export function evaluateNotOnRegistry(ctx: GuardrailContext): Finding[] {
     return [];
   }
   const known = facts.versionKnown;
-  if (known?.status !== 'ok' || known.value) return [];
+  if (known?.status !== 'ok' || known.value || facts.bundled) return [];
   const packageMissing = facts.packageKnown?.status === 'ok' && !facts.packageKnown.value;
   return [
     {

@@ -136,6 +136,12 @@ export interface VersionFacts {
    * the package, or a packument without the version); an outage is an unavailable fact instead.
    */
   versionKnown?: Fact<boolean>;
+  /**
+   * The version arrives inside its bundler's tarball. One the registry does not list is the
+   * bundler's own copy, not an edited lockfile: npm, for one, bundles versions of its workspaces
+   * it has not published (yet), and bundling is how packages ship private code.
+   */
+  bundled?: boolean;
   /** Raw publish timestamp from the packument `time` map; `null` when the map has no entry. */
   publishedAt?: Fact<string | null>;
   weeklyDownloads?: Fact<WeeklyDownloads>;

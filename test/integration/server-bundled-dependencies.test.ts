@@ -95,16 +95,14 @@ describe('bundled dependencies at the proxy', () => {
     expect(deep.json().error).toMatch(/bundles evil-pkg@1\.0\.0/);
   });
 
-  it('judges a bundled package the registry does not have as audit judges such a pin (not-on-registry); an allow entry lifts it', async () => {
-    await start([bundler('private-carrier', [['internal-only-thing', '3.0.0']])], {
-      filePolicies: [STRICT, { id: 'ours', coolingOffDays: 7, allow: ['internal-only-thing'] }],
-    });
-    const res = await h.request({ url: `/strict${tarballPath('private-carrier')}` });
-    expect(res.status).toBe(403);
-    expect(res.json().error).toMatch(
-      /^private-carrier@1\.0\.0 bundles internal-only-thing@3\.0\.0: internal-only-thing@3\.0\.0 is not on the registry/,
-    );
-    expect((await h.request({ url: `/ours${tarballPath('private-carrier')}` })).status).toBe(200);
+  it('serves a bundler whose bundled package the registry does not have: its own copy, as npm bundles its unpublished workspaces', async () => {
+    await start([
+      bundler('private-carrier', [['internal-only-thing', '3.0.0']]),
+      bundler('own-copy', [['left-pad', '9.0.0']]),
+      leftPad(),
+    ]);
+    expect((await h.request({ url: `/strict${tarballPath('private-carrier')}` })).status).toBe(200);
+    expect((await h.request({ url: `/strict${tarballPath('own-copy')}` })).status).toBe(200);
   });
 
   it('in alert mode serves the bundler and logs the bundled finding as an alert', async () => {

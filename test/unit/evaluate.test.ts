@@ -150,6 +150,24 @@ describe('evaluateVersion precedence', () => {
     },
   );
 
+  it("a bundled copy the registry does not list is the bundler's own, not a finding", () => {
+    for (const packageKnown of [true, false]) {
+      const verdict = evaluateVersion(
+        makeContext({
+          name: 'libnpmpack',
+          version: '10.0.5',
+          policy: makePolicy({ ...base }),
+          facts: {
+            packageKnown: { status: 'ok', value: packageKnown },
+            versionKnown: { status: 'ok', value: false },
+            bundled: true,
+          },
+        }),
+      );
+      expect(verdict.findings.map((f) => f.rule)).not.toContain('not-on-registry');
+    }
+  });
+
   it('an outage stays unavailable, never not-on-registry', () => {
     const verdict = evaluateVersion(makeContext({ policy: makePolicy({ ...base }), facts: down }));
     expect(verdict.findings.map((f) => `${f.rule} ${f.outcome}`)).toEqual(['cooling-off unavailable']);

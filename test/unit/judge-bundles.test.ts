@@ -32,21 +32,17 @@ const ctx = (overrides = {}) => ({
 });
 
 describe('judgeNewBundles', () => {
-  it('vetoes the bundler of a package the registry does not know (not-on-registry), unless allowed', async () => {
+  it("passes a bundled package the registry does not know (the bundler's own copy), unless a list names it", async () => {
     const cache = cacheThrowing(new PackumentUnavailableError('evil', 'HTTP 404', true));
-    expect(await judgeNewBundles(tree, new Map(), cache, ctx())).toEqual([
+    expect(await judgeNewBundles(tree, new Map(), cache, ctx())).toEqual([]);
+    expect(await judgeNewBundles(tree, new Map(), cache, ctx({ block: ['evil'] }))).toEqual([
       expect.objectContaining({
         name: 'tap',
         version: '19.0.0',
-        rule: 'not-on-registry',
-        message: expect.stringMatching(
-          /^tap@19\.0\.0 bundles evil@1\.0\.1: evil@1\.0\.1 is not on the registry/,
-        ),
+        rule: 'blocklist',
+        message: expect.stringMatching(/^tap@19\.0\.0 bundles evil@1\.0\.1: /),
       }),
     ]);
-    expect(await judgeNewBundles(tree, new Map(), cache, ctx({ allow: ['evil'] }))).toEqual([]);
-    // A policy whose rules never ask the registry: audit reports no not-on-registry for it either.
-    expect(await judgeNewBundles(tree, new Map(), cache, ctx({ coolingOffDays: 0 }))).toEqual([]);
   });
 
   it('fails, never passes, when the bundled package cannot be judged (registry unavailable)', async () => {
@@ -56,12 +52,14 @@ describe('judgeNewBundles', () => {
 
   it('leaves out links, workspaces, and what the project or a workspace bundles (its own dependencies)', async () => {
     const cache = cacheThrowing(new PackumentUnavailableError('evil', 'HTTP 404', true));
+    // A policy that would veto the bundler of `evil`, were it judged.
+    const blocking = ctx({ block: ['evil'] });
     const trees = [
       { ...bundled, isLink: true },
       { ...bundled, isWorkspace: true },
       { ...bundled, getBundler: () => ({ ...bundler, isProjectRoot: true }) },
       { ...bundled, getBundler: () => ({ ...bundler, isWorkspace: true }) },
     ].map((node) => ({ inventory: new Map([['x', node]]) }) as unknown as Arborist.Node);
-    for (const t of trees) expect(await judgeNewBundles(t, new Map(), cache, ctx())).toEqual([]);
+    for (const t of trees) expect(await judgeNewBundles(t, new Map(), cache, blocking)).toEqual([]);
   });
 });
