@@ -66,7 +66,14 @@ export async function runAudit(
       (!opts.filter || opts.filter(e)),
   );
   const verdicts = await checkPackages(
-    entries.map((e) => ({ name: e.name, version: e.version, ...(e.bundled ? { bundled: true } : {}) })),
+    // A bundled copy with a `resolved` URL is fetched from there when the bundler's tarball lacks
+    // it (Arborist does), so only one without (as npm writes them) is the bundler's own copy:
+    // an edited lockfile cannot hide a version the registry does not have by marking it bundled.
+    entries.map((e) => ({
+      name: e.name,
+      version: e.version,
+      ...(e.bundled && e.resolved === undefined ? { bundled: true } : {}),
+    })),
     {
       policy: opts.policy,
       sources: opts.sources,

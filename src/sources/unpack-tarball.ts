@@ -23,7 +23,8 @@ export class TarballError extends Error {}
 /**
  * Whether the archive bytes (already gunzipped) are compressed again (gzip, zstd). tar would
  * inflate them itself, synchronously and past any limit counted here; npm refuses such a tarball
- * (TAR_BAD_ARCHIVE), so nothing installable is lost by refusing it too.
+ * (TAR_BAD_ARCHIVE). A hand-made tar whose first file name starts with those bytes is refused too
+ * (`npm pack` always writes `package/` first): it fails closed, a 502.
  */
 function compressedAgain(bytes: Uint8Array): boolean {
   return (

@@ -89,3 +89,18 @@ it('passes bundled copies the registry does not list, and still flags a regular 
   const regular = await audit(dir);
   expect(regular.findings.filter((f) => f.name === 'inner').map((f) => f.rule)).toContain('not-on-registry');
 });
+
+it('does not take an edited lockfile at its word: a "bundled" entry with a tarball URL is judged', async () => {
+  // npm writes bundled copies without `resolved`; one with it is fetched from there when the
+  // bundler's tarball lacks it, so it is an ordinary pin of a version the registry must have.
+  const dir = path.join(work, 'edited');
+  cpSync(path.resolve('test/fixtures/lockfiles/bundled'), dir, { recursive: true });
+  const lockfile = path.join(dir, 'package-lock.json');
+  const lock = JSON.parse(readFileSync(lockfile, 'utf8').replaceAll('http://127.0.0.1:4873/', registry.url));
+  lock.packages['node_modules/bund/node_modules/inner'].resolved = `${registry.url}bund/-/bund-1.0.0.tgz`;
+  lock.packages['node_modules/bund/node_modules/inner'].integrity = 'sha512-YnVuZA==';
+  writeFileSync(lockfile, JSON.stringify(lock, null, 2));
+  const report = await audit(dir);
+  expect(report.findings.filter((f) => f.name === 'inner').map((f) => f.rule)).toContain('not-on-registry');
+  expect(report.exitCode).toBe(1);
+});
