@@ -238,23 +238,17 @@ function refusalOf(
 ): { message: string; findings: Finding[] } | undefined {
   if (verdict.decision !== 'block') return undefined;
   const findings = verdict.findings.filter((f) => f.effect === 'block');
-  return {
-    message: `${joinFindingMessages(findings)}; blocked by policy ${stored.policy.id}`,
-    findings,
-  };
+  return { message: refusalMessage(findings, stored), findings };
 }
 
 export function blockMessage(verdict: Verdict, stored: StoredPolicy): string {
   const blocking = verdict.findings.filter((f) => f.effect === 'block');
-  const text =
-    blocking.length > 0
-      ? joinFindingMessages(blocking)
-      : `${verdict.name}@${verdict.version} could not be evaluated`;
-  return `${text}; blocked by policy ${stored.policy.id}`;
+  if (blocking.length > 0) return refusalMessage(blocking, stored);
+  return `${verdict.name}@${verdict.version} could not be evaluated; blocked by policy ${stored.policy.id}`;
 }
 
-/** The refusal of a bundler version for what it bundles (findings from `bundleFinding`). */
-export function bundleBlockMessage(findings: readonly Finding[], stored: StoredPolicy): string {
+/** What a 403 says: the blocking findings' messages and the policy (also for a bundler's bundle). */
+export function refusalMessage(findings: readonly Finding[], stored: StoredPolicy): string {
   return `${joinFindingMessages(findings)}; blocked by policy ${stored.policy.id}`;
 }
 

@@ -5,7 +5,7 @@ import type { Finding, Verdict } from '../src/policy/types.js';
 import type { AuditLog, NewAuditEntry } from './audit-log.js';
 import type { AuditThrottle } from './audit-throttle.js';
 import type { BundleCheck } from './bundle-check.js';
-import { blockMessage, bundleBlockMessage, type PackageState } from './evaluate-package-state.js';
+import { blockMessage, type PackageState, refusalMessage } from './evaluate-package-state.js';
 import { HttpError, sendError } from './http-error.js';
 import type { PackageCache } from './package-cache.js';
 import type { PolicyStore } from './policy-store.js';
@@ -78,7 +78,7 @@ export function createRegistryRoutes(options: RegistryRoutesOptions): Middleware
           ? await options.bundles.check(call.stored, state.name, version, manifest, url)
           : undefined);
       if (judged?.kind === 'blocked')
-        return { status: 403, message: bundleBlockMessage(judged.findings, call.stored) };
+        return { status: 403, message: refusalMessage(judged.findings, call.stored) };
       return judged?.kind === 'unavailable' ? { status: 502, message: judged.message } : undefined;
     },
   });
@@ -337,7 +337,7 @@ export function createRegistryRoutes(options: RegistryRoutesOptions): Middleware
     if (bundled?.kind === 'unavailable') return sendError(ctx, 502, bundled.message);
     if (bundled?.kind === 'blocked') {
       await recordBlocked(call, bundled.findings, version);
-      return refuseWith(call, bundleBlockMessage(bundled.findings, stored), name, version);
+      return refuseWith(call, refusalMessage(bundled.findings, stored), name, version);
     }
     const verdict = state.evaluation.versions.get(version) as Verdict;
     const alerts = [
@@ -348,10 +348,7 @@ export function createRegistryRoutes(options: RegistryRoutesOptions): Middleware
       await recordVerdict(call, { ...verdict, decision: 'alert', findings: alerts }, 'alert', 'alert');
     if (bundled?.body) {
       // The bytes the check read and verified: what was judged is what is served.
-      ctx.status = 200;
-      ctx.set('content-type', 'application/octet-stream');
-      ctx.set('cache-control', 'public, max-age=31536000, immutable');
-      ctx.set('content-length', String(bundled.body.length));
+      startTarball(ctx, String(bundled.body.length));
       if (ctx.method !== 'HEAD') ctx.body = bundled.body;
       return;
     }
@@ -366,11 +363,8 @@ export function createRegistryRoutes(options: RegistryRoutesOptions): Middleware
         `upstream registry answered HTTP ${res.statusCode} for the tarball of ${name}@${version}`,
       );
     }
-    ctx.status = 200;
-    ctx.set('content-type', 'application/octet-stream');
     const length = res.headers['content-length'];
-    if (typeof length === 'string') ctx.set('content-length', length);
-    ctx.set('cache-control', 'public, max-age=31536000, immutable');
+    startTarball(ctx, typeof length === 'string' ? length : undefined);
     if (ctx.method === 'HEAD') {
       discardBody(res.body);
       return;
@@ -378,6 +372,14 @@ export function createRegistryRoutes(options: RegistryRoutesOptions): Middleware
     // Stream the bytes straight through; Koa ends the response when the upstream body ends.
     streamBody(ctx, res.body);
   }
+}
+
+/** A tarball's 200: its bytes never change under its URL (a version is immutable). */
+function startTarball(ctx: Context, length: string | undefined): void {
+  ctx.status = 200;
+  ctx.set('content-type', 'application/octet-stream');
+  if (length !== undefined) ctx.set('content-length', length);
+  ctx.set('cache-control', 'public, max-age=31536000, immutable');
 }
 
 function baseUrl(ctx: Context, publicUrl: string | undefined): string {
