@@ -33,6 +33,10 @@ export interface ServedVariant {
 export interface Template {
   parts: Buffer[];
   hash: string;
+  /**
+   * The filtered document (its dist-tags, and the manifests served alone). From an indexed
+   * upstream document its tarball URLs are the upstream's; `ServedVariant.manifest` rewrites them.
+   */
   document: Packument;
   contentType: string;
 }

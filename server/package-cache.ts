@@ -7,6 +7,9 @@ import { promisify } from 'node:util';
 import { gzip as gzipCallback, gzipSync } from 'node:zlib';
 import { ABBREVIATED_CONTENT_TYPE, abbreviatePackument } from '../src/policy/abbreviate-packument.js';
 import { filterPackument } from '../src/policy/filter-packument.js';
+import { renderIndexedPackument } from '../src/policy/render-indexed-packument.js';
+import { packumentIndexOf } from '../src/sources/parse-registry-document.js';
+import type { Packument } from '../src/sources/types.js';
 import {
   evaluatePackageState,
   type PackageEvaluationOptions,
@@ -148,15 +151,27 @@ export function createPackageCache(options: PackageCacheOptions): PackageCache {
     const kind = abbreviated ? 'abbreviated' : 'full';
     const existing = state.templates.get(kind);
     if (existing) return existing;
-    const { packument } = filterPackument(state.packument, {
-      keep: (v) => !state.hidden.has(v),
+    const keep = (v: string) => !state.hidden.has(v);
+    const rewrites = {
       // The requested name, not the document's: tarball links must lead back to what was checked.
-      rewriteTarball: (_name, version) => `${PREFIX_MARKER}${tarballPath(state.name, version)}`,
+      rewriteTarball: (_name: string, version: string) =>
+        `${PREFIX_MARKER}${tarballPath(state.name, version)}`,
       // Provenance is fetched through the policy too: a client never leaves the proxy for it.
-      rewriteAttestations: (_name, version) => `${PREFIX_MARKER}${attestationsPath(state.name, version)}`,
-    });
-    const document = abbreviated ? abbreviatePackument(packument) : packument;
-    const text = Buffer.from(JSON.stringify(document));
+      rewriteAttestations: (_name: string, version: string) =>
+        `${PREFIX_MARKER}${attestationsPath(state.name, version)}`,
+    };
+    const index = packumentIndexOf(state.packument);
+    let document: Packument;
+    let text: Buffer;
+    if (index) {
+      // Spliced from the upstream's bytes: no manifest is parsed or serialized (docs/performance.md).
+      document = filterPackument(state.packument, { keep }).packument;
+      text = renderIndexedPackument(index, document, { ...rewrites, abbreviated });
+    } else {
+      const { packument } = filterPackument(state.packument, { keep, ...rewrites });
+      document = abbreviated ? abbreviatePackument(packument) : packument;
+      text = Buffer.from(JSON.stringify(document));
+    }
     const parts: Buffer[] = [];
     let from = 0;
     for (let at = text.indexOf(PREFIX_MARKER_JSON); at !== -1; at = text.indexOf(PREFIX_MARKER_JSON, from)) {
@@ -171,8 +186,10 @@ export function createPackageCache(options: PackageCacheOptions): PackageCache {
       contentType: abbreviated ? ABBREVIATED_CONTENT_TYPE : 'application/json',
     };
     state.templates.set(kind, template);
-    // The parsed upstream document costs a few times its JSON size; count it with the first template.
-    if (slot) account(slot, text.length * (state.templates.size === 1 ? 3 : 1));
+    // The upstream document (its bytes and index, or parsed: a few times its JSON size) is counted
+    // with the first template.
+    const upstreamBytes = index ? index.bytes.length + index.size : text.length * 2;
+    if (slot) account(slot, text.length + (state.templates.size === 1 ? upstreamBytes : 0));
     return template;
   }
 
@@ -270,7 +287,10 @@ export function createPackageCache(options: PackageCacheOptions): PackageCache {
         variant.gzip = gzipSync(variant.body);
         return Promise.resolve(variant.gzip);
       }
-      variant.gzipPending ??= gzip(variant.body).then((bytes) => {
+      // One output chunk (a round trip through the event loop each) for the whole body: a
+      // document compresses to well under an eighth of its size.
+      const chunkSize = Math.max(64 * 1024, variant.body.length >> 3);
+      variant.gzipPending ??= gzip(variant.body, { chunkSize }).then((bytes) => {
         variant.gzip = bytes;
         variant.gzipPending = undefined;
         return bytes;

@@ -6,7 +6,7 @@ import type { Manifest, Packument } from '../sources/types.js';
 export const ABBREVIATED_CONTENT_TYPE = 'application/vnd.npm.install-v1+json';
 
 /** Per-version fields an installer needs, as the public registry's abbreviated documents carry them. */
-const VERSION_FIELDS = [
+export const ABBREVIATED_VERSION_FIELDS = [
   'name',
   'version',
   'deprecated',
@@ -61,15 +61,19 @@ export function abbreviatePackument(packument: Packument): Packument {
 
 function abbreviateManifest(manifest: Record<string, unknown>): Manifest {
   const out = createMap<unknown>();
-  for (const field of VERSION_FIELDS) {
+  for (const field of ABBREVIATED_VERSION_FIELDS) {
     if (manifest[field] !== undefined) out[field] = manifest[field];
   }
-  // Registries compute this flag at publish time; documents that lack it still carry the scripts.
-  if (out.hasInstallScript === undefined && isObject(manifest.scripts)) {
-    const scripts = manifest.scripts;
-    if (INSTALL_SCRIPTS.some((s) => typeof scripts[s] === 'string')) out.hasInstallScript = true;
-  }
+  if (out.hasInstallScript === undefined && hasInstallScripts(manifest.scripts)) out.hasInstallScript = true;
   return out as Manifest;
+}
+
+/**
+ * Whether a manifest's `scripts` run at install. Registries compute `hasInstallScript` at publish
+ * time; documents that lack the flag still carry the scripts.
+ */
+export function hasInstallScripts(scripts: unknown): boolean {
+  return isObject(scripts) && INSTALL_SCRIPTS.some((s) => typeof scripts[s] === 'string');
 }
 
 /** `time.modified` when the registry keeps it, else the newest timestamp in `time`. */

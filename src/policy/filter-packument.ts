@@ -56,14 +56,20 @@ export function filterPackument(
   const versions = createMap<Manifest>();
   const removed: string[] = [];
 
+  const rewrites = options.rewriteTarball !== undefined || options.rewriteAttestations !== undefined;
   for (const version of Object.keys(sourceVersions)) {
-    const manifest = sourceVersions[version];
+    const entry = Object.getOwnPropertyDescriptor(sourceVersions, version)!;
+    // A getter is a manifest parsed when first read (an indexed document): it is an object, and
+    // copying the getter keeps filtering from parsing thousands of manifests nobody reads.
+    const lazy = entry.get !== undefined;
     // A manifest that is not an object cannot be installed; serving it would crash clients.
-    if (!isObject(manifest) || !keep(version)) {
+    if ((!lazy && !isObject(entry.value)) || !keep(version)) {
       removed.push(version);
       continue;
     }
-    versions[version] = withDistUrls(packument.name, version, manifest, options);
+    if (lazy && !rewrites) Object.defineProperty(versions, version, entry);
+    else
+      versions[version] = withDistUrls(packument.name, version, sourceVersions[version] as Manifest, options);
   }
 
   const out = Object.assign(createMap<unknown>(), packument) as Packument;
@@ -144,10 +150,21 @@ function withDistUrls(
   name: string,
   version: string,
   manifest: Record<string, unknown>,
-  { rewriteTarball, rewriteAttestations }: FilterPackumentOptions,
+  options: FilterPackumentOptions,
 ): Manifest {
   const dist = manifest.dist;
-  if (!isObject(dist) || (!rewriteTarball && !rewriteAttestations)) return manifest as Manifest;
+  if (!isObject(dist) || (!options.rewriteTarball && !options.rewriteAttestations))
+    return manifest as Manifest;
+  return { ...manifest, dist: rewriteDist(name, version, dist, options) } as Manifest;
+}
+
+/** A version's `dist` with its tarball and attestation URLs rewritten as the options say. */
+export function rewriteDist(
+  name: string,
+  version: string,
+  dist: Record<string, unknown>,
+  { rewriteTarball, rewriteAttestations }: Omit<FilterPackumentOptions, 'keep'>,
+): Record<string, unknown> {
   const next: Record<string, unknown> = { ...dist };
   if (rewriteTarball && typeof dist.tarball === 'string') {
     next.tarball = rewriteTarball(name, version, dist.tarball);
@@ -156,7 +173,7 @@ function withDistUrls(
   if (rewriteAttestations && isObject(attestations) && typeof attestations.url === 'string') {
     next.attestations = { ...attestations, url: rewriteAttestations(name, version, attestations.url) };
   }
-  return { ...manifest, dist: next } as Manifest;
+  return next;
 }
 
 /**

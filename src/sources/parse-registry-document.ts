@@ -1,6 +1,7 @@
 // Registry documents are untrusted input. The maps lockwarden indexes by version or tag are
 // rebuilt with a null prototype, so a version named `__proto__` or `constructor` is just a key,
 // and a lookup of a missing version can never find something on Object.prototype.
+import { indexPackument, type PackumentIndex } from './index-packument.js';
 import type { Manifest, Packument } from './types.js';
 
 export type ParseResult<T> = { ok: true; value: T } | { ok: false; reason: string };
@@ -11,16 +12,25 @@ export type ParseResult<T> = { ok: true; value: T } | { ok: false; reason: strin
  */
 export const MAX_DOCUMENT_DEPTH = 200;
 
+/** Where an indexed packument keeps the upstream's bytes and their index (not enumerable). */
+const PACKUMENT_INDEX = Symbol('lockwarden.packumentIndex');
+
+/** The upstream bytes behind a packument read with `maxDepth` (the proxy's), for serving slices of them. */
+export function packumentIndexOf(packument: Packument): PackumentIndex | undefined {
+  return (packument as unknown as Record<symbol, PackumentIndex | undefined>)[PACKUMENT_INDEX];
+}
+
 export function parsePackument(
   body: Buffer | string,
   requestedName: string,
-  /** Refuse documents nested deeper than this; unchecked when omitted (nothing re-serializes them). */
+  /**
+   * Given (the proxy): the document is indexed, not parsed whole (index-packument.ts), documents
+   * nested deeper than this are refused, and each version's manifest is parsed when first read.
+   */
   maxDepth?: number,
 ): ParseResult<Packument> {
+  if (maxDepth !== undefined) return parseIndexedPackument(body, requestedName, maxDepth);
   const parsed = parseJsonObject(body);
-  if (parsed.ok && maxDepth !== undefined && nestedDeeperThan(parsed.value, maxDepth)) {
-    return { ok: false, reason: `document nested deeper than ${maxDepth} levels (not handled safely)` };
-  }
   if (!parsed.ok) return parsed;
   const doc = parsed.value;
   const versionsRaw = doc.versions;
@@ -35,6 +45,62 @@ export function parsePackument(
       if (isPlainObject(manifest)) versions[key] = manifest as Manifest;
     }
   }
+  return normalizePackument(doc, versions, requestedName);
+}
+
+/**
+ * Every top-level field but `versions` parsed; each version a getter that parses its slice once,
+ * when something reads it (the policy reads keys, `time` and `dist-tags`; the proxy reads the
+ * manifests of the few versions it prefetches from or serves alone).
+ */
+function parseIndexedPackument(
+  body: Buffer | string,
+  requestedName: string,
+  maxDepth: number,
+): ParseResult<Packument> {
+  const bytes = typeof body === 'string' ? Buffer.from(body) : body;
+  const indexed = indexPackument(bytes, maxDepth);
+  if (!indexed.ok) return indexed;
+  const { index } = indexed;
+  const doc: Record<string, unknown> = {};
+  for (const field of index.fields) {
+    if (field.key === 'versions') {
+      if (bytes[field.valueStart] !== 0x7b)
+        return { ok: false, reason: 'document has a "versions" field that is not an object' };
+      continue;
+    }
+    defineField(doc, field.key, JSON.parse(bytes.toString('utf8', field.valueStart, field.valueEnd)));
+  }
+  const versions = Object.create(null) as Record<string, Manifest>;
+  for (const entry of index.versions) {
+    // A version entry that is not an object carries nothing usable; it is dropped, not trusted.
+    if (entry.fields === null) continue;
+    let manifest: Manifest | undefined;
+    Object.defineProperty(versions, entry.key, {
+      enumerable: true,
+      configurable: true,
+      get: () => {
+        // The index accepted exactly JSON, so the slice parses.
+        manifest ??= JSON.parse(bytes.toString('utf8', entry.valueStart, entry.valueEnd)) as Manifest;
+        return manifest;
+      },
+    });
+  }
+  const result = normalizePackument(doc, versions, requestedName);
+  if (result.ok) Object.defineProperty(result.value, PACKUMENT_INDEX, { value: index });
+  return result;
+}
+
+/** An own data property whatever the key, as JSON.parse makes one of `__proto__`. */
+function defineField(target: Record<string, unknown>, key: string, value: unknown): void {
+  Object.defineProperty(target, key, { value, enumerable: true, configurable: true, writable: true });
+}
+
+function normalizePackument(
+  doc: Record<string, unknown>,
+  versions: Record<string, Manifest>,
+  requestedName: string,
+): ParseResult<Packument> {
   const packument = doc as Packument;
   packument.name = typeof doc.name === 'string' ? doc.name : requestedName;
   packument.versions = versions;
@@ -65,22 +131,6 @@ function parseJsonObject(body: Buffer | string): ParseResult<Record<string, unkn
   }
   if (!isPlainObject(value)) return { ok: false, reason: 'document is not a JSON object' };
   return { ok: true, value };
-}
-
-/** Whether any object or array in `value` sits more than `limit` levels down. Recursion stops at `limit`. */
-function nestedDeeperThan(value: unknown, limit: number, depth = 1): boolean {
-  if (depth > limit) return true;
-  if (Array.isArray(value)) {
-    for (const item of value) {
-      if (item !== null && typeof item === 'object' && nestedDeeperThan(item, limit, depth + 1)) return true;
-    }
-  } else if (value !== null && typeof value === 'object') {
-    for (const key in value) {
-      const item = (value as Record<string, unknown>)[key];
-      if (item !== null && typeof item === 'object' && nestedDeeperThan(item, limit, depth + 1)) return true;
-    }
-  }
-  return false;
 }
 
 /** A null-prototype copy keeping only string values, or undefined when `value` is not an object. */

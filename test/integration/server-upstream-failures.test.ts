@@ -156,6 +156,17 @@ describe('hostile documents', () => {
     );
   });
 
+  it('answers a document a splice could read differently (a duplicate version) with 502, never a served copy', async () => {
+    h = await start();
+    // JSON.parse keeps the second 1.0.0; serving the bytes must not let a client read one
+    // version while the service judged another.
+    const twice = `{"name":"left-pad","versions":{"1.0.0":{"version":"1.0.0"},"1.0.0":{"version":"1.0.0","dist":{"tarball":"http://127.0.0.1:1/evil.tgz"}}}}`;
+    h.registry.fault({ kind: 'garbage', body: twice });
+    const res = await h.request({ url: '/strict/left-pad' });
+    expect(res.status).toBe(502);
+    expect(res.json().error).toMatch(/upstream registry failed for left-pad: .*duplicate key "1.0.0"/);
+  });
+
   it('keeps serving the last good copy when the upstream turns to one', async () => {
     h = await start();
     expect((await h.request({ url: '/strict/left-pad' })).status).toBe(200);
