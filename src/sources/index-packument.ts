@@ -146,7 +146,11 @@ class Scanner {
     }
   }
 
-  /** Any value whose containers sit at `depth` or below; records nothing. */
+  /**
+   * Any value whose containers sit at `depth` or below; records nothing. Its object loop repeats
+   * `object`'s without the recording: one loop with a `record` flag took 72 ms on a 21 MB
+   * document against 52 ms for the two (most of a document is below the indexed levels).
+   */
   private value(depth: number): void {
     const b = this.b;
     this.ws();
