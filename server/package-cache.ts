@@ -6,10 +6,10 @@ import { createHash, randomBytes } from 'node:crypto';
 import { promisify } from 'node:util';
 import { gzip as gzipCallback, gzipSync } from 'node:zlib';
 import { ABBREVIATED_CONTENT_TYPE, abbreviatePackument } from '../src/policy/abbreviate-packument.js';
-import { filterPackument } from '../src/policy/filter-packument.js';
+import { filterPackument, rewriteDist } from '../src/policy/filter-packument.js';
 import { renderIndexedPackument } from '../src/policy/render-indexed-packument.js';
 import { packumentIndexOf } from '../src/sources/parse-registry-document.js';
-import type { Packument } from '../src/sources/types.js';
+import type { Manifest, Packument } from '../src/sources/types.js';
 import {
   evaluatePackageState,
   type PackageEvaluationOptions,
@@ -233,6 +233,7 @@ export function createPackageCache(options: PackageCacheOptions): PackageCache {
         return existing;
       }
       const template = templateOf(state, abbreviated, accountable);
+      const index = packumentIndexOf(state.packument);
       const prefixJson = Buffer.from(JSON.stringify(prefixUrl).slice(1, -1));
       const pieces: Buffer[] = [];
       template.parts.forEach((part, i) => {
@@ -248,27 +249,18 @@ export function createPackageCache(options: PackageCacheOptions): PackageCache {
         distTags: template.document['dist-tags'] ?? {},
         manifest(version) {
           // Abbreviated manifests lack fields npm reads from `/<name>/<version>`; use the full one.
-          const full = abbreviated ? templateOf(state, false, accountable) : template;
+          // An indexed document's templates share one filtered document with every field.
+          const full = abbreviated && !index ? templateOf(state, false, accountable) : template;
           const versions = full.document.versions;
           const manifest = Object.hasOwn(versions, version) ? versions[version] : undefined;
           const dist = manifest?.dist;
-          if (!manifest || typeof dist?.tarball !== 'string') return manifest;
-          const attestations = dist.attestations as { url?: unknown } | undefined;
-          return {
-            ...manifest,
-            dist: {
-              ...dist,
-              tarball: `${prefixUrl}${tarballPath(state.name, version)}`,
-              ...(typeof attestations?.url === 'string'
-                ? {
-                    attestations: {
-                      ...attestations,
-                      url: `${prefixUrl}${attestationsPath(state.name, version)}`,
-                    },
-                  }
-                : {}),
-            },
-          };
+          if (!manifest || typeof dist !== 'object' || dist === null || Array.isArray(dist)) return manifest;
+          // Whatever else the dist holds, no URL in it leads past the proxy.
+          const rewritten = rewriteDist(state.name, version, dist, {
+            rewriteTarball: () => `${prefixUrl}${tarballPath(state.name, version)}`,
+            rewriteAttestations: () => `${prefixUrl}${attestationsPath(state.name, version)}`,
+          });
+          return { ...manifest, dist: rewritten } as Manifest;
         },
       };
       state.variants.set(variantKey, variant);

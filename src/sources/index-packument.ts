@@ -20,13 +20,13 @@ export interface FieldRange {
 
 /** One entry of `versions`; `fields` is null when the value is not an object. */
 export interface VersionRange extends FieldRange {
-  fields: FieldRange[] | null;
+  fields: readonly FieldRange[] | null;
 }
 
 export interface PackumentIndex {
   bytes: Buffer;
   /** Top-level fields in document order. */
-  fields: FieldRange[];
+  fields: readonly FieldRange[];
   /** Entries of `versions` in document order; empty when there is no `versions` object. */
   versions: VersionRange[];
   /** Roughly what the index itself holds in memory, in bytes (for the proxy's cache budget). */
@@ -37,8 +37,26 @@ export type IndexResult = { ok: true; index: PackumentIndex } | { ok: false; rea
 
 class InvalidDocument extends Error {}
 
-/** A recorded range: an object of four fields and its share of the key strings. */
-const RANGE_BYTES = 64;
+/** The fields of every empty object: one shared array (never written to). */
+const NO_FIELDS: readonly FieldRange[] = Object.freeze([]) as readonly FieldRange[];
+
+/** Distinct keys kept decoded (a real document has a few hundred). */
+const MAX_INTERNED_KEYS = 4096;
+
+/**
+ * What a recorded range costs in memory, measured (the proxy's cache budget counts it): a field
+ * about 100 bytes, a version with its manifest's getter and property about 300.
+ */
+const FIELD_BYTES = 100;
+const VERSION_BYTES = 300;
+
+/**
+ * Bounds on what one document may make the index hold, far above real documents (the largest
+ * have ~20,000 versions and ~600,000 fields): a 64 MB document of empty versions or one-letter
+ * fields would otherwise cost gigabytes of heap.
+ */
+export const MAX_INDEXED_VERSIONS = 100_000;
+export const MAX_INDEXED_FIELDS = 2_000_000;
 
 const QUOTE = 0x22;
 const BACKSLASH = 0x5c;
@@ -59,8 +77,15 @@ for (const c of '0123456789abcdefABCDEF') HEX[c.charCodeAt(0)] = 1;
  * Indexes a packument. `maxDepth` bounds nesting as the proxy's depth walk did (the root object
  * is level 1): deeper documents are refused, since re-serializing one overflows the stack.
  */
-export function indexPackument(bytes: Buffer, maxDepth: number): IndexResult {
-  const scanner = new Scanner(bytes, maxDepth);
+export function indexPackument(
+  bytes: Buffer,
+  maxDepth: number,
+  limits: { versions: number; fields: number } = {
+    versions: MAX_INDEXED_VERSIONS,
+    fields: MAX_INDEXED_FIELDS,
+  },
+): IndexResult {
+  const scanner = new Scanner(bytes, maxDepth, limits);
   try {
     return { ok: true, index: scanner.document() };
   } catch (err) {
@@ -79,6 +104,7 @@ class Scanner {
   constructor(
     private readonly b: Buffer,
     private readonly maxDepth: number,
+    private readonly limits: { versions: number; fields: number },
   ) {
     this.n = b.length;
   }
@@ -96,6 +122,8 @@ class Scanner {
           const fields = this.b[start] === OPEN_OBJECT ? this.object(versionDepth, null) : null;
           if (fields === null) this.value(versionDepth);
           entries.push({ key: version, valueStart: start, valueEnd: this.i, fields });
+          if (entries.length > this.limits.versions)
+            this.refuse(`document lists more than ${this.limits.versions} versions (not handled safely)`);
           return true;
         });
         versions = entries;
@@ -105,14 +133,22 @@ class Scanner {
     });
     this.ws();
     if (this.i !== this.n) this.fail(`unexpected data after the document at byte ${this.i}`);
-    return { bytes: this.b, fields, versions, size: this.ranges * RANGE_BYTES };
+    return {
+      bytes: this.b,
+      fields,
+      versions,
+      size: this.ranges * FIELD_BYTES + versions.length * VERSION_BYTES,
+    };
   }
 
   /**
    * An object at `depth` (the object's own level), recording its fields. `child` scans a field's
    * value itself and returns true, or returns false to have it skipped; null skips every value.
    */
-  private object(depth: number, child: ((key: string, depth: number) => boolean) | null): FieldRange[] {
+  private object(
+    depth: number,
+    child: ((key: string, depth: number) => boolean) | null,
+  ): readonly FieldRange[] {
     if (depth > this.maxDepth) this.tooDeep();
     const b = this.b;
     const fields: FieldRange[] = [];
@@ -121,7 +157,7 @@ class Scanner {
     this.ws();
     if (b[this.i] === CLOSE_OBJECT) {
       this.i++;
-      return fields;
+      return NO_FIELDS;
     }
     for (;;) {
       this.ws();
@@ -137,7 +173,10 @@ class Scanner {
       const valueStart = this.i;
       if (!child?.(key, depth + 1)) this.value(depth + 1);
       fields.push({ key, valueStart, valueEnd: this.i });
-      this.ranges++;
+      if (++this.ranges > this.limits.fields)
+        this.refuse(
+          `document has more than ${this.limits.fields} fields at the levels indexed (not handled safely)`,
+        );
       this.ws();
       const c = b[this.i++];
       if (c === COMMA) continue;
@@ -211,23 +250,30 @@ class Scanner {
   /**
    * Short keys repeat (`name`, `dist`, `dependencies` in every version): one decoded string per
    * distinct key, found by a hash of its bytes and checked byte for byte. Decoding each of the
-   * ~100,000 keys of a large document was a fifth of the pass.
+   * ~100,000 keys of a large document was a fifth of the pass. Only ASCII keys are kept, where
+   * a byte is a code unit (a stored string compared with another key's bytes could otherwise
+   * pass for it), and only so many, so a document of distinct keys cannot grow the map.
    */
   private keyText(start: number, end: number): string {
     const b = this.b;
     const length = end - start;
     if (length > 32) return b.toString('utf8', start, end);
     let hash = length;
-    for (let k = start; k < end; k++) hash = (Math.imul(hash, 31) + b[k]!) | 0;
+    let ascii = true;
+    for (let k = start; k < end; k++) {
+      const c = b[k]!;
+      if (c >= 0x80) ascii = false;
+      hash = (Math.imul(hash, 31) + c) | 0;
+    }
+    if (!ascii) return b.toString('utf8', start, end);
     const known = this.keys.get(hash);
     if (known !== undefined && known.length === length) {
       let same = true;
-      // Equal length and equal code units means every character was one ASCII byte.
       for (let k = 0; k < length && same; k++) same = known.charCodeAt(k) === b[start + k];
       if (same) return known;
     }
-    const text = b.toString('utf8', start, end);
-    this.keys.set(hash, text);
+    const text = b.toString('latin1', start, end);
+    if (this.keys.size < MAX_INTERNED_KEYS) this.keys.set(hash, text);
     return text;
   }
 

@@ -65,7 +65,11 @@ export async function readBody(
     chunkSize: decodeChunkSize(raw.length, maxBytes),
   };
   try {
-    return raw.length <= SYNC_DECODE_MAX_BYTES ? codec.sync(raw, options) : await codec.async(raw, options);
+    if (raw.length <= SYNC_DECODE_MAX_BYTES) return codec.sync(raw, options);
+    const decoded = await codec.async(raw, options);
+    // A body smaller than its output chunk is a view of that chunk: keeping it (a cache does)
+    // would keep the whole chunk. Copied when that wastes more than it holds.
+    return decoded.buffer.byteLength > 2 * decoded.length + 64 * 1024 ? Buffer.from(decoded) : decoded;
   } catch (err) {
     if ((err as NodeJS.ErrnoException).code === 'ERR_BUFFER_TOO_LARGE')
       throw new TooLargeError(tooLarge(maxBytes + 1, maxBytes, true));

@@ -769,6 +769,35 @@ describe('per-version documents, dist-tags, pass-through and writes', () => {
     ]);
   });
 
+  it('leaves no upstream URL in a manifest served alone, whatever its dist holds', async () => {
+    await start();
+    // A tarball that is not a string: the attestation URL must still lead to the proxy.
+    const doc = {
+      name: 'left-pad',
+      'dist-tags': { latest: '1.1.0' },
+      versions: {
+        '1.1.0': {
+          name: 'left-pad',
+          version: '1.1.0',
+          dist: {
+            tarball: 7,
+            attestations: { url: 'http://127.0.0.1:9/-/npm/v1/attestations/left-pad@1.1.0' },
+          },
+        },
+      },
+      time: { '1.1.0': '2020-01-01T00:00:00.000Z' },
+    };
+    h.registry.fault({ kind: 'garbage', body: JSON.stringify(doc) });
+    const expected = {
+      tarball: 7,
+      attestations: { url: 'http://127.0.0.1:4880/strict/-/npm/v1/attestations/left-pad@1.1.0' },
+    };
+    const abbreviated = await h.request({ url: '/strict/left-pad', headers: { accept: ABBREVIATED } });
+    expect(abbreviated.json().versions['1.1.0'].dist).toEqual(expected);
+    const manifest = (await h.request({ url: '/strict/left-pad/1.1.0' })).json();
+    expect(manifest.dist).toEqual(expected);
+  });
+
   it('rewrites search results to the latest served version and leaves out refused packages', async () => {
     await start();
     const result = (name: string, version: string) => ({

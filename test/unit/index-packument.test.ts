@@ -146,6 +146,45 @@ describe('indexPackument: what a splice could read differently', () => {
     expect(indexPackument(Buffer.from(deep), DEPTH).ok).toBe(false);
   });
 
+  it('decodes a non-ASCII key as itself, whatever keys came before it', () => {
+    // The Latin-1 reading of the version key's UTF-8 bytes, as an earlier key: interning once
+    // handed back that string for the version (same hash, length and code units).
+    const latin1Twin = Buffer.from('312e302e302d344342366369c3a2c282c2ac', 'hex');
+    const version = Buffer.from('312e302e302d344342366369e282ac', 'hex');
+    const text = Buffer.concat([
+      Buffer.from('{"'),
+      latin1Twin,
+      Buffer.from('":1,"versions":{"'),
+      version,
+      Buffer.from('":{"dist":{}}}}'),
+    ]);
+    const result = indexPackument(text, DEPTH);
+    expect(result.ok && result.index.versions.map((v) => v.key)).toEqual(['1.0.0-4CB6ci€']);
+    expect(Object.keys(JSON.parse(text.toString('utf8')).versions)).toEqual(['1.0.0-4CB6ci€']);
+  });
+
+  it('bounds what one document may make it hold: versions and indexed fields', () => {
+    const versions = (n: number) =>
+      `{"versions":{${Array.from({ length: n }, (_, i) => `"${i}.0.0":{}`).join(',')}}}`;
+    const limits = { versions: 100, fields: 1_000 };
+    expect(indexPackument(Buffer.from(versions(100)), DEPTH, limits).ok).toBe(true);
+    expect(indexPackument(Buffer.from(versions(101)), DEPTH, limits)).toEqual({
+      ok: false,
+      reason: 'document lists more than 100 versions (not handled safely)',
+    });
+    const fields = (n: number) =>
+      `{"versions":{"1.0.0":{${Array.from({ length: n }, (_, i) => `"f${i}":1`).join(',')}}}}`;
+    // The versions object and its one entry are two fields of the thousand.
+    expect(indexPackument(Buffer.from(fields(998)), DEPTH, limits).ok).toBe(true);
+    expect(indexPackument(Buffer.from(fields(999)), DEPTH, limits)).toEqual({
+      ok: false,
+      reason: 'document has more than 1000 fields at the levels indexed (not handled safely)',
+    });
+    // Fields below the indexed levels are only checked, never held, so they do not count.
+    const nested = `{"versions":{"1.0.0":{"dependencies":{${Array.from({ length: 5_000 }, (_, i) => `"d${i}":"1"`).join(',')}}}}}`;
+    expect(indexPackument(Buffer.from(nested), DEPTH, limits).ok).toBe(true);
+  });
+
   it('agrees with JSON.parse on thousands of corrupted documents (fixed seed)', () => {
     const base = JSON.stringify({
       name: 'p',
