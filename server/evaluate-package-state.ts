@@ -50,6 +50,8 @@ export type PackageState =
       /** Versions hidden from clients, with the verdict that hid them. */
       hidden: Map<string, Verdict>;
       distTagChanges: DistTagChange[];
+      /** The document without the hidden versions, URLs as the upstream wrote them. */
+      filtered: Packument;
       /** Serialized bodies by URL prefix, least recently used first, at most MAX_VARIANTS_PER_PACKAGE. */
       variants: Map<string, ServedVariant>;
       templates: Map<'abbreviated' | 'full', Template>;
@@ -215,7 +217,9 @@ export async function evaluatePackageState(
     const findings = [...hidden.values()].flatMap((v) => v.findings.filter((f) => f.effect === 'block'));
     return slot({ kind: 'refused', name, message, findings, evaluation }, ctx.ttlMs, staleReason);
   }
-  const { distTagChanges } = filterPackument(result.packument, { keep: (v) => !hidden.has(v) });
+  const { packument: filtered, distTagChanges } = filterPackument(result.packument, {
+    keep: (v) => !hidden.has(v),
+  });
   const state: PackageState = {
     kind: 'ok',
     name,
@@ -223,6 +227,7 @@ export async function evaluatePackageState(
     evaluation,
     hidden,
     distTagChanges,
+    filtered,
     variants: new Map(),
     templates: new Map(),
     hiddenKey: createHash('sha1')

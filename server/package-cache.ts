@@ -165,7 +165,7 @@ export function createPackageCache(options: PackageCacheOptions): PackageCache {
     let text: Buffer;
     if (index) {
       // Spliced from the upstream's bytes: no manifest is parsed or serialized (docs/performance.md).
-      document = filterPackument(state.packument, { keep }).packument;
+      document = state.filtered;
       text = renderIndexedPackument(index, document, { ...rewrites, abbreviated });
     } else {
       const { packument } = filterPackument(state.packument, { keep, ...rewrites });

@@ -88,14 +88,16 @@ export function filterPackument(
   if (isObject(packument['dist-tags'])) {
     const tags = createMap<string>();
     const removedSet = new Set(removed);
-    const candidates = Object.keys(versions)
-      .map((v) => ({ raw: v, parsed: parseLoose(v) }))
-      .filter((c): c is { raw: string; parsed: semver.SemVer } => c.parsed !== null);
+    // Parsed only when a tag needs a new target: most documents lose no tagged version.
+    let candidates: Array<{ raw: string; parsed: semver.SemVer }> | undefined;
     for (const [tag, target] of Object.entries(packument['dist-tags'])) {
       if (typeof target !== 'string' || !removedSet.has(target)) {
         if (typeof target === 'string') tags[tag] = target;
         continue;
       }
+      candidates ??= Object.keys(versions)
+        .map((v) => ({ raw: v, parsed: parseLoose(v) }))
+        .filter((c): c is { raw: string; parsed: semver.SemVer } => c.parsed !== null);
       const change = repairTag(tag, target, candidates);
       distTagChanges.push(change);
       if (change.to !== null) tags[tag] = change.to;
