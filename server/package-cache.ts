@@ -282,7 +282,9 @@ export function createPackageCache(options: PackageCacheOptions): PackageCache {
       // One output chunk (a round trip through the event loop each) for the whole body: a
       // document compresses to well under an eighth of its size.
       const chunkSize = Math.max(64 * 1024, variant.body.length >> 3);
-      variant.gzipPending ??= gzip(variant.body, { chunkSize }).then((bytes) => {
+      variant.gzipPending ??= gzip(variant.body, { chunkSize }).then((output) => {
+        // A body much smaller than its chunk is a view of it; the cache keeps only what it counts.
+        const bytes = output.buffer.byteLength > 2 * output.length + 64 * 1024 ? Buffer.from(output) : output;
         variant.gzip = bytes;
         variant.gzipPending = undefined;
         return bytes;
