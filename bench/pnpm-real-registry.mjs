@@ -5,6 +5,10 @@
 // the registry they really have (its latency, its sizes, its connection limits). It needs that
 // registry to be reachable, so it is a bench, never a test. The project's own lockfile is not
 // used: each install resolves from the registry, as a cold `pnpm install` of a new project does.
+// Besides the install times it prints the service's CPU time during each install: on a 2-core
+// machine a cold install of a project with documents of tens of MB is bound by CPU (the service's
+// and pnpm's), so that figure, steadier than the wall times, is what a change to the service's
+// work per document moves (docs/performance.md).
 //
 //   --project DIR   a directory with the package.json to install (required)
 //   --installs N    rounds (default 5); each round installs directly and through the proxy
@@ -122,6 +126,16 @@ async function startProxy(upstream) {
         upstream: sum('lockwarden_upstream_request_duration_seconds_count'),
       };
     },
+    /** The service's CPU time so far (user + system, ms; Linux /proc, 10 ms ticks), or NaN. */
+    async cpuMs() {
+      try {
+        const fields = (await readFile(`/proc/${child.pid}/stat`, 'utf8')).split(') ')[1].split(' ');
+        // utime and stime are fields 14 and 15 of the line, 12 and 13 after the command name.
+        return ((Number(fields[11]) + Number(fields[12])) * 1000) / 100;
+      } catch {
+        return Number.NaN;
+      }
+    },
     async stop() {
       child.kill();
       await new Promise((done) => child.once('exit', done));
@@ -139,6 +153,7 @@ const direct = [];
 const proxied = [];
 const counts = new Set();
 const served = [];
+const serviceCpu = [];
 for (let round = 0; round < installs; round++) {
   const order = round % 2 ? ['proxy', 'direct'] : ['direct', 'proxy'];
   for (const arm of order) {
@@ -149,7 +164,9 @@ for (let round = 0; round < installs; round++) {
     } else {
       const proxy = await startProxy(upstream);
       try {
+        const cpuBefore = await proxy.cpuMs();
         const r = await pnpmInstall(proxy.url);
+        serviceCpu.push((await proxy.cpuMs()) - cpuBefore);
         proxied.push(r.ms);
         counts.add(`proxy ${r.packages}`);
         served.push(await proxy.served());
@@ -162,13 +179,16 @@ for (let round = 0; round < installs; round++) {
     }
   }
   console.log(
-    `  round ${round + 1}: direct ${(direct.at(-1) / 1000).toFixed(2)} s, through lockwarden ${(proxied.at(-1) / 1000).toFixed(2)} s (${served.at(-1).requests} requests answered, ${served.at(-1).upstream} upstream; load ${os.loadavg()[0].toFixed(1)})`,
+    `  round ${round + 1}: direct ${(direct.at(-1) / 1000).toFixed(2)} s, through lockwarden ${(proxied.at(-1) / 1000).toFixed(2)} s (${served.at(-1).requests} requests answered, ${served.at(-1).upstream} upstream; service CPU ${serviceCpu.at(-1)} ms; load ${os.loadavg()[0].toFixed(1)})`,
   );
 }
 const pairs = direct.map((d, i) => proxied[i] / d - 1);
 console.log(`  packages installed: ${[...counts].join(', ')}`);
 console.log(
   `  direct: median ${(median(direct) / 1000).toFixed(2)} s; through lockwarden: median ${(median(proxied) / 1000).toFixed(2)} s`,
+);
+console.log(
+  `  service CPU during an install (user + system, after its start-up): median ${median(serviceCpu)} ms (${serviceCpu.join(', ')})`,
 );
 console.log(
   `  overhead: ${((median(proxied) / median(direct) - 1) * 100).toFixed(1)}% (medians); ${(median(pairs) * 100).toFixed(1)}% (median of per-round pairs); target within +20%`,
