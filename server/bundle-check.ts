@@ -34,6 +34,11 @@ export interface BundleCheck {
     version: string,
     manifest: Manifest,
     tarballUrl: string,
+    /**
+     * The asking client's: aborted when it leaves. A read still waiting for a slot is dropped
+     * once every download that asked for it has left (a read under way finishes: its list is kept).
+     */
+    client?: AbortSignal,
   ): Promise<BundleOutcome>;
   /** The judgement from a list already read (the refusal page bun is sent to); undefined if none. */
   judgeKnown(
@@ -65,13 +70,26 @@ function listKey(name: string, version: string, digest: { integrity: string } | 
   return `${name}@${version}\u0000${'integrity' in digest ? digest.integrity : `sha1:${digest.shasum}`}`;
 }
 
-/** A list, with the verified bytes when they were read for it; or why it could not be had. */
-type Read = { list: BundleList; body?: Buffer } | { error: string };
+/**
+ * A list, with the verified bytes when they were read for it; or why it could not be had
+ * (`abandoned`: never read, every client that asked left while it waited; not a failure).
+ */
+type Read = { list: BundleList; body?: Buffer } | { error: string; abandoned?: true };
+
+/** A read in flight, shared by the downloads waiting for it. */
+interface PendingRead {
+  result: Promise<Read>;
+  /** Downloads waiting for it that may still leave (one without a signal never does). */
+  waiters: number;
+  started: boolean;
+  /** Aborted when the last waiter leaves before the read started: it gives up its queue place. */
+  abandon: AbortController;
+}
 
 export function createBundleCheck(options: BundleCheckOptions): BundleCheck {
   const lists = new Map<string, BundleList>();
   const failures = new Map<string, { error: string; untilMs: number }>();
-  const reading = new Map<string, Promise<Read>>();
+  const reading = new Map<string, PendingRead>();
   const limit = createSemaphore(options.concurrency ?? 2);
 
   /**
@@ -87,8 +105,9 @@ export function createBundleCheck(options: BundleCheckOptions): BundleCheck {
     return undefined;
   }
 
-  async function read(manifest: Manifest, url: string): Promise<Read> {
-    return limit(async () => {
+  function read(manifest: Manifest, url: string, pending: PendingRead): Promise<Read> {
+    const run = async (): Promise<Read> => {
+      pending.started = true;
       try {
         const res = await options.upstream.fetchTarball(url, { accept: '*/*' });
         if (res.statusCode !== 200) {
@@ -113,22 +132,76 @@ export function createBundleCheck(options: BundleCheckOptions): BundleCheck {
       } catch (err) {
         return { error: redactUrlCredentials(err instanceof Error ? err.message : String(err)) };
       }
+    };
+    return limit(run, {
+      signal: pending.abandon.signal,
+      onGiveUp: () => ({
+        error: 'every download that asked for it left before it was read',
+        abandoned: true,
+      }),
     });
   }
 
-  /** The list for these bytes: remembered, being read, or read now (with the bytes read). */
-  async function listFor(name: string, version: string, manifest: Manifest, url: string): Promise<Read> {
-    const digest = digestOf(manifest);
-    if (digest === undefined) {
-      // Nothing says which bytes these are: read every time, shared only by downloads in flight.
-      const key = `${name}@${version}\u0000${url}`;
-      let pending = reading.get(key);
-      if (!pending) {
-        pending = read(manifest, url).finally(() => reading.delete(key));
-        reading.set(key, pending);
-      }
-      return pending;
+  /**
+   * Joins (or starts) the read under `key` for one download. `settle` runs once, when a read this
+   * call started ends. A waiter whose client leaves is counted out; the last one out of a read
+   * that has not started drops it, and the next download starts a new one.
+   */
+  function join(
+    key: string,
+    manifest: Manifest,
+    url: string,
+    client: AbortSignal | undefined,
+    settle?: (result: Read) => void,
+  ): Promise<Read> {
+    let pending = reading.get(key);
+    if (!pending) {
+      const created: PendingRead = {
+        result: undefined as unknown as Promise<Read>,
+        waiters: 0,
+        started: false,
+        abandon: new AbortController(),
+      };
+      created.result = read(manifest, url, created).then((result) => {
+        if (reading.get(key) === created) reading.delete(key);
+        settle?.(result);
+        return result;
+      });
+      reading.set(key, created);
+      pending = created;
     }
+    const joined = pending;
+    if (!client) {
+      // Never leaves: the read is never dropped for the others' sake.
+      joined.waiters = Number.POSITIVE_INFINITY;
+      return joined.result;
+    }
+    joined.waiters++;
+    const leave = () => {
+      joined.waiters--;
+      if (joined.waiters > 0 || joined.started) return;
+      if (reading.get(key) === joined) reading.delete(key);
+      joined.abandon.abort();
+    };
+    if (client.aborted) leave();
+    else {
+      client.addEventListener('abort', leave, { once: true });
+      void joined.result.finally(() => client.removeEventListener('abort', leave));
+    }
+    return joined.result;
+  }
+
+  /** The list for these bytes: remembered, being read, or read now (with the bytes read). */
+  async function listFor(
+    name: string,
+    version: string,
+    manifest: Manifest,
+    url: string,
+    client: AbortSignal | undefined,
+  ): Promise<Read> {
+    const digest = digestOf(manifest);
+    // Nothing says which bytes these are: read every time, shared only by downloads in flight.
+    if (digest === undefined) return join(`${name}@${version}\u0000${url}`, manifest, url, client);
     const key = listKey(name, version, digest);
     const known = lists.get(key);
     if (known) {
@@ -138,23 +211,18 @@ export function createBundleCheck(options: BundleCheckOptions): BundleCheck {
     }
     const failed = failures.get(key);
     if (failed && failed.untilMs > options.now().getTime()) return { error: failed.error };
-    let pending = reading.get(key);
-    if (!pending) {
-      pending = read(manifest, url).then((result) => {
-        reading.delete(key);
-        if ('error' in result)
+    return join(key, manifest, url, client, (result) => {
+      if ('error' in result) {
+        // A read nobody waited for says nothing about the tarball.
+        if (!result.abandoned)
           failures.set(key, { error: result.error, untilMs: options.now().getTime() + FAILURE_TTL_MS });
-        else {
-          failures.delete(key);
-          lists.set(key, result.list);
-          while (lists.size > MAX_LISTS) lists.delete(lists.keys().next().value as string);
-        }
-        while (failures.size > MAX_LISTS) failures.delete(failures.keys().next().value as string);
-        return result;
-      });
-      reading.set(key, pending);
-    }
-    return pending;
+      } else {
+        failures.delete(key);
+        lists.set(key, result.list);
+        while (lists.size > MAX_LISTS) lists.delete(lists.keys().next().value as string);
+      }
+      while (failures.size > MAX_LISTS) failures.delete(failures.keys().next().value as string);
+    });
   }
 
   function judge(
@@ -189,8 +257,8 @@ export function createBundleCheck(options: BundleCheckOptions): BundleCheck {
   }
 
   return {
-    async check(stored, name, version, manifest, tarballUrl) {
-      const result = await listFor(name, version, manifest, tarballUrl);
+    async check(stored, name, version, manifest, tarballUrl, client) {
+      const result = await listFor(name, version, manifest, tarballUrl, client);
       if ('error' in result) {
         return {
           kind: 'unavailable',

@@ -30,7 +30,7 @@ import {
   wantsRefusalInLocation,
   wantsRefusalRedirect,
 } from './send-refusal.js';
-import { discardBody, streamBody } from './stream-body.js';
+import { clientSignal, discardBody, streamBody } from './stream-body.js';
 import type { Upstream } from './upstream.js';
 import type { FindingEvent } from './webhook-hub.js';
 
@@ -332,7 +332,7 @@ export function createRegistryRoutes(options: RegistryRoutesOptions): Middleware
     }
     const bundled =
       options.bundles && declaresBundles(manifest)
-        ? await options.bundles.check(stored, name, version, manifest, original)
+        ? await options.bundles.check(stored, name, version, manifest, original, clientSignal(ctx))
         : undefined;
     if (bundled?.kind === 'unavailable') return sendError(ctx, 502, bundled.message);
     if (bundled?.kind === 'blocked') {

@@ -29,6 +29,17 @@ export function clientGone(ctx: Context): boolean {
   return ctx.req.destroyed || ctx.res.destroyed || ctx.res.writableEnded;
 }
 
+/** Aborted when the client leaves before its response has been sent (work for it can stop). */
+export function clientSignal(ctx: Context): AbortSignal {
+  const left = new AbortController();
+  if (clientGone(ctx)) left.abort();
+  else
+    ctx.res.once('close', () => {
+      if (!ctx.res.writableFinished) left.abort();
+    });
+  return left.signal;
+}
+
 /** Reads a whole upstream body, or undefined (and the rest discarded) past `maxBytes`. */
 export async function readBody(body: Readable, maxBytes: number): Promise<Buffer | undefined> {
   body.on('error', ignore);

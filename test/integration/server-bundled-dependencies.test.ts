@@ -205,6 +205,40 @@ describe('bundled dependencies at the proxy', () => {
     expect(h.registry.requests.filter((r) => r.path === tarballPath('carrier'))).toHaveLength(1);
   });
 
+  it('drops a queued read once every download that asked for it has left, and reads afresh for the next', async () => {
+    await start(
+      [bundler('carrier', [['left-pad', '1.1.0']]), bundler('second', [['left-pad', '1.1.0']]), leftPad()],
+      {
+        app: { bundles: { concurrency: 1 }, cache: { prefetchConcurrency: 0 } },
+      },
+    );
+    const base = await h.listen();
+    const tarballRequests = (name: string) =>
+      h.registry.requests.filter((r) => r.path === tarballPath(name)).length;
+    // The first bundler's read holds the one slot while its upstream is slow.
+    h.registry.fault({ kind: 'delay', ms: 1_000, match: (r) => r.path === tarballPath('carrier') });
+    const first = fetch(`${base}/strict${tarballPath('carrier')}`);
+    await expect.poll(() => tarballRequests('carrier'), { timeout: 10_000 }).toBe(1);
+    // The second waits for that slot (or finds its client gone first: it is never read either way).
+    const leaving = new AbortController();
+    const second = fetch(`${base}/strict${tarballPath('second')}`, { signal: leaving.signal }).catch(
+      (err) => err,
+    );
+    await expect
+      .poll(() => h.registry.requests.some((r) => r.path === '/second'), { timeout: 10_000 })
+      .toBe(true);
+    leaving.abort();
+    expect(await second).toBeInstanceOf(Error);
+    expect((await first).status).toBe(200);
+    // The slot was free from here on: a read still queued would have gone out at once.
+    await new Promise((resolve) => setTimeout(resolve, 100));
+    expect(tarballRequests('second')).toBe(0);
+    // Not a failure of the tarball: the next download reads it and is served.
+    const again = await fetch(`${base}/strict${tarballPath('second')}`);
+    expect(again.status).toBe(200);
+    expect(tarballRequests('second')).toBe(1);
+  });
+
   it('remembers nothing for a document without integrity or shasum: changed bytes are judged again', async () => {
     const withoutDigests = (doc: ReturnType<typeof bundler>) => {
       const dist = doc.versions['1.0.0']!.dist!;
