@@ -9,6 +9,7 @@ import {
   type BundleJudgement,
   type BundleLimits,
   type BundleList,
+  declaresBundles,
   judgeBundledPackages,
   listBundledPackages,
 } from '../src/engine/bundled-packages.js';
@@ -17,6 +18,7 @@ import { readBody } from '../src/sources/read-body.js';
 import { createSemaphore } from '../src/sources/semaphore.js';
 import { hasCheckableIntegrity, matchesIntegrity, matchesShasum } from '../src/sources/tarball-integrity.js';
 import type { Manifest } from '../src/sources/types.js';
+import { refusalMessage } from './evaluate-package-state.js';
 import type { PackageCache } from './package-cache.js';
 import type { StoredPolicy } from './policy-store.js';
 import { redactUrlCredentials } from './redact-url.js';
@@ -47,6 +49,18 @@ export interface BundleCheck {
     version: string,
     manifest: Manifest,
   ): Promise<BundleJudgement | undefined>;
+  /**
+   * What bun's refusal page says of a bundler's tarball: from the list its refusal was judged
+   * from, else (forgotten, another replica, no digest) from the tarball read and judged again;
+   * undefined when it bundles nothing blocked (or declares no bundles).
+   */
+  refusalFor(
+    stored: StoredPolicy,
+    name: string,
+    version: string,
+    manifest: Manifest,
+    client?: AbortSignal,
+  ): Promise<{ status: 403 | 502; message: string } | undefined>;
 }
 
 export interface BundleCheckOptions extends BundleLimits {
@@ -75,6 +89,11 @@ function listKey(name: string, version: string, digest: { integrity: string } | 
  * (`abandoned`: never read, every client that asked left while it waited; not a failure).
  */
 type Read = { list: BundleList; body?: Buffer } | { error: string; abandoned?: true };
+
+const ABANDONED: Read = {
+  error: 'every download that asked for it left before it was read',
+  abandoned: true,
+};
 
 /** A read in flight, shared by the downloads waiting for it. */
 interface PendingRead {
@@ -135,10 +154,7 @@ export function createBundleCheck(options: BundleCheckOptions): BundleCheck {
     };
     return limit(run, {
       signal: pending.abandon.signal,
-      onGiveUp: () => ({
-        error: 'every download that asked for it left before it was read',
-        abandoned: true,
-      }),
+      onGiveUp: () => ABANDONED,
     });
   }
 
@@ -155,6 +171,8 @@ export function createBundleCheck(options: BundleCheckOptions): BundleCheck {
     settle?: (result: Read) => void,
   ): Promise<Read> {
     let pending = reading.get(key);
+    // Gone before it asked: nothing is started for it (a free slot would start a read at once).
+    if (!pending && client?.aborted) return Promise.resolve(ABANDONED);
     if (!pending) {
       const created: PendingRead = {
         result: undefined as unknown as Promise<Read>,
@@ -256,27 +274,41 @@ export function createBundleCheck(options: BundleCheckOptions): BundleCheck {
     });
   }
 
+  const check: BundleCheck['check'] = async (stored, name, version, manifest, tarballUrl, client) => {
+    const result = await listFor(name, version, manifest, tarballUrl, client);
+    if ('error' in result) {
+      return {
+        kind: 'unavailable',
+        message: `could not read what ${name}@${version} bundles: ${result.error}; lockwarden serves no unchecked tarballs`,
+      };
+    }
+    const judged = await judge(stored, name, version, result.list);
+    if (judged.kind === 'unavailable')
+      return { ...judged, message: `${judged.message}; lockwarden serves no unchecked tarballs` };
+    return judged.kind === 'ok' && result.body ? { ...judged, body: result.body } : judged;
+  };
+
+  const judgeKnown: BundleCheck['judgeKnown'] = async (stored, name, version, manifest) => {
+    const digest = digestOf(manifest);
+    if (digest === undefined) return undefined;
+    const list = lists.get(listKey(name, version, digest));
+    return list ? judge(stored, name, version, list) : undefined;
+  };
+
   return {
-    async check(stored, name, version, manifest, tarballUrl, client) {
-      const result = await listFor(name, version, manifest, tarballUrl, client);
-      if ('error' in result) {
-        return {
-          kind: 'unavailable',
-          message: `could not read what ${name}@${version} bundles: ${result.error}; lockwarden serves no unchecked tarballs`,
-        };
-      }
-      const judged = await judge(stored, name, version, result.list);
-      if (judged.kind === 'unavailable')
-        return { ...judged, message: `${judged.message}; lockwarden serves no unchecked tarballs` };
-      return judged.kind === 'ok' && result.body ? { ...judged, body: result.body } : judged;
-    },
-    async judgeKnown(stored, name, version, manifest) {
-      const digest = digestOf(manifest);
-      if (digest === undefined) return undefined;
-      const list = lists.get(
-        `${name}@${version}\u0000${'integrity' in digest ? digest.integrity : `sha1:${digest.shasum}`}`,
-      );
-      return list ? judge(stored, name, version, list) : undefined;
+    check,
+    judgeKnown,
+    async refusalFor(stored, name, version, manifest, client) {
+      if (!declaresBundles(manifest)) return undefined;
+      const url = manifest.dist?.tarball;
+      const judged =
+        (await judgeKnown(stored, name, version, manifest)) ??
+        (typeof url === 'string' && options.upstream.allowsTarballUrl(url)
+          ? await check(stored, name, version, manifest, url, client)
+          : undefined);
+      if (judged?.kind === 'blocked')
+        return { status: 403, message: refusalMessage(judged.findings, stored) };
+      return judged?.kind === 'unavailable' ? { status: 502, message: judged.message } : undefined;
     },
   };
 }

@@ -68,18 +68,8 @@ export function createRegistryRoutes(options: RegistryRoutesOptions): Middleware
       const manifest = Object.hasOwn(state.packument.versions, version)
         ? state.packument.versions[version]
         : undefined;
-      if (!options.bundles || !manifest || !declaresBundles(manifest)) return undefined;
-      // The list the tarball's refusal was judged from; else (forgotten, another replica, no
-      // digest) the tarball is read and judged again.
-      const url = manifest.dist?.tarball;
-      const judged =
-        (await options.bundles.judgeKnown(call.stored, state.name, version, manifest)) ??
-        (typeof url === 'string' && options.upstream.allowsTarballUrl(url)
-          ? await options.bundles.check(call.stored, state.name, version, manifest, url)
-          : undefined);
-      if (judged?.kind === 'blocked')
-        return { status: 403, message: refusalMessage(judged.findings, call.stored) };
-      return judged?.kind === 'unavailable' ? { status: 502, message: judged.message } : undefined;
+      if (!options.bundles || !manifest) return undefined;
+      return options.bundles.refusalFor(call.stored, state.name, version, manifest, clientSignal(call.ctx));
     },
   });
 
