@@ -9,6 +9,7 @@ import {
 import { type DistTagChange, filterPackument } from '../src/policy/filter-packument.js';
 import type { Finding, PopularIndex, Verdict } from '../src/policy/types.js';
 import { joinFindingMessages } from '../src/policy/unavailable-finding.js';
+import { packumentIndexOf } from '../src/sources/parse-registry-document.js';
 import type { Manifest, Packument, Sources } from '../src/sources/types.js';
 import type { StoredPolicy } from './policy-store.js';
 import { redactUrlCredentials } from './redact-url.js';
@@ -127,7 +128,9 @@ export async function evaluatePackageState(
     fetchedAt: nowMs,
     expiresAt: nowMs + ttlMs,
     staleReason,
-    bytes: 0,
+    // The upstream bytes an indexed state keeps, whether or not a client ever asks for a body
+    // (prefetched packages, tarball-only lookups); the served bodies are counted as they are made.
+    bytes: state.kind === 'ok' ? upstreamBytesOf(result) : 0,
   });
 
   if (result.status === 'unavailable') {
@@ -235,6 +238,12 @@ export async function evaluatePackageState(
       .digest('base64url'),
   };
   return slot(state, ctx.ttlMs, staleReason);
+}
+
+/** What an indexed upstream document holds in memory: its bytes and its index. */
+function upstreamBytesOf(result: { status: string; packument?: Packument }): number {
+  const index = result.status === 'ok' && result.packument ? packumentIndexOf(result.packument) : undefined;
+  return index ? index.bytes.length + index.size : 0;
 }
 
 export function slotKey(stored: StoredPolicy, name: string): string {

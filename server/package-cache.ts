@@ -9,6 +9,7 @@ import { ABBREVIATED_CONTENT_TYPE, abbreviatePackument } from '../src/policy/abb
 import { filterPackument, rewriteDist } from '../src/policy/filter-packument.js';
 import { renderIndexedPackument } from '../src/policy/render-indexed-packument.js';
 import { packumentIndexOf } from '../src/sources/parse-registry-document.js';
+import { compact } from '../src/sources/read-body.js';
 import type { Manifest, Packument } from '../src/sources/types.js';
 import {
   evaluatePackageState,
@@ -186,9 +187,9 @@ export function createPackageCache(options: PackageCacheOptions): PackageCache {
       contentType: abbreviated ? ABBREVIATED_CONTENT_TYPE : 'application/json',
     };
     state.templates.set(kind, template);
-    // The upstream document (its bytes and index, or parsed: a few times its JSON size) is counted
-    // with the first template.
-    const upstreamBytes = index ? index.bytes.length + index.size : text.length * 2;
+    // An indexed upstream document is counted when its slot is made (evaluate-package-state.ts); a
+    // parsed one (a few times its JSON size) with the first template.
+    const upstreamBytes = index ? 0 : text.length * 2;
     if (slot) account(slot, text.length + (state.templates.size === 1 ? upstreamBytes : 0));
     return template;
   }
@@ -283,8 +284,8 @@ export function createPackageCache(options: PackageCacheOptions): PackageCache {
       // document compresses to well under an eighth of its size.
       const chunkSize = Math.max(64 * 1024, variant.body.length >> 3);
       variant.gzipPending ??= gzip(variant.body, { chunkSize }).then((output) => {
-        // A body much smaller than its chunk is a view of it; the cache keeps only what it counts.
-        const bytes = output.buffer.byteLength > 2 * output.length + 64 * 1024 ? Buffer.from(output) : output;
+        // Not counted in the cache's budget (a tenth of the body or less): at least not its chunk.
+        const bytes = compact(output);
         variant.gzip = bytes;
         variant.gzipPending = undefined;
         return bytes;

@@ -112,7 +112,8 @@ export async function runServe(argv: string[], io: ServeIo): Promise<number> {
     if (upstreamToken) config.registryToken = upstreamToken;
     // --cache-ttl bounds every copy: the document cache's and the one on disk beneath it.
     config.registryFreshnessMs = settings.cacheTtlMs;
-    // The proxy serializes what it serves: a document nested too deeply is an upstream failure.
+    // The proxy indexes documents and splices what it serves from them (index-packument.ts): one
+    // nested too deeply, or that a splice could read differently, is an upstream failure.
     config.maxDocumentDepth = MAX_DOCUMENT_DEPTH;
     // One name cache for the sources and the proxy's tarball and pass-through requests: the
     // upstream's host is looked up once, and a host that does not resolve fails both at once.

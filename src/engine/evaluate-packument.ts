@@ -14,6 +14,7 @@ import type {
   VersionFacts,
 } from '../policy/types.js';
 import { typosquattingNeedsHistory } from '../policy/typosquatting.js';
+import { manifestField } from '../sources/parse-registry-document.js';
 import type { Packument, Sources } from '../sources/types.js';
 import { factNeeds, nameHistoryFact, publishedAtFact } from './gather-facts.js';
 import { loadRepositoryParser } from './load-repository-parser.js';
@@ -136,7 +137,7 @@ async function readTagsPerVersion(
   const repoOf = new Map<string, RepositoryRef>();
   const parseRepository = await loadRepositoryParser();
   for (const version of versionKeys) {
-    const field = packument.versions[version]?.repository ?? packument.repository;
+    const field = manifestField(packument, version, 'repository') ?? packument.repository;
     const key = JSON.stringify(field ?? null) ?? 'null';
     let parsed = parsedByField.get(key);
     if (!parsed) {

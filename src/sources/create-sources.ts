@@ -50,7 +50,10 @@ export interface SourceConfig {
   cacheDir?: string;
   /** How old a cached registry document may be before it is revalidated (`serve --cache-ttl`). */
   registryFreshnessMs?: number;
-  /** Registry documents nested deeper are unavailable (set by `serve`, which re-serializes them). */
+  /**
+   * Set by `serve`: packuments are indexed, not parsed whole (manifests read lazily, served bodies
+   * spliced from the upstream's bytes), and ones nested deeper than this are unavailable.
+   */
   maxDocumentDepth?: number;
   /** Limit of the cache directory, kept when a run closes its sources (default 1 GiB). */
   cacheMaxBytes?: number;

@@ -7,8 +7,9 @@ import type { Manifest, Packument } from './types.js';
 export type ParseResult<T> = { ok: true; value: T } | { ok: false; reason: string };
 
 /**
- * Documents nested deeper than this are refused when the caller asks (the proxy): serializing one
- * overflows the stack. Real registry documents nest about ten levels.
+ * Documents nested deeper than this are refused when the caller asks (the proxy, which indexes
+ * them): a manifest that deep would overflow the stack wherever it is parsed and re-serialized.
+ * Real registry documents nest about ten levels.
  */
 export const MAX_DOCUMENT_DEPTH = 200;
 
@@ -18,6 +19,26 @@ const PACKUMENT_INDEX = Symbol('lockwarden.packumentIndex');
 /** The upstream bytes behind a packument read with `maxDepth` (the proxy's), for serving slices of them. */
 export function packumentIndexOf(packument: Packument): PackumentIndex | undefined {
   return (packument as unknown as Record<symbol, PackumentIndex | undefined>)[PACKUMENT_INDEX];
+}
+
+const versionRanges = new WeakMap<PackumentIndex, Map<string, PackumentIndex['versions'][number]>>();
+
+/**
+ * One top-level field of a version's manifest. From an indexed document only that field's bytes
+ * are parsed: a guardrail reading one field of every version (the repository, for tag checks)
+ * must not parse and keep every manifest.
+ */
+export function manifestField(packument: Packument, version: string, field: string): unknown {
+  const index = packumentIndexOf(packument);
+  if (!index)
+    return Object.hasOwn(packument.versions, version) ? packument.versions[version]?.[field] : undefined;
+  let byKey = versionRanges.get(index);
+  if (!byKey) {
+    byKey = new Map(index.versions.map((entry) => [entry.key, entry]));
+    versionRanges.set(index, byKey);
+  }
+  const range = byKey.get(version)?.fields?.find((f) => f.key === field);
+  return range ? JSON.parse(index.bytes.toString('utf8', range.valueStart, range.valueEnd)) : undefined;
 }
 
 export function parsePackument(

@@ -65,16 +65,23 @@ export async function readBody(
     chunkSize: decodeChunkSize(raw.length, maxBytes),
   };
   try {
-    if (raw.length <= SYNC_DECODE_MAX_BYTES) return codec.sync(raw, options);
-    const decoded = await codec.async(raw, options);
-    // A body smaller than its output chunk is a view of that chunk: keeping it (a cache does)
-    // would keep the whole chunk. Copied when that wastes more than it holds.
-    return decoded.buffer.byteLength > 2 * decoded.length + 64 * 1024 ? Buffer.from(decoded) : decoded;
+    const decoded =
+      raw.length <= SYNC_DECODE_MAX_BYTES ? codec.sync(raw, options) : await codec.async(raw, options);
+    return compact(decoded);
   } catch (err) {
     if ((err as NodeJS.ErrnoException).code === 'ERR_BUFFER_TOO_LARGE')
       throw new TooLargeError(tooLarge(maxBytes + 1, maxBytes, true));
     throw err;
   }
+}
+
+/**
+ * A body smaller than its output chunk is a view of that chunk: keeping it (the proxy keeps the
+ * bytes of every document it caches) would keep the whole chunk, 256 KB for a 2 KB document.
+ * Copied out when that wastes more than it holds.
+ */
+export function compact(bytes: Buffer): Buffer {
+  return bytes.buffer.byteLength > 2 * bytes.length + 4096 ? Buffer.from(bytes) : bytes;
 }
 
 /** Output chunk size for decoding `compressedBytes`: sixteen times the input, within [256 KB, limit]. */

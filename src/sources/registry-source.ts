@@ -31,7 +31,10 @@ export interface RegistrySourceOptions {
   now?: () => Date;
   /** Within this age a cached document is used without asking the registry. */
   freshnessMs?: number;
-  /** Documents nested deeper than this are unavailable (the proxy re-serializes documents). */
+  /**
+   * Given (the proxy): packuments are indexed, not parsed whole (parse-registry-document.ts), and
+   * ones nested deeper than this are unavailable.
+   */
   maxDocumentDepth?: number;
   /** The setting that names this registry, for the hint on a 401 or 403 (default: `.npmrc`). */
   credentialsFrom?: string;

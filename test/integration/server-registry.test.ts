@@ -769,6 +769,13 @@ describe('per-version documents, dist-tags, pass-through and writes', () => {
     ]);
   });
 
+  it('counts the upstream bytes of a package no document was served for (a tarball-only lookup)', async () => {
+    await start();
+    expect((await h.request({ url: '/strict/left-pad/-/left-pad-1.1.0.tgz' })).status).toBe(200);
+    const upstreamBytes = JSON.stringify(leftPad()).length;
+    expect(h.service.packages.stats().bytes).toBeGreaterThanOrEqual(upstreamBytes);
+  });
+
   it('leaves no upstream URL in a manifest served alone, whatever its dist holds', async () => {
     await start();
     // A tarball that is not a string: the attestation URL must still lead to the proxy.

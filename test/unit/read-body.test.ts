@@ -21,6 +21,13 @@ describe('readBody', () => {
     expect(body.buffer.byteLength).toBeLessThan(4 * 1024 * 1024);
   });
 
+  it('does not keep a small body decoded in one call as a view of its 256 KB output chunk', async () => {
+    const plain = Buffer.from(JSON.stringify({ name: 'a', versions: { '1.0.0': {} } }));
+    const body = await readBody(Readable.from([gzipSync(plain)]), 'gzip', LIMIT, () => {});
+    expect(body.equals(plain)).toBe(true);
+    expect(body.buffer.byteLength).toBeLessThan(64 * 1024);
+  });
+
   it('decodes a compressible body whole', async () => {
     const plain = Buffer.from(
       JSON.stringify({ versions: Array.from({ length: 50_000 }, (_, i) => `1.0.${i}`) }),

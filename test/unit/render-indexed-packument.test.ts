@@ -4,7 +4,11 @@ import { describe, expect, it } from 'vitest';
 import { abbreviatePackument } from '../../src/policy/abbreviate-packument.js';
 import { filterPackument } from '../../src/policy/filter-packument.js';
 import { renderIndexedPackument } from '../../src/policy/render-indexed-packument.js';
-import { packumentIndexOf, parsePackument } from '../../src/sources/parse-registry-document.js';
+import {
+  manifestField,
+  packumentIndexOf,
+  parsePackument,
+} from '../../src/sources/parse-registry-document.js';
 
 const rewrites = {
   rewriteTarball: (name: string, version: string) => `http://127.0.0.1:1/p/${name}/-/x-${version}.tgz`,
@@ -113,6 +117,33 @@ const cases: Array<[string, string, (v: string) => boolean]> = [
   ],
 ];
 
+describe('manifestField', () => {
+  it('reads one field of a version from the index, parsing no manifest', () => {
+    const packument = parsed(fullText, 200);
+    let reads = 0;
+    for (const key of Object.keys(packument.versions)) {
+      const { get } = Object.getOwnPropertyDescriptor(packument.versions, key)!;
+      Object.defineProperty(packument.versions, key, {
+        enumerable: true,
+        configurable: true,
+        get: () => {
+          reads++;
+          return get!();
+        },
+      });
+    }
+    expect(manifestField(packument, '1.0.0', 'license')).toBe('MIT');
+    expect(manifestField(packument, '1.1.0', 'bin')).toEqual({ p: 'cli.js' });
+    expect(manifestField(packument, '1.1.0', 'license')).toBeUndefined();
+    expect(manifestField(packument, '9.9.9', 'license')).toBeUndefined();
+    expect(reads).toBe(0);
+    // A parsed document answers the same from its manifests.
+    const plain = parsed(fullText);
+    expect(manifestField(plain, '1.0.0', 'license')).toBe('MIT');
+    expect(manifestField(plain, '9.9.9', 'license')).toBeUndefined();
+  });
+});
+
 describe('renderIndexedPackument', () => {
   for (const [what, text, keep] of cases) {
     it(`full document: ${what}`, () => {
@@ -157,8 +188,11 @@ describe('renderIndexedPackument', () => {
     renderIndexedPackument(packumentIndexOf(packument)!, filtered, { ...rewrites, abbreviated: true });
     renderIndexedPackument(packumentIndexOf(packument)!, filtered, { ...rewrites, abbreviated: false });
     expect(reads).toBe(0);
-    // Read when asked, once.
-    expect(filtered.versions['1.0.0']?.dependencies).toEqual({ q: '^1.0.0' });
-    expect(reads).toBe(1);
+    // Read when asked, once: the same object every time.
+    const manifest = filtered.versions['1.0.0'];
+    expect(manifest?.dependencies).toEqual({ q: '^1.0.0' });
+    expect(filtered.versions['1.0.0']).toBe(manifest);
+    expect(packument.versions['1.0.0']).toBe(manifest);
+    expect(reads).toBe(3);
   });
 });
