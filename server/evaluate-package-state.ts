@@ -24,6 +24,8 @@ export interface ServedVariant {
   manifest(version: string): Manifest | undefined;
   gzip?: Buffer;
   gzipPending?: Promise<Buffer>;
+  /** Counts the gzip, once made, in the cache's budget while the variant is cached. */
+  countGzip?: (bytes: number) => void;
 }
 
 /**

@@ -265,11 +265,17 @@ export function createPackageCache(options: PackageCacheOptions): PackageCache {
         },
       };
       state.variants.set(variantKey, variant);
-      if (accountable) account(accountable, body.length);
+      if (accountable) {
+        account(accountable, body.length);
+        // Made later, on the first request that accepts it; not counted once the variant is gone.
+        variant.countGzip = (bytes) => {
+          if (state.variants.get(variantKey) === variant) account(accountable, bytes);
+        };
+      }
       while (state.variants.size > MAX_VARIANTS_PER_PACKAGE) {
         const [oldestKey, oldest] = state.variants.entries().next().value as [string, ServedVariant];
         state.variants.delete(oldestKey);
-        if (accountable) account(accountable, -oldest.body.length);
+        if (accountable) account(accountable, -oldest.body.length - (oldest.gzip?.length ?? 0));
       }
       return variant;
     },
@@ -278,15 +284,17 @@ export function createPackageCache(options: PackageCacheOptions): PackageCache {
       if (variant.body.length < GZIP_MIN_BYTES) return Promise.resolve(variant.body);
       if (variant.body.length <= GZIP_INLINE_MAX_BYTES) {
         variant.gzip = gzipSync(variant.body);
+        variant.countGzip?.(variant.gzip.length);
         return Promise.resolve(variant.gzip);
       }
       // One output chunk (a round trip through the event loop each) for the whole body: a
       // document compresses to well under an eighth of its size.
       const chunkSize = Math.max(64 * 1024, variant.body.length >> 3);
       variant.gzipPending ??= gzip(variant.body, { chunkSize }).then((output) => {
-        // Not counted in the cache's budget (a tenth of the body or less): at least not its chunk.
+        // Counted as what it holds, not the output chunk it was made in.
         const bytes = compact(output);
         variant.gzip = bytes;
+        variant.countGzip?.(bytes.length);
         variant.gzipPending = undefined;
         return bytes;
       });

@@ -776,6 +776,15 @@ describe('per-version documents, dist-tags, pass-through and writes', () => {
     expect(h.service.packages.stats().bytes).toBeGreaterThanOrEqual(upstreamBytes);
   });
 
+  it('counts a served gzip in the cache budget once it is made', async () => {
+    await start();
+    expect((await h.request({ url: '/strict/left-pad' })).status).toBe(200);
+    const before = h.service.packages.stats().bytes;
+    const gzipped = await h.request({ url: '/strict/left-pad', headers: { 'accept-encoding': 'gzip' } });
+    expect(gzipped.headers['content-encoding']).toBe('gzip');
+    expect(h.service.packages.stats().bytes - before).toBe(gzipped.raw.length);
+  });
+
   it('leaves no upstream URL in a manifest served alone, whatever its dist holds', async () => {
     await start();
     // A tarball that is not a string: the attestation URL must still lead to the proxy.
