@@ -33,6 +33,7 @@ export function renderIndexedPackument(
   options: RenderOptions,
 ): Buffer {
   const out = new Pieces();
+  const writer: VersionWriter = { out, index, name: filtered.name, options };
   const kept = filtered.versions;
   const writeVersions = (): void => {
     out.text('{');
@@ -43,8 +44,8 @@ export function renderIndexedPackument(
       first = false;
       out.text(JSON.stringify(entry.key));
       out.text(':');
-      if (options.abbreviated) writeAbbreviatedVersion(out, index, filtered.name, entry, options);
-      else writeVersion(out, index, filtered.name, entry, options);
+      if (options.abbreviated) writeAbbreviatedVersion(writer, entry);
+      else writeVersion(writer, entry);
     }
     out.text('}');
   };
@@ -96,17 +97,20 @@ function writeObject(out: Pieces, keys: readonly string[], writeValue: (key: str
   out.text('}');
 }
 
+/** What writing one version needs: the output, the upstream's index, the package and the rewrites. */
+interface VersionWriter {
+  out: Pieces;
+  index: PackumentIndex;
+  name: string;
+  options: RenderOptions;
+}
+
 /** A kept version as the upstream wrote it, but for its `dist`. */
-function writeVersion(
-  out: Pieces,
-  index: PackumentIndex,
-  name: string,
-  entry: VersionRange,
-  options: RenderOptions,
-): void {
+function writeVersion(writer: VersionWriter, entry: VersionRange): void {
+  const { out, index } = writer;
   const bytes = index.bytes;
   const dist = entry.fields!.find((f) => f.key === 'dist');
-  const rewritten = dist ? rewrittenDist(index, name, entry.key, dist, options) : undefined;
+  const rewritten = dist ? rewrittenDist(writer, entry.key, dist) : undefined;
   if (!dist || rewritten === undefined) {
     out.raw(bytes.subarray(entry.valueStart, entry.valueEnd));
     return;
@@ -117,13 +121,8 @@ function writeVersion(
 }
 
 /** A kept version with the fields an installer reads, in abbreviatePackument's order. */
-function writeAbbreviatedVersion(
-  out: Pieces,
-  index: PackumentIndex,
-  name: string,
-  entry: VersionRange,
-  options: RenderOptions,
-): void {
+function writeAbbreviatedVersion(writer: VersionWriter, entry: VersionRange): void {
+  const { out, index } = writer;
   const bytes = index.bytes;
   const slots: (FieldRange | undefined)[] = [];
   let scripts: FieldRange | undefined;
@@ -141,7 +140,7 @@ function writeAbbreviatedVersion(
     first = false;
     out.text(JSON.stringify(key));
     out.text(':');
-    const rewritten = key === 'dist' ? rewrittenDist(index, name, entry.key, field, options) : undefined;
+    const rewritten = key === 'dist' ? rewrittenDist(writer, entry.key, field) : undefined;
     if (rewritten !== undefined) out.text(rewritten);
     else out.raw(bytes.subarray(field.valueStart, field.valueEnd));
   });
@@ -154,11 +153,9 @@ function writeAbbreviatedVersion(
 
 /** The serialized `dist` with URLs rewritten, or undefined when it passes through unchanged. */
 function rewrittenDist(
-  index: PackumentIndex,
-  name: string,
+  { index, name, options }: VersionWriter,
   version: string,
   dist: FieldRange,
-  options: RenderOptions,
 ): string | undefined {
   if (!options.rewriteTarball && !options.rewriteAttestations) return undefined;
   if (index.bytes[dist.valueStart] !== OPEN_OBJECT) return undefined;

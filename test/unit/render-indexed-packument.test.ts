@@ -9,6 +9,7 @@ import {
   packumentIndexOf,
   parsePackument,
 } from '../../src/sources/parse-registry-document.js';
+import type { Packument } from '../../src/sources/types.js';
 
 const rewrites = {
   rewriteTarball: (name: string, version: string) => `http://127.0.0.1:1/p/${name}/-/x-${version}.tgz`,
@@ -117,26 +118,34 @@ const cases: Array<[string, string, (v: string) => boolean]> = [
   ],
 ];
 
+/** Wraps each lazy manifest getter of an indexed packument to count how often it is read. */
+function countManifestReads(packument: Packument): () => number {
+  let reads = 0;
+  const versions = packument.versions;
+  for (const key of Object.keys(versions)) {
+    const { get } = Object.getOwnPropertyDescriptor(versions, key)!;
+    expect(get).toBeTypeOf('function');
+    Object.defineProperty(versions, key, {
+      enumerable: true,
+      configurable: true,
+      get: () => {
+        reads++;
+        return get!();
+      },
+    });
+  }
+  return () => reads;
+}
+
 describe('manifestField', () => {
   it('reads one field of a version from the index, parsing no manifest', () => {
     const packument = parsed(fullText, 200);
-    let reads = 0;
-    for (const key of Object.keys(packument.versions)) {
-      const { get } = Object.getOwnPropertyDescriptor(packument.versions, key)!;
-      Object.defineProperty(packument.versions, key, {
-        enumerable: true,
-        configurable: true,
-        get: () => {
-          reads++;
-          return get!();
-        },
-      });
-    }
+    const reads = countManifestReads(packument);
     expect(manifestField(packument, '1.0.0', 'license')).toBe('MIT');
     expect(manifestField(packument, '1.1.0', 'bin')).toEqual({ p: 'cli.js' });
     expect(manifestField(packument, '1.1.0', 'license')).toBeUndefined();
     expect(manifestField(packument, '9.9.9', 'license')).toBeUndefined();
-    expect(reads).toBe(0);
+    expect(reads()).toBe(0);
     // A parsed document answers the same from its manifests.
     const plain = parsed(fullText);
     expect(manifestField(plain, '1.0.0', 'license')).toBe('MIT');
@@ -170,29 +179,16 @@ describe('renderIndexedPackument', () => {
 
   it('leaves manifests unparsed while filtering', () => {
     const packument = parsed(fullText, 200);
-    let reads = 0;
-    const versions = packument.versions;
-    for (const key of Object.keys(versions)) {
-      const { get } = Object.getOwnPropertyDescriptor(versions, key)!;
-      expect(get).toBeTypeOf('function');
-      Object.defineProperty(versions, key, {
-        enumerable: true,
-        configurable: true,
-        get: () => {
-          reads++;
-          return get!();
-        },
-      });
-    }
+    const reads = countManifestReads(packument);
     const filtered = filterPackument(packument, { keep: (v) => v !== '2.0.0' }).packument;
     renderIndexedPackument(packumentIndexOf(packument)!, filtered, { ...rewrites, abbreviated: true });
     renderIndexedPackument(packumentIndexOf(packument)!, filtered, { ...rewrites, abbreviated: false });
-    expect(reads).toBe(0);
+    expect(reads()).toBe(0);
     // Read when asked, once: the same object every time.
     const manifest = filtered.versions['1.0.0'];
     expect(manifest?.dependencies).toEqual({ q: '^1.0.0' });
     expect(filtered.versions['1.0.0']).toBe(manifest);
     expect(packument.versions['1.0.0']).toBe(manifest);
-    expect(reads).toBe(3);
+    expect(reads()).toBe(3);
   });
 });
