@@ -15,6 +15,9 @@
 //   --serve-flag F  a flag for `lockwarden serve` (repeatable), e.g. --serve-flag=--no-prefetch
 //   --policy FILE   the policy (JSON) the proxy enforces (default: typosquatting only, which hides
 //                   no version of a real tree: the comparison stays one of the same packages)
+//   --pin           pnpm (both arms) on every CPU but the last, the service alone on the last: what
+//                   the install costs when the service has a core of its own, as on its own host or
+//                   on a machine with cores to spare (Linux, needs taskset; docs/performance.md)
 import { execFile, spawn } from 'node:child_process';
 import { copyFile, mkdtemp, readdir, readFile, rm, writeFile } from 'node:fs/promises';
 import { createServer } from 'node:net';
@@ -24,6 +27,7 @@ import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
 import { ensureBuilt } from './ensure-built.mjs';
 import { median } from './median.mjs';
+import { pinToCpus } from './pin-cpu.mjs';
 import { coldPnpmInstall } from './pnpm-install.mjs';
 
 const root = resolve(dirname(fileURLToPath(import.meta.url)), '..');
@@ -33,16 +37,24 @@ const { values: flags } = parseArgs({
     installs: { type: 'string', default: '5' },
     policy: { type: 'string' },
     'serve-flag': { type: 'string', multiple: true, default: [] },
+    pin: { type: 'boolean', default: false },
   },
 });
 if (!flags.project) {
-  console.error('usage: npm run bench:pnpm-real -- --project DIR [--installs N] [--policy FILE]');
+  console.error('usage: npm run bench:pnpm-real -- --project DIR [--installs N] [--policy FILE] [--pin]');
   process.exit(2);
 }
 ensureBuilt();
 const installs = Number(flags.installs);
 const policyId = flags.policy ? JSON.parse(await readFile(resolve(flags.policy), 'utf8')).id : 'real';
 const project = resolve(flags.project);
+const cpus = os.cpus().length;
+if (flags.pin && cpus < 2) {
+  console.error('--pin needs at least 2 CPUs');
+  process.exit(2);
+}
+// pnpm is started by this process and inherits its CPUs; the service is pinned once it is started.
+if (flags.pin) pinToCpus(cpus === 2 ? '0' : `0-${cpus - 2}`, process.pid);
 
 /** The registry npm is configured with here (never written into this repository). */
 async function configuredRegistry() {
@@ -102,6 +114,7 @@ async function startProxy(upstream) {
       stdio: ['ignore', 'ignore', 'inherit'],
     },
   );
+  if (flags.pin) pinToCpus(cpus - 1, child.pid);
   const base = `http://127.0.0.1:${port}`;
   for (let i = 0; ; i++) {
     try {
@@ -149,6 +162,10 @@ console.log(
   `pnpm 12 cold installs of ${project}/package.json against the registry npm is configured with, direct and through a fresh lockwarden serve each round (${installs} rounds, alternating which goes first)`,
 );
 console.log(`machine: ${os.cpus()[0]?.model}, ${os.cpus().length} cores, node ${process.version}`);
+if (flags.pin)
+  console.log(
+    `pinned: pnpm (both arms) on CPU ${cpus === 2 ? '0' : `0-${cpus - 2}`}, the service on CPU ${cpus - 1}`,
+  );
 const direct = [];
 const proxied = [];
 const counts = new Set();

@@ -24,7 +24,9 @@
 //          of the pnpm install rounds through a fresh service of that build, in the same run),
 //          --only-baseline (that warm comparison alone; warm-comparison.mjs), with --sessions N
 //          (fresh services of both builds, default 2), --rounds N (per session, default 3),
-//          --sizes 4KB,50KB,1MB, --pin (load generator and services on separate CPUs), --now DIR
+//          --sizes 4KB,50KB,1MB, --pin (load generator and services on separate CPUs; in the pnpm
+//          rounds pnpm and the fake upstream on every CPU but the last, the services on the last: what
+//          an install costs when the service has a core of its own), --now DIR
 //          (compare that build instead of this checkout; the baseline's DIR again: an A/A run).
 import os from 'node:os';
 import { resolve } from 'node:path';
@@ -35,6 +37,7 @@ import { loadHelpers } from './load-helpers.mjs';
 import { makeInstallProject, makePrefetchProject } from './make-install-project.mjs';
 import { npmInstall } from './npm-install.mjs';
 import { npmInstallRounds } from './npm-install-rounds.mjs';
+import { pinToCpus } from './pin-cpu.mjs';
 import { pnpmInstall } from './pnpm-install.mjs';
 import { pnpmScenario } from './pnpm-scenario.mjs';
 import { refusalWebhookScenario } from './refusal-webhooks.mjs';
@@ -278,6 +281,16 @@ async function main() {
       const services = { proxy: await startService(upstream.url) };
       if (flags.baseline)
         services.baseline = await startService(upstream.url, { BENCH_LIB_ROOT: resolve(flags.baseline) });
+      const cpus = os.cpus().length;
+      const pinned = flags.pin && cpus > 1;
+      if (pinned) {
+        // pnpm and the fake upstream run in (or are started by) this process and inherit its CPUs.
+        pinToCpus(cpus === 2 ? '0' : `0-${cpus - 2}`, process.pid);
+        for (const svc of Object.values(services)) pinToCpus(cpus - 1, svc.pid);
+        log(
+          `\npinned: pnpm and the fake upstream on CPU ${cpus === 2 ? '0' : `0-${cpus - 2}`}, the services on CPU ${cpus - 1}`,
+        );
+      }
       try {
         for (const svc of Object.values(services)) {
           const warmPool = new undici.Pool(`http://127.0.0.1:${svc.port}`, { connections: 16 });
@@ -299,6 +312,7 @@ async function main() {
         }
       } finally {
         for (const svc of Object.values(services)) await svc.stop();
+        if (pinned) pinToCpus(`0-${cpus - 1}`, process.pid);
       }
     }
 

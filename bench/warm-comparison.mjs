@@ -12,10 +12,10 @@
 // - `--pin`: the load generator on the first CPU and the services on the last one, so both builds
 //   meet the same placement; `--now DIR` compares another build instead of this one (the same DIR
 //   twice shows what the harness alone produces: identical builds should differ only by noise).
-import { execFileSync } from 'node:child_process';
 import os from 'node:os';
 import { resolve } from 'node:path';
 import { trueMedian as median } from './median.mjs';
+import { pinToCpus } from './pin-cpu.mjs';
 
 /** A change shown only when the paired ratios' median passes this and most pairs agree. */
 const SHOWN_PERCENT = 2;
@@ -45,7 +45,7 @@ export async function compareWarm(o) {
       .map((l) => l.toFixed(1))
       .join(' ')}`,
   );
-  if (pin) taskset(0, process.pid);
+  if (pin) pinToCpus(0, process.pid);
   const scenarios = [];
   for (const s of o.sized)
     for (const encoding of ['identity', 'gzip'])
@@ -67,7 +67,7 @@ export async function compareWarm(o) {
         for (const which of builds) {
           const dir = which === 'baseline' ? o.baselineDir : o.nowDir;
           services[which] = await startService(o.upstreamUrl, dir ? { BENCH_LIB_ROOT: resolve(dir) } : {});
-          if (pin) taskset(cpus - 1, services[which].pid);
+          if (pin) pinToCpus(cpus - 1, services[which].pid);
           pools[which] = new undici.Pool(`http://127.0.0.1:${services[which].port}`, {
             connections,
             pipelining: 1,
@@ -111,7 +111,7 @@ export async function compareWarm(o) {
       }
     }
   } finally {
-    if (pin) taskset(`0-${cpus - 1}`, process.pid);
+    if (pin) pinToCpus(`0-${cpus - 1}`, process.pid);
   }
   log(
     `  load average (1 min) at the rounds' starts ${Math.min(...loads).toFixed(1)}–${Math.max(...loads).toFixed(1)}; each change is the median of ${totalRounds} paired rounds [their range] (pairs in its direction); "=" no change shown (|median| < ${SHOWN_PERCENT}%, under ${AGREEING_SHARE * 100}% of pairs agree or under ${MIN_PAIRS} pairs)`,
@@ -185,10 +185,6 @@ function describe(c) {
   const sign = (x) => `${x >= 0 ? '+' : ''}${x.toFixed(1)}%`;
   const mark = c.verdict === 'same' ? '=' : c.verdict;
   return `${sign(c.medianPercent)} [${sign(c.minPercent)} … ${sign(c.maxPercent)}] (${c.agreeing}/${c.pairs}) ${mark}`;
-}
-
-function taskset(cpu, pid) {
-  execFileSync('taskset', ['-a', '-p', '-c', String(cpu), String(pid)], { stdio: 'ignore' });
 }
 
 export { median };
