@@ -8,6 +8,7 @@ import {
   explainInvalidPackageName,
   explainInvalidVersionSegment,
 } from '../src/sources/package-name.js';
+import { canDecode, decodeBytes } from '../src/sources/read-body.js';
 import { blockMessage, type PackageState } from './evaluate-package-state.js';
 import { HttpError, sendError } from './http-error.js';
 import type { PackageCache } from './package-cache.js';
@@ -171,8 +172,11 @@ export function createSpecialEndpoints(deps: SpecialEndpointDeps) {
       return;
     }
     const isSearch = segments[0] === 'v1' && segments[1] === 'search';
-    if (isSearch && res.statusCode === 200 && res.headers['content-encoding'] === undefined) {
-      return sendSearchResults(call, res.body);
+    // Search results are always read and filtered, whatever their encoding: passing a compressed
+    // answer through would show hidden versions as the latest.
+    if (isSearch && res.statusCode === 200) {
+      const encoding = res.headers['content-encoding'];
+      return sendSearchResults(call, res.body, typeof encoding === 'string' ? encoding : undefined);
     }
     for (const name of ['content-type', 'content-encoding', 'content-length', 'etag']) {
       const value = res.headers[name];
@@ -182,8 +186,16 @@ export function createSpecialEndpoints(deps: SpecialEndpointDeps) {
   }
 
   /** Search results as the policy serves them: hidden versions never shown as the latest. */
-  async function sendSearchResults(call: Call, body: Readable): Promise<void> {
-    const raw = await readBody(body, MAX_PASS_THROUGH_BODY_BYTES);
+  async function sendSearchResults(call: Call, body: Readable, encoding: string | undefined): Promise<void> {
+    if (!canDecode(encoding)) {
+      discardBody(body);
+      return sendError(
+        call.ctx,
+        502,
+        `the upstream registry answered the search with content-encoding ${JSON.stringify(encoding)}, which lockwarden cannot read to leave hidden versions out`,
+      );
+    }
+    const raw = await decodeBody(await readBody(body, MAX_PASS_THROUGH_BODY_BYTES), encoding);
     const filtered =
       raw &&
       (await filterSearchResults(raw, async (name) => {
@@ -208,6 +220,19 @@ export function createSpecialEndpoints(deps: SpecialEndpointDeps) {
   }
 
   return special;
+}
+
+/** A body decoded as its Content-Encoding says, or undefined: too large, or not what it claims. */
+async function decodeBody(
+  raw: Buffer | undefined,
+  encoding: string | undefined,
+): Promise<Buffer | undefined> {
+  if (raw === undefined) return undefined;
+  try {
+    return await decodeBytes(raw, encoding, MAX_PASS_THROUGH_BODY_BYTES);
+  } catch {
+    return undefined;
+  }
 }
 
 /** `<name>@<version>` (a scoped name arrives as two segments). */

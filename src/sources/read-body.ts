@@ -54,7 +54,32 @@ export async function readBody(
     chunks.push(chunk);
   }
   const raw = chunks.length === 1 ? chunks[0]! : Buffer.concat(chunks, size);
-  if (!codec) return raw;
+  return codec ? decode(raw, codec, maxBytes) : raw;
+}
+
+/** Whether a body sent with this Content-Encoding (none and `identity` included) can be read here. */
+export function canDecode(encoding: string | undefined): boolean {
+  const name = encoding?.trim().toLowerCase();
+  return !name || name === 'identity' || Object.hasOwn(CODECS, name);
+}
+
+/**
+ * A whole body already read, decoded as its Content-Encoding says, at most `maxBytes` decoded
+ * (TooLargeError past it). Throws for an encoding `canDecode` refuses.
+ */
+export async function decodeBytes(
+  raw: Buffer,
+  encoding: string | undefined,
+  maxBytes: number,
+): Promise<Buffer> {
+  const name = encoding?.trim().toLowerCase();
+  if (!name || name === 'identity') return raw;
+  if (!Object.hasOwn(CODECS, name))
+    throw new Error(`content-encoding ${JSON.stringify(encoding)} is not supported`);
+  return decode(raw, CODECS[name]!, maxBytes);
+}
+
+async function decode(raw: Buffer, codec: Codec, maxBytes: number): Promise<Buffer> {
   // Decoding stops at the limit, so a small compressed bomb cannot blow up memory. Each output
   // chunk of an asynchronous decode is a round trip through the event loop: with 256 KB chunks a
   // 21 MB document took 82 of them, and behind a proxy's busy loop its decode stretched from

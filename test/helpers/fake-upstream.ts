@@ -23,7 +23,7 @@ interface FaultCommon {
 
 export type Fault = FaultCommon &
   (
-    | { kind: 'status'; status: number; headers?: Record<string, string>; body?: string }
+    | { kind: 'status'; status: number; headers?: Record<string, string>; body?: string | Buffer }
     /** Waits before serving the request normally (or until the client gives up). */
     | { kind: 'delay'; ms: number }
     /** 200 with a body that is not what the client expects. */

@@ -1,5 +1,6 @@
 // Contract tests of the registry side of `lockwarden serve`, in process (app.callback(), no port),
 // in front of a loopback fake upstream, with a pinned clock.
+import { brotliCompressSync, gzipSync } from 'node:zlib';
 import { afterEach, describe, expect, it } from 'vitest';
 import { makePackument, makeTarball, tarballUrl } from '../helpers/make-packument.js';
 import { daysAgo, NOW } from '../helpers/make-policy.js';
@@ -846,6 +847,58 @@ describe('per-version documents, dist-tags, pass-through and writes', () => {
     ).toEqual(['left-pad@1.1.0', '@acme/util@2.0.0']);
     expect(body.objects[0].package.date).toBe(leftPad().time['1.1.0']);
     expect(body.total).toBe(37);
+  });
+
+  it('filters compressed search results too, and refuses an encoding it cannot read', async () => {
+    await start();
+    const results = JSON.stringify({
+      objects: [
+        { package: { name: 'left-pad', version: '1.2.0', date: '2026-11-20T00:00:00.000Z' }, score: {} },
+      ],
+      total: 1,
+      time: 'now',
+    });
+    // An upstream (or a CDN in front of it) may compress whatever the proxy asked for.
+    for (const [encoding, body] of [
+      ['gzip', gzipSync(results)],
+      ['br', brotliCompressSync(results)],
+    ] as const) {
+      h.registry.clearFaults();
+      h.registry.fault({
+        kind: 'status',
+        status: 200,
+        match: (r) => r.path === '/-/v1/search',
+        headers: { 'content-encoding': encoding },
+        body,
+      });
+      const res = await h.request({ url: '/strict/-/v1/search?text=pad' });
+      expect(res.status, encoding).toBe(200);
+      expect(res.headers['content-encoding'], encoding).toBeUndefined();
+      expect(res.json().objects.map((o: { package: { version: string } }) => o.package.version)).toEqual([
+        '1.1.0',
+      ]);
+    }
+    h.registry.clearFaults();
+    h.registry.fault({
+      kind: 'status',
+      status: 200,
+      match: (r) => r.path === '/-/v1/search',
+      headers: { 'content-encoding': 'zstd' },
+      body: Buffer.from('not readable here'),
+    });
+    const refused = await h.request({ url: '/strict/-/v1/search?text=pad' });
+    expect(refused.status).toBe(502);
+    expect(refused.json().error).toContain('zstd');
+    // Compressed bytes that are not what they claim are no search results either.
+    h.registry.clearFaults();
+    h.registry.fault({
+      kind: 'status',
+      status: 200,
+      match: (r) => r.path === '/-/v1/search',
+      headers: { 'content-encoding': 'gzip' },
+      body: Buffer.from('not gzip'),
+    });
+    expect((await h.request({ url: '/strict/-/v1/search?text=pad' })).status).toBe(502);
   });
 
   it('routes by host name when a wildcard domain is configured', async () => {
