@@ -1,8 +1,9 @@
 // The connection layer under every outbound request (fact sources, the proxy's tarballs and
 // pass-through, the Action's GitHub and service calls): undici dispatchers built the way npm
 // would connect — its proxy settings (`proxy`, `https-proxy`, `noproxy`, HTTP(S)_PROXY/NO_PROXY),
-// its TLS settings (`ca`/`cafile`, `strict-ssl`; for its registries only) — plus a name cache so a host that does not
-// resolve costs one lookup per run, not one per request.
+// its TLS settings (`ca`/`cafile`, `strict-ssl`; for its registries only) — plus a name cache: one
+// lookup per name in flight, answers reused for a minute, and a host that definitely does not
+// exist answered from the cache for a second, not looked up once per request.
 import { lookup as dnsLookup, type LookupAddress, type LookupOptions } from 'node:dns';
 import type { SecureContext } from 'node:tls';
 import { Agent, Dispatcher, EnvHttpProxyAgent } from 'undici';
@@ -165,7 +166,10 @@ export type CachedLookup = (hostname: string, options: LookupOptions, callback: 
 export interface CachedLookupOptions {
   /** How long a resolved name is reused. */
   ttlMs?: number;
-  /** How long a failed lookup (ENOTFOUND, EAI_AGAIN) is answered from the cache. */
+  /**
+   * How long a definitive "no such name" (ENOTFOUND, ENODATA) is answered from the cache. Other
+   * failures (EAI_AGAIN, a resolver that timed out, anything else) are never cached.
+   */
   negativeTtlMs?: number;
   maxEntries?: number;
   now?: () => number;
@@ -174,14 +178,29 @@ export interface CachedLookupOptions {
 }
 
 /**
- * `dns.lookup` with a cache, failures included, and one lookup in flight per name. undici's
- * `interceptors.dns` caches only successes and rewrites the origin to an address (which a proxy
- * tunnel and `noproxy` must not see); failing lookups run in libuv's four-thread pool, so a
- * downloads host that does not resolve would otherwise stall every registry lookup behind it.
+ * Lookup failures that are the resolver's answer, not its trouble: the name has no address. A
+ * transient failure (EAI_AGAIN: the resolver did not answer in time) says nothing about the next
+ * lookup, so caching it made one hiccup fail every request to the host for the negative TTL, and
+ * the retries above (the HTTP client's, the proxy's) could never succeed.
+ */
+const DEFINITIVE_LOOKUP_FAILURES = new Set(['ENOTFOUND', 'ENODATA']);
+
+/**
+ * `dns.lookup` with a cache and one lookup in flight per name: every request waiting for a name
+ * shares its one lookup, success or failure. Only definitive failures are cached, and briefly (a
+ * second by default): a downloads host that does not resolve then costs a lookup per second, not
+ * one per request, each of which would hold one of libuv's four threads that every registry
+ * lookup also needs. A transient failure is handed to the requests that were waiting for it and
+ * forgotten, so their retries look the name up again (as cacheable-lookup does for errors it does
+ * not cache, and undici's DNS interceptor for every error).
+ *
+ * Hand-written rather than undici 7's `interceptors.dns`: it rewrites the request's origin to an
+ * address (which a proxy tunnel and `noproxy` must not see), and does not share a lookup in
+ * flight between concurrent requests (a burst of 64 tarballs would start 64 lookups of one name).
  */
 export function createCachedLookup(options: CachedLookupOptions = {}): CachedLookup {
   const ttlMs = options.ttlMs ?? 60_000;
-  const negativeTtlMs = options.negativeTtlMs ?? 30_000;
+  const negativeTtlMs = options.negativeTtlMs ?? 1_000;
   const maxEntries = options.maxEntries ?? 1_000;
   const now = options.now ?? Date.now;
   const resolve =
@@ -205,8 +224,9 @@ export function createCachedLookup(options: CachedLookupOptions = {}): CachedLoo
           remember(hostname, { expiresAt: now() + ttlMs, addresses });
           return addresses;
         },
-        (error: Error) => {
-          remember(hostname, { expiresAt: now() + negativeTtlMs, error });
+        (error: NodeJS.ErrnoException) => {
+          if (DEFINITIVE_LOOKUP_FAILURES.has(error?.code ?? ''))
+            remember(hostname, { expiresAt: now() + negativeTtlMs, error });
           throw error;
         },
       );
