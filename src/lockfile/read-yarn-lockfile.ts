@@ -261,7 +261,8 @@ function classicNode(
   if (source.kind === 'registry' && version) {
     node.version = version;
     if (resolved) node.resolved = resolved;
-    if (typeof entry.integrity === 'string') node.integrity = entry.integrity;
+    const integrity = typeof entry.integrity === 'string' ? entry.integrity : fragmentIntegrity(resolved);
+    if (integrity) node.integrity = integrity;
   } else {
     node.skip =
       source.kind === 'registry'
@@ -269,6 +270,21 @@ function classicNode(
         : { spec: source.spec, reason: SKIP_REASONS[source.kind] };
   }
   return node;
+}
+
+/**
+ * Yarn classic before 1.10 wrote no `integrity:` line: the `#<hex>` fragment of `resolved` is the
+ * tarball's SHA-1, which yarn verifies when the entry has no `integrity` (its tarball fetcher reads
+ * the fragment as a hex SHA-1). Carried as the SRI it stands for, so that the entry is seen as
+ * pinned (by SHA-1) rather than unpinned.
+ */
+export function fragmentIntegrity(resolved: string | undefined): string | undefined {
+  // yarn takes what follows the first `#`, up to any next one.
+  const at = resolved?.indexOf('#') ?? -1;
+  const hex = at === -1 ? undefined : resolved!.slice(at + 1).split('#')[0];
+  return hex !== undefined && /^[0-9a-f]{40}$/i.test(hex)
+    ? `sha1-${Buffer.from(hex, 'hex').toString('base64')}`
+    : undefined;
 }
 
 function classicSource(name: string, range: string, version: string | undefined, resolved?: string): Source {

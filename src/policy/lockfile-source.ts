@@ -52,16 +52,50 @@ export function evaluateLockfileSource(entry: LockfileSourceEntry, ctx: Lockfile
   // An entry that names no URL is fetched from the configured registry by name and version; one
   // that names a URL without a hash lets whoever serves that URL decide the bytes.
   const named = entry.resolved !== undefined && entry.resolved !== '';
-  if (named && (entry.integrity === undefined || entry.integrity === '')) {
+  const strongest = named ? strongestHash(entry.integrity) : undefined;
+  if (named && strongest === undefined) {
+    const recorded = entry.integrity === undefined || entry.integrity === '' ? undefined : entry.integrity;
     findings.push({
       ...base,
-      message: `${spec} has no integrity in the lockfile: nothing pins the bytes an install gets`,
+      message:
+        recorded === undefined
+          ? `${spec} has no integrity in the lockfile: nothing pins the bytes an install gets`
+          : `${spec} has no integrity hash a client can check in the lockfile (it records ${JSON.stringify(recorded.slice(0, 80))}): nothing pins the bytes an install gets`,
       hint: `regenerate the entry from your registry (npm install ${spec}) so the lockfile records its integrity`,
       threshold: 'an integrity hash',
       observed: null,
     });
+  } else if (strongest === 'sha1') {
+    // The client does verify it (yarn 1 checks its `#<sha1>` URL fragment, npm a `sha1-`
+    // integrity), so this is no missing pin; but SHA-1 collisions can be made, so a pair of
+    // tarballs prepared together shares one pin. Weak evidence alone: alert, never block.
+    findings.push({
+      ...base,
+      outcome: 'alert',
+      effect: 'alert',
+      message: `${spec} is pinned in the lockfile by a SHA-1 hash only (yarn 1's #<sha1> URL fragment or a sha1- integrity): the client verifies it, but SHA-1 collisions can be crafted, so it does not rule out a swapped tarball the way sha512 does`,
+      hint: `regenerate the entry (remove it from the lockfile and install again) so the lockfile records a sha512 integrity`,
+      threshold: 'a sha256, sha384 or sha512 integrity',
+      observed: 'sha1',
+    });
   }
   return findings;
+}
+
+const HASH_STRENGTH = ['sha1', 'sha256', 'sha384', 'sha512'] as const;
+type HashAlgorithm = (typeof HASH_STRENGTH)[number];
+
+/**
+ * The strongest algorithm of a Subresource Integrity string (`sha512-<base64>`, several separated
+ * by spaces, as npm and ssri read them), or undefined when it holds none a client checks.
+ */
+export function strongestHash(integrity: string | undefined): HashAlgorithm | undefined {
+  let best = -1;
+  for (const part of (integrity ?? '').trim().split(/\s+/)) {
+    const m = /^(sha1|sha256|sha384|sha512)-[^?\s]+/.exec(part);
+    if (m) best = Math.max(best, HASH_STRENGTH.indexOf(m[1] as HashAlgorithm));
+  }
+  return best === -1 ? undefined : HASH_STRENGTH[best];
 }
 
 /** Same scheme and host (case-insensitive, default ports folded), path under the registry's path. */

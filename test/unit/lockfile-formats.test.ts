@@ -306,6 +306,41 @@ dep@~2.0.0:
     expect(inventory.warnings[0]).toMatch(/package\.json not found: yarn classic does not lock/);
   });
 
+  // yarn 1 verifies the `#<hex>` fragment as the tarball's SHA-1 when the entry has no integrity
+  // line (lockfiles written before yarn 1.10 have none): it is carried as that SRI.
+  it.each([
+    [
+      'fragment only: the SHA-1 it stands for',
+      'resolved "http://127.0.0.1:4873/a/-/a-1.0.0.tgz#0123456789abcdef0123456789abcdef01234567"',
+      'sha1-ASNFZ4mrze8BI0VniavN7wEjRWc=',
+    ],
+    [
+      'upper-case hex',
+      'resolved "http://127.0.0.1:4873/a/-/a-1.0.0.tgz#0123456789ABCDEF0123456789ABCDEF01234567"',
+      'sha1-ASNFZ4mrze8BI0VniavN7wEjRWc=',
+    ],
+    [
+      'an integrity line wins (yarn checks it instead)',
+      'resolved "http://127.0.0.1:4873/a/-/a-1.0.0.tgz#0123456789abcdef0123456789abcdef01234567"\n  integrity sha512-abc==',
+      'sha512-abc==',
+    ],
+    ['no fragment, no integrity', 'resolved "http://127.0.0.1:4873/a/-/a-1.0.0.tgz"', undefined],
+    [
+      'a fragment that is not a SHA-1',
+      'resolved "http://127.0.0.1:4873/a/-/a-1.0.0.tgz#0123abcd"',
+      undefined,
+    ],
+    [
+      'a second fragment is not part of the hash',
+      'resolved "http://127.0.0.1:4873/a/-/a-1.0.0.tgz#0123456789abcdef0123456789abcdef01234567#x"',
+      'sha1-ASNFZ4mrze8BI0VniavN7wEjRWc=',
+    ],
+  ])('classic: %s', async (_what, lines, integrity) => {
+    const text = `# yarn lockfile v1\n\na@^1.0.0:\n  version "1.0.0"\n  ${lines}\n`;
+    const [entry] = (await readLockfileText(text, undefined, 'yarn.lock')).entries;
+    expect(entry?.integrity).toBe(integrity);
+  });
+
   it('Berry: patches check the version they patch; workspaces, git and portals are skipped', async () => {
     const text = `__metadata:
   version: 8
