@@ -253,6 +253,16 @@ export function createSources(
           new Map(config.scopeRegistries.map((r) => [r.scope, registryFor(r.url, r.authorization)])),
         )
       : defaultRegistry;
+  const downloads = createDownloadsSource({
+    url: config.downloadsUrl,
+    http,
+    popular,
+    now,
+    ...(cacheDir ? { cacheDir } : {}),
+    // --timeout applies as given; otherwise the downloads API's own, shorter deadline.
+    ...(config.http.timeoutMs === undefined ? {} : { timeoutMs: config.http.timeoutMs }),
+  });
+  const downloadsOrigin = new URL(config.downloadsUrl).origin;
   const others: RegistrySource[] = [];
   const registry: RegistrySource = {
     ...configured,
@@ -268,15 +278,7 @@ export function createSources(
       others.push(source);
       return source;
     },
-    downloads: createDownloadsSource({
-      url: config.downloadsUrl,
-      http,
-      popular,
-      now,
-      ...(cacheDir ? { cacheDir } : {}),
-      // --timeout applies as given; otherwise the downloads API's own, shorter deadline.
-      ...(config.http.timeoutMs === undefined ? {} : { timeoutMs: config.http.timeoutMs }),
-    }),
+    downloads,
     tags: createTagsSource({
       apiUrl: config.githubApiUrl,
       gitBaseUrl: config.gitBaseUrl,
@@ -288,14 +290,22 @@ export function createSources(
     }),
     advisories,
     popular,
-    health: () =>
-      http.health().map(({ source, origin, state, failures, lastFailure }) => ({
-        source,
-        origin,
-        state,
-        failures,
-        ...(lastFailure !== undefined ? { lastFailure } : {}),
-      })),
+    health: () => {
+      // The downloads source stops asking after a lookup got no answer, before its breaker has
+      // seen enough failures to open: it is as good as open then.
+      const downloadsDown = downloads.down?.();
+      return http.health().map(({ source, origin, state, failures, lastFailure }) => {
+        const quiet = downloadsDown !== undefined && origin === downloadsOrigin && state === 'closed';
+        const failure = lastFailure ?? (quiet ? downloadsDown.reason : undefined);
+        return {
+          source,
+          origin,
+          state: quiet ? 'open' : state,
+          failures,
+          ...(failure !== undefined ? { lastFailure: failure } : {}),
+        };
+      });
+    },
     close: async () => {
       flushFactCaches();
       if (cacheDir) {

@@ -68,6 +68,16 @@ export function createDownloadsSource(options: DownloadsSourceOptions): Download
       ),
     ));
 
+  /**
+   * Set when a lookup got no answer (no connection, its deadline passed, the breaker refused it),
+   * cleared by any answer. While set, lookups do not wait for the API: popular names get the
+   * embedded list at once, others an unavailable fact, and one lookup at a time goes out in the
+   * background to learn when it is back. An outage then costs one deadline in all, not one per
+   * lookup until the HTTP layer's breaker opens (five in a row) and one more per cool-down.
+   */
+  let down: { reason: string } | undefined;
+  let probing = false;
+
   const toFact = (name: string, outcome: Outcome): Fact<WeeklyDownloads> => {
     if ('count' in outcome) return { status: 'ok', value: { count: outcome.count, origin: 'api' } };
     const monthly = snapshotOf().get(name);
@@ -91,7 +101,32 @@ export function createDownloadsSource(options: DownloadsSourceOptions): Download
         timeoutMs: options.timeoutMs ?? DEFAULT_TIMEOUT_MS,
       }),
     );
+    down = res.status === 'unavailable' ? { reason: res.reason } : undefined;
     return interpret(res, names, requestUrl);
+  }
+
+  /** One group's lookup and what it learned kept, as `getWeeklyDownloads` does for its callers. */
+  async function lookUp(group: string[], nowMs: number): Promise<Map<string, Outcome>> {
+    const outcomes = await ask(group);
+    for (const [name, outcome] of outcomes) {
+      if (!('count' in outcome)) continue;
+      await cache?.write(namespace, name, {
+        body: Buffer.from(JSON.stringify({ count: outcome.count })),
+        fetchedAtMs: nowMs,
+      });
+    }
+    return outcomes;
+  }
+
+  /** The background lookup while the API is down; its counts are kept for the next callers. */
+  function probe(group: string[], nowMs: number): void {
+    if (probing) return;
+    probing = true;
+    lookUp(group, nowMs)
+      .catch(() => {})
+      .finally(() => {
+        probing = false;
+      });
   }
 
   function interpret(res: HttpResult, names: string[], requestUrl: string): Map<string, Outcome> {
@@ -177,23 +212,22 @@ export function createDownloadsSource(options: DownloadsSourceOptions): Download
       const unscoped = toAsk.filter((n) => !n.startsWith('@'));
       const groups = toAsk.filter((n) => n.startsWith('@')).map((n) => [n]);
       for (let i = 0; i < unscoped.length; i += batchSize) groups.push(unscoped.slice(i, i + batchSize));
-      await Promise.all(
-        groups.map(async (group) => {
-          const outcomes = await ask(group);
-          for (const [name, outcome] of outcomes) {
-            results.set(name, toFact(name, outcome));
-            if ('count' in outcome) {
-              await cache?.write(namespace, name, {
-                body: Buffer.from(JSON.stringify({ count: outcome.count })),
-                fetchedAtMs: nowMs,
-              });
-            }
-          }
-        }),
-      );
+      if (down && groups.length > 0) {
+        const failure = `${down.reason} (not asked again until it answers; asking in the background)`;
+        for (const name of toAsk) results.set(name, toFact(name, { failure }));
+        probe(groups[0]!, nowMs);
+      } else {
+        await Promise.all(
+          groups.map(async (group) => {
+            for (const [name, outcome] of await lookUp(group, nowMs))
+              results.set(name, toFact(name, outcome));
+          }),
+        );
+      }
       // Keep the caller's order.
       return new Map(unique.map((name) => [name, results.get(name)!]));
     },
+    down: () => (down ? { ...down } : undefined),
     stats: () => ({ ...stats }),
   };
 }

@@ -93,6 +93,11 @@ export interface DownloadsSource {
       keepIfAtLeast?: number;
     },
   ): Promise<Map<string, Fact<WeeklyDownloads>>>;
+  /**
+   * Set while the API is not asked (a lookup got no answer; lookups fall back at once until one
+   * asked in the background is answered), with that lookup's failure.
+   */
+  down?(): { reason: string } | undefined;
   stats(): SourceStats;
 }
 
@@ -153,7 +158,10 @@ export interface UpstreamHealth {
   /** `registry`, `downloads API`, `GitHub API`, ... */
   source: string;
   origin: string;
-  /** `open`: not asked until the cool-down ends; `half-open`: one probe decides. */
+  /**
+   * `open`: not asked until the cool-down ends (or, for the downloads API, not waited for until a
+   * lookup in the background is answered); `half-open`: one probe decides.
+   */
   state: 'closed' | 'open' | 'half-open';
   /** Failed attempts in a row. */
   failures: number;

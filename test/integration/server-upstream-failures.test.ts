@@ -143,6 +143,42 @@ describe('upstream failures', () => {
   });
 });
 
+describe('a downloads API that does not answer', () => {
+  it('costs one deadline: later evaluations fall back at once, one lookup goes out in the background', async () => {
+    // The downloads API's deadline is the HTTP layer's here (5 s): long enough for a loaded
+    // machine, and each evaluation that waited for it would add as much to this test.
+    const names = ['pkg-a', 'pkg-b', 'pkg-c', 'pkg-d', 'pkg-e'];
+    h = await start({
+      packuments: names.map((name) =>
+        makePackument({ name, versions: [{ version: '1.0.0', publishedAt: new Date(daysAgo(40)) }] }),
+      ),
+      popular: [{ name: 'pkg-e', monthlyDownloads: 4_000_000 }],
+      filePolicies: [{ id: 'pop', minWeeklyDownloads: 10 }],
+      timeoutMs: 5_000,
+    });
+    h.downloads.fault({ kind: 'delay', ms: 120_000 });
+    for (const name of names) {
+      const res = await h.request({ url: `/pop/${name}` });
+      // Unavailable counts are alerts under this policy (onUnavailable: alert): served.
+      expect(res.status, name).toBe(200);
+    }
+    // The first evaluation asked and waited; each later one would have asked and waited again.
+    // Now they answered without it, and one background lookup (still hanging) went out.
+    expect(h.downloads.requests.length).toBe(2);
+    const other = await h.sources.downloads.getWeeklyDownloads(['pkg-a']);
+    expect(other.get('pkg-a')).toMatchObject({
+      status: 'unavailable',
+      reason: expect.stringMatching(
+        /deadline.*\(not asked again until it answers; asking in the background\)$/,
+      ),
+    });
+    expect(h.downloads.requests.length).toBe(2);
+    // A popular name gets the embedded list's figure, said in the finding, and passes.
+    const popular = await h.sources.downloads.getWeeklyDownloads(['pkg-e']);
+    expect(popular.get('pkg-e')).toMatchObject({ status: 'ok', value: { origin: 'snapshot' } });
+  });
+});
+
 describe('hostile documents', () => {
   const deep = `{"name":"left-pad","versions":{},"x":${'['.repeat(20_000)}${']'.repeat(20_000)}}`;
 
@@ -185,7 +221,9 @@ describe('/health', () => {
     h = await start({ filePolicies: [{ id: 'pop', minWeeklyDownloads: 10 }] });
     expect((await h.admin('GET', '/health')).json()).toMatchObject({ status: 'ok' });
     h.downloads.fault({ kind: 'status', status: 503 });
-    for (const name of ['a', 'b', 'c', 'd', 'e', 'f']) await h.sources.downloads.getWeeklyDownloads([name]);
+    // After the first failed lookup the others answer at once (popular names from the embedded
+    // list) and one at a time is asked in the background: the API is reported open at once.
+    await h.sources.downloads.getWeeklyDownloads(['a']);
     const degraded = (await h.admin('GET', '/health')).json();
     expect(degraded.status).toBe('degraded');
     expect(degraded.sources).toEqual([
@@ -193,10 +231,11 @@ describe('/health', () => {
         source: 'downloads API',
         origin: h.downloads.url.replace(/\/$/, ''),
         state: 'open',
-        failures: 5,
+        failures: 1,
         lastFailure: 'HTTP 503',
       },
     ]);
+
     // The registry keeps answering meanwhile (the count is unavailable: an alert under this policy).
     expect((await h.request({ url: '/pop/left-pad' })).status).toBe(200);
     expect((await h.admin('GET', '/health')).json().sources).toContainEqual(

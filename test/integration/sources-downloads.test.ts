@@ -1,9 +1,9 @@
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
 import { createDownloadsSource } from '../../src/sources/downloads-source.js';
-import { createHttpClient, type HttpClient } from '../../src/sources/http-client.js';
+import { createHttpClient, type HttpClient, type HttpResult } from '../../src/sources/http-client.js';
 import type { DownloadsSource, PopularList } from '../../src/sources/types.js';
 import { type FakeDownloads, startFakeDownloads } from '../helpers/fake-downloads.js';
 import { closedPortUrl } from '../helpers/fake-upstream.js';
@@ -89,6 +89,75 @@ describe('downloads API', () => {
     } finally {
       await client.close();
     }
+  });
+
+  it('after a lookup got no answer, answers at once and asks again in the background only', async () => {
+    // An HTTP client whose answers the test hands out: what a caller waits for is then exact.
+    const asked: string[] = [];
+    const answer: Array<(r: HttpResult) => void> = [];
+    const scripted: HttpClient = {
+      request: (req) => {
+        asked.push(req.url);
+        return new Promise((resolve) => answer.push(resolve));
+      },
+      stats: () => ({ requests: 0, bytes: 0, retries: 0 }),
+      health: () => [],
+      close: async () => {},
+    };
+    // Settled within a few turns of the event loop, with no I/O: it did not wait for the API.
+    const atOnce = <T>(p: Promise<T>) =>
+      Promise.race([
+        p,
+        new Promise<never>((_, reject) =>
+          setImmediate(() => setImmediate(() => reject(new Error('waited for the API')))),
+        ),
+      ]);
+    const ok = (counts: Record<string, number>): HttpResult => ({
+      status: 'response',
+      statusCode: 200,
+      headers: {},
+      url: api.url,
+      body: Buffer.from(
+        JSON.stringify(Object.fromEntries(Object.entries(counts).map(([n, c]) => [n, { downloads: c }]))),
+      ),
+    });
+    const downloads = createDownloadsSource({
+      url: api.url,
+      http: scripted,
+      popular: POPULAR,
+      now: () => NOW,
+    });
+
+    const first = downloads.getWeeklyDownloads(['left-padder', 'tiny']);
+    await vi.waitFor(() => expect(answer).toHaveLength(1));
+    answer[0]!({
+      status: 'unavailable',
+      source: 'downloads API',
+      reason: 'downloads API: no answer within the 5000 ms deadline',
+    });
+    expect((await first).get('left-padder')).toMatchObject({ status: 'ok', value: { origin: 'snapshot' } });
+
+    // The API is down: no caller waits for it again, and one lookup at a time goes out.
+    const second = await atOnce(downloads.getWeeklyDownloads(['left-padder', 'tiny']));
+    expect(second.get('left-padder')).toMatchObject({ status: 'ok', value: { origin: 'snapshot' } });
+    expect(second.get('tiny')).toMatchObject({
+      status: 'unavailable',
+      reason: expect.stringMatching(
+        /5000 ms deadline \(not asked again until it answers; asking in the background\)/,
+      ),
+    });
+    expect(asked).toHaveLength(2);
+    await atOnce(downloads.getWeeklyDownloads(['tiny', 'other']));
+    expect(asked).toHaveLength(2);
+
+    // It answers the background lookup (settled without I/O: no cache here): the next caller asks
+    // it again, and gets its figures.
+    answer[1]!(ok({ 'left-padder': 9_000_000, tiny: 12 }));
+    await new Promise((resolve) => setImmediate(resolve));
+    const next = downloads.getWeeklyDownloads(['tiny']);
+    await vi.waitFor(() => expect(answer).toHaveLength(3));
+    answer[2]!(ok({ tiny: 13 }));
+    expect((await next).get('tiny')).toMatchObject({ status: 'ok', value: { count: 13, origin: 'api' } });
   });
 
   it('reads one unscoped name in the single shape', async () => {
