@@ -144,6 +144,7 @@ export function buildInventory(graph: PackageGraph): LockfileInventory {
   const byId = new Map<string, { entry: LockfileEntry; firstLine: number }>();
   const skipped = new Map<string, SkippedEntry>();
   const unreachable: string[] = [];
+  const mismatched: string[] = [];
   for (const node of graph.nodes.values()) {
     if (node.importer && node.id === graph.rootId) continue;
     if (node.skip) {
@@ -160,6 +161,12 @@ export function buildInventory(graph: PackageGraph): LockfileInventory {
     }
     if (node.importer || node.version === undefined) continue;
     if (!previous.has(node.id)) unreachable.push(node.location?.key ?? node.id);
+    // A registry entry is fetched from its URL whatever the URL names (the lockfile-source rule
+    // judges the host); one naming another package's tarball, or none, is worth saying.
+    const mismatch = node.resolved ? tarballMismatch(node.resolved, node.name, node.version) : undefined;
+    if (mismatch !== undefined) {
+      mismatched.push(`${node.location?.key ?? node.id} (${node.name}@${node.version}) ${mismatch}`);
+    }
     const reachable = previous.has(node.id);
     // An entry nothing reaches (stale) is checked as if production: flags only ever relax a gate.
     const dev = reachable && !prod.has(node.id);
@@ -207,6 +214,11 @@ export function buildInventory(graph: PackageGraph): LockfileInventory {
       if (node.integrity) entry.integrity = node.integrity;
       found.firstLine = Math.min(found.firstLine, location.line);
     }
+  }
+  if (mismatched.length > 0) {
+    warnings.push(
+      `${mismatched.length} entries resolve to a tarball of another package or version e.g. ${examples(mismatched)}`,
+    );
   }
   if (unreachable.length > 0) {
     warnings.push(

@@ -162,14 +162,12 @@ function packageNode(key: string, value: unknown[], where: ReturnType<typeof loc
   }
   // A registry entry: [ident, registry tarball ("" for the default registry), info, integrity].
   if (/^\d/.test(reference) && !reference.includes(':') && typeof value[1] === 'string') {
+    // Fetched from that URL wherever it points: a registry entry, whose host the lockfile-source
+    // rule judges. A URL dependency's ident carries the URL instead of a version.
     const tarball = value[1];
-    if (tarball === '' || tarballMismatch(tarball, name, reference) === undefined) {
-      node.version = reference;
-      if (tarball !== '') node.resolved = tarball;
-      if (typeof value[3] === 'string') node.integrity = value[3];
-      return node;
-    }
-    node.skip = { spec: tarball, reason: SKIP_REASONS.remote };
+    node.version = reference;
+    if (tarball !== '') node.resolved = tarball;
+    if (typeof value[3] === 'string') node.integrity = value[3];
     return node;
   }
   if (/^(file|link|root):/.test(reference)) {

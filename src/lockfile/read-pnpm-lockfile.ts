@@ -276,9 +276,9 @@ function sourceOf(
   // A registry package's key is name@version; a tarball URL or git host takes the version's place.
   const registryKey = /^\d/.test(keyVersion) && !keyVersion.includes(':') && !keyVersion.includes('/');
   if (tarball !== undefined) {
-    if (registryKey && version && tarballMismatch(tarball, name, version) === undefined) {
-      return { kind: 'registry' };
-    }
+    // A registry key is fetched from its tarball URL wherever that points: a registry entry, whose
+    // host the lockfile-source rule judges. A URL dependency's key carries the URL instead.
+    if (registryKey && version) return { kind: 'registry' };
     return {
       kind: /codeload|\.git\b|github|gitlab|bitbucket/.test(tarball) ? 'git' : 'remote',
       spec: tarball,

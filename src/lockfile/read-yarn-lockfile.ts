@@ -307,6 +307,10 @@ function classicSource(name: string, range: string, version: string | undefined,
       ? { kind: 'git', spec: resolved }
       : { kind: 'unknown', spec: resolved };
   }
+  // A registry spec (range, version, tag) is fetched from its `resolved` URL as written, wherever
+  // that points: a registry entry, whose host the lockfile-source rule judges. Only a URL spec is
+  // a remote tarball.
+  if (version && (type === 'range' || type === 'version' || type === 'tag')) return { kind: 'registry' };
   if (version && tarballMismatch(resolved, name, version) === undefined) return { kind: 'registry' };
   return {
     kind: type === 'remote' ? 'remote' : /codeload|github|gitlab|bitbucket/.test(resolved) ? 'git' : 'remote',

@@ -1,0 +1,225 @@
+// `lockwarden audit` on each client's real lockfile (the `clients/` fixtures, written by the real
+// yarn 1, yarn 4, pnpm and bun against a loopback registry), as the lockfile-source rule meets
+// them: written against the configured registry, against another one, or with one entry edited to
+// fetch a tarball from elsewhere. The configured registry is a fake on 127.0.0.1:0.
+import { cpSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import type { Report } from '../../src/engine/report.js';
+import { type FakeRegistry, startFakeRegistry } from '../helpers/fake-registry.js';
+import { makePackument } from '../helpers/make-packument.js';
+import { runCliCaptured } from '../helpers/run-cli-captured.js';
+
+const NOW = new Date('2026-11-22T12:00:00.000Z');
+const OLD = new Date('2025-01-01T00:00:00.000Z');
+const fixtures = fileURLToPath(new URL('../fixtures/lockfiles/clients/', import.meta.url));
+/** The registry the fixtures were written against. */
+const WRITTEN_AGAINST = 'http://127.0.0.1:4873/';
+const OTHER_REGISTRY = 'https://registry.example.test/';
+const EVIL = 'https://tarballs.evil.test';
+
+let work: string;
+let registry: FakeRegistry;
+
+beforeAll(async () => {
+  work = mkdtempSync(path.join(tmpdir(), 'lockwarden-lockfile-sources-'));
+  registry = await startFakeRegistry({
+    shape: 'public',
+    packuments: [
+      { name: 'left-pad', versions: ['1.0.0', '1.1.0'] },
+      { name: '@acme/is-odd', versions: ['3.0.0'] },
+      { name: 'dev-tool', versions: ['2.0.0'] },
+    ].map(({ name, versions }) =>
+      makePackument({ name, versions: versions.map((version) => ({ version, publishedAt: OLD })) }),
+    ),
+  });
+  writeFileSync(
+    path.join(work, 'policy.json'),
+    // Cooling-off asks the registry for every entry: the audit runs its usual checks as well.
+    JSON.stringify({ id: 'ci', coolingOffDays: 7, typosquatting: false }),
+  );
+});
+
+afterAll(async () => {
+  await registry.close();
+  rmSync(work, { recursive: true, force: true });
+});
+
+/** A copy of a client's fixture project with its lockfile text passed through `edit`. */
+function project(client: string, lockfile: string, edit: (text: string) => string): string {
+  const dir = mkdtempSync(path.join(work, `${client}-`));
+  cpSync(path.join(fixtures, client), dir, { recursive: true });
+  const file = path.join(dir, lockfile);
+  writeFileSync(file, edit(readFileSync(file, 'utf8')));
+  return dir;
+}
+
+async function audit(dir: string): Promise<{ code: number; report: Report; stderr: string }> {
+  const res = await runCliCaptured(
+    [
+      'audit',
+      dir,
+      '--json',
+      '--policy',
+      path.join(work, 'policy.json'),
+      '--registry',
+      registry.url,
+      '--cache-dir',
+      path.join(work, 'cache'),
+    ],
+    { env: { PATH: process.env.PATH }, cwd: dir, now: () => NOW },
+  );
+  return { code: res.code, report: JSON.parse(res.stdout) as Report, stderr: res.stderr };
+}
+
+/** 1-based line of the first line of `file` starting with `prefix`. */
+function lineOf(dir: string, file: string, prefix: string): number {
+  const index = readFileSync(path.join(dir, file), 'utf8')
+    .split('\n')
+    .findIndex((l) => l.startsWith(prefix));
+  expect(index, `${prefix} in ${file}`).toBeGreaterThanOrEqual(0);
+  return index + 1;
+}
+
+const sourceFindings = (report: Report) =>
+  report.findings
+    .filter((f) => f.rule === 'lockfile-source')
+    .map((f) => ({
+      spec: `${f.name}@${f.version}`,
+      effect: f.effect,
+      observed: f.observed,
+      locations: f.locations?.map((l) => `${l.file}:${l.line}`),
+    }));
+
+/** pnpm records tarball URLs with `lockfile-include-tarball-url=true`: added to each resolution. */
+function withPnpmTarballs(base: string) {
+  return (text: string) =>
+    text.replace(
+      /^ {2}'?((@[^/@\s]+\/)?([^@\s']+))@(\d[^:'\s]*)'?:\n {4}resolution: \{integrity: ([^}]+)\}/gm,
+      (_m, name: string, _scope, bare: string, version: string, integrity: string) =>
+        `  ${name.startsWith('@') ? `'${name}@${version}'` : `${name}@${version}`}:\n    resolution: {integrity: ${integrity}, tarball: ${base}${name}/-/${bare}-${version}.tgz}`,
+    );
+}
+
+// Where each client's lockfile keeps an entry's key, for the line a finding points at.
+const KEYS: Record<string, Record<string, string>> = {
+  'yarn-classic': {
+    'left-pad@1.1.0': 'left-pad@^1.0.0, left-pad@^1.1.0:',
+    'left-pad@1.0.0': 'left-pad@1.0.0:',
+    '@acme/is-odd@3.0.0': '"@acme/is-odd@^3.0.0":',
+    'dev-tool@2.0.0': 'dev-tool@^2.0.0:',
+  },
+  pnpm: {
+    'left-pad@1.1.0': '  left-pad@1.1.0:',
+    'left-pad@1.0.0': '  left-pad@1.0.0:',
+    '@acme/is-odd@3.0.0': "  '@acme/is-odd@3.0.0':",
+    'dev-tool@2.0.0': '  dev-tool@2.0.0:',
+  },
+  bun: {
+    'left-pad@1.1.0': '    "left-pad": [',
+    'left-pad@1.0.0': '    "pad": [',
+    '@acme/is-odd@3.0.0': '    "@acme/is-odd": [',
+    'dev-tool@2.0.0': '    "dev-tool": [',
+  },
+};
+
+describe.each([
+  {
+    client: 'yarn-classic',
+    lockfile: 'yarn.lock',
+    urls: (base: string) => (t: string) => t.replaceAll(WRITTEN_AGAINST, base),
+  },
+  { client: 'pnpm', lockfile: 'pnpm-lock.yaml', urls: withPnpmTarballs },
+  {
+    client: 'bun',
+    lockfile: 'bun.lock',
+    urls: (base: string) => (t: string) => t.replaceAll(WRITTEN_AGAINST, base),
+  },
+])('lockwarden audit on a $lockfile ($client) that records tarball URLs', ({ client, lockfile, urls }) => {
+  it('written against the configured registry: no lockfile-source finding', async () => {
+    const dir = project(client, lockfile, urls(registry.url));
+    const { code, report } = await audit(dir);
+    expect(sourceFindings(report)).toEqual([]);
+    expect(code).toBe(0);
+    expect(report.summary.checked).toBe(4);
+  });
+
+  it('written against another registry: each entry is a finding naming that host, on its own line', async () => {
+    const dir = project(client, lockfile, urls(OTHER_REGISTRY));
+    const { code, report } = await audit(dir);
+    expect(code).toBe(1);
+    const found = sourceFindings(report);
+    expect(found.map((f) => f.spec).sort()).toEqual(Object.keys(KEYS[client]!).sort());
+    for (const f of found) {
+      expect(f).toMatchObject({ effect: 'block', observed: 'https://registry.example.test' });
+      expect(f.locations?.[0]).toBe(`${lockfile}:${lineOf(dir, lockfile, KEYS[client]![f.spec]!)}`);
+    }
+    const leftPad = report.findings.find((f) => f.rule === 'lockfile-source' && f.version === '1.1.0')!;
+    expect(leftPad.message).toMatch(
+      /^left-pad@1\.1\.0 is fetched from https:\/\/registry\.example\.test, which is not the configured registry/,
+    );
+    expect(leftPad.message).toContain(registry.url);
+  });
+
+  it('one entry edited to fetch a tarball from another host: that entry is a finding naming it', async () => {
+    const dir = project(client, lockfile, (text) => {
+      const written = urls(registry.url)(text);
+      const target = `${registry.url}left-pad/-/left-pad-1.1.0.tgz`;
+      expect(written).toContain(target);
+      return written.replaceAll(target, `${EVIL}/payload.tgz`);
+    });
+    const { code, report, stderr } = await audit(dir);
+    expect(stderr).toBe('');
+    expect(code).toBe(1);
+    expect(sourceFindings(report)).toEqual([
+      {
+        spec: 'left-pad@1.1.0',
+        effect: 'block',
+        observed: EVIL,
+        locations: [`${lockfile}:${lineOf(dir, lockfile, KEYS[client]!['left-pad@1.1.0']!)}`],
+      },
+    ]);
+    // Still checked as the registry package it claims to be, and the odd tarball is said.
+    expect(report.skipped.map((s) => s.name)).not.toContain('left-pad');
+    expect(report.warnings.join('\n')).toMatch(
+      /1 entries resolve to a tarball of another package or version e\.g\. .*\(left-pad@1\.1\.0\) is not a registry tarball URL/,
+    );
+  });
+});
+
+describe('lockwarden audit on a yarn 1 lockfile', () => {
+  it('an entry pinned only by its #<sha1> fragment (before yarn 1.10) is an alert, not "no integrity"', async () => {
+    const dir = project('yarn-classic', 'yarn.lock', (text) =>
+      text
+        .replaceAll(WRITTEN_AGAINST, registry.url)
+        // The entry as yarn 1.9 wrote it: the fragment, no integrity line.
+        .replace(/(left-pad-1\.1\.0\.tgz#[0-9a-f]{40}"\n) {2}integrity [^\n]+\n/, '$1'),
+    );
+    const { code, report } = await audit(dir);
+    expect(sourceFindings(report)).toEqual([
+      {
+        spec: 'left-pad@1.1.0',
+        effect: 'alert',
+        observed: 'sha1',
+        locations: [`yarn.lock:${lineOf(dir, 'yarn.lock', 'left-pad@^1.0.0, left-pad@^1.1.0:')}`],
+      },
+    ]);
+    const finding = report.findings.find((f) => f.rule === 'lockfile-source')!;
+    expect(finding.message).toMatch(/SHA-1 hash only/);
+    expect(finding.message).not.toMatch(/no integrity/);
+    expect(code).toBe(0);
+  });
+});
+
+describe('lockwarden audit on a yarn 4 (Berry) lockfile', () => {
+  it('records no tarball URL for registry entries: fetched from the configured registry, no finding', async () => {
+    const dir = project('yarn-berry', 'yarn.lock', (text) => text);
+    expect(readFileSync(path.join(dir, 'yarn.lock'), 'utf8')).not.toMatch(/https?:\/\//);
+    const { code, report } = await audit(dir);
+    expect(sourceFindings(report)).toEqual([]);
+    expect(report.summary.checked).toBe(4);
+    expect(code).toBe(0);
+  });
+});
