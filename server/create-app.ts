@@ -30,7 +30,7 @@ import { createPostgresStore } from './postgres-store.js';
 import { displayUrl, redactQuery, redactUrlCredentials } from './redact-url.js';
 import { createRegistryRoutes } from './registry-routes.js';
 import { type StateStore, StoreError } from './state-store.js';
-import { createUpstream, type Upstream, UpstreamError } from './upstream.js';
+import { createUpstream, type Upstream, UpstreamError, type UpstreamOptions } from './upstream.js';
 import type { WebhookDelivery } from './webhook-delivery.js';
 import type { WebhookHub } from './webhook-hub.js';
 import { addWebhookRoutes } from './webhook-routes.js';
@@ -64,6 +64,11 @@ export interface CreateAppOptions {
   tarballOrigins?: string[];
   /** Deadline of each tarball or pass-through request to the upstream, redirects and body included. */
   upstreamTimeoutMs?: number;
+  /** Per-attempt timeouts and retries of those requests (tests make them short and deterministic). */
+  upstreamTuning?: Pick<
+    UpstreamOptions,
+    'connectTimeoutMs' | 'headersTimeoutMs' | 'retries' | 'backoffBaseMs' | 'sleep' | 'random'
+  >;
   now?: () => Date;
   /** Fixed admin token (LOCKWARDEN_ADMIN_TOKEN); otherwise generated once and stored hashed. */
   adminToken?: string;
@@ -214,6 +219,7 @@ export async function createApp(options: CreateAppOptions): Promise<LockwardenSe
     ...(options.upstreamLookup ? { lookup: options.upstreamLookup } : {}),
     ...(options.tarballOrigins ? { tarballOrigins: options.tarballOrigins } : {}),
     ...(options.upstreamTimeoutMs === undefined ? {} : { timeoutMs: options.upstreamTimeoutMs }),
+    ...options.upstreamTuning,
     userAgent: `lockwarden/${options.version ?? '0'}`,
   });
 

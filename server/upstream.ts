@@ -5,13 +5,15 @@
 // origin and the --tarball-origin hosts. Connections go through a dispatcher of its own, built by
 // the sources' createDispatcher (npm's proxy and TLS settings, a name cache of its own).
 import type { Readable } from 'node:stream';
-import { request, errors as undiciErrors } from 'undici';
+import { request } from 'undici';
+import { backoffDelay } from '../src/sources/http-client.js';
 import {
   type CachedLookup,
   createCachedLookup,
   createDispatcher,
   type NetworkConfig,
 } from '../src/sources/http-dispatcher.js';
+import { failedBeforeResponse, isTimeoutError } from '../src/sources/network-errors.js';
 import { discardBody } from './stream-body.js';
 
 export interface UpstreamResponse {
@@ -39,8 +41,17 @@ export interface UpstreamOptions {
    */
   timeoutMs?: number;
   connectTimeoutMs?: number;
-  /** Connect failures of GET/HEAD requests are retried this often within the deadline. */
+  /**
+   * Retries of a GET or HEAD whose attempt failed before any response byte (name lookup, connect,
+   * a connection reset, no headers within `headersTimeoutMs`), within the deadline. Default 2.
+   */
   retries?: number;
+  /** First backoff delay before a retry; doubles per retry, with jitter (the sources' backoffDelay). */
+  backoffBaseMs?: number;
+  backoffMaxMs?: number;
+  /** Injected so tests can record backoff delays instead of sleeping through them. */
+  sleep?: (ms: number) => Promise<void>;
+  random?: () => number;
   lookup?: CachedLookup;
   userAgent?: string;
 }
@@ -87,6 +98,12 @@ export function createUpstream(options: UpstreamOptions): Upstream {
   const authorization = options.token ? `Bearer ${options.token}` : (options.authorization ?? basic);
   const timeoutMs = options.timeoutMs ?? 300_000;
   const retries = options.retries ?? 2;
+  // Shorter than the sources' 250 ms doubling to 4 s: a client is waiting for these bytes, and what
+  // is retried here (a dropped connection, a stalled lookup) is usually over at once.
+  const backoffBaseMs = options.backoffBaseMs ?? 100;
+  const backoffMaxMs = options.backoffMaxMs ?? 1_000;
+  const sleep = options.sleep ?? ((ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms)));
+  const random = options.random ?? Math.random;
   const agent = createDispatcher({
     connections: 64,
     connectTimeoutMs: options.connectTimeoutMs ?? 5_000,
@@ -101,15 +118,23 @@ export function createUpstream(options: UpstreamOptions): Upstream {
     return authorization && url.origin === base.origin ? { authorization } : {};
   }
 
+  /**
+   * One request, retried while that is safe: a GET or HEAD whose attempt failed before any
+   * response byte arrived (failedBeforeResponse: lookup, connect, a reset, a headers timeout) is
+   * sent again after a short jittered backoff, as long as the backoff ends before the deadline.
+   * Nothing can have reached the client by then: `send` returns at the response's headers, and
+   * the body is streamed from that one attempt or not at all. Other methods are sent once.
+   */
   async function send(
     url: URL,
     method: string,
     headers: Record<string, string>,
-    signal: AbortSignal,
+    deadline: Deadline,
     body?: Buffer,
   ): Promise<UpstreamResponse> {
     if (!origins.has(url.origin))
       throw new UpstreamError(502, `refusing to fetch ${url.origin}: not the upstream registry`);
+    const idempotent = method === 'GET' || method === 'HEAD';
     for (let attempt = 0; ; attempt++) {
       try {
         const res = await request(url, {
@@ -120,33 +145,40 @@ export function createUpstream(options: UpstreamOptions): Upstream {
             ...authFor(url),
           },
           body,
-          signal,
+          signal: deadline.signal,
           dispatcher: agent,
         });
         return { statusCode: res.statusCode, headers: res.headers, body: res.body };
       } catch (err) {
-        // A request that never reached the upstream (name lookup, connect) is safe to send again.
-        if (
-          attempt < retries &&
-          !signal.aborted &&
-          isConnectFailure(err) &&
-          (method === 'GET' || method === 'HEAD')
-        )
-          continue;
-        const timeout =
-          signal.aborted ||
-          err instanceof undiciErrors.HeadersTimeoutError ||
-          err instanceof undiciErrors.BodyTimeoutError ||
-          err instanceof undiciErrors.ConnectTimeoutError;
+        const { signal } = deadline;
+        if (attempt < retries && idempotent && !signal.aborted && failedBeforeResponse(err)) {
+          const wait = backoffDelay(attempt, backoffBaseMs, backoffMaxMs, random);
+          // A retry that could not start before the deadline is not waited for.
+          if (performance.now() + wait < deadline.at) {
+            await sleep(wait);
+            if (!signal.aborted) continue;
+          }
+        }
+        const timeout = signal.aborted || isTimeoutError(err);
         const reason = signal.aborted
           ? `no response within ${timeoutMs} ms`
           : err instanceof Error
             ? describeCause(err)
             : String(err);
-        throw new UpstreamError(timeout ? 504 : 502, `upstream registry ${url.origin} failed: ${reason}`);
+        const attempts = attempt === 0 ? '' : ` (after ${attempt + 1} attempts)`;
+        throw new UpstreamError(
+          timeout ? 504 : 502,
+          `upstream registry ${url.origin} failed: ${reason}${attempts}`,
+        );
       }
     }
   }
+
+  /** One deadline per tarball or pass-through request, over every hop, attempt and backoff. */
+  const startDeadline = (): Deadline => ({
+    signal: AbortSignal.timeout(timeoutMs),
+    at: performance.now() + timeoutMs,
+  });
 
   return {
     url: base.href,
@@ -162,9 +194,9 @@ export function createUpstream(options: UpstreamOptions): Upstream {
       let url = new URL(raw);
       // One deadline over every hop, headers and body: a trickling upstream cannot hold a client
       // (or a connection of the pool) for longer, however often a byte arrives or it redirects.
-      const signal = AbortSignal.timeout(timeoutMs);
+      const deadline = startDeadline();
       for (let hop = 0; ; hop++) {
-        const res = await send(url, 'GET', headers, signal);
+        const res = await send(url, 'GET', headers, deadline);
         if (!REDIRECT_STATUSES.has(res.statusCode)) return res;
         // With an error listener: a redirect body that fails after this must not end the process.
         discardBody(res.body);
@@ -212,7 +244,7 @@ export function createUpstream(options: UpstreamOptions): Upstream {
     },
     passThrough({ method, path, search, headers, body }) {
       const url = new URL(path + search, base);
-      return send(url, method, headers, AbortSignal.timeout(timeoutMs), body);
+      return send(url, method, headers, startDeadline(), body);
     },
     close() {
       return agent.close();
@@ -220,17 +252,10 @@ export function createUpstream(options: UpstreamOptions): Upstream {
   };
 }
 
-const CONNECT_FAILURES = new Set([
-  'ECONNREFUSED',
-  'ENOTFOUND',
-  'EAI_AGAIN',
-  'UND_ERR_CONNECT_TIMEOUT',
-  'EHOSTUNREACH',
-]);
-
-function isConnectFailure(err: unknown): boolean {
-  const e = err as { code?: string; cause?: { code?: string } };
-  return CONNECT_FAILURES.has(e.code ?? '') || CONNECT_FAILURES.has(e.cause?.code ?? '');
+interface Deadline {
+  signal: AbortSignal;
+  /** performance.now() when `signal` aborts. */
+  at: number;
 }
 
 function describeCause(err: Error): string {

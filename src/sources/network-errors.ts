@@ -20,10 +20,15 @@ export function describeTimeout(
     : `timed out after ${opts.bodyTimeoutMs} ms without receiving body data`;
 }
 
+/** The error's code, or its cause's (undici wraps the socket's error). */
+function errorCode(err: unknown): string | undefined {
+  const e = err as { code?: string; cause?: { code?: string } } | null | undefined;
+  return e?.code ?? e?.cause?.code;
+}
+
 /** undici's own timers (backstops of ours, and the connect timeout): the origin did not answer. */
 export function isTimeoutError(err: unknown): boolean {
-  const e = err as { code?: string; cause?: { code?: string } };
-  const code = e.code ?? e.cause?.code;
+  const code = errorCode(err);
   return (
     code === 'UND_ERR_CONNECT_TIMEOUT' ||
     code === 'UND_ERR_HEADERS_TIMEOUT' ||
@@ -34,8 +39,7 @@ export function isTimeoutError(err: unknown): boolean {
 
 /** Errors raised before the request was written: sending it again cannot repeat its effect. */
 export function isConnectError(err: unknown): boolean {
-  const e = err as { code?: string; cause?: { code?: string } };
-  const code = e.code ?? e.cause?.code;
+  const code = errorCode(err);
   return (
     code === 'ECONNREFUSED' ||
     code === 'ENOTFOUND' ||
@@ -43,6 +47,24 @@ export function isConnectError(err: unknown): boolean {
     code === 'UND_ERR_CONNECT_TIMEOUT' ||
     code === 'EHOSTUNREACH' ||
     code === 'ENETUNREACH'
+  );
+}
+
+/**
+ * An attempt that failed before any byte of a response arrived: it never reached the server
+ * (isConnectError), the connection was closed or reset before the answer began (a keep-alive
+ * connection the server had just dropped, a restarting upstream), or no headers came in time.
+ * An idempotent request may be sent again, and a caller that streams the response on has passed
+ * nothing on yet.
+ */
+export function failedBeforeResponse(err: unknown): boolean {
+  if (isConnectError(err)) return true;
+  const code = errorCode(err);
+  return (
+    code === 'ECONNRESET' ||
+    code === 'EPIPE' ||
+    code === 'UND_ERR_SOCKET' ||
+    code === 'UND_ERR_HEADERS_TIMEOUT'
   );
 }
 
