@@ -116,7 +116,8 @@ export async function runServe(argv: string[], io: ServeIo): Promise<number> {
     // nested too deeply, or that a splice could read differently, is an upstream failure.
     config.maxDocumentDepth = MAX_DOCUMENT_DEPTH;
     // One name cache for the sources and the proxy's tarball and pass-through requests: the
-    // upstream's host is looked up once, and a host that does not resolve fails both at once.
+    // upstream's host is looked up once, and a host that does not exist fails both at once (for a
+    // second; a transient lookup failure is not kept, so each side's retries look it up again).
     const lookup = createCachedLookup();
     config.http = { ...config.http, lookup };
     sources = createSources(config);
