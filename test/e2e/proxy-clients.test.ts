@@ -29,6 +29,11 @@ const leftPad = makePackument({
     { version: '1.2.0', publishedAt: new Date(daysAgo(2)) },
   ],
 });
+/** Old enough for every policy here: its download is what a refusal elsewhere cuts off. */
+const slowDep = makePackument({
+  name: 'slow-dep',
+  versions: [{ version: '1.0.0', publishedAt: new Date(daysAgo(400)) }],
+});
 const isOdd = makePackument({
   name: '@acme/is-odd',
   versions: [
@@ -39,7 +44,7 @@ const isOdd = makePackument({
 
 beforeAll(async () => {
   h = await startProxyHarness({
-    packuments: [leftPad, isOdd],
+    packuments: [leftPad, isOdd, slowDep],
     filePolicies: [
       { id: 'strict', coolingOffDays: 7, typosquatting: true },
       { id: 'watch', action: 'alert', coolingOffDays: 7, typosquatting: true },
@@ -203,7 +208,9 @@ describe('pnpm 12 through the proxy', () => {
   }, 300_000);
 
   it('a frozen lockfile pinned to blocked versions fails at the refused tarball, and the service stays up', async () => {
-    const dir = await project({ dependencies: { 'left-pad': '1.2.0', '@acme/is-odd': '3.0.1' } });
+    const dir = await project({
+      dependencies: { 'left-pad': '1.2.0', '@acme/is-odd': '3.0.1', 'slow-dep': '1.0.0' },
+    });
     // The lockfile is written through the alert policy, which serves the young versions.
     await configure(dir, `${base}/watch/`);
     const locked = await pnpm12(['install'], dir, await clientEnv(`${base}/watch/`));
@@ -211,6 +218,12 @@ describe('pnpm 12 through the proxy', () => {
     await rm(join(dir, 'node_modules'), { recursive: true, force: true });
     const registry = `${base}/strict~pnpm12-ci/`;
     await configure(dir, registry);
+    // The allowed package's tarball is answered late upstream, so its download is still waiting
+    // in the service when pnpm gets the 403 and aborts the others; the upstream's answer then
+    // arrives for a client that is gone, which killed the service before (issue 17).
+    const slowTarball = (r: { path: string }) => r.path.endsWith('/slow-dep-1.0.0.tgz');
+    h.registry.fault({ kind: 'delay', ms: 1_500, match: slowTarball });
+    const asked = h.registry.requests.length;
     // pnpm aborts its other in-flight downloads when one is refused: run it a few times.
     for (let i = 0; i < 3; i++) {
       const pinned = await pnpm12(['install', '--frozen-lockfile'], dir, await clientEnv(registry));
@@ -219,6 +232,9 @@ describe('pnpm 12 through the proxy', () => {
         /HTTP 403 for \S+strict~pnpm12-ci\/\S+-(?:1\.2\.0|3\.0\.1)\.tgz/,
       );
     }
+    h.registry.clearFaults();
+    // The stalled download was under way each time (else nothing was cut off).
+    expect(h.registry.requests.slice(asked).filter(slowTarball).length).toBeGreaterThan(0);
     expect((await fetch(`${base}/-/ping`)).status).toBe(200);
     const after = await project();
     const ok = await run('npm', ['install', 'left-pad'], after, await clientEnv(`${base}/strict/`));
