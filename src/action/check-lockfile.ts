@@ -146,9 +146,14 @@ export async function checkLockfile(
   engine: () => Promise<InlineEngine>,
   /** Inline mode's policy (service mode uses the service's). */
   policy: Policy | undefined,
-  /** Service mode: the registry installs are configured with, for the lockfile-source rule. */
-  serviceRegistry: () => Promise<string | undefined>,
+  sourcesOf: {
+    /** Service mode: the registry installs are configured with, for the lockfile-source rule. */
+    serviceRegistry: () => Promise<string | undefined>;
+    /** npm's `replace-registry-host` (undefined: npm's default), for the lockfile-source rule. */
+    npmRewrite: () => Promise<string | undefined>;
+  },
 ): Promise<Report> {
+  const { serviceRegistry, npmRewrite } = sourcesOf;
   const { inputs, now } = input;
   let report: Report;
   // semver-honesty judges what the change moved: each updated entry against its old version.
@@ -189,6 +194,7 @@ export async function checkLockfile(
         registries: answer.policy.registries ?? [],
       },
       configured === undefined ? [] : [configured],
+      await npmRewrite(),
     );
     report = buildReport({
       verdicts,
@@ -207,6 +213,7 @@ export async function checkLockfile(
     });
   } else {
     const { sources, popular } = await engine();
+    const npmReplaceRegistryHost = await npmRewrite();
     ({ report } = await runAudit({
       dir: path.resolve(input.environment.workspace, plan.dir),
       lockfile: path.posix.basename(plan.file),
@@ -216,6 +223,7 @@ export async function checkLockfile(
       popular,
       now,
       ...(plan.filter ? { filter: plan.filter } : {}),
+      ...(npmReplaceRegistryHost === undefined ? {} : { npmReplaceRegistryHost }),
       updates,
     }));
   }

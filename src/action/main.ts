@@ -162,6 +162,8 @@ export async function run(deps: RunDeps = {}): Promise<void> {
         const config = await engineConfig(i, env, settings);
         return config.registryUrl ?? (await loadNpmConfig(config.npm)).registry;
       },
+      npmReplaceRegistryHost: async (i, settings) =>
+        (await loadNpmConfig((await engineConfig(i, env, settings)).npm)).replaceRegistryHost,
       log: (message) => core.info(message),
     });
     summary = result.summary;

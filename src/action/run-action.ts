@@ -73,6 +73,11 @@ export interface RunActionInput {
    * Defaults to the `registry` input alone.
    */
   configuredRegistry?: (inputs: ActionInputs, settings: EngineSettings) => Promise<string | undefined>;
+  /**
+   * npm's `replace-registry-host` with `settings` (both modes), for the lockfile-source rule.
+   * Defaults to npm's default (`npmjs`).
+   */
+  npmReplaceRegistryHost?: (inputs: ActionInputs, settings: EngineSettings) => Promise<string | undefined>;
   log?: (message: string) => void;
 }
 
@@ -189,6 +194,14 @@ export async function runAction(input: RunActionInput): Promise<ActionResult> {
     return registryPromise;
   };
 
+  let rewritePromise: Promise<string | undefined> | undefined;
+  const npmRewrite = () => {
+    rewritePromise ??= input.npmReplaceRegistryHost
+      ? input.npmReplaceRegistryHost(inputs, { projectNpmrc: npmrc.config })
+      : Promise.resolve(undefined);
+    return rewritePromise;
+  };
+
   const reports: Report[] = [];
   const changes: LockfileChanges[] = [];
   const skippedAdded: SkippedEntry[] = [];
@@ -199,7 +212,7 @@ export async function runAction(input: RunActionInput): Promise<ActionResult> {
     plans.push(plan);
     if (plan.changes) changes.push(plan.changes);
     for (const s of plan.skippedAdded ?? []) skippedAdded.push(rebaseSkipped(s, plan.dir));
-    reports.push(await checkLockfile(plan, input, engine, policy, serviceRegistry));
+    reports.push(await checkLockfile(plan, input, engine, policy, { serviceRegistry, npmRewrite }));
   }
   const report = mergeReports(reports);
   if (inputs.lockfiles.length === 0 && lockfiles.length > 1) {

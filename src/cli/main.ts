@@ -269,6 +269,7 @@ async function runCheckOrAudit(
         ...(policy.lockfileSource && !/^https?:\/\//.test(sources.registry.url)
           ? { registryUrl: await configuredRegistry(values.registry, dir, io) }
           : {}),
+        ...(policy.lockfileSource ? { npmReplaceRegistryHost: await npmReplaceRegistryHost(dir, io) } : {}),
         ...(inventory ? { inventory } : {}),
         ...(values.lockfile === undefined ? {} : { lockfile: values.lockfile }),
         policy,
@@ -388,6 +389,12 @@ async function configuredRegistry(flag: string | undefined, dir: string, io: Cli
   if (flag !== undefined) return normalizeRegistryUrl(flag, 'registry URL (--registry)');
   const { readNpmRegistry } = await import('../sources/npm-config.js');
   return readNpmRegistry({ cwd: dir, env: io.env });
+}
+
+/** npm's `replace-registry-host`, from the same configuration npm installs with. */
+async function npmReplaceRegistryHost(dir: string, io: CliIo): Promise<string> {
+  const { readNpmReplaceRegistryHost } = await import('../sources/npm-config.js');
+  return readNpmReplaceRegistryHost({ cwd: dir, env: io.env });
 }
 
 /** Sources for policies that need no facts: any use is a bug, so it fails loudly. */

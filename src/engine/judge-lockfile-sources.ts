@@ -5,47 +5,67 @@
 import npmDefinitions from '@npmcli/config/lib/definitions/index.js';
 import type { LockfileEntry } from '../lockfile/lockfile-inventory.js';
 import { strongestDecision } from '../policy/evaluate.js';
-import { evaluateLockfileSource } from '../policy/lockfile-source.js';
+import { evaluateLockfileSource, type RegistryRewrite } from '../policy/lockfile-source.js';
 import type { Policy, Verdict } from '../policy/types.js';
 
 /**
- * Registries lockfile entries may resolve to: the configured one(s), the policy's `registries`,
- * and for npm's own lockfiles npm's default registry, whose URLs npm rewrites to the configured
- * registry at install time (`replace-registry-host`, default `npmjs`). Other clients fetch
- * what the lockfile says.
+ * What npm rewrites to the configured registry at install time, from its `replace-registry-host`
+ * setting (undefined: npm's default, `npmjs`), as npm's Arborist applies it to every lockfile URL:
+ * - `npmjs`: URLs on the host name of npm's default registry;
+ * - `never`: nothing, every URL is fetched as written;
+ * - `always`: every URL (scheme, host and port replaced by the configured registry's);
+ * - a URL: URLs on its host name under its path (the prefix replaced by the registry's);
+ * - anything else: URLs on that host name.
+ * Host names are compared without scheme or port, as Arborist does.
  */
-export function trustedRegistries(
-  policy: Pick<Policy, 'registries'>,
-  configured: readonly string[],
-  entry: LockfileEntry,
-): string[] {
-  const out = [...configured, ...policy.registries];
-  const npmOnly = entry.locations.every((l) =>
-    /(?:^|[\\/])(?:package-lock|npm-shrinkwrap)\.json$/.test(l.file),
-  );
-  if (npmOnly) out.push(npmDefaultRegistry());
-  return out;
+export function npmRegistryRewrite(setting: string | undefined): RegistryRewrite | undefined {
+  const value = setting === undefined || setting === '' ? 'npmjs' : setting;
+  if (value === 'never') return undefined;
+  if (value === 'always') return { all: true };
+  // From npm's own config definitions, so that no registry host is written down here.
+  const target = value === 'npmjs' ? npmDefaultRegistry() : value;
+  let url: URL | undefined;
+  try {
+    url = new URL(target);
+  } catch {
+    return { hostname: target };
+  }
+  const pathPrefix = url.pathname.replace(/\/$/, '');
+  return { hostname: url.hostname, ...(value !== 'npmjs' && pathPrefix !== '' ? { pathPrefix } : {}) };
 }
 
 function npmDefaultRegistry(): string {
-  // From npm's own config definitions, so that no registry host is written down here.
   return (npmDefinitions.definitions as Record<string, { default?: unknown }>).registry?.default as string;
+}
+
+/** Whether every copy of the entry comes from an npm lockfile (the only client that rewrites). */
+function npmOnly(entry: LockfileEntry): boolean {
+  return entry.locations.every((l) => /(?:^|[\\/])(?:package-lock|npm-shrinkwrap)\.json$/.test(l.file));
 }
 
 /**
  * Adds each entry's lockfile-source findings to its verdict (`verdicts[i]` judges `entries[i]`).
- * Not lifted by the allow list: it names packages, and this is about where bytes come from.
+ * Entries may resolve to the configured registry(s) and the policy's `registries`; in npm's own
+ * lockfiles also to what npm rewrites to the configured registry at install time
+ * (`npmReplaceRegistryHost`, npm's `replace-registry-host`). Other clients fetch what the lockfile
+ * says. Not lifted by the allow list: it names packages, and this is about where bytes come from.
  */
 export function judgeLockfileSources(
   verdicts: readonly Verdict[],
   entries: readonly LockfileEntry[],
   policy: Pick<Policy, 'id' | 'action' | 'lockfileSource' | 'registries'>,
   configured: readonly string[],
+  npmReplaceRegistryHost?: string,
 ): Verdict[] {
+  const registries = [...configured, ...policy.registries];
+  const rewrites = npmRegistryRewrite(npmReplaceRegistryHost);
   return verdicts.map((verdict, i) => {
     const entry = entries[i]!;
-    const registries = trustedRegistries(policy, configured, entry);
-    const findings = evaluateLockfileSource(entry, { policy, registries });
+    const findings = evaluateLockfileSource(entry, {
+      policy,
+      registries,
+      ...(rewrites && npmOnly(entry) ? { rewrites } : {}),
+    });
     if (findings.length === 0) return verdict;
     const all = [...verdict.findings, ...findings];
     return { ...verdict, findings: all, decision: strongestDecision(all) };

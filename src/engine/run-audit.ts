@@ -31,6 +31,11 @@ export interface RunAuditOptions {
    */
   registryUrl?: string;
   /**
+   * npm's `replace-registry-host` for the lockfile-source rule (which URLs in `package-lock.json`
+   * npm fetches from the configured registry instead); undefined: npm's default (`npmjs`).
+   */
+  npmReplaceRegistryHost?: string;
+  /**
    * Updates to judge for semver honesty (the Action's changed entries): each `name from → to`
    * adds its findings to the verdict of `name@to`.
    */
@@ -93,7 +98,13 @@ export async function runAudit(
       : verdicts;
   // Read after the checks: a registry source looked up on first use knows its URL only then.
   const configured = opts.registryUrl ?? opts.sources.registry.url;
-  const judged = judgeLockfileSources(checked, entries, opts.policy, [configured]);
+  const judged = judgeLockfileSources(
+    checked,
+    entries,
+    opts.policy,
+    [configured],
+    opts.npmReplaceRegistryHost,
+  );
   const report = buildReport({
     verdicts: judged,
     policy: opts.policy,

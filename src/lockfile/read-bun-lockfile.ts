@@ -9,7 +9,6 @@ import {
   type GraphNode,
   lineIndex,
   SKIP_REASONS,
-  tarballMismatch,
 } from './build-inventory.js';
 import type { LockfileInventory } from './lockfile-inventory.js';
 import {

@@ -10,7 +10,6 @@ import {
   type PackageGraph,
   SKIP_REASONS,
   type Source,
-  tarballMismatch,
 } from './build-inventory.js';
 import type { LockfileInventory } from './lockfile-inventory.js';
 import {

@@ -12,13 +12,22 @@ export interface LockfileSourceEntry {
   integrity?: string;
 }
 
+/**
+ * Lockfile URLs the installing client replaces with the configured registry before fetching, so
+ * that their host does not matter (npm's `replace-registry-host`): every URL (`always`), or those
+ * on one host name (any scheme and port), optionally under a path prefix.
+ */
+export type RegistryRewrite = { all: true } | { hostname: string; pathPrefix?: string };
+
 export interface LockfileSourceContext {
   policy: Pick<Policy, 'id' | 'action' | 'lockfileSource'>;
   /**
-   * Registry URLs an install may fetch from: the configured registry, the policy's `registries`,
-   * and registries the client itself rewrites to the configured one. Compared as URL prefixes.
+   * Registry URLs an install may fetch from: the configured registry and the policy's
+   * `registries`. Compared as URL prefixes.
    */
   registries: readonly string[];
+  /** What the client rewrites to the configured registry; absent: it fetches URLs as written. */
+  rewrites?: RegistryRewrite;
 }
 
 export function evaluateLockfileSource(entry: LockfileSourceEntry, ctx: LockfileSourceContext): Finding[] {
@@ -38,7 +47,8 @@ export function evaluateLockfileSource(entry: LockfileSourceEntry, ctx: Lockfile
   const findings: Finding[] = [];
   if (entry.resolved !== undefined && entry.resolved !== '') {
     const url = parseUrl(entry.resolved);
-    if (url === undefined || !trusted.some((registry) => isUnder(url, registry))) {
+    const rewritten = url !== undefined && ctx.rewrites !== undefined && isRewritten(url, ctx.rewrites);
+    if (url === undefined || (!rewritten && !trusted.some((registry) => isUnder(url, registry)))) {
       const host = url === undefined ? 'an unparsable URL' : `${url.protocol}//${url.host}`;
       findings.push({
         ...base,
@@ -103,6 +113,14 @@ function isUnder(url: URL, registry: URL): boolean {
   if (url.protocol !== registry.protocol || url.host !== registry.host) return false;
   const prefix = registry.pathname.endsWith('/') ? registry.pathname : `${registry.pathname}/`;
   return url.pathname.startsWith(prefix);
+}
+
+/** Arborist's test: the host name alone (scheme and port aside), then the path prefix if any. */
+function isRewritten(url: URL, rewrite: RegistryRewrite): boolean {
+  if ('all' in rewrite) return true;
+  if (url.hostname !== rewrite.hostname) return false;
+  const prefix = rewrite.pathPrefix?.replace(/\/$/, '') ?? '';
+  return prefix === '' || url.pathname === prefix || url.pathname.startsWith(`${prefix}/`);
 }
 
 function parseUrl(raw: string): URL | undefined {

@@ -42,6 +42,11 @@ export interface NpmConfig {
   authorizationFor(url: string): string | undefined;
   network: NetworkConfig;
   /**
+   * `replace-registry-host` (`npmjs` by default, `never`, `always`, a host name or a URL): which
+   * lockfile URLs npm fetches from the configured registry instead (the lockfile-source rule).
+   */
+  replaceRegistryHost: string;
+  /**
    * npm's flattened options, as npm hands them to Arborist and pacote (registry, `@scope:registry`,
    * nerf-darted credentials, proxy, ca, strict-ssl, `omit-lockfile-registry-resolved`...): for
    * `lockwarden update`, which resolves with Arborist. Holds secrets: never log or serialize it.
@@ -65,6 +70,11 @@ export function loadNpmConfig(opts: NpmConfigOptions): Promise<NpmConfig> {
 /** The configured registry URL, with a trailing slash. Throws ECONFIG when it is invalid. */
 export async function readNpmRegistry(opts: NpmConfigOptions): Promise<string> {
   return (await loadNpmConfig(opts)).registry;
+}
+
+/** npm's `replace-registry-host` (what it rewrites in lockfiles to the configured registry). */
+export async function readNpmReplaceRegistryHost(opts: NpmConfigOptions): Promise<string> {
+  return (await loadNpmConfig(opts)).replaceRegistryHost;
 }
 
 /**
@@ -175,6 +185,7 @@ async function load(opts: NpmConfigOptions): Promise<NpmConfig> {
     scopeRegistries,
     authorizationFor,
     network: networkFrom(config, env),
+    replaceRegistryHost: text('replace-registry-host') ?? 'npmjs',
     flat: { ...(config.flat as Record<string, unknown>) },
   };
 }

@@ -6,9 +6,11 @@ import { cpSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:f
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
+import npmDefinitions from '@npmcli/config/lib/definitions/index.js';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Report } from '../../src/engine/report.js';
 import { type FakeRegistry, startFakeRegistry } from '../helpers/fake-registry.js';
+import { writeProject } from '../helpers/make-lockfile.js';
 import { makePackument } from '../helpers/make-packument.js';
 import { runCliCaptured } from '../helpers/run-cli-captured.js';
 
@@ -56,7 +58,10 @@ function project(client: string, lockfile: string, edit: (text: string) => strin
   return dir;
 }
 
-async function audit(dir: string): Promise<{ code: number; report: Report; stderr: string }> {
+async function audit(
+  dir: string,
+  env: NodeJS.ProcessEnv = {},
+): Promise<{ code: number; report: Report; stderr: string }> {
   const res = await runCliCaptured(
     [
       'audit',
@@ -69,7 +74,17 @@ async function audit(dir: string): Promise<{ code: number; report: Report; stder
       '--cache-dir',
       path.join(work, 'cache'),
     ],
-    { env: { PATH: process.env.PATH }, cwd: dir, now: () => NOW },
+    {
+      // npm's user and global configuration kept off the machine's: only the project's applies.
+      env: {
+        PATH: process.env.PATH,
+        npm_config_userconfig: path.join(work, 'no-user-npmrc'),
+        npm_config_globalconfig: path.join(work, 'no-global-npmrc'),
+        ...env,
+      },
+      cwd: dir,
+      now: () => NOW,
+    },
   );
   return { code: res.code, report: JSON.parse(res.stdout) as Report, stderr: res.stderr };
 }
@@ -221,5 +236,79 @@ describe('lockwarden audit on a yarn 4 (Berry) lockfile', () => {
     expect(sourceFindings(report)).toEqual([]);
     expect(report.summary.checked).toBe(4);
     expect(code).toBe(0);
+  });
+});
+
+// npm rewrites some lockfile URLs to the configured registry at install time
+// (`replace-registry-host`): those pass, the others are fetched as written and must not.
+describe('lockwarden audit on a package-lock.json under npm’s replace-registry-host', () => {
+  // npm's default registry, from npm's own definitions (never written down in this repository).
+  const npmDefault = new URL(
+    (npmDefinitions.definitions as Record<string, { default?: unknown }>).registry!.default as string,
+  );
+  const npmDefaultHost = `${npmDefault.protocol}//${npmDefault.host}`;
+
+  it.each<[string, string | undefined, NodeJS.ProcessEnv, string[]]>([
+    [
+      'unset: npm rewrites its default registry only',
+      undefined,
+      {},
+      ['dev-tool@2.0.0 https://old.example.test'],
+    ],
+    [
+      'never: nothing is rewritten, so npm’s default registry is another host',
+      'never',
+      {},
+      [`left-pad@1.1.0 ${npmDefaultHost}`, 'dev-tool@2.0.0 https://old.example.test'],
+    ],
+    ['always: every URL goes to the configured registry', 'always', {}, []],
+    [
+      'a host name: that host is rewritten instead',
+      'old.example.test',
+      {},
+      [`left-pad@1.1.0 ${npmDefaultHost}`],
+    ],
+    [
+      'the environment over the project .npmrc',
+      'always',
+      { npm_config_replace_registry_host: 'never' },
+      [`left-pad@1.1.0 ${npmDefaultHost}`, 'dev-tool@2.0.0 https://old.example.test'],
+    ],
+  ])('%s', async (_what, setting, env, expected) => {
+    const dir = writeProject(mkdtempSync(path.join(work, 'npm-')), {
+      name: 'npm-app',
+      deps: [
+        {
+          name: 'left-pad',
+          version: '1.1.0',
+          resolved: `${npmDefault.origin}/left-pad/-/left-pad-1.1.0.tgz`,
+          integrity: 'sha512-leftpad==',
+        },
+        {
+          name: 'dev-tool',
+          version: '2.0.0',
+          resolved: 'https://old.example.test/dev-tool/-/dev-tool-2.0.0.tgz',
+          integrity: 'sha512-devtool==',
+        },
+        {
+          name: '@acme/is-odd',
+          version: '3.0.0',
+          resolved: `${registry.url}@acme/is-odd/-/is-odd-3.0.0.tgz`,
+          integrity: 'sha512-isodd==',
+        },
+      ],
+    });
+    if (setting !== undefined) writeFileSync(path.join(dir, '.npmrc'), `replace-registry-host=${setting}\n`);
+    const { code, report, stderr } = await audit(dir, env);
+    expect(stderr).toBe('');
+    const found = report.findings.filter((f) => f.rule === 'lockfile-source');
+    expect(found.map((f) => `${f.name}@${f.version} ${f.observed}`).sort()).toEqual([...expected].sort());
+    for (const f of found) {
+      expect(f.locations?.[0]).toMatchObject({
+        file: 'package-lock.json',
+        line: lineOf(dir, 'package-lock.json', `    "node_modules/${f.name}": {`),
+      });
+    }
+    expect(code).toBe(expected.length > 0 ? 1 : 0);
   });
 });

@@ -4,7 +4,12 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { isLockwardenError } from '../../src/errors.js';
-import { loadNpmConfig, readNpmAuthorization, readNpmRegistry } from '../../src/sources/npm-config.js';
+import {
+  loadNpmConfig,
+  readNpmAuthorization,
+  readNpmRegistry,
+  readNpmReplaceRegistryHost,
+} from '../../src/sources/npm-config.js';
 
 /** npm's `${NAME}` reference, spelled without tripping the template-literal lint. */
 const ref = (name: string) => `$\{${name}}`;
@@ -117,6 +122,24 @@ describe('readNpmRegistry', () => {
   it("falls back to npm's built-in default when nothing sets the registry", async () => {
     const url = await readNpmRegistry(isolated({ npm_config_userconfig: join(home, 'none') }));
     expect(url).toMatch(/^https?:\/\/[^/\s]+\/$/);
+  });
+});
+
+describe('readNpmReplaceRegistryHost', () => {
+  it.each<[string, string | undefined, Record<string, string>, string]>([
+    ["npm's default", undefined, {}, 'npmjs'],
+    ['the project .npmrc', 'replace-registry-host=never\n', {}, 'never'],
+    ['a host name', 'replace-registry-host=old.example.test\n', {}, 'old.example.test'],
+    ['a URL', 'replace-registry-host=https://old.example.test/npm/\n', {}, 'https://old.example.test/npm/'],
+    [
+      'the environment over the project',
+      'replace-registry-host=never\n',
+      { npm_config_replace_registry_host: 'always' },
+      'always',
+    ],
+  ])('%s', async (_what, npmrc, env, expected) => {
+    if (npmrc !== undefined) await writeFile(join(project, '.npmrc'), npmrc);
+    expect(await readNpmReplaceRegistryHost(isolated(env))).toBe(expected);
   });
 });
 
