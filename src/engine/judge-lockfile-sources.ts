@@ -3,10 +3,11 @@
 // gets the same findings whichever engine judged its names and versions.
 
 import npmDefinitions from '@npmcli/config/lib/definitions/index.js';
-import type { LockfileEntry } from '../lockfile/lockfile-inventory.js';
+import { sourceKey } from '../lockfile/copy-sources.js';
+import type { LockfileEntry, LockfileLocation } from '../lockfile/lockfile-inventory.js';
 import { strongestDecision } from '../policy/evaluate.js';
 import { evaluateLockfileSource, type RegistryRewrite } from '../policy/lockfile-source.js';
-import type { Policy, Verdict } from '../policy/types.js';
+import type { Finding, Policy, Verdict } from '../policy/types.js';
 
 /**
  * What npm rewrites to the configured registry at install time, from its `replace-registry-host`
@@ -38,9 +39,27 @@ function npmDefaultRegistry(): string {
   return (npmDefinitions.definitions as Record<string, { default?: unknown }>).registry?.default as string;
 }
 
-/** Whether every copy of the entry comes from an npm lockfile (the only client that rewrites). */
-function npmOnly(entry: LockfileEntry): boolean {
-  return entry.locations.every((l) => /(?:^|[\\/])(?:package-lock|npm-shrinkwrap)\.json$/.test(l.file));
+/** Whether these copies all come from npm lockfiles (the only client that rewrites). */
+function npmOnly(locations: readonly LockfileLocation[]): boolean {
+  return locations.every((l) => /(?:^|[\\/])(?:package-lock|npm-shrinkwrap)\.json$/.test(l.file));
+}
+
+/** A finding about some copies of an entry only: the report points at those. */
+export type LocatedFinding = Finding & { locations?: LockfileLocation[] };
+
+/** The entry's copies grouped by what they record; one group (all locations) when they agree. */
+function sourceGroups(entry: LockfileEntry) {
+  if (entry.sources === undefined) {
+    return [{ resolved: entry.resolved, integrity: entry.integrity, locations: entry.locations, all: true }];
+  }
+  const groups = new Map<string, { resolved?: string; integrity?: string; locations: LockfileLocation[] }>();
+  for (const copy of entry.sources) {
+    const key = sourceKey(copy);
+    const group = groups.get(key);
+    if (group) group.locations.push(copy.location);
+    else groups.set(key, { resolved: copy.resolved, integrity: copy.integrity, locations: [copy.location] });
+  }
+  return [...groups.values()].map((g) => ({ ...g, all: false }));
 }
 
 /**
@@ -61,11 +80,18 @@ export function judgeLockfileSources(
   const rewrites = npmRegistryRewrite(npmReplaceRegistryHost);
   return verdicts.map((verdict, i) => {
     const entry = entries[i]!;
-    const findings = evaluateLockfileSource(entry, {
-      policy,
-      registries,
-      ...(rewrites && npmOnly(entry) ? { rewrites } : {}),
-    });
+    // Each copy fetches from its own URL: every distinct one is judged, at its own lines.
+    const findings: LocatedFinding[] = sourceGroups(entry).flatMap((group) =>
+      evaluateLockfileSource(
+        {
+          name: entry.name,
+          version: entry.version,
+          ...(group.resolved ? { resolved: group.resolved } : {}),
+          ...(group.integrity ? { integrity: group.integrity } : {}),
+        },
+        { policy, registries, ...(rewrites && npmOnly(group.locations) ? { rewrites } : {}) },
+      ).map((f) => (group.all ? f : { ...f, locations: group.locations })),
+    );
     if (findings.length === 0) return verdict;
     const all = [...verdict.findings, ...findings];
     return { ...verdict, findings: all, decision: strongestDecision(all) };

@@ -117,7 +117,9 @@ export function buildReport(input: BuildReportInput): Report {
         else blockedByFinding = true;
       }
       const entry = entries?.[i];
-      findings.push(entry ? { ...f, locations: entry.locations, path: entry.path } : { ...f });
+      // A finding about some copies only (lockfile-source) carries their locations.
+      const own = (f as ReportFinding).locations;
+      findings.push(entry ? { ...f, locations: own ?? entry.locations, path: entry.path } : { ...f });
     }
     notices.push(...verdict.notices);
   });

@@ -4,6 +4,7 @@
 // dependency path, and npm's dev / optional flags (reachable only through such edges).
 import path from 'node:path';
 import semver from 'semver';
+import { copySourcesOf, setSources, trackCopySources } from './copy-sources.js';
 import type {
   LockfileEntry,
   LockfileInventory,
@@ -145,6 +146,7 @@ export function buildInventory(graph: PackageGraph): LockfileInventory {
   const skipped = new Map<string, SkippedEntry>();
   const unreachable: string[] = [];
   const mismatched: string[] = [];
+  const copies = trackCopySources();
   for (const node of graph.nodes.values()) {
     if (node.importer && node.id === graph.rootId) continue;
     if (node.skip) {
@@ -193,12 +195,14 @@ export function buildInventory(graph: PackageGraph): LockfileInventory {
         firstLine: location.line,
       });
       addDependencies(byId.get(key)!.entry, node, graph);
+      copies.add(byId.get(key)!.entry, location, node.resolved, node.integrity);
       continue;
     }
     const entry = found.entry;
     addDependencies(entry, node, graph);
     if (!entry.locations.some((l) => l.line === location.line && l.key === location.key)) {
       entry.locations.push(location);
+      copies.add(entry, location, node.resolved, node.integrity);
     }
     entry.dev &&= dev;
     entry.optional &&= optional;
@@ -215,6 +219,7 @@ export function buildInventory(graph: PackageGraph): LockfileInventory {
       found.firstLine = Math.min(found.firstLine, location.line);
     }
   }
+  copies.finish();
   if (mismatched.length > 0) {
     warnings.push(
       `${mismatched.length} entries resolve to a tarball of another package or version e.g. ${examples(mismatched)}`,
@@ -259,7 +264,9 @@ export function mergeInventories(inventories: readonly LockfileInventory[]): Loc
         byId.set(key, { ...e, locations: [...e.locations] });
         continue;
       }
+      const sources = [...copySourcesOf(found), ...copySourcesOf(e)];
       found.locations.push(...e.locations);
+      setSources(found, sources);
       found.dev &&= e.dev;
       found.optional &&= e.optional;
       found.peer &&= e.peer;

@@ -24,10 +24,24 @@ export interface LockfileEntry {
   optional: boolean;
   peer: boolean;
   bundled: boolean;
+  /** The first copy's (in file order) tarball URL and integrity. */
   resolved?: string;
   integrity?: string;
+  /**
+   * Each copy's own `resolved` and `integrity`, when the copies do not all record the same (an
+   * edited nested copy fetches from its own URL): the lockfile-source rule judges every one.
+   * Absent when every copy records the entry's.
+   */
+  sources?: CopySource[];
   /** `name@version` of the registry entries any copy of this one depends on (for the SBOM). */
   dependsOn?: string[];
+}
+
+/** Where one copy of an entry is fetched from. */
+export interface CopySource {
+  location: LockfileLocation;
+  resolved?: string;
+  integrity?: string;
 }
 
 /** A lockfile entry that is not fetched from a registry, so registry facts do not apply. */

@@ -14,6 +14,7 @@ import {
   type Source,
   tarballMismatch,
 } from './build-inventory.js';
+import { trackCopySources } from './copy-sources.js';
 import { locateLockfileLines } from './locate-lines.js';
 import type {
   LockfileEntry,
@@ -99,6 +100,7 @@ function collectInventory(
   const unlocated: string[] = [];
   const unreachable: string[] = [];
   const mismatched: string[] = [];
+  const copies = trackCopySources();
 
   const locate = (node: Arborist.Node): LockfileLocation => {
     const line = lines.get(node.location);
@@ -202,11 +204,13 @@ function collectInventory(
       };
       addDependencies(entry, node);
       byId.set(id, { entry, firstLine: location.line });
+      copies.add(entry, location, node.resolved ?? undefined, node.integrity ?? undefined);
       continue;
     }
     const entry = found.entry;
     addDependencies(entry, node);
     entry.locations.push(location);
+    copies.add(entry, location, node.resolved ?? undefined, node.integrity ?? undefined);
     entry.dev &&= node.dev;
     entry.optional &&= node.optional;
     entry.peer &&= node.peer;
@@ -222,6 +226,7 @@ function collectInventory(
     }
   }
 
+  copies.finish();
   warnings.push(...edgeWarnings(tree));
   if (unreachable.length > 0) {
     warnings.push(

@@ -312,3 +312,69 @@ describe('lockwarden audit on a package-lock.json under npm’s replace-registry
     expect(code).toBe(expected.length > 0 ? 1 : 0);
   });
 });
+
+// A name@version is reported once, but each copy is fetched from its own URL: editing a nested
+// copy behind an untouched first one must not get past the rule.
+describe('lockwarden audit when one copy of a package is edited and another is not', () => {
+  it('bun.lock: the edited copy is a finding at its own line only', async () => {
+    const dir = project('bun', 'bun.lock', (text) =>
+      text
+        .replaceAll(WRITTEN_AGAINST, registry.url)
+        .replace(
+          `"dev-tool/left-pad": ["left-pad@1.0.0", "${registry.url}left-pad/-/left-pad-1.0.0.tgz"`,
+          `"dev-tool/left-pad": ["left-pad@1.0.0", "${EVIL}/left-pad/-/left-pad-1.0.0.tgz"`,
+        ),
+    );
+    const { code, report } = await audit(dir);
+    expect(sourceFindings(report)).toEqual([
+      {
+        spec: 'left-pad@1.0.0',
+        effect: 'block',
+        observed: EVIL,
+        locations: [`bun.lock:${lineOf(dir, 'bun.lock', '    "dev-tool/left-pad": [')}`],
+      },
+    ]);
+    expect(code).toBe(1);
+  });
+
+  it('package-lock.json: a nested copy edited behind the hoisted one is a finding at its line', async () => {
+    const dir = writeProject(mkdtempSync(path.join(work, 'npm-nested-')), {
+      name: 'npm-app',
+      rootDependencies: { 'left-pad': '1.0.0', 'dev-tool': '2.0.0' },
+      deps: [
+        {
+          name: 'left-pad',
+          version: '1.0.0',
+          resolved: `${registry.url}left-pad/-/left-pad-1.0.0.tgz`,
+          integrity: 'sha512-leftpad==',
+        },
+        {
+          name: 'dev-tool',
+          version: '2.0.0',
+          dependencies: { 'left-pad': '1.0.0' },
+          resolved: `${registry.url}dev-tool/-/dev-tool-2.0.0.tgz`,
+          integrity: 'sha512-devtool==',
+        },
+        {
+          name: 'left-pad',
+          version: '1.0.0',
+          location: 'node_modules/dev-tool/node_modules/left-pad',
+          resolved: `${EVIL}/left-pad/-/left-pad-1.0.0.tgz`,
+          integrity: 'sha512-evil==',
+        },
+      ],
+    });
+    const { code, report } = await audit(dir);
+    expect(sourceFindings(report)).toEqual([
+      {
+        spec: 'left-pad@1.0.0',
+        effect: 'block',
+        observed: EVIL,
+        locations: [
+          `package-lock.json:${lineOf(dir, 'package-lock.json', '    "node_modules/dev-tool/node_modules/left-pad": {')}`,
+        ],
+      },
+    ]);
+    expect(code).toBe(1);
+  });
+});

@@ -117,3 +117,67 @@ describe('npm lockfiles under replace-registry-host', () => {
     expect(npmRegistryRewrite(setting)).toEqual(rewrite);
   });
 });
+
+describe('copies of one entry that record different sources', () => {
+  const loc = (file: string, line: number) => ({ file, line, key: `k${line}` });
+  const judge = (entry: ReturnType<typeof makeLockfileEntry>, setting?: string) =>
+    judgeLockfileSources(
+      [{ name: 'a', version: '1.0.0', decision: 'allow', findings: [], notices: [] }],
+      [entry],
+      POLICY,
+      [CONFIGURED],
+      setting,
+    )[0]!.findings.map((f) => ({
+      observed: f.observed,
+      locations: (f as { locations?: unknown }).locations,
+    }));
+
+  it('judges every copy, each finding at the copies that record it', () => {
+    const entry = makeLockfileEntry({
+      name: 'a',
+      version: '1.0.0',
+      resolved: urls.configured,
+      integrity: 'sha512-abc==',
+      locations: [loc('package-lock.json', 3), loc('package-lock.json', 9), loc('package-lock.json', 15)],
+      sources: [
+        { location: loc('package-lock.json', 3), resolved: urls.configured, integrity: 'sha512-abc==' },
+        { location: loc('package-lock.json', 9), resolved: urls.evil, integrity: 'sha512-abc==' },
+        { location: loc('package-lock.json', 15), resolved: urls.evil, integrity: 'sha512-abc==' },
+      ],
+    });
+    expect(judge(entry)).toEqual([
+      {
+        observed: 'https://evil.example.test',
+        locations: [loc('package-lock.json', 9), loc('package-lock.json', 15)],
+      },
+    ]);
+  });
+
+  it("applies npm's rewrite to the copies in npm's lockfile only", () => {
+    const entry = makeLockfileEntry({
+      name: 'a',
+      version: '1.0.0',
+      resolved: urls.npmDefault,
+      integrity: 'sha512-abc==',
+      locations: [loc('package-lock.json', 3), loc('yarn.lock', 7)],
+      sources: [
+        { location: loc('package-lock.json', 3), resolved: urls.npmDefault, integrity: 'sha512-abc==' },
+        { location: loc('yarn.lock', 7), resolved: urls.npmDefault, integrity: 'sha1-abc=' },
+      ],
+    });
+    expect(judge(entry)).toEqual([
+      { observed: `${NPM_DEFAULT.protocol}//${NPM_DEFAULT.host}`, locations: [loc('yarn.lock', 7)] },
+      { observed: 'sha1', locations: [loc('yarn.lock', 7)] },
+    ]);
+  });
+
+  it('an entry whose copies agree keeps all its locations (none set on the finding)', () => {
+    const entry = makeLockfileEntry({
+      name: 'a',
+      version: '1.0.0',
+      resolved: urls.evil,
+      integrity: 'sha512-abc==',
+    });
+    expect(judge(entry)).toEqual([{ observed: 'https://evil.example.test', locations: undefined }]);
+  });
+});

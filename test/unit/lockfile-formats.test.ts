@@ -554,6 +554,11 @@ describe('detection', () => {
     const merged = mergeInventories(inventories);
     const isOdd = merged.entries.find((e) => e.name === '@acme/is-odd')!;
     expect(isOdd.locations.map((l) => l.file)).toEqual(['pnpm-lock.yaml', 'yarn.lock']);
+    // Each copy is fetched from what its own lockfile records: both kept for lockfile-source.
+    expect(isOdd.sources?.map((s) => [s.location.file, s.resolved?.replace(/#.*/, '')])).toEqual([
+      ['pnpm-lock.yaml', undefined],
+      ['yarn.lock', 'http://127.0.0.1:4873/@acme/is-odd/-/is-odd-3.0.0.tgz'],
+    ]);
     expect(merged.entries).toHaveLength(4);
   });
 
