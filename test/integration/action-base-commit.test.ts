@@ -386,3 +386,57 @@ describe('files that resolve outside the repository', () => {
     expect(fake.outputs()).toMatchObject({ blocked: '1' });
   });
 });
+
+// npm's replace-registry-host decides which package-lock.json URLs npm fetches from the
+// configured registry; it is read with the base commit's .npmrc, like the registry itself.
+describe("npm's replace-registry-host in the lockfile-source rule", () => {
+  const OLD = 'https://old.example.test/';
+  /** The monorepo with `kept` recorded at the old registry's URL. */
+  const atOldRegistry = (dir: string, npmrc?: string) => {
+    writeMonorepo(dir, '1.3.8');
+    const file = path.join(dir, 'package-lock.json');
+    writeFileSync(file, readFileSync(file, 'utf8').replace(`${registry.url}kept/`, `${OLD}kept/`));
+    if (npmrc !== undefined) writeFileSync(path.join(dir, '.npmrc'), npmrc);
+  };
+
+  it.each([
+    {
+      what: "the base's setting rewrites the old host: it passes",
+      base: 'replace-registry-host=old.example.test\n',
+      head: undefined,
+      hosts: [],
+    },
+    {
+      what: 'a pull request setting `always` for itself does not make it pass',
+      base: undefined,
+      head: 'replace-registry-host=always\n',
+      hosts: ['https://old.example.test'],
+    },
+    {
+      what: "the base's `always` lets it pass",
+      base: 'replace-registry-host=always\n',
+      head: undefined,
+      hosts: [],
+    },
+  ])('$what', async ({ base, head, hosts }) => {
+    const name = `rrh-${hosts.length}-${base === undefined ? 'head' : base.split('=')[1]!.trim()}`;
+    const repo = commitPair(
+      path.join(work, name),
+      (dir) => atOldRegistry(dir, base),
+      (dir) => {
+        if (head !== undefined) writeFileSync(path.join(dir, '.npmrc'), head);
+        writeFileSync(path.join(dir, 'README.md'), 'a change\n');
+      },
+    );
+    const fake = createRecordingCore({ registry: registry.url, scope: 'all', policy: 'lockwarden.yml' });
+    const env = prEnv(repo, name);
+    await run({ core: fake.core, env, now: () => NOW });
+    const report = JSON.parse(
+      readFileSync(path.join(env.RUNNER_TEMP, 'lockwarden', 'report.json'), 'utf8'),
+    ) as { findings: { name: string; rule: string; observed: unknown }[] };
+    expect(
+      report.findings.filter((f) => f.rule === 'lockfile-source').map((f) => [f.name, f.observed]),
+    ).toEqual(hosts.map((h) => ['kept', h]));
+    expect(fake.outputs()).toMatchObject({ blocked: String(hosts.length) });
+  });
+});
