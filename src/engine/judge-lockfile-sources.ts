@@ -3,7 +3,7 @@
 // gets the same findings whichever engine judged its names and versions.
 
 import npmDefinitions from '@npmcli/config/lib/definitions/index.js';
-import { sourceKey } from '../lockfile/copy-sources.js';
+import { present, sourceKey } from '../lockfile/copy-sources.js';
 import type { LockfileEntry, LockfileLocation } from '../lockfile/lockfile-inventory.js';
 import { strongestDecision } from '../policy/evaluate.js';
 import { evaluateLockfileSource, type RegistryRewrite } from '../policy/lockfile-source.js';
@@ -49,15 +49,13 @@ export type LocatedFinding = Finding & { locations?: LockfileLocation[] };
 
 /** The entry's copies grouped by what they record; one group (all locations) when they agree. */
 function sourceGroups(entry: LockfileEntry) {
-  if (entry.sources === undefined) {
-    return [{ resolved: entry.resolved, integrity: entry.integrity, locations: entry.locations, all: true }];
-  }
-  const groups = new Map<string, { resolved?: string; integrity?: string; locations: LockfileLocation[] }>();
+  if (entry.sources === undefined) return [{ ...present(entry), locations: entry.locations, all: true }];
+  const groups = new Map<string, ReturnType<typeof present> & { locations: LockfileLocation[] }>();
   for (const copy of entry.sources) {
     const key = sourceKey(copy);
     const group = groups.get(key);
     if (group) group.locations.push(copy.location);
-    else groups.set(key, { resolved: copy.resolved, integrity: copy.integrity, locations: [copy.location] });
+    else groups.set(key, { ...present(copy), locations: [copy.location] });
   }
   return [...groups.values()].map((g) => ({ ...g, all: false }));
 }
@@ -83,12 +81,7 @@ export function judgeLockfileSources(
     // Each copy fetches from its own URL: every distinct one is judged, at its own lines.
     const findings: LocatedFinding[] = sourceGroups(entry).flatMap((group) =>
       evaluateLockfileSource(
-        {
-          name: entry.name,
-          version: entry.version,
-          ...(group.resolved ? { resolved: group.resolved } : {}),
-          ...(group.integrity ? { integrity: group.integrity } : {}),
-        },
+        { name: entry.name, version: entry.version, ...present(group) },
         { policy, registries, ...(rewrites && npmOnly(group.locations) ? { rewrites } : {}) },
       ).map((f) => (group.all ? f : { ...f, locations: group.locations })),
     );

@@ -32,6 +32,8 @@ export interface GraphNode {
   location?: LockfileLocation;
   resolved?: string;
   integrity?: string;
+  /** yarn Berry's own checksum of the package. */
+  checksum?: string;
   /** Not fetched from a registry: listed with the reason, never checked. */
   skip?: { spec: string; reason: string };
   /** The project root or a workspace: a starting point, never an entry. */
@@ -191,18 +193,19 @@ export function buildInventory(graph: PackageGraph): LockfileInventory {
           bundled: false,
           ...(node.resolved ? { resolved: node.resolved } : {}),
           ...(node.integrity ? { integrity: node.integrity } : {}),
+          ...(node.checksum ? { checksum: node.checksum } : {}),
         },
         firstLine: location.line,
       });
       addDependencies(byId.get(key)!.entry, node, graph);
-      copies.add(byId.get(key)!.entry, location, node.resolved, node.integrity);
+      copies.add(byId.get(key)!.entry, location, node);
       continue;
     }
     const entry = found.entry;
     addDependencies(entry, node, graph);
     if (!entry.locations.some((l) => l.line === location.line && l.key === location.key)) {
       entry.locations.push(location);
-      copies.add(entry, location, node.resolved, node.integrity);
+      copies.add(entry, location, node);
     }
     entry.dev &&= dev;
     entry.optional &&= optional;
@@ -216,6 +219,7 @@ export function buildInventory(graph: PackageGraph): LockfileInventory {
     if (location.line < found.firstLine || (entry.resolved === undefined && node.resolved)) {
       if (node.resolved) entry.resolved = node.resolved;
       if (node.integrity) entry.integrity = node.integrity;
+      if (node.checksum) entry.checksum = node.checksum;
       found.firstLine = Math.min(found.firstLine, location.line);
     }
   }
@@ -274,8 +278,10 @@ export function mergeInventories(inventories: readonly LockfileInventory[]): Loc
       if (e.path.length < found.path.length) found.path = e.path;
       found.resolved ??= e.resolved;
       found.integrity ??= e.integrity;
+      found.checksum ??= e.checksum;
       if (found.resolved === undefined) delete found.resolved;
       if (found.integrity === undefined) delete found.integrity;
+      if (found.checksum === undefined) delete found.checksum;
     }
     for (const s of inventory.skipped) {
       const key = `${s.location?.file ?? ''}\0${s.name}\0${s.spec}`;

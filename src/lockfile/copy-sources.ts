@@ -3,8 +3,10 @@
 // to fetch from elsewhere would go unjudged behind an untouched one.
 import type { CopySource, LockfileEntry, LockfileLocation } from './lockfile-inventory.js';
 
+type Recorded = Pick<CopySource, 'resolved' | 'integrity' | 'checksum'>;
+
 export interface CopySourceTracker {
-  add(entry: LockfileEntry, location: LockfileLocation, resolved?: string, integrity?: string): void;
+  add(entry: LockfileEntry, location: LockfileLocation, recorded: Recorded): void;
   /** Sets `sources` on each entry whose copies disagree. */
   finish(): void;
 }
@@ -12,14 +14,10 @@ export interface CopySourceTracker {
 export function trackCopySources(): CopySourceTracker {
   const copies = new Map<LockfileEntry, CopySource[]>();
   return {
-    add(entry, location, resolved, integrity) {
+    add(entry, location, recorded) {
       const list = copies.get(entry) ?? [];
       copies.set(entry, list);
-      list.push({
-        location,
-        ...(resolved ? { resolved } : {}),
-        ...(integrity ? { integrity } : {}),
-      });
+      list.push({ location, ...present(recorded) });
     },
     finish() {
       for (const [entry, list] of copies) setSources(entry, list);
@@ -29,14 +27,16 @@ export function trackCopySources(): CopySourceTracker {
 
 /** Each copy of `entry`: its own sources, or its locations with the entry's resolved/integrity. */
 export function copySourcesOf(entry: LockfileEntry): CopySource[] {
-  return (
-    entry.sources ??
-    entry.locations.map((location) => ({
-      location,
-      ...(entry.resolved ? { resolved: entry.resolved } : {}),
-      ...(entry.integrity ? { integrity: entry.integrity } : {}),
-    }))
-  );
+  return entry.sources ?? entry.locations.map((location) => ({ location, ...present(entry) }));
+}
+
+/** The recorded fields that are set (non-empty). */
+export function present(recorded: Recorded): Recorded {
+  return {
+    ...(recorded.resolved ? { resolved: recorded.resolved } : {}),
+    ...(recorded.integrity ? { integrity: recorded.integrity } : {}),
+    ...(recorded.checksum ? { checksum: recorded.checksum } : {}),
+  };
 }
 
 /** Records `list` on the entry when its copies disagree, else removes any `sources`. */
@@ -49,6 +49,6 @@ export function setSources(entry: LockfileEntry, list: readonly CopySource[]): v
   } else delete entry.sources;
 }
 
-export function sourceKey(source: Pick<CopySource, 'resolved' | 'integrity'>): string {
-  return `${source.resolved ?? ''}\0${source.integrity ?? ''}`;
+export function sourceKey(source: Recorded): string {
+  return `${source.resolved ?? ''}\0${source.integrity ?? ''}\0${source.checksum ?? ''}`;
 }

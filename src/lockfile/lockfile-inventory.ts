@@ -28,6 +28,11 @@ export interface LockfileEntry {
   resolved?: string;
   integrity?: string;
   /**
+   * yarn Berry's `checksum` (its own hash of the package as it caches it, verified on install):
+   * pins the content where Berry records a URL, though it is no hash of the tarball.
+   */
+  checksum?: string;
+  /**
    * Each copy's own `resolved` and `integrity`, when the copies do not all record the same (an
    * edited nested copy fetches from its own URL): the lockfile-source rule judges every one.
    * Absent when every copy records the entry's.
@@ -42,6 +47,7 @@ export interface CopySource {
   location: LockfileLocation;
   resolved?: string;
   integrity?: string;
+  checksum?: string;
 }
 
 /** A lockfile entry that is not fetched from a registry, so registry facts do not apply. */

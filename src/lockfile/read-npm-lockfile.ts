@@ -204,13 +204,19 @@ function collectInventory(
       };
       addDependencies(entry, node);
       byId.set(id, { entry, firstLine: location.line });
-      copies.add(entry, location, node.resolved ?? undefined, node.integrity ?? undefined);
+      copies.add(entry, location, {
+        ...(node.resolved ? { resolved: node.resolved } : {}),
+        ...(node.integrity ? { integrity: node.integrity } : {}),
+      });
       continue;
     }
     const entry = found.entry;
     addDependencies(entry, node);
     entry.locations.push(location);
-    copies.add(entry, location, node.resolved ?? undefined, node.integrity ?? undefined);
+    copies.add(entry, location, {
+      ...(node.resolved ? { resolved: node.resolved } : {}),
+      ...(node.integrity ? { integrity: node.integrity } : {}),
+    });
     entry.dev &&= node.dev;
     entry.optional &&= node.optional;
     entry.peer &&= node.peer;

@@ -336,10 +336,24 @@ function berryNode(
     }
     return node;
   }
+  const checksum = typeof entry.checksum === 'string' && entry.checksum !== '' ? entry.checksum : undefined;
   const registry = registryReference(reference);
   const version = typeof entry.version === 'string' ? entry.version : registry?.version;
   if (registry && version) {
     node.version = registry.version ?? version;
+    // Berry records a tarball URL only where the registry's layout does not give it
+    // (`npm:1.0.0::__archiveUrl=<url>`), and then fetches from that URL.
+    if (registry.archiveUrl) node.resolved = registry.archiveUrl;
+    if (checksum) node.checksum = checksum;
+    return node;
+  }
+  // A registry descriptor (`name@npm:^1.0.0`) that the lockfile resolves to a tarball URL is
+  // fetched from that URL (an immutable install keeps the lockfile's resolution): a registry entry
+  // whose host the lockfile-source rule judges, not a URL dependency someone declared.
+  if (/^https?:/i.test(reference) && version && registryRange(splitIdent(descriptor)[1])) {
+    node.version = version;
+    node.resolved = reference;
+    if (checksum) node.checksum = checksum;
     return node;
   }
   const kind = berrySource(reference);
@@ -350,9 +364,17 @@ function berryNode(
   return node;
 }
 
-/** `npm:1.0.0`, or a patch of one (`patch:name@npm%3A1.0.0#...`): the registry version it holds. */
-function registryReference(reference: string): { version?: string } | undefined {
-  if (reference.startsWith('npm:')) return { version: reference.slice(4) };
+/**
+ * `npm:1.0.0` (with Berry's bindings, `::__archiveUrl=<url>`), or a patch of one
+ * (`patch:name@npm%3A1.0.0#...`): the registry version it holds, and the tarball URL it binds.
+ */
+function registryReference(reference: string): { version?: string; archiveUrl?: string } | undefined {
+  if (reference.startsWith('npm:')) {
+    const bind = reference.indexOf('::');
+    if (bind === -1) return { version: reference.slice(4) };
+    const archiveUrl = new URLSearchParams(reference.slice(bind + 2)).get('__archiveUrl');
+    return { version: reference.slice(4, bind), ...(archiveUrl ? { archiveUrl } : {}) };
+  }
   if (reference.startsWith('patch:')) {
     const hash = reference.indexOf('#');
     let inner: string;
@@ -365,6 +387,12 @@ function registryReference(reference: string): { version?: string } | undefined 
     return registryReference(innerRef);
   }
   return undefined;
+}
+
+/** A descriptor range Berry resolves from the registry: `npm:<range>` or a bare semver range. */
+function registryRange(range: string): boolean {
+  if (range.startsWith('npm:')) return true;
+  return !/^[a-z]+:/i.test(range) && semver.validRange(range, { loose: true }) !== null;
 }
 
 function berrySource(reference: string): NonRegistry {

@@ -10,6 +10,11 @@ export interface LockfileSourceEntry {
   /** The URL the lockfile records; absent when the lockfile leaves it to the configured registry. */
   resolved?: string;
   integrity?: string;
+  /**
+   * A hash the client verifies that is no SRI of the tarball (yarn Berry's `checksum` of its
+   * cache archive): it pins the content where no integrity is recorded.
+   */
+  checksum?: string;
 }
 
 /**
@@ -63,7 +68,8 @@ export function evaluateLockfileSource(entry: LockfileSourceEntry, ctx: Lockfile
   // that names a URL without a hash lets whoever serves that URL decide the bytes.
   const named = entry.resolved !== undefined && entry.resolved !== '';
   const strongest = named ? strongestHash(entry.integrity) : undefined;
-  if (named && strongest === undefined) {
+  const pinnedByClient = entry.checksum !== undefined && entry.checksum !== '';
+  if (named && strongest === undefined && !pinnedByClient) {
     const recorded = entry.integrity === undefined || entry.integrity === '' ? undefined : entry.integrity;
     findings.push({
       ...base,

@@ -237,6 +237,46 @@ describe('lockwarden audit on a yarn 4 (Berry) lockfile', () => {
     expect(report.summary.checked).toBe(4);
     expect(code).toBe(0);
   });
+
+  // Berry binds a tarball URL into the resolution where the registry's layout does not give it
+  // (`::__archiveUrl=`), and fetches from it; an edited resolution can name any URL.
+  const KEY = '"left-pad@npm:^1.0.0, left-pad@npm:^1.1.0":';
+  const RESOLUTION = 'resolution: "left-pad@npm:1.1.0"';
+  const archiveUrl = (url: string) =>
+    `resolution: "left-pad@npm:1.1.0::__archiveUrl=${encodeURIComponent(url)}"`;
+  it.each([
+    [
+      'an __archiveUrl on the configured registry',
+      () => archiveUrl(`${registry.url}left-pad/-/left-pad-1.1.0.tgz`),
+      null,
+    ],
+    [
+      'an __archiveUrl on another registry',
+      () => archiveUrl(`${OTHER_REGISTRY}left-pad/-/left-pad-1.1.0.tgz`),
+      'https://registry.example.test',
+    ],
+    ['a resolution edited to a URL', () => `resolution: "left-pad@${EVIL}/payload.tgz"`, EVIL],
+  ])('%s', async (_what, resolution, host) => {
+    const dir = project('yarn-berry', 'yarn.lock', (text) => {
+      expect(text).toContain(RESOLUTION);
+      return text.replace(RESOLUTION, resolution());
+    });
+    const { code, report } = await audit(dir);
+    expect(sourceFindings(report)).toEqual(
+      host === null
+        ? []
+        : [
+            {
+              spec: 'left-pad@1.1.0',
+              effect: 'block',
+              observed: host,
+              locations: [`yarn.lock:${lineOf(dir, 'yarn.lock', KEY)}`],
+            },
+          ],
+    );
+    expect(report.skipped.map((s) => s.name)).not.toContain('left-pad');
+    expect(code).toBe(host === null ? 0 : 1);
+  });
 });
 
 // npm rewrites some lockfile URLs to the configured registry at install time

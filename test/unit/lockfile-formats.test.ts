@@ -341,6 +341,42 @@ dep@~2.0.0:
     expect(entry?.integrity).toBe(integrity);
   });
 
+  // Berry records a URL where the registry's layout does not give it (`::__archiveUrl=`), and a
+  // registry descriptor edited to resolve to a URL is fetched from there: both are registry
+  // entries with that URL; a URL dependency someone declared stays a remote tarball.
+  it.each([
+    [
+      '__archiveUrl binding',
+      '"left-pad@npm:^1.1.0"',
+      'left-pad@npm:1.1.0::__archiveUrl=https%3A%2F%2Fregistry.example.test%2Fleft-pad%2F-%2Fleft-pad-1.1.0.tgz',
+      { version: '1.1.0', resolved: 'https://registry.example.test/left-pad/-/left-pad-1.1.0.tgz' },
+    ],
+    [
+      'a registry descriptor resolved to a URL',
+      '"left-pad@npm:^1.1.0"',
+      'left-pad@https://tarballs.evil.test/payload.tgz',
+      { version: '1.1.0', resolved: 'https://tarballs.evil.test/payload.tgz' },
+    ],
+    ['no URL', '"left-pad@npm:^1.1.0"', 'left-pad@npm:1.1.0', { version: '1.1.0', resolved: undefined }],
+    [
+      'a URL dependency',
+      '"left-pad@https://tarballs.example.test/left-pad.tgz"',
+      'left-pad@https://tarballs.example.test/left-pad.tgz',
+      { skipped: 'https://tarballs.example.test/left-pad.tgz' },
+    ],
+  ])('Berry: %s', async (_what, key, resolution, expected) => {
+    const text = `__metadata:\n  version: 8\n  cacheKey: 10c0\n\n${key}:\n  version: 1.1.0\n  resolution: "${resolution}"\n  checksum: 10c0/abcd\n  languageName: node\n  linkType: hard\n`;
+    const inventory = await readLockfileText(text, undefined, 'yarn.lock');
+    if ('skipped' in expected) {
+      expect(inventory.entries).toEqual([]);
+      expect(inventory.skipped.map((s) => s.spec)).toEqual([expected.skipped]);
+      return;
+    }
+    expect(
+      inventory.entries.map((e) => [e.name, e.version, e.resolved, e.checksum, e.locations[0]?.line]),
+    ).toEqual([['left-pad', expected.version, expected.resolved, '10c0/abcd', 5]]);
+  });
+
   it('Berry: patches check the version they patch; workspaces, git and portals are skipped', async () => {
     const text = `__metadata:
   version: 8

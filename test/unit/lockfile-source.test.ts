@@ -105,6 +105,15 @@ describe('evaluateLockfileSource', () => {
     }
   });
 
+  it("yarn Berry's checksum pins the content: no integrity finding, the host is still judged", () => {
+    const berry = (resolved: string) =>
+      evaluateLockfileSource({ name: 'a', version: '1.0.0', resolved, checksum: '10c0/abcd' }, ctx()).map(
+        (f) => f.observed,
+      );
+    expect(berry(`${REGISTRY}a/-/a-1.0.0.tgz`)).toEqual([]);
+    expect(berry('https://evil.example.test/a.tgz')).toEqual(['https://evil.example.test']);
+  });
+
   it('a SHA-1 pin stays an alert under an alert policy and is off with the rule', () => {
     const entry = { name: 'a', version: '1.0.0', resolved: `${REGISTRY}a.tgz`, integrity: 'sha1-abc=' };
     expect(evaluateLockfileSource(entry, ctx({ action: 'alert' })).map((f) => f.effect)).toEqual(['alert']);
