@@ -16,6 +16,7 @@ import { TOOL_VERSION } from '../src/version.js';
 import { AUDIT_DEFAULTS, CACHE_DEFAULTS, createApp, type LockwardenService } from './create-app.js';
 import type { StoredPolicy } from './policy-store.js';
 import { displayUrl } from './redact-url.js';
+import { warmUp } from './warm-up.js';
 
 export const DEFAULT_PORT = 4880;
 export const DEFAULT_HOST = '127.0.0.1';
@@ -183,6 +184,13 @@ export async function runServe(argv: string[], io: ServeIo): Promise<number> {
       policies: await service.policies.list(),
     });
     logger.info({ url: base, upstream: upstreamShown, dataDir: settings.dataDir }, 'listening');
+    // Not awaited: a slow upstream must not hold up the start (warm-up.ts says what it does).
+    warmUp({
+      registry: sources.registry,
+      popular,
+      logger,
+      ...(io.signal ? { signal: io.signal } : {}),
+    }).catch((err) => logger.warn({ err }, 'warm-up failed'));
     io.onListening?.({ url: base, service });
     await waitForStop(io.signal, logger);
     return 0;

@@ -363,6 +363,7 @@ export function createScopedRegistrySource(
     getPackument: (name, opts) => sourceFor(name).getPackument(name, opts),
     getManifest: (name, version) => sourceFor(name).getManifest(name, version),
     getTarball: (name, version, opts) => tarballOf(sourceFor(name), name, version, opts),
+    ...(fallback.ping ? { ping: () => fallback.ping!() } : {}),
     facts: {
       get: async (name, version) => sourceFor(name).facts?.get(name, version),
       put: (name, version, record) => sourceFor(name).facts?.put(name, version, record),

@@ -108,12 +108,9 @@ export function createRegistrySource(options: RegistrySourceOptions): RegistrySo
         return { status: 'ok', value, fromCache: 'fresh' };
       }
     }
-    const headers: Record<string, string> = { accept: req.accept };
+    const headers: Record<string, string> = { accept: req.accept, ...authHeader() };
     // An ETag only validates the representation it came with.
     if (cached?.entry.etag && cached.key === req.keys[0]) headers['if-none-match'] = cached.entry.etag;
-    if (options.token) headers.authorization = `Bearer ${options.token}`;
-    else if (options.authorization) headers.authorization = options.authorization;
-    else if (basicAuth) headers.authorization = basicAuth;
     const res = await http.request({ url: docUrl, source: SOURCE, headers, stats });
 
     const staleOr = (reason: string): DocResult<T> => {
@@ -155,6 +152,12 @@ export function createRegistrySource(options: RegistrySourceOptions): RegistrySo
       ...(res.headers.etag ? { etag: res.headers.etag } : {}),
     });
     return { status: 'ok', value: parsed.value, fromCache: false };
+  }
+
+  /** The registry's credentials, for requests to its own origin only. */
+  function authHeader(): { authorization?: string } {
+    const value = options.token ? `Bearer ${options.token}` : options.authorization || basicAuth;
+    return value ? { authorization: value } : {};
   }
 
   /** The first fresh entry among `keys`, else the most recently fetched one (read lazily: documents are big). */
@@ -236,11 +239,8 @@ export function createRegistrySource(options: RegistrySourceOptions): RegistrySo
           // unparseable: the registry's own path is used
         }
       }
-      const headers: Record<string, string> = { accept: 'application/octet-stream' };
       // The same credentials as the registry's documents: tarUrl is on its origin (checked above).
-      if (options.token) headers.authorization = `Bearer ${options.token}`;
-      else if (options.authorization) headers.authorization = options.authorization;
-      else if (basicAuth) headers.authorization = basicAuth;
+      const headers: Record<string, string> = { accept: 'application/octet-stream', ...authHeader() };
       const res = await http.request({
         url: tarUrl,
         source: SOURCE,
@@ -267,6 +267,17 @@ export function createRegistrySource(options: RegistrySourceOptions): RegistrySo
         };
       }
       return { status: 'ok', bytes: res.body };
+    },
+    async ping() {
+      // Not counted in `stats`: those are the documents and tarballs asked for.
+      const started = performance.now();
+      const res = await http.request({
+        url: `${url}-/ping`,
+        source: SOURCE,
+        headers: { accept: 'application/json', ...authHeader() },
+      });
+      if (res.status === 'unavailable') return { ok: false, reason: res.reason };
+      return { ok: true, statusCode: res.statusCode, ms: Math.round(performance.now() - started) };
     },
     ...(factCache
       ? {

@@ -75,6 +75,12 @@ export interface RegistrySource {
     get(name: string, version: string): Promise<VersionRecord | undefined>;
     put(name: string, version: string, record: VersionRecord): void;
   };
+  /**
+   * `GET <registry>/-/ping` with the registry's credentials: whether it answers at all, and how
+   * (a 401 or 403 says the credentials are refused; a registry without the endpoint answers 404).
+   * Optional: fakes may lack it.
+   */
+  ping?(): Promise<{ ok: true; statusCode: number; ms: number } | { ok: false; reason: string }>;
   /** Counters for benchmarks and reports. */
   stats(): SourceStats;
 }

@@ -4,7 +4,7 @@ import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { PassThrough } from 'node:stream';
-import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
 import { displayUrl, redactUrlCredentials } from '../../server/redact-url.js';
 import { parseServeArgs, runServe } from '../../server/serve-command.js';
 import { type FakeRegistry, startFakeRegistry } from '../helpers/fake-registry.js';
@@ -84,6 +84,8 @@ describe('runServe', () => {
 
     const ping = await fetch(`${url}/-/ping`);
     expect(await ping.json()).toEqual({});
+    // Once listening, the service checked its upstream (server/warm-up.ts), once.
+    await vi.waitFor(() => expect(registry.requests.filter((r) => r.path === '/-/ping')).toHaveLength(1));
     const doc = (await (await fetch(`${url}/strict/left-pad`)).json()) as {
       versions: Record<string, { dist: { tarball: string } }>;
     };
