@@ -13,12 +13,7 @@ import { scanTarball } from '../sources/unpack-tarball.js';
 import type { PackumentEvaluation } from './evaluate-packument.js';
 import { mapConcurrent } from './map-concurrent.js';
 
-/** Whether a manifest declares bundled dependencies (either spelling; `true` bundles them all). */
-export function declaresBundles(manifest: Record<string, unknown>): boolean {
-  return [manifest.bundleDependencies, manifest.bundledDependencies].some((b) =>
-    Array.isArray(b) ? b.length > 0 : !!b,
-  );
-}
+export { declaresBundles } from '../policy/declares-bundles.js';
 
 /**
  * `node_modules/<name>/package.json` at any depth inside the package (a bundled package's own
@@ -156,26 +151,46 @@ export async function judgeBundledPackages(
   factsOf: (name: string) => Promise<BundledFacts>,
   ctx: BundleJudgeContext,
 ): Promise<BundleJudgement> {
-  const spec = `${bundler.name}@${bundler.version}`;
-  const maxBundled = ctx.maxBundled ?? DEFAULT_MAX_BUNDLED;
-  if (list.overLimit || list.packages.length > maxBundled)
-    return {
-      kind: 'unavailable',
-      message: `${spec} bundles more than ${maxBundled} package manifests (or more than 16 MB of them), more than lockwarden judges for one tarball`,
-    };
-  if (list.unreadable.length > 0)
-    return {
-      kind: 'unavailable',
-      message: `${spec} bundles manifests that cannot be read (${list.unreadable.slice(0, 3).join(', ')}${list.unreadable.length > 3 ? ', ...' : ''}), so what they are is unknown`,
-    };
+  const problem = bundleListProblem(bundler, list, ctx.maxBundled);
+  if (problem !== undefined) return { kind: 'unavailable', message: problem };
   const verdicts: Array<Verdict | string> = new Array(list.packages.length);
   await mapConcurrent(list.packages, JUDGE_CONCURRENCY, async (b, i) => {
     verdicts[i] = verdictOf(b, await factsOf(b.name), ctx);
   });
+  return judgeBundledVerdicts(bundler, list.packages, verdicts);
+}
+
+/**
+ * Why a list read from a bundler's tarball cannot be judged (over the limits, or with manifests
+ * that could not be read); undefined when it can.
+ */
+export function bundleListProblem(
+  bundler: { name: string; version: string },
+  list: BundleList,
+  maxBundled = DEFAULT_MAX_BUNDLED,
+): string | undefined {
+  const spec = `${bundler.name}@${bundler.version}`;
+  if (list.overLimit || list.packages.length > maxBundled)
+    return `${spec} bundles more than ${maxBundled} package manifests (or more than 16 MB of them), more than lockwarden judges for one tarball`;
+  if (list.unreadable.length > 0)
+    return `${spec} bundles manifests that cannot be read (${list.unreadable.slice(0, 3).join(', ')}${list.unreadable.length > 3 ? ', ...' : ''}), so what they are is unknown`;
+  return undefined;
+}
+
+/**
+ * The bundled packages' verdicts (`verdicts[i]` judges `packages[i]`; a string: why its facts could
+ * not be had) put on the bundler: its findings when any is blocked, else `unavailable` when any
+ * could not be judged, else the alerts.
+ */
+export function judgeBundledVerdicts(
+  bundler: { name: string; version: string },
+  packages: readonly BundledPackage[],
+  verdicts: readonly (Verdict | string)[],
+): BundleJudgement {
   const blocked: Finding[] = [];
   const alerts: Finding[] = [];
   const unavailable: string[] = [];
-  for (const [i, b] of list.packages.entries()) {
+  for (const [i, b] of packages.entries()) {
     const verdict = verdicts[i]!;
     if (typeof verdict === 'string') {
       unavailable.push(`${b.name}@${b.version} (${verdict})`);
@@ -190,7 +205,7 @@ export async function judgeBundledPackages(
   if (unavailable.length > 0)
     return {
       kind: 'unavailable',
-      message: `could not judge what ${spec} bundles: ${unavailable.join('; ')}`,
+      message: `could not judge what ${bundler.name}@${bundler.version} bundles: ${unavailable.join('; ')}`,
     };
   return { kind: 'ok', alerts };
 }
