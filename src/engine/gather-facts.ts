@@ -1,5 +1,6 @@
 // Fetches exactly the facts a policy needs for a set of name@version refs, through the sources.
 // Everything uncertain becomes an `unavailable` fact naming the source; nothing here decides.
+import { declaresBundles } from '../policy/declares-bundles.js';
 import { parsePublishTime } from '../policy/format.js';
 import { establishment, nameHistoryOf } from '../policy/name-history.js';
 import { bypassesCoolingOff, previousVersion } from '../policy/security-fast-lane.js';
@@ -221,6 +222,9 @@ async function gatherRegistryFacts(
       const published = packument.time?.[version];
       if (typeof published === 'string') record.publishedAt = published;
       if (typeof manifest?.dist?.integrity === 'string') record.integrity = manifest.dist.integrity;
+      // A version that bundles nothing needs no tarball read for what it bundles, now or in a
+      // later run (judge-lockfile-bundles.ts); one that does has its list kept once read.
+      if (manifest && !declaresBundles(manifest)) record.bundled = [];
       const nameHistory = base.nameHistory;
       if (nameHistory?.status === 'ok' && establishment(nameHistory.value, now).established)
         record.nameHistory = nameHistory.value;

@@ -1,5 +1,5 @@
 // Facts about a published version that never change: its publish time, its repository, its
-// integrity, and the stable versions published before it. A registry never publishes the same
+// integrity, the stable versions published before it, and what its tarball bundles. A registry never publishes the same
 // version number twice, so these are kept for good (until pruned for lack of use or for size),
 // whatever cache headers the registry sends, and a warm audit a day or a month later asks nothing
 // for them. They take about two hundred bytes per version; the documents they come from take tens
@@ -39,6 +39,12 @@ export interface VersionRecord {
    * established name stays established: its first publish does not move and time only adds age.
    */
   nameHistory?: NameHistory;
+  /**
+   * What its tarball bundles (`audit` of lockfiles that do not list bundled packages): empty when
+   * its manifest declares no bundled dependencies, else the name@version of each bundled manifest
+   * read from the tarball (its integrity is fixed, so this never changes).
+   */
+  bundled?: { name: string; version: string }[];
 }
 
 export interface FactCache {
@@ -62,6 +68,8 @@ interface Line {
   i?: string;
   k?: string[];
   h?: NameHistory;
+  /** `bundled`, as `name@version` strings. */
+  b?: string[];
   /** Day (since the epoch) the record was last used: prune drops records unused for long. */
   u: number;
 }
@@ -140,7 +148,17 @@ function parseLine(raw: string): Line | undefined {
   if (l.i !== undefined && typeof l.i !== 'string') return undefined;
   if (l.k !== undefined && !(Array.isArray(l.k) && l.k.every((v) => typeof v === 'string'))) return undefined;
   if (l.h !== undefined && !isNameHistory(l.h)) return undefined;
+  if (l.b !== undefined && !(Array.isArray(l.b) && l.b.every((v) => splitSpec(v) !== undefined)))
+    return undefined;
   return l as unknown as Line;
+}
+
+/** `name@version` → its parts (a version never holds an `@`; a scoped name starts with one). */
+function splitSpec(spec: unknown): { name: string; version: string } | undefined {
+  if (typeof spec !== 'string') return undefined;
+  const at = spec.lastIndexOf('@');
+  if (at <= 0 || at === spec.length - 1) return undefined;
+  return { name: spec.slice(0, at), version: spec.slice(at + 1) };
 }
 
 /** The facts of one registry's versions, kept in `dir`. */
@@ -167,6 +185,7 @@ export function createFactCache(
       if (line.i !== undefined) record.integrity = line.i;
       if (line.k !== undefined) record.previousVersions = line.k;
       if (line.h !== undefined) record.nameHistory = line.h;
+      if (line.b !== undefined) record.bundled = line.b.map((spec) => splitSpec(spec)!);
       return record;
     },
     put(name, version, record) {
@@ -181,6 +200,7 @@ export function createFactCache(
       if (record.integrity !== undefined) line.i = record.integrity;
       if (record.previousVersions !== undefined) line.k = record.previousVersions;
       if (record.nameHistory !== undefined) line.h = record.nameHistory;
+      if (record.bundled !== undefined) line.b = record.bundled.map((b) => `${b.name}@${b.version}`);
       if (JSON.stringify(line).length > MAX_LINE_BYTES) return; // a hostile repository field
       store.records.set(key, line);
       store.dirty.add(key);

@@ -48,6 +48,31 @@ describe('fact cache', () => {
     expect(createFactCache(dir, 'http://127.0.0.1:8/').get('left-pad', '1.3.0')).toBeUndefined();
   });
 
+  it('keeps what a version bundles (nothing, or scoped and unscoped name@versions) and drops a line with a malformed list', () => {
+    const a = createFactCache(dir, REG, () => T0);
+    a.put('plain', '1.0.0', { bundled: [] });
+    a.put('bund', '2.0.0', {
+      bundled: [
+        { name: 'inner', version: '1.0.0' },
+        { name: '@s/deep', version: '3.0.0-rc.1' },
+      ],
+    });
+    flushFactCaches();
+    appendFileSync(
+      path.join(dir, FACT_CACHE_FILE),
+      `${JSON.stringify({ r: REG, n: 'bad', v: '1.0.0', b: ['no-version@'], u: 1 })}\n`,
+    );
+    const b = createFactCache(dir, REG, () => T0);
+    expect(b.get('plain', '1.0.0')).toEqual({ bundled: [] });
+    expect(b.get('bund', '2.0.0')).toEqual({
+      bundled: [
+        { name: 'inner', version: '1.0.0' },
+        { name: '@s/deep', version: '3.0.0-rc.1' },
+      ],
+    });
+    expect(b.get('bad', '1.0.0')).toBeUndefined();
+  });
+
   it('skips torn and foreign lines', () => {
     const c = createFactCache(dir, REG, () => T0);
     c.put('a', '1.0.0', { publishedAt: '2020-01-01T00:00:00Z' });
