@@ -243,16 +243,25 @@ async function runCheckOrAudit(
   const popular: PopularIndex = createPopularIndex(readPopularList());
   const needs = factNeeds(policy);
   // A name-only policy (typosquatting, lists) needs no upstream: skip the HTTP stack entirely,
-  // unless a name looks like a popular one: its packument's history may show it established.
+  // unless a name looks like a popular one: its packument's history may show it established, or
+  // a pnpm, yarn or bun lockfile is audited: only the registry says what its entries bundle.
   const resolvesLatest = needs.resolveLatest && refs.some((r) => r.version === null);
   const names = [...refs.map((r) => r.name), ...(inventory?.entries.map((e) => e.name) ?? [])];
   const lookalikes = policy.typosquatting && names.some((n) => typosquattingNeedsHistory(policy, n, popular));
+  const bundles =
+    inventory?.entries.some((await import('../engine/judge-lockfile-bundles.js')).bundlesUnlisted) === true;
   const sources =
-    needs.registry || needs.downloads || needs.tags || needs.advisories || resolvesLatest || lookalikes
+    needs.registry ||
+    needs.downloads ||
+    needs.tags ||
+    needs.advisories ||
+    resolvesLatest ||
+    lookalikes ||
+    bundles
       ? await openSources(values, dir, io, {
           timeoutMs,
           retries,
-          needsRegistry: needs.registry || needs.advisories || resolvesLatest || lookalikes,
+          needsRegistry: needs.registry || needs.advisories || resolvesLatest || lookalikes || bundles,
           now,
         })
       : offlineSources();

@@ -7,6 +7,7 @@ import type { Sources } from '../sources/types.js';
 import { addSemverFindings } from './add-semver-findings.js';
 import { checkPackages } from './check-packages.js';
 import type { FactProgress } from './gather-facts.js';
+import { judgeLockfileBundles } from './judge-lockfile-bundles.js';
 import { judgeLockfileSources } from './judge-lockfile-sources.js';
 import { buildReport, type Report } from './report.js';
 
@@ -88,14 +89,22 @@ export async function runAudit(
       ...(opts.onProgress === undefined ? {} : { onProgress: opts.onProgress }),
     },
   );
+  // What pnpm, yarn and bun entries bundle (npm's lockfiles list it as entries, checked above).
+  const withBundles = await judgeLockfileBundles(verdicts, entries, {
+    policy: opts.policy,
+    sources: opts.sources,
+    popular: opts.popular,
+    now: opts.now,
+    ...(opts.concurrency === undefined ? {} : { concurrency: opts.concurrency }),
+  });
   const checked =
     opts.updates && opts.updates.length > 0
-      ? await addSemverFindings(verdicts, entries, opts.updates, {
+      ? await addSemverFindings(withBundles, entries, opts.updates, {
           policy: opts.policy,
           sources: opts.sources,
           ...(opts.cacheDir ? { cacheDir: opts.cacheDir } : {}),
         })
-      : verdicts;
+      : withBundles;
   // Read after the checks: a registry source looked up on first use knows its URL only then.
   const configured = opts.registryUrl ?? opts.sources.registry.url;
   const judged = judgeLockfileSources(

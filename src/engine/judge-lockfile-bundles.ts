@@ -1,0 +1,224 @@
+// What the registry entries of pnpm, yarn and bun lockfiles bundle. npm's lockfiles list bundled
+// packages as entries (judged like any other); these do not, so the bundler's tarball is read for
+// them, as the proxy (server/bundle-check.ts) and the update (judge-bundles.ts) read it. Each
+// bundled name@version is judged by the same engine as every entry (checkPackages, as the
+// bundler's own copy) and its findings become the bundler's (bundleFinding), at the bundler's
+// lockfile lines. What a version bundles never changes (a registry never republishes a version),
+// so it is kept in the fact cache: a warm audit reads no document or tarball for it.
+
+import { lockfileFormat } from '../lockfile/lockfile-formats.js';
+import type { LockfileEntry } from '../lockfile/lockfile-inventory.js';
+import { strongestDecision } from '../policy/evaluate.js';
+import type { Finding, Verdict } from '../policy/types.js';
+import { unavailableFinding } from '../policy/unavailable-finding.js';
+import { createSemaphore } from '../sources/semaphore.js';
+import type { Manifest, RegistrySource } from '../sources/types.js';
+import {
+  type BundledPackage,
+  type BundleLimits,
+  bundleListProblem,
+  declaresBundles,
+  judgeBundledVerdicts,
+  readBundledPackages,
+} from './bundled-packages.js';
+import { type CheckContext, checkPackages } from './check-packages.js';
+import { mapConcurrent } from './map-concurrent.js';
+
+export type LockfileBundleContext = CheckContext & BundleLimits & { maxTarballBytes?: number };
+
+/** What a bundler carries, or why that could not be had. */
+type Contents = { packages: BundledPackage[] } | { unavailable: { source: string; reason: string } };
+
+/** Bundler versions looked up at a time (each may be a document to fetch). */
+const LOOKUP_CONCURRENCY = 8;
+/** Bundler tarballs read at a time: each is held in memory whole (up to maxTarballBytes). */
+const TARBALL_CONCURRENCY = 2;
+
+/**
+ * Whether the entry is a registry entry of a lockfile that does not list what it bundles (pnpm,
+ * yarn, bun): its manifest, and its tarball when that declares bundles, say what comes with it.
+ */
+export function bundlesUnlisted(entry: LockfileEntry): boolean {
+  // A copy inside a bundle is judged with its bundler (npm's lockfiles list those).
+  return !entry.bundled && entry.locations.some((l) => lockfileFormat(l.file) !== 'npm');
+}
+
+/**
+ * Adds to each entry's verdict (`verdicts[i]` judges `entries[i]`) what the policy says of the
+ * packages its tarball bundles, for registry entries of lockfiles that do not list them. An entry
+ * already blocked needs nothing more; one whose bundle cannot be read gets an `unavailable`
+ * finding (the policy's onUnavailable), never a pass.
+ */
+export async function judgeLockfileBundles(
+  verdicts: readonly Verdict[],
+  entries: readonly LockfileEntry[],
+  ctx: LockfileBundleContext,
+): Promise<Verdict[]> {
+  const bundlers = new Map<string, { name: string; version: string; indexes: number[] }>();
+  entries.forEach((entry, i) => {
+    if (!bundlesUnlisted(entry) || verdicts[i]!.decision === 'block') return;
+    const key = `${entry.name}@${entry.version}`;
+    const known = bundlers.get(key);
+    if (known) known.indexes.push(i);
+    else bundlers.set(key, { name: entry.name, version: entry.version, indexes: [i] });
+  });
+  if (bundlers.size === 0) return [...verdicts];
+
+  const registry = ctx.sources.registry;
+  const readSlot = createSemaphore(TARBALL_CONCURRENCY);
+  const contents = new Map<string, Contents>();
+  await mapConcurrent([...bundlers], LOOKUP_CONCURRENCY, async ([key, b]) => {
+    const outage = registryOutage(verdicts[b.indexes[0]!]!);
+    contents.set(key, await contentsOf(registry, b, outage, (read) => readSlot(read), ctx));
+  });
+
+  // Every bundled name@version at once, through the same fact gathering as the entries.
+  const refs = new Map<string, BundledPackage>();
+  for (const c of contents.values())
+    if ('packages' in c) for (const p of c.packages) refs.set(`${p.name}@${p.version}`, p);
+  const checked = await checkPackages(
+    [...refs.values()].map((p) => ({ name: p.name, version: p.version, bundled: true })),
+    {
+      policy: ctx.policy,
+      sources: ctx.sources,
+      now: ctx.now,
+      popular: ctx.popular,
+      ...(ctx.concurrency === undefined ? {} : { concurrency: ctx.concurrency }),
+    },
+  );
+  const verdictOf = new Map([...refs.keys()].map((key, i) => [key, checked[i]!]));
+
+  const out = [...verdicts];
+  for (const [key, b] of bundlers) {
+    const found = findingsFor(b, contents.get(key)!, verdictOf, ctx);
+    if (found.length === 0) continue;
+    for (const i of b.indexes) {
+      const verdict = out[i]!;
+      const findings = [...verdict.findings, ...found];
+      out[i] = { ...verdict, findings, decision: strongestDecision(findings) };
+    }
+  }
+  return out;
+}
+
+/** The bundler's findings for what it bundles. */
+function findingsFor(
+  bundler: { name: string; version: string },
+  contents: Contents,
+  verdictOf: ReadonlyMap<string, Verdict>,
+  ctx: LockfileBundleContext,
+): Finding[] {
+  if ('unavailable' in contents) return [bundleUnavailable(bundler, contents.unavailable, ctx)];
+  if (contents.packages.length === 0) return [];
+  const judged = judgeBundledVerdicts(
+    bundler,
+    contents.packages,
+    contents.packages.map((p) => verdictOf.get(`${p.name}@${p.version}`)!),
+  );
+  if (judged.kind === 'blocked') return judged.findings;
+  if (judged.kind === 'ok') return judged.alerts;
+  // Not reached with verdicts (only a fact that could not be had is a string), kept for the type.
+  return [bundleUnavailable(bundler, { source: 'registry', reason: judged.message }, ctx)];
+}
+
+/**
+ * The finding for a bundle that could not be read. Filed under `not-on-registry`: that rule is
+ * the one that vouches for every installed version being one the registry lists, and the one
+ * that lets a bundled copy through because its bundler's tarball carries it (VersionFacts.bundled);
+ * unread, that tarball vouches for nothing. Not lifted by allowing the bundler, as the proxy
+ * serves no bundler whose tarball it could not judge: only the source coming back clears it.
+ */
+function bundleUnavailable(
+  bundler: { name: string; version: string },
+  fact: { source: string; reason: string },
+  ctx: LockfileBundleContext,
+): Finding {
+  const finding = unavailableFinding(
+    {
+      name: bundler.name,
+      version: bundler.version,
+      policy: ctx.policy,
+      facts: {},
+      now: ctx.now,
+      popular: ctx.popular,
+    },
+    'not-on-registry',
+    'version',
+    fact,
+    'bundled packages',
+  );
+  return { ...finding, hint: `retry when ${fact.source} is reachable to judge what it bundles` };
+}
+
+/**
+ * The registry outage the entry's own verdict already reports (its document could not be had):
+ * asking again for the same document would only wait for the same failure.
+ */
+function registryOutage(verdict: Verdict): { source: string; reason: string } | undefined {
+  for (const f of verdict.findings) {
+    const reason = f.evidence?.reason;
+    if (f.outcome === 'unavailable' && f.source === 'registry' && typeof reason === 'string')
+      return { source: 'registry', reason };
+  }
+  return undefined;
+}
+
+/**
+ * What name@version bundles: from the fact cache, else from its manifest (nothing when it declares
+ * no bundles) and then its tarball, and kept for later runs once known in full.
+ */
+async function contentsOf(
+  registry: RegistrySource,
+  bundler: { name: string; version: string },
+  outage: { source: string; reason: string } | undefined,
+  inSlot: <T>(read: () => Promise<T>) => Promise<T>,
+  limits: BundleLimits & { maxTarballBytes?: number },
+): Promise<Contents> {
+  const { name, version } = bundler;
+  const kept = (await registry.facts?.get(name, version))?.bundled;
+  if (kept !== undefined) return { packages: kept };
+  if (outage) return { unavailable: outage };
+  const found = await manifestOf(registry, name, version);
+  if (found === undefined) return { packages: [] };
+  if ('unavailable' in found) return found;
+  const { manifest } = found;
+  if (!declaresBundles(manifest)) {
+    registry.facts?.put(name, version, { bundled: [] });
+    return { packages: [] };
+  }
+  let list: Awaited<ReturnType<typeof readBundledPackages>>;
+  try {
+    list = await inSlot(() => readBundledPackages(registry, name, version, manifest, limits));
+  } catch (err) {
+    return {
+      unavailable: {
+        source: 'registry',
+        reason: `could not read the tarball of ${name}@${version}: ${(err as Error).message}`,
+      },
+    };
+  }
+  const problem = bundleListProblem(bundler, list, limits.maxBundled);
+  if (problem !== undefined) return { unavailable: { source: 'registry', reason: problem } };
+  // A very long list (over the fact cache's line limit) is not kept, and is read again next run.
+  registry.facts?.put(name, version, { bundled: list.packages });
+  return { packages: list.packages };
+}
+
+/**
+ * name@version's manifest from its document; undefined when the registry has no such version (the
+ * not-on-registry rule's finding, when the policy reads the registry: there is no tarball to read).
+ */
+async function manifestOf(
+  registry: RegistrySource,
+  name: string,
+  version: string,
+): Promise<{ manifest: Manifest } | { unavailable: { source: string; reason: string } } | undefined> {
+  let doc = await registry.getPackument(name, { full: false });
+  // A kept document may predate the version: ask the registry before saying it is not there.
+  if (doc.status === 'ok' && !Object.hasOwn(doc.packument.versions, version))
+    doc = await registry.getPackument(name, { full: false, revalidate: true });
+  if (doc.status === 'unavailable') return { unavailable: { source: doc.source, reason: doc.reason } };
+  if (doc.status === 'not-found' || !Object.hasOwn(doc.packument.versions, version)) return undefined;
+  const manifest = doc.packument.versions[version];
+  return manifest ? { manifest } : undefined;
+}
