@@ -139,6 +139,7 @@ describe.each(FORMATS)('%s', (format) => {
     const dir = project(format);
     const cacheDir = path.join(dir, '.cache');
     const tarballsBefore = tarballRequests().length;
+    const documentsBefore = documentRequests().length;
     const { code, report, stderr } = await audit(dir, cacheDir);
     expect(code, stderr).toBe(1);
     expect(report.summary.checked).toBe(3);
@@ -161,14 +162,19 @@ describe.each(FORMATS)('%s', (format) => {
       .map((r) => r.path);
     expect(read.sort()).toEqual(['/bund-ok/-/bund-ok-1.0.0.tgz', '/bund/-/bund-1.0.0.tgz']);
 
+    // The entries' documents, read for their own facts, said which declare bundles: none twice.
+    const documents = documentRequests()
+      .slice(documentsBefore)
+      .map((r) => r.path)
+      .filter((p) => PINNED.includes(p.slice(1)));
+    expect(documents.sort()).toEqual(['/bund', '/bund-ok', '/left-pad']);
+
     // Warm: the same verdicts from the kept facts, without a tarball or a document.
-    const tarballs = tarballRequests().length;
-    const documents = documentRequests().length;
+    const requests = registry.requests.length;
     const warm = await audit(dir, cacheDir);
     expect(warm.code).toBe(1);
     expect(warm.report.findings.map((f) => f.message)).toEqual(report.findings.map((f) => f.message));
-    expect(tarballRequests().length).toBe(tarballs);
-    expect(documentRequests().length).toBe(documents);
+    expect(registry.requests.length).toBe(requests);
   });
 
   it('under action alert the bundled block is an alert on the bundler', async () => {
