@@ -8,6 +8,7 @@ import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Report } from '../../src/engine/report.js';
 import { type FakeRegistry, startFakeRegistry } from '../helpers/fake-registry.js';
+import { makeV3LockText } from '../helpers/lockfile-builders.js';
 import { type FullPackument, makePackument } from '../helpers/make-packument.js';
 import { daysAgo, NOW } from '../helpers/make-policy.js';
 import { runCliCaptured } from '../helpers/run-cli-captured.js';
@@ -235,13 +236,8 @@ describe('npm lockfiles', () => {
     );
     writeFileSync(
       path.join(dir, 'package-lock.json'),
-      JSON.stringify({
-        name: 'app',
-        version: '1.0.0',
-        lockfileVersion: 3,
-        requires: true,
-        packages: {
-          '': { name: 'app', version: '1.0.0', dependencies: { 'bund-ok': '^1.0.0' } },
+      makeV3LockText(
+        {
           'node_modules/bund-ok': {
             version: '1.0.0',
             resolved: `${registry.url}bund-ok/-/bund-ok-1.0.0.tgz`,
@@ -250,7 +246,8 @@ describe('npm lockfiles', () => {
           },
           'node_modules/bund-ok/node_modules/inner': { version: '1.0.0', inBundle: true },
         },
-      }),
+        { name: 'app', version: '1.0.0', dependencies: { 'bund-ok': '^1.0.0' } },
+      ),
     );
     const tarballs = tarballRequests().length;
     const { code, report } = await audit(dir, path.join(dir, '.cache'));
