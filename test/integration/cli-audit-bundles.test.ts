@@ -125,7 +125,20 @@ async function audit(dir: string, cacheDir: string, policy: Record<string, unkno
   );
   mkdirSync(cacheDir, { recursive: true });
   const res = await runCliCaptured(
-    ['audit', dir, '--json', '--policy', policyFile, '--registry', registry.url, '--cache-dir', cacheDir],
+    // No retries: a fault answers once per request.
+    [
+      'audit',
+      dir,
+      '--json',
+      '--policy',
+      policyFile,
+      '--registry',
+      registry.url,
+      '--cache-dir',
+      cacheDir,
+      '--retries',
+      '0',
+    ],
     { env: { PATH: process.env.PATH }, cwd: dir, now: () => NOW },
   );
   if (res.stdout === '') throw new Error(`audit printed no report: ${res.stderr}`);
@@ -225,6 +238,65 @@ describe.each(FORMATS)('%s', (format) => {
       }
     },
   );
+});
+
+describe('pnpm-lock.yaml', () => {
+  it('reads no tarball for an entry already blocked', async () => {
+    const dir = project('pnpm-lock.yaml');
+    const before = tarballRequests().length;
+    const { report } = await audit(dir, path.join(dir, '.cache'), { block: [{ package: 'bund' }] });
+    expect(report.findings.map((f) => `${f.rule} ${f.name}@${f.version}`)).toEqual(['blocklist bund@1.0.0']);
+    expect(
+      tarballRequests()
+        .slice(before)
+        .map((r) => r.path),
+    ).toEqual(['/bund-ok/-/bund-ok-1.0.0.tgz']);
+  });
+
+  it('a bundled package whose facts cannot be had makes its bundler unavailable, with its own finding', async () => {
+    const dir = project('pnpm-lock.yaml');
+    registry.fault({ kind: 'status', status: 500, match: (r) => r.path === '/inner' });
+    try {
+      const { code, report } = await audit(dir, path.join(dir, '.cache'));
+      expect(code).toBe(3);
+      expect(report.findings.map((f) => `${f.outcome} ${f.rule} ${f.name}@${f.version}`).sort()).toEqual([
+        'unavailable cooling-off bund-ok@1.0.0',
+        'unavailable cooling-off bund@1.0.0',
+      ]);
+      expect(report.findings[0]!.message).toMatch(
+        /^bund(-ok)?@1\.0\.0 bundles inner@1\.[03]\.0: publish time unavailable: /,
+      );
+    } finally {
+      registry.clearFaults();
+    }
+  });
+
+  it('a registry outage: what each entry bundles is unavailable too, without asking the registry again', async () => {
+    const dir = project('pnpm-lock.yaml');
+    registry.fault({ kind: 'status', status: 500 });
+    const before = registry.requests.length;
+    try {
+      // Under onUnavailable block the outage blocks each entry already: nothing more to judge.
+      const { code, report } = await audit(dir, path.join(dir, '.cache'), { onUnavailable: 'alert' });
+      expect(code).toBe(0);
+      const facts = (name: string) =>
+        report.findings.filter((f) => f.name === name).map((f) => `${f.rule} ${f.evidence?.fact}`);
+      for (const name of PINNED)
+        expect(facts(name).sort(), name).toEqual([
+          'cooling-off publish time',
+          'not-on-registry bundled packages',
+        ]);
+      // One document request per entry (its own facts), none for what it bundles.
+      expect(
+        registry.requests
+          .slice(before)
+          .map((r) => r.path)
+          .sort(),
+      ).toEqual(['/bund', '/bund-ok', '/left-pad']);
+    } finally {
+      registry.clearFaults();
+    }
+  });
 });
 
 describe('npm lockfiles', () => {
