@@ -149,8 +149,11 @@ export async function checkLockfile(
   sourcesOf: {
     /** Service mode: the registry installs are configured with, for the lockfile-source rule. */
     serviceRegistry: () => Promise<string | undefined>;
-    /** npm's `replace-registry-host` (undefined: npm's default), for the lockfile-source rule. */
-    npmRewrite: () => Promise<string | undefined>;
+    /**
+     * npm's `replace-registry-host` settings that must all rewrite a URL for it to pass (none:
+     * npm's default), for the lockfile-source rule.
+     */
+    npmRewrite: () => Promise<readonly string[]>;
   },
 ): Promise<Report> {
   const { serviceRegistry, npmRewrite } = sourcesOf;
@@ -223,7 +226,7 @@ export async function checkLockfile(
       popular,
       now,
       ...(plan.filter ? { filter: plan.filter } : {}),
-      ...(npmReplaceRegistryHost === undefined ? {} : { npmReplaceRegistryHost }),
+      ...(npmReplaceRegistryHost.length === 0 ? {} : { npmReplaceRegistryHost }),
       updates,
     }));
   }

@@ -17,6 +17,11 @@ export interface ProjectNpmrc {
   config: { text: string; origin: string } | null;
   /** Set when the pull request adds, changes or removes the file. */
   notice?: { level: 'warning'; file: string; message: string };
+  /**
+   * The pull request's own text (null: it removes the file), when it differs from the base's.
+   * Untrusted: only ever used to be stricter (what the pull request's own install would do).
+   */
+  head?: string | null;
 }
 
 export interface ReadActionNpmrcOptions {
@@ -56,6 +61,7 @@ export async function readActionNpmrc(opts: ReadActionNpmrcOptions): Promise<Pro
         : `${file} changed in this pull request; the one at ${at} was used`;
   return {
     config,
+    head: head ?? null,
     notice: {
       level: 'warning',
       file,

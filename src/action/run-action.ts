@@ -1,8 +1,10 @@
 // The Action without `@actions/core`: inputs and environment in, the decided result out (report,
 // outcome, annotations, summary, outputs). `main.ts` renders it; tests call it directly.
+
 import { randomUUID } from 'node:crypto';
 import { mkdir, writeFile } from 'node:fs/promises';
 import path from 'node:path';
+import ini from 'ini';
 import { buildSbom } from '../engine/build-sbom.js';
 import type { Report } from '../engine/report.js';
 import { LockwardenError } from '../errors.js';
@@ -55,6 +57,30 @@ export interface InlineEngine {
 export interface EngineSettings {
   /** The project `.npmrc` (on a pull request: the base commit's), or null for none. */
   projectNpmrc: { text: string; origin: string } | null;
+}
+
+/**
+ * npm's `replace-registry-host` as the lockfile-source rule should take it: the base's setting,
+ * and when a pull request changes `.npmrc`, the setting its own install would use as well (a URL
+ * passes as rewritten only if both rewrite it). Only that one key of the pull request's file is
+ * read, layered under the runner's environment and over its user and global npmrc as npm would.
+ */
+async function npmRewriteSettings(
+  input: RunActionInput,
+  npmrc: Awaited<ReturnType<typeof readActionNpmrc>>,
+): Promise<string[]> {
+  if (!input.npmReplaceRegistryHost) return [];
+  const read = input.npmReplaceRegistryHost;
+  const settings = [(await read(input.inputs, { projectNpmrc: npmrc.config })) ?? 'npmjs'];
+  if (npmrc.head !== undefined) {
+    const value = npmrc.head === null ? undefined : ini.parse(npmrc.head)['replace-registry-host'];
+    const projectNpmrc =
+      typeof value === 'string' && value !== ''
+        ? { text: ini.stringify({ 'replace-registry-host': value }), origin: 'the pull request’s .npmrc' }
+        : null;
+    settings.push((await read(input.inputs, { projectNpmrc })) ?? 'npmjs');
+  }
+  return settings;
 }
 
 export interface RunActionInput {
@@ -194,11 +220,9 @@ export async function runAction(input: RunActionInput): Promise<ActionResult> {
     return registryPromise;
   };
 
-  let rewritePromise: Promise<string | undefined> | undefined;
+  let rewritePromise: Promise<string[]> | undefined;
   const npmRewrite = () => {
-    rewritePromise ??= input.npmReplaceRegistryHost
-      ? input.npmReplaceRegistryHost(inputs, { projectNpmrc: npmrc.config })
-      : Promise.resolve(undefined);
+    rewritePromise ??= npmRewriteSettings(input, npmrc);
     return rewritePromise;
   };
 

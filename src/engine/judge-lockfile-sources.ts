@@ -35,6 +35,23 @@ export function npmRegistryRewrite(setting: string | undefined): RegistryRewrite
   return { hostname: url.hostname, ...(value !== 'npmjs' && pathPrefix !== '' ? { pathPrefix } : {}) };
 }
 
+/** What both rewrite: a URL passes as rewritten only if each setting rewrites it. */
+export function intersectRewrites(
+  a: RegistryRewrite | undefined,
+  b: RegistryRewrite | undefined,
+): RegistryRewrite | undefined {
+  if (a === undefined || b === undefined) return undefined;
+  if ('all' in a) return b;
+  if ('all' in b) return a;
+  if (a.hostname !== b.hostname) return undefined;
+  const pa = a.pathPrefix ?? '';
+  const pb = b.pathPrefix ?? '';
+  const under = (p: string, prefix: string) => prefix === '' || p === prefix || p.startsWith(`${prefix}/`);
+  if (under(pa, pb)) return a;
+  if (under(pb, pa)) return b;
+  return undefined;
+}
+
 function npmDefaultRegistry(): string {
   return (npmDefinitions.definitions as Record<string, { default?: unknown }>).registry?.default as string;
 }
@@ -72,10 +89,15 @@ export function judgeLockfileSources(
   entries: readonly LockfileEntry[],
   policy: Pick<Policy, 'id' | 'action' | 'lockfileSource' | 'registries'>,
   configured: readonly string[],
-  npmReplaceRegistryHost?: string,
+  npmReplaceRegistryHost?: string | readonly string[],
 ): Verdict[] {
   const registries = [...configured, ...policy.registries];
-  const rewrites = npmRegistryRewrite(npmReplaceRegistryHost);
+  const settings =
+    typeof npmReplaceRegistryHost === 'string' ? [npmReplaceRegistryHost] : npmReplaceRegistryHost;
+  const rewrites =
+    settings === undefined || settings.length === 0
+      ? npmRegistryRewrite(undefined)
+      : settings.map(npmRegistryRewrite).reduce(intersectRewrites);
   return verdicts.map((verdict, i) => {
     const entry = entries[i]!;
     // Each copy fetches from its own URL: every distinct one is judged, at its own lines.

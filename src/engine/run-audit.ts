@@ -33,9 +33,10 @@ export interface RunAuditOptions {
   registryUrl?: string;
   /**
    * npm's `replace-registry-host` for the lockfile-source rule (which URLs in `package-lock.json`
-   * npm fetches from the configured registry instead); undefined: npm's default (`npmjs`).
+   * npm fetches from the configured registry instead); undefined: npm's default (`npmjs`). Several:
+   * a URL passes as rewritten only if each of them rewrites it.
    */
-  npmReplaceRegistryHost?: string;
+  npmReplaceRegistryHost?: string | readonly string[];
   /**
    * Updates to judge for semver honesty (the Action's changed entries): each `name from → to`
    * adds its findings to the verdict of `name@to`.

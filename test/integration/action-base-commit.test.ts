@@ -418,13 +418,27 @@ describe("npm's replace-registry-host in the lockfile-source rule", () => {
       head: undefined,
       hosts: [],
     },
-  ])('$what', async ({ base, head, hosts }) => {
-    const name = `rrh-${hosts.length}-${base === undefined ? 'head' : base.split('=')[1]!.trim()}`;
+    // The pull request's own install uses its .npmrc: a rewrite counts only if it does too.
+    {
+      what: 'a pull request setting `never` for itself is judged as its install would fetch',
+      base: 'replace-registry-host=old.example.test\n',
+      head: 'replace-registry-host=never\n',
+      hosts: ['https://old.example.test'],
+    },
+    {
+      what: 'a pull request removing the base’s `always` is judged under npm’s default',
+      base: 'replace-registry-host=always\n',
+      head: null,
+      hosts: ['https://old.example.test'],
+    },
+  ])('$what', async ({ what, base, head, hosts }) => {
+    const name = `rrh-${what.replace(/\W+/g, '-').slice(0, 40)}`;
     const repo = commitPair(
       path.join(work, name),
       (dir) => atOldRegistry(dir, base),
       (dir) => {
-        if (head !== undefined) writeFileSync(path.join(dir, '.npmrc'), head);
+        if (head === null) rmSync(path.join(dir, '.npmrc'));
+        else if (head !== undefined) writeFileSync(path.join(dir, '.npmrc'), head);
         writeFileSync(path.join(dir, 'README.md'), 'a change\n');
       },
     );

@@ -2,7 +2,11 @@
 // which ones the lockfile-source rule lets pass in npm's lockfiles, per setting.
 import npmDefinitions from '@npmcli/config/lib/definitions/index.js';
 import { describe, expect, it } from 'vitest';
-import { judgeLockfileSources, npmRegistryRewrite } from '../../src/engine/judge-lockfile-sources.js';
+import {
+  intersectRewrites,
+  judgeLockfileSources,
+  npmRegistryRewrite,
+} from '../../src/engine/judge-lockfile-sources.js';
 import type { Verdict } from '../../src/policy/types.js';
 import { makeLockfileEntry } from '../helpers/lockfile-builders.js';
 
@@ -179,5 +183,51 @@ describe('copies of one entry that record different sources', () => {
       integrity: 'sha512-abc==',
     });
     expect(judge(entry)).toEqual([{ observed: 'https://evil.example.test', locations: undefined }]);
+  });
+});
+
+describe('several settings (the base’s and a pull request’s): a URL passes only if each rewrites it', () => {
+  it.each<[string[], Which[]]>([
+    [['always', 'never'], Object.keys(urls).filter((w) => w !== 'configured') as Which[]],
+    [
+      ['always', 'old.example.test'],
+      ['npmDefault', 'npmDefaultOtherScheme', 'evil', 'git'],
+    ],
+    [
+      ['https://old.example.test/npm', 'old.example.test'],
+      ['npmDefault', 'npmDefaultOtherScheme', 'old', 'oldSiblingPath', 'evil', 'git'],
+    ],
+    [['old.example.test', 'npmjs'], Object.keys(urls).filter((w) => w !== 'configured') as Which[]],
+    [['always', 'always'], ['git']],
+  ])('%j', (settings, expected) => {
+    const names = Object.keys(urls) as Which[];
+    const entries = names.map((which) =>
+      makeLockfileEntry({ name: 'a', version: '1.0.0', resolved: urls[which], integrity: 'sha512-abc==' }),
+    );
+    const verdicts: Verdict[] = entries.map(() => ({
+      name: 'a',
+      version: '1.0.0',
+      decision: 'allow',
+      findings: [],
+      notices: [],
+    }));
+    const judged = judgeLockfileSources(verdicts, entries, POLICY, [CONFIGURED], settings);
+    expect(names.filter((_, i) => judged[i]!.findings.length > 0)).toEqual(expected);
+  });
+
+  it.each<[unknown, unknown, unknown]>([
+    [{ all: true }, { hostname: 'h' }, { hostname: 'h' }],
+    [
+      { hostname: 'h', pathPrefix: '/a/b' },
+      { hostname: 'h', pathPrefix: '/a' },
+      { hostname: 'h', pathPrefix: '/a/b' },
+    ],
+    [{ hostname: 'h', pathPrefix: '/a' }, { hostname: 'h', pathPrefix: '/ab' }, undefined],
+    [{ hostname: 'h' }, { hostname: 'g' }, undefined],
+    [undefined, { all: true }, undefined],
+  ])('intersectRewrites(%j, %j)', (a, b, expected) => {
+    type R = Parameters<typeof intersectRewrites>[0];
+    expect(intersectRewrites(a as R, b as R)).toEqual(expected);
+    expect(intersectRewrites(b as R, a as R)).toEqual(expected);
   });
 });
