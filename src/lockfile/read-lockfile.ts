@@ -73,7 +73,8 @@ export async function readLockfile(dir: string, opts: ReadLockfileOptions = {}):
   return { ...inventory, file: lockfile };
 }
 
-const INVENTORY_CACHE_FORMAT = 1;
+// 2: entries carry each copy's own `resolved`/`integrity` when the copies disagree (`sources`).
+const INVENTORY_CACHE_FORMAT = 2;
 
 async function readCachedInventory(
   cacheDir: string,
