@@ -56,7 +56,7 @@ const RULE_TEXT: Record<RuleId, { name: string; short: string; help: string; sev
   'lockfile-source': {
     name: 'LockfileSource',
     short: 'Lockfile entry resolves outside the trusted registries',
-    help: "The lockfile fetches this package from a host that is not the configured registry or one of the policy's registries, or records no integrity: an install from it bypasses the registry. Regenerate the entry from your registry, or add the host to the policy's registries if you trust it. An entry pinned only by SHA-1 is an alert: regenerate it so that the lockfile records a sha512 integrity.",
+    help: "The lockfile fetches this package from a host that is not the configured registry or one of the policy's registries, or records no integrity: an install from it bypasses the registry. Regenerate the entry from your registry, or add the host to the policy's registries if you trust it.",
     severity: '8.0',
   },
   vulnerabilities: {

@@ -67,6 +67,11 @@ export function evaluateLockfileSource(entry: LockfileSourceEntry, ctx: Lockfile
   // An entry that names no URL is fetched from the configured registry by name and version; one
   // that names a URL without a hash lets whoever serves that URL decide the bytes.
   const named = entry.resolved !== undefined && entry.resolved !== '';
+  // SHA-1 counts: the client verifies it (yarn 1 its `#<sha1>` URL fragment, npm a `sha1-`
+  // integrity), and a swapped tarball would need a second preimage, which no one can compute; a
+  // collision only lets a publisher prepare two tarballs for one pin, which no lockfile check can
+  // tell. Lockfiles from before 2018 pin hundreds of entries this way (434 in the CRA one):
+  // reporting each would bury the findings that matter.
   const strongest = named ? strongestHash(entry.integrity) : undefined;
   const pinnedByClient = entry.checksum !== undefined && entry.checksum !== '';
   if (named && strongest === undefined && !pinnedByClient) {
@@ -80,19 +85,6 @@ export function evaluateLockfileSource(entry: LockfileSourceEntry, ctx: Lockfile
       hint: `regenerate the entry from your registry (npm install ${spec}) so the lockfile records its integrity`,
       threshold: 'an integrity hash',
       observed: null,
-    });
-  } else if (strongest === 'sha1') {
-    // The client does verify it (yarn 1 checks its `#<sha1>` URL fragment, npm a `sha1-`
-    // integrity), so this is no missing pin; but SHA-1 collisions can be made, so a pair of
-    // tarballs prepared together shares one pin. Weak evidence alone: alert, never block.
-    findings.push({
-      ...base,
-      outcome: 'alert',
-      effect: 'alert',
-      message: `${spec} is pinned in the lockfile by a SHA-1 hash only (yarn 1's #<sha1> URL fragment or a sha1- integrity): the client verifies it, but SHA-1 collisions can be crafted, so it does not rule out a swapped tarball the way sha512 does`,
-      hint: `regenerate the entry (remove it from the lockfile and install again) so the lockfile records a sha512 integrity`,
-      threshold: 'a sha256, sha384 or sha512 integrity',
-      observed: 'sha1',
     });
   }
   return findings;

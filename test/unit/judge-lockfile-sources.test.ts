@@ -171,7 +171,6 @@ describe('copies of one entry that record different sources', () => {
     });
     expect(judge(entry)).toEqual([
       { observed: `${NPM_DEFAULT.protocol}//${NPM_DEFAULT.host}`, locations: [loc('yarn.lock', 7)] },
-      { observed: 'sha1', locations: [loc('yarn.lock', 7)] },
     ]);
   });
 

@@ -70,12 +70,12 @@ describe('evaluateLockfileSource', () => {
     }
   });
 
-  // What pins the bytes: the strongest hash a client checks. SHA-1 (yarn 1's `#<sha1>` fragment,
-  // carried as `sha1-`, or npm's old `sha1-` integrity) is a pin, but a weak one: an alert only.
+  // What pins the bytes: a hash a client checks. SHA-1 (yarn 1's `#<sha1>` fragment, carried as
+  // `sha1-`, or npm's old `sha1-` integrity) is one: the client verifies it.
   it.each([
     ['sha512', 'sha512-abc==', []],
     ['sha256', 'sha256-abc=', []],
-    ['sha1 alone', 'sha1-ASNFZ4mrze8BI0VniavN7wEjRWc=', [['sha1', 'alert']]],
+    ['sha1 alone', 'sha1-ASNFZ4mrze8BI0VniavN7wEjRWc=', []],
     ['sha1 beside sha512', 'sha1-ASNFZ4mrze8BI0VniavN7wEjRWc= sha512-abc==', []],
     ['sha512 with options, then sha1', 'sha512-abc==?foo sha1-abc=', []],
     ['no integrity', undefined, [[null, 'block']]],
@@ -95,13 +95,7 @@ describe('evaluateLockfileSource', () => {
     expect(findings.map((f) => [f.observed, f.effect])).toEqual(expected);
     for (const f of findings) {
       expect(f.outcome).toBe(f.effect);
-      if (f.observed === 'sha1') {
-        expect(f.message).toMatch(/SHA-1 hash only/);
-        expect(f.message).not.toMatch(/no integrity/);
-        expect(f.hint).toMatch(/sha512/);
-      } else {
-        expect(f.message).toMatch(/nothing pins the bytes/);
-      }
+      expect(f.message).toMatch(/nothing pins the bytes/);
     }
   });
 
@@ -114,16 +108,16 @@ describe('evaluateLockfileSource', () => {
     expect(berry('https://evil.example.test/a.tgz')).toEqual(['https://evil.example.test']);
   });
 
-  it('a SHA-1 pin stays an alert under an alert policy and is off with the rule', () => {
-    const entry = { name: 'a', version: '1.0.0', resolved: `${REGISTRY}a.tgz`, integrity: 'sha1-abc=' };
-    expect(evaluateLockfileSource(entry, ctx({ action: 'alert' })).map((f) => f.effect)).toEqual(['alert']);
-    expect(evaluateLockfileSource(entry, ctx({ lockfileSource: false }))).toEqual([]);
-  });
-
-  it('an entry without a URL is fetched by name: its SHA-1 pin is not reported', () => {
-    expect(evaluateLockfileSource({ name: 'a', version: '1.0.0', integrity: 'sha1-abc=' }, ctx())).toEqual(
-      [],
-    );
+  it('a SHA-1 pin on another host: the host is the finding, not the hash', () => {
+    const entry = {
+      name: 'a',
+      version: '1.0.0',
+      resolved: 'https://evil.example.test/a.tgz',
+      integrity: 'sha1-abc=',
+    };
+    expect(evaluateLockfileSource(entry, ctx()).map((f) => f.observed)).toEqual([
+      'https://evil.example.test',
+    ]);
   });
 
   it('follows the policy action and can be turned off', () => {
