@@ -1,6 +1,8 @@
 // Parity: one package.json locked by the real npm, pnpm, yarn classic, yarn Berry and bun clients
 // against a loopback registry gets the same findings from `lockwarden audit`, with planted
 // cooling-off, typosquatting and blocklist violations, each reported on its own lockfile's lines.
+// And a dependency that bundles a blocked version: npm's lockfile lists the bundled copy, the
+// others do not (audit reads the bundler's tarball for them); every client's audit blocks it.
 import { mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { PassThrough } from 'node:stream';
@@ -49,6 +51,41 @@ const PACKUMENTS = [
   }),
 ];
 
+// acme-bundler's tarball carries acme-inner 1.3.0, published two days before NOW, although its
+// manifest asks for 1.0.0: clients that resolve bundled dependencies from the registry as well
+// (yarn, bun) lock the old one, and only the tarball brings the young one.
+const BUNDLER = makePackument({
+  name: 'acme-bundler',
+  versions: [
+    {
+      version: '1.0.0',
+      publishedAt: at(200),
+      dependencies: { 'acme-inner': '1.0.0' },
+      extra: { bundleDependencies: ['acme-inner'] },
+      files: {
+        'node_modules/acme-inner/package.json': JSON.stringify({ name: 'acme-inner', version: '1.3.0' }),
+      },
+    },
+  ],
+});
+const INNER = makePackument({
+  name: 'acme-inner',
+  versions: [
+    { version: '1.0.0', publishedAt: at(300) },
+    { version: '1.3.0', publishedAt: at(2) },
+  ],
+});
+const BUNDLER_PROJECT: LockProject = {
+  files: {
+    'package.json': JSON.stringify({
+      name: 'bundling-app',
+      version: '1.0.0',
+      private: true,
+      dependencies: { 'acme-bundler': '^1.0.0' },
+    }),
+  },
+};
+
 const PROJECT: LockProject = {
   files: {
     'package.json': JSON.stringify(
@@ -90,14 +127,17 @@ const POLICY = {
 let registry: FakeRegistry;
 let parent: string;
 const dirs = new Map<LockClient, string>();
+const bundlerDirs = new Map<LockClient, string>();
 
 beforeAll(async () => {
-  registry = await startFakeRegistry({ shape: 'public', packuments: PACKUMENTS });
+  registry = await startFakeRegistry({ shape: 'public', packuments: [...PACKUMENTS, BUNDLER, INNER] });
   parent = await tempParent();
   writeFileSync(path.join(parent, 'policy.json'), JSON.stringify(POLICY));
   // One at a time: five installers at once would only fight over the shared cores.
   for (const client of LOCK_CLIENTS)
     dirs.set(client, await lockWithClient(client, PROJECT, registry.url, parent));
+  for (const client of LOCK_CLIENTS)
+    bundlerDirs.set(client, await lockWithClient(client, BUNDLER_PROJECT, registry.url, parent));
 }, 300_000);
 
 afterAll(async () => {
@@ -169,5 +209,37 @@ describe('the same project locked by five clients', () => {
     for (const client of LOCK_CLIENTS) expect(results.get(client), client).toEqual(expected);
     // The same name@version everywhere: left-pad 1.0.0 and 1.2.0, is-odd, expres, evil-pkg, dev-tool.
     expect(new Set(checked.values())).toEqual(new Set([6]));
+  });
+});
+
+describe('a dependency that bundles a blocked version, locked by five clients', () => {
+  it('is blocked by lockwarden audit whichever client wrote the lockfile', async () => {
+    for (const client of LOCK_CLIENTS) {
+      const dir = bundlerDirs.get(client)!;
+      const { code, report, stderr } = await audit(dir);
+      expect(code, `${client}: ${stderr}`).toBe(1);
+      const blocks = report.findings.filter((f) => f.effect === 'block');
+      // Every block is acme-inner 1.3.0: as an entry of its own (npm lists bundled copies), or
+      // inside acme-bundler's tarball.
+      for (const f of blocks) {
+        const about = f.evidence?.bundled ?? `${f.name}@${f.version}`;
+        expect(`${f.rule} ${about}`, client).toBe('cooling-off acme-inner@1.3.0');
+      }
+      const lines = readFileSync(path.join(dir, LOCKFILE_OF[client]), 'utf8').split('\n');
+      const onBundler = blocks.filter((f) => f.name === 'acme-bundler');
+      if (client === 'npm') {
+        // The bundled copy is an entry: its finding is at its own line, the bundler has none.
+        expect(onBundler, client).toEqual([]);
+        expect(blocks.map((f) => `${f.name}@${f.version}`)).toContain('acme-inner@1.3.0');
+      } else {
+        expect(
+          onBundler.map((f) => f.message),
+          client,
+        ).toEqual([expect.stringMatching(/^acme-bundler@1\.0\.0 bundles acme-inner@1\.3\.0: /)]);
+      }
+      for (const f of blocks)
+        for (const l of f.locations ?? [])
+          expect(lines[l.line - 1], `${client}: ${f.name} at line ${l.line}`).toContain(f.name);
+    }
   });
 });
