@@ -6,6 +6,7 @@ import Router from '@koa/router';
 import type { Context, Next } from 'koa';
 import { addSemverFindings, type UpdateRef } from '../src/engine/add-semver-findings.js';
 import { checkPackages, type PackageRef } from '../src/engine/check-packages.js';
+import { judgeUnlistedBundles } from '../src/engine/judge-lockfile-bundles.js';
 import { serializePolicy } from '../src/policy/parse-policy.js';
 import { type PopularIndex, RULE_IDS, type Verdict } from '../src/policy/types.js';
 import { explainInvalidPackageName, explainInvalidVersionSegment } from '../src/sources/package-name.js';
@@ -130,7 +131,7 @@ export function createAdminRoutes(options: AdminRoutesOptions): Router {
   router.post('/policies/:id/check', requireCheckToken, async (ctx) => {
     const stored = await find(ctx.params.id!);
     const body = await readJsonBody(ctx);
-    const { refs, label } = parseCheckBody(body, ctx.query.label);
+    const { refs, label, unlisted } = parseCheckBody(body, ctx.query.label);
     // A dry run (the Action's `mode: alert`) is the same policy with `action: alert`, decided by
     // the engine like any other policy, so the audit log records alerts, not blocks.
     const mode = (body as { mode?: unknown }).mode;
@@ -144,17 +145,15 @@ export function createAdminRoutes(options: AdminRoutesOptions): Router {
     const updates = parseCheckUpdates(body, refs.length);
     // semver-honesty on the updates the caller names (the Action's changed entries), through the
     // same engine call as inline mode, so both modes give the same verdicts.
-    const verdicts: Verdict[] = await addSemverFindings(
-      await checkPackages(refs, {
-        policy,
-        sources: options.sources,
-        now: options.now(),
-        popular: options.popular,
-      }),
-      refs,
-      updates,
-      { policy, sources: options.sources, ...(options.cacheDir ? { cacheDir: options.cacheDir } : {}) },
-    );
+    const engine = { policy, sources: options.sources, now: options.now(), popular: options.popular };
+    // What the entries of pnpm, yarn and bun lockfiles bundle (the Action flags them), judged
+    // from their tarballs as inline mode's audit judges them.
+    const checked = await judgeUnlistedBundles(await checkPackages(refs, engine), unlisted, engine);
+    const verdicts: Verdict[] = await addSemverFindings(checked, refs, updates, {
+      policy,
+      sources: options.sources,
+      ...(options.cacheDir ? { cacheDir: options.cacheDir } : {}),
+    });
     const userAgent = ctx.get('user-agent').slice(0, 256) || null;
     const logged: NewAuditEntry[] = [];
     const acted: FindingEvent[] = [];
@@ -199,6 +198,8 @@ export function createAdminRoutes(options: AdminRoutesOptions): Router {
       },
       // Tells the Action its updates were judged (a service without semver honesty omits it).
       updatesChecked: updates.length,
+      // Tells the Action the bundles it flagged were read (a service that predates it omits it).
+      bundlesChecked: unlisted.filter(Boolean).length,
       verdicts,
     };
   });
@@ -277,7 +278,10 @@ function parseCheckUpdates(body: unknown, packages: number): UpdateRef[] {
   return out;
 }
 
-function parseCheckBody(body: unknown, labelParam: unknown): { refs: PackageRef[]; label: string | null } {
+function parseCheckBody(
+  body: unknown,
+  labelParam: unknown,
+): { refs: PackageRef[]; label: string | null; unlisted: boolean[] } {
   if (body === null || typeof body !== 'object' || Array.isArray(body)) {
     throw new HttpError(400, 'request body: expected {"packages": [{"name": "...", "version": "..."}]}');
   }
@@ -292,8 +296,13 @@ function parseCheckBody(body: unknown, labelParam: unknown): { refs: PackageRef[
   }
   const problems: string[] = [];
   const refs: PackageRef[] = [];
+  const unlisted: boolean[] = [];
   packages.forEach((entry, i) => {
-    const e = (entry ?? {}) as { name?: unknown; version?: unknown };
+    const e = (entry ?? {}) as { name?: unknown; version?: unknown; bundles?: unknown };
+    // `"bundles": "unlisted"`: a pnpm, yarn or bun lockfile entry, whose bundle only its tarball names.
+    if (e.bundles !== undefined && e.bundles !== 'unlisted')
+      problems.push(`packages[${i}].bundles: expected "unlisted" or nothing`);
+    unlisted.push(e.bundles === 'unlisted');
     if (typeof e.name !== 'string') {
       problems.push(`packages[${i}].name: expected a package name`);
       return;
@@ -328,7 +337,7 @@ function parseCheckBody(body: unknown, labelParam: unknown): { refs: PackageRef[
       `label ${JSON.stringify(label)}: expected letters, digits, ".", "_" or "-" (up to 64)`,
     );
   }
-  return { refs, label };
+  return { refs, label, unlisted };
 }
 
 export function parseAuditQuery(query: Record<string, string | string[] | undefined>): AuditQuery {

@@ -49,18 +49,30 @@ export function bundlesUnlisted(entry: LockfileEntry): boolean {
  * already blocked needs nothing more; one whose bundle cannot be read gets an `unavailable`
  * finding (the policy's onUnavailable), never a pass.
  */
-export async function judgeLockfileBundles(
+export function judgeLockfileBundles(
   verdicts: readonly Verdict[],
   entries: readonly LockfileEntry[],
   ctx: LockfileBundleContext,
 ): Promise<Verdict[]> {
+  return judgeUnlistedBundles(verdicts, entries.map(bundlesUnlisted), ctx);
+}
+
+/**
+ * The same for verdicts whose `unlisted[i]` says the lockfile lists nothing `verdicts[i]` bundles
+ * (the service's check API, told so by the Action: it sees names and versions only).
+ */
+export async function judgeUnlistedBundles(
+  verdicts: readonly Verdict[],
+  unlisted: readonly boolean[],
+  ctx: LockfileBundleContext,
+): Promise<Verdict[]> {
   const bundlers = new Map<string, { name: string; version: string; indexes: number[] }>();
-  entries.forEach((entry, i) => {
-    if (!bundlesUnlisted(entry) || verdicts[i]!.decision === 'block') return;
-    const key = `${entry.name}@${entry.version}`;
+  verdicts.forEach(({ name, version, decision }, i) => {
+    if (!unlisted[i] || version === null || decision === 'block') return;
+    const key = `${name}@${version}`;
     const known = bundlers.get(key);
     if (known) known.indexes.push(i);
-    else bundlers.set(key, { name: entry.name, version: entry.version, indexes: [i] });
+    else bundlers.set(key, { name, version, indexes: [i] });
   });
   if (bundlers.size === 0) return [...verdicts];
 
