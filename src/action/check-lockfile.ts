@@ -3,6 +3,7 @@
 // service.
 import { readFile } from 'node:fs/promises';
 import path from 'node:path';
+import { bundlesUnlisted } from '../engine/judge-lockfile-bundles.js';
 import { judgeLockfileSources } from '../engine/judge-lockfile-sources.js';
 import { buildReport, type Report } from '../engine/report.js';
 import { runAudit } from '../engine/run-audit.js';
@@ -170,7 +171,11 @@ export async function checkLockfile(
       ...(inputs.service.token ? { token: inputs.service.token } : {}),
       policyId: inputs.service.policyId,
       ...(inputs.mode ? { mode: inputs.mode } : {}),
-      packages: entries.map((e) => ({ name: e.name, version: e.version })),
+      packages: entries.map((e) => ({
+        name: e.name,
+        version: e.version,
+        ...(bundlesUnlisted(e) ? { bundlesUnlisted: true } : {}),
+      })),
       updates,
       userAgent: `lockwarden-action/${TOOL_VERSION}${input.event.repository ? ` (${input.event.repository.owner}/${input.event.repository.repo}${input.event.pullNumber ? `#${input.event.pullNumber}` : ''})` : ''}`,
     });
@@ -210,6 +215,11 @@ export async function checkLockfile(
         ...(answer.updatesIgnored
           ? [
               `the service at ${inputs.service.url} did not check the updated entries for semver honesty (it predates it); upgrade the service`,
+            ]
+          : []),
+        ...(answer.bundlesIgnored
+          ? [
+              `the service at ${inputs.service.url} did not read what this lockfile's entries bundle (it predates it); upgrade the service`,
             ]
           : []),
       ],

@@ -10,7 +10,11 @@ export interface ServiceCheckRequest {
   url: string;
   token?: string;
   policyId: string;
-  packages: readonly { name: string; version: string }[];
+  /**
+   * `bundlesUnlisted`: an entry of a pnpm, yarn or bun lockfile, which do not list what it bundles;
+   * the service reads its tarball for that, as inline mode does.
+   */
+  packages: readonly { name: string; version: string; bundlesUnlisted?: boolean }[];
   /** Sent as the user agent, which the service records in its audit log (`lockwarden-action (octo/app#7)`). */
   userAgent?: string;
   timeoutMs?: number;
@@ -73,6 +77,7 @@ const responseSchema = z.looseObject({
     registries: z.array(z.string()).optional(),
   }),
   updatesChecked: z.number().optional(),
+  bundlesChecked: z.number().optional(),
   verdicts: z.array(verdictSchema),
 });
 const DEFAULT_BATCH_SIZE = 5_000;
@@ -89,6 +94,8 @@ export interface ServiceCheckAnswer {
   verdicts: Verdict[];
   /** Updates were sent but the service did not say it judged them (it predates semver honesty). */
   updatesIgnored?: boolean;
+  /** Entries were flagged `bundlesUnlisted` but the service did not say it read their bundles. */
+  bundlesIgnored?: boolean;
 }
 
 export async function checkWithService(req: ServiceCheckRequest): Promise<ServiceCheckAnswer> {
@@ -102,11 +109,13 @@ export async function checkWithService(req: ServiceCheckRequest): Promise<Servic
   // Even with nothing to check, ask once: the report names the service's policy.
   if (batches.length === 0) batches.push([]);
   let updatesIgnored = false;
+  let bundlesIgnored = false;
   for (const batch of batches) {
     const inBatch = new Set(batch.map((p) => `${p.name}@${p.version}`));
     const updates = (req.updates ?? []).filter((u) => inBatch.has(`${u.name}@${u.to}`));
     const answer = await checkBatch(req, batch, updates);
     if (updates.length > 0 && answer.updatesChecked === undefined) updatesIgnored = true;
+    if (batch.some((p) => p.bundlesUnlisted) && answer.bundlesChecked === undefined) bundlesIgnored = true;
     if (policy && (answer.policy.id !== policy.id || answer.policy.revision !== policy.revision)) {
       throw new LockwardenError(
         'ESERVICE',
@@ -116,14 +125,19 @@ export async function checkWithService(req: ServiceCheckRequest): Promise<Servic
     policy = answer.policy;
     verdicts.push(...answer.verdicts);
   }
-  return { policy: policy!, verdicts, ...(updatesIgnored ? { updatesIgnored } : {}) };
+  return {
+    policy: policy!,
+    verdicts,
+    ...(updatesIgnored ? { updatesIgnored } : {}),
+    ...(bundlesIgnored ? { bundlesIgnored } : {}),
+  };
 }
 
 async function checkBatch(
   req: ServiceCheckRequest,
-  packages: readonly { name: string; version: string }[],
+  packages: ServiceCheckRequest['packages'],
   updates: NonNullable<ServiceCheckRequest['updates']>,
-): Promise<{ policy: ServicePolicy; verdicts: Verdict[]; updatesChecked?: number }> {
+): Promise<{ policy: ServicePolicy; verdicts: Verdict[]; updatesChecked?: number; bundlesChecked?: number }> {
   const endpoint = new URL(
     `-/lockwarden/v1/policies/${encodeURIComponent(req.policyId)}/check`,
     req.url,
@@ -139,7 +153,11 @@ async function checkBatch(
       ...(req.token ? { authorization: `Bearer ${req.token}` } : {}),
     },
     body: JSON.stringify({
-      packages: packages.map((p) => ({ name: p.name, version: p.version })),
+      packages: packages.map((p) => ({
+        name: p.name,
+        version: p.version,
+        ...(p.bundlesUnlisted ? { bundles: 'unlisted' } : {}),
+      })),
       ...(req.mode ? { mode: req.mode } : {}),
       ...(updates.length > 0
         ? { updates: updates.map((u) => ({ name: u.name, from: u.from, to: u.to })) }
@@ -198,6 +216,11 @@ async function checkBatch(
   if (p.revision !== undefined) policy.revision = p.revision;
   if (p.lockfileSource !== undefined) policy.lockfileSource = p.lockfileSource;
   if (p.registries !== undefined) policy.registries = p.registries;
-  const checked = parsed.data.updatesChecked;
-  return { policy, verdicts, ...(checked === undefined ? {} : { updatesChecked: checked }) };
+  const { updatesChecked, bundlesChecked } = parsed.data;
+  return {
+    policy,
+    verdicts,
+    ...(updatesChecked === undefined ? {} : { updatesChecked }),
+    ...(bundlesChecked === undefined ? {} : { bundlesChecked }),
+  };
 }

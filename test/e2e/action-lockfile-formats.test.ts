@@ -37,6 +37,8 @@ const manifest = (dependencies: Record<string, string>) =>
   JSON.stringify({ name: 'web-app', version: '1.0.0', private: true, dependencies }, null, 2);
 const BASE = manifest({ 'left-pad': '1.3.0', ms: '2.1.2' });
 const HEAD = manifest({ 'left-pad': '1.3.1', ms: '2.1.2', lodahs: '1.0.0', 'new-dep': '2.0.0' });
+/** A head that adds a dependency whose tarball bundles a version published a day ago. */
+const BUNDLER_HEAD = manifest({ 'left-pad': '1.3.0', ms: '2.1.2', 'acme-bundler': '1.0.0' });
 
 /** Where each client's lockfile begins the entry of a name@version. */
 const ENTRY_LINE: Record<Exclude<LockClient, 'npm'>, (name: string, version: string) => RegExp> = {
@@ -53,7 +55,10 @@ let parent: string;
 const repos = new Map<LockClient, { dir: string; baseSha: string; headSha: string }>();
 
 /** A repository whose base commit has the client's lockfile of BASE, and head that of HEAD. */
-async function makeRepo(client: LockClient): Promise<{ dir: string; baseSha: string; headSha: string }> {
+async function makeRepo(
+  client: LockClient,
+  head = HEAD,
+): Promise<{ dir: string; baseSha: string; headSha: string }> {
   const dir = mkdtempSync(path.join(parent, `repo-${client}-`));
   git(dir, ['init', '--quiet', '--initial-branch=main']);
   mkdirSync(path.join(dir, '.github'));
@@ -61,7 +66,7 @@ async function makeRepo(client: LockClient): Promise<{ dir: string; baseSha: str
   const shas: string[] = [];
   for (const [label, pkg] of [
     ['base', BASE],
-    ['head', HEAD],
+    ['head', head],
   ] as const) {
     const locked = await lockWithClient(client, { files: { 'package.json': pkg } }, registry.url, parent);
     for (const file of ['package.json', LOCKFILE_OF[client]]) {
@@ -74,8 +79,11 @@ async function makeRepo(client: LockClient): Promise<{ dir: string; baseSha: str
   return { dir, baseSha: shas[0]!, headSha: shas[1]! };
 }
 
-function run(client: LockClient, inputs: Record<string, string>): Promise<BundleRun> {
-  const repo = repos.get(client)!;
+function run(
+  client: LockClient,
+  inputs: Record<string, string>,
+  repo = repos.get(client)!,
+): Promise<BundleRun> {
   const event = JSON.parse(
     readFileSync(path.join(FIXTURES, 'pull_request.json'), 'utf8')
       .replaceAll('__BASE_SHA__', repo.baseSha)
@@ -111,6 +119,30 @@ beforeAll(async () => {
       makePackument({ name: 'ms', versions: [{ version: '2.1.2', publishedAt: ago(700) }] }),
       makePackument({ name: 'new-dep', versions: [{ version: '2.0.0', publishedAt: ago(300) }] }),
       makePackument({ name: 'lodahs', versions: [{ version: '1.0.0', publishedAt: ago(200) }] }),
+      makePackument({
+        name: 'acme-bundler',
+        versions: [
+          {
+            version: '1.0.0',
+            publishedAt: ago(300),
+            dependencies: { 'acme-inner': '1.0.0' },
+            extra: { bundleDependencies: ['acme-inner'] },
+            files: {
+              'node_modules/acme-inner/package.json': JSON.stringify({
+                name: 'acme-inner',
+                version: '1.1.0',
+              }),
+            },
+          },
+        ],
+      }),
+      makePackument({
+        name: 'acme-inner',
+        versions: [
+          { version: '1.0.0', publishedAt: ago(300) },
+          { version: '1.1.0', publishedAt: ago(1) },
+        ],
+      }),
     ],
   });
   downloads = await startFakeDownloads();
@@ -231,5 +263,26 @@ describe('service mode on a pnpm pull request', () => {
     expect(parseAnnotations(viaService, 'error').filter((a) => a.file)).toEqual(
       parseAnnotations(inline, 'error').filter((a) => a.file),
     );
+  });
+
+  it('reads what an added pnpm entry bundles, as inline mode does', async () => {
+    const repo = await makeRepo('pnpm', BUNDLER_HEAD);
+    const inline = await run('pnpm', { policy: '.github/lockwarden.yml' }, repo);
+    const viaService = await run(
+      'pnpm',
+      { 'service-url': serviceUrl, 'policy-id': 'team', 'service-token': ADMIN_TOKEN },
+      repo,
+    );
+    const strip = (r: BundleRun) => ({
+      ...(JSON.parse(readFileSync(r.outputs.report!, 'utf8')) as Report),
+      generatedAt: '',
+    });
+    const report = strip(viaService);
+    expect(
+      report.findings.map((f) => `${f.effect} ${f.rule} ${f.name}@${f.version} ${f.evidence?.bundled}`),
+    ).toEqual(['block cooling-off acme-bundler@1.0.0 acme-inner@1.1.0']);
+    expect(report.warnings).toEqual([]);
+    expect(report).toEqual(strip(inline));
+    expect(viaService.code).toBe(1);
   });
 });

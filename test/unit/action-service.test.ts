@@ -9,7 +9,7 @@ import { makeFinding } from '../helpers/make-action-report.js';
 const POLICY = { id: 'team', name: 'Team', action: 'block', onUnavailable: 'alert', revision: 3 };
 let mode: 'echo' | 'short' | 'swapped' | 'garbage' | 'bad-finding' = 'echo';
 let bodies: {
-  packages: { name: string; version: string }[];
+  packages: { name: string; version: string; bundles?: string }[];
   mode?: string;
   updates?: { name: string; from: string; to: string }[];
 }[] = [];
@@ -40,7 +40,12 @@ beforeAll(async () => {
     if (mode === 'short') verdicts.pop();
     if (mode === 'swapped') verdicts.reverse();
     if (mode === 'bad-finding') (verdicts[0]!.findings[0] as { rule: string }).rule = 'vibes';
-    const checked = judgesUpdates ? { updatesChecked: parsed.updates?.length ?? 0 } : {};
+    const checked = judgesUpdates
+      ? {
+          updatesChecked: parsed.updates?.length ?? 0,
+          bundlesChecked: parsed.packages.filter((p) => p.bundles === 'unlisted').length,
+        }
+      : {};
     return sendJson(res, 200, { policy: POLICY, ...checked, verdicts });
   });
 });
@@ -93,6 +98,26 @@ describe('checkWithService', () => {
     try {
       expect((await ask('team', { updates })).updatesIgnored).toBe(true);
       expect((await ask('team')).updatesIgnored).toBeUndefined();
+    } finally {
+      judgesUpdates = true;
+    }
+  });
+
+  it('flags the entries whose bundles the lockfile does not list, and notices a service that ignores the flag', async () => {
+    mode = 'echo';
+    bodies = [];
+    const flagged = packages.map((p, i) => ({ ...p, ...(i === 3 ? { bundlesUnlisted: true } : {}) }));
+    const answer = await ask('team', { batchSize: 2, packages: flagged });
+    expect(bodies.map((b) => b.packages.map((p) => p.bundles ?? '-'))).toEqual([
+      ['-', '-'],
+      ['-', 'unlisted'],
+      ['-'],
+    ]);
+    expect(answer.bundlesIgnored).toBeUndefined();
+    judgesUpdates = false;
+    try {
+      expect((await ask('team', { packages: flagged })).bundlesIgnored).toBe(true);
+      expect((await ask('team')).bundlesIgnored).toBeUndefined();
     } finally {
       judgesUpdates = true;
     }
