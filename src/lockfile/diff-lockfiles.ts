@@ -3,10 +3,15 @@
 // One exception: a version that moves into a location where the base had another version of the
 // same package (`node_modules/debug` 4.3.3 → 4.4.3, 4.4.3 already nested elsewhere) is an update
 // of that location, as a reviewer reads it, and is checked like one.
-// The same name@version with another `resolved` or `integrity` is a change too: it can be another
-// tarball (a different registry, a tampered lockfile), and must be checked again.
+// The same name@version with another `resolved`, `integrity` or `checksum` is a change too: it can
+// be another tarball (a different registry, a tampered lockfile), and must be checked again. That
+// holds per copy: an entry reports its first copy's source, and a pull request that edits a nested
+// copy (or adds one, under a new dependency, fetched from elsewhere) leaves that one untouched.
 import semver from 'semver';
-import type { LockfileEntry, LockfileInventory, SkippedEntry } from './lockfile-inventory.js';
+import { copySourcesOf, present, sourceKey } from './copy-sources.js';
+import type { CopySource, LockfileEntry, LockfileInventory, SkippedEntry } from './lockfile-inventory.js';
+
+export type SourceField = 'resolved' | 'integrity' | 'checksum';
 
 export interface LockfileDiff {
   /** name@version in head whose name is not in base at all. */
@@ -16,8 +21,12 @@ export interface LockfileDiff {
    * but now at a location where base had another version of it (`from` then lists those).
    */
   updated: { name: string; from: string[]; to: LockfileEntry }[];
-  /** name@version in both, whose `resolved` or `integrity` differs between base and head. */
-  sourceChanged: { from: LockfileEntry; to: LockfileEntry; fields: ('resolved' | 'integrity')[] }[];
+  /**
+   * name@version in both, where some head copy records a source (`resolved`, `integrity` and
+   * `checksum` together) that no base copy of it records. `fields`: where those copies differ from
+   * the base copy at their location (or, at a new location, from the base entry's first copy).
+   */
+  sourceChanged: { from: LockfileEntry; to: LockfileEntry; fields: SourceField[] }[];
   /** name@version in base and not in head. */
   removed: { name: string; version: string }[];
   /** How many head entries base already had, from the same source. */
@@ -56,9 +65,7 @@ export function diffInventories(base: LockfileInventory | null, head: LockfileIn
     const before = baseVersions.get(entry.name);
     const same = baseEntries.get(entryKey(entry));
     if (same !== undefined) {
-      const fields: ('resolved' | 'integrity')[] = [];
-      if (same.resolved !== entry.resolved) fields.push('resolved');
-      if (same.integrity !== entry.integrity) fields.push('integrity');
+      const fields = newSourceFields(same, entry);
       const replaced = replacedAtNewLocations(entry, same, baseAtLocation);
       if (replaced.length > 0) updated.push({ name: entry.name, from: sortVersions(replaced), to: entry });
       if (fields.length > 0) sourceChanged.push({ from: same, to: entry, fields });
@@ -81,6 +88,33 @@ export function diffInventories(base: LockfileInventory | null, head: LockfileIn
   const baseSkipped = new Set(base.skipped.map(skippedKey));
   const skippedAdded = head.skipped.filter((s) => !baseSkipped.has(skippedKey(s)));
   return { added, updated, sourceChanged, removed, unchanged, skippedAdded };
+}
+
+const SOURCE_FIELDS: readonly SourceField[] = ['resolved', 'integrity', 'checksum'];
+
+/** What each copy records; an entry with no locations counts as one copy, its own. */
+function copiesOf(
+  entry: LockfileEntry,
+): (Omit<CopySource, 'location'> & Partial<Pick<CopySource, 'location'>>)[] {
+  const copies = copySourcesOf(entry);
+  return copies.length > 0 ? copies : [present(entry)];
+}
+
+/**
+ * The fields of the head copies whose source no base copy of the same name@version records
+ * (empty: every head copy fetches what some base copy did).
+ */
+function newSourceFields(before: LockfileEntry, after: LockfileEntry): SourceField[] {
+  const baseCopies = copiesOf(before);
+  const known = new Set(baseCopies.map(sourceKey));
+  const fields = new Set<SourceField>();
+  for (const copy of copiesOf(after)) {
+    if (known.has(sourceKey(copy))) continue;
+    const key = copy.location?.key;
+    const there = baseCopies.find((b) => key !== undefined && b.location?.key === key) ?? present(before);
+    for (const field of SOURCE_FIELDS) if ((copy[field] ?? '') !== (there[field] ?? '')) fields.add(field);
+  }
+  return SOURCE_FIELDS.filter((f) => fields.has(f));
 }
 
 function entryKey(e: { name: string; version: string }): string {

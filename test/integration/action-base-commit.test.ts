@@ -56,6 +56,10 @@ beforeAll(async () => {
         ],
       }),
       makePackument({ name: 'kept', versions: [{ version: '1.0.0', publishedAt: new Date(daysAgo(500)) }] }),
+      ...['a', 'b', 'd'].map((name) =>
+        makePackument({ name, versions: [{ version: '1.0.0', publishedAt: new Date(daysAgo(500)) }] }),
+      ),
+      makePackument({ name: 'c', versions: [{ version: '2.0.0', publishedAt: new Date(daysAgo(500)) }] }),
     ],
   });
 });
@@ -452,5 +456,84 @@ describe("npm's replace-registry-host in the lockfile-source rule", () => {
       report.findings.filter((f) => f.rule === 'lockfile-source').map((f) => [f.name, f.observed]),
     ).toEqual(hosts.map((h) => ['kept', h]));
     expect(fake.outputs()).toMatchObject({ blocked: String(hosts.length) });
+  });
+});
+
+// `scope: changed` checks what the pull request changed; a copy of a name@version the base already
+// had is changed when it fetches from a source no base copy did (an entry reports its first copy's).
+describe('scope: changed, a nested copy fetched from elsewhere', () => {
+  const EVIL = 'https://evil.example.test/c/-/c-2.0.0.tgz';
+  const tarball = (name: string, version: string) => `${registry.url}${name}/-/${name}-${version}.tgz`;
+  const entry = (name: string, version: string, resolved = tarball(name, version)) => ({
+    version,
+    resolved,
+    integrity: `sha512-${Buffer.from(`${name}@${version}`).toString('base64')}`,
+  });
+  /** `a` and `b` (and `d`, when given) each with a nested `c@2.0.0`, from where `c` says. */
+  const writeProject = (dir: string, c: Record<string, string>) => {
+    const deps = Object.fromEntries(Object.keys(c).map((n) => [n, '1.0.0']));
+    const root = { name: 'app', version: '1.0.0', dependencies: deps };
+    const packages: Record<string, unknown> = { '': root };
+    for (const [name, from] of Object.entries(c)) {
+      packages[`node_modules/${name}`] = { ...entry(name, '1.0.0'), dependencies: { c: '2.0.0' } };
+      packages[`node_modules/${name}/node_modules/c`] = entry('c', '2.0.0', from);
+    }
+    mkdirSync(dir, { recursive: true });
+    writeFileSync(path.join(dir, 'package.json'), `${JSON.stringify(root, null, 2)}\n`);
+    const lock = { name: 'app', version: '1.0.0', lockfileVersion: 3, requires: true, packages };
+    writeFileSync(path.join(dir, 'package-lock.json'), `${JSON.stringify(lock, null, 2)}\n`);
+    writeFileSync(path.join(dir, 'lockwarden.yml'), POLICY);
+  };
+
+  it.each([
+    {
+      what: 'a pull request pointing the non-first copy at an outside host',
+      head: { a: 'registry', b: 'outside' },
+      copy: 'node_modules/b/node_modules/c',
+    },
+    {
+      what: 'a pull request adding a dependency whose nested copy comes from an outside host',
+      head: { a: 'registry', b: 'registry', d: 'outside' },
+      copy: 'node_modules/d/node_modules/c',
+    },
+  ])('$what: blocked at that copy', async ({ what, head, copy }) => {
+    const name = `copy-${what.replace(/\W+/g, '-').slice(0, 40)}`;
+    const repo = commitPair(
+      path.join(work, name),
+      (dir) => writeProject(dir, { a: tarball('c', '2.0.0'), b: tarball('c', '2.0.0') }),
+      (dir) =>
+        writeProject(
+          dir,
+          Object.fromEntries(
+            Object.entries(head).map(([n, from]) => [n, from === 'outside' ? EVIL : tarball('c', '2.0.0')]),
+          ),
+        ),
+    );
+    const fake = createRecordingCore({ registry: registry.url, scope: 'changed', policy: 'lockwarden.yml' });
+    const env = prEnv(repo, name);
+    await run({ core: fake.core, env, now: () => NOW });
+    const report = JSON.parse(
+      readFileSync(path.join(env.RUNNER_TEMP, 'lockwarden', 'report.json'), 'utf8'),
+    ) as {
+      findings: {
+        name: string;
+        rule: string;
+        observed: unknown;
+        locations?: { key: string; line: number }[];
+      }[];
+    };
+    const lines = readFileSync(path.join(repo.dir, 'package-lock.json'), 'utf8').split('\n');
+    const line = lines.findIndex((l) => l.includes(`"${copy}": {`)) + 1;
+    expect(
+      report.findings
+        .filter((f) => f.rule === 'lockfile-source')
+        .map((f) => [f.name, f.observed, f.locations?.map((l) => `${l.key}:${l.line}`)]),
+    ).toEqual([['c', 'https://evil.example.test', [`${copy}:${line}`]]]);
+    expect(fake.outputs()).toMatchObject({ blocked: '1' });
+    expect(changeLines(fake.summaries.join('\n'))).toEqual(
+      expect.arrayContaining([
+        expect.stringContaining('Same version, different source (checked again): c 2.0.0 (resolved)'),
+      ]),
+    );
   });
 });

@@ -1,6 +1,7 @@
 import { describe, expect, it } from 'vitest';
+import { setSources } from '../../src/lockfile/copy-sources.js';
 import { diffInventories, type LockfileDiff } from '../../src/lockfile/diff-lockfiles.js';
-import type { LockfileEntry, SkippedEntry } from '../../src/lockfile/lockfile-inventory.js';
+import type { CopySource, LockfileEntry, SkippedEntry } from '../../src/lockfile/lockfile-inventory.js';
 import { makeInventory, makeLockfileEntry } from '../helpers/lockfile-builders.js';
 
 /** The diff as plain strings, so a table row reads like a changelog. */
@@ -145,8 +146,8 @@ describe('diffInventories', () => {
 const TARBALL = 'http://127.0.0.1:4873/a/-/a-1.0.0.tgz';
 const OTHER_TARBALL = 'http://127.0.0.1:9/a/-/a-1.0.0.tgz';
 
-/** One-entry inventories whose entry has the given `resolved` / `integrity`. */
-function withSource(source: Partial<Pick<LockfileEntry, 'resolved' | 'integrity'>>) {
+/** One-entry inventories whose entry has the given `resolved` / `integrity` / `checksum`. */
+function withSource(source: Partial<Pick<LockfileEntry, 'resolved' | 'integrity' | 'checksum'>>) {
   return makeInventory([], { entries: [makeLockfileEntry({ name: 'a', version: '1.0.0', ...source })] });
 }
 
@@ -182,6 +183,12 @@ describe('diffInventories: the same name@version from another source', () => {
       head: { resolved: TARBALL, integrity: 'sha512-x' },
       fields: [],
     },
+    {
+      what: 'another yarn Berry checksum',
+      base: { resolved: TARBALL, checksum: '10c0/aaaa' },
+      head: { resolved: TARBALL, checksum: '10c0/bbbb' },
+      fields: ['checksum'],
+    },
     { what: 'neither recorded on both sides', base: {}, head: {}, fields: [] },
   ])('$what', ({ base, head, fields }) => {
     const headInventory = withSource(head);
@@ -196,6 +203,138 @@ describe('diffInventories: the same name@version from another source', () => {
       expect(diff.sourceChanged).toEqual([
         { from: expect.objectContaining(base), to: headInventory.entries[0], fields },
       ]);
+      expect(diff.unchanged).toBe(0);
+    }
+  });
+});
+
+type Copy = [key: string, source: Omit<CopySource, 'location'>];
+
+/** `c@2.0.0` with one copy per `[location key, source]`, merged as the lockfile readers merge them. */
+function copiesOfC(copies: Copy[]): LockfileEntry {
+  const sources = copies.map(([key, source], i) => ({
+    location: { file: 'package-lock.json', line: 10 * (i + 1), key },
+    ...source,
+  }));
+  const entry = makeLockfileEntry({
+    name: 'c',
+    version: '2.0.0',
+    locations: sources.map((s) => s.location),
+    ...copies[0]![1],
+  });
+  setSources(entry, sources);
+  return entry;
+}
+
+describe('diffInventories: each copy of a name@version by its own source', () => {
+  const REGISTRY = { resolved: TARBALL, integrity: 'sha512-c' };
+  const OUTSIDE = { resolved: OTHER_TARBALL, integrity: 'sha512-c' };
+  const A = 'node_modules/a/node_modules/c';
+  const B = 'node_modules/b/node_modules/c';
+  const D = 'node_modules/d/node_modules/c';
+  it.each<{ what: string; base: Copy[]; head: Copy[]; fields: string[] }>([
+    {
+      what: 'a nested non-first copy pointed at an outside host',
+      base: [
+        [A, REGISTRY],
+        [B, REGISTRY],
+      ],
+      head: [
+        [A, REGISTRY],
+        [B, OUTSIDE],
+      ],
+      fields: ['resolved'],
+    },
+    {
+      what: 'a new copy (under a new dependency) from an outside host',
+      base: [[A, REGISTRY]],
+      head: [
+        [A, REGISTRY],
+        [D, OUTSIDE],
+      ],
+      fields: ['resolved'],
+    },
+    {
+      what: 'a new copy with another integrity',
+      base: [[A, REGISTRY]],
+      head: [
+        [A, REGISTRY],
+        [D, { ...REGISTRY, integrity: 'sha512-evil' }],
+      ],
+      fields: ['integrity'],
+    },
+    {
+      what: 'a copy that drops its integrity',
+      base: [
+        [A, REGISTRY],
+        [B, REGISTRY],
+      ],
+      head: [
+        [A, REGISTRY],
+        [B, { resolved: TARBALL }],
+      ],
+      fields: ['integrity'],
+    },
+    {
+      what: 'a copy with another yarn Berry checksum',
+      base: [
+        [A, { resolved: TARBALL, checksum: '10c0/aaaa' }],
+        [B, { resolved: TARBALL, checksum: '10c0/aaaa' }],
+      ],
+      head: [
+        [A, { resolved: TARBALL, checksum: '10c0/aaaa' }],
+        [B, { resolved: TARBALL, checksum: '10c0/bbbb' }],
+      ],
+      fields: ['checksum'],
+    },
+    {
+      what: "a copy mixing one base copy's URL with another's integrity",
+      base: [
+        [A, REGISTRY],
+        [B, { resolved: OTHER_TARBALL, integrity: 'sha512-other' }],
+      ],
+      head: [
+        [A, REGISTRY],
+        [B, { resolved: OTHER_TARBALL, integrity: 'sha512-c' }],
+        [D, REGISTRY],
+      ],
+      fields: ['integrity'],
+    },
+    {
+      what: 'a new copy from the same source as a base copy',
+      base: [[A, REGISTRY]],
+      head: [
+        [A, REGISTRY],
+        [D, REGISTRY],
+      ],
+      fields: [],
+    },
+    {
+      what: 'copies that disagreed in base, moved about, each from a source base had',
+      base: [
+        [A, REGISTRY],
+        [B, OUTSIDE],
+      ],
+      head: [
+        [B, OUTSIDE],
+        [D, REGISTRY],
+        [A, OUTSIDE],
+      ],
+      fields: [],
+    },
+  ])('$what', ({ base, head, fields }) => {
+    const headEntry = copiesOfC(head);
+    const diff = diffInventories(
+      makeInventory([], { entries: [copiesOfC(base)] }),
+      makeInventory([], { entries: [headEntry] }),
+    );
+    expect(diff.added).toEqual([]);
+    expect(diff.updated).toEqual([]);
+    if (fields.length === 0) {
+      expect(diff.sourceChanged).toEqual([]);
+      expect(diff.unchanged).toBe(1);
+    } else {
+      expect(diff.sourceChanged).toEqual([{ from: expect.anything(), to: headEntry, fields }]);
       expect(diff.unchanged).toBe(0);
     }
   });
