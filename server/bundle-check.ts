@@ -16,7 +16,7 @@ import {
 import type { PopularIndex } from '../src/policy/types.js';
 import { readBody } from '../src/sources/read-body.js';
 import { createSemaphore } from '../src/sources/semaphore.js';
-import { hasCheckableIntegrity, matchesIntegrity, matchesShasum } from '../src/sources/tarball-integrity.js';
+import { matchesIntegrity, matchesShasum, publishedDigest } from '../src/sources/tarball-integrity.js';
 import type { Manifest } from '../src/sources/types.js';
 import { refusalMessage } from './evaluate-package-state.js';
 import type { PackageCache } from './package-cache.js';
@@ -111,19 +111,6 @@ export function createBundleCheck(options: BundleCheckOptions): BundleCheck {
   const reading = new Map<string, PendingRead>();
   const limit = createSemaphore(options.concurrency ?? 2);
 
-  /**
-   * The digest the document gives the bytes: a checkable integrity, else the shasum; none when it
-   * has neither (then nothing is remembered and every download is read and judged).
-   */
-  function digestOf(manifest: Manifest): { integrity: string } | { shasum: string } | undefined {
-    const dist = manifest.dist;
-    if (typeof dist?.integrity === 'string' && hasCheckableIntegrity(dist.integrity))
-      return { integrity: dist.integrity };
-    if (typeof dist?.shasum === 'string' && /^[0-9a-f]{40}$/i.test(dist.shasum.trim()))
-      return { shasum: dist.shasum };
-    return undefined;
-  }
-
   function read(manifest: Manifest, url: string, pending: PendingRead): Promise<Read> {
     const run = async (): Promise<Read> => {
       pending.started = true;
@@ -140,7 +127,7 @@ export function createBundleCheck(options: BundleCheckOptions): BundleCheck {
           options.maxTarballBytes ?? 64 * 1024 * 1024,
           () => {},
         );
-        const digest = digestOf(manifest);
+        const digest = publishedDigest(manifest);
         const matches =
           digest === undefined ||
           ('integrity' in digest
@@ -217,7 +204,7 @@ export function createBundleCheck(options: BundleCheckOptions): BundleCheck {
     url: string,
     client: AbortSignal | undefined,
   ): Promise<Read> {
-    const digest = digestOf(manifest);
+    const digest = publishedDigest(manifest);
     // Nothing says which bytes these are: read every time, shared only by downloads in flight.
     if (digest === undefined) return join(`${name}@${version}\u0000${url}`, manifest, url, client);
     const key = listKey(name, version, digest);
@@ -289,7 +276,7 @@ export function createBundleCheck(options: BundleCheckOptions): BundleCheck {
   };
 
   const judgeKnown: BundleCheck['judgeKnown'] = async (stored, name, version, manifest) => {
-    const digest = digestOf(manifest);
+    const digest = publishedDigest(manifest);
     if (digest === undefined) return undefined;
     const list = lists.get(listKey(name, version, digest));
     return list ? judge(stored, name, version, list) : undefined;

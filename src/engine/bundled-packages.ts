@@ -8,6 +8,7 @@ import semver from 'semver';
 import { evaluatePackageLevel, evaluateVersion } from '../policy/evaluate.js';
 import type { Finding, Policy, PopularIndex, Verdict } from '../policy/types.js';
 import { explainInvalidPackageName } from '../sources/package-name.js';
+import { matchesShasum, publishedDigest } from '../sources/tarball-integrity.js';
 import type { Manifest, RegistrySource } from '../sources/types.js';
 import { scanTarball } from '../sources/unpack-tarball.js';
 import type { PackumentEvaluation } from './evaluate-packument.js';
@@ -34,6 +35,11 @@ export interface BundleList {
   unreadable: string[];
   /** More bundled manifests than the limit: the list is incomplete. */
   overLimit: boolean;
+  /**
+   * The document published no digest for the tarball, so nothing says these bytes are the
+   * version's: the list describes this download only, and is not kept for later runs.
+   */
+  unverified?: true;
 }
 
 export interface BundleLimits {
@@ -98,8 +104,9 @@ export function bundledPackagesFrom(texts: ReadonlyMap<string, string>): {
 }
 
 /**
- * What `name@version` bundles, from its tarball on `registry` (checked against the document's
- * integrity by the source). Throws with the reason when the tarball cannot be had or read.
+ * What `name@version` bundles, from its tarball on `registry`, checked against the document's
+ * integrity (by the source) or, for a document that has only the legacy shasum, against that.
+ * Throws with the reason when the tarball cannot be had, read or does not match.
  */
 export async function readBundledPackages(
   registry: RegistrySource,
@@ -109,14 +116,18 @@ export async function readBundledPackages(
   limits: BundleLimits & { maxTarballBytes?: number } = {},
 ): Promise<BundleList> {
   if (!registry.getTarball) throw new Error('this registry source cannot fetch tarballs');
+  const digest = publishedDigest(manifest);
   const res = await registry.getTarball(name, version, {
     maxBytes: limits.maxTarballBytes ?? 64 * 1024 * 1024,
     ...(typeof manifest.dist?.tarball === 'string' ? { tarballUrl: manifest.dist.tarball } : {}),
-    ...(typeof manifest.dist?.integrity === 'string' ? { integrity: manifest.dist.integrity } : {}),
+    ...(digest !== undefined && 'integrity' in digest ? { integrity: digest.integrity } : {}),
   });
   if (res.status === 'not-found') throw new Error('the registry has no tarball for it');
   if (res.status === 'unavailable') throw new Error(res.reason);
-  return listBundledPackages(res.bytes, limits);
+  if (digest !== undefined && 'shasum' in digest && !matchesShasum(res.bytes, digest.shasum))
+    throw new Error('the tarball does not match the shasum the registry published');
+  const list = await listBundledPackages(res.bytes, limits);
+  return digest === undefined ? { ...list, unverified: true } : list;
 }
 
 /** What the registry says about a bundled package's name, as each caller has it. */

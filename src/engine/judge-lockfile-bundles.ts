@@ -1,6 +1,7 @@
-// What the registry entries of pnpm, yarn and bun lockfiles bundle. npm's lockfiles list bundled
-// packages as entries (judged like any other); these do not, so the bundler's tarball is read for
-// them, as the proxy (server/bundle-check.ts) and the update (judge-bundles.ts) read it. Each
+// What the registry entries of lockfiles bundle. pnpm, yarn and bun lockfiles do not list bundled
+// packages; npm's do (`inBundle` entries, judged like any other), but a pull request can edit that
+// list while `npm ci` installs the tarball's own bundle. So the bundler's tarball is read for
+// every format, as the proxy (server/bundle-check.ts) and the update (judge-bundles.ts) read it. Each
 // bundled name@version is judged by the same engine as every entry (checkPackages, as the
 // bundler's own copy) and its findings become the bundler's (bundleFinding), at the bundler's
 // lockfile lines. What a version bundles never changes (a registry never republishes a version),
@@ -24,7 +25,24 @@ import {
 import { type CheckContext, checkPackages } from './check-packages.js';
 import { mapConcurrent } from './map-concurrent.js';
 
-export type LockfileBundleContext = CheckContext & BundleLimits & { maxTarballBytes?: number };
+/** Runs one tarball read when a slot is free. */
+export type TarballSlot = <T>(read: () => Promise<T>) => Promise<T>;
+
+export type LockfileBundleContext = CheckContext &
+  BundleLimits & {
+    maxTarballBytes?: number;
+    /**
+     * Where tarball reads wait for a slot: the service passes its service-wide limiter (shared with
+     * the proxy's bundle check), so concurrent requests cannot hold more tarballs in memory than
+     * it allows. Default: a limiter of TARBALL_CONCURRENCY for this call.
+     */
+    tarballSlot?: TarballSlot;
+    /**
+     * Most bundler tarballs this call reads (those not known from the fact cache); the bundlers
+     * beyond it get an `unavailable` finding (onUnavailable), never a pass. Default: no cap.
+     */
+    maxTarballReads?: number;
+  };
 
 /** What a bundler carries, or why that could not be had. */
 type Contents = { packages: BundledPackage[] } | { unavailable: { source: string; reason: string } };
@@ -37,6 +55,7 @@ const TARBALL_CONCURRENCY = 2;
 /**
  * Whether the entry is a registry entry of a lockfile that does not list what it bundles (pnpm,
  * yarn, bun): its manifest, and its tarball when that declares bundles, say what comes with it.
+ * (The Action flags these for the service's check API.)
  */
 export function bundlesUnlisted(entry: LockfileEntry): boolean {
   // A copy inside a bundle is judged with its bundler (npm's lockfiles list those).
@@ -45,8 +64,10 @@ export function bundlesUnlisted(entry: LockfileEntry): boolean {
 
 /**
  * Adds to each entry's verdict (`verdicts[i]` judges `entries[i]`) what the policy says of the
- * packages its tarball bundles, for registry entries of lockfiles that do not list them. An entry
- * already blocked needs nothing more; one whose bundle cannot be read gets an `unavailable`
+ * packages its tarball bundles, in every lockfile format. A bundled name@version that is itself an
+ * entry (npm's `inBundle` entries) has its own verdict at its own line, so only what the tarball
+ * carries beyond the entries becomes the bundler's: an edited `inBundle` list hides nothing. An
+ * entry already blocked needs nothing more; one whose bundle cannot be read gets an `unavailable`
  * finding (the policy's onUnavailable), never a pass.
  */
 export function judgeLockfileBundles(
@@ -54,7 +75,14 @@ export function judgeLockfileBundles(
   entries: readonly LockfileEntry[],
   ctx: LockfileBundleContext,
 ): Promise<Verdict[]> {
-  return judgeUnlistedBundles(verdicts, entries.map(bundlesUnlisted), ctx);
+  const judged = new Set(entries.map((e) => `${e.name}@${e.version}`));
+  // A copy inside a bundle is judged with its bundler.
+  return judgeUnlistedBundles(
+    verdicts,
+    entries.map((e) => !e.bundled),
+    ctx,
+    judged,
+  );
 }
 
 /**
@@ -65,6 +93,8 @@ export async function judgeUnlistedBundles(
   verdicts: readonly Verdict[],
   unlisted: readonly boolean[],
   ctx: LockfileBundleContext,
+  /** Bundled name@version judged by verdicts of their own (entries of the lockfile): skipped. */
+  judgedElsewhere: ReadonlySet<string> = new Set(),
 ): Promise<Verdict[]> {
   const bundlers = new Map<string, { name: string; version: string; indexes: number[] }>();
   verdicts.forEach(({ name, version, decision }, i) => {
@@ -77,11 +107,27 @@ export async function judgeUnlistedBundles(
   if (bundlers.size === 0) return [...verdicts];
 
   const registry = ctx.sources.registry;
-  const readSlot = createSemaphore(TARBALL_CONCURRENCY);
+  const readSlot = ctx.tarballSlot ?? createSemaphore(TARBALL_CONCURRENCY);
+  let reads = 0;
+  const read: Reader = {
+    inSlot: (task) => readSlot(task),
+    claim: () => {
+      if (ctx.maxTarballReads !== undefined && reads >= ctx.maxTarballReads) return false;
+      reads++;
+      return true;
+    },
+    ...(ctx.maxTarballReads === undefined ? {} : { max: ctx.maxTarballReads }),
+  };
   const contents = new Map<string, Contents>();
   await mapConcurrent([...bundlers], LOOKUP_CONCURRENCY, async ([key, b]) => {
     const outage = registryOutage(verdicts[b.indexes[0]!]!);
-    contents.set(key, await contentsOf(registry, b, outage, (read) => readSlot(read), ctx));
+    const found = await contentsOf(registry, b, outage, read, ctx);
+    contents.set(
+      key,
+      'packages' in found
+        ? { packages: found.packages.filter((p) => !judgedElsewhere.has(`${p.name}@${p.version}`)) }
+        : found,
+    );
   });
 
   // Every bundled name@version at once, through the same fact gathering as the entries.
@@ -175,15 +221,24 @@ function registryOutage(verdict: Verdict): { source: string; reason: string } | 
   return undefined;
 }
 
+/** How one call reads tarballs: in the limiter's slots, at most `max` of them. */
+interface Reader {
+  inSlot: TarballSlot;
+  /** Takes one of the call's tarball reads; false when all have been taken. */
+  claim: () => boolean;
+  max?: number;
+}
+
 /**
  * What name@version bundles: from the fact cache, else from its manifest (nothing when it declares
- * no bundles) and then its tarball, and kept for later runs once known in full.
+ * no bundles) and then its tarball, and kept for later runs once known in full from bytes the
+ * document's digest vouches for.
  */
 async function contentsOf(
   registry: RegistrySource,
   bundler: { name: string; version: string },
   outage: { source: string; reason: string } | undefined,
-  inSlot: <T>(read: () => Promise<T>) => Promise<T>,
+  reader: Reader,
   limits: BundleLimits & { maxTarballBytes?: number },
 ): Promise<Contents> {
   const { name, version } = bundler;
@@ -198,9 +253,16 @@ async function contentsOf(
     registry.facts?.put(name, version, { bundled: [] });
     return { packages: [] };
   }
+  if (!reader.claim())
+    return {
+      unavailable: {
+        source: 'registry',
+        reason: `one check reads the tarballs of at most ${reader.max} bundlers not read before, and ${name}@${version} is beyond that`,
+      },
+    };
   let list: Awaited<ReturnType<typeof readBundledPackages>>;
   try {
-    list = await inSlot(() => readBundledPackages(registry, name, version, manifest, limits));
+    list = await reader.inSlot(() => readBundledPackages(registry, name, version, manifest, limits));
   } catch (err) {
     return {
       unavailable: {
@@ -211,8 +273,9 @@ async function contentsOf(
   }
   const problem = bundleListProblem(bundler, list, limits.maxBundled);
   if (problem !== undefined) return { unavailable: { source: 'registry', reason: problem } };
-  // A very long list (over the fact cache's line limit) is not kept, and is read again next run.
-  registry.facts?.put(name, version, { bundled: list.packages });
+  // A very long list (over the fact cache's line limit) is not kept, and is read again next run;
+  // nor is one read from bytes no published digest vouches for (the next download may differ).
+  if (!list.unverified) registry.facts?.put(name, version, { bundled: list.packages });
   return { packages: list.packages };
 }
 

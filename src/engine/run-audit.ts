@@ -90,7 +90,7 @@ export async function runAudit(
       ...(opts.onProgress === undefined ? {} : { onProgress: opts.onProgress }),
     },
   );
-  // What pnpm, yarn and bun entries bundle (npm's lockfiles list it as entries, checked above).
+  // What the entries' tarballs bundle (npm's `inBundle` entries, checked above, may not say it all).
   const withBundles = await judgeLockfileBundles(verdicts, entries, {
     policy: opts.policy,
     sources: opts.sources,

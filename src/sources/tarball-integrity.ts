@@ -1,5 +1,6 @@
 // Whether a tarball's bytes are the ones its document published: Subresource Integrity (what
 // clients check), or the legacy `shasum` where a document has no integrity.
+import type { Manifest } from './types.js';
 
 /** Whether `bytes` match one of the Subresource Integrity hashes (sha512/sha384/sha256/sha1) given. */
 export function matchesIntegrity(bytes: Buffer, integrity: string): boolean {
@@ -29,4 +30,17 @@ export function hasCheckableIntegrity(integrity: string): boolean {
     .trim()
     .split(/\s+/)
     .some((token) => /^sha(?:512|384|256|1)-[A-Za-z0-9+/=]+/.test(token));
+}
+
+/**
+ * The digest a version's document gives its tarball's bytes: a checkable integrity, else the
+ * legacy shasum; undefined when it has neither (then nothing says which bytes are the version's).
+ */
+export function publishedDigest(manifest: Manifest): { integrity: string } | { shasum: string } | undefined {
+  const dist = manifest.dist;
+  if (typeof dist?.integrity === 'string' && hasCheckableIntegrity(dist.integrity))
+    return { integrity: dist.integrity };
+  if (typeof dist?.shasum === 'string' && /^[0-9a-f]{40}$/i.test(dist.shasum.trim()))
+    return { shasum: dist.shasum };
+  return undefined;
 }

@@ -2,6 +2,8 @@
 // bundles: the bundler's tarball is read (from a loopback fake registry) and what it carries is
 // judged as the proxy and `update` judge it, the finding put on the bundler's own lockfile line.
 // What cannot be read is unavailable (onUnavailable), and a warm audit reads no tarball again.
+// npm's lockfiles list bundled packages (inBundle), but the tarball is read for them too: an edited
+// list must not hide what `npm ci` installs.
 import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
@@ -78,7 +80,39 @@ const PACKUMENTS: FullPackument[] = [
     ],
   }),
 ];
-const TAMPERED = { 'bund-tampered@1.0.0': Buffer.from('not the tarball the document published') };
+/** Bundlers whose documents publish only the legacy shasum, or no digest at all. */
+const LEGACY = [
+  // Bundles inner 1.3.0 (blocked); served as published.
+  ['bund-sha', '1.3.0', 'shasum'],
+  // Bundles inner 1.3.0 by its shasum; served with another valid tarball (bund-ok's, see beforeAll).
+  ['bund-sha-swapped', '1.3.0', 'shasum'],
+  // Bundles inner 1.0.0 (allowed), and nothing says which bytes are its.
+  ['bund-nodigest', '1.0.0', 'none'],
+] as const;
+for (const [name, inner] of LEGACY) {
+  const doc = makePackument({
+    name,
+    versions: [
+      {
+        version: '1.0.0',
+        publishedAt: at(300),
+        extra: { bundleDependencies: ['inner'] },
+        files: bundle(inner),
+      },
+    ],
+  });
+  PACKUMENTS.push(doc);
+}
+/** The integrity each lockfile records (what the client computed when it installed). */
+const LOCKED_INTEGRITY = new Map(PACKUMENTS.map((p) => [p.name, p.versions['1.0.0']?.dist?.integrity]));
+for (const [name, , digest] of LEGACY) {
+  const dist = PACKUMENTS.find((p) => p.name === name)!.versions['1.0.0']!.dist!;
+  delete dist.integrity;
+  if (digest === 'none') delete dist.shasum;
+}
+const TAMPERED: Record<string, Buffer> = {
+  'bund-tampered@1.0.0': Buffer.from('not the tarball the document published'),
+};
 const PINNED = ['bund', 'bund-ok', 'left-pad'];
 const depsOf = (pinned: readonly string[]) => Object.fromEntries(pinned.map((n) => [n, '^1.0.0']));
 type Format = 'pnpm-lock.yaml' | 'yarn.lock' | 'bun.lock';
@@ -89,6 +123,8 @@ let work: string;
 
 beforeAll(async () => {
   registry = await startFakeRegistry({ shape: 'public', packuments: PACKUMENTS, tarballs: TAMPERED });
+  const okTarball = await fetch(`${registry.url}bund-ok/-/bund-ok-1.0.0.tgz`);
+  TAMPERED['bund-sha-swapped@1.0.0'] = Buffer.from(await okTarball.arrayBuffer());
   work = mkdtempSync(path.join(tmpdir(), 'lockwarden-audit-bundles-'));
 });
 
@@ -98,7 +134,7 @@ afterAll(async () => {
 });
 
 function integrity(name: string): string {
-  return PACKUMENTS.find((p) => p.name === name)!.versions['1.0.0']!.dist!.integrity!;
+  return LOCKED_INTEGRITY.get(name)!;
 }
 
 /** The lockfile each client would write for `pinned` (each at 1.0.0) against the fake registry. */
@@ -340,32 +376,117 @@ describe('pnpm-lock.yaml', () => {
   });
 });
 
+describe('documents without an integrity', () => {
+  it('a shasum-only tarball is checked against its shasum: as published it is judged and kept; swapped it is unavailable, never judged from the swapped bytes', async () => {
+    const dir = project('pnpm-lock.yaml', ['bund-sha', 'bund-sha-swapped']);
+    const cacheDir = path.join(dir, '.cache');
+    const { code, report } = await audit(dir, cacheDir);
+    expect(code).toBe(1);
+    const found = report.findings.map((f) => `${f.outcome} ${f.rule} ${f.name}: ${f.message}`).sort();
+    expect(found).toHaveLength(2);
+    expect(found[0]).toMatch(/^block cooling-off bund-sha: bund-sha@1\.0\.0 bundles inner@1\.3\.0: /);
+    expect(found[1]).toMatch(
+      /^unavailable not-on-registry bund-sha-swapped: .*could not read the tarball of bund-sha-swapped@1\.0\.0: the tarball does not match the shasum the registry published/,
+    );
+    // The verified list is kept; the swapped one is read again (a failure is not kept).
+    const tarballs = tarballRequests().length;
+    const warm = await audit(dir, cacheDir);
+    expect(warm.report.findings).toEqual(report.findings);
+    expect(
+      tarballRequests()
+        .slice(tarballs)
+        .map((r) => r.path),
+    ).toEqual(['/bund-sha-swapped/-/bund-sha-swapped-1.0.0.tgz']);
+  });
+
+  it('a tarball no digest vouches for is judged, but its list is not kept: every audit reads it again', async () => {
+    const dir = project('pnpm-lock.yaml', ['bund-nodigest']);
+    const cacheDir = path.join(dir, '.cache');
+    for (let run = 0; run < 2; run++) {
+      const tarballs = tarballRequests().length;
+      const { report } = await audit(dir, cacheDir);
+      expect(report.findings.filter((f) => f.evidence?.bundled !== undefined)).toEqual([]);
+      expect(tarballRequests().length, `run ${run}`).toBe(tarballs + 1);
+    }
+  });
+});
+
 describe('npm lockfiles', () => {
-  it('read no tarball: npm lists what a dependency bundles as entries of its own', async () => {
+  /** A package-lock.json pinning `bundler` at 1.0.0, whose `inBundle` entries are `listed`. */
+  function npmProject(bundler: string, listed: Record<string, string>): string {
     const dir = mkdtempSync(path.join(work, 'npm-'));
+    const dependencies = { [bundler]: '^1.0.0' };
     writeFileSync(
       path.join(dir, 'package.json'),
-      JSON.stringify({ name: 'app', version: '1.0.0', private: true, dependencies: { 'bund-ok': '^1.0.0' } }),
+      JSON.stringify({ name: 'app', version: '1.0.0', private: true, dependencies }),
+    );
+    const inBundle = Object.fromEntries(
+      Object.entries(listed).map(([at, version]) => [
+        `node_modules/${bundler}/node_modules/${at}`,
+        { version, inBundle: true },
+      ]),
     );
     writeFileSync(
       path.join(dir, 'package-lock.json'),
       makeV3LockText(
         {
-          'node_modules/bund-ok': {
+          [`node_modules/${bundler}`]: {
             version: '1.0.0',
-            resolved: `${registry.url}bund-ok/-/bund-ok-1.0.0.tgz`,
-            integrity: integrity('bund-ok'),
+            resolved: `${registry.url}${bundler}/-/${bundler}-1.0.0.tgz`,
+            integrity: integrity(bundler),
             bundleDependencies: ['inner'],
           },
-          'node_modules/bund-ok/node_modules/inner': { version: '1.0.0', inBundle: true },
+          ...inBundle,
         },
-        { name: 'app', version: '1.0.0', dependencies: { 'bund-ok': '^1.0.0' } },
+        { name: 'app', version: '1.0.0', dependencies },
       ),
     );
+    return dir;
+  }
+
+  it('an inBundle list edited to hide a blocked version: the tarball says what npm ci installs, and the bundler is blocked; warm asks nothing', async () => {
+    // bund's tarball bundles inner@1.3.0 (2 days old); the lockfile claims inner@1.0.0.
+    const dir = npmProject('bund', { inner: '1.0.0', 'inner/node_modules/deep': '3.0.0' });
+    const cacheDir = path.join(dir, '.cache');
     const tarballs = tarballRequests().length;
+    const { code, report, stderr } = await audit(dir, cacheDir);
+    expect(code, stderr).toBe(1);
+    expect(
+      report.findings.map((f) => `${f.effect} ${f.rule} ${f.name}@${f.version} ${f.evidence?.bundled}`),
+    ).toEqual(['block cooling-off bund@1.0.0 inner@1.3.0']);
+    const line = report.findings[0]!.locations![0]!;
+    expect(readFileSync(path.join(dir, line.file), 'utf8').split('\n')[line.line - 1]).toMatch(
+      /"node_modules\/bund"/,
+    );
+    expect(tarballRequests().length).toBe(tarballs + 1);
+    const requests = registry.requests.length;
+    const warm = await audit(dir, cacheDir);
+    expect(warm.code).toBe(1);
+    expect(warm.report.findings).toEqual(report.findings);
+    expect(registry.requests.length).toBe(requests);
+  });
+
+  it('an honest inBundle list: a blocked bundled version is reported once, at its own entry', async () => {
+    const dir = npmProject('bund', { inner: '1.3.0', 'inner/node_modules/deep': '3.0.0' });
     const { code, report } = await audit(dir, path.join(dir, '.cache'));
+    expect(code).toBe(1);
+    expect(report.findings.map((f) => `${f.effect} ${f.rule} ${f.name}@${f.version}`)).toEqual([
+      'block cooling-off inner@1.3.0',
+    ]);
+  });
+
+  it('an honest inBundle list of allowed versions passes; the tarball is read once, and a warm audit makes no request', async () => {
+    const dir = npmProject('bund-ok', { inner: '1.0.0', 'inner/node_modules/deep': '3.0.0' });
+    const cacheDir = path.join(dir, '.cache');
+    const tarballs = tarballRequests().length;
+    const { code, report } = await audit(dir, cacheDir);
     expect(code).toBe(0);
-    expect(report.summary.checked).toBe(2);
-    expect(tarballRequests().length).toBe(tarballs);
+    expect(report.summary.checked).toBe(3);
+    expect(report.findings).toEqual([]);
+    expect(tarballRequests().length).toBe(tarballs + 1);
+    const requests = registry.requests.length;
+    const warm = await audit(dir, cacheDir);
+    expect(warm.code).toBe(0);
+    expect(registry.requests.length).toBe(requests);
   });
 });
