@@ -10,6 +10,7 @@ import { judgeUnlistedBundles } from '../src/engine/judge-lockfile-bundles.js';
 import { serializePolicy } from '../src/policy/parse-policy.js';
 import { type PopularIndex, RULE_IDS, type Verdict } from '../src/policy/types.js';
 import { explainInvalidPackageName, explainInvalidVersionSegment } from '../src/sources/package-name.js';
+import type { Semaphore } from '../src/sources/semaphore.js';
 import type { Sources } from '../src/sources/types.js';
 import { createAdminAuth } from './admin-auth.js';
 import type { AdminToken } from './admin-token.js';
@@ -31,6 +32,14 @@ import type { FindingEvent } from './webhook-hub.js';
 
 export const ADMIN_PREFIX = '/-/lockwarden/v1';
 const MAX_CHECK_PACKAGES = 10_000;
+
+/**
+ * Most bundler tarballs one check request reads that the fact cache does not already know (each
+ * is held whole, up to 64 MB, while read). A lockfile has a few bundlers; the ones beyond this are
+ * `unavailable` (onUnavailable) for this request, and the next checks read them (what was read is
+ * kept in the fact cache).
+ */
+export const CHECK_MAX_BUNDLER_READS = 32;
 
 export interface AdminRoutesOptions {
   policies: PolicyStore;
@@ -56,6 +65,11 @@ export interface AdminRoutesOptions {
     change: 'created' | 'updated' | 'deleted',
     revision: number | null,
   ) => Promise<void>;
+  /**
+   * The service-wide limiter of bundler tarball reads, shared with the proxy's bundle check;
+   * absent, the check API reads TARBALL_CONCURRENCY at a time per request.
+   */
+  bundleReads?: Semaphore;
   /** Adds routes behind the admin token (webhook-routes.ts). */
   extend?: (router: Router, requireToken: (ctx: Context, next: Next) => Promise<void>) => void;
 }
@@ -147,8 +161,14 @@ export function createAdminRoutes(options: AdminRoutesOptions): Router {
     // same engine call as inline mode, so both modes give the same verdicts.
     const engine = { policy, sources: options.sources, now: options.now(), popular: options.popular };
     // What the entries of pnpm, yarn and bun lockfiles bundle (the Action flags them), judged
-    // from their tarballs as inline mode's audit judges them.
-    const checked = await judgeUnlistedBundles(await checkPackages(refs, engine), unlisted, engine);
+    // from their tarballs as inline mode's audit judges them: in the service-wide limiter's slots,
+    // and at most CHECK_MAX_BUNDLER_READS tarballs not read before per request (the rest are
+    // `unavailable`, never a pass), so a check token cannot make the service hold thousands.
+    const checked = await judgeUnlistedBundles(await checkPackages(refs, engine), unlisted, {
+      ...engine,
+      ...(options.bundleReads ? { tarballSlot: options.bundleReads } : {}),
+      maxTarballReads: CHECK_MAX_BUNDLER_READS,
+    });
     const verdicts: Verdict[] = await addSemverFindings(checked, refs, updates, {
       policy,
       sources: options.sources,

@@ -15,7 +15,7 @@ import {
 } from '../src/engine/bundled-packages.js';
 import type { PopularIndex } from '../src/policy/types.js';
 import { readBody } from '../src/sources/read-body.js';
-import { createSemaphore } from '../src/sources/semaphore.js';
+import { createSemaphore, type Semaphore } from '../src/sources/semaphore.js';
 import { matchesIntegrity, matchesShasum, publishedDigest } from '../src/sources/tarball-integrity.js';
 import type { Manifest } from '../src/sources/types.js';
 import { refusalMessage } from './evaluate-package-state.js';
@@ -72,6 +72,11 @@ export interface BundleCheckOptions extends BundleLimits {
   maxTarballBytes?: number;
   /** Bundler tarballs read at once, service-wide (default 2): each may inflate to many MB. */
   concurrency?: number;
+  /**
+   * The service-wide limiter of tarball reads (`concurrency` slots), shared with the check API's
+   * bundle reads (create-app.ts); one of its own when absent.
+   */
+  limit?: Semaphore;
 }
 
 /** Tarballs whose bundled packages are remembered (a list is a few names). */
@@ -109,7 +114,7 @@ export function createBundleCheck(options: BundleCheckOptions): BundleCheck {
   const lists = new Map<string, BundleList>();
   const failures = new Map<string, { error: string; untilMs: number }>();
   const reading = new Map<string, PendingRead>();
-  const limit = createSemaphore(options.concurrency ?? 2);
+  const limit = options.limit ?? createSemaphore(options.concurrency ?? 2);
 
   function read(manifest: Manifest, url: string, pending: PendingRead): Promise<Read> {
     const run = async (): Promise<Read> => {

@@ -8,6 +8,7 @@ import { type Logger, pino } from 'pino';
 import { isLockwardenError } from '../src/errors.js';
 import type { Policy, PopularIndex } from '../src/policy/types.js';
 import type { CachedLookup, NetworkConfig } from '../src/sources/http-dispatcher.js';
+import { createSemaphore } from '../src/sources/semaphore.js';
 import type { Sources } from '../src/sources/types.js';
 import { createAdminAuth } from './admin-auth.js';
 import { ADMIN_PREFIX, createAdminRoutes } from './admin-routes.js';
@@ -344,7 +345,11 @@ export async function createApp(options: CreateAppOptions): Promise<LockwardenSe
   });
   serviceRoutes.push(consoleApi.routes() as unknown as Middleware);
 
+  // Bundler tarballs are held in memory whole (up to 64 MB each) while read: one limiter for the
+  // whole service, shared by the proxy's bundle check and the check API, bounds them together.
+  const bundleReads = createSemaphore(options.bundles?.concurrency ?? 2);
   const admin = createAdminRoutes({
+    bundleReads,
     sessions,
     policies,
     audit,
@@ -413,7 +418,14 @@ export async function createApp(options: CreateAppOptions): Promise<LockwardenSe
       ...(options.domain ? { domain: options.domain } : {}),
       auditThrottle,
       findings,
-      bundles: createBundleCheck({ packages, upstream, popular: options.popular, now, ...options.bundles }),
+      bundles: createBundleCheck({
+        packages,
+        upstream,
+        popular: options.popular,
+        now,
+        ...options.bundles,
+        limit: bundleReads,
+      }),
     }),
   );
 

@@ -4,12 +4,12 @@
  * Runs at most `max` tasks at once; the rest wait in arrival order. `giveUp.signal` (or a function
  * making it, called only when the task has to wait) takes a waiter out of the queue unrun.
  */
-export function createSemaphore(
-  max: number,
-): <T>(
+export type Semaphore = <T>(
   task: () => Promise<T>,
   giveUp?: { signal: AbortSignal | (() => AbortSignal); onGiveUp: () => T },
-) => Promise<T> {
+) => Promise<T>;
+
+export function createSemaphore(max: number): Semaphore {
   let active = 0;
   const waiting: (() => void)[] = [];
   return async (task, giveUp) => {

@@ -12,6 +12,8 @@ export interface RecordedRequest {
   headers: IncomingHttpHeaders;
   /** performance.now() when the request arrived (benchmarks split a run's time by it). */
   receivedAt: number;
+  /** performance.now() when its response was done (sent, or the connection closed). */
+  finishedAt?: number;
 }
 
 interface FaultCommon {
@@ -78,6 +80,9 @@ export async function startFakeServer(handler: Handler): Promise<FakeServer> {
       receivedAt: performance.now(),
     };
     requests.push(recorded);
+    res.on('close', () => {
+      recorded.finishedAt = performance.now();
+    });
     const fault = faults.find(
       (f) => (f.times === undefined || f.used < f.times) && (!f.match || f.match(recorded)),
     );

@@ -2,6 +2,8 @@
 // `"bundles": "unlisted"` (one of a pnpm, yarn or bun lockfile) bundles, from its tarball, and
 // judges it as inline mode's audit does; an entry without the flag is judged by name and version.
 import { afterEach, describe, expect, it } from 'vitest';
+import { CHECK_MAX_BUNDLER_READS } from '../../server/admin-routes.js';
+import type { RecordedRequest } from '../helpers/fake-upstream.js';
 import { makePackument } from '../helpers/make-packument.js';
 import { daysAgo } from '../helpers/make-policy.js';
 import { type ProxyHarness, startProxyHarness } from '../helpers/proxy-harness.js';
@@ -74,4 +76,84 @@ describe('POST /policies/:id/check with bundles', () => {
     expect(res.status).toBe(400);
     expect(res.json().error).toContain('packages[0].bundles: expected "unlisted" or nothing');
   });
+
+  it.each(['block', 'alert'] as const)(
+    'reads at most CHECK_MAX_BUNDLER_READS bundler tarballs cold per request: the bundlers beyond are unavailable (onUnavailable %s), never a pass, and a later check reads them',
+    async (onUnavailable) => {
+      const count = CHECK_MAX_BUNDLER_READS + 2;
+      const names = Array.from({ length: count }, (_, i) => `bund-${i}`);
+      h = await startProxyHarness({
+        packuments: [...packuments(), ...names.map((name) => bundlerOf(name, '1.0.0'))],
+        filePolicies: [{ id: 'strict', coolingOffDays: 7, onUnavailable }],
+      });
+      const packages = names.map((name) => ({ name, version: '1.0.0', bundles: 'unlisted' }));
+      const first = (await h.admin('POST', '/policies/strict/check', { packages })).json();
+      expect(tarballs(h.registry.requests)).toHaveLength(CHECK_MAX_BUNDLER_READS);
+      const unread = first.verdicts.filter((v: { decision: string }) => v.decision !== 'allow');
+      expect(unread).toHaveLength(2);
+      for (const v of unread) {
+        expect(v.decision).toBe(onUnavailable);
+        expect(v.findings).toEqual([
+          expect.objectContaining({
+            rule: 'not-on-registry',
+            outcome: 'unavailable',
+            message: expect.stringContaining(
+              `one check reads the tarballs of at most ${CHECK_MAX_BUNDLER_READS} bundlers not read before`,
+            ),
+          }),
+        ]);
+      }
+      // The lists read are kept: the next check reads only the two left, and every bundler passes.
+      const second = (await h.admin('POST', '/policies/strict/check', { packages })).json();
+      expect(tarballs(h.registry.requests)).toHaveLength(count);
+      expect(second.verdicts.map((v: { decision: string }) => v.decision)).toEqual(names.map(() => 'allow'));
+    },
+  );
+
+  it("shares the service-wide limiter of tarball reads with the proxy's bundle check: concurrent checks and downloads never read more at once", async () => {
+    const names = ['a', 'b', 'c', 'd', 'e'].map((l) => `bund-${l}`);
+    h = await startProxyHarness({
+      packuments: [...packuments(), ...names.map((name) => bundlerOf(name, '1.0.0'))],
+      filePolicies: [{ id: 'strict', coolingOffDays: 7 }],
+      app: { bundles: { concurrency: 1 } },
+    });
+    // Each tarball takes a while to come, so reads that are let through together overlap.
+    h.registry.fault({ kind: 'delay', ms: 40, match: (r) => r.path.endsWith('.tgz') });
+    const check = (pair: string[]) =>
+      h!.admin('POST', '/policies/strict/check', {
+        packages: pair.map((name) => ({ name, version: '1.0.0', bundles: 'unlisted' })),
+      });
+    const answers = await Promise.all([
+      check(names.slice(0, 2)),
+      check(names.slice(2, 4)),
+      h.request({ url: `/strict/${names[4]}/-/${names[4]}-1.0.0.tgz` }),
+    ]);
+    expect(answers.map((a) => a.status)).toEqual([200, 200, 200]);
+    const read = tarballs(h.registry.requests);
+    expect(read).toHaveLength(5);
+    // At any moment, at most one tarball request was open.
+    const overlapping = read.filter((r, i) =>
+      read.some((o, j) => j !== i && o.receivedAt < r.finishedAt! && r.receivedAt < o.finishedAt!),
+    );
+    expect(overlapping.map((r) => r.path)).toEqual([]);
+  });
 });
+
+/** A bundler whose tarball carries `inner` at `innerVersion`. */
+function bundlerOf(name: string, innerVersion: string) {
+  return makePackument({
+    name,
+    versions: [
+      {
+        version: '1.0.0',
+        publishedAt: new Date(daysAgo(300)),
+        extra: { bundleDependencies: ['inner'] },
+        files: {
+          'node_modules/inner/package.json': JSON.stringify({ name: 'inner', version: innerVersion }),
+        },
+      },
+    ],
+  });
+}
+
+const tarballs = (requests: readonly RecordedRequest[]) => requests.filter((r) => r.path.endsWith('.tgz'));
