@@ -4,6 +4,7 @@
 // dependency path, and npm's dev / optional flags (reachable only through such edges).
 import path from 'node:path';
 import semver from 'semver';
+import { readTarballUrl } from '../policy/read-tarball-url.js';
 import { copySourcesOf, setSources, trackCopySources } from './copy-sources.js';
 import type {
   LockfileEntry,
@@ -147,7 +148,7 @@ export function buildInventory(graph: PackageGraph): LockfileInventory {
   const byId = new Map<string, { entry: LockfileEntry; firstLine: number }>();
   const skipped = new Map<string, SkippedEntry>();
   const unreachable: string[] = [];
-  const mismatched: string[] = [];
+  const unread: string[] = [];
   const copies = trackCopySources();
   for (const node of graph.nodes.values()) {
     if (node.importer && node.id === graph.rootId) continue;
@@ -165,11 +166,11 @@ export function buildInventory(graph: PackageGraph): LockfileInventory {
     }
     if (node.importer || node.version === undefined) continue;
     if (!previous.has(node.id)) unreachable.push(node.location?.key ?? node.id);
-    // A registry entry is fetched from its URL whatever the URL names (the lockfile-source rule
-    // judges the host); one naming another package's tarball, or none, is worth saying.
-    const mismatch = node.resolved ? tarballMismatch(node.resolved, node.name, node.version) : undefined;
-    if (mismatch !== undefined) {
-      mismatched.push(`${node.location?.key ?? node.id} (${node.name}@${node.version}) ${mismatch}`);
+    // A registry entry is fetched from its URL whatever the URL names: the lockfile-source rule
+    // judges its host and, where the URL is in the registry layout, the name@version it names.
+    const unreadable = node.resolved ? unreadableTarball(node.resolved) : undefined;
+    if (unreadable !== undefined) {
+      unread.push(`${node.location?.key ?? node.id} (${node.name}@${node.version}) ${unreadable}`);
     }
     const reachable = previous.has(node.id);
     // An entry nothing reaches (stale) is checked as if production: flags only ever relax a gate.
@@ -224,11 +225,7 @@ export function buildInventory(graph: PackageGraph): LockfileInventory {
     }
   }
   copies.finish();
-  if (mismatched.length > 0) {
-    warnings.push(
-      `${mismatched.length} entries resolve to a tarball of another package or version e.g. ${examples(mismatched)}`,
-    );
-  }
+  if (unread.length > 0) warnings.push(unreadableTarballsWarning(unread));
   if (unreachable.length > 0) {
     warnings.push(
       `${unreachable.length} lockfile entries are not reachable from the root (stale or extraneous?) e.g. ${examples(unreachable)}`,
@@ -318,26 +315,28 @@ export function lineIndex(text: string): (offset: number) => number {
 }
 
 /**
- * Why a registry-style tarball URL does not belong to name@version, or undefined when it
- * does. Registries serve `<name>/-/<unscoped name>-<version>.tgz`, possibly under a path prefix.
+ * Why a tarball URL does not belong to name@version, or undefined when it does: it names another
+ * package or version, or is not in the registry layout (`<name>/-/<unscoped name>-<version>.tgz`).
  */
 export function tarballMismatch(resolved: string, name: string, version: string): string | undefined {
-  // Cheaper than new URL() for thousands of entries: the path starts after "scheme://host".
-  const hostStart = resolved.indexOf('://');
-  const pathStart = hostStart === -1 ? -1 : resolved.indexOf('/', hostStart + 3);
-  if (pathStart === -1) return 'is not a registry tarball URL';
-  let pathname: string;
-  try {
-    pathname = decodeURIComponent(resolved.slice(pathStart).replace(/[?#].*$/s, ''));
-  } catch {
-    return 'has an unparseable URL';
-  }
-  const marker = pathname.lastIndexOf('/-/');
-  if (marker === -1) return 'is not a registry tarball URL';
-  const unscoped = name.startsWith('@') ? name.slice(name.indexOf('/') + 1) : name;
-  const expected = `/${name}/-/${unscoped}-${version}.tgz`;
-  if (pathname.endsWith(expected)) return undefined;
-  return `resolves to ${pathname.slice(pathname.lastIndexOf('/', marker - 1) + 1)}`;
+  const read = readTarballUrl(resolved);
+  if ('unreadable' in read) return read.unreadable;
+  return read.name === name && read.version === version ? undefined : `resolves to ${read.tarball}`;
+}
+
+/**
+ * Why an entry's tarball URL cannot be read as a registry tarball, or undefined when it can. One
+ * that names another package or version is the lockfile-source rule's finding; one in another
+ * layout (another registry's download path) cannot be compared, so it is only said.
+ */
+export function unreadableTarball(resolved: string): string | undefined {
+  const read = readTarballUrl(resolved);
+  return 'unreadable' in read ? read.unreadable : undefined;
+}
+
+/** The warning for entries whose URL `unreadableTarball` cannot read (`<where> (<spec>) <why>`). */
+export function unreadableTarballsWarning(unread: readonly string[]): string {
+  return `${unread.length} entries resolve to a tarball URL whose package and version cannot be read (not a registry's <name>/-/<name>-<version>.tgz), so the lockfile-source rule cannot check them e.g. ${examples(unread)}`;
 }
 
 /** Records what this copy of a package depends on (registry packages, by name@version). */

@@ -13,6 +13,8 @@ import {
   SKIP_REASONS,
   type Source,
   tarballMismatch,
+  unreadableTarball,
+  unreadableTarballsWarning,
 } from './build-inventory.js';
 import { trackCopySources } from './copy-sources.js';
 import { locateLockfileLines } from './locate-lines.js';
@@ -99,7 +101,7 @@ function collectInventory(
   const specTypes = new Map<string, string | undefined>();
   const unlocated: string[] = [];
   const unreachable: string[] = [];
-  const mismatched: string[] = [];
+  const unread: string[] = [];
   const copies = trackCopySources();
 
   const locate = (node: Arborist.Node): LockfileLocation => {
@@ -178,10 +180,11 @@ function collectInventory(
       });
       continue;
     }
+    // One naming another package's tarball is the lockfile-source rule's finding; one it cannot read is said.
     if (node.resolved && !inBundle) {
-      const mismatch = tarballMismatch(node.resolved, node.packageName, node.version);
-      if (mismatch !== undefined)
-        mismatched.push(`${node.location} (${node.packageName}@${node.version}) ${mismatch}`);
+      const unreadable = unreadableTarball(node.resolved);
+      if (unreadable !== undefined)
+        unread.push(`${node.location} (${node.packageName}@${node.version}) ${unreadable}`);
     }
     if (!previous.has(node)) unreachable.push(node.location);
 
@@ -239,11 +242,7 @@ function collectInventory(
       `${unreachable.length} lockfile entries are not reachable from the root (stale or extraneous?) e.g. ${examples(unreachable)}`,
     );
   }
-  if (mismatched.length > 0) {
-    warnings.push(
-      `${mismatched.length} entries resolve to a tarball of another package or version e.g. ${examples(mismatched)}`,
-    );
-  }
+  if (unread.length > 0) warnings.push(unreadableTarballsWarning(unread));
   if (unlocated.length > 0) {
     warnings.push(
       `${unlocated.length} locations were not found in the lockfile text (line 1 reported) e.g. ${examples(unlocated)}`,

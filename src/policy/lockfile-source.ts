@@ -1,7 +1,9 @@
 // Where a lockfile says a package's bytes come from. An install from a lockfile fetches each
 // entry's `resolved` URL as written, so a pull request that points one at another host (or drops
 // its integrity) can hand a build any tarball while every name and version still looks right.
-// Every registry entry that names a URL must name a registry the policy trusts, with an integrity.
+// Every registry entry that names a URL must name a registry the policy trusts, with an integrity,
+// and its own tarball.
+import { readTarballUrl } from './read-tarball-url.js';
 import type { Finding, Policy } from './types.js';
 
 export interface LockfileSourceEntry {
@@ -63,6 +65,26 @@ export function evaluateLockfileSource(entry: LockfileSourceEntry, ctx: Lockfile
         evidence: { host: url?.host ?? null },
       });
     }
+  }
+  // A URL on a trusted registry can still fetch another package's (or version's) tarball, which
+  // the install then gets while every other rule judges the name@version the entry claims. Only
+  // URLs in the registry's `<name>/-/<name>-<version>.tgz` layout say what they fetch; others
+  // (another registry's download path) cannot be compared and are left to the reader's warning.
+  const names = entry.resolved ? readTarballUrl(entry.resolved) : undefined;
+  if (
+    names !== undefined &&
+    !('unreadable' in names) &&
+    (names.name !== entry.name || names.version !== entry.version)
+  ) {
+    const fetched = `${names.name}@${names.version}`;
+    findings.push({
+      ...base,
+      message: `${spec} is fetched from the tarball of ${fetched} (${names.tarball}): an install gets ${fetched}'s bytes while every check judges ${spec}`,
+      hint: `regenerate the entry (remove it from the lockfile and run npm install ${spec}) so that it names its own tarball`,
+      threshold: `the tarball of ${spec}`,
+      observed: fetched,
+      evidence: { tarball: names.tarball },
+    });
   }
   // An entry that names no URL is fetched from the configured registry by name and version; one
   // that names a URL without a hash lets whoever serves that URL decide the bytes.

@@ -178,29 +178,101 @@ describe.each([
     expect(leftPad.message).toContain(registry.url);
   });
 
-  it('one entry edited to fetch a tarball from another host: that entry is a finding naming it', async () => {
-    const dir = project(client, lockfile, (text) => {
+  /** The fixture written against the configured registry, left-pad@1.1.0's URL replaced by `url`. */
+  const leftPadFetching = (url: string) =>
+    project(client, lockfile, (text) => {
       const written = urls(registry.url)(text);
       const target = `${registry.url}left-pad/-/left-pad-1.1.0.tgz`;
       expect(written).toContain(target);
-      return written.replaceAll(target, `${EVIL}/payload.tgz`);
+      return written.replaceAll(target, url);
     });
+  /** The one lockfile-source finding then expected: left-pad@1.1.0's, at its entry's line. */
+  const leftPadFinding = (dir: string, observed: string) => [
+    {
+      spec: 'left-pad@1.1.0',
+      effect: 'block',
+      observed,
+      locations: [`${lockfile}:${lineOf(dir, lockfile, KEYS[client]!['left-pad@1.1.0']!)}`],
+    },
+  ];
+
+  it('one entry edited to fetch a tarball from another host: that entry is a finding naming it', async () => {
+    const dir = leftPadFetching(`${EVIL}/payload.tgz`);
     const { code, report, stderr } = await audit(dir);
     expect(stderr).toBe('');
     expect(code).toBe(1);
-    expect(sourceFindings(report)).toEqual([
-      {
-        spec: 'left-pad@1.1.0',
-        effect: 'block',
-        observed: EVIL,
-        locations: [`${lockfile}:${lineOf(dir, lockfile, KEYS[client]!['left-pad@1.1.0']!)}`],
-      },
-    ]);
+    expect(sourceFindings(report)).toEqual(leftPadFinding(dir, EVIL));
     // Still checked as the registry package it claims to be, and the odd tarball is said.
     expect(report.skipped.map((s) => s.name)).not.toContain('left-pad');
     expect(report.warnings.join('\n')).toMatch(
-      /1 entries resolve to a tarball of another package or version e\.g\. .*\(left-pad@1\.1\.0\) is not a registry tarball URL/,
+      /1 entries resolve to a tarball URL whose package and version cannot be read .* e\.g\. .*\(left-pad@1\.1\.0\) is not a registry tarball URL/,
     );
+  });
+
+  // The configured registry's host, so only what the URL names can tell: the install would get
+  // the other tarball while cooling-off, advisories and the bundle check judge left-pad@1.1.0.
+  it.each([
+    ['another package', 'dev-tool/-/dev-tool-2.0.0.tgz', 'dev-tool@2.0.0'],
+    ['another version', 'left-pad/-/left-pad-1.0.0.tgz', 'left-pad@1.0.0'],
+    ['a scoped package', '@acme/is-odd/-/is-odd-3.0.0.tgz', '@acme/is-odd@3.0.0'],
+  ])(
+    'one entry edited to fetch %s’s tarball from the configured registry: a finding at that entry',
+    async (_what, other, fetched) => {
+      const dir = leftPadFetching(`${registry.url}${other}`);
+      const { code, report, stderr } = await audit(dir);
+      expect(stderr).toBe('');
+      expect(code).toBe(1);
+      expect(sourceFindings(report)).toEqual(leftPadFinding(dir, fetched));
+      const finding = report.findings.find((f) => f.rule === 'lockfile-source')!;
+      expect(finding.message).toContain(`left-pad@1.1.0 is fetched from the tarball of ${fetched}`);
+      expect(finding.hint).toMatch(/regenerate the entry/);
+      expect(report.warnings.join('\n')).not.toMatch(/tarball/);
+    },
+  );
+});
+
+describe('lockwarden audit on a package-lock.json whose entry names another tarball', () => {
+  it.each([
+    ['another package', 'dev-tool/-/dev-tool-2.0.0.tgz', 'dev-tool@2.0.0'],
+    ['another version', 'left-pad/-/left-pad-1.0.0.tgz', 'left-pad@1.0.0'],
+    ['a scoped package', '@acme/is-odd/-/is-odd-3.0.0.tgz', '@acme/is-odd@3.0.0'],
+    ['its own tarball', 'left-pad/-/left-pad-1.1.0.tgz', null],
+  ])('%s on the configured registry', async (_what, other, fetched) => {
+    const dir = writeProject(mkdtempSync(path.join(work, 'npm-other-')), {
+      name: 'npm-app',
+      deps: [
+        {
+          name: 'left-pad',
+          version: '1.1.0',
+          resolved: `${registry.url}${other}`,
+          integrity: 'sha512-leftpad==',
+        },
+        {
+          name: 'dev-tool',
+          version: '2.0.0',
+          resolved: `${registry.url}dev-tool/-/dev-tool-2.0.0.tgz`,
+          integrity: 'sha512-devtool==',
+        },
+      ],
+    });
+    const { code, report, stderr } = await audit(dir);
+    expect(stderr).toBe('');
+    expect(sourceFindings(report)).toEqual(
+      fetched === null
+        ? []
+        : [
+            {
+              spec: 'left-pad@1.1.0',
+              effect: 'block',
+              observed: fetched,
+              locations: [
+                `package-lock.json:${lineOf(dir, 'package-lock.json', '    "node_modules/left-pad": {')}`,
+              ],
+            },
+          ],
+    );
+    expect(report.warnings.join('\n')).not.toMatch(/tarball/);
+    expect(code).toBe(fetched === null ? 0 : 1);
   });
 });
 

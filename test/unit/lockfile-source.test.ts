@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { evaluateLockfileSource } from '../../src/policy/lockfile-source.js';
+import { readTarballUrl } from '../../src/policy/read-tarball-url.js';
 
 const REGISTRY = 'http://127.0.0.1:4873/';
 const PROXY = 'https://npm.example.test/strict~ci/';
@@ -129,5 +130,119 @@ describe('evaluateLockfileSource', () => {
     };
     expect(evaluateLockfileSource(entry, ctx({ action: 'alert' }))[0]).toMatchObject({ effect: 'alert' });
     expect(evaluateLockfileSource(entry, ctx({ lockfileSource: false }))).toEqual([]);
+  });
+  // A URL on a trusted registry that names another package's (or version's) tarball: the install
+  // gets those bytes while every other rule judges the entry's name@version.
+  it.each<[string, string, string, string, string | null]>([
+    ['its own tarball', 'innocent', '1.0.0', `${REGISTRY}innocent/-/innocent-1.0.0.tgz`, null],
+    ['its own, under a path prefix', 'innocent', '1.0.0', `${PROXY}innocent/-/innocent-1.0.0.tgz`, null],
+    ['its own, scoped', '@acme/x', '1.0.0', `${REGISTRY}@acme/x/-/x-1.0.0.tgz`, null],
+    ['its own, scoped name escaped', '@acme/x', '1.0.0', `${REGISTRY}@acme%2fx/-/x-1.0.0.tgz`, null],
+    [
+      'its own, scoped file name (Artifactory)',
+      '@acme/x',
+      '1.0.0',
+      `${REGISTRY}@acme/x/-/@acme/x-1.0.0.tgz`,
+      null,
+    ],
+    [
+      'its own, with a yarn 1 #sha1 fragment',
+      'a-b',
+      '1.0.0-rc.1',
+      `${REGISTRY}a-b/-/a-b-1.0.0-rc.1.tgz#0123abcd`,
+      null,
+    ],
+    [
+      'the same name, another version',
+      'innocent',
+      '1.0.0',
+      `${REGISTRY}innocent/-/innocent-1.0.1.tgz`,
+      'innocent@1.0.1',
+    ],
+    ['another name', 'innocent', '1.0.0', `${REGISTRY}evil/-/evil-9.9.9.tgz`, 'evil@9.9.9'],
+    ['another name, same version', 'innocent', '1.0.0', `${PROXY}evil/-/evil-1.0.0.tgz`, 'evil@1.0.0'],
+    [
+      'a scoped package for an unscoped entry',
+      'x',
+      '1.0.0',
+      `${REGISTRY}@evil/x/-/x-1.0.0.tgz`,
+      '@evil/x@1.0.0',
+    ],
+    ['another scope', '@acme/x', '1.0.0', `${REGISTRY}@evil/x/-/x-1.0.0.tgz`, '@evil/x@1.0.0'],
+    ['the unscoped twin of a scoped entry', '@acme/x', '1.0.0', `${REGISTRY}x/-/x-1.0.0.tgz`, 'x@1.0.0'],
+    [
+      'a scoped entry, another version',
+      '@acme/x',
+      '1.0.0',
+      `${REGISTRY}@acme/x/-/x-2.0.0.tgz`,
+      '@acme/x@2.0.0',
+    ],
+    // Layouts that do not say what they fetch cannot be compared: the reader warns instead.
+    ['a download path (unreadable)', 'innocent', '1.0.0', `${REGISTRY}download/evil/9.9.9/abcdef`, null],
+    [
+      'a file not named after its directory (unreadable)',
+      'innocent',
+      '1.0.0',
+      `${REGISTRY}innocent/-/evil-9.9.9.tgz`,
+      null,
+    ],
+    [
+      'no version in the file name (unreadable)',
+      'innocent',
+      '1.0.0',
+      `${REGISTRY}innocent/-/innocent-latest.tgz`,
+      null,
+    ],
+  ])('tarball: %s', (_what, name, version, resolved, fetched) => {
+    const spec = `${name}@${version}`;
+    for (const action of ['block', 'alert'] as const) {
+      const findings = evaluateLockfileSource(
+        { name, version, resolved, integrity: 'sha512-x' },
+        ctx({ action }),
+      );
+      expect(findings.map((f) => f.observed)).toEqual(fetched === null ? [] : [fetched]);
+      for (const f of findings) {
+        expect(f).toMatchObject({ name, version, rule: 'lockfile-source', effect: action, outcome: action });
+        expect(f.message).toContain(`${spec} is fetched from the tarball of ${fetched}`);
+        expect(f.threshold).toBe(`the tarball of ${spec}`);
+        expect(f.hint).toContain(`npm install ${spec}`);
+      }
+    }
+    expect(
+      evaluateLockfileSource(
+        { name, version, resolved, integrity: 'sha512-x' },
+        ctx({ lockfileSource: false }),
+      ),
+    ).toEqual([]);
+  });
+
+  it('another package on another host: both the host and the tarball are findings', () => {
+    const entry = {
+      name: 'a',
+      version: '1.0.0',
+      resolved: 'https://evil.example.test/evil/-/evil-1.0.0.tgz',
+      integrity: 'sha512-x',
+    };
+    expect(evaluateLockfileSource(entry, ctx()).map((f) => f.observed)).toEqual([
+      'https://evil.example.test',
+      'evil@1.0.0',
+    ]);
+  });
+
+  it.each([
+    ['http://h/a/-/a-1.0.0.tgz', { name: 'a', version: '1.0.0', tarball: 'a/-/a-1.0.0.tgz' }],
+    ['http://h/p/@s/a/-/a-1.0.0.tgz?x=1', { name: '@s/a', version: '1.0.0', tarball: '@s/a/-/a-1.0.0.tgz' }],
+    [
+      'http://h/a-b/-/a-b-1.0.0+build.1.tgz',
+      { name: 'a-b', version: '1.0.0+build.1', tarball: 'a-b/-/a-b-1.0.0+build.1.tgz' },
+    ],
+    ['http://h/-/a-1.0.0.tgz', { unreadable: 'resolves to /-/a-1.0.0.tgz' }],
+    ['http://h/a/-/a-1.0.0.zip', { unreadable: 'resolves to a/-/a-1.0.0.zip' }],
+    ['http://h/a/-/a-b-1.0.0.tgz', { unreadable: 'resolves to a/-/a-b-1.0.0.tgz' }],
+    ['http://h/a-1.0.0.tgz', { unreadable: 'is not a registry tarball URL' }],
+    ['http://h', { unreadable: 'is not a registry tarball URL' }],
+    ['http://h/a/-/a-%E0.tgz', { unreadable: 'has an unparseable URL' }],
+  ])('readTarballUrl(%s)', (url, expected) => {
+    expect(readTarballUrl(url)).toEqual(expected);
   });
 });
