@@ -116,3 +116,27 @@ async function pinFilesToBase(text: string, opts: ReadActionNpmrcOptions, at: st
   for (const [key, value] of replacements) if (value !== undefined) kept.push(`${key}=${value}`);
   return `${kept.join('\n')}\n`;
 }
+
+const REWRITE_KEY = 'replace-registry-host';
+
+/**
+ * What the pull request's own `.npmrc` sets npm's `replace-registry-host` to, for its own install:
+ * undefined when it does not set it. npm expands `${VAR}` and `${VAR?}` in keys and takes `key[]=`
+ * as a list, so `replace-registry-host${UNSET?}=never` and `replace-registry-host[]=never` both
+ * set it (npm 11 prints `never` for each), which a plain ini parse sees as another key or a list.
+ * The file is untrusted and only ever narrows what passes: any such form (alone or beside a plain
+ * key), a list or a value that is no string is taken as `never`, the narrowest, whatever the
+ * runner's environment would expand a `${VAR}` key to (the install's environment may differ). Only
+ * a single plain `replace-registry-host=<value>` gives its value (npm's loader expands its `${VAR}`).
+ */
+export function pullRequestReplaceRegistryHost(text: string): string | undefined {
+  // ini keeps each key as written, but folds `key[]` lines into a list under `key`.
+  const parsed = ini.parse(text) as Record<string, unknown>;
+  const keys = Object.keys(parsed).filter(
+    (k) => k.replace(/\$\{[^}]*\}/g, '').replace(/\[\]$/, '') === REWRITE_KEY,
+  );
+  if (keys.length === 0) return undefined;
+  const value = parsed[REWRITE_KEY];
+  if (keys.length === 1 && keys[0] === REWRITE_KEY && typeof value === 'string') return value;
+  return 'never';
+}

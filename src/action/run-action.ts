@@ -27,7 +27,7 @@ import { createGitHubApi } from './github-api.js';
 import { mergeReports, rebaseSkipped } from './merge-reports.js';
 import type { ActionInputs } from './parse-action-inputs.js';
 import type { EventContext } from './parse-event-context.js';
-import { readActionNpmrc } from './read-action-npmrc.js';
+import { pullRequestReplaceRegistryHost, readActionNpmrc } from './read-action-npmrc.js';
 import { type ActionPolicy, readActionPolicy } from './read-action-policy.js';
 import { hasCommit } from './read-base-file.js';
 import { renderComment, renderSummary, STICKY_COMMENT_MARKER, type SummaryInput } from './render-summary.js';
@@ -73,7 +73,7 @@ async function npmRewriteSettings(
   const read = input.npmReplaceRegistryHost;
   const settings = [(await read(input.inputs, { projectNpmrc: npmrc.config })) ?? 'npmjs'];
   if (npmrc.head !== undefined) {
-    const value = npmrc.head === null ? undefined : ini.parse(npmrc.head)['replace-registry-host'];
+    const value = npmrc.head === null ? undefined : pullRequestReplaceRegistryHost(npmrc.head);
     const projectNpmrc =
       typeof value === 'string' && value !== ''
         ? { text: ini.stringify({ 'replace-registry-host': value }), origin: 'the pull request’s .npmrc' }

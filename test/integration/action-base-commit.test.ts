@@ -13,6 +13,7 @@ import {
 } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
+import npmDefinitions from '@npmcli/config/lib/definitions/index.js';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { run } from '../../src/action/main.js';
 import { startFakeGitHubRepoApi } from '../helpers/fake-github-repo-api.js';
@@ -393,13 +394,21 @@ describe('files that resolve outside the repository', () => {
 
 // npm's replace-registry-host decides which package-lock.json URLs npm fetches from the
 // configured registry; it is read with the base commit's .npmrc, like the registry itself.
+/** `${NAME}` as npm writes a variable in `.npmrc`. */
+const v = (name: string) => `\${${name}}`;
+
 describe("npm's replace-registry-host in the lockfile-source rule", () => {
   const OLD = 'https://old.example.test/';
-  /** The monorepo with `kept` recorded at the old registry's URL. */
-  const atOldRegistry = (dir: string, npmrc?: string) => {
+  // npm's own default registry (what `npmjs` rewrites), from its definitions: never written here.
+  const DEFAULT = new URL(
+    (npmDefinitions.definitions as Record<string, { default?: unknown }>).registry!.default as string,
+  );
+  /** The monorepo with `kept` recorded at the old registry's URL (or npm's default registry's). */
+  const atOldRegistry = (dir: string, npmrc?: string, at: 'old' | 'default' = 'old') => {
     writeMonorepo(dir, '1.3.8');
     const file = path.join(dir, 'package-lock.json');
-    writeFileSync(file, readFileSync(file, 'utf8').replace(`${registry.url}kept/`, `${OLD}kept/`));
+    const url = at === 'old' ? OLD : `${DEFAULT.origin}/`;
+    writeFileSync(file, readFileSync(file, 'utf8').replace(`${registry.url}kept/`, `${url}kept/`));
     if (npmrc !== undefined) writeFileSync(path.join(dir, '.npmrc'), npmrc);
   };
 
@@ -429,17 +438,45 @@ describe("npm's replace-registry-host in the lockfile-source rule", () => {
       head: 'replace-registry-host=never\n',
       hosts: ['https://old.example.test'],
     },
+    // npm reads both as `never`; a plain ini parse saw another key, or a list, and took the base's.
+    {
+      what: 'a pull request adding `never` under a key with an unset variable is judged as its install would fetch',
+      base: 'replace-registry-host=always\n',
+      head: `replace-registry-host=always\nreplace-registry-host${v('LW_UNSET?')}=never\n`,
+      hosts: ['https://old.example.test'],
+    },
+    {
+      what: 'a pull request setting `never` as a list `[]` is judged as its install would fetch',
+      base: 'replace-registry-host=always\n',
+      head: 'replace-registry-host[]=never\n',
+      hosts: ['https://old.example.test'],
+    },
+    // Where it matters without a base setting: npm's default rewrites its own registry's URLs.
+    {
+      what: 'a pull request setting `never` as a list `[]`, over npm’s default',
+      base: undefined,
+      head: 'replace-registry-host[]=never\n',
+      at: 'default' as const,
+      hosts: ['default'],
+    },
+    {
+      what: 'a pull request setting `never` under a key with an unset variable, over npm’s default',
+      base: undefined,
+      head: `replace-registry-host${v('LW_UNSET?')}=never\n`,
+      at: 'default' as const,
+      hosts: ['default'],
+    },
     {
       what: 'a pull request removing the base’s `always` is judged under npm’s default',
       base: 'replace-registry-host=always\n',
       head: null,
       hosts: ['https://old.example.test'],
     },
-  ])('$what', async ({ what, base, head, hosts }) => {
+  ])('$what', async ({ what, base, head, hosts, ...row }) => {
     const name = `rrh-${what.replace(/\W+/g, '-').slice(0, 40)}`;
     const repo = commitPair(
       path.join(work, name),
-      (dir) => atOldRegistry(dir, base),
+      (dir) => atOldRegistry(dir, base, 'at' in row ? row.at : 'old'),
       (dir) => {
         if (head === null) rmSync(path.join(dir, '.npmrc'));
         else if (head !== undefined) writeFileSync(path.join(dir, '.npmrc'), head);
@@ -454,7 +491,7 @@ describe("npm's replace-registry-host in the lockfile-source rule", () => {
     ) as { findings: { name: string; rule: string; observed: unknown }[] };
     expect(
       report.findings.filter((f) => f.rule === 'lockfile-source').map((f) => [f.name, f.observed]),
-    ).toEqual(hosts.map((h) => ['kept', h]));
+    ).toEqual(hosts.map((h) => ['kept', h === 'default' ? DEFAULT.origin : h]));
     expect(fake.outputs()).toMatchObject({ blocked: String(hosts.length) });
   });
 });

@@ -3,7 +3,7 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import ini from 'ini';
 import { afterEach, describe, expect, it } from 'vitest';
-import { readActionNpmrc } from '../../src/action/read-action-npmrc.js';
+import { pullRequestReplaceRegistryHost, readActionNpmrc } from '../../src/action/read-action-npmrc.js';
 import type { BaseFile } from '../../src/action/read-base-file.js';
 
 const dirs: string[] = [];
@@ -69,5 +69,39 @@ describe('the base .npmrc names files in the repository', () => {
       readBase: baseOf({ '.npmrc': npmrc }),
     });
     expect(ini.parse(res.config!.text)).toEqual({ 'strict-ssl': true });
+  });
+});
+
+// What npm 11 itself prints (`npm config get replace-registry-host`) is noted where it differs
+// from a plain ini parse: those forms are read as `never`, the narrowest a pull request can ask.
+/** `${NAME}` as npm writes a variable in `.npmrc`. */
+const v = (name: string) => `\${${name}}`;
+
+describe("the pull request's own replace-registry-host", () => {
+  it.each([
+    { text: 'registry=http://127.0.0.1:4873/\n', expected: undefined },
+    { text: '', expected: undefined },
+    { text: 'replace-registry-host=always\n', expected: 'always' },
+    { text: 'replace-registry-host=old.example.test\n', expected: 'old.example.test' },
+    { text: `replace-registry-host=${v('RRH')}\n`, expected: `${v('RRH')}` },
+    { text: 'replace-registry-host=\n', expected: '' },
+    // npm: never (the key's `${LW_UNSET?}` expands to nothing, the later line wins).
+    {
+      text: `replace-registry-host=always\nreplace-registry-host${v('LW_UNSET?')}=never\n`,
+      expected: 'never',
+    },
+    { text: `replace-registry-host${v('LW_UNSET?')}=always\n`, expected: 'never' },
+    { text: `replace-${v('LW_PART')}registry-host=always\n`, expected: 'never' },
+    { text: `replace-registry-host${v('LW_UNSET')}=always\n`, expected: 'never' },
+    // npm: never.
+    { text: 'replace-registry-host[]=never\n', expected: 'never' },
+    // npm: `always,never`, a list.
+    { text: 'replace-registry-host=always\nreplace-registry-host[]=never\n', expected: 'never' },
+    { text: 'replace-registry-host[]=always\n', expected: 'never' },
+    { text: `replace-registry-host${v('LW_UNSET?')}[]=always\n`, expected: 'never' },
+    // npm: true (no string: no rewrite it can be trusted to make).
+    { text: 'replace-registry-host=true\n', expected: 'never' },
+  ])('$text -> $expected', ({ text, expected }) => {
+    expect(pullRequestReplaceRegistryHost(text)).toBe(expected);
   });
 });
