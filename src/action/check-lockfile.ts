@@ -3,7 +3,7 @@
 // service.
 import { readFile } from 'node:fs/promises';
 import path from 'node:path';
-import { bundlesUnlisted } from '../engine/judge-lockfile-bundles.js';
+import { bundlesUnlisted, markBundlesUnread } from '../engine/judge-lockfile-bundles.js';
 import { judgeLockfileSources } from '../engine/judge-lockfile-sources.js';
 import { buildReport, type Report } from '../engine/report.js';
 import { runAudit } from '../engine/run-audit.js';
@@ -187,12 +187,30 @@ export async function checkLockfile(
         `the service at ${inputs.service.url} evaluated policy "${answer.policy.id}" with action ${answer.policy.action} although a dry run (input \`mode: alert\`) was asked for; upgrade the service`,
       );
     }
+    // A service that predates the `bundles` flag judged the flagged entries by name and version
+    // only: what a bundler carries is unknown, never a silent pass (unavailableFinding).
+    const judged = answer.bundlesIgnored
+      ? await markBundlesUnread(
+          answer.verdicts,
+          entries.map(bundlesUnlisted),
+          await engine().then(
+            ({ sources }) => sources.registry,
+            () => undefined,
+          ),
+          answer.policy,
+          {
+            source: 'service',
+            reason: `the service at ${inputs.service.url} did not read what it bundles (it predates that)`,
+            hint: `upgrade the service at ${inputs.service.url}, or run the Action inline`,
+          },
+        )
+      : answer.verdicts;
     // The service judges names and versions; where the lockfile fetches them from is judged here,
     // under the service policy's rule and against the registry inline mode would use (a project
     // installing through the service's proxy configures the proxy as its registry).
     const configured = await serviceRegistry();
     const verdicts = judgeLockfileSources(
-      answer.verdicts,
+      judged,
       entries,
       {
         id: answer.policy.id,
@@ -219,7 +237,7 @@ export async function checkLockfile(
           : []),
         ...(answer.bundlesIgnored
           ? [
-              `the service at ${inputs.service.url} did not read what this lockfile's entries bundle (it predates it); upgrade the service`,
+              `the service at ${inputs.service.url} did not read what this lockfile's entries bundle (it predates it), so the entries that declare bundled dependencies are unavailable; upgrade the service`,
             ]
           : []),
       ],

@@ -10,7 +10,7 @@
 import { lockfileFormat } from '../lockfile/lockfile-formats.js';
 import type { LockfileEntry } from '../lockfile/lockfile-inventory.js';
 import { strongestDecision } from '../policy/evaluate.js';
-import type { Finding, Verdict } from '../policy/types.js';
+import type { Finding, Policy, Verdict } from '../policy/types.js';
 import { unavailableFinding } from '../policy/unavailable-finding.js';
 import { createSemaphore } from '../sources/semaphore.js';
 import type { Manifest, RegistrySource } from '../sources/types.js';
@@ -96,14 +96,7 @@ export async function judgeUnlistedBundles(
   /** Bundled name@version judged by verdicts of their own (entries of the lockfile): skipped. */
   judgedElsewhere: ReadonlySet<string> = new Set(),
 ): Promise<Verdict[]> {
-  const bundlers = new Map<string, { name: string; version: string; indexes: number[] }>();
-  verdicts.forEach(({ name, version, decision }, i) => {
-    if (!unlisted[i] || version === null || decision === 'block') return;
-    const key = `${name}@${version}`;
-    const known = bundlers.get(key);
-    if (known) known.indexes.push(i);
-    else bundlers.set(key, { name, version, indexes: [i] });
-  });
+  const bundlers = flaggedVersions(verdicts, unlisted);
   if (bundlers.size === 0) return [...verdicts];
 
   const registry = ctx.sources.registry;
@@ -147,16 +140,79 @@ export async function judgeUnlistedBundles(
   const verdictOf = new Map([...refs.keys()].map((key, i) => [key, checked[i]!]));
 
   const out = [...verdicts];
-  for (const [key, b] of bundlers) {
-    const found = findingsFor(b, contents.get(key)!, verdictOf, ctx);
-    if (found.length === 0) continue;
-    for (const i of b.indexes) {
-      const verdict = out[i]!;
-      const findings = [...verdict.findings, ...found];
-      out[i] = { ...verdict, findings, decision: strongestDecision(findings) };
-    }
-  }
+  for (const [key, b] of bundlers)
+    addFindings(out, b.indexes, findingsFor(b, contents.get(key)!, verdictOf, ctx));
   return out;
+}
+
+/**
+ * For a service that did not read what the flagged verdicts bundle (it predates the `bundles`
+ * flag): an `unavailable` finding on each flagged version not already blocked whose manifest
+ * declares bundles (from the fact cache or the registry's document, read through `registry`),
+ * and on each whose document cannot be had, since whether it bundles is then unknown. Versions
+ * known to bundle nothing get none: most entries bundle nothing, and a finding on every entry of a
+ * lockfile would bury the ones that matter.
+ */
+export async function markBundlesUnread(
+  verdicts: readonly Verdict[],
+  unlisted: readonly boolean[],
+  registry: RegistrySource | undefined,
+  policy: Pick<Policy, 'onUnavailable'>,
+  fact: { source: string; reason: string; hint: string },
+): Promise<Verdict[]> {
+  const bundlers = flaggedVersions(verdicts, unlisted);
+  const out = [...verdicts];
+  await mapConcurrent([...bundlers.values()], LOOKUP_CONCURRENCY, async (b) => {
+    let unknown: string | undefined;
+    if (registry) {
+      const kept = (await registry.facts?.get(b.name, b.version))?.bundled;
+      if (kept !== undefined) {
+        if (kept.length === 0) return;
+      } else {
+        const found = await manifestOf(registry, b.name, b.version);
+        if (found === undefined) return;
+        if ('manifest' in found) {
+          if (!declaresBundles(found.manifest)) return;
+        } else unknown = found.unavailable.reason;
+      }
+    } else unknown = 'no registry to ask whether it declares bundled dependencies';
+    const finding = unavailableFinding(
+      { name: b.name, version: b.version, policy },
+      'not-on-registry',
+      'version',
+      fact,
+      'bundled packages',
+      unknown === undefined ? '' : ` (and whether it bundles any is unknown: ${unknown})`,
+    );
+    addFindings(out, b.indexes, [{ ...finding, hint: fact.hint }]);
+  });
+  return out;
+}
+
+/** The flagged name@versions not already blocked, with the indexes of their verdicts. */
+function flaggedVersions(
+  verdicts: readonly Verdict[],
+  unlisted: readonly boolean[],
+): Map<string, { name: string; version: string; indexes: number[] }> {
+  const bundlers = new Map<string, { name: string; version: string; indexes: number[] }>();
+  verdicts.forEach(({ name, version, decision }, i) => {
+    if (!unlisted[i] || version === null || decision === 'block') return;
+    const key = `${name}@${version}`;
+    const known = bundlers.get(key);
+    if (known) known.indexes.push(i);
+    else bundlers.set(key, { name, version, indexes: [i] });
+  });
+  return bundlers;
+}
+
+/** Adds `found` to the verdicts at `indexes`, deciding them again. */
+function addFindings(out: Verdict[], indexes: readonly number[], found: readonly Finding[]): void {
+  if (found.length === 0) return;
+  for (const i of indexes) {
+    const verdict = out[i]!;
+    const findings = [...verdict.findings, ...found];
+    out[i] = { ...verdict, findings, decision: strongestDecision(findings) };
+  }
 }
 
 /** The bundler's findings for what it bundles. */
@@ -192,14 +248,7 @@ function bundleUnavailable(
   ctx: LockfileBundleContext,
 ): Finding {
   const finding = unavailableFinding(
-    {
-      name: bundler.name,
-      version: bundler.version,
-      policy: ctx.policy,
-      facts: {},
-      now: ctx.now,
-      popular: ctx.popular,
-    },
+    { name: bundler.name, version: bundler.version, policy: ctx.policy },
     'not-on-registry',
     'version',
     fact,

@@ -1,8 +1,8 @@
-import type { Finding, GuardrailContext, RuleId } from './types.js';
+import type { Finding, GuardrailContext, Policy, RuleId } from './types.js';
 
 /** A guardrail that could not decide: reported as unavailable, with the policy's onUnavailable as effect. */
 export function unavailableFinding(
-  ctx: GuardrailContext,
+  ctx: Pick<GuardrailContext, 'name' | 'version'> & { policy: Pick<Policy, 'onUnavailable'> },
   rule: RuleId,
   scope: Finding['scope'],
   fact: { source: string; reason: string },

@@ -285,4 +285,54 @@ describe('service mode on a pnpm pull request', () => {
     expect(report).toEqual(strip(inline));
     expect(viaService.code).toBe(1);
   });
+
+  it('against a service that predates the bundles flag, the entries that declare bundles are unavailable, not passed; the others are not', async () => {
+    // A service from before the flag: it never sees `bundles` and answers without bundlesChecked.
+    const old = createServer(async (req, res) => {
+      const chunks: Buffer[] = [];
+      for await (const c of req) chunks.push(c as Buffer);
+      let body: string | undefined;
+      if (chunks.length > 0) {
+        const parsed = JSON.parse(Buffer.concat(chunks).toString('utf8')) as {
+          packages?: { bundles?: string }[];
+        };
+        for (const p of parsed.packages ?? []) delete p.bundles;
+        body = JSON.stringify(parsed);
+      }
+      const headers = { ...req.headers } as Record<string, string>;
+      delete headers['content-length'];
+      delete headers.host;
+      const answer = await fetch(new URL(req.url!, serviceUrl), {
+        method: req.method!,
+        headers,
+        ...(body === undefined ? {} : { body }),
+      });
+      const json = (await answer.json()) as { bundlesChecked?: number };
+      delete json.bundlesChecked;
+      res.writeHead(answer.status, { 'content-type': 'application/json' });
+      res.end(JSON.stringify(json));
+    });
+    await new Promise<void>((resolve) => old.listen(0, '127.0.0.1', resolve));
+    try {
+      const oldUrl = `http://127.0.0.1:${(old.address() as AddressInfo).port}/`;
+      const repo = await makeRepo('pnpm', BUNDLER_HEAD);
+      const viaOld = await run(
+        'pnpm',
+        { 'service-url': oldUrl, 'policy-id': 'team', 'service-token': ADMIN_TOKEN, scope: 'all' },
+        repo,
+      );
+      const report = JSON.parse(readFileSync(viaOld.outputs.report!, 'utf8')) as Report;
+      // Every pnpm entry was flagged; only the bundler is reported (policy onUnavailable: alert).
+      expect(report.summary.checked).toBeGreaterThan(1);
+      expect(report.findings.map((f) => `${f.effect} ${f.outcome} ${f.rule} ${f.name}@${f.version}`)).toEqual(
+        ['alert unavailable not-on-registry acme-bundler@1.0.0'],
+      );
+      expect(report.findings[0]!.message).toContain(`the service at ${oldUrl} did not read what it bundles`);
+      expect(report.warnings).toEqual([expect.stringContaining('predates it), so the entries that declare')]);
+      expect(viaOld.code).toBe(0);
+    } finally {
+      old.closeAllConnections();
+      await new Promise<void>((resolve) => old.close(() => resolve()));
+    }
+  });
 });
