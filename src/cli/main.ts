@@ -244,12 +244,13 @@ async function runCheckOrAudit(
   const needs = factNeeds(policy);
   // A name-only policy (typosquatting, lists) needs no upstream: skip the HTTP stack entirely,
   // unless a name looks like a popular one: its packument's history may show it established, or
-  // a pnpm, yarn or bun lockfile is audited: only the registry says what its entries bundle.
+  // a lockfile is audited: only the registry says what its entries bundle (npm's `inBundle` entries
+  // are what the lockfile says, not what the tarball carries).
   const resolvesLatest = needs.resolveLatest && refs.some((r) => r.version === null);
   const names = [...refs.map((r) => r.name), ...(inventory?.entries.map((e) => e.name) ?? [])];
   const lookalikes = policy.typosquatting && names.some((n) => typosquattingNeedsHistory(policy, n, popular));
   const bundles =
-    inventory?.entries.some((await import('../engine/judge-lockfile-bundles.js')).bundlesUnlisted) === true;
+    inventory?.entries.some((await import('../engine/judge-lockfile-bundles.js')).mayBundle) === true;
   const sources =
     needs.registry ||
     needs.downloads ||

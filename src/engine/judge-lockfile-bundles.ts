@@ -63,6 +63,15 @@ export function bundlesUnlisted(entry: LockfileEntry): boolean {
 }
 
 /**
+ * Whether the entry's tarball may carry bundled packages `audit` must read: any registry entry,
+ * in every format, but a copy inside a bundle (judged with its bundler). Only its manifest says
+ * whether it declares bundles, so an audit of such entries needs the registry.
+ */
+export function mayBundle(entry: LockfileEntry): boolean {
+  return !entry.bundled;
+}
+
+/**
  * Adds to each entry's verdict (`verdicts[i]` judges `entries[i]`) what the policy says of the
  * packages its tarball bundles, in every lockfile format. A bundled name@version that is itself an
  * entry (npm's `inBundle` entries) has its own verdict at its own line, so only what the tarball
@@ -76,13 +85,7 @@ export function judgeLockfileBundles(
   ctx: LockfileBundleContext,
 ): Promise<Verdict[]> {
   const judged = new Set(entries.map((e) => `${e.name}@${e.version}`));
-  // A copy inside a bundle is judged with its bundler.
-  return judgeUnlistedBundles(
-    verdicts,
-    entries.map((e) => !e.bundled),
-    ctx,
-    judged,
-  );
+  return judgeUnlistedBundles(verdicts, entries.map(mayBundle), ctx, judged);
 }
 
 /**

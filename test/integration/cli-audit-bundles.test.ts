@@ -466,6 +466,16 @@ describe('npm lockfiles', () => {
     expect(registry.requests.length).toBe(requests);
   });
 
+  it('under a policy that needs no registry facts, the tarball is read all the same: an edited list hides no blocklisted version', async () => {
+    const dir = npmProject('bund', { inner: '1.0.0', 'inner/node_modules/deep': '3.0.0' });
+    const policy = { coolingOffDays: 0, block: [{ package: 'inner@>=1.3.0', reason: 'planted' }] };
+    const { code, report, stderr } = await audit(dir, path.join(dir, '.cache'), policy);
+    expect(code, stderr).toBe(1);
+    expect(
+      report.findings.map((f) => `${f.effect} ${f.rule} ${f.name}@${f.version} ${f.evidence?.bundled}`),
+    ).toEqual(['block blocklist bund@1.0.0 inner@1.3.0']);
+  });
+
   it('an honest inBundle list: a blocked bundled version is reported once, at its own entry', async () => {
     const dir = npmProject('bund', { inner: '1.3.0', 'inner/node_modules/deep': '3.0.0' });
     const { code, report } = await audit(dir, path.join(dir, '.cache'));

@@ -281,7 +281,25 @@ describe('sources down, slow or returning garbage', () => {
     });
     const result = await run(args, { GITHUB_TOKEN: 'test-token' });
     const report = JSON.parse(result.stdout) as Report;
-    const unavailable = report.findings.filter((f) => f.outcome === 'unavailable');
+    // What each entry bundles is unknown too (its manifest says whether it declares bundles): one
+    // more unavailable finding per entry, the allowed one included (cli-audit-bundles.test.ts).
+    const bundles = report.findings.filter((f) => f.evidence?.fact === 'bundled packages');
+    expect(bundles.map((f) => f.name).sort()).toEqual(
+      [
+        '@acme/thing',
+        'expres',
+        'express',
+        'gitlab-pkg',
+        'good-pkg',
+        'tiny-pkg',
+        'untagged-pkg',
+        'vetted-pkg',
+        'young-pkg',
+      ].sort(),
+    );
+    const unavailable = report.findings.filter(
+      (f) => f.outcome === 'unavailable' && f.evidence?.fact !== 'bundled packages',
+    );
     expect(unavailable.map((f) => f.name).sort()).toEqual(
       [
         '@acme/thing',
@@ -411,7 +429,8 @@ describe('sources down, slow or returning garbage', () => {
       args[args.indexOf('--policy') + 1] = policyFile({ suspiciousVersion: false, minWeeklyDownloads: 0 });
       const result = await run(args);
       const report = JSON.parse(result.stdout) as Report;
-      expect(report.findings).toHaveLength(1);
+      // The same outage also leaves what good-pkg bundles unknown (judged without asking again).
+      expect(report.findings.map((f) => f.evidence?.fact)).toEqual(['publish time', 'bundled packages']);
       expect(report.findings[0]).toMatchObject({
         name: 'good-pkg',
         outcome: 'unavailable',
@@ -436,7 +455,8 @@ describe('sources down, slow or returning garbage', () => {
       args[args.indexOf('--policy') + 1] = policyFile({ suspiciousVersion: false, minWeeklyDownloads: 0 });
       const result = await run(args);
       const report = JSON.parse(result.stdout) as Report;
-      expect(report.findings).toHaveLength(1);
+      // The same outage also leaves what good-pkg bundles unknown (judged without asking again).
+      expect(report.findings.map((f) => f.evidence?.fact)).toEqual(['publish time', 'bundled packages']);
       expect(report.findings[0]).toMatchObject({
         name: 'good-pkg',
         outcome: 'unavailable',
@@ -771,7 +791,8 @@ describe('facts that would fail open', () => {
       ]);
       const downReport = JSON.parse(down.stdout) as Report;
       expect(new Set(downReport.findings.map((f) => `${f.rule} ${f.outcome}`))).toEqual(
-        new Set(['cooling-off unavailable']),
+        // What the entries bundle is unknown too (cli-audit-bundles.test.ts).
+        new Set(['cooling-off unavailable', 'not-on-registry unavailable']),
       );
     } finally {
       await registry.close();
