@@ -160,15 +160,22 @@ export function createAdminRoutes(options: AdminRoutesOptions): Router {
     // semver-honesty on the updates the caller names (the Action's changed entries), through the
     // same engine call as inline mode, so both modes give the same verdicts.
     const engine = { policy, sources: options.sources, now: options.now(), popular: options.popular };
-    // What the entries of pnpm, yarn and bun lockfiles bundle (the Action flags them), judged
+    // What the flagged entries bundle (the Action flags every registry entry but a copy inside a
+    // bundle: pnpm, yarn and bun lockfiles do not list bundles, npm's list may be edited), judged
     // from their tarballs as inline mode's audit judges them: in the service-wide limiter's slots,
     // and at most CHECK_MAX_BUNDLER_READS tarballs not read before per request (the rest are
     // `unavailable`, never a pass), so a check token cannot make the service hold thousands.
-    const checked = await judgeUnlistedBundles(await checkPackages(refs, engine), unlisted, {
-      ...engine,
-      ...(options.bundleReads ? { tarballSlot: options.bundleReads } : {}),
-      maxTarballReads: CHECK_MAX_BUNDLER_READS,
-    });
+    const checked = await judgeUnlistedBundles(
+      await checkPackages(refs, engine),
+      unlisted,
+      {
+        ...engine,
+        ...(options.bundleReads ? { tarballSlot: options.bundleReads } : {}),
+        maxTarballReads: CHECK_MAX_BUNDLER_READS,
+      },
+      // A bundled version the request names too (npm's `inBundle` entries) has its own verdict.
+      new Set(refs.map((r) => `${r.name}@${r.version}`)),
+    );
     const verdicts: Verdict[] = await addSemverFindings(checked, refs, updates, {
       policy,
       sources: options.sources,
@@ -319,7 +326,7 @@ function parseCheckBody(
   const unlisted: boolean[] = [];
   packages.forEach((entry, i) => {
     const e = (entry ?? {}) as { name?: unknown; version?: unknown; bundles?: unknown };
-    // `"bundles": "unlisted"`: a pnpm, yarn or bun lockfile entry, whose bundle only its tarball names.
+    // `"bundles": "unlisted"`: a lockfile entry whose bundle only its tarball names truly.
     if (e.bundles !== undefined && e.bundles !== 'unlisted')
       problems.push(`packages[${i}].bundles: expected "unlisted" or nothing`);
     unlisted.push(e.bundles === 'unlisted');

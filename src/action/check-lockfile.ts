@@ -3,7 +3,7 @@
 // service.
 import { readFile } from 'node:fs/promises';
 import path from 'node:path';
-import { bundlesUnlisted, markBundlesUnread } from '../engine/judge-lockfile-bundles.js';
+import { markBundlesUnread, mayBundle } from '../engine/judge-lockfile-bundles.js';
 import { judgeLockfileSources } from '../engine/judge-lockfile-sources.js';
 import { buildReport, type Report } from '../engine/report.js';
 import { runAudit } from '../engine/run-audit.js';
@@ -174,7 +174,7 @@ export async function checkLockfile(
       packages: entries.map((e) => ({
         name: e.name,
         version: e.version,
-        ...(bundlesUnlisted(e) ? { bundlesUnlisted: true } : {}),
+        ...(mayBundle(e) ? { bundlesUnlisted: true } : {}),
       })),
       updates,
       userAgent: `lockwarden-action/${TOOL_VERSION}${input.event.repository ? ` (${input.event.repository.owner}/${input.event.repository.repo}${input.event.pullNumber ? `#${input.event.pullNumber}` : ''})` : ''}`,
@@ -192,7 +192,7 @@ export async function checkLockfile(
     const judged = answer.bundlesIgnored
       ? await markBundlesUnread(
           answer.verdicts,
-          entries.map(bundlesUnlisted),
+          entries.map(mayBundle),
           await engine().then(
             ({ sources }) => sources.registry,
             () => undefined,

@@ -11,8 +11,9 @@ export interface ServiceCheckRequest {
   token?: string;
   policyId: string;
   /**
-   * `bundlesUnlisted`: an entry of a pnpm, yarn or bun lockfile, which do not list what it bundles;
-   * the service reads its tarball for that, as inline mode does.
+   * `bundlesUnlisted`: a registry entry whose tarball may bundle packages (any but a copy inside a
+   * bundle: pnpm, yarn and bun lockfiles do not list them, and npm's `inBundle` entries are what a
+   * pull request says); the service reads its tarball for that, as inline mode does.
    */
   packages: readonly { name: string; version: string; bundlesUnlisted?: boolean }[];
   /** Sent as the user agent, which the service records in its audit log (`lockwarden-action (octo/app#7)`). */

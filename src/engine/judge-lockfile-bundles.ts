@@ -7,7 +7,6 @@
 // lockfile lines. What a version bundles never changes (a registry never republishes a version),
 // so it is kept in the fact cache: a warm audit reads no document or tarball for it.
 
-import { lockfileFormat } from '../lockfile/lockfile-formats.js';
 import type { LockfileEntry } from '../lockfile/lockfile-inventory.js';
 import { strongestDecision } from '../policy/evaluate.js';
 import type { Finding, Policy, Verdict } from '../policy/types.js';
@@ -53,19 +52,10 @@ const LOOKUP_CONCURRENCY = 8;
 const TARBALL_CONCURRENCY = 2;
 
 /**
- * Whether the entry is a registry entry of a lockfile that does not list what it bundles (pnpm,
- * yarn, bun): its manifest, and its tarball when that declares bundles, say what comes with it.
- * (The Action flags these for the service's check API.)
- */
-export function bundlesUnlisted(entry: LockfileEntry): boolean {
-  // A copy inside a bundle is judged with its bundler (npm's lockfiles list those).
-  return !entry.bundled && entry.locations.some((l) => lockfileFormat(l.file) !== 'npm');
-}
-
-/**
  * Whether the entry's tarball may carry bundled packages `audit` must read: any registry entry,
  * in every format, but a copy inside a bundle (judged with its bundler). Only its manifest says
- * whether it declares bundles, so an audit of such entries needs the registry.
+ * whether it declares bundles, so an audit of such entries needs the registry. (The Action marks
+ * these for the service's check API.)
  */
 export function mayBundle(entry: LockfileEntry): boolean {
   return !entry.bundled;

@@ -68,6 +68,27 @@ describe('POST /policies/:id/check with bundles', () => {
     expect(plain.json().verdicts[0].decision).toBe('allow');
   });
 
+  it("judges only what the tarball carries beyond the request's own packages: an edited npm inBundle list hides nothing, an honest one is not reported twice", async () => {
+    h = await startProxyHarness({
+      packuments: packuments(),
+      filePolicies: [{ id: 'strict', coolingOffDays: 7 }],
+    });
+    const check = (inner: string) =>
+      h!.admin('POST', '/policies/strict/check', {
+        packages: [
+          { name: 'bund', version: '1.0.0', bundles: 'unlisted' },
+          { name: 'inner', version: inner },
+        ],
+      });
+    // The lockfile claims inner@1.0.0 is bundled; the tarball carries inner@1.3.0.
+    const edited = (await check('1.0.0')).json();
+    expect(edited.verdicts.map((v: { decision: string }) => v.decision)).toEqual(['block', 'allow']);
+    expect(edited.verdicts[0].findings[0].evidence).toEqual({ bundled: 'inner@1.3.0' });
+    // Listed as it is: inner@1.3.0's own verdict blocks it, and bund carries no second finding.
+    const honest = (await check('1.3.0')).json();
+    expect(honest.verdicts.map((v: { decision: string }) => v.decision)).toEqual(['allow', 'block']);
+  });
+
   it('refuses a bundles field it does not know', async () => {
     h = await startProxyHarness({ packuments: packuments() });
     const res = await h.admin('POST', '/policies/default/check', {
